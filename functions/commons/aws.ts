@@ -1,0 +1,77 @@
+import { IAMClient } from '@aws-sdk/client-iam';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { STSClient } from '@aws-sdk/client-sts';
+import type { AwsCredentialIdentity } from '@smithy/types';
+import { config } from './config.js';
+import { AwsRequestError, AwsUnavailableError, RotatorError } from './errors.js';
+
+// Endpoints come from the SDK's own settings (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_IAM, ...).
+function clientConfig(credentials?: AwsCredentialIdentity) {
+  const { region, awsTimeoutMs } = config();
+  return {
+    region,
+    requestHandler: { connectionTimeout: Math.min(awsTimeoutMs, 3_000), requestTimeout: awsTimeoutMs },
+    ...(credentials ? { credentials, maxAttempts: 1 } : {}),
+  };
+}
+
+let clients: { iam: IAMClient; kms: KMSClient; sts: STSClient } | undefined;
+
+/** SDK clients, created once per container with the function's own credentials. */
+export function aws(): { iam: IAMClient; kms: KMSClient; sts: STSClient } {
+  clients ??= {
+    iam: new IAMClient(clientConfig()),
+    kms: new KMSClient(clientConfig()),
+    sts: new STSClient(clientConfig()),
+  };
+  return clients;
+}
+
+/** An STS client that signs with the given key and does not retry (the state machine does). */
+export function stsWith(credentials: AwsCredentialIdentity): STSClient {
+  return new STSClient(clientConfig(credentials));
+}
+
+const TRANSIENT_CODES = new Set([
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'ServiceFailure',
+  'InternalFailure',
+  'InternalError',
+  'KMSInternalException',
+  'DependencyTimeoutException',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+]);
+
+interface SdkError {
+  name?: string;
+  message?: string;
+  code?: string;
+  $metadata?: { httpStatusCode?: number };
+  $retryable?: unknown;
+}
+
+/** The AWS error code of an SDK or network error (`name`, or the Node error code). */
+export function errorCode(error: unknown): string {
+  const e = (error ?? {}) as SdkError;
+  return e.name && e.name !== 'Error' ? e.name : (e.code ?? 'UnknownError');
+}
+
+/** Wraps an SDK error as a named transient or permanent error, keeping ids in the message only. */
+export function awsFailure(action: string, error: unknown): RotatorError {
+  if (error instanceof RotatorError) return error;
+  const e = (error ?? {}) as SdkError;
+  const code = errorCode(error);
+  const status = e.$metadata?.httpStatusCode;
+  const message = `${action} failed: ${code}${status ? ` (HTTP ${status})` : ''}`;
+  const networkFailure = status === undefined && (typeof e.code === 'string' || code === 'AbortError');
+  const transient =
+    TRANSIENT_CODES.has(code) || e.$retryable !== undefined || (status ?? 0) >= 500 || networkFailure;
+  return transient ? new AwsUnavailableError(message) : new AwsRequestError(message);
+}

@@ -1,0 +1,23 @@
+import type { z } from 'zod';
+import { InvalidInputError } from './errors.js';
+
+const MAX_MESSAGE = 1_000;
+
+/** Summarises zod issues by path and rule; never echoes the rejected values. */
+export function describeIssues(error: z.ZodError): string {
+  const text = error.issues
+    .map((issue) => {
+      const path = issue.path.map((p) => String(p).slice(0, 64)).join('.') || '(input)';
+      const keys = 'keys' in issue ? ` ${issue.keys.map((k) => String(k).slice(0, 64)).join(', ')}` : '';
+      return `${path}: ${issue.code === 'unrecognized_keys' ? `unknown field(s)${keys}` : issue.message}`;
+    })
+    .join('; ');
+  return text.length > MAX_MESSAGE ? `${text.slice(0, MAX_MESSAGE)}…` : text;
+}
+
+/** Parses a step's event; a malformed event is a bug in the state machine, reported by name. */
+export function parseEvent<S extends z.ZodType>(schema: S, event: unknown, what = 'event'): z.infer<S> {
+  const parsed = schema.safeParse(event);
+  if (!parsed.success) throw new InvalidInputError(`invalid ${what}: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}

@@ -1,0 +1,146 @@
+import {
+  CreateAccessKeyCommand,
+  DeleteAccessKeyCommand,
+  GetAccessKeyLastUsedCommand,
+  GetUserCommand,
+  ListAccessKeysCommand,
+  ListUserTagsCommand,
+  TagUserCommand,
+  UpdateAccessKeyCommand,
+} from '@aws-sdk/client-iam';
+import { aws, awsFailure, errorCode } from './aws.js';
+import { TooManyAccessKeysError, UserNotFoundError } from './errors.js';
+
+export type KeyStatus = 'Active' | 'Inactive';
+
+export interface AccessKeyInfo {
+  accessKeyId: string;
+  status: KeyStatus;
+  createDate: string;
+}
+
+/** IAM's quota of access keys per user. */
+export const MAX_KEYS_PER_USER = 2;
+
+function translate(action: string, userName: string, error: unknown): Error {
+  switch (errorCode(error)) {
+    case 'NoSuchEntity':
+      return new UserNotFoundError(`IAM user '${userName}' does not exist`);
+    case 'LimitExceeded':
+      return new TooManyAccessKeysError(
+        `IAM user '${userName}' already has ${MAX_KEYS_PER_USER} access keys`,
+      );
+    default:
+      return awsFailure(action, error);
+  }
+}
+
+async function call<T>(action: string, userName: string, send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (error) {
+    throw translate(action, userName, error);
+  }
+}
+
+/** Runs a call on one key; false when the key (or user) is already gone, so re-runs converge. */
+async function onKey(action: string, userName: string, send: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await send();
+    return true;
+  } catch (error) {
+    if (errorCode(error) === 'NoSuchEntity') return false;
+    throw translate(action, userName, error);
+  }
+}
+
+/** The user's ARN; throws UserNotFoundError. */
+export async function getUserArn(userName: string): Promise<string> {
+  const out = await call('iam:GetUser', userName, () =>
+    aws().iam.send(new GetUserCommand({ UserName: userName })),
+  );
+  if (!out.User?.Arn) throw awsFailure('iam:GetUser', new Error('response without User.Arn'));
+  return out.User.Arn;
+}
+
+/** The user's access keys, oldest first. */
+export async function listAccessKeys(userName: string): Promise<AccessKeyInfo[]> {
+  const out = await call('iam:ListAccessKeys', userName, () =>
+    aws().iam.send(new ListAccessKeysCommand({ UserName: userName })),
+  );
+  return (out.AccessKeyMetadata ?? [])
+    .flatMap((key) =>
+      key.AccessKeyId
+        ? [
+            {
+              accessKeyId: key.AccessKeyId,
+              status: key.Status === 'Inactive' ? ('Inactive' as const) : ('Active' as const),
+              createDate: (key.CreateDate ?? new Date(0)).toISOString(),
+            },
+          ]
+        : [],
+    )
+    .sort((a, b) => a.createDate.localeCompare(b.createDate));
+}
+
+/** A new key with its secret; the secret must go straight to sealing, never to output or logs. */
+export async function createAccessKey(
+  userName: string,
+): Promise<AccessKeyInfo & { secretAccessKey: string }> {
+  const out = await call('iam:CreateAccessKey', userName, () =>
+    aws().iam.send(new CreateAccessKeyCommand({ UserName: userName })),
+  );
+  const key = out.AccessKey;
+  if (!key?.AccessKeyId || !key.SecretAccessKey) {
+    throw awsFailure('iam:CreateAccessKey', new Error('response without AccessKey'));
+  }
+  return {
+    accessKeyId: key.AccessKeyId,
+    secretAccessKey: key.SecretAccessKey,
+    status: 'Active',
+    createDate: (key.CreateDate ?? new Date()).toISOString(),
+  };
+}
+
+/** Sets a key's status; false when the key no longer exists. */
+export async function setAccessKeyStatus(
+  userName: string,
+  accessKeyId: string,
+  status: KeyStatus,
+): Promise<boolean> {
+  return onKey('iam:UpdateAccessKey', userName, () =>
+    aws().iam.send(
+      new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId, Status: status }),
+    ),
+  );
+}
+
+/** Deletes a key; false when it was already gone. */
+export async function deleteAccessKey(userName: string, accessKeyId: string): Promise<boolean> {
+  return onKey('iam:DeleteAccessKey', userName, () =>
+    aws().iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId })),
+  );
+}
+
+/** When the key was last used, or undefined when never. */
+export async function getLastUsed(userName: string, accessKeyId: string): Promise<string | undefined> {
+  const out = await call('iam:GetAccessKeyLastUsed', userName, () =>
+    aws().iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId })),
+  );
+  return out.AccessKeyLastUsed?.LastUsedDate?.toISOString();
+}
+
+/** The user's tags as a map. */
+export async function getUserTags(userName: string): Promise<Record<string, string>> {
+  const out = await call('iam:ListUserTags', userName, () =>
+    aws().iam.send(new ListUserTagsCommand({ UserName: userName })),
+  );
+  return Object.fromEntries((out.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
+}
+
+/** Sets one tag on the user. */
+export async function tagUser(userName: string, key: string, value: string): Promise<void> {
+  await call('iam:TagUser', userName, () =>
+    aws().iam.send(new TagUserCommand({ UserName: userName, Tags: [{ Key: key, Value: value }] })),
+  );
+}

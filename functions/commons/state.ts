@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { Request } from './input.js';
+
+/** Vault's current version before the rotation (0: never written) and the key id it served, if any. */
+export const VaultBefore = z.object({ version: z.number().int().min(0), accessKeyId: z.string().nullable() });
+export type VaultBefore = z.infer<typeof VaultBefore>;
+
+/** createKey's result: ids, dates and the sealed secret only. */
+export const Created = z.object({
+  dryRun: z.literal(false),
+  userArn: z.string(),
+  accessKeyId: z.string(),
+  createDate: z.string(),
+  sealedSecret: z.object({ ciphertext: z.string() }),
+  /** Keys that existed before this execution: the only keys deactivateOld and deleteOld may touch. */
+  oldAccessKeyIds: z.array(z.string()),
+  hasOldKeys: z.boolean(),
+  /** Inactive keys createKey deleted to make room (deleteInactiveKey). */
+  removedInactiveKeyIds: z.array(z.string()),
+  vaultBefore: VaultBefore,
+});
+export type Created = z.infer<typeof Created>;
+
+/** createKey's result in a dry run: what a rotation would do. */
+export const DryRunPlan = z.object({
+  dryRun: z.literal(true),
+  userArn: z.string(),
+  existingAccessKeyIds: z.array(z.string()),
+  wouldRemoveInactiveKeyIds: z.array(z.string()),
+  vaultBefore: VaultBefore,
+});
+export type DryRunPlan = z.infer<typeof DryRunPlan>;
+
+/** storeInVault's result. */
+export const Stored = z.object({
+  version: z.number().int().min(1),
+  previousVersion: z.number().int().min(0),
+  /** True when Vault already held the key (a re-run after a lost response). */
+  alreadyStored: z.boolean(),
+});
+export type Stored = z.infer<typeof Stored>;
+
+export const CreateKeyEvent = z.object({ request: Request });
+export const StoreEvent = z.object({ request: Request, created: Created });
+export const VerifyEvent = z.object({ request: Request, created: Created, stored: Stored });
+export const RetireEvent = z.object({ request: Request, created: Created });
+export const RollbackEvent = z.object({ request: Request, created: Created });

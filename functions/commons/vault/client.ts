@@ -1,0 +1,44 @@
+import type { AxiosInstance } from 'axios';
+import { type Config, config } from '../config.js';
+import { acquireToken, type Lease } from './auth.js';
+import { VaultPermissionDeniedError } from './errors.js';
+import { createHttp, type Method, send, type VaultEnvelope } from './http.js';
+
+/** Vault's HTTP API with a token that is cached across warm invocations and re-acquired before expiry. */
+export class VaultClient {
+  private lease: Lease | undefined;
+  private readonly http: AxiosInstance;
+
+  constructor(private readonly settings: Config['vault']) {
+    this.http = createHttp(settings);
+  }
+
+  /** Sends an authenticated request; resolves with the envelope, for 404 too (its body may be empty). */
+  async request<T>(method: Method, path: string, data?: unknown): Promise<VaultEnvelope<T> | undefined> {
+    const lease = await this.token();
+    try {
+      return (await send<T>(this.http, method, path, { token: lease.token, data })).data;
+    } catch (error) {
+      // A 403 can mean a login token was revoked or expired early: log in again, once.
+      if (!(error instanceof VaultPermissionDeniedError) || !lease.fromLogin) throw error;
+      this.lease = undefined;
+      const fresh = await this.token();
+      return (await send<T>(this.http, method, path, { token: fresh.token, data })).data;
+    }
+  }
+
+  private async token(): Promise<Lease> {
+    if (!this.lease || Date.now() >= this.lease.refreshAt) {
+      this.lease = await acquireToken(this.http, this.settings.auth);
+    }
+    return this.lease;
+  }
+}
+
+let client: VaultClient | undefined;
+
+/** The container's Vault client. */
+export function vault(): VaultClient {
+  client ??= new VaultClient(config().vault);
+  return client;
+}

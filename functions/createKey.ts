@@ -1,0 +1,106 @@
+import { ConcurrentRotationError, TooManyAccessKeysError } from './commons/errors.js';
+import { parseEvent } from './commons/event.js';
+import {
+  type AccessKeyInfo,
+  createAccessKey,
+  deleteAccessKey,
+  getUserArn,
+  listAccessKeys,
+  MAX_KEYS_PER_USER,
+} from './commons/iam.js';
+import type { Request } from './commons/input.js';
+import { logger } from './commons/logger.js';
+import { claim, claimedByUs, unstoredNewKeys } from './commons/ownership.js';
+import { seal } from './commons/seal.js';
+import { type Created, CreateKeyEvent, type DryRunPlan } from './commons/state.js';
+import { readStoredKey } from './commons/vault/stored-key.js';
+
+function describeKeys(keys: AccessKeyInfo[]): string {
+  return keys.map((k) => `${k.accessKeyId} (${k.status})`).join(', ');
+}
+
+/**
+ * Drops keys an earlier attempt of this execution created but never stored (its response was lost),
+ * and refuses to run beside another execution whose new key is not stored yet.
+ */
+async function discardOrphans(request: Request, keys: AccessKeyInfo[], vaultKeyId: string | null) {
+  const orphans = unstoredNewKeys(request, keys, vaultKeyId);
+  if (orphans.length === 0) return keys;
+  if (!(await claimedByUs(request))) {
+    throw new ConcurrentRotationError(
+      `another execution is rotating '${request.userName}': key(s) ${describeKeys(orphans)} are not in Vault yet`,
+    );
+  }
+  for (const orphan of orphans) await deleteAccessKey(request.userName, orphan.accessKeyId);
+  logger.warn('discarded keys of an earlier attempt', { orphans: orphans.map((k) => k.accessKeyId) });
+  return keys.filter((key) => !orphans.includes(key));
+}
+
+/** Inactive keys that may go to make room: only with deleteInactiveKey, never the key Vault serves. */
+function keysToRemove(request: Request, keys: AccessKeyInfo[], vaultKeyId: string | null): AccessKeyInfo[] {
+  if (keys.length < MAX_KEYS_PER_USER) return [];
+  const removable = request.deleteInactiveKey
+    ? keys.filter((key) => key.status === 'Inactive' && key.accessKeyId !== vaultKeyId)
+    : [];
+  const remove = removable.slice(0, keys.length - MAX_KEYS_PER_USER + 1);
+  if (keys.length - remove.length >= MAX_KEYS_PER_USER) {
+    const hint = request.deleteInactiveKey
+      ? 'none of them is an Inactive key that Vault does not hold'
+      : 'set deleteInactiveKey to let the rotator delete an Inactive key that Vault does not hold';
+    throw new TooManyAccessKeysError(
+      `IAM user '${request.userName}' already has ${keys.length} access keys (${describeKeys(keys)}); ${hint}`,
+    );
+  }
+  return remove;
+}
+
+/** CreateKey: makes the new access key and seals its secret; outputs ids and dates only. */
+export const handler = async (event: unknown): Promise<Created | DryRunPlan> => {
+  const { request } = parseEvent(CreateKeyEvent, event);
+  const { userName } = request;
+  const userArn = await getUserArn(userName);
+  const stored = await readStoredKey(request.vaultPath);
+  const vaultBefore = { version: stored.version, accessKeyId: stored.key?.accessKeyId ?? null };
+  const existing = await discardOrphans(request, await listAccessKeys(userName), vaultBefore.accessKeyId);
+  const remove = keysToRemove(request, existing, vaultBefore.accessKeyId);
+  const oldKeys = existing.filter((key) => !remove.includes(key));
+
+  if (request.dryRun) {
+    return {
+      dryRun: true,
+      userArn,
+      existingAccessKeyIds: existing.map((k) => k.accessKeyId),
+      wouldRemoveInactiveKeyIds: remove.map((k) => k.accessKeyId),
+      vaultBefore,
+    };
+  }
+
+  await claim(request);
+  for (const key of remove) await deleteAccessKey(userName, key.accessKeyId);
+  const key = await createAccessKey(userName);
+  let sealedSecret;
+  try {
+    sealedSecret = await seal(key.secretAccessKey, {
+      execution: request.execution,
+      userName,
+      accessKeyId: key.accessKeyId,
+      purpose: 'new-secret',
+    });
+  } catch (error) {
+    // Without the sealed secret nobody can store this key: remove it rather than orphan it.
+    await deleteAccessKey(userName, key.accessKeyId);
+    throw error;
+  }
+  logger.info('created access key', { userName, accessKeyId: key.accessKeyId, oldKeys: oldKeys.length });
+  return {
+    dryRun: false,
+    userArn,
+    accessKeyId: key.accessKeyId,
+    createDate: key.createDate,
+    sealedSecret,
+    oldAccessKeyIds: oldKeys.map((k) => k.accessKeyId),
+    hasOldKeys: oldKeys.length > 0,
+    removedInactiveKeyIds: remove.map((k) => k.accessKeyId),
+    vaultBefore,
+  };
+};

@@ -1,0 +1,46 @@
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { awsFailure, errorCode, stsWith } from './commons/aws.js';
+import { KeyNotYetValidError, KeyVerificationError } from './commons/errors.js';
+import { parseEvent } from './commons/event.js';
+import { logger } from './commons/logger.js';
+import { VerifyEvent } from './commons/state.js';
+import { readStoredKey } from './commons/vault/stored-key.js';
+
+/** STS's answers for a key IAM has not propagated yet. */
+const NOT_YET_VALID = new Set(['InvalidClientTokenId', 'UnrecognizedClientException', 'AuthFailure']);
+
+/**
+ * VerifyKey: reads the key back from Vault and calls sts:GetCallerIdentity with it. While IAM
+ * propagates the key STS refuses it; KeyNotYetValidError lets the state machine retry with backoff.
+ */
+export const handler = async (event: unknown): Promise<{ arn: string; vaultVersion: number }> => {
+  const { request, created } = parseEvent(VerifyEvent, event);
+  const current = await readStoredKey(request.vaultPath);
+  if (current.key?.accessKeyId !== created.accessKeyId) {
+    throw new KeyVerificationError(
+      `Vault at ${request.vaultPath} serves ${current.key?.accessKeyId ?? 'no key'}, not the new key ${created.accessKeyId}`,
+    );
+  }
+  let arn: string | undefined;
+  try {
+    arn = (await stsWith(current.key).send(new GetCallerIdentityCommand({}))).Arn;
+  } catch (error) {
+    const code = errorCode(error);
+    if (NOT_YET_VALID.has(code)) {
+      throw new KeyNotYetValidError(`STS does not accept ${created.accessKeyId} yet (${code})`);
+    }
+    if (code === 'SignatureDoesNotMatch') {
+      throw new KeyVerificationError(
+        `STS rejects the secret Vault holds for ${created.accessKeyId} (${code})`,
+      );
+    }
+    throw awsFailure('sts:GetCallerIdentity', error);
+  }
+  if (arn !== created.userArn) {
+    throw new KeyVerificationError(
+      `${created.accessKeyId} belongs to ${arn ?? 'nobody'}, not ${created.userArn}`,
+    );
+  }
+  logger.info('verified new key', { accessKeyId: created.accessKeyId, arn });
+  return { arn, vaultVersion: current.version };
+};

@@ -1,0 +1,141 @@
+import type { Service } from '../traffic.js';
+import { AwsServiceError } from './errors.js';
+import {
+  MalformedAuthorizationError,
+  parseAmzDate,
+  parseAuthorization,
+  signatureMatches,
+  type ParsedAuthorization,
+  type ReceivedRequest,
+  type SigningCredentials,
+} from './sigv4.js';
+import type { AwsState, Session, User } from './state.js';
+
+/**
+ * Who signed a request. The emulator authenticates but never authorises: it has no IAM policy
+ * model, so every authenticated principal (local-admin included) may call every action.
+ */
+export type Principal = { kind: 'user'; user: User; accessKeyId: string } | { kind: 'role'; session: Session };
+
+export type AwsService = Exclude<Service, 'vault'>;
+
+const MAX_SKEW_MS = 15 * 60 * 1000;
+
+type Failure = 'missing' | 'incomplete' | 'invalidToken' | 'badSignature' | 'expiredToken';
+
+// Query services (IAM, STS) and JSON services (KMS) name and number the same failures differently.
+const QUERY_FAILURES: Record<Failure, [string, number]> = {
+  missing: ['MissingAuthenticationToken', 403],
+  incomplete: ['IncompleteSignature', 400],
+  invalidToken: ['InvalidClientTokenId', 403],
+  badSignature: ['SignatureDoesNotMatch', 403],
+  expiredToken: ['ExpiredToken', 403],
+};
+const JSON_FAILURES: Record<Failure, [string, number]> = {
+  missing: ['MissingAuthenticationTokenException', 400],
+  incomplete: ['IncompleteSignatureException', 400],
+  invalidToken: ['UnrecognizedClientException', 400],
+  badSignature: ['InvalidSignatureException', 400],
+  expiredToken: ['ExpiredTokenException', 400],
+};
+
+const MESSAGES: Partial<Record<Failure, string>> = {
+  invalidToken: 'The security token included in the request is invalid.',
+  badSignature:
+    'The request signature we calculated does not match the signature you provided. ' +
+    'Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
+  expiredToken: 'The security token included in the request is expired',
+};
+
+function fail(service: AwsService, failure: Failure, message?: string): AwsServiceError {
+  const [code, status] = (service === 'kms' ? JSON_FAILURES : QUERY_FAILURES)[failure];
+  return new AwsServiceError(code, message ?? MESSAGES[failure] ?? code, status);
+}
+
+/** Verifies the SigV4 signature and returns the principal; records the key's last use. */
+export async function authenticate(
+  request: ReceivedRequest,
+  service: AwsService,
+  state: AwsState,
+  now = new Date(),
+): Promise<Principal> {
+  const header = request.headers.authorization;
+  if (header === undefined) {
+    const message = service === 'kms' ? 'Missing Authentication Token' : 'Request is missing Authentication Token';
+    throw fail(service, 'missing', message);
+  }
+  let auth: ParsedAuthorization;
+  try {
+    auth = parseAuthorization(header);
+  } catch (error) {
+    if (error instanceof MalformedAuthorizationError) throw fail(service, 'incomplete', error.message);
+    throw error;
+  }
+  if (auth.service !== service) {
+    throw fail(service, 'badSignature', `Credential should be scoped to correct service: '${service}'. `);
+  }
+  const amzDate = request.headers['x-amz-date'];
+  const signingDate = typeof amzDate === 'string' ? parseAmzDate(amzDate) : undefined;
+  if (signingDate === undefined) {
+    throw fail(
+      service,
+      'incomplete',
+      `Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=${header}`,
+    );
+  }
+  const { principal, credentials } = lookUp(auth.accessKeyId, request, service, state, now);
+  checkSkew(signingDate, now, service);
+  if (!(await signatureMatches(request, auth, signingDate, credentials))) throw fail(service, 'badSignature');
+  if (principal.kind === 'user') {
+    const key = state.accessKeys.get(principal.accessKeyId);
+    if (key) key.lastUsed = { date: now, service, region: auth.region };
+  }
+  return principal;
+}
+
+function lookUp(
+  accessKeyId: string,
+  request: ReceivedRequest,
+  service: AwsService,
+  state: AwsState,
+  now: Date,
+): { principal: Principal; credentials: SigningCredentials } {
+  const token = request.headers['x-amz-security-token'];
+  const session = state.sessions.get(accessKeyId);
+  if (session) {
+    if (token !== session.sessionToken) throw fail(service, 'invalidToken');
+    if (session.expiration <= now) throw fail(service, 'expiredToken');
+    const { secretAccessKey, sessionToken } = session;
+    return { principal: { kind: 'role', session }, credentials: { accessKeyId, secretAccessKey, sessionToken } };
+  }
+  const key = state.accessKeys.get(accessKeyId);
+  // Real IAM answers the same for unknown, deleted, inactive and not-yet-propagated keys.
+  if (!key || key.status !== 'Active' || state.isPropagating(key, now.getTime()) || token !== undefined) {
+    throw fail(service, 'invalidToken');
+  }
+  return {
+    principal: { kind: 'user', user: state.getUser(key.userName), accessKeyId },
+    credentials: { accessKeyId, secretAccessKey: key.secretAccessKey },
+  };
+}
+
+function checkSkew(signingDate: Date, now: Date, service: AwsService): void {
+  const stamp = (date: Date) => date.toISOString().replace(/[-:]|\.\d{3}/g, '');
+  const skew = signingDate.getTime() - now.getTime();
+  if (skew < -MAX_SKEW_MS) {
+    const limit = new Date(now.getTime() - MAX_SKEW_MS);
+    throw fail(
+      service,
+      'badSignature',
+      `Signature expired: ${stamp(signingDate)} is now earlier than ${stamp(limit)} (${stamp(now)} - 15 min.)`,
+    );
+  }
+  if (skew > MAX_SKEW_MS) {
+    const limit = new Date(now.getTime() + MAX_SKEW_MS);
+    throw fail(
+      service,
+      'badSignature',
+      `Signature not yet current: ${stamp(signingDate)} is still later than ${stamp(limit)} (${stamp(now)} + 15 min.)`,
+    );
+  }
+}

@@ -1,0 +1,13 @@
+import type { Principal } from './auth.js';
+import type { AwsState } from './state.js';
+import type { XmlObject } from './xml.js';
+
+/** What an action handler may use besides its input. */
+export interface CallContext {
+  principal: Principal;
+  state: AwsState;
+}
+
+export type QueryHandler = (params: URLSearchParams, ctx: CallContext) => XmlObject | undefined;
+
+export type JsonHandler = (input: unknown, ctx: CallContext) => Record<string, unknown>;

@@ -1,0 +1,27 @@
+import type { CallContext } from './context.js';
+import { AwsServiceError } from './errors.js';
+import { iamActions } from './iam.js';
+import { kmsActions } from './kms.js';
+import { QUERY_VERSIONS, jsonReply, queryReply, type Call, type Reply } from './protocol.js';
+import { stsActions } from './sts.js';
+
+export type Operation = (ctx: CallContext, requestId: string) => Reply;
+
+/** Finds the handler for a call before anything is counted or authenticated. */
+export function operationFor(call: Call): Operation {
+  if (call.protocol === 'json') {
+    const handler = kmsActions.get(call.action);
+    if (!handler) throw new AwsServiceError('UnknownOperationException', '', 400);
+    return (ctx, requestId) => jsonReply(handler(call.input, ctx), requestId);
+  }
+  const { service } = call;
+  const handler = (service === 'iam' ? iamActions : stsActions).get(call.action);
+  if (!handler) {
+    throw new AwsServiceError(
+      'InvalidAction',
+      `Could not find operation ${call.action} for version ${QUERY_VERSIONS[service]}`,
+      400,
+    );
+  }
+  return (ctx, requestId) => queryReply(service, call.action, handler(call.params, ctx), requestId);
+}

@@ -1,0 +1,61 @@
+import { AwsServiceError } from './errors.js';
+import type { AwsService } from './auth.js';
+
+// The HTTP status AWS pairs with each error code a fault may inject; unknown codes get 400.
+const QUERY_STATUS: Record<string, number> = {
+  AccessDenied: 403,
+  ConcurrentModification: 409,
+  EntityAlreadyExists: 409,
+  ExpiredToken: 403,
+  IncompleteSignature: 400,
+  InternalError: 500,
+  InternalFailure: 500,
+  InvalidClientTokenId: 403,
+  LimitExceeded: 409,
+  MissingAuthenticationToken: 403,
+  NoSuchEntity: 404,
+  OptInRequired: 403,
+  RegionDisabledException: 403,
+  RequestExpired: 400,
+  ServiceFailure: 500,
+  ServiceUnavailable: 503,
+  SignatureDoesNotMatch: 403,
+  Throttling: 400,
+};
+
+// KMS (awsJson1_1) answers every client error with 400, including AccessDeniedException.
+const KMS_STATUS: Record<string, number> = {
+  DependencyTimeoutException: 503,
+  InternalFailure: 500,
+  KMSInternalException: 500,
+  ServiceUnavailable: 503,
+  ServiceUnavailableException: 503,
+};
+
+const MESSAGES: Record<string, string> = {
+  Throttling: 'Rate exceeded',
+  ThrottlingException: 'Rate exceeded',
+  ServiceUnavailable: 'Service is unavailable. Please try again later.',
+  InternalFailure: 'An internal error occurred.',
+  KMSInternalException: 'An internal error occurred.',
+};
+
+/** The error a `code` fault answers with. */
+export function injectedCodeError(service: AwsService, code: string): AwsServiceError {
+  const status = (service === 'kms' ? KMS_STATUS : QUERY_STATUS)[code] ?? 400;
+  return new AwsServiceError(code, MESSAGES[code] ?? `${code} (injected by the local stack)`, status);
+}
+
+/** The error a `status` fault answers with: the code the service normally sends with that status. */
+export function injectedStatusError(service: AwsService, status: number): AwsServiceError {
+  return new AwsServiceError(codeForStatus(service, status), `HTTP ${status} (injected by the local stack)`, status);
+}
+
+function codeForStatus(service: AwsService, status: number): string {
+  const kms = service === 'kms';
+  if (status === 503) return kms ? 'ServiceUnavailableException' : 'ServiceUnavailable';
+  if (status >= 500) return kms ? 'KMSInternalException' : 'InternalFailure';
+  if (status === 429) return kms ? 'ThrottlingException' : 'Throttling';
+  if (status === 403) return kms ? 'AccessDeniedException' : 'AccessDenied';
+  return kms ? 'ValidationException' : 'ValidationError';
+}

@@ -1,0 +1,152 @@
+import { AwsServiceError, noSuchAccessKey, validationError } from './errors.js';
+import type { CallContext, QueryHandler } from './context.js';
+import { optional, required, structList } from './params.js';
+import type { AccessKey, AccessKeyStatus, User } from './state.js';
+import { xmlDate, xmlList, type XmlObject } from './xml.js';
+
+const MAX_TAGS_PER_USER = 50;
+
+function userXml(user: User, withTags = false): XmlObject {
+  const xml: XmlObject = {
+    Path: user.path,
+    UserName: user.userName,
+    UserId: user.userId,
+    Arn: user.arn,
+    CreateDate: xmlDate(user.createDate),
+  };
+  if (withTags && user.tags.size > 0) xml.Tags = tagsXml(user);
+  return xml;
+}
+
+const tagsXml = (user: User): XmlObject => xmlList([...user.tags].map(([Key, Value]) => ({ Key, Value })));
+
+const keyMetadataXml = (key: AccessKey): XmlObject => ({
+  UserName: key.userName,
+  AccessKeyId: key.accessKeyId,
+  Status: key.status,
+  CreateDate: xmlDate(key.createDate),
+});
+
+/** UserName defaults to the caller, which only works for IAM user credentials. */
+function targetUserName(params: URLSearchParams, { principal }: CallContext): string {
+  const userName = optional(params, 'UserName');
+  if (userName !== undefined) return userName;
+  if (principal.kind === 'user') return principal.user.userName;
+  throw new AwsServiceError('ValidationError', 'Must specify userName when calling with non-User credentials', 400);
+}
+
+function keyOf(params: URLSearchParams, ctx: CallContext): AccessKey {
+  const userName = targetUserName(params, ctx);
+  const accessKeyId = required(params, 'AccessKeyId', 'accessKeyId');
+  ctx.state.getUser(userName);
+  const key = ctx.state.accessKeys.get(accessKeyId);
+  if (!key || key.userName !== userName) throw noSuchAccessKey(accessKeyId);
+  return key;
+}
+
+/** Validates tags and merges them into `existing` only if all of them fit. */
+function applyTags(existing: Map<string, string>, tags: Record<string, string>[]): void {
+  const merged = new Map(existing);
+  for (const { Key, Value } of tags) {
+    if (Key === undefined || Key.length === 0 || Key.length > 128) {
+      throw validationError(Key, 'tags.member.key', 'Member must have length between 1 and 128');
+    }
+    merged.set(Key, Value ?? '');
+  }
+  if (merged.size > MAX_TAGS_PER_USER) {
+    throw new AwsServiceError('LimitExceeded', 'The number of tags has reached the maximum limit.', 409);
+  }
+  for (const [key, value] of merged) existing.set(key, value);
+}
+
+function parseStatus(value: string): AccessKeyStatus {
+  if (value === 'Active' || value === 'Inactive') return value;
+  throw validationError(value, 'status', 'Member must satisfy enum value set: [Active, Inactive]');
+}
+
+export const iamActions: ReadonlyMap<string, QueryHandler> = new Map<string, QueryHandler>([
+  [
+    'CreateUser',
+    (params, { state }) => {
+      const tags = new Map<string, string>();
+      applyTags(tags, structList(params, 'Tags'));
+      const user = state.addUser(required(params, 'UserName', 'userName'), optional(params, 'Path'));
+      for (const [key, value] of tags) user.tags.set(key, value);
+      return { User: userXml(user, true) };
+    },
+  ],
+  ['GetUser', (params, ctx) => ({ User: userXml(ctx.state.getUser(targetUserName(params, ctx)), true) })],
+  [
+    'ListUsers',
+    (params, { state }) => {
+      const prefix = optional(params, 'PathPrefix') ?? '/';
+      const users = [...state.users.values()]
+        .filter((user) => user.path.startsWith(prefix))
+        .sort((a, b) => a.userName.localeCompare(b.userName));
+      return { Users: xmlList(users.map((user) => userXml(user))), IsTruncated: false };
+    },
+  ],
+  [
+    'TagUser',
+    (params, { state }) => {
+      applyTags(state.getUser(required(params, 'UserName', 'userName')).tags, structList(params, 'Tags'));
+      return undefined;
+    },
+  ],
+  [
+    'ListUserTags',
+    (params, { state }) => ({
+      Tags: tagsXml(state.getUser(required(params, 'UserName', 'userName'))),
+      IsTruncated: false,
+    }),
+  ],
+  [
+    'CreateAccessKey',
+    (params, ctx) => {
+      const key = ctx.state.addAccessKey(targetUserName(params, ctx), true);
+      return { AccessKey: { ...keyMetadataXml(key), SecretAccessKey: key.secretAccessKey } };
+    },
+  ],
+  [
+    'ListAccessKeys',
+    (params, ctx) => {
+      const userName = ctx.state.getUser(targetUserName(params, ctx)).userName;
+      return {
+        AccessKeyMetadata: xmlList(ctx.state.keysOf(userName).map(keyMetadataXml)),
+        IsTruncated: false,
+      };
+    },
+  ],
+  [
+    'UpdateAccessKey',
+    (params, ctx) => {
+      const status = parseStatus(required(params, 'Status', 'status'));
+      keyOf(params, ctx).status = status;
+      return undefined;
+    },
+  ],
+  [
+    'DeleteAccessKey',
+    (params, ctx) => {
+      ctx.state.accessKeys.delete(keyOf(params, ctx).accessKeyId);
+      return undefined;
+    },
+  ],
+  [
+    'GetAccessKeyLastUsed',
+    (params, { state }) => {
+      const accessKeyId = required(params, 'AccessKeyId', 'accessKeyId');
+      const key = state.accessKeys.get(accessKeyId);
+      if (!key) throw noSuchAccessKey(accessKeyId);
+      // A never-used key has no LastUsedDate and "N/A" service and region, as in AWS.
+      const lastUsed: XmlObject = key.lastUsed
+        ? {
+            LastUsedDate: xmlDate(key.lastUsed.date),
+            ServiceName: key.lastUsed.service,
+            Region: key.lastUsed.region,
+          }
+        : { ServiceName: 'N/A', Region: 'N/A' };
+      return { UserName: key.userName, AccessKeyLastUsed: lastUsed };
+    },
+  ],
+]);

@@ -1,0 +1,105 @@
+import type { OutgoingHttpHeaders } from 'node:http';
+import { AwsServiceError } from './errors.js';
+import type { ReceivedRequest } from './sigv4.js';
+import { queryErrorXml, queryResponseXml, type QueryService, type XmlObject } from './xml.js';
+
+/**
+ * How a request reaches a service. The installed SDK v3 clients speak awsQuery to IAM and STS
+ * (form-encoded POST, XML answers) and awsJson1_1 to KMS (X-Amz-Target: TrentService.<Action>).
+ */
+export type Route = { protocol: 'query'; service: QueryService } | { protocol: 'json'; service: 'kms' };
+
+export type Call =
+  | { protocol: 'query'; service: QueryService; action: string; params: URLSearchParams }
+  | { protocol: 'json'; service: 'kms'; action: string; input: unknown };
+
+export interface Reply {
+  status: number;
+  headers: OutgoingHttpHeaders;
+  body: string;
+}
+
+export const QUERY_VERSIONS: Record<QueryService, string> = { iam: '2010-05-08', sts: '2011-06-15' };
+const KMS_TARGET_PREFIX = 'TrentService.';
+const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
+
+/** Picks the service: X-Amz-Target for JSON, else the SigV4 scope, else the query Version. */
+export function detectRoute(request: ReceivedRequest): Route {
+  if (request.headers['x-amz-target'] !== undefined) return { protocol: 'json', service: 'kms' };
+  const scope = /Credential=[^/,]*\/[^/,]*\/[^/,]*\/([^/,]*)\//.exec(request.headers.authorization ?? '')?.[1];
+  if (scope === 'iam' || scope === 'sts') return { protocol: 'query', service: scope };
+  const version = queryParams(request).get('Version');
+  return { protocol: 'query', service: version === QUERY_VERSIONS.sts ? 'sts' : 'iam' };
+}
+
+export function readCall(request: ReceivedRequest, route: Route): Call {
+  if (route.protocol === 'json') {
+    const target = String(request.headers['x-amz-target']);
+    if (!target.startsWith(KMS_TARGET_PREFIX)) {
+      throw new AwsServiceError('UnknownOperationException', '', 400);
+    }
+    return { ...route, action: target.slice(KMS_TARGET_PREFIX.length), input: parseJson(request.body) };
+  }
+  const params = queryParams(request);
+  const action = params.get('Action');
+  if (!action) throw new AwsServiceError('MissingAction', 'Missing Action', 400);
+  return { ...route, action, params };
+}
+
+// awsQuery accepts parameters in a form body (what the SDK sends) or in the URL of a GET.
+function queryParams({ url, headers, body }: ReceivedRequest): URLSearchParams {
+  const params = new URL(url, 'http://localhost').searchParams;
+  if (String(headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
+    for (const [key, value] of new URLSearchParams(body.toString('utf8'))) params.append(key, value);
+  }
+  return params;
+}
+
+function parseJson(body: Buffer): unknown {
+  if (body.length === 0) return {};
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new AwsServiceError('SerializationException', 'The request body is not valid JSON.', 400);
+  }
+}
+
+export function queryReply(
+  service: QueryService,
+  action: string,
+  result: XmlObject | undefined,
+  requestId: string,
+): Reply {
+  return {
+    status: 200,
+    headers: { 'content-type': 'text/xml', 'x-amzn-requestid': requestId },
+    body: queryResponseXml(service, action, result, requestId),
+  };
+}
+
+export function jsonReply(output: Record<string, unknown>, requestId: string): Reply {
+  return {
+    status: 200,
+    headers: { 'content-type': JSON_CONTENT_TYPE, 'x-amzn-requestid': requestId },
+    body: JSON.stringify(output),
+  };
+}
+
+/** The service's own error body: query XML, or JSON with `__type` (which the SDK reads first). */
+export function errorReply(route: Route, error: AwsServiceError, requestId: string): Reply {
+  if (route.protocol === 'query') {
+    return {
+      status: error.status,
+      headers: { 'content-type': 'text/xml', 'x-amzn-requestid': requestId },
+      body: queryErrorXml(route.service, error, requestId),
+    };
+  }
+  const body: Record<string, string> = { __type: error.code };
+  // KMS leaves the message out for some errors (e.g. InvalidCiphertextException).
+  if (error.message) body.message = error.message;
+  return {
+    status: error.status,
+    headers: { 'content-type': JSON_CONTENT_TYPE, 'x-amzn-requestid': requestId },
+    body: JSON.stringify(body),
+  };
+}

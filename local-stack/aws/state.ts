@@ -1,0 +1,207 @@
+import { AwsServiceError, noSuchUser, validationError } from './errors.js';
+import { newAccessKeyId, newSecretAccessKey, newUserId } from './ids.js';
+
+/** AWS's documented quota: two access keys per IAM user. */
+export const ACCESS_KEYS_PER_USER = 2;
+
+const USER_NAME = /^[\w+=,.@-]{1,64}$/;
+const PATH = /^(\/|\/[\u0021-\u007E]{1,510}\/)$/;
+
+export type AccessKeyStatus = 'Active' | 'Inactive';
+
+export interface LastUse {
+  date: Date;
+  service: string;
+  region: string;
+}
+
+export interface User {
+  userName: string;
+  path: string;
+  userId: string;
+  arn: string;
+  createDate: Date;
+  tags: Map<string, string>;
+}
+
+export interface AccessKey {
+  accessKeyId: string;
+  secretAccessKey: string;
+  userName: string;
+  status: AccessKeyStatus;
+  createDate: Date;
+  /** False for seeded keys, which are usable at once (real IAM keys take a while to propagate). */
+  propagates: boolean;
+  lastUsed?: LastUse;
+}
+
+/** Temporary credentials from AssumeRole. */
+export interface Session {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  expiration: Date;
+  accountId: string;
+  roleName: string;
+  roleId: string;
+  sessionName: string;
+}
+
+export interface KmsKey {
+  keyId: string;
+  arn: string;
+  material: Buffer;
+  createDate: Date;
+  description: string;
+}
+
+export interface AccessKeyInfo {
+  accessKeyId: string;
+  userName: string;
+  status: AccessKeyStatus;
+  createDate: string;
+  lastUsed?: { date: string; service: string; region: string };
+}
+
+export interface UserInfo {
+  userName: string;
+  path: string;
+  userId: string;
+  arn: string;
+  createDate: string;
+  tags: Record<string, string>;
+}
+
+export interface StateSnapshot {
+  accountId: string;
+  region: string;
+  propagationMs: number;
+  users: (UserInfo & { accessKeys: AccessKeyInfo[] })[];
+  kmsKeys: { keyId: string; arn: string; createDate: string; description: string; aliases: string[] }[];
+}
+
+/** Everything the emulator knows; lost when it stops. */
+export class AwsState {
+  readonly users = new Map<string, User>();
+  readonly accessKeys = new Map<string, AccessKey>();
+  readonly sessions = new Map<string, Session>();
+  /** Role ARN → role id, so one role keeps one AROA id across sessions. */
+  readonly roleIds = new Map<string, string>();
+  readonly kmsKeys = new Map<string, KmsKey>();
+  /** Alias name (alias/...) → key id. */
+  readonly aliases = new Map<string, string>();
+
+  constructor(
+    readonly accountId: string,
+    readonly region: string,
+    public propagationMs: number,
+  ) {}
+
+  addUser(userName: string, path = '/'): User {
+    if (!USER_NAME.test(userName)) {
+      throw validationError(userName, 'userName', 'Member must satisfy regular expression pattern: [\\w+=,.@-]+');
+    }
+    if (!PATH.test(path)) {
+      throw validationError(
+        path,
+        'path',
+        'Member must satisfy regular expression pattern: (\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)',
+      );
+    }
+    // IAM user names are case-insensitively unique.
+    const clash = [...this.users.keys()].find((name) => name.toLowerCase() === userName.toLowerCase());
+    if (clash !== undefined) {
+      throw new AwsServiceError('EntityAlreadyExists', `User with name ${clash} already exists.`, 409);
+    }
+    const user: User = {
+      userName,
+      path,
+      userId: newUserId(),
+      arn: `arn:aws:iam::${this.accountId}:user${path}${userName}`,
+      createDate: new Date(),
+      tags: new Map(),
+    };
+    this.users.set(userName, user);
+    return user;
+  }
+
+  getUser(userName: string): User {
+    const user = this.users.get(userName);
+    if (!user) throw noSuchUser(userName);
+    return user;
+  }
+
+  addAccessKey(userName: string, propagates: boolean): AccessKey {
+    this.getUser(userName);
+    if (this.keysOf(userName).length >= ACCESS_KEYS_PER_USER) {
+      throw new AwsServiceError(
+        'LimitExceeded',
+        `Cannot exceed quota for AccessKeysPerUser: ${ACCESS_KEYS_PER_USER}`,
+        409,
+      );
+    }
+    const key: AccessKey = {
+      accessKeyId: newAccessKeyId(),
+      secretAccessKey: newSecretAccessKey(),
+      userName,
+      status: 'Active',
+      createDate: new Date(),
+      propagates,
+    };
+    this.accessKeys.set(key.accessKeyId, key);
+    return key;
+  }
+
+  keysOf(userName: string): AccessKey[] {
+    return [...this.accessKeys.values()].filter((key) => key.userName === userName);
+  }
+
+  /** Whether a new key is still invisible to the rest of AWS. */
+  isPropagating(key: AccessKey, now = Date.now()): boolean {
+    return key.propagates && now - key.createDate.getTime() < this.propagationMs;
+  }
+
+  snapshot(): StateSnapshot {
+    return {
+      accountId: this.accountId,
+      region: this.region,
+      propagationMs: this.propagationMs,
+      users: [...this.users.values()].map((user) => ({
+        ...userInfo(user),
+        accessKeys: this.keysOf(user.userName).map(accessKeyInfo),
+      })),
+      kmsKeys: [...this.kmsKeys.values()].map((key) => ({
+        keyId: key.keyId,
+        arn: key.arn,
+        createDate: key.createDate.toISOString(),
+        description: key.description,
+        aliases: [...this.aliases].filter(([, keyId]) => keyId === key.keyId).map(([alias]) => alias),
+      })),
+    };
+  }
+}
+
+export function userInfo(user: User): UserInfo {
+  return {
+    userName: user.userName,
+    path: user.path,
+    userId: user.userId,
+    arn: user.arn,
+    createDate: user.createDate.toISOString(),
+    tags: Object.fromEntries(user.tags),
+  };
+}
+
+/** Everything about a key except its secret. */
+export function accessKeyInfo(key: AccessKey): AccessKeyInfo {
+  const info: AccessKeyInfo = {
+    accessKeyId: key.accessKeyId,
+    userName: key.userName,
+    status: key.status,
+    createDate: key.createDate.toISOString(),
+  };
+  if (key.lastUsed) {
+    info.lastUsed = { ...key.lastUsed, date: key.lastUsed.date.toISOString() };
+  }
+  return info;
+}
