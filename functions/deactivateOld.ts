@@ -1,12 +1,12 @@
 import { parseEvent } from './commons/event.js';
 import { setAccessKeyStatus } from './commons/iam.js';
 import { logger } from './commons/logger.js';
-import { RetireEvent } from './commons/state.js';
+import { NewKeyEvent } from './commons/state.js';
 import { readStoredKey } from './commons/vault/stored-key.js';
 
 /** DeactivateOld: sets the keys that existed before this execution to Inactive, never Vault's key. */
 export const handler = async (event: unknown): Promise<{ deactivated: string[]; skipped: string[] }> => {
-  const { request, created } = parseEvent(RetireEvent, event);
+  const { request, created } = parseEvent(NewKeyEvent, event);
   const vaultKeyId = (await readStoredKey(request.vaultPath)).key?.accessKeyId;
   const deactivated: string[] = [];
   const skipped: string[] = [];

@@ -2,12 +2,12 @@ import { OldKeyReactivatedError } from './commons/errors.js';
 import { parseEvent } from './commons/event.js';
 import { deleteAccessKey, listAccessKeys } from './commons/iam.js';
 import { logger } from './commons/logger.js';
-import { RetireEvent } from './commons/state.js';
+import { NewKeyEvent } from './commons/state.js';
 import { readStoredKey } from './commons/vault/stored-key.js';
 
 /** DeleteOld: deletes the old keys this execution deactivated, only while they are still Inactive. */
 export const handler = async (event: unknown): Promise<{ deleted: string[]; alreadyGone: string[] }> => {
-  const { request, created } = parseEvent(RetireEvent, event);
+  const { request, created } = parseEvent(NewKeyEvent, event);
   const vaultKeyId = (await readStoredKey(request.vaultPath)).key?.accessKeyId;
   const keys = new Map((await listAccessKeys(request.userName)).map((k) => [k.accessKeyId, k]));
   const old = created.oldAccessKeyIds.filter((id) => id !== vaultKeyId);

@@ -1,14 +1,13 @@
 import { RollbackUnsafeError } from './commons/errors.js';
 import { parseEvent } from './commons/event.js';
 import { deleteAccessKey } from './commons/iam.js';
-
 import { logger } from './commons/logger.js';
-import { RollbackEvent } from './commons/state.js';
+import { NewKeyEvent } from './commons/state.js';
 import { readStoredKey } from './commons/vault/stored-key.js';
 
 /** DiscardNewKey (rollback): deletes the new key, refusing while Vault still serves it. */
 export const handler = async (event: unknown): Promise<{ accessKeyId: string; deleted: boolean }> => {
-  const { request, created } = parseEvent(RollbackEvent, event);
+  const { request, created } = parseEvent(NewKeyEvent, event);
   const current = await readStoredKey(request.vaultPath);
   if (current.key?.accessKeyId === created.accessKeyId) {
     throw new RollbackUnsafeError(

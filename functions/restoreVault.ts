@@ -1,7 +1,6 @@
 import { parseEvent } from './commons/event.js';
 import { logger } from './commons/logger.js';
-import { RollbackEvent } from './commons/state.js';
-
+import { NewKeyEvent } from './commons/state.js';
 import { VaultDataError } from './commons/vault/errors.js';
 import { deleteCurrentVersion, readStoredKey, writeStoredKey } from './commons/vault/stored-key.js';
 
@@ -13,7 +12,7 @@ export interface Restored {
 
 /** RestoreVault (rollback): if Vault serves the new key, puts back what it served before the rotation. */
 export const handler = async (event: unknown): Promise<Restored> => {
-  const { request, created } = parseEvent(RollbackEvent, event);
+  const { request, created } = parseEvent(NewKeyEvent, event);
   const path = request.vaultPath;
   const current = await readStoredKey(path);
   if (current.key?.accessKeyId !== created.accessKeyId) {

@@ -1,5 +1,5 @@
 // aws-local-stepfunctions 3 targets Node 22; Node 20 lacks Promise.withResolvers.
-if (typeof Promise.withResolvers !== 'function') {
+if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function') {
   Object.defineProperty(Promise, 'withResolvers', {
     configurable: true,
     writable: true,

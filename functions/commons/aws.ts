@@ -51,15 +51,18 @@ const TRANSIENT_CODES = new Set([
 
 interface SdkError {
   name?: string;
+  /** The wire error code; the SDK names modelled query-protocol errors `<Code>Exception` instead. */
+  Code?: string;
   message?: string;
   code?: string;
   $metadata?: { httpStatusCode?: number };
   $retryable?: unknown;
 }
 
-/** The AWS error code of an SDK or network error (`name`, or the Node error code). */
+/** The AWS error code of an SDK error (as on the wire), or the Node error code of a network error. */
 export function errorCode(error: unknown): string {
   const e = (error ?? {}) as SdkError;
+  if (typeof e.Code === 'string') return e.Code;
   return e.name && e.name !== 'Error' ? e.name : (e.code ?? 'UnknownError');
 }
 

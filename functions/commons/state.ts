@@ -43,5 +43,5 @@ export type Stored = z.infer<typeof Stored>;
 export const CreateKeyEvent = z.object({ request: Request });
 export const StoreEvent = z.object({ request: Request, created: Created });
 export const VerifyEvent = z.object({ request: Request, created: Created, stored: Stored });
-export const RetireEvent = z.object({ request: Request, created: Created });
-export const RollbackEvent = z.object({ request: Request, created: Created });
+/** The event of every step after StoreInVault's catch or VerifyKey: the request and the new key. */
+export const NewKeyEvent = z.object({ request: Request, created: Created });

@@ -15,7 +15,8 @@ import type { AwsState, Session, User } from './state.js';
  * Who signed a request. The emulator authenticates but never authorises: it has no IAM policy
  * model, so every authenticated principal (local-admin included) may call every action.
  */
-export type Principal = { kind: 'user'; user: User; accessKeyId: string } | { kind: 'role'; session: Session };
+export type Principal =
+  { kind: 'user'; user: User; accessKeyId: string } | { kind: 'role'; session: Session };
 
 export type AwsService = Exclude<Service, 'vault'>;
 
@@ -61,7 +62,8 @@ export async function authenticate(
 ): Promise<Principal> {
   const header = request.headers.authorization;
   if (header === undefined) {
-    const message = service === 'kms' ? 'Missing Authentication Token' : 'Request is missing Authentication Token';
+    const message =
+      service === 'kms' ? 'Missing Authentication Token' : 'Request is missing Authentication Token';
     throw fail(service, 'missing', message);
   }
   let auth: ParsedAuthorization;
@@ -106,7 +108,10 @@ function lookUp(
     if (token !== session.sessionToken) throw fail(service, 'invalidToken');
     if (session.expiration <= now) throw fail(service, 'expiredToken');
     const { secretAccessKey, sessionToken } = session;
-    return { principal: { kind: 'role', session }, credentials: { accessKeyId, secretAccessKey, sessionToken } };
+    return {
+      principal: { kind: 'role', session },
+      credentials: { accessKeyId, secretAccessKey, sessionToken },
+    };
   }
   const key = state.accessKeys.get(accessKeyId);
   // Real IAM answers the same for unknown, deleted, inactive and not-yet-propagated keys.

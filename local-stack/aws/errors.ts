@@ -22,10 +22,14 @@ export const noSuchAccessKey = (accessKeyId: string): AwsServiceError =>
   new AwsServiceError('NoSuchEntity', `The Access Key with id ${accessKeyId} cannot be found.`, 404);
 
 /** The message shape of AWS's Coral validation errors. */
-export function validationMessage(value: string | undefined, member: string, constraint: string): string {
+function validationMessage(value: string | undefined, member: string, constraint: string): string {
   const shown = value === undefined ? 'null' : `'${value}'`;
   return `1 validation error detected: Value ${shown} at '${member}' failed to satisfy constraint: ${constraint}`;
 }
 
-export const validationError = (value: string | undefined, member: string, constraint: string): AwsServiceError =>
+export const validationError = (
+  value: string | undefined,
+  member: string,
+  constraint: string,
+): AwsServiceError =>
   new AwsServiceError('ValidationError', validationMessage(value, member, constraint), 400);

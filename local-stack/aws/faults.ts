@@ -48,7 +48,11 @@ export function injectedCodeError(service: AwsService, code: string): AwsService
 
 /** The error a `status` fault answers with: the code the service normally sends with that status. */
 export function injectedStatusError(service: AwsService, status: number): AwsServiceError {
-  return new AwsServiceError(codeForStatus(service, status), `HTTP ${status} (injected by the local stack)`, status);
+  return new AwsServiceError(
+    codeForStatus(service, status),
+    `HTTP ${status} (injected by the local stack)`,
+    status,
+  );
 }
 
 function codeForStatus(service: AwsService, status: number): string {

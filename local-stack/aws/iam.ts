@@ -32,7 +32,11 @@ function targetUserName(params: URLSearchParams, { principal }: CallContext): st
   const userName = optional(params, 'UserName');
   if (userName !== undefined) return userName;
   if (principal.kind === 'user') return principal.user.userName;
-  throw new AwsServiceError('ValidationError', 'Must specify userName when calling with non-User credentials', 400);
+  throw new AwsServiceError(
+    'ValidationError',
+    'Must specify userName when calling with non-User credentials',
+    400,
+  );
 }
 
 function keyOf(params: URLSearchParams, ctx: CallContext): AccessKey {

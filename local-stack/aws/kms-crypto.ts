@@ -18,7 +18,12 @@ function contextAad(context: EncryptionContext | undefined): Buffer {
   return Buffer.from(JSON.stringify(entries), 'utf8');
 }
 
-export function seal(keyId: string, material: Buffer, plaintext: Buffer, context?: EncryptionContext): Buffer {
+export function seal(
+  keyId: string,
+  material: Buffer,
+  plaintext: Buffer,
+  context?: EncryptionContext,
+): Buffer {
   const id = Buffer.from(keyId, 'utf8');
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', material, iv);

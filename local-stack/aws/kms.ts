@@ -53,12 +53,17 @@ const keyArn = (state: AwsState, keyId: string): string =>
 
 /** Resolves a key id, key ARN, alias name or alias ARN. */
 function resolveKey(state: AwsState, reference: string): KmsKey {
-  const alias = reference.startsWith('alias/') ? reference : /^arn:aws:kms:[^:]*:\d{12}:(alias\/.+)$/.exec(reference)?.[1];
+  const alias = reference.startsWith('alias/')
+    ? reference
+    : /^arn:aws:kms:[^:]*:\d{12}:(alias\/.+)$/.exec(reference)?.[1];
   if (alias !== undefined) {
     const target = state.aliases.get(alias);
     const key = target === undefined ? undefined : state.kmsKeys.get(target);
     if (!key) {
-      throw new AwsServiceError('NotFoundException', `Alias arn:aws:kms:${state.region}:${state.accountId}:${alias} is not found.`);
+      throw new AwsServiceError(
+        'NotFoundException',
+        `Alias arn:aws:kms:${state.region}:${state.accountId}:${alias} is not found.`,
+      );
     }
     return key;
   }
@@ -108,14 +113,19 @@ export const kmsActions: ReadonlyMap<string, JsonHandler> = new Map<string, Json
   ],
   [
     'DescribeKey',
-    (input, { state }) => ({ KeyMetadata: keyMetadata(state, resolveKey(state, parse(DescribeKeyInput, input).KeyId)) }),
+    (input, { state }) => ({
+      KeyMetadata: keyMetadata(state, resolveKey(state, parse(DescribeKeyInput, input).KeyId)),
+    }),
   ],
   [
     'CreateAlias',
     (input, { state }) => {
       const { AliasName, TargetKeyId } = parse(CreateAliasInput, input);
       if (AliasName.startsWith('alias/aws/')) {
-        throw new AwsServiceError('NotAuthorizedException', 'Aliases beginning with alias/aws/ are reserved for AWS.');
+        throw new AwsServiceError(
+          'NotAuthorizedException',
+          'Aliases beginning with alias/aws/ are reserved for AWS.',
+        );
       }
       if (state.aliases.has(AliasName)) {
         throw new AwsServiceError(

@@ -26,7 +26,9 @@ const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
 /** Picks the service: X-Amz-Target for JSON, else the SigV4 scope, else the query Version. */
 export function detectRoute(request: ReceivedRequest): Route {
   if (request.headers['x-amz-target'] !== undefined) return { protocol: 'json', service: 'kms' };
-  const scope = /Credential=[^/,]*\/[^/,]*\/[^/,]*\/([^/,]*)\//.exec(request.headers.authorization ?? '')?.[1];
+  const scope = /Credential=[^/,]*\/[^/,]*\/[^/,]*\/([^/,]*)\//.exec(
+    request.headers.authorization ?? '',
+  )?.[1];
   if (scope === 'iam' || scope === 'sts') return { protocol: 'query', service: scope };
   const version = queryParams(request).get('Version');
   return { protocol: 'query', service: version === QUERY_VERSIONS.sts ? 'sts' : 'iam' };

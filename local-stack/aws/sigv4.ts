@@ -56,7 +56,14 @@ export function parseAuthorization(header: string): ParsedAuthorization {
   }
   const credential = (fields.get('Credential') ?? '').split('/');
   const [accessKeyId, scopeDate, region, service, terminator] = credential;
-  if (credential.length !== 5 || !accessKeyId || !scopeDate || !region || !service || terminator !== 'aws4_request') {
+  if (
+    credential.length !== 5 ||
+    !accessKeyId ||
+    !scopeDate ||
+    !region ||
+    !service ||
+    terminator !== 'aws4_request'
+  ) {
     throw new MalformedAuthorizationError(
       `Credential should be scoped to a valid region, not '${region ?? ''}'. ` +
         `Credential should be scoped to correct service. Authorization=${header}`,
@@ -76,9 +83,8 @@ export function parseAuthorization(header: string): ParsedAuthorization {
 export function parseAmzDate(value: string): Date | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);
   if (!m) return undefined;
-  const [, y, mo, d, h, mi, s] = m.map(Number);
-  if (y === undefined || mo === undefined || d === undefined || h === undefined || mi === undefined) return undefined;
-  return new Date(Date.UTC(y, mo - 1, d, h, mi, s ?? 0));
+  const date = new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`);
+  return Number.isNaN(date.getTime()) ? undefined : date;
 }
 
 /**

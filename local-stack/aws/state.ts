@@ -2,7 +2,7 @@ import { AwsServiceError, noSuchUser, validationError } from './errors.js';
 import { newAccessKeyId, newSecretAccessKey, newUserId } from './ids.js';
 
 /** AWS's documented quota: two access keys per IAM user. */
-export const ACCESS_KEYS_PER_USER = 2;
+const ACCESS_KEYS_PER_USER = 2;
 
 const USER_NAME = /^[\w+=,.@-]{1,64}$/;
 const PATH = /^(\/|\/[\u0021-\u007E]{1,510}\/)$/;
@@ -99,7 +99,11 @@ export class AwsState {
 
   addUser(userName: string, path = '/'): User {
     if (!USER_NAME.test(userName)) {
-      throw validationError(userName, 'userName', 'Member must satisfy regular expression pattern: [\\w+=,.@-]+');
+      throw validationError(
+        userName,
+        'userName',
+        'Member must satisfy regular expression pattern: [\\w+=,.@-]+',
+      );
     }
     if (!PATH.test(path)) {
       throw validationError(
@@ -204,4 +208,13 @@ export function accessKeyInfo(key: AccessKey): AccessKeyInfo {
     info.lastUsed = { ...key.lastUsed, date: key.lastUsed.date.toISOString() };
   }
   return info;
+}
+
+export interface SeededAccessKey extends AccessKeyInfo {
+  secretAccessKey: string;
+}
+
+/** The one place a secret leaves the state: answering whoever created the key. */
+export function seededAccessKey(key: AccessKey): SeededAccessKey {
+  return { ...accessKeyInfo(key), secretAccessKey: key.secretAccessKey };
 }

@@ -21,7 +21,11 @@ function assumeRole(params: URLSearchParams, { state }: CallContext) {
     throw validationError(roleArn, 'roleArn', 'Member must be the ARN of an IAM role');
   }
   if (!SESSION_NAME.test(sessionName)) {
-    throw validationError(sessionName, 'roleSessionName', 'Member must satisfy regular expression pattern: [\\w+=,.@-]*');
+    throw validationError(
+      sessionName,
+      'roleSessionName',
+      'Member must satisfy regular expression pattern: [\\w+=,.@-]*',
+    );
   }
   const durationText = optional(params, 'DurationSeconds');
   const duration = durationText === undefined ? DEFAULT_DURATION_S : Number(durationText);

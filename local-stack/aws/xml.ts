@@ -8,7 +8,7 @@ export interface XmlObject {
 
 export type QueryService = 'iam' | 'sts';
 
-export const XML_NAMESPACES: Record<QueryService, string> = {
+const XML_NAMESPACES: Record<QueryService, string> = {
   iam: 'https://iam.amazonaws.com/doc/2010-05-08/',
   sts: 'https://sts.amazonaws.com/doc/2011-06-15/',
 };

@@ -61,15 +61,11 @@ function requireMergePatch(ctx: RequestContext): void {
 
 /** RFC 7396 JSON merge patch, which Vault applies to the current version on PATCH. */
 function mergePatch(target: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
-  const result: Record<string, unknown> = { ...target };
-  for (const [key, value] of Object.entries(patch)) {
-    if (value === null) delete result[key];
-    else {
-      const current = result[key];
-      result[key] = isRecord(value) && isRecord(current) ? mergePatch(current, value) : value;
-    }
-  }
-  return result;
+  const merged = Object.entries({ ...target, ...patch }).map(([key, value]): [string, unknown] => {
+    const current = target[key];
+    return [key, isRecord(value) && isRecord(current) ? mergePatch(current, value) : value];
+  });
+  return Object.fromEntries(merged.filter(([key]) => patch[key] !== null));
 }
 
 function patchData(ctx: RequestContext): VaultResponse {
@@ -155,8 +151,8 @@ function writeMetadata(patch: boolean): (ctx: RequestContext) => VaultResponse {
     if (maxVersions !== undefined) secret.maxVersions = maxVersions;
     if (casRequired !== undefined) secret.casRequired = casRequired;
     if ('custom_metadata' in ctx.body) {
-      const incoming = customMetadata(ctx.body['custom_metadata']);
-      secret.customMetadata = patch ? patchCustomMetadata(secret.customMetadata, ctx.body['custom_metadata']) : incoming;
+      const incoming = ctx.body['custom_metadata'];
+      secret.customMetadata = patch ? patchCustomMetadata(secret.customMetadata, incoming) : customMetadata(incoming);
     }
     secret.updatedTime = now();
     mount.v2.set(key, secret);

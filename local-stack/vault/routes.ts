@@ -46,6 +46,8 @@ export interface Route {
   op: TrafficOp;
   /** `public`: no token; `token`: a valid token, the handler decides; `acl`: the token's policies must allow the path. */
   access: 'public' | 'token' | 'acl';
+  /** `{path}` also takes a trailing slash (Vault's `.*` path fields, e.g. sys/internal/ui/mounts). */
+  greedy?: boolean;
   /** Vault's existence check: on POST/PUT it picks `update` over `create`. */
   exists?: (ctx: RequestContext) => boolean;
   handle: (ctx: RequestContext) => VaultResponse | Promise<VaultResponse>;
@@ -77,7 +79,8 @@ function compile(route: Route): { regex: RegExp; names: string[] } {
   const source = route.pattern.replace(/\{(\w+)\}(\/?)$|\{(\w+)\}|[.*+?^$()|[\]\\]/g, (m, rest, slash, one) => {
     if (rest) {
       names.push(rest);
-      return slash ? '(?:(.*)/)?' : '(.*[^/])';
+      if (slash) return '(?:(.*)/)?';
+      return route.greedy ? '(.+)' : '(.*[^/])';
     }
     if (one) {
       names.push(one);

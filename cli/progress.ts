@@ -1,0 +1,56 @@
+import type { HistoryEvent } from '../local-stack/state-machine.js';
+import type { RotationReport } from '../local-stack/rotation.js';
+
+const started = new Map<string, number>();
+const retries = new Map<string, number>();
+
+/** One line per state on stderr: name, duration, outcome and retries. */
+export function printProgress(event: HistoryEvent, write: (line: string) => void): void {
+  const name = event.state?.name ?? '';
+  switch (event.type) {
+    case 'StateEntered':
+      started.set(name, event.timestamp);
+      break;
+    case 'StateRetried':
+      retries.set(name, (retries.get(name) ?? 0) + 1);
+      write(`  ↻ ${name}: retry ${event.retry?.attempt ?? '?'}`);
+      break;
+    case 'StateFailed':
+      write(`  ✗ ${name.padEnd(28)} ${ms(event, name)}  ${event.Error ?? ''}`);
+      break;
+    case 'StateCaught':
+      write(`  ↳ ${name}: caught, rolling back`);
+      break;
+    case 'StateExited': {
+      const n = retries.get(name) ?? 0;
+      write(`  ✓ ${name.padEnd(28)} ${ms(event, name)}${n > 0 ? `  (${n} ${n === 1 ? 'retry' : 'retries'})` : ''}`);
+      retries.delete(name);
+      break;
+    }
+    case 'ExecutionFailed':
+      write(`  ✗ execution failed: ${event.Error ?? ''}`);
+      break;
+  }
+}
+
+function ms(event: HistoryEvent, name: string): string {
+  return `${String(event.timestamp - (started.get(name) ?? event.timestamp)).padStart(6)} ms`;
+}
+
+/** The human summary: old key → new key, Vault path and version, what happened to the old key. */
+export function summary(report: RotationReport, vaultPath: string): string {
+  const oldKey = report.before.vault?.accessKeyId ?? '(none)';
+  const newKey = report.after.vault?.accessKeyId ?? '(none)';
+  const oldNow = report.after.accessKeys.find((k) => k.accessKeyId === oldKey);
+  const fate = oldNow ? `still exists (${oldNow.status})` : 'deleted';
+  const lines = [
+    '',
+    `${report.status === 'SUCCEEDED' ? 'Rotated' : 'Rotation FAILED for'} ${report.user} in ${report.durationMs} ms`,
+    `  key in Vault: ${oldKey} → ${newKey}`,
+    `  Vault path:   ${vaultPath} (version ${report.before.vault?.version ?? 0} → ${report.after.vault?.version ?? 0})`,
+    `  old key:      ${oldKey} ${fate}`,
+    `  IAM keys now: ${report.after.accessKeys.map((k) => `${k.accessKeyId} (${k.status})`).join(', ') || '(none)'}`,
+  ];
+  if (report.error) lines.push(`  error:        ${report.error.Error}`, `  cause:        ${report.error.Cause}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,119 @@
+import { z } from 'zod';
+import { FaultRequestBody, InvalidFaultSpecError, parseFaultSpec, type Traffic } from '../traffic.js';
+import { AwsServiceError } from './errors.js';
+import { seededAccessKey, userInfo, type AwsState } from './state.js';
+
+/** `/__admin/*`: unauthenticated JSON for seeding and inspecting; the server only serves it to loopback peers. */
+export const ADMIN_PREFIX = '/__admin/';
+
+export interface AdminReply {
+  status: number;
+  body: unknown;
+}
+
+const UserBody = z.strictObject({ userName: z.string(), path: z.string().optional() });
+const PropagationBody = z.strictObject({ ms: z.number().int().nonnegative() });
+
+class BadRequestError extends Error {}
+
+function parseBody<T>(schema: z.ZodType<T>, body: Buffer): T {
+  let json: unknown;
+  try {
+    json = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new BadRequestError('the request body is not valid JSON');
+  }
+  const result = schema.safeParse(json);
+  if (!result.success) throw new BadRequestError(z.prettifyError(result.error));
+  return result.data;
+}
+
+type Route = (match: RegExpExecArray, body: Buffer) => AdminReply;
+
+function adminRoutes(state: AwsState, traffic: Traffic): [string, RegExp, Route][] {
+  const ok = (body: unknown, status = 200): AdminReply => ({ status, body });
+  return [
+    ['GET', /^state$/, () => ok(state.snapshot())],
+    [
+      'POST',
+      /^users$/,
+      (_m, body) => {
+        const { userName, path } = parseBody(UserBody, body);
+        return ok(userInfo(state.addUser(userName, path)), 201);
+      },
+    ],
+    [
+      'POST',
+      /^users\/([^/]+)\/access-keys$/,
+      // Seeded keys skip the propagation delay: they stand for keys that existed before the run.
+      (m) => ok(seededAccessKey(state.addAccessKey(decodeURIComponent(m[1] ?? ''), false)), 201),
+    ],
+    [
+      'POST',
+      /^propagation$/,
+      (_m, body) => {
+        state.propagationMs = parseBody(PropagationBody, body).ms;
+        return ok({ propagationMs: state.propagationMs });
+      },
+    ],
+    ['GET', /^faults$/, () => ok({ faults: traffic.describe() })],
+    [
+      'POST',
+      /^faults$/,
+      (_m, body) => {
+        const request = parseBody(FaultRequestBody, body);
+        const specs = 'spec' in request ? [request.spec] : request.specs;
+        // Parse every spec before arming any, so a bad list changes nothing.
+        const parsed = specs.map(parseFaultSpec);
+        for (const spec of parsed) traffic.addFault(spec);
+        return ok({ faults: traffic.describe() }, 201);
+      },
+    ],
+    [
+      'DELETE',
+      /^faults$/,
+      () => {
+        traffic.clearFaults();
+        return ok({ faults: [] });
+      },
+    ],
+    ['GET', /^calls$/, () => ok({ calls: traffic.calls() })],
+    [
+      'DELETE',
+      /^calls$/,
+      () => {
+        traffic.resetCalls();
+        return ok({ calls: {} });
+      },
+    ],
+  ];
+}
+
+/** Serves one admin request; `path` is what follows the prefix. */
+export function handleAdmin(
+  method: string,
+  path: string,
+  body: Buffer,
+  state: AwsState,
+  traffic: Traffic,
+): AdminReply {
+  const routes = adminRoutes(state, traffic);
+  const matching = routes.flatMap(([verb, pattern, route]) => {
+    const match = pattern.exec(path);
+    return match ? [{ verb, match, route }] : [];
+  });
+  if (matching.length === 0) return { status: 404, body: { error: `no admin route ${path}` } };
+  const chosen = matching.find(({ verb }) => verb === method);
+  if (!chosen) return { status: 405, body: { error: `${method} not allowed on ${ADMIN_PREFIX}${path}` } };
+  try {
+    return chosen.route(chosen.match, body);
+  } catch (error) {
+    if (error instanceof BadRequestError || error instanceof InvalidFaultSpecError) {
+      return { status: 400, body: { error: error.message } };
+    }
+    if (error instanceof AwsServiceError) {
+      return { status: error.status, body: { error: error.code, message: error.message } };
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,55 @@
+import { IAMClient } from '@aws-sdk/client-iam';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { STSClient } from '@aws-sdk/client-sts';
+import { afterAll, beforeAll } from 'vitest';
+import {
+  startAwsEmulator,
+  type AwsEmulator,
+  type AwsEmulatorOptions,
+} from '../../../local-stack/aws/index.js';
+
+export interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+/** Real SDK clients pointed at the emulator; one attempt, so faults surface as they happen. */
+export function clients(emulator: AwsEmulator, credentials: Credentials = emulator.adminCredentials) {
+  const config = { endpoint: emulator.endpoint, region: emulator.region, credentials, maxAttempts: 1 };
+  return { iam: new IAMClient(config), sts: new STSClient(config), kms: new KMSClient(config) };
+}
+
+/** Starts one emulator for the file and returns a getter for it. */
+export function useEmulator(options: AwsEmulatorOptions = {}): () => AwsEmulator {
+  let emulator: AwsEmulator | undefined;
+  beforeAll(async () => {
+    emulator = await startAwsEmulator(options);
+  });
+  afterAll(async () => {
+    await emulator?.close();
+  });
+  return () => {
+    if (!emulator) throw new Error('the emulator has not started');
+    return emulator;
+  };
+}
+
+/** An SDK service exception: `name` is the SDK's class name, `Code` the wire code (query protocol only). */
+export type ServiceFailure = Error & { Code?: string; $metadata?: { httpStatusCode?: number } };
+
+/** The rejection of a promise that must fail, for asserting on AWS error fields. */
+export async function failure(promise: Promise<unknown>): Promise<ServiceFailure> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof Error) return error;
+    throw error;
+  }
+  throw new Error('expected the call to fail');
+}
+
+let counter = 0;
+/** A user name unique within the run, so tests sharing an emulator do not collide. */
+export const uniqueName = (prefix: string): string =>
+  `${prefix}-${Date.now().toString(36)}-${(counter += 1)}`;
