@@ -2,5 +2,8 @@
 // Runs the TypeScript CLI through tsx so the repository needs no build step.
 import { register } from 'tsx/esm/api';
 
+// The deployed runtime is Node 22; the SDK's warning about Node 20 is noise for local runs.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 register();
 await import('../cli/main.ts');

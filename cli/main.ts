@@ -25,7 +25,9 @@ if (!run) {
   try {
     process.exitCode = await run(args);
   } catch (error) {
-    process.stderr.write(`iam-key-rotator ${command}: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(
+      `iam-key-rotator ${command}: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
     process.exitCode = 2;
   }
 }

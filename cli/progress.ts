@@ -3,6 +3,7 @@ import type { RotationReport } from '../local-stack/rotation.js';
 
 const started = new Map<string, number>();
 const retries = new Map<string, number>();
+const caught = new Set<string>();
 
 /** One line per state on stderr: name, duration, outcome and retries. */
 export function printProgress(event: HistoryEvent, write: (line: string) => void): void {
@@ -13,17 +14,23 @@ export function printProgress(event: HistoryEvent, write: (line: string) => void
       break;
     case 'StateRetried':
       retries.set(name, (retries.get(name) ?? 0) + 1);
+      started.set(name, event.timestamp);
       write(`  ↻ ${name}: retry ${event.retry?.attempt ?? '?'}`);
       break;
     case 'StateFailed':
       write(`  ✗ ${name.padEnd(28)} ${ms(event, name)}  ${event.Error ?? ''}`);
       break;
     case 'StateCaught':
-      write(`  ↳ ${name}: caught, rolling back`);
+      caught.add(name);
+      write(`  ↳ ${name}: caught`);
       break;
     case 'StateExited': {
+      // A caught state also exits; its outcome was the failure printed above.
+      if (caught.delete(name)) break;
       const n = retries.get(name) ?? 0;
-      write(`  ✓ ${name.padEnd(28)} ${ms(event, name)}${n > 0 ? `  (${n} ${n === 1 ? 'retry' : 'retries'})` : ''}`);
+      write(
+        `  ✓ ${name.padEnd(28)} ${ms(event, name)}${n > 0 ? `  (${n} ${n === 1 ? 'retry' : 'retries'})` : ''}`,
+      );
       retries.delete(name);
       break;
     }
@@ -51,6 +58,7 @@ export function summary(report: RotationReport, vaultPath: string): string {
     `  old key:      ${oldKey} ${fate}`,
     `  IAM keys now: ${report.after.accessKeys.map((k) => `${k.accessKeyId} (${k.status})`).join(', ') || '(none)'}`,
   ];
-  if (report.error) lines.push(`  error:        ${report.error.Error}`, `  cause:        ${report.error.Cause}`);
+  if (report.error)
+    lines.push(`  error:        ${report.error.Error}`, `  cause:        ${report.error.Cause}`);
   return lines.join('\n');
 }

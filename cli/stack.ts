@@ -9,7 +9,8 @@ Port 0 (the default) picks a free port.`;
 
 function port(value: string | undefined, name: string): number {
   const n = Number(value ?? '0');
-  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new Error(`${name} must be a port number, not '${value}'`);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535)
+    throw new Error(`${name} must be a port number, not '${value}'`);
   return n;
 }
 

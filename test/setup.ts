@@ -1,1 +1,3 @@
 import '../local-stack/polyfills.js';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

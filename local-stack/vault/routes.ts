@@ -40,7 +40,7 @@ export interface RequestContext {
 
 export interface Route {
   scope: Scope;
-  /** Relative to the scope root; `{path}` takes the rest of the path, other `{x}` one segment. */
+  /** Relative to the scope root; a final `{path}` takes the rest of the path, any other `{x}` one segment. */
   pattern: string;
   methods: VaultMethod[];
   op: TrafficOp;
@@ -76,7 +76,7 @@ function compile(route: Route): { regex: RegExp; names: string[] } {
   const cached = compiled.get(route);
   if (cached) return cached;
   const names: string[] = [];
-  const source = route.pattern.replace(/\{(\w+)\}(\/?)$|\{(\w+)\}|[.*+?^$()|[\]\\]/g, (m, rest, slash, one) => {
+  const source = route.pattern.replace(/\{(path)\}(\/?)$|\{(\w+)\}|[.*+?^$()|[\]\\]/g, (m, rest, slash, one) => {
     if (rest) {
       names.push(rest);
       if (slash) return '(?:(.*)/)?';
