@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { runLocalRotation } from '../local-stack/rotation.js';
+import { prepareTarget, rotate } from '../local-stack/rotation.js';
+import { seedUser } from '../local-stack/provision.js';
 import { startLocalStack } from '../local-stack/stack.js';
 
 const HELP = `usage: iam-key-rotator bench [--rotations N] [--json]      (npm run bench)
@@ -41,14 +42,10 @@ export async function runBench(args: string[]): Promise<number> {
   let peakRss = 0;
   let calls: Record<string, number> = {};
   try {
+    await prepareTarget(target);
     for (let i = 0; i < rotations; i++) {
-      const report = await runLocalRotation({
-        target,
-        stack,
-        userName: `bench-${i}`,
-        waitMs: 0,
-        retryPauseMs: 0,
-      });
+      const user = await seedUser(target, `bench-${i}`);
+      const report = await rotate({ target, stack, user, waitMs: 0, retryPauseMs: 0 });
       if (report.status !== 'SUCCEEDED')
         throw new Error(`rotation ${i} failed: ${report.error?.Error ?? ''}`);
       times.push(report.durationMs);

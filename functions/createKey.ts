@@ -10,7 +10,7 @@ import {
 } from './commons/iam.js';
 import type { Request } from './commons/input.js';
 import { logger } from './commons/logger.js';
-import { claim, claimedByUs, unstoredNewKeys } from './commons/ownership.js';
+import { claim, rotationOwner, unstoredNewKeys } from './commons/ownership.js';
 import { seal } from './commons/seal.js';
 import { type Created, CreateKeyEvent, type DryRunPlan } from './commons/state.js';
 import { readStoredKey } from './commons/vault/stored-key.js';
@@ -20,15 +20,18 @@ function describeKeys(keys: AccessKeyInfo[]): string {
 }
 
 /**
- * Drops keys an earlier attempt of this execution created but never stored (its response was lost),
- * and refuses to run beside another execution whose new key is not stored yet.
+ * Drops keys an earlier attempt of this execution created but never stored (its response was lost).
+ * A new unstored key of another rotator execution means two rotations overlap: refuse. Keys of
+ * an untagged user are the operator's and count as existing keys.
  */
 async function discardOrphans(request: Request, keys: AccessKeyInfo[], vaultKeyId: string | null) {
   const orphans = unstoredNewKeys(request, keys, vaultKeyId);
   if (orphans.length === 0) return keys;
-  if (!(await claimedByUs(request))) {
+  const owner = await rotationOwner(request);
+  if (owner === undefined) return keys;
+  if (owner !== request.execution) {
     throw new ConcurrentRotationError(
-      `another execution is rotating '${request.userName}': key(s) ${describeKeys(orphans)} are not in Vault yet`,
+      `execution ${owner} is rotating '${request.userName}': key(s) ${describeKeys(orphans)} are not in Vault yet`,
     );
   }
   for (const orphan of orphans) await deleteAccessKey(request.userName, orphan.accessKeyId);

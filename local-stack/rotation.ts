@@ -3,6 +3,7 @@ import { captureConsole } from './logs.js';
 import {
   type Observed,
   observe,
+  type Provisioned,
   provisionRotator,
   rotatorEnvironment,
   type SeededUser,
@@ -25,20 +26,6 @@ export interface RotationReport {
   durationMs: number;
 }
 
-export interface LocalRotationOptions {
-  target: Target;
-  /** The emulators, when the target is the local stack: faults and call counts come from them. */
-  stack?: LocalStack;
-  userName: string;
-  faults?: string[];
-  input?: Record<string, Json>;
-  onEvent?: (event: HistoryEvent) => void;
-  onLog?: (line: string) => void;
-  /** Waits (grace, recovery) and retry pauses, shortened for a laptop. */
-  waitMs?: number;
-  retryPauseMs?: number | Record<string, number | number[]>;
-}
-
 /** Retry pauses that still let VerifyKey outlast a propagation delay of a few seconds. */
 export const LOCAL_RETRY_PAUSES: Record<string, number[]> = {
   ValidateInput: [50],
@@ -51,41 +38,56 @@ export const LOCAL_RETRY_PAUSES: Record<string, number[]> = {
   DiscardNewKey: [100],
 };
 
-/**
- * Provisions the rotator on the target, seeds a user whose current key is in Vault, runs the
- * real state machine with the real handlers and reports what changed.
- */
-export async function runLocalRotation(
-  options: LocalRotationOptions,
-): Promise<RotationReport & { logs: string[] }> {
-  const { target, stack } = options;
+/** Provisions the rotator on the target and points this process's handlers at it. */
+export async function prepareTarget(target: Target): Promise<Provisioned> {
   const provisioned = await provisionRotator(target);
-  const user: SeededUser = await seedUser(target, options.userName);
   Object.assign(process.env, rotatorEnvironment(target, provisioned));
+  return provisioned;
+}
+
+export interface RotateOptions {
+  target: Target;
+  /** The emulators, when the target is the local stack: faults and call counts come from them. */
+  stack?: LocalStack;
+  user: SeededUser;
+  faults?: string[];
+  /** Execution input; defaults to `{userName}`. */
+  input?: Json;
+  onEvent?: (event: HistoryEvent) => void;
+  onLog?: (line: string) => void;
+  /** Waits (grace, recovery) and retry pauses, shortened for a laptop. */
+  waitMs?: number;
+  retryPauseMs?: number | Record<string, number | number[]>;
+  executionName?: string;
+}
+
+/** Runs the real state machine with the real handlers for one user and reports what changed. */
+export async function rotate(options: RotateOptions): Promise<RotationReport & { logs: string[] }> {
+  const { target, stack, user } = options;
   const before = await observe(target, user);
   stack?.traffic.resetCalls();
   for (const fault of options.faults ?? []) stack?.traffic.addFault(fault);
-
   const capture = captureConsole(options.onLog);
   let result: ExecutionResult;
   try {
     result = await runExecution({
-      input: { userName: options.userName, ...options.input },
+      input: options.input ?? { userName: user.userName },
       waitMs: options.waitMs ?? 200,
       retryPauseMs: options.retryPauseMs ?? LOCAL_RETRY_PAUSES,
-      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       region: target.aws.region,
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      ...(options.executionName ? { executionName: options.executionName } : {}),
     });
   } finally {
     capture.restore();
+    stack?.traffic.clearFaults();
   }
   const calls = stack?.traffic.calls() ?? {};
-  stack?.traffic.clearFaults();
   const after = await observe(target, user);
   return {
     status: result.status,
     error: result.error,
-    user: options.userName,
+    user: user.userName,
     states: result.states,
     history: result.history,
     before,
@@ -94,4 +96,13 @@ export async function runLocalRotation(
     durationMs: result.durationMs,
     logs: capture.lines,
   };
+}
+
+/** The main job: provision, seed a user whose current key is in Vault, rotate it. */
+export async function runLocalRotation(
+  options: Omit<RotateOptions, 'user'> & { userName: string },
+): Promise<RotationReport & { logs: string[] }> {
+  await prepareTarget(options.target);
+  const user = await seedUser(options.target, options.userName);
+  return rotate({ ...options, user });
 }

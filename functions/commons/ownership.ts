@@ -18,9 +18,9 @@ export function unstoredNewKeys(request: Request, keys: AccessKeyInfo[], vaultKe
   return keys.filter((key) => key.createDate >= since && key.accessKeyId !== vaultKeyId);
 }
 
-/** True when an earlier attempt of this execution claimed the user, so its unstored keys are ours. */
-export async function claimedByUs(request: Request): Promise<boolean> {
-  return (await getUserTags(request.userName))[ROTATION_TAG] === request.execution;
+/** The execution that last claimed the user, if any; when it is this one, its unstored keys are ours. */
+export async function rotationOwner(request: Request): Promise<string | undefined> {
+  return (await getUserTags(request.userName))[ROTATION_TAG];
 }
 
 /** Marks the user as being rotated by this execution, before a key exists that a retry must find. */

@@ -8,7 +8,9 @@ import type { VaultResponse } from './response.js';
 const Namespaced = { namespace: z.string().optional() };
 
 const NamespaceBody = z.object({ name: z.string().min(1) }).strict();
-const MountBody = z.object({ ...Namespaced, path: z.string().min(1), version: z.union([z.literal(1), z.literal(2)]) }).strict();
+const MountBody = z
+  .object({ ...Namespaced, path: z.string().min(1), version: z.union([z.literal(1), z.literal(2)]) })
+  .strict();
 const SecretBody = z
   .object({
     ...Namespaced,
@@ -19,7 +21,11 @@ const SecretBody = z
   })
   .strict();
 const TokenBody = z
-  .object({ ...Namespaced, policies: z.array(z.string()), ttlSeconds: z.number().int().positive().optional() })
+  .object({
+    ...Namespaced,
+    policies: z.array(z.string()),
+    ttlSeconds: z.number().int().positive().optional(),
+  })
   .strict();
 const PolicyBody = z.object({ ...Namespaced, name: z.string().min(1), hcl: z.string().min(1) }).strict();
 
@@ -83,13 +89,22 @@ export function adminHandlers(control: VaultControl, traffic: Traffic): Record<s
 }
 
 /** Dispatches `/__admin/<name>`; usage mistakes become 400 with the reason. */
-export function handleAdmin(handlers: Record<string, AdminHandler>, method: string, path: string, text: string): VaultResponse {
+export function handleAdmin(
+  handlers: Record<string, AdminHandler>,
+  method: string,
+  path: string,
+  text: string,
+): VaultResponse {
   const handler = handlers[`${method} ${path.replace(/^\/__admin\//, '').replace(/\/$/, '')}`];
   if (!handler) return json({ errors: [`no admin endpoint ${method} ${path}`] }, 404);
   try {
     return handler(text.trim() === '' ? {} : JSON.parse(text));
   } catch (error) {
-    if (error instanceof VaultEmulatorUsageError || error instanceof InvalidFaultSpecError || error instanceof SyntaxError) {
+    if (
+      error instanceof VaultEmulatorUsageError ||
+      error instanceof InvalidFaultSpecError ||
+      error instanceof SyntaxError
+    ) {
       return json({ errors: [error.message] }, 400);
     }
     throw error;

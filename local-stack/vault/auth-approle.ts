@@ -26,11 +26,14 @@ function writeRole(ctx: RequestContext): VaultResponse {
   const secretIdTtl = ctx.body['secret_id_ttl'];
   ctx.ns.appRoles.set(roleName(ctx), {
     roleId: stringField(ctx.body, 'role_id') || existing?.roleId || uuid(),
-    policies: listField(ctx.body, 'token_policies') ?? listField(ctx.body, 'policies') ?? existing?.policies ?? [],
+    policies:
+      listField(ctx.body, 'token_policies') ?? listField(ctx.body, 'policies') ?? existing?.policies ?? [],
     ttlSeconds: ttl === undefined ? (existing?.ttlSeconds ?? 0) : parseDurationSeconds(ttl, 'token_ttl'),
     bindSecretId: boolField(ctx.body, 'bind_secret_id') ?? existing?.bindSecretId ?? true,
     secretIdTtlSeconds:
-      secretIdTtl === undefined ? (existing?.secretIdTtlSeconds ?? 0) : parseDurationSeconds(secretIdTtl, 'secret_id_ttl'),
+      secretIdTtl === undefined
+        ? (existing?.secretIdTtlSeconds ?? 0)
+        : parseDurationSeconds(secretIdTtl, 'secret_id_ttl'),
     secretIdNumUses: intField(ctx.body, 'secret_id_num_uses') ?? existing?.secretIdNumUses ?? 0,
     secretIds: existing?.secretIds ?? new Map(),
   });
@@ -87,7 +90,12 @@ function createSecretId(ctx: RequestContext): VaultResponse {
     usesLeft: role.secretIdNumUses === 0 ? undefined : role.secretIdNumUses,
   });
   return ok({
-    data: { secret_id: secretId, secret_id_accessor: accessor, secret_id_num_uses: role.secretIdNumUses, secret_id_ttl: ttl },
+    data: {
+      secret_id: secretId,
+      secret_id_accessor: accessor,
+      secret_id_num_uses: role.secretIdNumUses,
+      secret_id_ttl: ttl,
+    },
     mountType: MOUNT_TYPE,
   });
 }
@@ -142,7 +150,14 @@ const approle = (route: Omit<Route, 'scope' | 'access' | 'op'>): Route => ({
 });
 
 export const APPROLE_ROUTES: Route[] = [
-  { scope: 'approle', pattern: 'login', methods: ['POST', 'PUT'], op: 'login', access: 'public', handle: login },
+  {
+    scope: 'approle',
+    pattern: 'login',
+    methods: ['POST', 'PUT'],
+    op: 'login',
+    access: 'public',
+    handle: login,
+  },
   approle({ pattern: 'role/', methods: ['LIST'], handle: listRoles }),
   approle({ pattern: 'role/{role_name}', methods: ['GET'], handle: readRole }),
   approle({

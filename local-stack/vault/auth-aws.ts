@@ -1,4 +1,9 @@
-import { disallowedAmzHeader, IAM_SERVER_ID_HEADER, parseLoginRequest, serverIdHeaderProblem } from './aws-login-request.js';
+import {
+  disallowedAmzHeader,
+  IAM_SERVER_ID_HEADER,
+  parseLoginRequest,
+  serverIdHeaderProblem,
+} from './aws-login-request.js';
 import { parseDurationSeconds } from './durations.js';
 import { badRequest, notFound } from './errors.js';
 import { canonicalArn, globbedMatch, IamArnError, parseIamArn } from './iam-arn.js';
@@ -32,11 +37,14 @@ function writeRole(ctx: RequestContext): VaultResponse {
   const role: AwsRole = {
     authType,
     boundIamPrincipalArns: arns,
-    policies: listField(ctx.body, 'token_policies') ?? listField(ctx.body, 'policies') ?? existing?.policies ?? [],
+    policies:
+      listField(ctx.body, 'token_policies') ?? listField(ctx.body, 'policies') ?? existing?.policies ?? [],
     ttlSeconds: ttl === undefined ? (existing?.ttlSeconds ?? 0) : parseDurationSeconds(ttl, 'token_ttl'),
-    maxTtlSeconds: maxTtl === undefined ? (existing?.maxTtlSeconds ?? 0) : parseDurationSeconds(maxTtl, 'token_max_ttl'),
+    maxTtlSeconds:
+      maxTtl === undefined ? (existing?.maxTtlSeconds ?? 0) : parseDurationSeconds(maxTtl, 'token_max_ttl'),
     roleId: existing?.roleId ?? uuid(),
-    resolveAwsUniqueIds: boolField(ctx.body, 'resolve_aws_unique_ids') ?? existing?.resolveAwsUniqueIds ?? true,
+    resolveAwsUniqueIds:
+      boolField(ctx.body, 'resolve_aws_unique_ids') ?? existing?.resolveAwsUniqueIds ?? true,
   };
   ctx.ns.awsRoles.set(roleName(ctx), role);
   return noContent();
@@ -108,7 +116,9 @@ function isBound(role: AwsRole, entity: IamEntity, identity: CallerIdentity): bo
   if (role.boundIamPrincipalArns.includes(canonicalArn(entity))) return true;
   // Vault looks the full ARN (with path) up in IAM; assumed-role ARNs carry no path, so the canonical one stands in.
   const fullArn = entity.type === 'assumed-role' ? canonicalArn(entity) : identity.arn;
-  return role.boundIamPrincipalArns.some((pattern) => pattern.endsWith('*') && globbedMatch(pattern, fullArn));
+  return role.boundIamPrincipalArns.some(
+    (pattern) => pattern.endsWith('*') && globbedMatch(pattern, fullArn),
+  );
 }
 
 async function login(ctx: RequestContext): Promise<VaultResponse> {
@@ -124,14 +134,16 @@ async function login(ctx: RequestContext): Promise<VaultResponse> {
   try {
     identity = await getCallerIdentity(config.stsEndpoint || ctx.stsEndpoint, signed);
   } catch (error) {
-    if (error instanceof StsUpstreamError) throw badRequest(`error making upstream request: ${error.message}`);
+    if (error instanceof StsUpstreamError)
+      throw badRequest(`error making upstream request: ${error.message}`);
     throw error;
   }
   let entity: IamEntity;
   try {
     entity = parseIamArn(identity.arn);
   } catch (error) {
-    if (error instanceof IamArnError) throw badRequest(`error parsing arn "${identity.arn}": ${error.message}`);
+    if (error instanceof IamArnError)
+      throw badRequest(`error parsing arn "${identity.arn}": ${error.message}`);
     throw error;
   }
   const name = (stringField(ctx.body, 'role') || entity.friendlyName).toLowerCase();
@@ -141,13 +153,6 @@ async function login(ctx: RequestContext): Promise<VaultResponse> {
   if (role.boundIamPrincipalArns.length > 0 && !isBound(role, entity, identity)) {
     throw badRequest(`IAM Principal "${identity.arn}" does not belong to the role "${name}"`);
   }
-  const token = issueToken(ctx.ns, {
-    policies: role.policies,
-    ttlSeconds: role.ttlSeconds,
-    orphan: true,
-    path: 'auth/aws/login',
-    displayName: `aws-${entity.friendlyName}`,
-  });
   const metadata = {
     account_id: entity.accountNumber,
     auth_type: 'iam',
@@ -159,7 +164,14 @@ async function login(ctx: RequestContext): Promise<VaultResponse> {
     inferred_entity_type: '',
     role_id: role.roleId,
   };
-  token.meta = metadata;
+  const token = issueToken(ctx.ns, {
+    policies: role.policies,
+    ttlSeconds: role.ttlSeconds,
+    orphan: true,
+    path: 'auth/aws/login',
+    displayName: `aws-${entity.friendlyName}`,
+    meta: metadata,
+  });
   return ok({ auth: authBlock(token, metadata), mountType: MOUNT_TYPE });
 }
 
@@ -179,6 +191,18 @@ export const AWS_ROUTES: Route[] = [
   }),
   aws({ pattern: 'role/{role}', methods: ['DELETE'], op: 'sys', access: 'acl', handle: deleteRole }),
   aws({ pattern: 'config/client', methods: ['GET'], op: 'sys', access: 'acl', handle: readClientConfig }),
-  aws({ pattern: 'config/client', methods: ['POST', 'PUT'], op: 'sys', access: 'acl', handle: writeClientConfig }),
-  aws({ pattern: 'config/client', methods: ['DELETE'], op: 'sys', access: 'acl', handle: deleteClientConfig }),
+  aws({
+    pattern: 'config/client',
+    methods: ['POST', 'PUT'],
+    op: 'sys',
+    access: 'acl',
+    handle: writeClientConfig,
+  }),
+  aws({
+    pattern: 'config/client',
+    methods: ['DELETE'],
+    op: 'sys',
+    access: 'acl',
+    handle: deleteClientConfig,
+  }),
 ];

@@ -51,7 +51,10 @@ function parseHeaders(raw: unknown): Record<string, string[]> {
   }
   const headers: Record<string, string[]> = {};
   for (const [name, values] of Object.entries(parsed.data)) {
-    headers[canonical(name)] = [...(headers[canonical(name)] ?? []), ...(Array.isArray(values) ? values : [values])];
+    headers[canonical(name)] = [
+      ...(headers[canonical(name)] ?? []),
+      ...(Array.isArray(values) ? values : [values]),
+    ];
   }
   return headers;
 }
@@ -60,7 +63,8 @@ function parseHeaders(raw: unknown): Record<string, string[]> {
 export function parseLoginRequest(body: Record<string, unknown>): SignedStsRequest {
   const method = stringField(body, 'iam_http_request_method');
   if (method === '') throw badRequest('missing iam_http_request_method');
-  if (method !== 'POST') throw badRequest("invalid iam_http_request_method; currently only 'POST' is supported");
+  if (method !== 'POST')
+    throw badRequest("invalid iam_http_request_method; currently only 'POST' is supported");
   const rawUrl = stringField(body, 'iam_request_url');
   if (rawUrl === '') throw badRequest('missing iam_request_url');
   let url: URL;
@@ -75,7 +79,11 @@ export function parseLoginRequest(body: Record<string, unknown>): SignedStsReque
   const requestBody = decodeBase64(rawBody, 'iam_request_body');
   validateCallerIdentityBody(requestBody);
   const rawHeaders = body['iam_request_headers'];
-  if (rawHeaders === undefined || rawHeaders === '' || (isRecord(rawHeaders) && Object.keys(rawHeaders).length === 0)) {
+  if (
+    rawHeaders === undefined ||
+    rawHeaders === '' ||
+    (isRecord(rawHeaders) && Object.keys(rawHeaders).length === 0)
+  ) {
     throw badRequest('missing iam_request_headers');
   }
   return { method, url, body: requestBody, headers: parseHeaders(rawHeaders) };
@@ -97,7 +105,10 @@ function validateCallerIdentityBody(body: string): void {
 }
 
 /** Vault's validateVaultHeaderValue: present, equal, and covered by the SigV4 signature. */
-export function serverIdHeaderProblem(headers: Record<string, string[]>, required: string): string | undefined {
+export function serverIdHeaderProblem(
+  headers: Record<string, string[]>,
+  required: string,
+): string | undefined {
   const provided = (headers[canonical(IAM_SERVER_ID_HEADER)] ?? []).join(',');
   if (provided === '') return `missing header "${IAM_SERVER_ID_HEADER}"`;
   if (provided !== required) return `expected "${required}" but got "${provided}"`;
@@ -109,5 +120,7 @@ export function serverIdHeaderProblem(headers: Record<string, string[]>, require
 }
 
 export function disallowedAmzHeader(headers: Record<string, string[]>): string | undefined {
-  return Object.keys(headers).find((name) => name.startsWith('X-Amz-') && !ALLOWED_AMZ_HEADERS.includes(name));
+  return Object.keys(headers).find(
+    (name) => name.startsWith('X-Amz-') && !ALLOWED_AMZ_HEADERS.includes(name),
+  );
 }

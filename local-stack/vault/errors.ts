@@ -30,7 +30,8 @@ export const badRequest = (message: string): VaultHttpError => new VaultHttpErro
 export const permissionDenied = (): VaultHttpError => new VaultHttpError(403, ['permission denied']);
 
 /** Vault 1.17+ answers an unknown, revoked or expired token with both messages (docs: concepts/tokens, Error Responses). */
-export const invalidToken = (): VaultHttpError => new VaultHttpError(403, ['permission denied', 'invalid token']);
+export const invalidToken = (): VaultHttpError =>
+  new VaultHttpError(403, ['permission denied', 'invalid token']);
 
 /** Vault answers a missing secret with 404 and an empty error list. */
 export const notFound = (): VaultHttpError => new VaultHttpError(404, []);

@@ -16,7 +16,8 @@ export interface PathBlock {
   fields: Record<string, HclValue>;
 }
 
-type Token = { kind: 'string'; value: string } | { kind: 'ident'; value: string } | { kind: 'punct'; value: string };
+type Token =
+  { kind: 'string'; value: string } | { kind: 'ident'; value: string } | { kind: 'punct'; value: string };
 
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
@@ -104,7 +105,9 @@ class Parser {
     const token = this.tokens[this.at];
     if (!token || token.kind !== kind || (value !== undefined && token.value !== value)) {
       const found = token ? `${token.kind} ${JSON.stringify(token.value)}` : 'end of input';
-      throw new PolicyParseError(`expected ${value === undefined ? kind : JSON.stringify(value)}, found ${found}`);
+      throw new PolicyParseError(
+        `expected ${value === undefined ? kind : JSON.stringify(value)}, found ${found}`,
+      );
     }
     this.at += 1;
     return token;

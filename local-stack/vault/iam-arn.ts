@@ -33,7 +33,14 @@ export function parseIamArn(arn: string): IamEntity {
   }
   const type = parts[0] ?? '';
   if (type === 'assumed-role') {
-    return { partition, accountNumber, type, path: '', friendlyName: parts[1] ?? '', sessionInfo: parts[2] ?? '' };
+    return {
+      partition,
+      accountNumber,
+      type,
+      path: '',
+      friendlyName: parts[1] ?? '',
+      sessionInfo: parts[2] ?? '',
+    };
   }
   if (!['user', 'role', 'instance-profile'].includes(type)) {
     throw new IamArnError(`unrecognized principal type: "${type}"`);

@@ -65,7 +65,11 @@ export async function startVaultEmulator(options: VaultEmulatorOptions): Promise
       vault: (request) => handleVaultRequest({ state, traffic, stsEndpoint: options.stsEndpoint }, request),
       admin: (method, path, body) => handleAdmin(admin, method, path, body),
     },
-    { host: options.host ?? '127.0.0.1', port: options.port ?? 0, ...(options.tls ? { tls: options.tls } : {}) },
+    {
+      host: options.host ?? '127.0.0.1',
+      port: options.port ?? 0,
+      ...(options.tls ? { tls: options.tls } : {}),
+    },
   );
   return {
     addr: server.addr,

@@ -26,7 +26,11 @@ export function isGone(version: KvVersion): boolean {
 }
 
 export function versionMetadata(version: KvVersion): Record<string, unknown> {
-  return { created_time: version.createdTime, deletion_time: version.deletionTime, destroyed: version.destroyed };
+  return {
+    created_time: version.createdTime,
+    deletion_time: version.deletionTime,
+    destroyed: version.destroyed,
+  };
 }
 
 /** Vault's validateCheckAndSetOption, with its exact messages. */
@@ -44,7 +48,12 @@ export function checkCas(mount: KvMount, secret: KvSecret, options: unknown): vo
 }
 
 /** Adds a version and drops the oldest beyond max_versions, as the kv plugin's AddVersion does. */
-export function addVersion(mount: KvMount, key: string, secret: KvSecret, data: Record<string, unknown>): KvVersion {
+export function addVersion(
+  mount: KvMount,
+  key: string,
+  secret: KvSecret,
+  data: Record<string, unknown>,
+): KvVersion {
   const version: KvVersion = { data, createdTime: now(), deletionTime: '', destroyed: false };
   secret.currentVersion += 1;
   secret.versions.set(secret.currentVersion, version);

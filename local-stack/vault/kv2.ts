@@ -35,7 +35,10 @@ function readData(ctx: RequestContext): VaultResponse {
   const gone = isGone(version);
   const metadata = { ...versionMetadata(version), custom_metadata: secret.customMetadata, version: number };
   // Vault answers a deleted or destroyed version with 404 and the full envelope holding its metadata.
-  return ok({ data: { data: gone ? null : version.data, metadata }, mountType: MOUNT_TYPE }, gone ? 404 : 200);
+  return ok(
+    { data: { data: gone ? null : version.data, metadata }, mountType: MOUNT_TYPE },
+    gone ? 404 : 200,
+  );
 }
 
 function writeData(ctx: RequestContext): VaultResponse {
@@ -47,7 +50,11 @@ function writeData(ctx: RequestContext): VaultResponse {
   checkCas(mount, secret, ctx.body['options']);
   const version = addVersion(mount, key, secret, data);
   return ok({
-    data: { ...versionMetadata(version), custom_metadata: secret.customMetadata, version: secret.currentVersion },
+    data: {
+      ...versionMetadata(version),
+      custom_metadata: secret.customMetadata,
+      version: secret.currentVersion,
+    },
     mountType: MOUNT_TYPE,
   });
 }
@@ -55,12 +62,17 @@ function writeData(ctx: RequestContext): VaultResponse {
 function requireMergePatch(ctx: RequestContext): void {
   const type = ctx.headers['content-type'] ?? '';
   if (!type.startsWith('application/merge-patch+json')) {
-    throw new VaultHttpError(415, [`PATCH requires Content-Type of application/merge-patch+json, provided ${type}`]);
+    throw new VaultHttpError(415, [
+      `PATCH requires Content-Type of application/merge-patch+json, provided ${type}`,
+    ]);
   }
 }
 
 /** RFC 7396 JSON merge patch, which Vault applies to the current version on PATCH. */
-function mergePatch(target: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+function mergePatch(
+  target: Record<string, unknown>,
+  patch: Record<string, unknown>,
+): Record<string, unknown> {
   const merged = Object.entries({ ...target, ...patch }).map(([key, value]): [string, unknown] => {
     const current = target[key];
     return [key, isRecord(value) && isRecord(current) ? mergePatch(current, value) : value];
@@ -80,7 +92,11 @@ function patchData(ctx: RequestContext): VaultResponse {
   if (isGone(current)) throw notFound();
   const version = addVersion(mount, ctx.params['path'] ?? '', secret, mergePatch(current.data ?? {}, patch));
   return ok({
-    data: { ...versionMetadata(version), custom_metadata: secret.customMetadata, version: secret.currentVersion },
+    data: {
+      ...versionMetadata(version),
+      custom_metadata: secret.customMetadata,
+      version: secret.currentVersion,
+    },
     mountType: MOUNT_TYPE,
   });
 }
@@ -152,7 +168,9 @@ function writeMetadata(patch: boolean): (ctx: RequestContext) => VaultResponse {
     if (casRequired !== undefined) secret.casRequired = casRequired;
     if ('custom_metadata' in ctx.body) {
       const incoming = ctx.body['custom_metadata'];
-      secret.customMetadata = patch ? patchCustomMetadata(secret.customMetadata, incoming) : customMetadata(incoming);
+      secret.customMetadata = patch
+        ? patchCustomMetadata(secret.customMetadata, incoming)
+        : customMetadata(incoming);
     }
     secret.updatedTime = now();
     mount.v2.set(key, secret);
@@ -160,7 +178,10 @@ function writeMetadata(patch: boolean): (ctx: RequestContext) => VaultResponse {
   };
 }
 
-function patchCustomMetadata(current: Record<string, string> | null, patch: unknown): Record<string, string> | null {
+function patchCustomMetadata(
+  current: Record<string, string> | null,
+  patch: unknown,
+): Record<string, string> | null {
   if (!isRecord(patch)) return current;
   const merged = mergePatch(current ?? {}, patch);
   return Object.fromEntries(Object.entries(merged).map(([k, v]) => [k, String(v)]));
@@ -201,12 +222,33 @@ export const KV2_ROUTES: Route[] = [
   kv2({ pattern: 'data/{path}', methods: ['POST', 'PUT'], op: 'kv-write', exists, handle: writeData }),
   kv2({ pattern: 'data/{path}', methods: ['PATCH'], op: 'kv-write', handle: patchData }),
   kv2({ pattern: 'data/{path}', methods: ['DELETE'], op: 'kv-delete', handle: deleteLatest }),
-  kv2({ pattern: 'delete/{path}', methods: ['POST', 'PUT'], op: 'kv-delete', handle: updateVersions('delete') }),
-  kv2({ pattern: 'undelete/{path}', methods: ['POST', 'PUT'], op: 'kv-delete', handle: updateVersions('undelete') }),
-  kv2({ pattern: 'destroy/{path}', methods: ['POST', 'PUT'], op: 'kv-delete', handle: updateVersions('destroy') }),
+  kv2({
+    pattern: 'delete/{path}',
+    methods: ['POST', 'PUT'],
+    op: 'kv-delete',
+    handle: updateVersions('delete'),
+  }),
+  kv2({
+    pattern: 'undelete/{path}',
+    methods: ['POST', 'PUT'],
+    op: 'kv-delete',
+    handle: updateVersions('undelete'),
+  }),
+  kv2({
+    pattern: 'destroy/{path}',
+    methods: ['POST', 'PUT'],
+    op: 'kv-delete',
+    handle: updateVersions('destroy'),
+  }),
   kv2({ pattern: 'metadata/{path}/', methods: ['LIST'], op: 'kv-metadata', handle: listMetadata }),
   kv2({ pattern: 'metadata/{path}', methods: ['GET'], op: 'kv-metadata', handle: readMetadata }),
-  kv2({ pattern: 'metadata/{path}', methods: ['POST', 'PUT'], op: 'kv-metadata', exists, handle: writeMetadata(false) }),
+  kv2({
+    pattern: 'metadata/{path}',
+    methods: ['POST', 'PUT'],
+    op: 'kv-metadata',
+    exists,
+    handle: writeMetadata(false),
+  }),
   kv2({ pattern: 'metadata/{path}', methods: ['PATCH'], op: 'kv-metadata', handle: writeMetadata(true) }),
   kv2({ pattern: 'metadata/{path}', methods: ['DELETE'], op: 'kv-delete', handle: deleteMetadata }),
   kv2({ pattern: 'config', methods: ['GET'], op: 'sys', handle: readConfig }),

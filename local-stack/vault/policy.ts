@@ -22,7 +22,8 @@ const LEGACY: Record<string, Capability[]> = {
   sudo: ['create', 'read', 'update', 'delete', 'list', 'sudo'],
 };
 
-const isCapability = (value: string): value is Capability => (CAPABILITIES as readonly string[]).includes(value);
+const isCapability = (value: string): value is Capability =>
+  (CAPABILITIES as readonly string[]).includes(value);
 
 /** Parses an ACL policy document; throws PolicyParseError with Vault-like text on anything else. */
 export function parsePolicy(name: string, hcl: string): Policy {
@@ -31,7 +32,8 @@ export function parsePolicy(name: string, hcl: string): Policy {
     for (const [key, value] of Object.entries(fields)) {
       if (key === 'capabilities') {
         for (const cap of Array.isArray(value) ? value : [value]) {
-          if (!isCapability(cap)) throw new PolicyParseError(`path ${JSON.stringify(path)}: invalid capability "${cap}"`);
+          if (!isCapability(cap))
+            throw new PolicyParseError(`path ${JSON.stringify(path)}: invalid capability "${cap}"`);
           capabilities.add(cap);
         }
       } else if (key === 'policy' && typeof value === 'string' && LEGACY[value]) {
@@ -154,7 +156,11 @@ export class Acl {
         mountSegments.every((seg, i) => {
           const ruleSeg = rule.segments[i];
           if (ruleSeg === undefined) return rule.prefix;
-          return ruleSeg === '+' || ruleSeg === seg || (rule.prefix && i === rule.segments.length - 1 && seg.startsWith(ruleSeg));
+          return (
+            ruleSeg === '+' ||
+            ruleSeg === seg ||
+            (rule.prefix && i === rule.segments.length - 1 && seg.startsWith(ruleSeg))
+          );
         }),
     );
   }

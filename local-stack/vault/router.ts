@@ -58,7 +58,11 @@ function vaultMethod(method: string, query: URLSearchParams): VaultMethod | unde
   return method as VaultMethod;
 }
 
-function splitNamespace(state: VaultState, headers: IncomingHttpHeaders, path: string): [Namespace | undefined, string] {
+function splitNamespace(
+  state: VaultState,
+  headers: IncomingHttpHeaders,
+  path: string,
+): [Namespace | undefined, string] {
   const header = String(headers['x-vault-namespace'] ?? '').replace(/^\/+|\/+$/g, '');
   if (header !== '' && header !== ROOT_NAMESPACE) return [state.namespaces.get(header), path];
   const [first = '', ...rest] = path.split('/');
@@ -100,7 +104,12 @@ function parseBody(text: string): Record<string, unknown> {
   return parsed;
 }
 
-async function serve(deps: RouterDeps, raw: RawRequest, url: URL, resolved: Resolved): Promise<VaultResponse> {
+async function serve(
+  deps: RouterDeps,
+  raw: RawRequest,
+  url: URL,
+  resolved: Resolved,
+): Promise<VaultResponse> {
   const { ns, method, match } = resolved;
   if (!ns) throw noHandler(resolved.path);
   assertUnsealed(deps.state, match?.route);
@@ -157,7 +166,10 @@ function faultOutcome(action: Exclude<FaultAction, { kind: 'after-commit' }>): O
     case 'status':
       return {
         kind: 'respond',
-        response: { status: action.status, body: { errors: [FAULT_MESSAGES[action.status] ?? `HTTP ${action.status}`] } },
+        response: {
+          status: action.status,
+          body: { errors: [FAULT_MESSAGES[action.status] ?? `HTTP ${action.status}`] },
+        },
       };
     case 'code':
       return { kind: 'respond', response: { status: 400, body: { errors: [action.code] } } };
@@ -171,7 +183,8 @@ function faultOutcome(action: Exclude<FaultAction, { kind: 'after-commit' }>): O
 /** Runs one `/v1/` request through namespace, fault injection, seal, token, ACL and the handler. */
 export async function handleVaultRequest(deps: RouterDeps, raw: RawRequest): Promise<Outcome> {
   const url = new URL(raw.url, 'http://vault.invalid');
-  if (!url.pathname.startsWith('/v1/')) return { kind: 'respond', response: { status: 404, body: { errors: [] } } };
+  if (!url.pathname.startsWith('/v1/'))
+    return { kind: 'respond', response: { status: 404, body: { errors: [] } } };
   const resolved = resolve(deps.state, raw, url);
   const op: TrafficOp = resolved.match?.route.op ?? 'sys';
   const fault = deps.traffic.intercept('vault', op);

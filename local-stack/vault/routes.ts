@@ -10,15 +10,7 @@ export type VaultMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' |
 
 /** Operation names the emulator reports to Traffic (see local-stack/traffic.ts). */
 export type TrafficOp =
-  | 'login'
-  | 'kv-read'
-  | 'kv-write'
-  | 'kv-metadata'
-  | 'kv-delete'
-  | 'mounts'
-  | 'health'
-  | 'token'
-  | 'sys';
+  'login' | 'kv-read' | 'kv-write' | 'kv-metadata' | 'kv-delete' | 'mounts' | 'health' | 'token' | 'sys';
 
 /** Where a route lives: a fixed backend or any kv mount of that version. */
 export type Scope = 'sys' | 'token' | 'aws' | 'approle' | 'kv1' | 'kv2';
@@ -76,18 +68,21 @@ function compile(route: Route): { regex: RegExp; names: string[] } {
   const cached = compiled.get(route);
   if (cached) return cached;
   const names: string[] = [];
-  const source = route.pattern.replace(/\{(path)\}(\/?)$|\{(\w+)\}|[.*+?^$()|[\]\\]/g, (m, rest, slash, one) => {
-    if (rest) {
-      names.push(rest);
-      if (slash) return '(?:(.*)/)?';
-      return route.greedy ? '(.+)' : '(.*[^/])';
-    }
-    if (one) {
-      names.push(one);
-      return '([^/]+)';
-    }
-    return `\\${m}`;
-  });
+  const source = route.pattern.replace(
+    /\{(path)\}(\/?)$|\{(\w+)\}|[.*+?^$()|[\]\\]/g,
+    (m, rest, slash, one) => {
+      if (rest) {
+        names.push(rest);
+        if (slash) return '(?:(.*)/)?';
+        return route.greedy ? '(.+)' : '(.*[^/])';
+      }
+      if (one) {
+        names.push(one);
+        return '([^/]+)';
+      }
+      return `\\${m}`;
+    },
+  );
   const result = { regex: new RegExp(`^${source}$`), names };
   compiled.set(route, result);
   return result;
@@ -161,7 +156,9 @@ export function intField(body: Record<string, unknown>, key: string): number | u
   if (value === undefined || value === null || value === '') return undefined;
   const n = typeof value === 'number' ? value : Number(value);
   if (!Number.isInteger(n)) {
-    throw badRequest(`error converting input ${JSON.stringify(value)} for field "${key}": cannot parse as int`);
+    throw badRequest(
+      `error converting input ${JSON.stringify(value)} for field "${key}": cannot parse as int`,
+    );
   }
   return n;
 }
@@ -171,5 +168,7 @@ export function boolField(body: Record<string, unknown>, key: string): boolean |
   if (value === undefined || value === null) return undefined;
   if (typeof value === 'boolean') return value;
   if (value === 'true' || value === 'false') return value === 'true';
-  throw badRequest(`error converting input ${JSON.stringify(value)} for field "${key}": cannot parse as bool`);
+  throw badRequest(
+    `error converting input ${JSON.stringify(value)} for field "${key}": cannot parse as bool`,
+  );
 }

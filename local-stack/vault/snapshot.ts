@@ -55,7 +55,12 @@ function mountSecrets(mount: KvMount): [string, SecretSnapshot][] {
       versions: Object.fromEntries(
         [...secret.versions].map(([n, v]) => [
           String(n),
-          { data: v.data, created_time: v.createdTime, deletion_time: v.deletionTime, destroyed: v.destroyed },
+          {
+            data: v.data,
+            created_time: v.createdTime,
+            deletion_time: v.deletionTime,
+            destroyed: v.destroyed,
+          },
         ]),
       ),
     },
@@ -90,7 +95,8 @@ function namespaceSnapshot(ns: Namespace): NamespaceSnapshot {
         { role_id: r.roleId, policies: r.policies, token_ttl: r.ttlSeconds, secret_ids: r.secretIds.size },
       ]),
     ),
-    live_tokens: [...ns.tokens.values()].filter((t) => t.expiresAt === undefined || remainingSeconds(t) > 0).length,
+    live_tokens: [...ns.tokens.values()].filter((t) => t.expiresAt === undefined || remainingSeconds(t) > 0)
+      .length,
   };
 }
 

@@ -162,7 +162,10 @@ export class VaultState {
   mountFor(ns: Namespace, path: string): KvMount | undefined {
     let best: KvMount | undefined;
     for (const mount of ns.mounts.values()) {
-      if ((path.startsWith(mount.path) || `${path}/` === mount.path) && mount.path.length > (best?.path.length ?? 0)) {
+      if (
+        (path.startsWith(mount.path) || `${path}/` === mount.path) &&
+        mount.path.length > (best?.path.length ?? 0)
+      ) {
         best = mount;
       }
     }

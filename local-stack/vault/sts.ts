@@ -44,7 +44,9 @@ function post(endpoint: URL, signed: SignedStsRequest): Promise<{ status: number
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+        );
         res.on('error', reject);
       },
     );
@@ -58,7 +60,11 @@ const parser = new XMLParser({ parseTagValue: false });
 
 const GetCallerIdentityXml = z.object({
   GetCallerIdentityResponse: z.object({
-    GetCallerIdentityResult: z.object({ Arn: z.string(), UserId: z.string().default(''), Account: z.string().default('') }),
+    GetCallerIdentityResult: z.object({
+      Arn: z.string(),
+      UserId: z.string().default(''),
+      Account: z.string().default(''),
+    }),
   }),
 });
 
@@ -75,9 +81,12 @@ export async function getCallerIdentity(endpoint: string, signed: SignedStsReque
   try {
     response = await post(new URL(endpoint), signed);
   } catch (error) {
-    throw new StsUpstreamError(`error making request: ${error instanceof Error ? error.message : String(error)}`, {
-      cause: error,
-    });
+    throw new StsUpstreamError(
+      `error making request: ${error instanceof Error ? error.message : String(error)}`,
+      {
+        cause: error,
+      },
+    );
   }
   if (response.status !== 200) {
     throw new StsUpstreamError(`received error code ${response.status} from STS: ${response.body}`);

@@ -3,7 +3,7 @@ import { PolicyParseError } from './hcl.js';
 import { parsePolicy } from './policy.js';
 import { envelope, noContent, ok } from './response.js';
 import type { VaultResponse } from './response.js';
-import { stringField } from './routes.js';
+import { isRecord, stringField } from './routes.js';
 import type { RequestContext, Route } from './routes.js';
 import { newMount, normaliseMountPath } from './state.js';
 import type { KvMount, VaultState } from './state.js';
@@ -30,7 +30,9 @@ function health(ctx: RequestContext): VaultResponse {
     enterprise: true,
     ...(state.sealed ? {} : { cluster_name: state.clusterName, cluster_id: state.clusterId }),
   };
-  const status = state.sealed ? statusCode(ctx.query, 'sealedcode', 503) : statusCode(ctx.query, 'activecode', 200);
+  const status = state.sealed
+    ? statusCode(ctx.query, 'sealedcode', 503)
+    : statusCode(ctx.query, 'activecode', 200);
   return { status, body: ctx.method === 'HEAD' ? undefined : body };
 }
 
@@ -110,7 +112,7 @@ function readMount(ctx: RequestContext): VaultResponse {
 function kvVersion(ctx: RequestContext): 1 | 2 {
   const type = stringField(ctx.body, 'type');
   const options = ctx.body['options'];
-  const version = typeof options === 'object' && options !== null ? String(Reflect.get(options, 'version') ?? '') : '';
+  const version = isRecord(options) ? String(options['version'] ?? '') : '';
   if (type === 'kv-v2') return 2;
   if (type !== 'kv') throw badRequest(`plugin not found in the catalog: ${type}`);
   return version === '2' ? 2 : 1;
@@ -183,13 +185,46 @@ export const SYS_ROUTES: Route[] = [
     handle: uiMount,
   }),
   sys({ pattern: 'mounts', methods: ['GET'], op: 'sys', access: 'acl', handle: listMounts }),
-  sys({ pattern: 'mounts/{path}', greedy: true, methods: ['GET'], op: 'sys', access: 'acl', handle: readMount }),
-  sys({ pattern: 'mounts/{path}', greedy: true, methods: ['POST', 'PUT'], op: 'sys', access: 'acl', handle: enableMount }),
-  sys({ pattern: 'mounts/{path}', greedy: true, methods: ['DELETE'], op: 'sys', access: 'acl', handle: disableMount }),
+  sys({
+    pattern: 'mounts/{path}',
+    greedy: true,
+    methods: ['GET'],
+    op: 'sys',
+    access: 'acl',
+    handle: readMount,
+  }),
+  sys({
+    pattern: 'mounts/{path}',
+    greedy: true,
+    methods: ['POST', 'PUT'],
+    op: 'sys',
+    access: 'acl',
+    handle: enableMount,
+  }),
+  sys({
+    pattern: 'mounts/{path}',
+    greedy: true,
+    methods: ['DELETE'],
+    op: 'sys',
+    access: 'acl',
+    handle: disableMount,
+  }),
   sys({ pattern: 'policies/acl/', methods: ['LIST'], op: 'sys', access: 'acl', handle: listPolicies }),
   sys({ pattern: 'policies/acl/{name}', methods: ['GET'], op: 'sys', access: 'acl', handle: readPolicy }),
-  sys({ pattern: 'policies/acl/{name}', methods: ['POST', 'PUT'], op: 'sys', access: 'acl', handle: writePolicy }),
-  sys({ pattern: 'policies/acl/{name}', methods: ['DELETE'], op: 'sys', access: 'acl', handle: deletePolicy }),
+  sys({
+    pattern: 'policies/acl/{name}',
+    methods: ['POST', 'PUT'],
+    op: 'sys',
+    access: 'acl',
+    handle: writePolicy,
+  }),
+  sys({
+    pattern: 'policies/acl/{name}',
+    methods: ['DELETE'],
+    op: 'sys',
+    access: 'acl',
+    handle: deletePolicy,
+  }),
 ];
 
 /** Vault answers every other request of a sealed server with 503. */

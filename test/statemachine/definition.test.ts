@@ -77,18 +77,21 @@ describe('statemachine/rotate-access-key.asl.json', () => {
     expect([...seen].sort()).toEqual(Object.keys(definition.States).sort());
   });
 
-  it.each(tasks)('%s has a timeout, retries transient errors with backoff and catches keeping its input', (_, task) => {
-    expect(task.TimeoutSeconds).toBeGreaterThan(0);
-    const retriedErrors = (task.Retry ?? []).flatMap((r) => r.ErrorEquals);
-    expect(retriedErrors).toEqual(expect.arrayContaining(LAMBDA_ERRORS));
-    for (const retrier of task.Retry ?? []) {
-      expect(retrier.MaxAttempts).toBeGreaterThan(1);
-      expect(retrier.BackoffRate).toBeGreaterThan(1);
-      expect(retrier.ErrorEquals).not.toContain('States.ALL');
-    }
-    expect(task.Catch).toHaveLength(1);
-    expect(task.Catch?.[0]?.ResultPath).toBe('$.error');
-  });
+  it.each(tasks)(
+    '%s has a timeout, retries transient errors with backoff and catches keeping its input',
+    (_, task) => {
+      expect(task.TimeoutSeconds).toBeGreaterThan(0);
+      const retriedErrors = (task.Retry ?? []).flatMap((r) => r.ErrorEquals);
+      expect(retriedErrors).toEqual(expect.arrayContaining(LAMBDA_ERRORS));
+      for (const retrier of task.Retry ?? []) {
+        expect(retrier.MaxAttempts).toBeGreaterThan(1);
+        expect(retrier.BackoffRate).toBeGreaterThan(1);
+        expect(retrier.ErrorEquals).not.toContain('States.ALL');
+      }
+      expect(task.Catch).toHaveLength(1);
+      expect(task.Catch?.[0]?.ResultPath).toBe('$.error');
+    },
+  );
 
   it.each(tasks.filter(([name]) => name !== 'ValidateInput'))(
     '%s retries the rotator’s own transient errors',
@@ -99,7 +102,9 @@ describe('statemachine/rotate-access-key.asl.json', () => {
   );
 
   it('lets VerifyKey wait about two minutes for IAM propagation', () => {
-    const retrier = definition.States.VerifyKey?.Retry?.find((r) => r.ErrorEquals.includes('KeyNotYetValidError'));
+    const retrier = definition.States.VerifyKey?.Retry?.find((r) =>
+      r.ErrorEquals.includes('KeyNotYetValidError'),
+    );
     expect(retrier).toBeDefined();
     let total = 0;
     let interval = retrier?.IntervalSeconds ?? 1;
@@ -111,10 +116,13 @@ describe('statemachine/rotate-access-key.asl.json', () => {
     expect(total).toBeLessThanOrEqual(180);
   });
 
-  it.each(states.filter(([, s]) => s.Type === 'Fail'))('Fail state %s names an error and a cause', (_, fail) => {
-    expect(fail.Error ?? fail.ErrorPath).toBeTruthy();
-    expect(fail.Cause ?? fail.CausePath).toBeTruthy();
-  });
+  it.each(states.filter(([, s]) => s.Type === 'Fail'))(
+    'Fail state %s names an error and a cause',
+    (_, fail) => {
+      expect(fail.Error ?? fail.ErrorPath).toBeTruthy();
+      expect(fail.Cause ?? fail.CausePath).toBeTruthy();
+    },
+  );
 
   it('sends a failed Vault write and a failed verification through both rollback steps', () => {
     for (const step of ['StoreInVault', 'VerifyKey']) {

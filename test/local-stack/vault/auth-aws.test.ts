@@ -48,16 +48,25 @@ describe('AWS IAM auth', () => {
       token_policies: ['default', 'rotator'],
       lease_duration: 900,
       renewable: true,
-      metadata: { canonical_arn: ROLE_ARN, client_arn: ASSUMED, client_user_id: 'AROAEXAMPLE', auth_type: 'iam' },
+      metadata: {
+        canonical_arn: ROLE_ARN,
+        client_arn: ASSUMED,
+        client_user_id: 'AROAEXAMPLE',
+        auth_type: 'iam',
+      },
     });
     const forwarded = sts.received.at(-1);
-    const sentHeaders = JSON.parse(Buffer.from(body.iam_request_headers ?? '', 'base64').toString()) as Record<string, string[]>;
+    const sentHeaders = JSON.parse(
+      Buffer.from(body.iam_request_headers ?? '', 'base64').toString(),
+    ) as Record<string, string[]>;
     expect(forwarded).toMatchObject({ method: 'POST', url: '/', body: CALLER_IDENTITY_BODY });
     expect(forwarded?.headers['host']).toBe('sts.amazonaws.com');
     expect(forwarded?.headers['authorization']).toBe(sentHeaders['authorization']?.[0]);
     expect(forwarded?.headers['x-vault-aws-iam-server-id']).toBe(SERVER_ID);
 
-    const lookup = await vaultClient(vault, { token: res.data.auth.client_token }).get('auth/token/lookup-self');
+    const lookup = await vaultClient(vault, { token: res.data.auth.client_token }).get(
+      'auth/token/lookup-self',
+    );
     expect(lookup.data.data.policies).toEqual(['default', 'rotator']);
   });
 
@@ -86,9 +95,13 @@ describe('AWS IAM auth', () => {
   });
 
   it('requires the server ID header to be covered by the signature', async () => {
-    const res = await login(await awsLoginBody({ role: 'rotator', serverId: SERVER_ID, signServerId: false }));
+    const res = await login(
+      await awsLoginBody({ role: 'rotator', serverId: SERVER_ID, signServerId: false }),
+    );
     expect(res.status).toBe(400);
-    expect(res.data.errors).toEqual(["error validating X-Vault-AWS-IAM-Server-ID header: vault header wasn't signed"]);
+    expect(res.data.errors).toEqual([
+      "error validating X-Vault-AWS-IAM-Server-ID header: vault header wasn't signed",
+    ]);
   });
 
   it('rejects a server ID header with another value', async () => {
@@ -109,7 +122,11 @@ describe('AWS IAM auth', () => {
 
   it('refuses to forward anything but GetCallerIdentity', async () => {
     const res = await login(
-      await awsLoginBody({ role: 'rotator', serverId: SERVER_ID, body: 'Action=AssumeRole&Version=2011-06-15' }),
+      await awsLoginBody({
+        role: 'rotator',
+        serverId: SERVER_ID,
+        body: 'Action=AssumeRole&Version=2011-06-15',
+      }),
     );
     expect(res.status).toBe(400);
     expect(res.data.errors).toEqual(["iam_request_body must have 'Action=GetCallerIdentity'"]);
@@ -125,7 +142,11 @@ describe('AWS IAM auth', () => {
 
   it('reads a role back and refuses a role without any binding', async () => {
     const role = await root().get('auth/aws/role/rotator');
-    expect(role.data.data).toMatchObject({ auth_type: 'iam', bound_iam_principal_arn: [ROLE_ARN], token_ttl: 900 });
+    expect(role.data.data).toMatchObject({
+      auth_type: 'iam',
+      bound_iam_principal_arn: [ROLE_ARN],
+      token_ttl: 900,
+    });
     const unbound = await root().post('auth/aws/role/open', { auth_type: 'iam' });
     expect(unbound.status).toBe(400);
   });

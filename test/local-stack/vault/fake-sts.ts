@@ -20,7 +20,10 @@ export interface FakeSts {
   close: () => Promise<void>;
 }
 
-const identityXml = (arn: string, userId: string): string => `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+const identityXml = (
+  arn: string,
+  userId: string,
+): string => `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
   <GetCallerIdentityResult>
     <Arn>${arn}</Arn>
     <UserId>${userId}</UserId>
@@ -35,12 +38,22 @@ export const errorXml = (code: string): string =>
 /** A stand-in for STS that records what Vault forwarded and answers GetCallerIdentity. */
 export async function startFakeSts(): Promise<FakeSts> {
   const received: ReceivedRequest[] = [];
-  const sts: FakeSts = { endpoint: '', received, answer: { status: 500, code: 'NotConfigured' }, close: async () => {} };
+  const sts: FakeSts = {
+    endpoint: '',
+    received,
+    answer: { status: 500, code: 'NotConfigured' },
+    close: async () => {},
+  };
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString() });
+      received.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString(),
+      });
       const answer = sts.answer;
       res.writeHead('arn' in answer ? 200 : answer.status, { 'Content-Type': 'text/xml' });
       res.end('arn' in answer ? identityXml(answer.arn, answer.userId) : errorXml(answer.code));
@@ -76,8 +89,17 @@ export async function awsLoginBody(options: {
     credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' },
     sha256: Sha256,
   });
-  const signed = await signer.sign({ method: 'POST', protocol: 'https:', hostname: 'sts.amazonaws.com', path: '/', headers, body });
-  const sent: Record<string, string[]> = Object.fromEntries(Object.entries(signed.headers).map(([k, v]) => [k, [v]]));
+  const signed = await signer.sign({
+    method: 'POST',
+    protocol: 'https:',
+    hostname: 'sts.amazonaws.com',
+    path: '/',
+    headers,
+    body,
+  });
+  const sent: Record<string, string[]> = Object.fromEntries(
+    Object.entries(signed.headers).map(([k, v]) => [k, [v]]),
+  );
   if (options.serverId && !signServerId) sent['X-Vault-AWS-IAM-Server-ID'] = [options.serverId];
   const b64 = (text: string): string => Buffer.from(text).toString('base64');
   return {

@@ -39,4 +39,5 @@ export function useVault(options: Partial<VaultEmulatorOptions> = {}): () => Vau
 
 let counter = 0;
 /** A secret path no other test in the file uses. */
-export const uniquePath = (prefix = 'app'): string => `${prefix}/${Date.now().toString(36)}-${(counter += 1)}`;
+export const uniquePath = (prefix = 'app'): string =>
+  `${prefix}/${Date.now().toString(36)}-${(counter += 1)}`;

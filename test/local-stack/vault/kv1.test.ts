@@ -10,7 +10,11 @@ describe('KV v1 mounts', () => {
     expect((await root().put('kv/app/key', { AccessKeyId: 'AKIA1' })).status).toBe(204);
     const res = await root().get('kv/app/key');
     expect(res.status).toBe(200);
-    expect(res.data).toMatchObject({ data: { AccessKeyId: 'AKIA1' }, lease_duration: 2764800, mount_type: 'kv' });
+    expect(res.data).toMatchObject({
+      data: { AccessKeyId: 'AKIA1' },
+      lease_duration: 2764800,
+      mount_type: 'kv',
+    });
   });
 
   it('overwrites without versions, lists, and deletes', async () => {
@@ -19,7 +23,10 @@ describe('KV v1 mounts', () => {
     await root().post('kv1b/team/one', { v: 2 });
     await root().post('kv1b/team/nested/two', { v: 3 });
     expect((await root().get('kv1b/team/one')).data.data).toEqual({ v: 2 });
-    expect((await root().get('kv1b/team', { params: { list: 'true' } })).data.data.keys).toEqual(['nested/', 'one']);
+    expect((await root().get('kv1b/team', { params: { list: 'true' } })).data.data.keys).toEqual([
+      'nested/',
+      'one',
+    ]);
     expect((await root().delete('kv1b/team/one')).status).toBe(204);
     expect((await root().get('kv1b/team/one')).status).toBe(404);
   });

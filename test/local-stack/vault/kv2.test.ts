@@ -64,8 +64,12 @@ describe('KV v2 on secret/', () => {
 
   it('accepts cas 0 only while the secret does not exist', async () => {
     const path = uniquePath();
-    expect((await root().post(`secret/data/${path}`, { data: { v: 1 }, options: { cas: 0 } })).status).toBe(200);
-    expect((await root().post(`secret/data/${path}`, { data: { v: 1 }, options: { cas: 0 } })).status).toBe(400);
+    expect((await root().post(`secret/data/${path}`, { data: { v: 1 }, options: { cas: 0 } })).status).toBe(
+      200,
+    );
+    expect((await root().post(`secret/data/${path}`, { data: { v: 1 }, options: { cas: 0 } })).status).toBe(
+      400,
+    );
   });
 
   it('requires cas when the secret’s metadata sets cas_required', async () => {
@@ -124,7 +128,9 @@ describe('KV v2 on secret/', () => {
     await root().post(`secret/data/${path}`, { data: { v: 1 } });
     await root().post(`secret/data/${path}`, { data: { v: 2 } });
 
-    expect((await root().get(`secret/data/${path}`)).data.data.metadata.custom_metadata).toEqual({ owner: 'rotator' });
+    expect((await root().get(`secret/data/${path}`)).data.data.metadata.custom_metadata).toEqual({
+      owner: 'rotator',
+    });
     const meta = await root().get(`secret/metadata/${path}`);
     expect(meta.status).toBe(200);
     expect(meta.data.data).toMatchObject({
@@ -152,7 +158,10 @@ describe('KV v2 on secret/', () => {
       { headers: { 'Content-Type': 'application/merge-patch+json' } },
     );
     expect(res.status).toBe(204);
-    expect((await root().get(`secret/metadata/${path}`)).data.data.custom_metadata).toEqual({ b: '2', c: '3' });
+    expect((await root().get(`secret/metadata/${path}`)).data.data.custom_metadata).toEqual({
+      b: '2',
+      c: '3',
+    });
   });
 
   it('patches data as a JSON merge patch and refuses PATCH without the merge-patch content type', async () => {
@@ -184,7 +193,9 @@ describe('KV v2 on secret/', () => {
     const res = await root().get(`secret/metadata/${folder}`, { params: { list: true } });
     expect(res.status).toBe(200);
     expect(res.data.data).toEqual({ keys: ['a', 'sub/'] });
-    expect((await root().get(`secret/metadata/${folder}/none/`, { params: { list: true } })).status).toBe(404);
+    expect((await root().get(`secret/metadata/${folder}/none/`, { params: { list: true } })).status).toBe(
+      404,
+    );
   });
 
   it('deletes every version and the metadata with DELETE metadata', async () => {

@@ -23,7 +23,9 @@ describe('namespaces', () => {
   it('rejects a token issued in another namespace', async () => {
     vault().createNamespace('team-c');
     const tokenC = vault().createToken({ policies: ['root'], namespace: 'team-c' });
-    const res = await vaultClient(vault(), { token: tokenC, namespace: 'team-a' }).get('auth/token/lookup-self');
+    const res = await vaultClient(vault(), { token: tokenC, namespace: 'team-a' }).get(
+      'auth/token/lookup-self',
+    );
     expect(res.status).toBe(403);
     expect((await vaultClient(vault(), { token: tokenC }).get('auth/token/lookup-self')).status).toBe(403);
   });

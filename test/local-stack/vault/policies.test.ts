@@ -54,7 +54,9 @@ describe('ACL policies', () => {
            comment */
         path "kv/*" { policy = "write" }`);
       expect(policy.allows('kv/a', 'update')).toBe(true);
-      expect(() => parsePolicy('bad', 'path "kv/*" { capabilities = ["fly"] }')).toThrow(/invalid capability "fly"/);
+      expect(() => parsePolicy('bad', 'path "kv/*" { capabilities = ["fly"] }')).toThrow(
+        /invalid capability "fly"/,
+      );
       expect(() => parsePolicy('bad', 'path "kv/*" { capabilities = ["read"]')).toThrow(/found end of input/);
     });
   });
@@ -84,7 +86,10 @@ describe('ACL policies', () => {
     });
 
     it('checks KV v2 paths on the API path, so data/ and metadata/ need separate grants', async () => {
-      vault().putPolicy('data-only', 'path "secret/data/split/*" { capabilities = ["read", "create", "update"] }');
+      vault().putPolicy(
+        'data-only',
+        'path "secret/data/split/*" { capabilities = ["read", "create", "update"] }',
+      );
       const client = vaultClient(vault(), { token: vault().createToken({ policies: ['data-only'] }) });
       expect((await client.post('secret/data/split/a', { data: { v: 1 } })).status).toBe(200);
       expect((await client.get('secret/metadata/split/a')).status).toBe(403);
@@ -107,14 +112,18 @@ describe('ACL policies', () => {
       vault().putPolicy('lister', 'path "secret/metadata/+/" { capabilities = ["list"] }');
       await root().post('secret/data/teamx/a', { data: { v: 1 } });
       const client = vaultClient(vault(), { token: vault().createToken({ policies: ['lister'] }) });
-      expect((await client.get('secret/metadata/teamx', { params: { list: true } })).data.data.keys).toEqual(['a']);
+      expect((await client.get('secret/metadata/teamx', { params: { list: true } })).data.data.keys).toEqual([
+        'a',
+      ]);
     });
 
     it('writes, reads, lists and deletes policies through sys/policies/acl', async () => {
       const hcl = 'path "secret/data/x" { capabilities = ["read"] }';
       expect((await root().put('sys/policies/acl/Named', { policy: hcl })).status).toBe(204);
       expect((await root().get('sys/policies/acl/named')).data.data).toEqual({ name: 'named', policy: hcl });
-      expect((await root().get('sys/policies/acl', { params: { list: true } })).data.data.keys).toContain('named');
+      expect((await root().get('sys/policies/acl', { params: { list: true } })).data.data.keys).toContain(
+        'named',
+      );
       expect((await root().delete('sys/policies/acl/named')).status).toBe(204);
       expect((await root().get('sys/policies/acl/named')).status).toBe(404);
     });

@@ -20,7 +20,9 @@ describe('sys endpoints', () => {
         expect(read.status).toBe(503);
         expect(read.data).toEqual({ errors: ['Vault is sealed'] });
         expect((await vaultClient(vault()).get('sys/health')).status).toBe(503);
-        expect((await vaultClient(vault()).get('sys/health', { params: { sealedcode: 200 } })).status).toBe(200);
+        expect((await vaultClient(vault()).get('sys/health', { params: { sealedcode: 200 } })).status).toBe(
+          200,
+        );
         const status = await vaultClient(vault()).get('sys/seal-status');
         expect(status.status).toBe(200);
         expect(status.data).toMatchObject({ sealed: true, type: 'shamir', t: 1, n: 1 });

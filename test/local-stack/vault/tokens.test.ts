@@ -31,7 +31,12 @@ describe('token auth', () => {
     const token = vault().createToken({ policies: ['reader'], ttlSeconds: 600 });
     const res = await vaultClient(vault(), { token }).get('auth/token/lookup-self');
     expect(res.status).toBe(200);
-    expect(res.data.data).toMatchObject({ id: token, policies: ['default', 'reader'], creation_ttl: 600, type: 'service' });
+    expect(res.data.data).toMatchObject({
+      id: token,
+      policies: ['default', 'reader'],
+      creation_ttl: 600,
+      type: 'service',
+    });
     expect(res.data.data.ttl).toBeGreaterThan(590);
   });
 

@@ -1,0 +1,105 @@
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { afterAll, beforeAll } from 'vitest';
+import { type SeededUser, seedUser, type Target, vaultAdmin } from '../../local-stack/provision.js';
+import { prepareTarget, rotate, type RotateOptions } from '../../local-stack/rotation.js';
+import { type LocalStack, startLocalStack } from '../../local-stack/stack.js';
+
+export interface TestStack {
+  stack: LocalStack;
+  target: Target;
+  /** Creates a user with `keys` keys (default 1); the newest is stored in Vault unless told otherwise. */
+  seed(userName: string, options?: { keys?: number; storeInVault?: boolean }): Promise<SeededUser>;
+  rotate(
+    user: SeededUser,
+    options?: Partial<Omit<RotateOptions, 'target' | 'stack' | 'user'>>,
+  ): ReturnType<typeof rotate>;
+  /** The key pair Vault serves now for the user, with the real secret (test side only). */
+  vaultKey(user: SeededUser): Promise<{ accessKeyId: string; secretAccessKey: string } | null>;
+  /** True when STS accepts the key pair. */
+  works(key: { accessKeyId: string; secretAccessKey: string }): Promise<boolean>;
+  /** Every secret access key any Vault version holds or held: what must never leak. */
+  knownSecrets(): string[];
+}
+
+/** Starts the local stack for a test file, provisions the rotator and points the handlers at it. */
+export function useLocalStack(
+  options: { propagationMs?: number; vaultAuth?: 'aws' | 'token' } = {},
+): TestStack {
+  let stack: LocalStack | undefined;
+  let target: Target | undefined;
+  const need = () => {
+    if (!stack || !target) throw new Error('the local stack is not started yet (use it inside tests)');
+    return { stack, target };
+  };
+  beforeAll(async () => {
+    stack = await startLocalStack({ propagationMs: options.propagationMs ?? 0 });
+    target = {
+      aws: {
+        endpoint: stack.aws.endpoint,
+        region: stack.aws.region,
+        credentials: stack.aws.adminCredentials,
+      },
+      vault: { addr: stack.vault.addr, token: stack.vault.rootToken },
+      vaultAuth: options.vaultAuth ?? 'aws',
+      kvMount: 'secret',
+      pathPrefix: 'aws/iam-users/',
+    };
+    await prepareTarget(target);
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+  return {
+    get stack() {
+      return need().stack;
+    },
+    get target() {
+      return need().target;
+    },
+    seed: (userName, seedOptions) => seedUser(need().target, userName, seedOptions),
+    rotate: (user, rotateOptions) =>
+      rotate({
+        waitMs: 0,
+        retryPauseMs: 0,
+        ...rotateOptions,
+        target: need().target,
+        stack: need().stack,
+        user,
+      }),
+    async vaultKey(user) {
+      const response = await vaultAdmin(need().target).get(`secret/data/${user.vaultPath}`, {
+        validateStatus: (s) => s === 200 || s === 404,
+      });
+      const data = (response.data as { data?: { data?: Record<string, string> | null } }).data?.data;
+      return response.status === 200 && data?.access_key && data.secret_key
+        ? { accessKeyId: data.access_key, secretAccessKey: data.secret_key }
+        : null;
+    },
+    async works(key) {
+      const sts = new STSClient({
+        region: need().target.aws.region,
+        endpoint: need().stack.aws.endpoint,
+        credentials: key,
+        maxAttempts: 1,
+      });
+      try {
+        await sts.send(new GetCallerIdentityCommand({}));
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    knownSecrets() {
+      const secrets: string[] = [];
+      for (const ns of Object.values(need().stack.vault.snapshot().namespaces)) {
+        for (const secret of Object.values(ns.secrets)) {
+          for (const version of Object.values(secret.versions ?? {})) {
+            const value = version.data?.secret_key;
+            if (typeof value === 'string') secrets.push(value);
+          }
+        }
+      }
+      return secrets;
+    },
+  };
+}

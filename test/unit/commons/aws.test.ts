@@ -1,0 +1,144 @@
+import { NoSuchEntityException, ServiceFailureException } from '@aws-sdk/client-iam';
+import { KMSInternalException, NotFoundException } from '@aws-sdk/client-kms';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { AwsRequestError, AwsUnavailableError, KeyVerificationError } from '../../../functions/commons/errors.js';
+import { sdkError } from '../support.js';
+
+type AwsModule = typeof import('../../../functions/commons/aws.js');
+let mod: AwsModule;
+
+beforeAll(async () => {
+  Object.assign(process.env, {
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'dummy',
+    ROTATOR_KMS_KEY_ID: 'alias/rotator',
+    VAULT_ADDR: 'http://127.0.0.1:9',
+    VAULT_AUTH_METHOD: 'aws',
+    ROTATOR_AWS_TIMEOUT_MS: '7000',
+  });
+  mod = await import('../../../functions/commons/aws.js');
+});
+
+describe('errorCode', () => {
+  it('prefers the wire Code of a modelled IAM exception over its class name', () => {
+    const error = Object.assign(
+      new NoSuchEntityException({ message: 'The user with name x cannot be found.', $metadata: { httpStatusCode: 404 } }),
+      { Code: 'NoSuchEntity' },
+    );
+    expect(error.name).toBe('NoSuchEntityException');
+    expect(mod.errorCode(error)).toBe('NoSuchEntity');
+  });
+
+  it('falls back to the name when there is no Code', () => {
+    const error = new NotFoundException({ message: 'no such key', $metadata: { httpStatusCode: 400 } });
+    expect(mod.errorCode(error)).toBe('NotFoundException');
+    expect(mod.errorCode(sdkError('Throttling', 400))).toBe('Throttling');
+  });
+
+  it('uses the Node error code of a network error', () => {
+    expect(mod.errorCode(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))).toBe(
+      'ECONNREFUSED',
+    );
+  });
+
+  it.each([undefined, null, 'a string', new Error('plain')])('answers UnknownError for %j', (value) => {
+    expect(mod.errorCode(value)).toBe('UnknownError');
+  });
+});
+
+describe('awsFailure', () => {
+  it.each([
+    ['Throttling', 400],
+    ['ThrottlingException', 400],
+    ['TooManyRequestsException', 429],
+    ['RequestLimitExceeded', 400],
+    ['KMSInternalException', 500],
+    ['DependencyTimeoutException', 503],
+    ['ServiceUnavailable', 503],
+    ['InternalFailure', 500],
+  ])('classifies %s as transient AwsUnavailableError', (code, status) => {
+    const error = mod.awsFailure('iam:ListAccessKeys', sdkError(code, status));
+    expect(error).toBeInstanceOf(AwsUnavailableError);
+    expect(error.name).toBe('AwsUnavailableError');
+    expect(error.transient).toBe(true);
+    expect(error.message).toBe(`iam:ListAccessKeys failed: ${code} (HTTP ${status})`);
+  });
+
+  it('classifies a modelled 5xx exception as transient', () => {
+    const failure = Object.assign(
+      new ServiceFailureException({ message: 'oops', $metadata: { httpStatusCode: 500 } }),
+      { Code: 'ServiceFailure' },
+    );
+    expect(mod.awsFailure('iam:GetUser', failure).name).toBe('AwsUnavailableError');
+    const kms = new KMSInternalException({ message: 'oops', $metadata: { httpStatusCode: 500 } });
+    expect(mod.awsFailure('kms:Encrypt', kms).name).toBe('AwsUnavailableError');
+  });
+
+  it('classifies any HTTP 5xx as transient, whatever the code', () => {
+    expect(mod.awsFailure('x', sdkError('SomethingNew', 502)).name).toBe('AwsUnavailableError');
+  });
+
+  it('classifies an error the SDK marked retryable as transient', () => {
+    const error = sdkError('Whatever', 400, { $retryable: { throttling: true } });
+    expect(mod.awsFailure('x', error).name).toBe('AwsUnavailableError');
+  });
+
+  it.each([
+    Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:443'), { code: 'ECONNREFUSED' }),
+    Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }),
+    sdkError('TimeoutError'),
+    sdkError('AbortError'),
+  ])('classifies network failure %s as transient', (error) => {
+    const failure = mod.awsFailure('sts:GetCallerIdentity', error);
+    expect(failure.name).toBe('AwsUnavailableError');
+    expect(failure.message).not.toContain('HTTP');
+  });
+
+  it.each([
+    ['AccessDenied', 403],
+    ['InvalidParameterValue', 400],
+    ['ValidationError', 400],
+    ['NotFoundException', 400],
+  ])('classifies %s as permanent AwsRequestError', (code, status) => {
+    const error = mod.awsFailure('iam:UpdateAccessKey', sdkError(code, status));
+    expect(error).toBeInstanceOf(AwsRequestError);
+    expect(error.name).toBe('AwsRequestError');
+    expect(error.transient).toBe(false);
+    expect(error.message).toBe(`iam:UpdateAccessKey failed: ${code} (HTTP ${status})`);
+  });
+
+  it('classifies an unexpected local error without status as permanent', () => {
+    expect(mod.awsFailure('kms:Encrypt', new Error('response without CiphertextBlob')).name).toBe('AwsRequestError');
+  });
+
+  it('returns a RotatorError unchanged', () => {
+    const original = new KeyVerificationError('already classified');
+    expect(mod.awsFailure('x', original)).toBe(original);
+  });
+
+  it('keeps the service message (which may carry key ids or secrets) out of its own message', () => {
+    const error = sdkError('AccessDenied', 403);
+    error.message = 'User AKIAIOSFODNN7EXAMPLE with secret wJalrXUtnFEMI is not authorized';
+    const failure = mod.awsFailure('iam:CreateAccessKey', error);
+    expect(failure.message).not.toContain('wJalrXUtnFEMI');
+    expect(failure.message).not.toContain('not authorized');
+  });
+});
+
+describe('aws clients', () => {
+  it('creates the IAM, KMS and STS clients once per process in the configured region', async () => {
+    const first = mod.aws();
+    expect(mod.aws()).toBe(first);
+    expect(await first.iam.config.region()).toBe('eu-west-1');
+    expect(await first.kms.config.region()).toBe('eu-west-1');
+    expect(await first.sts.config.region()).toBe('eu-west-1');
+  });
+
+  it('makes an STS client that signs with the given key and does not retry', async () => {
+    const sts = mod.stsWith({ accessKeyId: 'AKIANEW', secretAccessKey: 'new-secret' });
+    expect(sts).not.toBe(mod.aws().sts);
+    expect(await sts.config.credentials()).toMatchObject({ accessKeyId: 'AKIANEW', secretAccessKey: 'new-secret' });
+    expect(await sts.config.maxAttempts()).toBe(1);
+  });
+});

@@ -1,0 +1,216 @@
+import { describe, expect, it, vi } from 'vitest';
+import { loadConfig, MAX_WAIT_SECONDS } from '../../../functions/commons/config.js';
+import { ConfigurationError } from '../../../functions/commons/errors.js';
+import { rejectionOf } from '../support.js';
+
+const REQUIRED = {
+  AWS_REGION: 'eu-west-1',
+  ROTATOR_KMS_KEY_ID: 'alias/iam-key-rotator',
+  VAULT_ADDR: 'https://vault.example.com:8200/',
+};
+
+function failureOf(env: NodeJS.ProcessEnv): Error {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof Error) return error;
+  }
+  throw new Error('expected loadConfig to throw');
+}
+
+describe('loadConfig', () => {
+  describe('defaults', () => {
+    it('fills in the documented defaults when only the required variables are set', () => {
+      const config = loadConfig(REQUIRED);
+      expect(config.region).toBe('eu-west-1');
+      expect(config.kmsKeyId).toBe('alias/iam-key-rotator');
+      expect(config.awsTimeoutMs).toBe(10_000);
+      expect(config.defaults).toEqual({ graceSeconds: 900, recoverySeconds: 86_400 });
+      expect(config.vault).toMatchObject({
+        namespace: undefined,
+        mount: 'secret',
+        pathPrefix: 'aws/iam-users/',
+        timeoutMs: 5_000,
+      });
+      expect(config.vault.auth).toEqual({
+        method: 'aws',
+        mount: 'aws',
+        role: 'iam-key-rotator',
+        serverId: undefined,
+        stsEndpoint: 'https://sts.amazonaws.com',
+        stsRegion: 'us-east-1',
+      });
+    });
+
+    it('strips trailing slashes from VAULT_ADDR', () => {
+      expect(loadConfig(REQUIRED).vault.addr).toBe('https://vault.example.com:8200');
+    });
+
+    it('treats empty optional variables as unset', () => {
+      const config = loadConfig({ ...REQUIRED, VAULT_NAMESPACE: '', VAULT_AWS_IAM_SERVER_ID: '' });
+      expect(config.vault.namespace).toBeUndefined();
+      expect(config.vault.auth).toMatchObject({ serverId: undefined });
+    });
+  });
+
+  describe('overrides', () => {
+    it('reads numbers, namespace, mount, prefix and aws-auth settings from the environment', () => {
+      const config = loadConfig({
+        ...REQUIRED,
+        ROTATOR_GRACE_SECONDS: '60',
+        ROTATOR_RECOVERY_SECONDS: '0',
+        ROTATOR_AWS_TIMEOUT_MS: '2500',
+        VAULT_NAMESPACE: 'team-a',
+        VAULT_KV_MOUNT: 'kv/aws',
+        VAULT_PATH_PREFIX: '',
+        VAULT_TIMEOUT_MS: '100',
+        VAULT_AWS_AUTH_MOUNT: 'aws-prod',
+        VAULT_AWS_AUTH_ROLE: 'rotator',
+        VAULT_AWS_IAM_SERVER_ID: 'vault.example.com',
+        VAULT_AWS_STS_ENDPOINT: 'https://sts.eu-west-1.amazonaws.com',
+        VAULT_AWS_STS_REGION: 'eu-west-1',
+      });
+      expect(config.defaults).toEqual({ graceSeconds: 60, recoverySeconds: 0 });
+      expect(config.awsTimeoutMs).toBe(2500);
+      expect(config.vault).toMatchObject({
+        namespace: 'team-a',
+        mount: 'kv/aws',
+        pathPrefix: '',
+        timeoutMs: 100,
+      });
+      expect(config.vault.auth).toEqual({
+        method: 'aws',
+        mount: 'aws-prod',
+        role: 'rotator',
+        serverId: 'vault.example.com',
+        stsEndpoint: 'https://sts.eu-west-1.amazonaws.com',
+        stsRegion: 'eu-west-1',
+      });
+    });
+
+    it('accepts a wait of exactly MAX_WAIT_SECONDS', () => {
+      const config = loadConfig({ ...REQUIRED, ROTATOR_GRACE_SECONDS: String(MAX_WAIT_SECONDS) });
+      expect(config.defaults.graceSeconds).toBe(MAX_WAIT_SECONDS);
+    });
+  });
+
+  describe('token auth', () => {
+    it('uses VAULT_TOKEN as an env token source', () => {
+      const config = loadConfig({
+        ...REQUIRED,
+        VAULT_AUTH_METHOD: 'token',
+        VAULT_TOKEN: 'hvs.abcdefghijklmnop',
+      });
+      expect(config.vault.auth).toEqual({
+        method: 'token',
+        source: { kind: 'env', token: 'hvs.abcdefghijklmnop' },
+      });
+    });
+
+    it('uses VAULT_TOKEN_SECRET_ID as a Secrets Manager token source', () => {
+      const config = loadConfig({
+        ...REQUIRED,
+        VAULT_AUTH_METHOD: 'token',
+        VAULT_TOKEN_SECRET_ID: 'rotator/vault-token',
+      });
+      expect(config.vault.auth).toEqual({
+        method: 'token',
+        source: { kind: 'secrets-manager', secretId: 'rotator/vault-token' },
+      });
+    });
+
+    it('uses VAULT_TOKEN_PARAMETER as an SSM token source', () => {
+      const config = loadConfig({
+        ...REQUIRED,
+        VAULT_AUTH_METHOD: 'token',
+        VAULT_TOKEN_PARAMETER: '/rotator/token',
+      });
+      expect(config.vault.auth).toEqual({
+        method: 'token',
+        source: { kind: 'ssm', parameter: '/rotator/token' },
+      });
+    });
+
+    it('throws ConfigurationError when no token source is set', () => {
+      const error = failureOf({ ...REQUIRED, VAULT_AUTH_METHOD: 'token', VAULT_TOKEN: '' });
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect(error.name).toBe('ConfigurationError');
+      expect(error.message).toMatch(/exactly one of/);
+    });
+
+    it('throws ConfigurationError without echoing the token when two token sources are set', () => {
+      const token = 'hvs.SuperSecretTokenValue123';
+      const error = failureOf({
+        ...REQUIRED,
+        VAULT_AUTH_METHOD: 'token',
+        VAULT_TOKEN: token,
+        VAULT_TOKEN_PARAMETER: '/rotator/token',
+      });
+      expect(error.name).toBe('ConfigurationError');
+      expect(error.message).not.toContain(token);
+    });
+
+    it('ignores token variables when the auth method is aws', () => {
+      const config = loadConfig({
+        ...REQUIRED,
+        VAULT_TOKEN: 'hvs.abcdefghijklmnop',
+        VAULT_TOKEN_PARAMETER: '/x',
+      });
+      expect(config.vault.auth.method).toBe('aws');
+    });
+  });
+
+  describe('validation', () => {
+    it('throws ConfigurationError naming every missing required variable', () => {
+      const error = failureOf({});
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect(error.name).toBe('ConfigurationError');
+      expect(error.message).toContain('AWS_REGION');
+      expect(error.message).toContain('ROTATOR_KMS_KEY_ID');
+      expect(error.message).toContain('VAULT_ADDR');
+    });
+
+    it.each([
+      ['VAULT_ADDR', 'not a url'],
+      ['VAULT_AUTH_METHOD', 'approle'],
+      ['VAULT_KV_MOUNT', '/secret/'],
+      ['VAULT_PATH_PREFIX', 'aws/iam-users'],
+      ['VAULT_PATH_PREFIX', '/aws/'],
+      ['ROTATOR_GRACE_SECONDS', '-1'],
+      ['ROTATOR_GRACE_SECONDS', '1.5'],
+      ['ROTATOR_RECOVERY_SECONDS', String(MAX_WAIT_SECONDS + 1)],
+      ['VAULT_TIMEOUT_MS', '99'],
+      ['ROTATOR_AWS_TIMEOUT_MS', '60001'],
+      ['VAULT_AWS_STS_ENDPOINT', 'sts.amazonaws.com'],
+    ])('throws ConfigurationError naming %s when it is %j', (name, value) => {
+      const error = failureOf({ ...REQUIRED, [name]: value });
+      expect(error.name).toBe('ConfigurationError');
+      expect(error.message).toContain(name);
+    });
+
+    it('does not echo the rejected value in the message', () => {
+      const error = failureOf({ ...REQUIRED, VAULT_ADDR: 'hvs-secret-looking-value' });
+      expect(error.message).not.toContain('hvs-secret-looking-value');
+    });
+  });
+});
+
+describe('config', () => {
+  it('reads process.env once and returns the same object afterwards', async () => {
+    Object.assign(process.env, REQUIRED, { VAULT_AUTH_METHOD: 'aws', ROTATOR_GRACE_SECONDS: '30' });
+    const { config } = await import('../../../functions/commons/config.js');
+    const first = config();
+    process.env.ROTATOR_GRACE_SECONDS = '45';
+    expect(config()).toBe(first);
+    expect(config().defaults.graceSeconds).toBe(30);
+  });
+
+  it('throws ConfigurationError when process.env is invalid', async () => {
+    vi.resetModules();
+    delete process.env.ROTATOR_KMS_KEY_ID;
+    const { config } = await import('../../../functions/commons/config.js');
+    const error = await rejectionOf(Promise.resolve().then(() => config()));
+    expect(error.name).toBe('ConfigurationError');
+    expect(error.message).toContain('ROTATOR_KMS_KEY_ID');
+  });
+});

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { ExecutionInput, Request, UserName, VaultPath } from '../../../functions/commons/input.js';
+import { MAX_WAIT_SECONDS } from '../../../functions/commons/config.js';
+import { makeRequest } from '../support.js';
+
+describe('UserName', () => {
+  it.each(['a', 'alice', 'svc.deploy+ci=1,x@example_org-2', 'a'.repeat(64)])('accepts %j', (name) => {
+    expect(UserName.safeParse(name).success).toBe(true);
+  });
+
+  it.each(['', 'a'.repeat(65), 'alice smith', 'alice/bob', 'ålice', 'a;b', 'a\n'])('rejects %j', (name) => {
+    expect(UserName.safeParse(name).success).toBe(false);
+  });
+});
+
+describe('VaultPath', () => {
+  it.each(['aws/iam-users/alice', 'a', 'team.a/x@y/+=,_-'])('accepts %j', (path) => {
+    expect(VaultPath.safeParse(path).success).toBe(true);
+  });
+
+  it.each([
+    '',
+    '/aws/alice',
+    'aws/alice/',
+    'aws//alice',
+    'aws/../alice',
+    '..',
+    'aws/./alice',
+    'aws/al ice',
+    'aws/alice?version=1',
+    'aws/alice#x',
+    'aws\\alice',
+    'a'.repeat(513),
+  ])('rejects %j', (path) => {
+    expect(VaultPath.safeParse(path).success).toBe(false);
+  });
+});
+
+describe('ExecutionInput', () => {
+  it('fills in dryRun and deleteInactiveKey as false', () => {
+    expect(ExecutionInput.parse({ userName: 'alice' })).toEqual({
+      userName: 'alice',
+      dryRun: false,
+      deleteInactiveKey: false,
+    });
+  });
+
+  it('refuses unknown fields', () => {
+    expect(ExecutionInput.safeParse({ userName: 'alice', dryrun: true }).success).toBe(false);
+  });
+
+  it.each([-1, 1.5, MAX_WAIT_SECONDS + 1, '60'])('refuses graceSeconds %j', (value) => {
+    expect(ExecutionInput.safeParse({ userName: 'alice', graceSeconds: value }).success).toBe(false);
+  });
+
+  it('accepts wait times from 0 to MAX_WAIT_SECONDS', () => {
+    const parsed = ExecutionInput.parse({
+      userName: 'alice',
+      graceSeconds: 0,
+      recoverySeconds: MAX_WAIT_SECONDS,
+    });
+    expect(parsed).toMatchObject({ graceSeconds: 0, recoverySeconds: MAX_WAIT_SECONDS });
+  });
+
+  it('refuses a non-boolean dryRun', () => {
+    expect(ExecutionInput.safeParse({ userName: 'alice', dryRun: 'true' }).success).toBe(false);
+  });
+});
+
+describe('Request', () => {
+  it('accepts a complete request', () => {
+    expect(Request.safeParse(makeRequest()).success).toBe(true);
+  });
+
+  it('requires an ISO date-time with offset for startedAt', () => {
+    expect(Request.safeParse(makeRequest({ startedAt: '2024-05-01T12:00:00+02:00' })).success).toBe(true);
+    expect(Request.safeParse(makeRequest({ startedAt: 'yesterday' })).success).toBe(false);
+  });
+
+  it('requires a non-empty execution', () => {
+    expect(Request.safeParse(makeRequest({ execution: '' })).success).toBe(false);
+  });
+});

@@ -1,0 +1,157 @@
+/**
+ * Shared fixtures of the unit tests: environment, events, SDK-shaped errors, a fake KMS and the
+ * in-process Vault emulator. Not a test file itself (vitest only collects *.test.ts).
+ */
+import { randomBytes } from 'node:crypto';
+import { InvalidCiphertextException, KMSClient } from '@aws-sdk/client-kms';
+import { mockClient } from 'aws-sdk-client-mock';
+import { startVaultEmulator, type VaultEmulator } from '../../local-stack/vault/index.js';
+import type { Request } from '../../functions/commons/input.js';
+import type { Created } from '../../functions/commons/state.js';
+
+/** A secret access key that must never leave the handlers in clear. */
+export const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+export const OLD_SECRET = 'je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY';
+
+export const REGION = 'eu-west-1';
+export const KMS_KEY_ID = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+export const EXECUTION = 'arn:aws:states:eu-west-1:123456789012:execution:rotate-access-key:run-1';
+export const STARTED_AT = '2024-05-01T12:00:00.750Z';
+
+/** Sets the environment every handler reads; call before importing a handler module. */
+export function setHandlerEnv(
+  vault: { addr: string; rootToken: string },
+  extra: Record<string, string> = {},
+) {
+  for (const name of Object.keys(process.env)) {
+    if (name.startsWith('VAULT_') || name.startsWith('ROTATOR_') || name.startsWith('AWS_ENDPOINT_URL')) {
+      delete process.env[name];
+    }
+  }
+  delete process.env.AWS_PROFILE;
+  delete process.env.AWS_SESSION_TOKEN;
+  Object.assign(process.env, {
+    AWS_REGION: REGION,
+    AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'dummy-function-secret-not-used',
+    ROTATOR_KMS_KEY_ID: KMS_KEY_ID,
+    VAULT_ADDR: vault.addr,
+    VAULT_AUTH_METHOD: 'token',
+    VAULT_TOKEN: vault.rootToken,
+    VAULT_TIMEOUT_MS: '2000',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    ...extra,
+  });
+}
+
+export async function startVault(): Promise<VaultEmulator> {
+  return startVaultEmulator({ stsEndpoint: 'http://127.0.0.1:9' });
+}
+
+let counter = 0;
+/** A user name (and so a Vault path) no other test in the file uses. */
+export function uniqueUser(prefix = 'alice'): string {
+  counter += 1;
+  return `${prefix}-${counter}`;
+}
+
+export function vaultPathOf(userName: string): string {
+  return `aws/iam-users/${userName}`;
+}
+
+export function makeRequest(overrides: Partial<Request> = {}): Request {
+  const userName = overrides.userName ?? 'alice';
+  return {
+    userName,
+    vaultPath: vaultPathOf(userName),
+    dryRun: false,
+    graceSeconds: 900,
+    recoverySeconds: 86_400,
+    deleteInactiveKey: false,
+    execution: EXECUTION,
+    startedAt: STARTED_AT,
+    ...overrides,
+  };
+}
+
+export function userArn(userName: string): string {
+  return `arn:aws:iam::123456789012:user/${userName}`;
+}
+
+export function makeCreated(userName: string, overrides: Partial<Created> = {}): Created {
+  return {
+    dryRun: false,
+    userArn: userArn(userName),
+    accessKeyId: 'AKIANEWKEY0000000001',
+    createDate: '2024-05-01T12:00:02.000Z',
+    sealedSecret: { ciphertext: Buffer.from('sealed').toString('base64') },
+    oldAccessKeyIds: ['AKIAOLDKEY0000000001'],
+    hasOldKeys: true,
+    removedInactiveKeyIds: [],
+    vaultBefore: { version: 1, accessKeyId: 'AKIAOLDKEY0000000001' },
+    ...overrides,
+  };
+}
+
+/** An IAM key's metadata as ListAccessKeys returns it. */
+export function keyMeta(accessKeyId: string, status: 'Active' | 'Inactive', createDate: string) {
+  return { AccessKeyId: accessKeyId, Status: status, CreateDate: new Date(createDate), UserName: 'alice' };
+}
+
+/** A plain SDK-like error, as for un-modelled codes (Throttling, InvalidClientTokenId, ...). */
+export function sdkError(name: string, status?: number, extra: Record<string, unknown> = {}): Error {
+  return Object.assign(new Error(`${name} from the service`), {
+    name,
+    ...(status === undefined ? {} : { $metadata: { httpStatusCode: status } }),
+    ...extra,
+  });
+}
+
+/** Mocks every KMSClient (call in the test file, before the handler module is imported). */
+export const mockKms = () => mockClient(KMSClient);
+export type KmsMock = ReturnType<typeof mockKms>;
+
+/** Records every ciphertext's plaintext and context so Decrypt can refuse another context. */
+export interface FakeKms {
+  sealed: Map<string, { plaintext: string; context: Record<string, string> | undefined }>;
+}
+
+/**
+ * Installs Encrypt/Decrypt behaviour on a mocked KMSClient: ciphertexts are random bytes, and
+ * Decrypt fails with InvalidCiphertextException unless the context equals the one used to encrypt.
+ */
+export function installFakeKms(kms: KmsMock): FakeKms {
+  const fake: FakeKms = { sealed: new Map() };
+  kms.callsFake((input: Record<string, unknown>) => {
+    if ('Plaintext' in input) {
+      const blob = randomBytes(48);
+      fake.sealed.set(blob.toString('base64'), {
+        plaintext: Buffer.from(input.Plaintext as Uint8Array).toString('utf8'),
+        context: input.EncryptionContext as Record<string, string> | undefined,
+      });
+      return Promise.resolve({ CiphertextBlob: new Uint8Array(blob), KeyId: KMS_KEY_ID });
+    }
+    const entry = fake.sealed.get(Buffer.from(input.CiphertextBlob as Uint8Array).toString('base64'));
+    if (!entry || JSON.stringify(entry.context) !== JSON.stringify(input.EncryptionContext)) {
+      return Promise.reject(
+        new InvalidCiphertextException({ message: 'invalid ciphertext', $metadata: { httpStatusCode: 400 } }),
+      );
+    }
+    return Promise.resolve({
+      Plaintext: new Uint8Array(Buffer.from(entry.plaintext, 'utf8')),
+      KeyId: KMS_KEY_ID,
+    });
+  });
+  return fake;
+}
+
+/** Asserts `promise` rejects and returns the error, for checks on name and message. */
+export async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof Error) return error;
+    throw new Error(`rejected with a non-Error: ${String(error)}`);
+  }
+  throw new Error('expected the promise to reject, but it resolved');
+}
