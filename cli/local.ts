@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { LOCAL_RETRY_PAUSES, runLocalRotation } from '../local-stack/rotation.js';
+import { LOCAL_RETRY_PAUSES, type RotationReport, runLocalRotation } from '../local-stack/rotation.js';
 import { type LocalStack, startLocalStack } from '../local-stack/stack.js';
 import type { Target } from '../local-stack/provision.js';
 import { parseFaultSpec } from '../local-stack/traffic.js';
@@ -65,7 +65,17 @@ export async function runLocal(args: string[]): Promise<number> {
       ...(values.verbose ? { onLog: err } : {}),
       retryPauseMs: LOCAL_RETRY_PAUSES,
     });
-    const { logs: _logs, ...document } = report;
+    const document: RotationReport = {
+      status: report.status,
+      error: report.error,
+      user: report.user,
+      states: report.states,
+      history: report.history,
+      before: report.before,
+      after: report.after,
+      calls: report.calls,
+      durationMs: report.durationMs,
+    };
     process.stdout.write(
       values.json
         ? `${JSON.stringify(document, null, 2)}\n`

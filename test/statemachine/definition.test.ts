@@ -44,7 +44,7 @@ function successors(state: State): string[] {
 
 describe('statemachine/rotate-access-key.asl.json', () => {
   it('passes asl-validator', () => {
-    const { isValid, errors } = aslValidator(definition as never);
+    const { isValid, errors } = aslValidator(definition);
     expect(errors).toEqual([]);
     expect(isValid).toBe(true);
   });

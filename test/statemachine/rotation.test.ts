@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Json } from '../../local-stack/lambda.js';
 import { expectInvariants, expectNoSecrets } from '../support/invariants.js';
 import { useLocalStack } from '../support/local-stack.js';
 
@@ -176,14 +177,15 @@ describe('rotation state machine', () => {
 
   it('rejects invalid input with InvalidInputError before any AWS or Vault call', async () => {
     const user = await ctx.seed('bad-input');
-    for (const input of [
+    const inputs: Json[] = [
       { userName: 'has spaces' },
       { userName: user.userName, unexpected: true },
       { userName: user.userName, vaultPath: 'aws/iam-users/../../sys/policy' },
       { userName: user.userName, vaultPath: 'elsewhere/key' },
       { userName: user.userName, graceSeconds: -1 },
       {},
-    ]) {
+    ];
+    for (const input of inputs) {
       const report = await ctx.rotate(user, { input });
       expect(report.status, JSON.stringify(input)).toBe('FAILED');
       expect(report.error?.Error).toBe('InvalidInputError');

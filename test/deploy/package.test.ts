@@ -1,0 +1,165 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+interface Statement {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Principal?: { AWS?: unknown };
+  Condition?: unknown;
+}
+interface Resource {
+  Type: string;
+  Properties: Record<string, unknown>;
+}
+
+const run = promisify(execFile);
+let dir = '';
+let resources: Record<string, Resource> = {};
+
+// `serverless package` needs no AWS account: strip every credential so it cannot reach one.
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'iam-key-rotator-package-'));
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^AWS_/.test(k)));
+  await run(process.execPath, ['node_modules/osls/bin/serverless.js', 'package', '--package', dir], {
+    env: { ...env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
+    timeout: 120_000,
+  });
+  const template = JSON.parse(
+    await readFile(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'),
+  ) as {
+    Resources: Record<string, Resource>;
+  };
+  resources = template.Resources;
+}, 150_000);
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const FUNCTIONS = {
+  validateInput: [],
+  createKey: [
+    'iam:CreateAccessKey',
+    'iam:DeleteAccessKey',
+    'iam:GetUser',
+    'iam:ListAccessKeys',
+    'iam:ListUserTags',
+    'iam:TagUser',
+    'kms:Encrypt',
+  ],
+  storeInVault: ['kms:Decrypt'],
+  verifyKey: [],
+  deactivateOld: ['iam:GetAccessKeyLastUsed', 'iam:UpdateAccessKey'],
+  deleteOld: ['iam:DeleteAccessKey', 'iam:ListAccessKeys'],
+  restoreVault: [],
+  discardNewKey: ['iam:DeleteAccessKey'],
+} as const;
+
+const pascal = (name: string) => name.charAt(0).toUpperCase() + name.slice(1);
+const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+
+function roleStatements(roleId: string): Statement[] {
+  const role = resources[roleId];
+  const policies = (role?.Properties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[];
+  return policies.flatMap((p) => p.PolicyDocument.Statement);
+}
+
+describe('serverless package', () => {
+  it('defines the state machine from the ASL file with every Task bound to its function', () => {
+    const machine = resources.RotateAccessKeyStateMachine;
+    expect(machine?.Type).toBe('AWS::StepFunctions::StateMachine');
+    const definition = JSON.stringify(machine?.Properties.DefinitionString);
+    for (const state of [
+      'ValidateInput',
+      'CreateKey',
+      'StoreInVault',
+      'VerifyKey',
+      'RestoreVault',
+      'DiscardNewKey',
+    ]) {
+      expect(definition).toContain(`\\"${state}\\"`);
+    }
+    for (const fn of Object.keys(FUNCTIONS)) expect(definition).toContain(`${pascal(fn)}LambdaFunction`);
+  });
+
+  it.each(Object.entries(FUNCTIONS))('gives %s its own role holding only its own actions', (fn, expected) => {
+    const lambda = resources[`${pascal(fn)}LambdaFunction`];
+    expect(lambda?.Properties.Runtime).toBe('nodejs22.x');
+    expect(lambda?.Properties.Role).toEqual({ 'Fn::GetAtt': [`${pascal(fn)}Role`, 'Arn'] });
+    const statements = roleStatements(`${pascal(fn)}Role`);
+    const own = statements.flatMap(actions).filter((a) => !/^(logs|xray):/.test(a));
+    expect([...new Set(own)].sort()).toEqual([...expected].sort());
+  });
+
+  it('never grants iam:* or an IAM action on every resource, and scopes IAM to the rotated users path', () => {
+    for (const fn of Object.keys(FUNCTIONS)) {
+      for (const statement of roleStatements(`${pascal(fn)}Role`)) {
+        const list = actions(statement);
+        expect(list).not.toContain('iam:*');
+        expect(list.some((a) => a === '*')).toBe(false);
+        if (list.some((a) => a.startsWith('iam:'))) {
+          expect(statement.Resource).not.toBe('*');
+          const resource = JSON.stringify(statement.Resource);
+          expect(resource).toContain(':user${UserPath}*');
+          expect(resource).toContain('"UserPath":"/rotated/"');
+        }
+      }
+    }
+  });
+
+  it('lets only createKey seal and only storeInVault unseal, bound to the rotator’s encryption context', () => {
+    const key = resources.SecretSealingKey;
+    const statements = (key?.Properties.KeyPolicy as { Statement: Statement[] }).Statement;
+    const use = statements.filter((s) => actions(s).some((a) => a === 'kms:Encrypt' || a === 'kms:Decrypt'));
+    expect(use.map((s) => [JSON.stringify(s.Principal?.AWS), actions(s)])).toEqual([
+      [JSON.stringify({ 'Fn::GetAtt': ['CreateKeyRole', 'Arn'] }), ['kms:Encrypt']],
+      [JSON.stringify({ 'Fn::GetAtt': ['StoreInVaultRole', 'Arn'] }), ['kms:Decrypt']],
+    ]);
+    for (const s of use) expect(JSON.stringify(s.Condition)).toContain('iam-key-rotator:purpose');
+    const admin = statements.find((s) => s.Sid === 'AccountAdministersKey');
+    expect(actions(admin as Statement)).not.toContain('kms:Decrypt');
+  });
+
+  it('creates a schedule rule per configured user carrying that user’s execution input', () => {
+    const rules = Object.values(resources).filter((r) => r.Type === 'AWS::Events::Rule');
+    const inputs = rules.map((r) => {
+      const [target] = r.Properties.Targets as { Input: string; Arn: unknown }[];
+      expect(target?.Arn).toEqual({ Ref: 'RotateAccessKeyStateMachine' });
+      return JSON.parse(target?.Input ?? '{}') as Record<string, unknown>;
+    });
+    expect(inputs).toEqual([
+      { userName: 'ci-deployer' },
+      { userName: 'vendor-sync', vaultPath: 'aws/iam-users/vendors/vendor-sync', graceSeconds: 3600 },
+    ]);
+  });
+
+  it('sets log retention on every function log group', () => {
+    const groups = Object.entries(resources).filter(
+      ([id, r]) => r.Type === 'AWS::Logs::LogGroup' && id.endsWith('LogGroup'),
+    );
+    expect(groups.length).toBeGreaterThanOrEqual(Object.keys(FUNCTIONS).length);
+    for (const [, group] of groups) expect(group.Properties.RetentionInDays).toBeGreaterThan(0);
+  });
+
+  it('bundles each function into its own minified ESM file', async () => {
+    const { stdout } = await run('unzip', ['-l', join(dir, 'createKey.zip')]);
+    expect(stdout).toContain('functions/createKey.mjs');
+    expect(stdout).not.toContain('node_modules');
+    const { stdout: code } = await run(
+      'unzip',
+      ['-p', join(dir, 'createKey.zip'), 'functions/createKey.mjs'],
+      {
+        maxBuffer: 64 * 2 ** 20,
+      },
+    );
+    expect(code).toMatch(/export\s*\{[^}]*handler/);
+    // Minified: long lines, not one statement per line.
+    expect(code.length / code.split('\n').length).toBeGreaterThan(1_000);
+  });
+});

@@ -1,0 +1,236 @@
+import {
+  CreateAccessKeyCommand,
+  DeleteAccessKeyCommand,
+  GetAccessKeyLastUsedCommand,
+  GetUserCommand,
+  IAMClient,
+  LimitExceededException,
+  ListAccessKeysCommand,
+  ListUserTagsCommand,
+  NoSuchEntityException,
+  TagUserCommand,
+  UpdateAccessKeyCommand,
+} from '@aws-sdk/client-iam';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  createAccessKey,
+  deleteAccessKey,
+  getLastUsed,
+  getUserArn,
+  getUserTags,
+  listAccessKeys,
+  setAccessKeyStatus,
+  tagUser,
+} from '../../../functions/commons/iam.js';
+import { keyMeta, rejectionOf, SECRET, sdkError } from '../support.js';
+
+const iam = mockClient(IAMClient);
+
+const noSuchEntity = () =>
+  Object.assign(new NoSuchEntityException({ message: 'cannot be found', $metadata: { httpStatusCode: 404 } }), {
+    Code: 'NoSuchEntity',
+  });
+const limitExceeded = () =>
+  Object.assign(new LimitExceededException({ message: 'quota', $metadata: { httpStatusCode: 409 } }), {
+    Code: 'LimitExceeded',
+  });
+
+beforeAll(() => {
+  Object.assign(process.env, {
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'dummy',
+    ROTATOR_KMS_KEY_ID: 'alias/rotator',
+    VAULT_ADDR: 'http://127.0.0.1:9',
+    VAULT_AUTH_METHOD: 'aws',
+  });
+});
+
+beforeEach(() => {
+  iam.reset();
+});
+
+describe('getUserArn', () => {
+  it("returns the user's ARN", async () => {
+    iam.on(GetUserCommand, { UserName: 'alice' }).resolves({
+      User: { UserName: 'alice', Arn: 'arn:aws:iam::123456789012:user/alice', UserId: 'AIDA', Path: '/', CreateDate: new Date() },
+    });
+    await expect(getUserArn('alice')).resolves.toBe('arn:aws:iam::123456789012:user/alice');
+  });
+
+  it('throws UserNotFoundError when IAM answers NoSuchEntity', async () => {
+    iam.on(GetUserCommand).rejects(noSuchEntity());
+    const error = await rejectionOf(getUserArn('ghost'));
+    expect(error.name).toBe('UserNotFoundError');
+    expect(error.message).toContain("'ghost'");
+  });
+
+  it('throws UserNotFoundError for a plain error carrying only the NoSuchEntity name', async () => {
+    iam.on(GetUserCommand).rejects(sdkError('NoSuchEntity', 404));
+    expect((await rejectionOf(getUserArn('ghost'))).name).toBe('UserNotFoundError');
+  });
+
+  it('throws AwsUnavailableError when IAM throttles', async () => {
+    iam.on(GetUserCommand).rejects(sdkError('Throttling', 400));
+    expect((await rejectionOf(getUserArn('alice'))).name).toBe('AwsUnavailableError');
+  });
+
+  it('throws AwsRequestError when the response has no ARN', async () => {
+    iam.on(GetUserCommand).resolves({});
+    const error = await rejectionOf(getUserArn('alice'));
+    expect(error.name).toBe('AwsRequestError');
+    expect(error.message).toContain('iam:GetUser');
+  });
+});
+
+describe('listAccessKeys', () => {
+  it('returns the keys oldest first with their status and ISO create date', async () => {
+    iam.on(ListAccessKeysCommand, { UserName: 'alice' }).resolves({
+      AccessKeyMetadata: [
+        keyMeta('AKIAB', 'Active', '2024-02-01T00:00:00Z'),
+        keyMeta('AKIAA', 'Inactive', '2023-01-01T00:00:00Z'),
+      ],
+    });
+    await expect(listAccessKeys('alice')).resolves.toEqual([
+      { accessKeyId: 'AKIAA', status: 'Inactive', createDate: '2023-01-01T00:00:00.000Z' },
+      { accessKeyId: 'AKIAB', status: 'Active', createDate: '2024-02-01T00:00:00.000Z' },
+    ]);
+  });
+
+  it('returns an empty list for a user without keys', async () => {
+    iam.on(ListAccessKeysCommand).resolves({});
+    await expect(listAccessKeys('alice')).resolves.toEqual([]);
+  });
+
+  it('skips entries without an id and dates entries without a date at the epoch', async () => {
+    iam.on(ListAccessKeysCommand).resolves({
+      AccessKeyMetadata: [{ Status: 'Active' }, { AccessKeyId: 'AKIAX', Status: 'Active' }],
+    });
+    await expect(listAccessKeys('alice')).resolves.toEqual([
+      { accessKeyId: 'AKIAX', status: 'Active', createDate: '1970-01-01T00:00:00.000Z' },
+    ]);
+  });
+
+  it('throws UserNotFoundError for a missing user', async () => {
+    iam.on(ListAccessKeysCommand).rejects(noSuchEntity());
+    expect((await rejectionOf(listAccessKeys('ghost'))).name).toBe('UserNotFoundError');
+  });
+});
+
+describe('createAccessKey', () => {
+  it('returns the new key with its secret', async () => {
+    iam.on(CreateAccessKeyCommand, { UserName: 'alice' }).resolves({
+      AccessKey: {
+        UserName: 'alice',
+        AccessKeyId: 'AKIANEW',
+        SecretAccessKey: SECRET,
+        Status: 'Active',
+        CreateDate: new Date('2024-05-01T12:00:01Z'),
+      },
+    });
+    await expect(createAccessKey('alice')).resolves.toEqual({
+      accessKeyId: 'AKIANEW',
+      secretAccessKey: SECRET,
+      status: 'Active',
+      createDate: '2024-05-01T12:00:01.000Z',
+    });
+  });
+
+  it('throws TooManyAccessKeysError when IAM answers LimitExceeded', async () => {
+    iam.on(CreateAccessKeyCommand).rejects(limitExceeded());
+    const error = await rejectionOf(createAccessKey('alice'));
+    expect(error.name).toBe('TooManyAccessKeysError');
+    expect(error.message).toContain('2 access keys');
+  });
+
+  it('throws AwsRequestError when the response has no secret', async () => {
+    iam.on(CreateAccessKeyCommand).resolves({
+      AccessKey: { UserName: 'alice', AccessKeyId: 'AKIANEW', SecretAccessKey: '', Status: 'Active' },
+    });
+    expect((await rejectionOf(createAccessKey('alice'))).name).toBe('AwsRequestError');
+  });
+});
+
+describe('setAccessKeyStatus', () => {
+  it('sends UpdateAccessKey with the status and answers true', async () => {
+    iam.on(UpdateAccessKeyCommand).resolves({});
+    await expect(setAccessKeyStatus('alice', 'AKIAOLD', 'Inactive')).resolves.toBe(true);
+    expect(iam.commandCalls(UpdateAccessKeyCommand)[0]?.args[0].input).toEqual({
+      UserName: 'alice',
+      AccessKeyId: 'AKIAOLD',
+      Status: 'Inactive',
+    });
+  });
+
+  it('answers false when the key is already gone', async () => {
+    iam.on(UpdateAccessKeyCommand).rejects(noSuchEntity());
+    await expect(setAccessKeyStatus('alice', 'AKIAOLD', 'Inactive')).resolves.toBe(false);
+  });
+
+  it('throws AwsRequestError when IAM denies the call', async () => {
+    iam.on(UpdateAccessKeyCommand).rejects(sdkError('AccessDenied', 403));
+    expect((await rejectionOf(setAccessKeyStatus('alice', 'AKIAOLD', 'Inactive'))).name).toBe('AwsRequestError');
+  });
+});
+
+describe('deleteAccessKey', () => {
+  it('sends DeleteAccessKey and answers true', async () => {
+    iam.on(DeleteAccessKeyCommand).resolves({});
+    await expect(deleteAccessKey('alice', 'AKIAOLD')).resolves.toBe(true);
+    expect(iam.commandCalls(DeleteAccessKeyCommand)[0]?.args[0].input).toEqual({
+      UserName: 'alice',
+      AccessKeyId: 'AKIAOLD',
+    });
+  });
+
+  it('answers false when the key is already gone', async () => {
+    iam.on(DeleteAccessKeyCommand).rejects(noSuchEntity());
+    await expect(deleteAccessKey('alice', 'AKIAOLD')).resolves.toBe(false);
+  });
+
+  it('throws AwsUnavailableError on a 5xx', async () => {
+    iam.on(DeleteAccessKeyCommand).rejects(sdkError('ServiceFailure', 500));
+    expect((await rejectionOf(deleteAccessKey('alice', 'AKIAOLD'))).name).toBe('AwsUnavailableError');
+  });
+});
+
+describe('getLastUsed', () => {
+  it('returns the last-used date as ISO', async () => {
+    iam.on(GetAccessKeyLastUsedCommand, { AccessKeyId: 'AKIAOLD' }).resolves({
+      AccessKeyLastUsed: { LastUsedDate: new Date('2024-04-30T10:00:00Z'), ServiceName: 's3', Region: 'eu-west-1' },
+    });
+    await expect(getLastUsed('alice', 'AKIAOLD')).resolves.toBe('2024-04-30T10:00:00.000Z');
+  });
+
+  it('returns undefined for a key never used', async () => {
+    iam.on(GetAccessKeyLastUsedCommand).resolves({ AccessKeyLastUsed: { ServiceName: 'N/A', Region: 'N/A' } });
+    await expect(getLastUsed('alice', 'AKIAOLD')).resolves.toBeUndefined();
+  });
+});
+
+describe('user tags', () => {
+  it('returns the tags as a map', async () => {
+    iam.on(ListUserTagsCommand, { UserName: 'alice' }).resolves({
+      Tags: [
+        { Key: 'team', Value: 'a' },
+        { Key: 'iam-key-rotator:execution', Value: 'exec-1' },
+      ],
+    });
+    await expect(getUserTags('alice')).resolves.toEqual({ team: 'a', 'iam-key-rotator:execution': 'exec-1' });
+  });
+
+  it('sends one tag with TagUser', async () => {
+    iam.on(TagUserCommand).resolves({});
+    await tagUser('alice', 'k', 'v');
+    expect(iam.commandCalls(TagUserCommand)[0]?.args[0].input).toEqual({
+      UserName: 'alice',
+      Tags: [{ Key: 'k', Value: 'v' }],
+    });
+  });
+
+  it('throws UserNotFoundError when tagging a missing user', async () => {
+    iam.on(TagUserCommand).rejects(noSuchEntity());
+    expect((await rejectionOf(tagUser('ghost', 'k', 'v'))).name).toBe('UserNotFoundError');
+  });
+});
