@@ -1,24 +1,62 @@
+import { config } from './commons/config.js';
+import { OldKeyStillInUseError } from './commons/errors.js';
 import { parseEvent } from './commons/event.js';
-import { setAccessKeyStatus } from './commons/iam.js';
+import { getLastUsed, setAccessKeyStatus } from './commons/iam.js';
 import { logger } from './commons/logger.js';
-import { NewKeyEvent } from './commons/state.js';
+import { DeactivateEvent } from './commons/state.js';
 import { readStoredKey } from './commons/vault/stored-key.js';
 
-/** DeactivateOld: sets the keys that existed before this execution to Inactive, never Vault's key. */
-export const handler = async (event: unknown): Promise<{ deactivated: string[]; skipped: string[] }> => {
-  const { request, created } = parseEvent(NewKeyEvent, event);
+export interface Deactivated {
+  deactivated: string[];
+  skipped: string[];
+  /** True when an old key is still in use and the policy is `wait`: the state machine checks again later. */
+  waiting: boolean;
+  inUse: { accessKeyId: string; lastUsedAt: string }[];
+}
+
+/**
+ * DeactivateOld: sets the keys that existed before this execution to Inactive, never Vault's key.
+ * An old key used after the new key was stored still has a consumer; the request's policy says
+ * whether to wait for it, proceed anyway or fail, leaving both keys Active.
+ */
+export const handler = async (event: unknown): Promise<Deactivated> => {
+  const { request, created, stored } = parseEvent(DeactivateEvent, event);
+  const { marginSeconds, maxWaitSeconds } = config().inUse;
   const vaultKeyId = (await readStoredKey(request.vaultPath)).key?.accessKeyId;
-  const deactivated: string[] = [];
-  const skipped: string[] = [];
-  for (const id of created.oldAccessKeyIds) {
-    if (id === vaultKeyId) {
-      skipped.push(id);
-      continue;
+  const old = created.oldAccessKeyIds.filter((id) => id !== vaultKeyId);
+  const storedAt = Date.parse(stored.storedAt);
+  // In use: used after the store (plus the margin) and within the last re-check interval, so a
+  // consumer that has switched stops counting. IAM reports last use to the second at best.
+  const toSecond = (ms: number) => Math.floor(ms / 1000) * 1000;
+  const threshold = Math.max(
+    toSecond(storedAt) + marginSeconds * 1000,
+    toSecond(Date.now() - request.inUseRecheckSeconds * 1000),
+  );
+
+  const inUse: Deactivated['inUse'] = [];
+  for (const accessKeyId of old) {
+    const lastUsedAt = await getLastUsed(request.userName, accessKeyId);
+    if (lastUsedAt && Date.parse(lastUsedAt) >= threshold) inUse.push({ accessKeyId, lastUsedAt });
+  }
+  if (inUse.length > 0 && request.oldKeyInUse !== 'proceed') {
+    const waitedSeconds = (Date.now() - storedAt) / 1000;
+    const ids = inUse.map((k) => `${k.accessKeyId} (last used ${k.lastUsedAt})`).join(', ');
+    if (request.oldKeyInUse === 'wait' && waitedSeconds < maxWaitSeconds) {
+      logger.warn('old key still in use; waiting', { inUse, waitedSeconds });
+      return { deactivated: [], skipped: [], waiting: true, inUse };
     }
+    throw new OldKeyStillInUseError(
+      `old key(s) ${ids} of '${request.userName}' were used after the new key was stored; both keys are left Active (policy ${request.oldKeyInUse})`,
+    );
+  }
+
+  const deactivated: string[] = [];
+  const skipped = created.oldAccessKeyIds.filter((id) => id === vaultKeyId);
+  for (const id of old) {
     // Already Inactive is fine; a key that is already gone counts as retired.
     if (await setAccessKeyStatus(request.userName, id, 'Inactive')) deactivated.push(id);
     else skipped.push(id);
   }
-  logger.info('deactivated old keys', { userName: request.userName, deactivated, skipped });
-  return { deactivated, skipped };
+  logger.info('deactivated old keys', { userName: request.userName, deactivated, skipped, inUse });
+  return { deactivated, skipped, waiting: false, inUse };
 };

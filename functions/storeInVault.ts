@@ -32,5 +32,10 @@ export const handler = async (event: unknown): Promise<Stored> => {
     previous_access_key_id: created.vaultBefore.accessKeyId ?? '',
   });
   logger.info('stored key in Vault', { path, version, accessKeyId: created.accessKeyId, alreadyStored });
-  return { version, previousVersion: created.vaultBefore.version, alreadyStored };
+  return {
+    version,
+    previousVersion: created.vaultBefore.version,
+    alreadyStored,
+    storedAt: new Date().toISOString(),
+  };
 };

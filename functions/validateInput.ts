@@ -24,6 +24,8 @@ export const handler = async (event: unknown): Promise<Request> => {
     graceSeconds: parsed.graceSeconds ?? defaults.graceSeconds,
     recoverySeconds: parsed.recoverySeconds ?? defaults.recoverySeconds,
     deleteInactiveKey: parsed.deleteInactiveKey,
+    oldKeyInUse: parsed.oldKeyInUse ?? defaults.oldKeyInUse,
+    inUseRecheckSeconds: defaults.inUseRecheckSeconds,
     execution,
     startedAt,
   };

@@ -56,7 +56,7 @@ export interface RotateOptions {
   onEvent?: (event: HistoryEvent) => void;
   onLog?: (line: string) => void;
   /** Waits (grace, recovery) and retry pauses, shortened for a laptop. */
-  waitMs?: number;
+  waitMs?: number | Record<string, number>;
   retryPauseMs?: number | Record<string, number | number[]>;
   executionName?: string;
 }

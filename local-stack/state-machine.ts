@@ -81,8 +81,8 @@ export interface ExecutionResult {
 export interface RunOptions {
   input: Json;
   executionName?: string;
-  /** Wait states last this long instead (ms); the ASL's waits are minutes to days. */
-  waitMs?: number;
+  /** Wait states last this long instead (ms), all or by state; the ASL's waits are minutes to days. */
+  waitMs?: number | Record<string, number>;
   /** Pause between retries (ms) instead of the ASL's backoff; per state and retrier when an object. */
   retryPauseMs?: number | Record<string, number | number[]>;
   /** Handlers to use instead of the real ones, by function name. */
@@ -109,10 +109,9 @@ export async function runExecution(options: RunOptions): Promise<ExecutionResult
     }),
   );
   const states = Object.keys(loadDefinition(region, account).States);
+  const wait = options.waitMs;
   const waitTimeOverrides =
-    options.waitMs === undefined
-      ? undefined
-      : Object.fromEntries(states.map((s) => [s, options.waitMs ?? 0]));
+    typeof wait === 'number' ? Object.fromEntries(states.map((s) => [s, wait])) : wait;
   const pause = options.retryPauseMs;
   const retryIntervalOverrides =
     pause === undefined

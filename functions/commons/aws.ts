@@ -15,12 +15,24 @@ function clientConfig(credentials?: AwsCredentialIdentity) {
   };
 }
 
-let clients: { iam: IAMClient; kms: KMSClient; sts: STSClient } | undefined;
+interface Clients {
+  iam: IAMClient;
+  /**
+   * For CreateAccessKey, which is not idempotent: an SDK retry after a lost response would make a
+   * second key. The state machine retries instead, after createKey has removed the first one.
+   */
+  iamOnce: IAMClient;
+  kms: KMSClient;
+  sts: STSClient;
+}
+
+let clients: Clients | undefined;
 
 /** SDK clients, created once per container with the function's own credentials. */
-export function aws(): { iam: IAMClient; kms: KMSClient; sts: STSClient } {
+export function aws(): Clients {
   clients ??= {
     iam: new IAMClient(clientConfig()),
+    iamOnce: new IAMClient({ ...clientConfig(), maxAttempts: 1 }),
     kms: new KMSClient(clientConfig()),
     sts: new STSClient(clientConfig()),
   };

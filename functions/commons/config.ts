@@ -7,6 +7,9 @@ const optional = z
   .optional()
   .transform((value) => (value === '' ? undefined : value));
 
+/** What deactivateOld does when the old key is still being used after the new key was stored. */
+export type OldKeyInUsePolicy = 'wait' | 'proceed' | 'fail';
+
 /** Step Functions' Wait states accept up to a year; a rotation that waits longer is a mistake. */
 export const MAX_WAIT_SECONDS = 30 * 24 * 3600;
 
@@ -15,6 +18,10 @@ const Env = z.object({
   ROTATOR_KMS_KEY_ID: z.string().min(1),
   ROTATOR_GRACE_SECONDS: seconds(900),
   ROTATOR_RECOVERY_SECONDS: seconds(86_400),
+  ROTATOR_OLD_KEY_IN_USE: z.enum(['wait', 'proceed', 'fail']).default('wait'),
+  ROTATOR_IN_USE_RECHECK_SECONDS: seconds(900),
+  ROTATOR_IN_USE_MARGIN_SECONDS: seconds(60),
+  ROTATOR_IN_USE_MAX_WAIT_SECONDS: seconds(86_400),
   VAULT_ADDR: z.url(),
   VAULT_NAMESPACE: optional,
   VAULT_KV_MOUNT: z
@@ -43,7 +50,14 @@ export interface Config {
   region: string;
   kmsKeyId: string;
   awsTimeoutMs: number;
-  defaults: { graceSeconds: number; recoverySeconds: number };
+  defaults: {
+    graceSeconds: number;
+    recoverySeconds: number;
+    oldKeyInUse: OldKeyInUsePolicy;
+    inUseRecheckSeconds: number;
+  };
+  /** An old key used later than this after the new key was stored is still in use. */
+  inUse: { marginSeconds: number; maxWaitSeconds: number };
   vault: {
     addr: string;
     namespace: string | undefined;
@@ -81,7 +95,16 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     region: e.AWS_REGION,
     kmsKeyId: e.ROTATOR_KMS_KEY_ID,
     awsTimeoutMs: e.ROTATOR_AWS_TIMEOUT_MS,
-    defaults: { graceSeconds: e.ROTATOR_GRACE_SECONDS, recoverySeconds: e.ROTATOR_RECOVERY_SECONDS },
+    defaults: {
+      graceSeconds: e.ROTATOR_GRACE_SECONDS,
+      recoverySeconds: e.ROTATOR_RECOVERY_SECONDS,
+      oldKeyInUse: e.ROTATOR_OLD_KEY_IN_USE,
+      inUseRecheckSeconds: e.ROTATOR_IN_USE_RECHECK_SECONDS,
+    },
+    inUse: {
+      marginSeconds: e.ROTATOR_IN_USE_MARGIN_SECONDS,
+      maxWaitSeconds: e.ROTATOR_IN_USE_MAX_WAIT_SECONDS,
+    },
     vault: {
       addr: e.VAULT_ADDR.replace(/\/+$/, ''),
       namespace: e.VAULT_NAMESPACE,

@@ -53,6 +53,9 @@ export class KeyNotYetValidError extends TransientError {}
 /** Thrown by verifyKey when the key works but is not the user's, or Vault returns another key. */
 export class KeyVerificationError extends PermanentError {}
 
+/** Thrown by deactivateOld when an old key is still used after the new key was stored (policy fail, or wait exhausted). */
+export class OldKeyStillInUseError extends PermanentError {}
+
 /** Thrown by deleteOld when an old key was re-activated during the recovery wait. */
 export class OldKeyReactivatedError extends PermanentError {}
 

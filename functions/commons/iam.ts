@@ -88,7 +88,7 @@ export async function createAccessKey(
   userName: string,
 ): Promise<AccessKeyInfo & { secretAccessKey: string }> {
   const out = await call('iam:CreateAccessKey', userName, () =>
-    aws().iam.send(new CreateAccessKeyCommand({ UserName: userName })),
+    aws().iamOnce.send(new CreateAccessKeyCommand({ UserName: userName })),
   );
   const key = out.AccessKey;
   if (!key?.AccessKeyId || !key.SecretAccessKey) {

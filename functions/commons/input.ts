@@ -17,6 +17,7 @@ export const VaultPath = z
   );
 
 const WaitSeconds = z.number().int().min(0).max(MAX_WAIT_SECONDS);
+const OldKeyInUse = z.enum(['wait', 'proceed', 'fail']);
 
 /** What a schedule, the console or the CLI passes to an execution. Unknown fields are refused. */
 export const ExecutionInput = z
@@ -28,6 +29,8 @@ export const ExecutionInput = z
     recoverySeconds: WaitSeconds.optional(),
     /** Lets createKey delete an Inactive key (never the one Vault holds) to make room under IAM's quota. */
     deleteInactiveKey: z.boolean().default(false),
+    /** When the old key is still used after the new key was stored: wait and re-check, proceed, or fail. */
+    oldKeyInUse: OldKeyInUse.optional(),
   })
   .strict();
 export type ExecutionInput = z.infer<typeof ExecutionInput>;
@@ -40,6 +43,9 @@ export const Request = z.object({
   graceSeconds: WaitSeconds,
   recoverySeconds: WaitSeconds,
   deleteInactiveKey: z.boolean(),
+  oldKeyInUse: OldKeyInUse,
+  /** How long to wait before checking again whether an old key is still in use. */
+  inUseRecheckSeconds: WaitSeconds,
   execution: z.string().min(1),
   startedAt: z.iso.datetime({ offset: true }),
 });

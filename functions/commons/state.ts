@@ -37,11 +37,14 @@ export const Stored = z.object({
   previousVersion: z.number().int().min(0),
   /** True when Vault already held the key (a re-run after a lost response). */
   alreadyStored: z.boolean(),
+  /** When Vault was found to serve the new key: consumers can switch from then on. */
+  storedAt: z.iso.datetime(),
 });
 export type Stored = z.infer<typeof Stored>;
 
 export const CreateKeyEvent = z.object({ request: Request });
 export const StoreEvent = z.object({ request: Request, created: Created });
 export const VerifyEvent = z.object({ request: Request, created: Created, stored: Stored });
-/** The event of every step after StoreInVault's catch or VerifyKey: the request and the new key. */
+/** The event of the rollback steps and deleteOld: the request and the new key. */
 export const NewKeyEvent = z.object({ request: Request, created: Created });
+export const DeactivateEvent = z.object({ request: Request, created: Created, stored: Stored });

@@ -24,6 +24,7 @@ describe('rotation state machine', () => {
       'HasOldKeys',
       'GracePeriod',
       'DeactivateOld',
+      'OldKeyInUse',
       'RecoveryWindow',
       'DeleteOld',
       'Rotated',

@@ -23,7 +23,7 @@ export interface TestStack {
 
 /** Starts the local stack for a test file, provisions the rotator and points the handlers at it. */
 export function useLocalStack(
-  options: { propagationMs?: number; vaultAuth?: 'aws' | 'token' } = {},
+  options: { propagationMs?: number; vaultAuth?: 'aws' | 'token'; env?: Record<string, string> } = {},
 ): TestStack {
   let stack: LocalStack | undefined;
   let target: Target | undefined;
@@ -45,6 +45,7 @@ export function useLocalStack(
       pathPrefix: 'aws/iam-users/',
     };
     await prepareTarget(target);
+    Object.assign(process.env, options.env);
   });
   afterAll(async () => {
     await stack?.close();

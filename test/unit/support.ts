@@ -7,7 +7,7 @@ import { InvalidCiphertextException, KMSClient } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { startVaultEmulator, type VaultEmulator } from '../../local-stack/vault/index.js';
 import type { Request } from '../../functions/commons/input.js';
-import type { Created } from '../../functions/commons/state.js';
+import type { Created, Stored } from '../../functions/commons/state.js';
 
 /** A secret access key that must never leave the handlers in clear. */
 export const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
@@ -25,7 +25,7 @@ export function setHandlerEnv(
 ) {
   for (const name of Object.keys(process.env)) {
     if (name.startsWith('VAULT_') || name.startsWith('ROTATOR_') || name.startsWith('AWS_ENDPOINT_URL')) {
-      delete process.env[name];
+      Reflect.deleteProperty(process.env, name);
     }
   }
   delete process.env.AWS_PROFILE;
@@ -68,6 +68,8 @@ export function makeRequest(overrides: Partial<Request> = {}): Request {
     graceSeconds: 900,
     recoverySeconds: 86_400,
     deleteInactiveKey: false,
+    oldKeyInUse: 'wait',
+    inUseRecheckSeconds: 900,
     execution: EXECUTION,
     startedAt: STARTED_AT,
     ...overrides,
@@ -151,7 +153,51 @@ export async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
     await promise;
   } catch (error) {
     if (error instanceof Error) return error;
-    throw new Error(`rejected with a non-Error: ${String(error)}`);
+    throw new Error(`rejected with a non-Error: ${String(error)}`, { cause: error });
   }
   throw new Error('expected the promise to reject, but it resolved');
+}
+
+/** The names of the commands a mocked client received, in order (e.g. 'CreateAccessKeyCommand'). */
+export function commandNames(client: { calls(): { args: unknown[] }[] }): string[] {
+  return client.calls().map((call) => (call.args[0] as object).constructor.name);
+}
+
+/** IAM commands that change something; a dry run must send none of them. */
+export const IAM_WRITES = [
+  'CreateAccessKeyCommand',
+  'DeleteAccessKeyCommand',
+  'UpdateAccessKeyCommand',
+  'TagUserCommand',
+  'UntagUserCommand',
+];
+
+/** A ciphertext the fake KMS opens to `plaintext` under exactly the createKey context of `accessKeyId`. */
+export function fakeSeal(
+  fake: FakeKms,
+  plaintext: string,
+  context: { execution: string; userName: string; accessKeyId: string },
+): string {
+  const ciphertext = randomBytes(48).toString('base64');
+  fake.sealed.set(ciphertext, {
+    plaintext,
+    context: {
+      'iam-key-rotator:execution': context.execution,
+      'iam-key-rotator:user': context.userName,
+      'iam-key-rotator:access-key-id': context.accessKeyId,
+      'iam-key-rotator:purpose': 'new-secret',
+    },
+  });
+  return ciphertext;
+}
+
+/** storeInVault's result, as VerifyKey and DeactivateOld receive it. */
+export function makeStored(overrides: Partial<Stored> = {}): Stored {
+  return {
+    version: 2,
+    previousVersion: 1,
+    alreadyStored: false,
+    storedAt: new Date().toISOString(),
+    ...overrides,
+  };
 }

@@ -1,11 +1,15 @@
 import { NoSuchEntityException, ServiceFailureException } from '@aws-sdk/client-iam';
 import { KMSInternalException, NotFoundException } from '@aws-sdk/client-kms';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AwsRequestError, AwsUnavailableError, KeyVerificationError } from '../../../functions/commons/errors.js';
+import {
+  AwsRequestError,
+  AwsUnavailableError,
+  KeyVerificationError,
+} from '../../../functions/commons/errors.js';
+import type * as AwsModule from '../../../functions/commons/aws.js';
 import { sdkError } from '../support.js';
 
-type AwsModule = typeof import('../../../functions/commons/aws.js');
-let mod: AwsModule;
+let mod: typeof AwsModule;
 
 beforeAll(async () => {
   Object.assign(process.env, {
@@ -23,7 +27,10 @@ beforeAll(async () => {
 describe('errorCode', () => {
   it('prefers the wire Code of a modelled IAM exception over its class name', () => {
     const error = Object.assign(
-      new NoSuchEntityException({ message: 'The user with name x cannot be found.', $metadata: { httpStatusCode: 404 } }),
+      new NoSuchEntityException({
+        message: 'The user with name x cannot be found.',
+        $metadata: { httpStatusCode: 404 },
+      }),
       { Code: 'NoSuchEntity' },
     );
     expect(error.name).toBe('NoSuchEntityException');
@@ -109,7 +116,9 @@ describe('awsFailure', () => {
   });
 
   it('classifies an unexpected local error without status as permanent', () => {
-    expect(mod.awsFailure('kms:Encrypt', new Error('response without CiphertextBlob')).name).toBe('AwsRequestError');
+    expect(mod.awsFailure('kms:Encrypt', new Error('response without CiphertextBlob')).name).toBe(
+      'AwsRequestError',
+    );
   });
 
   it('returns a RotatorError unchanged', () => {
@@ -131,14 +140,23 @@ describe('aws clients', () => {
     const first = mod.aws();
     expect(mod.aws()).toBe(first);
     expect(await first.iam.config.region()).toBe('eu-west-1');
+    expect(await first.iamOnce.config.region()).toBe('eu-west-1');
     expect(await first.kms.config.region()).toBe('eu-west-1');
     expect(await first.sts.config.region()).toBe('eu-west-1');
+  });
+
+  it('keeps SDK retries for ordinary IAM calls but not for the non-idempotent iamOnce client', async () => {
+    expect(await mod.aws().iam.config.maxAttempts()).toBeGreaterThan(1);
+    expect(await mod.aws().iamOnce.config.maxAttempts()).toBe(1);
   });
 
   it('makes an STS client that signs with the given key and does not retry', async () => {
     const sts = mod.stsWith({ accessKeyId: 'AKIANEW', secretAccessKey: 'new-secret' });
     expect(sts).not.toBe(mod.aws().sts);
-    expect(await sts.config.credentials()).toMatchObject({ accessKeyId: 'AKIANEW', secretAccessKey: 'new-secret' });
+    expect(await sts.config.credentials()).toMatchObject({
+      accessKeyId: 'AKIANEW',
+      secretAccessKey: 'new-secret',
+    });
     expect(await sts.config.maxAttempts()).toBe(1);
   });
 });

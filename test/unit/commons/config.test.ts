@@ -25,7 +25,13 @@ describe('loadConfig', () => {
       expect(config.region).toBe('eu-west-1');
       expect(config.kmsKeyId).toBe('alias/iam-key-rotator');
       expect(config.awsTimeoutMs).toBe(10_000);
-      expect(config.defaults).toEqual({ graceSeconds: 900, recoverySeconds: 86_400 });
+      expect(config.defaults).toEqual({
+        graceSeconds: 900,
+        recoverySeconds: 86_400,
+        oldKeyInUse: 'wait',
+        inUseRecheckSeconds: 900,
+      });
+      expect(config.inUse).toEqual({ marginSeconds: 60, maxWaitSeconds: 86_400 });
       expect(config.vault).toMatchObject({
         namespace: undefined,
         mount: 'secret',
@@ -59,6 +65,10 @@ describe('loadConfig', () => {
         ...REQUIRED,
         ROTATOR_GRACE_SECONDS: '60',
         ROTATOR_RECOVERY_SECONDS: '0',
+        ROTATOR_OLD_KEY_IN_USE: 'fail',
+        ROTATOR_IN_USE_RECHECK_SECONDS: '300',
+        ROTATOR_IN_USE_MARGIN_SECONDS: '5',
+        ROTATOR_IN_USE_MAX_WAIT_SECONDS: '3600',
         ROTATOR_AWS_TIMEOUT_MS: '2500',
         VAULT_NAMESPACE: 'team-a',
         VAULT_KV_MOUNT: 'kv/aws',
@@ -70,7 +80,13 @@ describe('loadConfig', () => {
         VAULT_AWS_STS_ENDPOINT: 'https://sts.eu-west-1.amazonaws.com',
         VAULT_AWS_STS_REGION: 'eu-west-1',
       });
-      expect(config.defaults).toEqual({ graceSeconds: 60, recoverySeconds: 0 });
+      expect(config.defaults).toEqual({
+        graceSeconds: 60,
+        recoverySeconds: 0,
+        oldKeyInUse: 'fail',
+        inUseRecheckSeconds: 300,
+      });
+      expect(config.inUse).toEqual({ marginSeconds: 5, maxWaitSeconds: 3600 });
       expect(config.awsTimeoutMs).toBe(2500);
       expect(config.vault).toMatchObject({
         namespace: 'team-a',
@@ -177,6 +193,8 @@ describe('loadConfig', () => {
       ['VAULT_PATH_PREFIX', 'aws/iam-users'],
       ['VAULT_PATH_PREFIX', '/aws/'],
       ['ROTATOR_GRACE_SECONDS', '-1'],
+      ['ROTATOR_OLD_KEY_IN_USE', 'ignore'],
+      ['ROTATOR_IN_USE_MAX_WAIT_SECONDS', String(MAX_WAIT_SECONDS + 1)],
       ['ROTATOR_GRACE_SECONDS', '1.5'],
       ['ROTATOR_RECOVERY_SECONDS', String(MAX_WAIT_SECONDS + 1)],
       ['VAULT_TIMEOUT_MS', '99'],

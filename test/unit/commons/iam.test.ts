@@ -28,9 +28,12 @@ import { keyMeta, rejectionOf, SECRET, sdkError } from '../support.js';
 const iam = mockClient(IAMClient);
 
 const noSuchEntity = () =>
-  Object.assign(new NoSuchEntityException({ message: 'cannot be found', $metadata: { httpStatusCode: 404 } }), {
-    Code: 'NoSuchEntity',
-  });
+  Object.assign(
+    new NoSuchEntityException({ message: 'cannot be found', $metadata: { httpStatusCode: 404 } }),
+    {
+      Code: 'NoSuchEntity',
+    },
+  );
 const limitExceeded = () =>
   Object.assign(new LimitExceededException({ message: 'quota', $metadata: { httpStatusCode: 409 } }), {
     Code: 'LimitExceeded',
@@ -54,7 +57,13 @@ beforeEach(() => {
 describe('getUserArn', () => {
   it("returns the user's ARN", async () => {
     iam.on(GetUserCommand, { UserName: 'alice' }).resolves({
-      User: { UserName: 'alice', Arn: 'arn:aws:iam::123456789012:user/alice', UserId: 'AIDA', Path: '/', CreateDate: new Date() },
+      User: {
+        UserName: 'alice',
+        Arn: 'arn:aws:iam::123456789012:user/alice',
+        UserId: 'AIDA',
+        Path: '/',
+        CreateDate: new Date(),
+      },
     });
     await expect(getUserArn('alice')).resolves.toBe('arn:aws:iam::123456789012:user/alice');
   });
@@ -137,6 +146,18 @@ describe('createAccessKey', () => {
     });
   });
 
+  it('sends CreateAccessKey without SDK retries, since a retry after a lost response makes a second key', async () => {
+    let maxAttempts: number | undefined;
+    iam.on(CreateAccessKeyCommand).callsFake(async (_input, getClient) => {
+      maxAttempts = await getClient().config.maxAttempts();
+      return {
+        AccessKey: { UserName: 'alice', AccessKeyId: 'AKIANEW', SecretAccessKey: SECRET, Status: 'Active' },
+      };
+    });
+    await createAccessKey('alice');
+    expect(maxAttempts).toBe(1);
+  });
+
   it('throws TooManyAccessKeysError when IAM answers LimitExceeded', async () => {
     iam.on(CreateAccessKeyCommand).rejects(limitExceeded());
     const error = await rejectionOf(createAccessKey('alice'));
@@ -170,7 +191,9 @@ describe('setAccessKeyStatus', () => {
 
   it('throws AwsRequestError when IAM denies the call', async () => {
     iam.on(UpdateAccessKeyCommand).rejects(sdkError('AccessDenied', 403));
-    expect((await rejectionOf(setAccessKeyStatus('alice', 'AKIAOLD', 'Inactive'))).name).toBe('AwsRequestError');
+    expect((await rejectionOf(setAccessKeyStatus('alice', 'AKIAOLD', 'Inactive'))).name).toBe(
+      'AwsRequestError',
+    );
   });
 });
 
@@ -198,13 +221,19 @@ describe('deleteAccessKey', () => {
 describe('getLastUsed', () => {
   it('returns the last-used date as ISO', async () => {
     iam.on(GetAccessKeyLastUsedCommand, { AccessKeyId: 'AKIAOLD' }).resolves({
-      AccessKeyLastUsed: { LastUsedDate: new Date('2024-04-30T10:00:00Z'), ServiceName: 's3', Region: 'eu-west-1' },
+      AccessKeyLastUsed: {
+        LastUsedDate: new Date('2024-04-30T10:00:00Z'),
+        ServiceName: 's3',
+        Region: 'eu-west-1',
+      },
     });
     await expect(getLastUsed('alice', 'AKIAOLD')).resolves.toBe('2024-04-30T10:00:00.000Z');
   });
 
   it('returns undefined for a key never used', async () => {
-    iam.on(GetAccessKeyLastUsedCommand).resolves({ AccessKeyLastUsed: { ServiceName: 'N/A', Region: 'N/A' } });
+    iam
+      .on(GetAccessKeyLastUsedCommand)
+      .resolves({ AccessKeyLastUsed: { ServiceName: 'N/A', Region: 'N/A' } });
     await expect(getLastUsed('alice', 'AKIAOLD')).resolves.toBeUndefined();
   });
 });

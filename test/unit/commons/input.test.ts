@@ -62,6 +62,14 @@ describe('ExecutionInput', () => {
     expect(parsed).toMatchObject({ graceSeconds: 0, recoverySeconds: MAX_WAIT_SECONDS });
   });
 
+  it.each(['wait', 'proceed', 'fail'])('accepts oldKeyInUse %j', (policy) => {
+    expect(ExecutionInput.parse({ userName: 'alice', oldKeyInUse: policy }).oldKeyInUse).toBe(policy);
+  });
+
+  it('refuses an unknown oldKeyInUse policy', () => {
+    expect(ExecutionInput.safeParse({ userName: 'alice', oldKeyInUse: 'ignore' }).success).toBe(false);
+  });
+
   it('refuses a non-boolean dryRun', () => {
     expect(ExecutionInput.safeParse({ userName: 'alice', dryRun: 'true' }).success).toBe(false);
   });
@@ -75,6 +83,13 @@ describe('Request', () => {
   it('requires an ISO date-time with offset for startedAt', () => {
     expect(Request.safeParse(makeRequest({ startedAt: '2024-05-01T12:00:00+02:00' })).success).toBe(true);
     expect(Request.safeParse(makeRequest({ startedAt: 'yesterday' })).success).toBe(false);
+  });
+
+  it('requires the old-key-in-use policy and recheck interval', () => {
+    const withoutPolicy: Partial<Request> = makeRequest();
+    delete withoutPolicy.oldKeyInUse;
+    expect(Request.safeParse(withoutPolicy).success).toBe(false);
+    expect(Request.safeParse(makeRequest({ inUseRecheckSeconds: -1 })).success).toBe(false);
   });
 
   it('requires a non-empty execution', () => {

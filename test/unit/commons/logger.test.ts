@@ -60,7 +60,11 @@ describe('logger', () => {
       lines.push(String(chunk));
       return true;
     });
-    logger.info('stored key', { accessKeyId: 'AKIANEW', secretAccessKey: SECRET, nested: { token: 'hvs.x' } });
+    logger.info('stored key', {
+      accessKeyId: 'AKIANEW',
+      secretAccessKey: SECRET,
+      nested: { token: 'hvs.x' },
+    });
     const output = lines.join('');
     expect(output).toContain('AKIANEW');
     expect(output).toContain('iam-key-rotator');

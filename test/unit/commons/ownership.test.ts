@@ -22,7 +22,11 @@ beforeEach(() => {
   iam.reset();
 });
 
-const key = (accessKeyId: string, createDate: string): AccessKeyInfo => ({ accessKeyId, status: 'Active', createDate });
+const key = (accessKeyId: string, createDate: string): AccessKeyInfo => ({
+  accessKeyId,
+  status: 'Active',
+  createDate,
+});
 
 describe('unstoredNewKeys', () => {
   const request = makeRequest({ startedAt: '2024-05-01T12:00:00.750Z' });
@@ -47,14 +51,18 @@ describe('unstoredNewKeys', () => {
 
   it('compares instants for a start time with an offset', () => {
     const offsetRequest = makeRequest({ startedAt: '2024-05-01T14:00:00.500+02:00' });
-    expect(unstoredNewKeys(offsetRequest, [key('AKIANEW', '2024-05-01T12:00:00.000Z')], null)).toHaveLength(1);
+    expect(unstoredNewKeys(offsetRequest, [key('AKIANEW', '2024-05-01T12:00:00.000Z')], null)).toHaveLength(
+      1,
+    );
     expect(unstoredNewKeys(offsetRequest, [key('AKIAOLD', '2024-05-01T11:59:59.000Z')], null)).toEqual([]);
   });
 });
 
 describe('rotationOwner', () => {
   it('returns the execution the rotation tag names', async () => {
-    iam.on(ListUserTagsCommand, { UserName: 'alice' }).resolves({ Tags: [{ Key: ROTATION_TAG, Value: EXECUTION }] });
+    iam
+      .on(ListUserTagsCommand, { UserName: 'alice' })
+      .resolves({ Tags: [{ Key: ROTATION_TAG, Value: EXECUTION }] });
     await expect(rotationOwner(makeRequest())).resolves.toBe(EXECUTION);
   });
 

@@ -91,7 +91,9 @@ describe('unseal', () => {
   });
 
   it('throws SealedSecretError when KMS answers IncorrectKeyException', async () => {
-    kms.on(DecryptCommand).rejects(new IncorrectKeyException({ message: 'wrong key', $metadata: { httpStatusCode: 400 } }));
+    kms
+      .on(DecryptCommand)
+      .rejects(new IncorrectKeyException({ message: 'wrong key', $metadata: { httpStatusCode: 400 } }));
     const error = await rejectionOf(unseal({ ciphertext: 'AAAA' }, context));
     expect(error.name).toBe('SealedSecretError');
     expect(error.message).toContain('AKIANEW');

@@ -1,0 +1,107 @@
+import { execFile, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
+import { ListUsersCommand, IAMClient } from '@aws-sdk/client-iam';
+import axios from 'axios';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const BIN = 'bin/iam-key-rotator.mjs';
+
+interface Report {
+  status: string;
+  error: { Error: string; Cause: string } | null;
+  user: string;
+  states: string[];
+  history: { type: string }[];
+  before: {
+    accessKeys: { accessKeyId: string; status: string }[];
+    vault: { accessKeyId: string; version: number } | null;
+  };
+  after: {
+    accessKeys: { accessKeyId: string; status: string }[];
+    vault: { accessKeyId: string; version: number } | null;
+  };
+  calls: Record<string, number>;
+  durationMs: number;
+}
+
+async function local(args: string[]): Promise<{ code: number; report: Report; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, 'local', '--json', ...args], {
+      timeout: 60_000,
+    });
+    return { code: 0, report: JSON.parse(stdout) as Report, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, report: JSON.parse(e.stdout) as Report, stderr: e.stderr };
+  }
+}
+
+describe('iam-key-rotator local --json', () => {
+  it('prints one JSON document of a successful rotation and exits 0', async () => {
+    const { code, report, stderr } = await local(['--user', 'cli-demo', '--propagation-ms', '300']);
+
+    expect(code).toBe(0);
+    expect(report.status).toBe('SUCCEEDED');
+    expect(report.error).toBeNull();
+    expect(report.user).toBe('cli-demo');
+    expect(report.states.at(-1)).toBe('Rotated');
+    expect(report.history.map((e) => e.type)).toContain('StateRetried');
+    const oldKey = report.before.vault?.accessKeyId;
+    expect(report.before.accessKeys.map((k) => k.accessKeyId)).toEqual([oldKey]);
+    expect(report.after.accessKeys).toEqual([
+      expect.objectContaining({ accessKeyId: report.after.vault?.accessKeyId, status: 'Active' }),
+    ]);
+    expect(report.after.vault?.accessKeyId).not.toBe(oldKey);
+    expect(report.calls).toMatchObject({ 'iam:CreateAccessKey': 1, 'vault:kv-write': 1, 'kms:Encrypt': 1 });
+    expect(report.durationMs).toBeGreaterThan(0);
+    expect(stderr).toContain('VerifyKey');
+  });
+
+  it('reports FAILED and exits 1 when Vault refuses every write, with the old key still in place', async () => {
+    const { code, report } = await local(['--fault', 'vault:kv-write:503x10', '--propagation-ms', '0']);
+
+    expect(code).toBe(1);
+    expect(report.status).toBe('FAILED');
+    expect(report.error?.Error).toBe('VaultWriteFailed');
+    expect(report.after.accessKeys).toEqual(report.before.accessKeys);
+    expect(report.after.vault).toEqual(report.before.vault);
+  });
+
+  it('refuses a malformed fault spec with exit code 2', async () => {
+    await expect(run(process.execPath, [BIN, 'local', '--fault', 'nope'])).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('invalid fault spec'),
+    });
+  });
+});
+
+describe('iam-key-rotator stack', () => {
+  it('prints its endpoints and admin credentials as one JSON line, serves them, and stops on SIGTERM', async () => {
+    const child = spawn(process.execPath, [BIN, 'stack'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        createInterface({ input: child.stdout }).once('line', resolve);
+        child.once('exit', () => reject(new Error('stack exited before it was ready')));
+      });
+      const ready = JSON.parse(line) as Record<string, string>;
+      expect(Object.keys(ready).sort()).toEqual(
+        ['accessKeyId', 'awsEndpoint', 'region', 'secretAccessKey', 'vaultAddr', 'vaultToken'].sort(),
+      );
+      const iam = new IAMClient({
+        region: ready.region,
+        endpoint: ready.awsEndpoint,
+        credentials: { accessKeyId: ready.accessKeyId ?? '', secretAccessKey: ready.secretAccessKey ?? '' },
+      });
+      const users = await iam.send(new ListUsersCommand({}));
+      expect(users.Users?.map((u) => u.UserName)).toContain('local-admin');
+      const health = await axios.get(`${ready.vaultAddr}/v1/sys/health`);
+      expect(health.data).toMatchObject({ sealed: false });
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+  });
+});

@@ -1,0 +1,236 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { inspect } from 'node:util';
+import { AxiosError, AxiosHeaders, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Config } from '../../../../functions/commons/config.js';
+import { createHttp, send, vaultFailure } from '../../../../functions/commons/vault/http.js';
+import type { VaultEmulator } from '../../../../local-stack/vault/index.js';
+import { rejectionOf, SECRET, startVault } from '../../support.js';
+
+const TOKEN = 'hvs.CAESIJ1q2w3e4r5t6y7u8i9o0pAbCdEfGhIj';
+
+function settings(addr: string, extra: Partial<Config['vault']> = {}): Config['vault'] {
+  return {
+    addr,
+    namespace: undefined,
+    mount: 'secret',
+    pathPrefix: 'aws/iam-users/',
+    timeoutMs: 2_000,
+    auth: { method: 'token', source: { kind: 'env', token: TOKEN } },
+    ...extra,
+  };
+}
+
+/** An AxiosError as axios builds it, with the token and a secret in the request it carries. */
+function axiosError(status: number | undefined, data?: unknown, code = 'ERR_BAD_RESPONSE'): AxiosError {
+  const config = {
+    headers: new AxiosHeaders({ 'X-Vault-Token': TOKEN }),
+    data: JSON.stringify({ data: { secret_key: SECRET } }),
+    url: 'secret/data/aws/iam-users/alice',
+  } as InternalAxiosRequestConfig;
+  const response =
+    status === undefined
+      ? undefined
+      : ({ status, statusText: '', data, headers: {}, config } as AxiosResponse);
+  return new AxiosError(`Request failed with status code ${status ?? 'none'}`, code, config, {}, response);
+}
+
+function expectNoSecrets(error: Error) {
+  for (const text of [error.message, JSON.stringify(error), inspect(error, { depth: 5 })]) {
+    expect(text).not.toContain(TOKEN);
+    expect(text).not.toContain(SECRET);
+  }
+}
+
+describe('vaultFailure', () => {
+  const path = 'secret/data/aws/iam-users/alice';
+
+  it.each([500, 502, 503, 429, 412])('maps HTTP %i to transient VaultUnavailableError', (status) => {
+    const error = vaultFailure('GET', path, axiosError(status, { errors: ['Vault is sealed'] }));
+    expect(error.name).toBe('VaultUnavailableError');
+    expect(error.message).toBe(`Vault GET ${path} failed (HTTP ${status}): Vault is sealed`);
+    expectNoSecrets(error);
+  });
+
+  it('maps a request without response (network, timeout) to VaultUnavailableError with status 0', () => {
+    const error = vaultFailure('POST', path, axiosError(undefined, undefined, 'ECONNREFUSED'));
+    expect(error.name).toBe('VaultUnavailableError');
+    expect(error).toMatchObject({ status: 0 });
+    expect(error.message).toBe(`Vault POST ${path} failed (no response)`);
+    expectNoSecrets(error);
+  });
+
+  it('maps a non-axios error to VaultUnavailableError', () => {
+    expect(vaultFailure('GET', path, new Error(`boom ${TOKEN}`)).name).toBe('VaultUnavailableError');
+  });
+
+  it('maps HTTP 403 to VaultPermissionDeniedError', () => {
+    const error = vaultFailure(
+      'GET',
+      path,
+      axiosError(403, { errors: ['permission denied', 'invalid token'] }),
+    );
+    expect(error.name).toBe('VaultPermissionDeniedError');
+    expect(error.message).toBe(`Vault GET ${path} failed (HTTP 403): permission denied; invalid token`);
+  });
+
+  it('maps a check-and-set mismatch to VaultCasConflictError', () => {
+    const body = { errors: ['check-and-set parameter did not match the current version'] };
+    const error = vaultFailure('POST', path, axiosError(400, body));
+    expect(error.name).toBe('VaultCasConflictError');
+    expect(error).toMatchObject({ status: 400 });
+  });
+
+  it('maps other 4xx to permanent VaultRequestError', () => {
+    const error = vaultFailure('POST', path, axiosError(400, { errors: ['no data provided'] }));
+    expect(error.name).toBe('VaultRequestError');
+    expect(error).toMatchObject({ transient: false, status: 400 });
+  });
+
+  it('masks token-like strings in the errors Vault returns', () => {
+    const body = {
+      errors: [
+        `token ${TOKEN} is expired`,
+        'legacy s.AbCdEfGhIjKlMnOpQrStUvWx revoked',
+        'batch hvb.AAAAAQJgxyzabcdefghij',
+      ],
+    };
+    const error = vaultFailure('GET', path, axiosError(403, body));
+    expect(error.message).toContain('[REDACTED]');
+    expect(error.message).not.toContain('hvs.CAES');
+    expect(error.message).not.toContain('s.AbCdEfGh');
+    expect(error.message).not.toContain('hvb.AAAA');
+    expectNoSecrets(error);
+  });
+
+  it('ignores a body that is not Vault JSON and truncates each error to 300 characters', () => {
+    expect(vaultFailure('GET', path, axiosError(400, '<html>proxy</html>')).message).toBe(
+      `Vault GET ${path} failed (HTTP 400)`,
+    );
+    const long = vaultFailure('GET', path, axiosError(400, { errors: ['x'.repeat(1000)] }));
+    expect(long.message).toContain('x'.repeat(300));
+    expect(long.message).not.toContain('x'.repeat(301));
+  });
+
+  it('does not keep the axios error, its config or its response as cause', () => {
+    const error = vaultFailure('GET', path, axiosError(500, { errors: [] }));
+    expect(error.cause).toBeUndefined();
+    expectNoSecrets(error);
+  });
+});
+
+describe('createHttp', () => {
+  it('targets /v1/ of the address with the timeout, no redirects and no token', () => {
+    const http = createHttp(settings('http://vault:8200', { timeoutMs: 1234 }));
+    expect(http.defaults.baseURL).toBe('http://vault:8200/v1/');
+    expect(http.defaults.timeout).toBe(1234);
+    expect(http.defaults.maxRedirects).toBe(0);
+    expect(JSON.stringify(http.defaults.headers)).not.toContain(TOKEN);
+  });
+
+  it('sends X-Vault-Namespace when a namespace is configured', () => {
+    const http = createHttp(settings('http://vault:8200', { namespace: 'team-a' }));
+    expect(http.defaults.headers).toMatchObject({ 'X-Vault-Namespace': 'team-a' });
+  });
+});
+
+describe('send', () => {
+  let vault: VaultEmulator;
+
+  beforeAll(async () => {
+    vault = await startVault();
+    vault.writeSecret({ mount: 'secret', path: 'app/one', data: { value: 'v1' } });
+  });
+
+  afterAll(async () => {
+    await vault.close();
+  });
+
+  const http = () => createHttp(settings(vault.addr));
+
+  it('resolves a 2xx with the envelope', async () => {
+    const response = await send<{ data: { value: string } }>(http(), 'GET', 'secret/data/app/one', {
+      token: vault.rootToken,
+    });
+    expect(response.status).toBe(200);
+    expect(response.data?.data?.data.value).toBe('v1');
+  });
+
+  it('resolves a 404 so callers decide what absence means', async () => {
+    const response = await send(http(), 'GET', 'secret/data/app/missing', { token: vault.rootToken });
+    expect(response.status).toBe(404);
+  });
+
+  it('throws VaultPermissionDeniedError for a bad token, without the token in the error', async () => {
+    const error = await rejectionOf(send(http(), 'GET', 'secret/data/app/one', { token: TOKEN }));
+    expect(error.name).toBe('VaultPermissionDeniedError');
+    expectNoSecrets(error);
+  });
+
+  it('throws VaultCasConflictError when check-and-set finds another version', async () => {
+    const error = await rejectionOf(
+      send(http(), 'POST', 'secret/data/app/one', {
+        token: vault.rootToken,
+        data: { options: { cas: 0 }, data: { secret_key: SECRET } },
+      }),
+    );
+    expect(error.name).toBe('VaultCasConflictError');
+    expectNoSecrets(error);
+  });
+
+  it('throws VaultUnavailableError while Vault is sealed', async () => {
+    vault.seal();
+    try {
+      const error = await rejectionOf(send(http(), 'GET', 'secret/data/app/one', { token: vault.rootToken }));
+      expect(error.name).toBe('VaultUnavailableError');
+      expect(error).toMatchObject({ status: 503 });
+    } finally {
+      vault.unseal();
+    }
+  });
+
+  it('throws VaultUnavailableError with status 0 when nothing listens', async () => {
+    const error = await rejectionOf(
+      send(createHttp(settings('http://127.0.0.1:9')), 'GET', 'sys/health', { token: TOKEN }),
+    );
+    expect(error.name).toBe('VaultUnavailableError');
+    expect(error).toMatchObject({ status: 0 });
+    expectNoSecrets(error);
+  });
+
+  describe('behind a redirecting proxy', () => {
+    let target: Server;
+    let proxy: Server;
+    const seenByTarget: IncomingHttpHeaders[] = [];
+
+    beforeAll(async () => {
+      target = createServer((req, res) => {
+        seenByTarget.push(req.headers);
+        res.end('{}');
+      });
+      await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+      const targetPort = (target.address() as AddressInfo).port;
+      proxy = createServer((_req, res) => {
+        res.writeHead(307, { location: `http://127.0.0.1:${targetPort}/v1/secret/data/x` });
+        res.end();
+      });
+      await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    });
+
+    afterAll(async () => {
+      await new Promise((resolve) => target.close(resolve));
+      await new Promise((resolve) => proxy.close(resolve));
+    });
+
+    it('does not follow the redirect, so the token never reaches another host', async () => {
+      const addr = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const error = await rejectionOf(
+        send(createHttp(settings(addr)), 'GET', 'secret/data/x', { token: TOKEN }),
+      );
+      expect(error.name).toBe('VaultRequestError');
+      expect(error).toMatchObject({ status: 307 });
+      expect(seenByTarget).toEqual([]);
+    });
+  });
+});

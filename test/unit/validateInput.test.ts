@@ -1,0 +1,153 @@
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Request } from '../../functions/commons/input.js';
+import { EXECUTION, rejectionOf, setHandlerEnv, STARTED_AT } from './support.js';
+
+type Handler = (event: unknown) => Promise<Request>;
+let handler: Handler;
+
+const event = (input: unknown) => ({ input, execution: EXECUTION, startedAt: STARTED_AT });
+
+beforeAll(async () => {
+  // validateInput makes no calls: nothing listens at this address.
+  setHandlerEnv({ addr: 'http://127.0.0.1:9', rootToken: 'unused' });
+  ({ handler } = await import('../../functions/validateInput.js'));
+});
+
+describe('validateInput handler', () => {
+  describe('defaults', () => {
+    it('fills in the vault path below the prefix and the deployment defaults', async () => {
+      await expect(handler(event({ userName: 'alice' }))).resolves.toEqual({
+        userName: 'alice',
+        vaultPath: 'aws/iam-users/alice',
+        dryRun: false,
+        graceSeconds: 900,
+        recoverySeconds: 86_400,
+        deleteInactiveKey: false,
+        oldKeyInUse: 'wait',
+        inUseRecheckSeconds: 900,
+        execution: EXECUTION,
+        startedAt: STARTED_AT,
+      });
+    });
+
+    it('keeps the values the input gives', async () => {
+      const request = await handler(
+        event({
+          userName: 'svc.deploy@corp',
+          vaultPath: 'aws/iam-users/team-a/deploy',
+          dryRun: true,
+          graceSeconds: 0,
+          recoverySeconds: 60,
+          deleteInactiveKey: true,
+          oldKeyInUse: 'fail',
+        }),
+      );
+      expect(request).toMatchObject({
+        userName: 'svc.deploy@corp',
+        vaultPath: 'aws/iam-users/team-a/deploy',
+        dryRun: true,
+        graceSeconds: 0,
+        recoverySeconds: 60,
+        deleteInactiveKey: true,
+        oldKeyInUse: 'fail',
+      });
+    });
+
+    it('uses the configured prefix and defaults of another deployment', async () => {
+      vi.resetModules();
+      const saved = { ...process.env };
+      Object.assign(process.env, {
+        VAULT_PATH_PREFIX: 'team/keys/',
+        ROTATOR_GRACE_SECONDS: '30',
+        ROTATOR_OLD_KEY_IN_USE: 'proceed',
+      });
+      try {
+        const other = (await import('../../functions/validateInput.js')).handler;
+        await expect(other(event({ userName: 'bob' }))).resolves.toMatchObject({
+          vaultPath: 'team/keys/bob',
+          graceSeconds: 30,
+          oldKeyInUse: 'proceed',
+        });
+        const error = await rejectionOf(other(event({ userName: 'bob', vaultPath: 'aws/iam-users/bob' })));
+        expect(error.message).toContain("must be below 'team/keys/'");
+      } finally {
+        process.env = saved;
+      }
+    });
+  });
+
+  describe('rejections', () => {
+    it('throws InvalidInputError listing unknown fields by name', async () => {
+      const error = await rejectionOf(handler(event({ userName: 'alice', dryrun: true })));
+      expect(error.name).toBe('InvalidInputError');
+      expect(error.message).toBe('invalid execution input: (input): unknown field(s) dryrun');
+    });
+
+    it.each(['', 'alice smith', 'alice/../bob', 'a'.repeat(65), 'ålice'])(
+      'throws InvalidInputError for user name %j without echoing it',
+      async (userName) => {
+        const error = await rejectionOf(handler(event({ userName })));
+        expect(error.name).toBe('InvalidInputError');
+        expect(error.message).toContain('userName');
+        if (userName !== '') expect(error.message).not.toContain(userName);
+      },
+    );
+
+    it.each([
+      'aws/other-users/alice',
+      'iam-users/alice',
+      'secret/data/aws/iam-users/alice',
+      'aws/iam-users-evil/alice',
+    ])(
+      'throws InvalidInputError for vaultPath %j outside the prefix without echoing it',
+      async (vaultPath) => {
+        const error = await rejectionOf(handler(event({ userName: 'alice', vaultPath })));
+        expect(error.name).toBe('InvalidInputError');
+        expect(error.message).toContain('vaultPath');
+        expect(error.message).not.toContain(vaultPath);
+      },
+    );
+
+    it.each([
+      'aws/iam-users/../../sys/policy',
+      'aws/iam-users/./alice',
+      'aws/iam-users/alice/',
+      '/aws/iam-users/alice',
+      'aws/iam-users//alice',
+      'aws/iam-users/',
+    ])('throws InvalidInputError for vaultPath %j with dot segments or empty segments', async (vaultPath) => {
+      const error = await rejectionOf(handler(event({ userName: 'alice', vaultPath })));
+      expect(error.name).toBe('InvalidInputError');
+      expect(error.message).toContain('vaultPath');
+      expect(error.message).not.toContain(vaultPath);
+    });
+
+    it.each([
+      ['graceSeconds', -5],
+      ['recoverySeconds', 2.5],
+      ['graceSeconds', '900'],
+      ['dryRun', 'yes'],
+      ['oldKeyInUse', 'ignore'],
+    ])('throws InvalidInputError for %s = %j', async (field, value) => {
+      const error = await rejectionOf(handler(event({ userName: 'alice', [field]: value })));
+      expect(error.name).toBe('InvalidInputError');
+      expect(error.message).toContain(field);
+    });
+
+    it.each([null, 'alice', ['alice'], 42])('throws InvalidInputError for input %j', async (input) => {
+      expect((await rejectionOf(handler(event(input)))).name).toBe('InvalidInputError');
+    });
+
+    it('never echoes a secret pasted into the input', async () => {
+      const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+      const error = await rejectionOf(handler(event({ userName: secret })));
+      expect(error.message).not.toContain(secret);
+    });
+
+    it('throws InvalidInputError for an event without execution', async () => {
+      const error = await rejectionOf(handler({ input: { userName: 'alice' }, startedAt: STARTED_AT }));
+      expect(error.name).toBe('InvalidInputError');
+      expect(error.message).toContain('execution');
+    });
+  });
+});

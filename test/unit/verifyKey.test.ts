@@ -1,0 +1,156 @@
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { VaultEmulator } from '../../local-stack/vault/index.js';
+import {
+  makeCreated,
+  makeRequest,
+  makeStored,
+  rejectionOf,
+  SECRET,
+  sdkError,
+  setHandlerEnv,
+  startVault,
+  uniqueUser,
+  userArn,
+} from './support.js';
+
+const sts = mockClient(STSClient);
+let vault: VaultEmulator;
+let handler: (event: unknown) => Promise<{ arn: string; vaultVersion: number }>;
+
+const NEW_KEY = 'AKIANEWKEY0000000001';
+
+beforeAll(async () => {
+  vault = await startVault();
+  setHandlerEnv(vault);
+  ({ handler } = await import('../../functions/verifyKey.js'));
+});
+
+afterAll(async () => {
+  await vault.close();
+});
+
+beforeEach(() => {
+  sts.reset();
+});
+
+/** Vault serving `served` (NEW_KEY by default) for a fresh user, and the VerifyKey event. */
+function verification(served: string | null = NEW_KEY) {
+  const request = makeRequest({ userName: uniqueUser() });
+  if (served !== null) {
+    vault.writeSecret({
+      mount: 'secret',
+      path: request.vaultPath,
+      data: { access_key: 'AKIAOLD', secret_key: 'old' },
+    });
+    vault.writeSecret({
+      mount: 'secret',
+      path: request.vaultPath,
+      data: { access_key: served, secret_key: SECRET },
+    });
+  }
+  const created = makeCreated(request.userName, { accessKeyId: NEW_KEY });
+  return { request, event: { request, created, stored: makeStored() } };
+}
+
+describe('verifyKey handler', () => {
+  it('returns the ARN STS reports for the key Vault serves, and the Vault version', async () => {
+    const { request, event } = verification();
+    sts
+      .on(GetCallerIdentityCommand)
+      .resolves({ Arn: userArn(request.userName), Account: '123456789012', UserId: 'AIDA' });
+    const result = await handler(event);
+    expect(result).toEqual({ arn: userArn(request.userName), vaultVersion: 2 });
+    expect(JSON.stringify(result)).not.toContain(SECRET);
+  });
+
+  it('signs GetCallerIdentity with the key pair read from Vault, without retries', async () => {
+    const { request, event } = verification();
+    let used: { credentials: unknown; maxAttempts: unknown } | undefined;
+    sts.on(GetCallerIdentityCommand).callsFake(async (_input, getClient) => {
+      const client = getClient();
+      used = {
+        credentials: await client.config.credentials(),
+        maxAttempts: await client.config.maxAttempts(),
+      };
+      return { Arn: userArn(request.userName) };
+    });
+    await handler(event);
+    expect(used?.credentials).toMatchObject({ accessKeyId: NEW_KEY, secretAccessKey: SECRET });
+    expect(used?.maxAttempts).toBe(1);
+  });
+
+  it.each(['InvalidClientTokenId', 'UnrecognizedClientException', 'AuthFailure'])(
+    'throws transient KeyNotYetValidError while STS answers %s',
+    async (code) => {
+      const { event } = verification();
+      sts.on(GetCallerIdentityCommand).rejects(sdkError(code, 403, { Code: code }));
+      const error = await rejectionOf(handler(event));
+      expect(error.name).toBe('KeyNotYetValidError');
+      expect(error).toMatchObject({ transient: true });
+      expect(error.message).toContain(NEW_KEY);
+      expect(error.message).not.toContain(SECRET);
+    },
+  );
+
+  it('throws KeyVerificationError when STS rejects the signature of the stored secret', async () => {
+    const { event } = verification();
+    sts
+      .on(GetCallerIdentityCommand)
+      .rejects(sdkError('SignatureDoesNotMatch', 403, { Code: 'SignatureDoesNotMatch' }));
+    const error = await rejectionOf(handler(event));
+    expect(error.name).toBe('KeyVerificationError');
+    expect(error.message).not.toContain(SECRET);
+  });
+
+  it('throws KeyVerificationError when the key belongs to another principal', async () => {
+    const { event } = verification();
+    sts.on(GetCallerIdentityCommand).resolves({ Arn: userArn('mallory') });
+    const error = await rejectionOf(handler(event));
+    expect(error.name).toBe('KeyVerificationError');
+    expect(error.message).toContain(userArn('mallory'));
+  });
+
+  it('throws KeyVerificationError when STS returns no ARN', async () => {
+    const { event } = verification();
+    sts.on(GetCallerIdentityCommand).resolves({});
+    expect((await rejectionOf(handler(event))).name).toBe('KeyVerificationError');
+  });
+
+  it('throws KeyVerificationError without calling STS when Vault serves another key', async () => {
+    const { event } = verification('AKIAOTHERKEY00000001');
+    const error = await rejectionOf(handler(event));
+    expect(error.name).toBe('KeyVerificationError');
+    expect(error.message).toContain('AKIAOTHERKEY00000001');
+    expect(error.message).not.toContain(SECRET);
+    expect(sts.calls()).toHaveLength(0);
+  });
+
+  it('throws KeyVerificationError when Vault serves no key', async () => {
+    const { event } = verification(null);
+    const error = await rejectionOf(handler(event));
+    expect(error.name).toBe('KeyVerificationError');
+    expect(error.message).toContain('no key');
+  });
+
+  it('throws AwsUnavailableError when STS throttles', async () => {
+    const { event } = verification();
+    sts.on(GetCallerIdentityCommand).rejects(sdkError('Throttling', 400, { Code: 'Throttling' }));
+    expect((await rejectionOf(handler(event))).name).toBe('AwsUnavailableError');
+  });
+
+  it('throws AwsUnavailableError when STS cannot be reached', async () => {
+    const { event } = verification();
+    sts
+      .on(GetCallerIdentityCommand)
+      .rejects(Object.assign(new Error('connect ETIMEDOUT'), { code: 'ETIMEDOUT' }));
+    expect((await rejectionOf(handler(event))).name).toBe('AwsUnavailableError');
+  });
+
+  it('throws InvalidInputError when stored is missing', async () => {
+    const { request } = verification();
+    const error = await rejectionOf(handler({ request, created: makeCreated(request.userName) }));
+    expect(error.name).toBe('InvalidInputError');
+  });
+});
