@@ -1,7 +1,7 @@
 import { config } from './commons/config.js';
 import { OldKeyStillInUseError } from './commons/errors.js';
 import { parseEvent } from './commons/event.js';
-import { getLastUsed, setAccessKeyStatus } from './commons/iam.js';
+import { getLastUsed, listAccessKeys, setAccessKeyStatus } from './commons/iam.js';
 import { logger } from './commons/logger.js';
 import { DeactivateEvent } from './commons/state.js';
 import { readStoredKey } from './commons/vault/stored-key.js';
@@ -23,7 +23,9 @@ export const handler = async (event: unknown): Promise<Deactivated> => {
   const { request, created, stored } = parseEvent(DeactivateEvent, event);
   const { marginSeconds, maxWaitSeconds } = config().inUse;
   const vaultKeyId = (await readStoredKey(request.vaultPath)).key?.accessKeyId;
-  const old = created.oldAccessKeyIds.filter((id) => id !== vaultKeyId);
+  // An old key someone already deleted counts as retired.
+  const existing = new Set((await listAccessKeys(request.userName)).map((k) => k.accessKeyId));
+  const old = created.oldAccessKeyIds.filter((id) => id !== vaultKeyId && existing.has(id));
   const storedAt = Date.parse(stored.storedAt);
   // In use: used after the store (plus the margin) and within the last re-check interval, so a
   // consumer that has switched stops counting. IAM reports last use to the second at best.
@@ -51,7 +53,7 @@ export const handler = async (event: unknown): Promise<Deactivated> => {
   }
 
   const deactivated: string[] = [];
-  const skipped = created.oldAccessKeyIds.filter((id) => id === vaultKeyId);
+  const skipped = created.oldAccessKeyIds.filter((id) => !old.includes(id));
   for (const id of old) {
     // Already Inactive is fine; a key that is already gone counts as retired.
     if (await setAccessKeyStatus(request.userName, id, 'Inactive')) deactivated.push(id);

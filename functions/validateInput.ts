@@ -5,7 +5,11 @@ import { parseEvent } from './commons/event.js';
 import { ExecutionInput, type Request } from './commons/input.js';
 import { logger } from './commons/logger.js';
 
-const Event = z.object({ input: z.unknown(), execution: z.string().min(1), startedAt: z.string() });
+const Event = z.object({
+  input: z.unknown(),
+  execution: z.string().min(1),
+  startedAt: z.iso.datetime({ offset: true }),
+});
 
 /** ValidateInput: checks the execution input and fills in defaults; makes no calls at all. */
 export const handler = async (event: unknown): Promise<Request> => {

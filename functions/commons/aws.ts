@@ -5,8 +5,11 @@ import type { AwsCredentialIdentity } from '@smithy/types';
 import { config } from './config.js';
 import { AwsRequestError, AwsUnavailableError, RotatorError } from './errors.js';
 
-// Endpoints come from the SDK's own settings (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_IAM, ...).
-function clientConfig(credentials?: AwsCredentialIdentity) {
+/**
+ * Settings of every SDK client the rotator makes. Endpoints come from the SDK's own settings
+ * (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_IAM, ...).
+ */
+export function clientConfig(credentials?: AwsCredentialIdentity) {
   const { region, awsTimeoutMs } = config();
   return {
     region,
@@ -59,6 +62,8 @@ const TRANSIENT_CODES = new Set([
   'TimeoutError',
   'RequestTimeout',
   'RequestTimeoutException',
+  // IAM: "the request was rejected because multiple requests to change this object were submitted simultaneously".
+  'ConcurrentModification',
 ]);
 
 interface SdkError {

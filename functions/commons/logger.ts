@@ -2,9 +2,9 @@ import { Logger } from '@aws-lambda-powertools/logger';
 
 const SECRET_KEYS = /secret|token|password|authorization|ciphertext|plaintext|secret_id/i;
 
-/** Masks values under secret-looking keys, wherever they sit in a log entry. */
+/** Masks whatever sits under a secret-looking key, anywhere in a log entry. */
 export function redact(key: string, value: unknown): unknown {
-  if (key !== '' && SECRET_KEYS.test(key) && value !== null && typeof value !== 'object') return '[REDACTED]';
+  if (key !== '' && SECRET_KEYS.test(key) && value !== null && value !== undefined) return '[REDACTED]';
   return value;
 }
 
