@@ -27,9 +27,9 @@ function translate(action: string, userName: string, error: unknown): Error {
     case 'NoSuchEntity':
       return new UserNotFoundError(`IAM user '${userName}' does not exist`);
     case 'LimitExceeded':
-      return new TooManyAccessKeysError(
-        `IAM user '${userName}' already has ${MAX_KEYS_PER_USER} access keys`,
-      );
+      return action === 'iam:CreateAccessKey'
+        ? new TooManyAccessKeysError(`IAM user '${userName}' already has ${MAX_KEYS_PER_USER} access keys`)
+        : awsFailure(action, error);
     default:
       return awsFailure(action, error);
   }

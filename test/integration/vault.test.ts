@@ -91,7 +91,7 @@ describe(`Vault KV v2 client against ${external ? process.env.VAULT_ADDR : 'the 
   it('maps a path outside the policy to VaultPermissionDeniedError without the token in the message', async () => {
     const failure = await storedKey.writeStoredKey('elsewhere/key', key(1), 0).catch((e: unknown) => e);
     expect((failure as Error).name).toBe('VaultPermissionDeniedError');
-    expect((failure as errors.VaultPermissionDeniedError).status).toBe(403);
+    expect((failure as InstanceType<typeof errors.VaultPermissionDeniedError>).status).toBe(403);
     expect((failure as Error).message).not.toContain(process.env.VAULT_TOKEN ?? 'no token');
   });
 });

@@ -3,7 +3,7 @@ import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AxiosInstance } from 'axios';
-import { aws, awsFailure } from '../aws.js';
+import { aws, awsFailure, clientConfig } from '../aws.js';
 import type { Config, TokenSource } from '../config.js';
 import { VaultAuthError, VaultRequestError, VaultUnavailableError } from './errors.js';
 import { send } from './http.js';
@@ -90,13 +90,17 @@ async function readToken(source: TokenSource): Promise<string> {
       return source.token;
     case 'secrets-manager': {
       const out = await call('secretsmanager:GetSecretValue', () =>
-        new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: source.secretId })),
+        new SecretsManagerClient(clientConfig()).send(
+          new GetSecretValueCommand({ SecretId: source.secretId }),
+        ),
       );
       return tokenFrom(out.SecretString, `secret ${source.secretId}`);
     }
     case 'ssm': {
       const out = await call('ssm:GetParameter', () =>
-        new SSMClient({}).send(new GetParameterCommand({ Name: source.parameter, WithDecryption: true })),
+        new SSMClient(clientConfig()).send(
+          new GetParameterCommand({ Name: source.parameter, WithDecryption: true }),
+        ),
       );
       return tokenFrom(out.Parameter?.Value, `parameter ${source.parameter}`);
     }

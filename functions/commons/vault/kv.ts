@@ -35,8 +35,12 @@ export class KvV2 {
     const body = await this.client.request<unknown>('GET', this.url('data', path, query));
     if (!body) return null;
     const parsed = ReadData.safeParse(body.data);
-    // A 404 for a deleted version still carries its metadata; without it the path is empty.
+    // A 404 for a deleted version still carries its metadata; without it the path is empty. A 404
+    // with an error message is no secret at all but a wrong mount ("no handler for route").
     if (!parsed.success) {
+      if (body.errors && body.errors.length > 0) {
+        throw new VaultDataError(`Vault has no KV v2 engine at ${this.mount}/: ${body.errors.join('; ')}`);
+      }
       if (body.errors !== undefined || body.data === undefined) return null;
       throw new VaultDataError(`Vault returned an unexpected body for ${this.mount}/data/${path}`);
     }
