@@ -1,15 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import axios, { type AxiosInstance } from 'axios';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type * as ErrorsModule from '../../functions/commons/vault/errors.js';
+import type * as StoredKeyModule from '../../functions/commons/vault/stored-key.js';
 import { startVaultEmulator, type VaultEmulator } from '../../local-stack/vault/index.js';
+
+// Imported after the environment is set: the modules read it once.
 
 // The rotator's Vault code against a Vault: the emulator, or a real one when VAULT_ADDR and
 // VAULT_TOKEN are set (the token must manage policies and tokens, and write to secret/).
 const external = process.env.VAULT_ADDR && process.env.VAULT_TOKEN;
 let emulator: VaultEmulator | undefined;
 let admin: AxiosInstance;
-let storedKey: typeof import('../../functions/commons/vault/stored-key.js');
-let errors: typeof import('../../functions/commons/vault/errors.js');
+let storedKey: typeof StoredKeyModule;
+let errors: typeof ErrorsModule;
 const prefix = `aws/iam-users/it-${randomUUID().slice(0, 8)}/`;
 const key = (n: number) => ({
   accessKeyId: `AKIATEST${String(n).padStart(12, '0')}`,
