@@ -13,7 +13,7 @@ import { logger } from './commons/logger.js';
 import { claim, rotationOwner, unstoredNewKeys } from './commons/ownership.js';
 import { seal } from './commons/seal.js';
 import { type Created, CreateKeyEvent, type DryRunPlan } from './commons/state.js';
-import { readStoredKey } from './commons/vault/stored-key.js';
+import { kvVersion, readStoredKey } from './commons/vault/stored-key.js';
 
 function describeKeys(keys: AccessKeyInfo[]): string {
   return keys.map((k) => `${k.accessKeyId} (${k.status})`).join(', ');
@@ -63,7 +63,10 @@ export const handler = async (event: unknown): Promise<Created | DryRunPlan> => 
   const { userName } = request;
   const userArn = await getUserArn(userName);
   const stored = await readStoredKey(request.vaultPath);
-  const vaultBefore = { version: stored.version, accessKeyId: stored.key?.accessKeyId ?? null };
+  const vaultBefore: Created['vaultBefore'] = {
+    version: stored.version,
+    accessKeyId: stored.key?.accessKeyId ?? null,
+  };
   const existing = await discardOrphans(request, await listAccessKeys(userName), vaultBefore.accessKeyId);
   const remove = keysToRemove(request, existing, vaultBefore.accessKeyId);
   const oldKeys = existing.filter((key) => !remove.includes(key));
@@ -78,6 +81,14 @@ export const handler = async (event: unknown): Promise<Created | DryRunPlan> => 
     };
   }
 
+  if (stored.key && stored.data && (await kvVersion()) === 1) {
+    vaultBefore.sealedPrevious = await seal(JSON.stringify(stored.data), {
+      execution: request.execution,
+      userName,
+      accessKeyId: stored.key.accessKeyId,
+      purpose: 'previous-secret',
+    });
+  }
   await claim(request);
   for (const key of remove) await deleteAccessKey(userName, key.accessKeyId);
   const key = await createAccessKey(userName);

@@ -1,16 +1,45 @@
+import { z } from 'zod';
 import { parseEvent } from './commons/event.js';
 import { logger } from './commons/logger.js';
-import { NewKeyEvent } from './commons/state.js';
+import { unseal } from './commons/seal.js';
+import { type Created, NewKeyEvent } from './commons/state.js';
 import { VaultDataError } from './commons/vault/errors.js';
-import { deleteCurrentVersion, readStoredKey, writeStoredKey } from './commons/vault/stored-key.js';
+import { deleteCurrentVersion, readStoredKey, restoreStoredData } from './commons/vault/stored-key.js';
 
 export interface Restored {
-  /** `none`: Vault did not serve the new key; `rewrote`: the previous version's data is current again. */
+  /** `none`: Vault did not serve the new key; `rewrote-previous`: what it served before is current again. */
   action: 'none' | 'rewrote-previous' | 'deleted-new-version';
   version: number;
 }
 
-/** RestoreVault (rollback): if Vault serves the new key, puts back what it served before the rotation. */
+const Fields = z.record(z.string(), z.string());
+
+/** What Vault served before: the old version's data on KV v2, the sealed copy on KV v1. */
+async function previousData(
+  request: { vaultPath: string; execution: string; userName: string },
+  created: Created,
+) {
+  const before = created.vaultBefore;
+  if (before.sealedPrevious && before.accessKeyId) {
+    const plain = await unseal(before.sealedPrevious, {
+      execution: request.execution,
+      userName: request.userName,
+      accessKeyId: before.accessKeyId,
+      purpose: 'previous-secret',
+    });
+    return Fields.parse(JSON.parse(plain));
+  }
+  const previous = await readStoredKey(request.vaultPath, before.version);
+  const data = Fields.safeParse(previous.data);
+  if (previous.key?.accessKeyId !== before.accessKeyId || !data.success) {
+    throw new VaultDataError(
+      `version ${before.version} of ${request.vaultPath} no longer holds ${before.accessKeyId}`,
+    );
+  }
+  return data.data;
+}
+
+/** RestoreVault (rollback): if Vault serves the new key, puts back exactly what it served before. */
 export const handler = async (event: unknown): Promise<Restored> => {
   const { request, created } = parseEvent(NewKeyEvent, event);
   const path = request.vaultPath;
@@ -19,17 +48,20 @@ export const handler = async (event: unknown): Promise<Restored> => {
     logger.info('Vault does not serve the new key; nothing to restore', { path, version: current.version });
     return { action: 'none', version: current.version };
   }
-  const before = created.vaultBefore;
-  if (before.accessKeyId === null) {
+  if (created.vaultBefore.accessKeyId === null) {
     await deleteCurrentVersion(path);
     logger.info('deleted the new version; the path is empty again', { path, version: current.version });
     return { action: 'deleted-new-version', version: current.version };
   }
-  const previous = await readStoredKey(path, before.version);
-  if (previous.key?.accessKeyId !== before.accessKeyId) {
-    throw new VaultDataError(`version ${before.version} of ${path} no longer holds ${before.accessKeyId}`);
-  }
-  const version = await writeStoredKey(path, previous.key, current.version);
-  logger.info('restored the previous key in Vault', { path, version, accessKeyId: before.accessKeyId });
+  const data = await previousData(request, created);
+  const version = await restoreStoredData(path, data, {
+    version: current.version,
+    accessKeyId: created.accessKeyId,
+  });
+  logger.info('restored the previous key in Vault', {
+    path,
+    version,
+    accessKeyId: created.vaultBefore.accessKeyId,
+  });
   return { action: 'rewrote-previous', version };
 };

@@ -22,7 +22,7 @@ export const handler = async (event: unknown): Promise<Stored> => {
     version = await writeStoredKey(
       path,
       { accessKeyId: created.accessKeyId, secretAccessKey },
-      created.vaultBefore.version,
+      created.vaultBefore,
     );
   }
   await describeRotation(path, {

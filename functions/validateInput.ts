@@ -9,15 +9,25 @@ const Event = z.object({
   input: z.unknown(),
   execution: z.string().min(1),
   startedAt: z.iso.datetime({ offset: true }),
+  /** The state machine's ARN, whose account fills {accountId} in the path template. */
+  stateMachine: z.string().regex(/^arn:[\w-]+:states:[\w-]+:\d{12}:stateMachine:/),
 });
+
+/** The default Vault path: the template with {prefix}, {userName} and {accountId} filled in. */
+function defaultPath(template: string, values: Record<'prefix' | 'userName' | 'accountId', string>): string {
+  return template.replace(/\{(prefix|userName|accountId)\}/g, (_, name: keyof typeof values) => values[name]);
+}
 
 /** ValidateInput: checks the execution input and fills in defaults; makes no calls at all. */
 export const handler = async (event: unknown): Promise<Request> => {
-  const { input, execution, startedAt } = parseEvent(Event, event);
+  const { input, execution, startedAt, stateMachine } = parseEvent(Event, event);
   const parsed = parseEvent(ExecutionInput, input, 'execution input');
-  const { pathPrefix } = config().vault;
+  const { pathPrefix, pathTemplate } = config().vault;
   const { defaults } = config();
-  const vaultPath = parsed.vaultPath ?? `${pathPrefix}${parsed.userName}`;
+  const accountId = stateMachine.split(':')[4] ?? '';
+  const vaultPath =
+    parsed.vaultPath ??
+    defaultPath(pathTemplate, { prefix: pathPrefix, userName: parsed.userName, accountId });
   if (!vaultPath.startsWith(pathPrefix) || vaultPath === pathPrefix) {
     throw new InvalidInputError(`invalid execution input: vaultPath: must be below '${pathPrefix}'`);
   }

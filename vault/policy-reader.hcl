@@ -1,5 +1,21 @@
-# iam-key-rotator functions that only read the current key: createKey, verifyKey, deactivateOld,
-# deleteOld, discardNewKey. Adjust the mount (secret) and prefix (aws/iam-users/) to your settings.
+# iam-key-rotator-reader: KV v2. Attached to the Vault role iam-key-rotator-reader.
+#
+# Used by the functions that only look at what Vault serves: createKey (which key is current, and
+# the version to check-and-set against), verifyKey (reads the new key back and tests it with STS),
+# deactivateOld and deleteOld (never retire the key Vault serves), discardNewKey (refuses to delete
+# a new key Vault still serves).
+#
+# Written for the defaults: KV v2 mount "secret", path prefix "aws/iam-users/". For another mount
+# or prefix, replace the "secret/" after `path "` and the "aws/iam-users/" before `*"` (the
+# Terraform in terraform/ and local-stack/provision.ts do exactly that).
+#
+# Nothing else is granted:
+# - no list, no metadata read (secret/metadata/...): the rotator reads one known path at a time;
+# - no create/update/patch/delete anywhere;
+# - no sys/ path. KV version detection (GET sys/internal/ui/mounts/secret) needs no rule: Vault
+#   answers it for any token that has a capability somewhere under the mount, as this one does.
+
+# GET secret/data/<prefix><user> and GET ...?version=N: the current key and its version.
 path "secret/data/aws/iam-users/*" {
   capabilities = ["read"]
 }

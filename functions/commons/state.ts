@@ -2,7 +2,12 @@ import { z } from 'zod';
 import { Request } from './input.js';
 
 /** Vault's current version before the rotation (0: never written) and the key id it served, if any. */
-export const VaultBefore = z.object({ version: z.number().int().min(0), accessKeyId: z.string().nullable() });
+export const VaultBefore = z.object({
+  version: z.number().int().min(0),
+  accessKeyId: z.string().nullable(),
+  /** KV v1 keeps no old versions: the previous value, sealed, so a rollback can write it back. */
+  sealedPrevious: z.object({ ciphertext: z.string() }).optional(),
+});
 export type VaultBefore = z.infer<typeof VaultBefore>;
 
 /** createKey's result: ids, dates and the sealed secret only. */

@@ -1,5 +1,6 @@
 import type { Service } from '../traffic.js';
 import { AwsServiceError } from './errors.js';
+import { isJsonService } from './protocol.js';
 import {
   MalformedAuthorizationError,
   parseAmzDate,
@@ -24,7 +25,7 @@ const MAX_SKEW_MS = 15 * 60 * 1000;
 
 type Failure = 'missing' | 'incomplete' | 'invalidToken' | 'badSignature' | 'expiredToken';
 
-// Query services (IAM, STS) and JSON services (KMS) name and number the same failures differently.
+// Query services (IAM, STS) and JSON services (KMS, Secrets Manager, SSM) name and number the same failures differently.
 const QUERY_FAILURES: Record<Failure, [string, number]> = {
   missing: ['MissingAuthenticationToken', 403],
   incomplete: ['IncompleteSignature', 400],
@@ -49,7 +50,7 @@ const MESSAGES: Partial<Record<Failure, string>> = {
 };
 
 function fail(service: AwsService, failure: Failure, message?: string): AwsServiceError {
-  const [code, status] = (service === 'kms' ? JSON_FAILURES : QUERY_FAILURES)[failure];
+  const [code, status] = (isJsonService(service) ? JSON_FAILURES : QUERY_FAILURES)[failure];
   return new AwsServiceError(code, message ?? MESSAGES[failure] ?? code, status);
 }
 
@@ -63,7 +64,7 @@ export async function authenticate(
   const header = request.headers.authorization;
   if (header === undefined) {
     const message =
-      service === 'kms' ? 'Missing Authentication Token' : 'Request is missing Authentication Token';
+      isJsonService(service) ? 'Missing Authentication Token' : 'Request is missing Authentication Token';
     throw fail(service, 'missing', message);
   }
   let auth: ParsedAuthorization;

@@ -1,16 +1,31 @@
-import type { CallContext } from './context.js';
+import type { CallContext, JsonHandler } from './context.js';
 import { AwsServiceError } from './errors.js';
 import { iamActions } from './iam.js';
 import { kmsActions } from './kms.js';
-import { QUERY_VERSIONS, jsonReply, queryReply, type Call, type Reply } from './protocol.js';
+import {
+  QUERY_VERSIONS,
+  jsonReply,
+  queryReply,
+  type Call,
+  type JsonService,
+  type Reply,
+} from './protocol.js';
+import { secretsManagerActions } from './secrets-manager.js';
+import { ssmActions } from './ssm.js';
 import { stsActions } from './sts.js';
+
+const JSON_ACTIONS: Record<JsonService, ReadonlyMap<string, JsonHandler>> = {
+  kms: kmsActions,
+  secretsmanager: secretsManagerActions,
+  ssm: ssmActions,
+};
 
 export type Operation = (ctx: CallContext, requestId: string) => Reply;
 
 /** Finds the handler for a call before anything is counted or authenticated. */
 export function operationFor(call: Call): Operation {
   if (call.protocol === 'json') {
-    const handler = kmsActions.get(call.action);
+    const handler = JSON_ACTIONS[call.service].get(call.action);
     if (!handler) throw new AwsServiceError('UnknownOperationException', '', 400);
     return (ctx, requestId) => jsonReply(handler(call.input, ctx), requestId);
   }

@@ -1,5 +1,6 @@
 import { AwsServiceError } from './errors.js';
 import type { AwsService } from './auth.js';
+import { isJsonService, type JsonService } from './protocol.js';
 
 // The HTTP status AWS pairs with each error code a fault may inject; unknown codes get 400.
 const QUERY_STATUS: Record<string, number> = {
@@ -23,13 +24,23 @@ const QUERY_STATUS: Record<string, number> = {
   Throttling: 400,
 };
 
-// KMS (awsJson1_1) answers every client error with 400, including AccessDeniedException.
-const KMS_STATUS: Record<string, number> = {
+// The awsJson1_1 services (KMS, Secrets Manager, SSM) answer every client error with 400,
+// including AccessDeniedException; only their server-side errors differ.
+const JSON_STATUS: Record<string, number> = {
   DependencyTimeoutException: 503,
   InternalFailure: 500,
+  InternalServerError: 500,
+  InternalServiceError: 500,
   KMSInternalException: 500,
   ServiceUnavailable: 503,
   ServiceUnavailableException: 503,
+};
+
+/** Each JSON service's own name for a server-side failure. */
+const JSON_INTERNAL: Record<JsonService, string> = {
+  kms: 'KMSInternalException',
+  secretsmanager: 'InternalServiceError',
+  ssm: 'InternalServerError',
 };
 
 const MESSAGES: Record<string, string> = {
@@ -38,11 +49,13 @@ const MESSAGES: Record<string, string> = {
   ServiceUnavailable: 'Service is unavailable. Please try again later.',
   InternalFailure: 'An internal error occurred.',
   KMSInternalException: 'An internal error occurred.',
+  InternalServiceError: 'An internal error occurred.',
+  InternalServerError: 'An internal error occurred.',
 };
 
 /** The error a `code` fault answers with. */
 export function injectedCodeError(service: AwsService, code: string): AwsServiceError {
-  const status = (service === 'kms' ? KMS_STATUS : QUERY_STATUS)[code] ?? 400;
+  const status = (isJsonService(service) ? JSON_STATUS : QUERY_STATUS)[code] ?? 400;
   return new AwsServiceError(code, MESSAGES[code] ?? `${code} (injected by the local stack)`, status);
 }
 
@@ -56,10 +69,10 @@ export function injectedStatusError(service: AwsService, status: number): AwsSer
 }
 
 function codeForStatus(service: AwsService, status: number): string {
-  const kms = service === 'kms';
-  if (status === 503) return kms ? 'ServiceUnavailableException' : 'ServiceUnavailable';
-  if (status >= 500) return kms ? 'KMSInternalException' : 'InternalFailure';
-  if (status === 429) return kms ? 'ThrottlingException' : 'Throttling';
-  if (status === 403) return kms ? 'AccessDeniedException' : 'AccessDenied';
-  return kms ? 'ValidationException' : 'ValidationError';
+  const json = isJsonService(service);
+  if (status === 503) return json ? 'ServiceUnavailableException' : 'ServiceUnavailable';
+  if (status >= 500) return json ? JSON_INTERNAL[service] : 'InternalFailure';
+  if (status === 429) return json ? 'ThrottlingException' : 'Throttling';
+  if (status === 403) return json ? 'AccessDeniedException' : 'AccessDenied';
+  return json ? 'ValidationException' : 'ValidationError';
 }

@@ -27,3 +27,15 @@ export const newRoleId = (): string => 'AROA' + base32(17);
 export const newRequestId = (): string => randomUUID();
 
 export const newKmsKeyId = (): string => randomUUID();
+
+const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/** The six random characters Secrets Manager appends to a secret's name in its ARN. */
+export function newSecretSuffix(): string {
+  let out = '';
+  for (let i = 0; i < 6; i += 1) out += ALPHANUMERIC.charAt(randomInt(ALPHANUMERIC.length));
+  return out;
+}
+
+/** A version id when the caller sends no ClientRequestToken (the SDK always sends one). */
+export const newVersionId = (): string => randomUUID();

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { JsonHandler } from './context.js';
 import { AwsServiceError } from './errors.js';
 import { newKmsKeyId } from './ids.js';
+import { parseInput } from './json-input.js';
 import { newKeyMaterial, open, parseBlob, seal } from './kms-crypto.js';
 import type { AwsState, KmsKey } from './state.js';
 
@@ -36,23 +37,11 @@ const CreateAliasInput = z.looseObject({
   TargetKeyId: z.string().min(1),
 });
 
-function parse<T>(schema: z.ZodType<T>, input: unknown): T {
-  const result = schema.safeParse(input);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const where = issue ? issue.path.join('.') : 'input';
-  throw new AwsServiceError(
-    'ValidationException',
-    `1 validation error detected: '${where}' ${issue?.message ?? 'is invalid'}`,
-    400,
-  );
-}
-
-const keyArn = (state: AwsState, keyId: string): string =>
+export const keyArn = (state: AwsState, keyId: string): string =>
   `arn:aws:kms:${state.region}:${state.accountId}:key/${keyId}`;
 
 /** Resolves a key id, key ARN, alias name or alias ARN. */
-function resolveKey(state: AwsState, reference: string): KmsKey {
+export function resolveKey(state: AwsState, reference: string): KmsKey {
   const alias = reference.startsWith('alias/')
     ? reference
     : /^arn:aws:kms:[^:]*:\d{12}:(alias\/.+)$/.exec(reference)?.[1];
@@ -73,6 +62,33 @@ function resolveKey(state: AwsState, reference: string): KmsKey {
   return key;
 }
 
+function addKey(state: AwsState, description: string, awsManaged = false): KmsKey {
+  const keyId = newKmsKeyId();
+  const key: KmsKey = {
+    keyId,
+    arn: keyArn(state, keyId),
+    material: newKeyMaterial(),
+    createDate: new Date(),
+    description,
+    ...(awsManaged ? { awsManaged } : {}),
+  };
+  state.kmsKeys.set(keyId, key);
+  return key;
+}
+
+/**
+ * The AWS managed key behind `alias` (e.g. alias/aws/ssm), created on first use as AWS does.
+ * Callers cannot make alias/aws/* aliases themselves (CreateAlias refuses them).
+ */
+export function awsManagedKey(state: AwsState, alias: string, description: string): KmsKey {
+  const existing = state.aliases.get(alias);
+  const key = existing === undefined ? undefined : state.kmsKeys.get(existing);
+  if (key) return key;
+  const created = addKey(state, description, true);
+  state.aliases.set(alias, created.keyId);
+  return created;
+}
+
 const keyMetadata = (state: AwsState, key: KmsKey): Record<string, unknown> => ({
   AWSAccountId: state.accountId,
   KeyId: key.keyId,
@@ -84,7 +100,7 @@ const keyMetadata = (state: AwsState, key: KmsKey): Record<string, unknown> => (
   KeyUsage: 'ENCRYPT_DECRYPT',
   KeyState: 'Enabled',
   Origin: 'AWS_KMS',
-  KeyManager: 'CUSTOMER',
+  KeyManager: key.awsManaged === true ? 'AWS' : 'CUSTOMER',
   CustomerMasterKeySpec: ALGORITHM,
   KeySpec: ALGORITHM,
   EncryptionAlgorithms: [ALGORITHM],
@@ -98,29 +114,20 @@ export const kmsActions: ReadonlyMap<string, JsonHandler> = new Map<string, Json
   [
     'CreateKey',
     (input, { state }) => {
-      const { Description } = parse(CreateKeyInput, input);
-      const keyId = newKmsKeyId();
-      const key: KmsKey = {
-        keyId,
-        arn: keyArn(state, keyId),
-        material: newKeyMaterial(),
-        createDate: new Date(),
-        description: Description ?? '',
-      };
-      state.kmsKeys.set(keyId, key);
-      return { KeyMetadata: keyMetadata(state, key) };
+      const { Description } = parseInput(CreateKeyInput, input);
+      return { KeyMetadata: keyMetadata(state, addKey(state, Description ?? '')) };
     },
   ],
   [
     'DescribeKey',
     (input, { state }) => ({
-      KeyMetadata: keyMetadata(state, resolveKey(state, parse(DescribeKeyInput, input).KeyId)),
+      KeyMetadata: keyMetadata(state, resolveKey(state, parseInput(DescribeKeyInput, input).KeyId)),
     }),
   ],
   [
     'CreateAlias',
     (input, { state }) => {
-      const { AliasName, TargetKeyId } = parse(CreateAliasInput, input);
+      const { AliasName, TargetKeyId } = parseInput(CreateAliasInput, input);
       if (AliasName.startsWith('alias/aws/')) {
         throw new AwsServiceError(
           'NotAuthorizedException',
@@ -140,7 +147,7 @@ export const kmsActions: ReadonlyMap<string, JsonHandler> = new Map<string, Json
   [
     'Encrypt',
     (input, { state }) => {
-      const { KeyId, Plaintext, EncryptionContext } = parse(EncryptInput, input);
+      const { KeyId, Plaintext, EncryptionContext } = parseInput(EncryptInput, input);
       const plaintext = Buffer.from(Plaintext, 'base64');
       if (plaintext.length < 1 || plaintext.length > MAX_PLAINTEXT_BYTES) {
         throw new AwsServiceError(
@@ -156,7 +163,7 @@ export const kmsActions: ReadonlyMap<string, JsonHandler> = new Map<string, Json
   [
     'Decrypt',
     (input, { state }) => {
-      const { CiphertextBlob, KeyId, EncryptionContext } = parse(DecryptInput, input);
+      const { CiphertextBlob, KeyId, EncryptionContext } = parseInput(DecryptInput, input);
       const parsed = parseBlob(Buffer.from(CiphertextBlob, 'base64'));
       const key = parsed === undefined ? undefined : state.kmsKeys.get(parsed.keyId);
       if (parsed === undefined || key === undefined) throw invalidCiphertext();

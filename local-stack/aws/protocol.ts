@@ -5,13 +5,16 @@ import { queryErrorXml, queryResponseXml, type QueryService, type XmlObject } fr
 
 /**
  * How a request reaches a service. The installed SDK v3 clients speak awsQuery to IAM and STS
- * (form-encoded POST, XML answers) and awsJson1_1 to KMS (X-Amz-Target: TrentService.<Action>).
+ * (form-encoded POST, XML answers) and awsJson1_1 to KMS, Secrets Manager and SSM
+ * (X-Amz-Target: TrentService.<Action>, secretsmanager.<Action>, AmazonSSM.<Action>).
  */
-export type Route = { protocol: 'query'; service: QueryService } | { protocol: 'json'; service: 'kms' };
+export type JsonService = 'kms' | 'secretsmanager' | 'ssm';
+
+export type Route = { protocol: 'query'; service: QueryService } | { protocol: 'json'; service: JsonService };
 
 export type Call =
   | { protocol: 'query'; service: QueryService; action: string; params: URLSearchParams }
-  | { protocol: 'json'; service: 'kms'; action: string; input: unknown };
+  | { protocol: 'json'; service: JsonService; action: string; input: unknown };
 
 export interface Reply {
   status: number;
@@ -20,15 +23,30 @@ export interface Reply {
 }
 
 export const QUERY_VERSIONS: Record<QueryService, string> = { iam: '2010-05-08', sts: '2011-06-15' };
-const KMS_TARGET_PREFIX = 'TrentService.';
+/** The X-Amz-Target prefix of each JSON service (the SDK's `serviceTarget` plus a dot). */
+const JSON_TARGET_PREFIXES: Record<JsonService, string> = {
+  kms: 'TrentService.',
+  secretsmanager: 'secretsmanager.',
+  ssm: 'AmazonSSM.',
+};
+const JSON_SERVICES = Object.keys(JSON_TARGET_PREFIXES) as JsonService[];
+
+export const isJsonService = (service: string): service is JsonService =>
+  (JSON_SERVICES as string[]).includes(service);
 const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
 
 /** Picks the service: X-Amz-Target for JSON, else the SigV4 scope, else the query Version. */
 export function detectRoute(request: ReceivedRequest): Route {
-  if (request.headers['x-amz-target'] !== undefined) return { protocol: 'json', service: 'kms' };
   const scope = /Credential=[^/,]*\/[^/,]*\/[^/,]*\/([^/,]*)\//.exec(
     request.headers.authorization ?? '',
   )?.[1];
+  const target = request.headers['x-amz-target'];
+  if (target !== undefined) {
+    const byTarget = JSON_SERVICES.find((service) => String(target).startsWith(JSON_TARGET_PREFIXES[service]));
+    // An unknown target is answered (UnknownOperationException) by the service the request was signed for.
+    const service = byTarget ?? (scope !== undefined && isJsonService(scope) ? scope : 'kms');
+    return { protocol: 'json', service };
+  }
   if (scope === 'iam' || scope === 'sts') return { protocol: 'query', service: scope };
   const version = queryParams(request).get('Version');
   return { protocol: 'query', service: version === QUERY_VERSIONS.sts ? 'sts' : 'iam' };
@@ -37,10 +55,11 @@ export function detectRoute(request: ReceivedRequest): Route {
 export function readCall(request: ReceivedRequest, route: Route): Call {
   if (route.protocol === 'json') {
     const target = String(request.headers['x-amz-target']);
-    if (!target.startsWith(KMS_TARGET_PREFIX)) {
+    const prefix = JSON_TARGET_PREFIXES[route.service];
+    if (!target.startsWith(prefix)) {
       throw new AwsServiceError('UnknownOperationException', '', 400);
     }
-    return { ...route, action: target.slice(KMS_TARGET_PREFIX.length), input: parseJson(request.body) };
+    return { ...route, action: target.slice(prefix.length), input: parseJson(request.body) };
   }
   const params = queryParams(request);
   const action = params.get('Action');
@@ -97,7 +116,7 @@ export function errorReply(route: Route, error: AwsServiceError, requestId: stri
     };
   }
   const body: Record<string, string> = { __type: error.code };
-  // KMS leaves the message out for some errors (e.g. InvalidCiphertextException).
+  // Some errors carry no message (KMS InvalidCiphertextException, SSM ParameterNotFound).
   if (error.message) body.message = error.message;
   return {
     status: error.status,

@@ -1,5 +1,7 @@
 import { AwsServiceError, noSuchUser, validationError } from './errors.js';
 import { newAccessKeyId, newSecretAccessKey, newUserId } from './ids.js';
+import { secretInfo, type Secret, type SecretInfo } from './secrets-manager.js';
+import { parameterInfo, type Parameter, type ParameterInfo } from './ssm.js';
 
 /** AWS's documented quota: two access keys per IAM user. */
 const ACCESS_KEYS_PER_USER = 2;
@@ -53,6 +55,8 @@ export interface KmsKey {
   material: Buffer;
   createDate: Date;
   description: string;
+  /** An AWS managed key (alias/aws/*), made by a service on first use. */
+  awsManaged?: boolean;
 }
 
 export interface AccessKeyInfo {
@@ -78,6 +82,10 @@ export interface StateSnapshot {
   propagationMs: number;
   users: (UserInfo & { accessKeys: AccessKeyInfo[] })[];
   kmsKeys: { keyId: string; arn: string; createDate: string; description: string; aliases: string[] }[];
+  /** Names, ARNs and versions only: never a secret's value. */
+  secrets: SecretInfo[];
+  /** Names, ARNs, types and versions only: never a parameter's value. */
+  parameters: ParameterInfo[];
 }
 
 /** Everything the emulator knows; lost when it stops. */
@@ -90,6 +98,10 @@ export class AwsState {
   readonly kmsKeys = new Map<string, KmsKey>();
   /** Alias name (alias/...) → key id. */
   readonly aliases = new Map<string, string>();
+  /** Secrets Manager secrets by name. */
+  readonly secrets = new Map<string, Secret>();
+  /** SSM parameters by name. */
+  readonly parameters = new Map<string, Parameter>();
 
   constructor(
     readonly accountId: string,
@@ -181,6 +193,8 @@ export class AwsState {
         description: key.description,
         aliases: [...this.aliases].filter(([, keyId]) => keyId === key.keyId).map(([alias]) => alias),
       })),
+      secrets: [...this.secrets.values()].map(secretInfo),
+      parameters: [...this.parameters.values()].map(parameterInfo),
     };
   }
 }

@@ -57,7 +57,7 @@ const FUNCTIONS = {
   verifyKey: [],
   deactivateOld: ['iam:GetAccessKeyLastUsed', 'iam:UpdateAccessKey'],
   deleteOld: ['iam:DeleteAccessKey', 'iam:ListAccessKeys'],
-  restoreVault: [],
+  restoreVault: ['kms:Decrypt'],
   discardNewKey: ['iam:DeleteAccessKey'],
 } as const;
 
@@ -113,14 +113,17 @@ describe('serverless package', () => {
     }
   });
 
-  it('lets only createKey seal and only storeInVault unseal, bound to the rotator’s encryption context', () => {
+  it('lets only createKey seal, storeInVault open new secrets and restoreVault open previous values', () => {
     const key = resources.SecretSealingKey;
     const statements = (key?.Properties.KeyPolicy as { Statement: Statement[] }).Statement;
     const use = statements.filter((s) => actions(s).some((a) => a === 'kms:Encrypt' || a === 'kms:Decrypt'));
     expect(use.map((s) => [JSON.stringify(s.Principal?.AWS), actions(s)])).toEqual([
       [JSON.stringify({ 'Fn::GetAtt': ['CreateKeyRole', 'Arn'] }), ['kms:Encrypt']],
       [JSON.stringify({ 'Fn::GetAtt': ['StoreInVaultRole', 'Arn'] }), ['kms:Decrypt']],
+      [JSON.stringify({ 'Fn::GetAtt': ['RestoreVaultRole', 'Arn'] }), ['kms:Decrypt']],
     ]);
+    const purposes = use.map((s) => JSON.stringify(s.Condition).match(/purpose":(\[[^\]]*\]|"[^"]*")/)?.[1]);
+    expect(purposes).toEqual(['["new-secret","previous-secret"]', '"new-secret"', '"previous-secret"']);
     for (const s of use) expect(JSON.stringify(s.Condition)).toContain('iam-key-rotator:purpose');
     const admin = statements.find((s) => s.Sid === 'AccountAdministersKey');
     expect(actions(admin as Statement)).not.toContain('kms:Decrypt');

@@ -52,21 +52,26 @@ afterAll(async () => {
 
 describe(`Vault KV v2 client against ${external ? process.env.VAULT_ADDR : 'the Vault emulator'}`, () => {
   it('reads an empty path as version 0 without a key', async () => {
-    expect(await storedKey.readStoredKey(`${prefix}empty`)).toEqual({ version: 0, key: null });
+    expect(await storedKey.readStoredKey(`${prefix}empty`)).toEqual({ version: 0, key: null, data: null });
   });
 
   it('writes versions with check-and-set and reads current and older versions back', async () => {
     const path = `${prefix}versions`;
-    expect(await storedKey.writeStoredKey(path, key(1), 0)).toBe(1);
-    expect(await storedKey.writeStoredKey(path, key(2), 1)).toBe(2);
-    expect(await storedKey.readStoredKey(path)).toEqual({ version: 2, key: key(2) });
-    expect(await storedKey.readStoredKey(path, 1)).toEqual({ version: 1, key: key(1) });
+    expect(await storedKey.writeStoredKey(path, key(1), { version: 0, accessKeyId: null })).toBe(1);
+    expect(
+      await storedKey.writeStoredKey(path, key(2), { version: 1, accessKeyId: key(1).accessKeyId }),
+    ).toBe(2);
+    expect((await storedKey.readStoredKey(path)).key).toEqual(key(2));
+    expect((await storedKey.readStoredKey(path)).version).toBe(2);
+    expect((await storedKey.readStoredKey(path, 1)).key).toEqual(key(1));
   });
 
   it('refuses a write against a stale version with VaultCasConflictError', async () => {
     const path = `${prefix}cas`;
-    await storedKey.writeStoredKey(path, key(1), 0);
-    const failure = await storedKey.writeStoredKey(path, key(2), 0).catch((e: unknown) => e);
+    await storedKey.writeStoredKey(path, key(1), { version: 0, accessKeyId: null });
+    const failure = await storedKey
+      .writeStoredKey(path, key(2), { version: 0, accessKeyId: null })
+      .catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(errors.VaultCasConflictError);
     expect((failure as Error).name).toBe('VaultCasConflictError');
     expect((failure as Error).message).not.toContain(key(2).secretAccessKey);
@@ -74,7 +79,7 @@ describe(`Vault KV v2 client against ${external ? process.env.VAULT_ADDR : 'the 
 
   it('records custom metadata on the secret', async () => {
     const path = `${prefix}metadata`;
-    await storedKey.writeStoredKey(path, key(1), 0);
+    await storedKey.writeStoredKey(path, key(1), { version: 0, accessKeyId: null });
     await storedKey.describeRotation(path, { rotated_by: 'it', access_key_id: key(1).accessKeyId });
     const metadata = await admin.get(`secret/metadata/${path}`);
     expect(
@@ -87,13 +92,15 @@ describe(`Vault KV v2 client against ${external ? process.env.VAULT_ADDR : 'the 
 
   it('soft-deletes the current version so the path reads as empty but keeps its version', async () => {
     const path = `${prefix}deleted`;
-    await storedKey.writeStoredKey(path, key(1), 0);
+    await storedKey.writeStoredKey(path, key(1), { version: 0, accessKeyId: null });
     await storedKey.deleteCurrentVersion(path);
-    expect(await storedKey.readStoredKey(path)).toEqual({ version: 1, key: null });
+    expect(await storedKey.readStoredKey(path)).toEqual({ version: 1, key: null, data: null });
   });
 
   it('maps a path outside the policy to VaultPermissionDeniedError without the token in the message', async () => {
-    const failure = await storedKey.writeStoredKey('elsewhere/key', key(1), 0).catch((e: unknown) => e);
+    const failure = await storedKey
+      .writeStoredKey('elsewhere/key', key(1), { version: 0, accessKeyId: null })
+      .catch((e: unknown) => e);
     expect((failure as Error).name).toBe('VaultPermissionDeniedError');
     expect((failure as InstanceType<typeof errors.VaultPermissionDeniedError>).status).toBe(403);
     expect((failure as Error).message).not.toContain(process.env.VAULT_TOKEN ?? 'no token');

@@ -1,17 +1,23 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AxiosInstance } from 'axios';
-import { aws, awsFailure, clientConfig } from '../aws.js';
-import type { Config, TokenSource } from '../config.js';
-import { VaultAuthError, VaultRequestError, VaultUnavailableError } from './errors.js';
+import { aws, awsFailure } from '../aws.js';
+import { describeSource, plainOrJson, readSecretSource } from '../secret-source.js';
+import type { VaultAuth } from './config.js';
+import {
+  VaultAppRoleLoginError,
+  VaultAwsLoginError,
+  type VaultAuthError,
+  VaultRequestError,
+  VaultTokenSourceError,
+  VaultUnavailableError,
+} from './errors.js';
 import { send } from './http.js';
 
 /** A Vault token and when to stop using it. */
 export interface Lease {
   token: string;
-  /** Epoch ms after which the token is re-acquired; renewing early keeps a warm container's token valid. */
+  /** Epoch ms after which the token is re-acquired, so a warm container never uses an expired one. */
   refreshAt: number;
   /** True when the token came from a login, so a 403 may mean it expired and a new login can help. */
   fromLogin: boolean;
@@ -21,36 +27,65 @@ const STATIC_TOKEN_CACHE_MS = 5 * 60_000;
 const GET_CALLER_IDENTITY = 'Action=GetCallerIdentity&Version=2011-06-15';
 
 /** Obtains a token with the configured auth method. */
-export async function acquireToken(http: AxiosInstance, auth: Config['vault']['auth']): Promise<Lease> {
-  if (auth.method === 'token') {
-    return {
-      token: await readToken(auth.source),
-      refreshAt: Date.now() + STATIC_TOKEN_CACHE_MS,
-      fromLogin: false,
-    };
+export async function acquireToken(http: AxiosInstance, auth: VaultAuth): Promise<Lease> {
+  switch (auth.method) {
+    case 'token': {
+      const token = plainOrJson(await readSecretSource(auth.token), 'token');
+      if (!token) {
+        throw new VaultTokenSourceError(
+          `${describeSource(auth.token)} holds no Vault token (expected the token or JSON {"token": "..."})`,
+        );
+      }
+      return { token, refreshAt: Date.now() + STATIC_TOKEN_CACHE_MS, fromLogin: false };
+    }
+    case 'approle': {
+      const secretId = plainOrJson(await readSecretSource(auth.secretId), 'secret_id');
+      if (!secretId) {
+        throw new VaultAppRoleLoginError(
+          `${describeSource(auth.secretId)} holds no AppRole secret_id (expected it or JSON {"secret_id": "..."})`,
+        );
+      }
+      return login(
+        http,
+        `auth/${auth.mount}/login`,
+        { role_id: auth.roleId, secret_id: secretId },
+        (m) => new VaultAppRoleLoginError(m),
+      );
+    }
+    case 'aws':
+      return login(
+        http,
+        `auth/${auth.mount}/login`,
+        { role: auth.role, ...(await signedCallerIdentity(auth)) },
+        (m) => new VaultAwsLoginError(m),
+      );
   }
-  const payload = await signedCallerIdentity(auth);
-  return login(http, `auth/${auth.mount}/login`, { role: auth.role, ...payload });
 }
 
-async function login(http: AxiosInstance, path: string, body: unknown): Promise<Lease> {
+async function login(
+  http: AxiosInstance,
+  path: string,
+  body: unknown,
+  refused: (message: string) => VaultAuthError,
+): Promise<Lease> {
   let response;
   try {
     response = await send<never>(http, 'POST', path, { data: body });
   } catch (error) {
     if (error instanceof VaultUnavailableError) throw error;
-    const reason = error instanceof VaultRequestError ? error.message : 'unexpected error';
-    throw new VaultAuthError(`Vault login at ${path} was refused: ${reason}`);
+    throw refused(
+      `Vault login at ${path} was refused: ${error instanceof VaultRequestError ? error.message : 'unexpected error'}`,
+    );
   }
   const auth = response.data?.auth;
-  if (!auth?.client_token) throw new VaultAuthError(`Vault login at ${path} returned no token`);
+  if (!auth?.client_token) throw refused(`Vault login at ${path} returned no token`);
   // Re-acquire at two thirds of the lease so a token never expires in the middle of a step.
   const ttlMs = auth.lease_duration > 0 ? (auth.lease_duration * 1000 * 2) / 3 : Number.POSITIVE_INFINITY;
   return { token: auth.client_token, refreshAt: Date.now() + ttlMs, fromLogin: true };
 }
 
 /** The body of an aws-auth login: a GetCallerIdentity request signed with the function's credentials. */
-async function signedCallerIdentity(auth: Extract<Config['vault']['auth'], { method: 'aws' }>) {
+async function signedCallerIdentity(auth: Extract<VaultAuth, { method: 'aws' }>) {
   const url = new URL(auth.stsEndpoint);
   const headers: Record<string, string> = {
     'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
@@ -81,52 +116,4 @@ async function signedCallerIdentity(auth: Extract<Config['vault']['auth'], { met
     iam_request_body: Buffer.from(GET_CALLER_IDENTITY).toString('base64'),
     iam_request_headers: Buffer.from(JSON.stringify(asList)).toString('base64'),
   };
-}
-
-/** Reads a token from its store; Secrets Manager values may be the token or JSON with a `token` field. */
-async function readToken(source: TokenSource): Promise<string> {
-  switch (source.kind) {
-    case 'env':
-      return source.token;
-    case 'secrets-manager': {
-      const out = await call('secretsmanager:GetSecretValue', () =>
-        new SecretsManagerClient(clientConfig()).send(
-          new GetSecretValueCommand({ SecretId: source.secretId }),
-        ),
-      );
-      return tokenFrom(out.SecretString, `secret ${source.secretId}`);
-    }
-    case 'ssm': {
-      const out = await call('ssm:GetParameter', () =>
-        new SSMClient(clientConfig()).send(
-          new GetParameterCommand({ Name: source.parameter, WithDecryption: true }),
-        ),
-      );
-      return tokenFrom(out.Parameter?.Value, `parameter ${source.parameter}`);
-    }
-  }
-}
-
-async function call<T>(action: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (error) {
-    throw awsFailure(action, error);
-  }
-}
-
-function tokenFrom(value: string | undefined, where: string): string {
-  const raw = value?.trim() ?? '';
-  if (raw.startsWith('{')) {
-    try {
-      const parsed: unknown = JSON.parse(raw);
-      const token = (parsed as { token?: unknown }).token;
-      if (typeof token === 'string' && token.length > 0) return token;
-    } catch {
-      // Falls through to the error below: the value is neither a token nor JSON with one.
-    }
-  } else if (raw.length > 0) {
-    return raw;
-  }
-  throw new VaultAuthError(`${where} holds no Vault token (expected the token or JSON {"token": "..."})`);
 }

@@ -40,8 +40,17 @@ export class VaultPermissionDeniedError extends VaultRequestError {}
 /** Thrown when a check-and-set write finds another version than the one read: a concurrent writer. */
 export class VaultCasConflictError extends VaultRequestError {}
 
-/** Thrown when logging in to Vault fails (auth method, role, credentials or server id). */
-export class VaultAuthError extends PermanentError {}
+/** Thrown when the rotator cannot authenticate to Vault; each auth method has its own subclass. */
+export abstract class VaultAuthError extends PermanentError {}
+
+/** Thrown when Vault's AWS IAM auth refuses the login (role, bound ARN, server id header, STS). */
+export class VaultAwsLoginError extends VaultAuthError {}
+
+/** Thrown when Vault's AppRole auth refuses the login, or no secret_id can be read. */
+export class VaultAppRoleLoginError extends VaultAuthError {}
+
+/** Thrown when token auth finds no token in its store. */
+export class VaultTokenSourceError extends VaultAuthError {}
 
 /** Thrown when the secret at the path is not the shape the rotator writes. */
 export class VaultDataError extends PermanentError {}

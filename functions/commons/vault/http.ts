@@ -1,5 +1,6 @@
 import axios, { type AxiosInstance, type AxiosResponse, isAxiosError } from 'axios';
-import type { Config } from '../config.js';
+import { Agent } from 'node:https';
+import type { VaultConfig } from './config.js';
 import {
   VaultCasConflictError,
   VaultPermissionDeniedError,
@@ -45,12 +46,25 @@ export function vaultFailure(method: Method, path: string, error: unknown): Erro
   return new VaultRequestError(summary);
 }
 
+/** PEM material for the TLS connection to Vault, resolved from its sources. */
+export interface TlsMaterial {
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
 /** An axios instance for Vault's API: no token here, redaction-safe errors, no automatic retries. */
-export function createHttp(vault: Config['vault']): AxiosInstance {
+export function createHttp(vault: VaultConfig, tls: TlsMaterial = {}): AxiosInstance {
   return axios.create({
     baseURL: `${vault.addr}/v1/`,
     timeout: vault.timeoutMs,
     headers: vault.namespace ? { 'X-Vault-Namespace': vault.namespace } : {},
+    httpsAgent: new Agent({
+      keepAlive: true,
+      ...(tls.ca ? { ca: tls.ca } : {}),
+      ...(tls.cert && tls.key ? { cert: tls.cert, key: tls.key } : {}),
+      rejectUnauthorized: !vault.tls.skipVerify,
+    }),
     // Redirects would carry the token to another host.
     maxRedirects: 0,
     transitional: { clarifyTimeoutError: true },

@@ -1,0 +1,211 @@
+import { z } from 'zod';
+import { ConfigurationError } from '../errors.js';
+
+const optional = z
+  .string()
+  .optional()
+  .transform((value) => (value === '' ? undefined : value));
+
+/** Where a secret comes from: deployed config uses a store, never a plain value. */
+export type SecretSource =
+  | { kind: 'env'; value: string }
+  | { kind: 'secrets-manager'; secretId: string }
+  | { kind: 'ssm'; parameter: string };
+
+export type VaultAuth =
+  | {
+      method: 'aws';
+      mount: string;
+      role: string;
+      serverId: string | undefined;
+      stsEndpoint: string;
+      stsRegion: string;
+    }
+  | { method: 'approle'; mount: string; roleId: string; secretId: SecretSource }
+  | { method: 'token'; token: SecretSource };
+
+export interface VaultTls {
+  /** PEM bundle of the CAs to trust instead of the system's. */
+  ca: SecretSource | undefined;
+  /** PEM client certificate and key, for Vault listeners that require one. */
+  clientCert: { cert: string; key: string } | { secretId: string } | undefined;
+  /** Only for a Vault on this machine (the local stack): never accepted for a remote address. */
+  skipVerify: boolean;
+}
+
+export interface VaultConfig {
+  addr: string;
+  namespace: string | undefined;
+  mount: string;
+  /** 1 or 2, or `auto`: asked of Vault (sys/internal/ui/mounts) once per container. */
+  kvVersion: 1 | 2 | 'auto';
+  pathPrefix: string;
+  /** The secret's path, with {prefix}, {userName} and {accountId} filled in. */
+  pathTemplate: string;
+  fields: { accessKeyId: string; secretAccessKey: string };
+  extraFields: Record<string, string>;
+  timeoutMs: number;
+  auth: VaultAuth;
+  tls: VaultTls;
+}
+
+const Field = z.string().regex(/^[\w.-]{1,64}$/);
+
+export const VaultEnv = z.object({
+  VAULT_ADDR: z.url(),
+  VAULT_NAMESPACE: optional,
+  VAULT_KV_MOUNT: z
+    .string()
+    .regex(/^[\w-]+(\/[\w-]+)*$/)
+    .default('secret'),
+  VAULT_KV_VERSION: z.enum(['auto', '1', '2']).default('auto'),
+  VAULT_PATH_PREFIX: z
+    .string()
+    .regex(/^([\w.-]+\/)*$/, 'a relative path ending in /, or empty')
+    .default('aws/iam-users/'),
+  VAULT_PATH_TEMPLATE: z
+    .string()
+    .regex(/^[\w.{}/-]+$/)
+    .refine((t) => t.includes('{userName}'), 'must contain {userName}')
+    .default('{prefix}{userName}'),
+  VAULT_FIELD_ACCESS_KEY: Field.default('access_key'),
+  VAULT_FIELD_SECRET_KEY: Field.default('secret_key'),
+  VAULT_EXTRA_FIELDS: z
+    .string()
+    .default('{}')
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON object' });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.record(Field, z.string().max(1024))),
+  VAULT_AUTH_METHOD: z.enum(['aws', 'approle', 'token']).default('aws'),
+  VAULT_AWS_AUTH_MOUNT: z.string().min(1).default('aws'),
+  VAULT_AWS_AUTH_ROLE: z.string().min(1).default('iam-key-rotator'),
+  VAULT_AWS_IAM_SERVER_ID: optional,
+  // Must match the STS endpoint and region Vault's aws auth method is configured to call.
+  VAULT_AWS_STS_ENDPOINT: z.url().default('https://sts.amazonaws.com'),
+  VAULT_AWS_STS_REGION: z.string().min(1).default('us-east-1'),
+  VAULT_APPROLE_MOUNT: z.string().min(1).default('approle'),
+  VAULT_APPROLE_ROLE_ID: optional,
+  VAULT_APPROLE_SECRET_ID_SECRET: optional,
+  VAULT_APPROLE_SECRET_ID: optional,
+  VAULT_TOKEN: optional,
+  VAULT_TOKEN_SECRET_ID: optional,
+  VAULT_TOKEN_PARAMETER: optional,
+  VAULT_CACERT_PEM: optional,
+  VAULT_CACERT_PARAMETER: optional,
+  VAULT_CLIENT_CERT_PEM: optional,
+  VAULT_CLIENT_KEY_PEM: optional,
+  VAULT_CLIENT_CERT_SECRET_ID: optional,
+  VAULT_SKIP_VERIFY: z.enum(['true', 'false', '']).default('false'),
+  VAULT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+});
+type Env = z.infer<typeof VaultEnv>;
+
+function oneOf(what: string, sources: (SecretSource | undefined)[]): SecretSource {
+  const given = sources.filter((s): s is SecretSource => s !== undefined);
+  const [source, ...others] = given;
+  if (!source || others.length > 0) throw new ConfigurationError(`${what}: set exactly one`);
+  return source;
+}
+
+const env = (value: string | undefined): SecretSource | undefined =>
+  value === undefined ? undefined : { kind: 'env', value };
+const sm = (secretId: string | undefined): SecretSource | undefined =>
+  secretId === undefined ? undefined : { kind: 'secrets-manager', secretId };
+const ssm = (parameter: string | undefined): SecretSource | undefined =>
+  parameter === undefined ? undefined : { kind: 'ssm', parameter };
+
+function auth(e: Env): VaultAuth {
+  switch (e.VAULT_AUTH_METHOD) {
+    case 'aws':
+      return {
+        method: 'aws',
+        mount: e.VAULT_AWS_AUTH_MOUNT,
+        role: e.VAULT_AWS_AUTH_ROLE,
+        serverId: e.VAULT_AWS_IAM_SERVER_ID,
+        stsEndpoint: e.VAULT_AWS_STS_ENDPOINT,
+        stsRegion: e.VAULT_AWS_STS_REGION,
+      };
+    case 'approle':
+      if (!e.VAULT_APPROLE_ROLE_ID)
+        throw new ConfigurationError('VAULT_AUTH_METHOD=approle needs VAULT_APPROLE_ROLE_ID');
+      return {
+        method: 'approle',
+        mount: e.VAULT_APPROLE_MOUNT,
+        roleId: e.VAULT_APPROLE_ROLE_ID,
+        secretId: oneOf(
+          'VAULT_AUTH_METHOD=approle needs VAULT_APPROLE_SECRET_ID_SECRET or VAULT_APPROLE_SECRET_ID',
+          [sm(e.VAULT_APPROLE_SECRET_ID_SECRET), env(e.VAULT_APPROLE_SECRET_ID)],
+        ),
+      };
+    case 'token':
+      return {
+        method: 'token',
+        token: oneOf(
+          'VAULT_AUTH_METHOD=token needs VAULT_TOKEN_SECRET_ID, VAULT_TOKEN_PARAMETER or VAULT_TOKEN',
+          [sm(e.VAULT_TOKEN_SECRET_ID), ssm(e.VAULT_TOKEN_PARAMETER), env(e.VAULT_TOKEN)],
+        ),
+      };
+  }
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+function tls(e: Env): VaultTls {
+  const skipVerify = e.VAULT_SKIP_VERIFY === 'true';
+  if (skipVerify && !LOOPBACK.has(new URL(e.VAULT_ADDR).hostname)) {
+    throw new ConfigurationError('VAULT_SKIP_VERIFY is only accepted for a Vault on 127.0.0.1 or localhost');
+  }
+  if (Boolean(e.VAULT_CLIENT_CERT_PEM) !== Boolean(e.VAULT_CLIENT_KEY_PEM)) {
+    throw new ConfigurationError('VAULT_CLIENT_CERT_PEM and VAULT_CLIENT_KEY_PEM go together');
+  }
+  if (e.VAULT_CACERT_PEM && e.VAULT_CACERT_PARAMETER) {
+    throw new ConfigurationError('set VAULT_CACERT_PEM or VAULT_CACERT_PARAMETER, not both');
+  }
+  return {
+    ca: env(e.VAULT_CACERT_PEM) ?? ssm(e.VAULT_CACERT_PARAMETER),
+    clientCert:
+      e.VAULT_CLIENT_CERT_PEM && e.VAULT_CLIENT_KEY_PEM
+        ? { cert: e.VAULT_CLIENT_CERT_PEM, key: e.VAULT_CLIENT_KEY_PEM }
+        : e.VAULT_CLIENT_CERT_SECRET_ID
+          ? { secretId: e.VAULT_CLIENT_CERT_SECRET_ID }
+          : undefined,
+    skipVerify,
+  };
+}
+
+/** The Vault part of the configuration, from validated variables. */
+export function vaultConfig(e: Env): VaultConfig {
+  if (
+    !e.VAULT_PATH_TEMPLATE.replaceAll('{accountId}', '0')
+      .replaceAll('{userName}', 'u')
+      .replace('{prefix}', e.VAULT_PATH_PREFIX)
+      .startsWith(e.VAULT_PATH_PREFIX)
+  ) {
+    throw new ConfigurationError('VAULT_PATH_TEMPLATE must produce paths below VAULT_PATH_PREFIX');
+  }
+  const fields = { accessKeyId: e.VAULT_FIELD_ACCESS_KEY, secretAccessKey: e.VAULT_FIELD_SECRET_KEY };
+  for (const name of Object.keys(e.VAULT_EXTRA_FIELDS)) {
+    if (name === fields.accessKeyId || name === fields.secretAccessKey) {
+      throw new ConfigurationError(`VAULT_EXTRA_FIELDS may not set ${name}`);
+    }
+  }
+  return {
+    addr: e.VAULT_ADDR.replace(/\/+$/, ''),
+    namespace: e.VAULT_NAMESPACE,
+    mount: e.VAULT_KV_MOUNT,
+    kvVersion: e.VAULT_KV_VERSION === 'auto' ? 'auto' : e.VAULT_KV_VERSION === '1' ? 1 : 2,
+    pathPrefix: e.VAULT_PATH_PREFIX,
+    pathTemplate: e.VAULT_PATH_TEMPLATE,
+    fields,
+    extraFields: e.VAULT_EXTRA_FIELDS,
+    timeoutMs: e.VAULT_TIMEOUT_MS,
+    auth: auth(e),
+    tls: tls(e),
+  };
+}

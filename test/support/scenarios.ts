@@ -1,0 +1,117 @@
+import { expect } from 'vitest';
+import { observe, type SeededUser } from '../../local-stack/provision.js';
+import type { HistoryEvent } from '../../local-stack/state-machine.js';
+import type { FaultSpec } from '../../local-stack/traffic.js';
+import { expectNoSecrets } from './invariants.js';
+import type { TestStack } from './local-stack.js';
+
+export type Report = Awaited<ReturnType<TestStack['rotate']>>;
+type RotateOptions = NonNullable<Parameters<TestStack['rotate']>[1]>;
+
+/** What the fault list looked like when the execution ended: how often each fault fired. */
+export interface FiredFault {
+  spec: FaultSpec;
+  seen: number;
+  fired: number;
+}
+
+/**
+ * Runs a rotation with faults and records, at the execution's last event (before rotate() clears
+ * the fault list), how often each fault fired, so a scenario can prove it hit the call it names.
+ */
+export async function rotateRecordingFaults(
+  ctx: TestStack,
+  user: SeededUser,
+  options: RotateOptions,
+): Promise<{ report: Report; fired: FiredFault[] }> {
+  let fired: FiredFault[] = [];
+  const report = await ctx.rotate(user, {
+    ...options,
+    onEvent: (event: HistoryEvent) => {
+      fired = ctx.stack.traffic.describe();
+      options.onEvent?.(event);
+    },
+  });
+  return { report, fired };
+}
+
+/** Every fault of the scenario was applied to at least one call. */
+export function expectAllFired(fired: FiredFault[], specs: string[]): void {
+  expect(fired).toHaveLength(specs.length);
+  fired.forEach((fault, i) => expect(fault.fired, `fault ${specs[i]} never fired`).toBeGreaterThan(0));
+}
+
+/** Error names the ASL or a handler gives; never the interpreter's own (States.*) or a bare Error. */
+export function expectNamedError(error: { Error: string; Cause: string } | null): void {
+  expect(error, 'a failed execution without an error').not.toBeNull();
+  const name = error?.Error ?? '';
+  expect(name, `unnamed failure ${name}: ${error?.Cause ?? ''}`).toMatch(/^[A-Z][A-Za-z]+(Error|Failed)$/);
+  expect(name).not.toMatch(/^States\./);
+}
+
+/** A FAILED execution that ended in `endState` with error `name`. */
+export function expectFailure(report: Report, name: string, endState: string): void {
+  expect(
+    { status: report.status, error: report.error?.Error, end: report.states.at(-1) },
+    report.error?.Cause,
+  ).toEqual({ status: 'FAILED', error: name, end: endState });
+}
+
+export function expectSuccess(report: Report): void {
+  expect({ status: report.status, error: report.error }).toEqual({ status: 'SUCCEEDED', error: null });
+}
+
+/**
+ * The invariants for two executions that rotated the same user at the same time, checked on the
+ * final state (the second report's `after` is the later observation):
+ * - at most one SUCCEEDED, and every FAILED one ended with a named error;
+ * - Vault still serves a key, it is Active and STS accepts it; if one succeeded it is the only key;
+ * - no key exists that is neither Vault's nor one the user had before either execution;
+ * - no secret in either history, error or log;
+ * - in each execution, no old key was retired before its own VerifyKey succeeded.
+ */
+export async function expectPairInvariants(
+  ctx: TestStack,
+  user: SeededUser,
+  reports: [Report, Report],
+): Promise<void> {
+  const succeeded = reports.filter((r) => r.status === 'SUCCEEDED');
+  expect(succeeded.length, 'both executions succeeded').toBeLessThanOrEqual(1);
+  for (const report of reports) if (report.status === 'FAILED') expectNamedError(report.error);
+
+  const served = await ctx.vaultKey(user);
+  const keys = (await observe(ctx.target, user)).accessKeys;
+  if (reports.some((r) => r.before.vault !== null)) expect(served, 'Vault lost its key').not.toBeNull();
+  if (served) {
+    expect(keys.find((k) => k.accessKeyId === served.accessKeyId)?.status, 'Vault key not Active').toBe(
+      'Active',
+    );
+    expect(await ctx.works(served), 'the key Vault serves does not work').toBe(true);
+  }
+  if (succeeded.length === 1) {
+    expect(keys.map((k) => k.accessKeyId)).toEqual([served?.accessKeyId]);
+  }
+  const allowed = new Set<string | undefined>([
+    served?.accessKeyId,
+    ...reports.flatMap((r) => r.before.accessKeys.map((k) => k.accessKeyId)),
+  ]);
+  expect(
+    keys.filter((k) => !allowed.has(k.accessKeyId)),
+    'orphaned keys',
+  ).toEqual([]);
+
+  for (const report of reports) {
+    expectNoSecrets(
+      [JSON.stringify(report.history), JSON.stringify(report.error), ...report.logs],
+      ctx.knownSecrets(),
+    );
+    const verified = report.history.findIndex(
+      (e) => e.type === 'StateExited' && e.state?.name === 'VerifyKey',
+    );
+    for (const retire of ['DeactivateOld', 'DeleteOld']) {
+      const at = report.history.findIndex((e) => e.type === 'StateEntered' && e.state?.name === retire);
+      if (at >= 0) expect(verified, `${retire} ran before VerifyKey succeeded`).toBeGreaterThanOrEqual(0);
+      if (at >= 0) expect(at).toBeGreaterThan(verified);
+    }
+  }
+}
