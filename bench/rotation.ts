@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { prepareTarget, rotate } from '../local-stack/rotation.js';
-import { seedUser } from '../local-stack/provision.js';
+import { localTarget, seedUser } from '../local-stack/provision.js';
 import { startLocalStack } from '../local-stack/stack.js';
 
 const HELP = `usage: iam-key-rotator bench [--rotations N] [--json]      (npm run bench)
@@ -31,13 +31,7 @@ export async function runBench(args: string[]): Promise<number> {
   if (!Number.isInteger(rotations) || rotations < 1)
     throw new Error('--rotations must be a whole number >= 1');
   const stack = await startLocalStack({ propagationMs: 0 });
-  const target = {
-    aws: { endpoint: stack.aws.endpoint, region: stack.aws.region, credentials: stack.aws.adminCredentials },
-    vault: { addr: stack.vault.addr, token: stack.vault.rootToken },
-    vaultAuth: 'aws' as const,
-    kvMount: 'secret',
-    pathPrefix: 'aws/iam-users/',
-  };
+  const target = localTarget(stack);
   const times: number[] = [];
   let peakRss = 0;
   let calls: Record<string, number> = {};

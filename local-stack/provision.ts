@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Agent } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import {
   CreateAccessKeyCommand,
@@ -8,8 +9,11 @@ import {
   ListAccessKeysCommand,
 } from '@aws-sdk/client-iam';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import axios, { type AxiosInstance } from 'axios';
+
+export type VaultAuthMethod = 'aws' | 'approle' | 'token';
 
 /** Where the rotator runs against: the local stack, or a real AWS endpoint and Vault. */
 export interface Target {
@@ -19,11 +23,42 @@ export interface Target {
     region: string;
     credentials: { accessKeyId: string; secretAccessKey: string };
   };
-  vault: { addr: string; token: string };
-  /** Vault's auth method for the handlers: `aws` needs a Vault whose STS endpoint is `aws.endpoint`. */
-  vaultAuth: 'aws' | 'token';
+  vault: {
+    addr: string;
+    /** A token that may manage policies, auth methods, mounts and (Enterprise) namespaces. */
+    token: string;
+    /** PEM of the CA that signed Vault's certificate, when Vault serves TLS with a private CA. */
+    caCert?: string;
+  };
+  /** The handlers' auth method: `aws` needs a Vault whose STS endpoint is `aws.endpoint`. */
+  vaultAuth: VaultAuthMethod;
+  kvVersion: 1 | 2;
   kvMount: string;
   pathPrefix: string;
+  namespace?: string;
+}
+
+/** A target on the local stack's emulators with the defaults of a deployment. */
+export function localTarget(
+  stack: {
+    aws: {
+      endpoint: string;
+      region: string;
+      adminCredentials: { accessKeyId: string; secretAccessKey: string };
+    };
+    vault: { addr: string; rootToken: string };
+  },
+  overrides: Partial<Omit<Target, 'aws'>> = {},
+): Target {
+  return {
+    aws: { endpoint: stack.aws.endpoint, region: stack.aws.region, credentials: stack.aws.adminCredentials },
+    vault: { addr: stack.vault.addr, token: stack.vault.rootToken },
+    vaultAuth: 'aws',
+    kvVersion: 2,
+    kvMount: overrides.kvVersion === 1 ? 'kv' : 'secret',
+    pathPrefix: 'aws/iam-users/',
+    ...overrides,
+  };
 }
 
 export const ROTATOR_ROLE = 'iam-key-rotator-writer';
@@ -38,28 +73,49 @@ function awsConfig(target: Target) {
 }
 
 /** An admin client for Vault's HTTP API (provisioning and observation only, never the handlers). */
-export function vaultAdmin(target: Target): AxiosInstance {
+export function vaultAdmin(target: Target, options: { rootNamespace?: boolean } = {}): AxiosInstance {
+  const namespace = options.rootNamespace ? undefined : target.namespace;
   return axios.create({
     baseURL: `${target.vault.addr.replace(/\/+$/, '')}/v1/`,
-    headers: { 'X-Vault-Token': target.vault.token },
+    headers: {
+      'X-Vault-Token': target.vault.token,
+      ...(namespace ? { 'X-Vault-Namespace': namespace } : {}),
+    },
     timeout: 5_000,
+    ...(target.vault.caCert ? { httpsAgent: new Agent({ ca: target.vault.caCert }) } : {}),
   });
 }
 
+/** The path of a secret in the HTTP API: KV v2 puts `data/` after the mount. */
+export function dataPath(target: Target, path: string): string {
+  return target.kvVersion === 2 ? `${target.kvMount}/data/${path}` : `${target.kvMount}/${path}`;
+}
+
 function policy(target: Target): string {
-  const file = fileURLToPath(new URL('../vault/policy-writer.hcl', import.meta.url));
-  return readFileSync(file, 'utf8')
-    .replaceAll('secret/', `${target.kvMount}/`)
+  const name = target.kvVersion === 2 ? 'policy-writer.hcl' : 'kv1-policy-writer.hcl';
+  return readFileSync(fileURLToPath(new URL(`../vault/${name}`, import.meta.url)), 'utf8')
+    .replaceAll('"secret/', `"${target.kvMount}/`)
     .replaceAll('aws/iam-users/', target.pathPrefix);
+}
+
+/** Vault answers 400 when something already exists; provisioning is then already done. */
+async function ignoringExisting(call: Promise<unknown>): Promise<void> {
+  try {
+    await call;
+  } catch (error) {
+    if (!axios.isAxiosError(error) || error.response?.status !== 400) throw error;
+  }
 }
 
 export interface Provisioned {
   kmsKeyId: string;
   /** The identity the handlers run as (the Lambda role in AWS). */
   rotatorArn: string;
+  /** Environment for the auth method: role ids and where secrets are stored, never the secrets. */
+  authEnvironment: Record<string, string>;
 }
 
-/** What a deployment creates: the sealing key, the Vault policy and the Vault AWS auth role. */
+/** What a deployment has: the sealing key, the namespace and KV mount, the Vault policy and auth role. */
 export async function provisionRotator(target: Target): Promise<Provisioned> {
   const kms = new KMSClient(awsConfig(target));
   const key = await kms.send(new CreateKeyCommand({ Description: 'iam-key-rotator local sealing key' }));
@@ -67,21 +123,94 @@ export async function provisionRotator(target: Target): Promise<Provisioned> {
   if (!kmsKeyId) throw new Error('KMS CreateKey returned no KeyId');
   const identity = await new STSClient(awsConfig(target)).send(new GetCallerIdentityCommand({}));
   const rotatorArn = identity.Arn ?? '';
-  const vault = vaultAdmin(target);
-  await vault.put(`sys/policies/acl/${ROTATOR_ROLE}`, { policy: policy(target) });
-  if (target.vaultAuth === 'aws' && target.aws.endpoint) {
-    await vault.post('auth/aws/config/client', {
-      sts_endpoint: target.aws.endpoint,
-      sts_region: target.aws.region,
-    });
-    await vault.post(`auth/aws/role/${ROTATOR_ROLE}`, {
-      auth_type: 'iam',
-      bound_iam_principal_arn: [rotatorArn],
-      token_policies: [ROTATOR_ROLE],
-      token_ttl: 900,
-    });
+
+  if (target.namespace) {
+    await ignoringExisting(
+      vaultAdmin(target, { rootNamespace: true }).post(`sys/namespaces/${target.namespace}`, {}),
+    );
   }
-  return { kmsKeyId, rotatorArn };
+  const vault = vaultAdmin(target);
+  await ignoringExisting(
+    vault.post(`sys/mounts/${target.kvMount}`, {
+      type: 'kv',
+      options: { version: String(target.kvVersion) },
+    }),
+  );
+  await vault.put(`sys/policies/acl/${ROTATOR_ROLE}`, { policy: policy(target) });
+  return { kmsKeyId, rotatorArn, authEnvironment: await provisionAuth(target, rotatorArn) };
+}
+
+async function storeSecret(target: Target, name: string, value: string): Promise<string> {
+  const client = new SecretsManagerClient(awsConfig(target));
+  const out = await client.send(
+    new CreateSecretCommand({
+      Name: `${name}-${Math.random().toString(36).slice(2, 8)}`,
+      SecretString: value,
+    }),
+  );
+  return out.ARN ?? '';
+}
+
+async function provisionAuth(target: Target, rotatorArn: string): Promise<Record<string, string>> {
+  const vault = vaultAdmin(target);
+  switch (target.vaultAuth) {
+    case 'aws': {
+      if (target.aws.endpoint) {
+        await vault.post('auth/aws/config/client', {
+          sts_endpoint: target.aws.endpoint,
+          sts_region: target.aws.region,
+        });
+      }
+      await vault.post(`auth/aws/role/${ROTATOR_ROLE}`, {
+        auth_type: 'iam',
+        bound_iam_principal_arn: [rotatorArn],
+        token_policies: [ROTATOR_ROLE],
+        token_ttl: 900,
+      });
+      return {
+        VAULT_AUTH_METHOD: 'aws',
+        VAULT_AWS_AUTH_ROLE: ROTATOR_ROLE,
+        ...(target.aws.endpoint
+          ? { VAULT_AWS_STS_ENDPOINT: target.aws.endpoint, VAULT_AWS_STS_REGION: target.aws.region }
+          : {}),
+      };
+    }
+    case 'approle': {
+      await vault.post(`auth/approle/role/${ROTATOR_ROLE}`, {
+        token_policies: [ROTATOR_ROLE],
+        token_ttl: 900,
+      });
+      const roleId = (await vault.get(`auth/approle/role/${ROTATOR_ROLE}/role-id`)).data as {
+        data: { role_id: string };
+      };
+      const secretId = (await vault.post(`auth/approle/role/${ROTATOR_ROLE}/secret-id`, {})).data as {
+        data: { secret_id: string };
+      };
+      return {
+        VAULT_AUTH_METHOD: 'approle',
+        VAULT_APPROLE_ROLE_ID: roleId.data.role_id,
+        VAULT_APPROLE_SECRET_ID_SECRET: await storeSecret(
+          target,
+          'iam-key-rotator/approle-secret-id',
+          JSON.stringify({ secret_id: secretId.data.secret_id }),
+        ),
+      };
+    }
+    case 'token': {
+      const created = (await vault.post('auth/token/create', { policies: [ROTATOR_ROLE], ttl: '1h' }))
+        .data as {
+        auth: { client_token: string };
+      };
+      return {
+        VAULT_AUTH_METHOD: 'token',
+        VAULT_TOKEN_SECRET_ID: await storeSecret(
+          target,
+          'iam-key-rotator/vault-token',
+          created.auth.client_token,
+        ),
+      };
+    }
+  }
 }
 
 export interface SeededUser {
@@ -105,9 +234,8 @@ export async function seedUser(
     newest = (await iam.send(new CreateAccessKeyCommand({ UserName: userName }))).AccessKey;
   }
   if (newest?.AccessKeyId && newest.SecretAccessKey && options.storeInVault !== false) {
-    await vaultAdmin(target).post(`${target.kvMount}/data/${vaultPath}`, {
-      data: { access_key: newest.AccessKeyId, secret_key: newest.SecretAccessKey },
-    });
+    const data = { access_key: newest.AccessKeyId, secret_key: newest.SecretAccessKey };
+    await vaultAdmin(target).post(dataPath(target, vaultPath), target.kvVersion === 2 ? { data } : data);
   }
   return { userName, vaultPath, oldAccessKeyId: newest?.AccessKeyId ?? null };
 }
@@ -117,12 +245,31 @@ export function fingerprint(secret: string): string {
   return `redacted:sha256:${createHash('sha256').update(secret).digest('hex').slice(0, 12)}`;
 }
 
+/** The key pair Vault serves at the path, with its version (KV v1: 1), or null. */
+export async function readVaultKey(
+  target: Target,
+  path: string,
+): Promise<{ version: number; accessKeyId: string; secretAccessKey: string } | null> {
+  const response = await vaultAdmin(target).get(dataPath(target, path), {
+    validateStatus: (s) => s === 200 || s === 404,
+  });
+  if (response.status !== 200) return null;
+  const body = response.data as { data?: Record<string, unknown> };
+  const v2 = body.data as
+    { data?: Record<string, unknown> | null; metadata?: { version: number } } | undefined;
+  const data = target.kvVersion === 2 ? v2?.data : body.data;
+  const accessKeyId = data?.access_key;
+  const secretAccessKey = data?.secret_key;
+  if (typeof accessKeyId !== 'string' || typeof secretAccessKey !== 'string') return null;
+  return { version: target.kvVersion === 2 ? (v2?.metadata?.version ?? 0) : 1, accessKeyId, secretAccessKey };
+}
+
 export interface Observed {
   accessKeys: { accessKeyId: string; status: string; createDate: string }[];
   vault: { version: number; accessKeyId: string; secretAccessKey: string } | null;
 }
 
-/** The user's keys in IAM and what Vault serves at the path, secret shown only as a fingerprint. */
+/** The user's keys in IAM and what Vault serves at the path, the secret shown only as a fingerprint. */
 export async function observe(target: Target, user: SeededUser): Promise<Observed> {
   const iam = new IAMClient(awsConfig(target));
   const listed = await iam.send(new ListAccessKeysCommand({ UserName: user.userName }));
@@ -133,23 +280,10 @@ export async function observe(target: Target, user: SeededUser): Promise<Observe
       createDate: k.CreateDate?.toISOString() ?? '',
     }))
     .sort((a, b) => a.createDate.localeCompare(b.createDate));
-  const response = await vaultAdmin(target).get(`${target.kvMount}/data/${user.vaultPath}`, {
-    validateStatus: (s) => s === 200 || s === 404,
-  });
-  const body = response.data as {
-    data?: { data?: Record<string, string> | null; metadata?: { version: number } };
-  };
-  const data = response.status === 200 ? body.data?.data : null;
+  const served = await readVaultKey(target, user.vaultPath);
   return {
     accessKeys,
-    vault:
-      data?.access_key && data.secret_key
-        ? {
-            version: body.data?.metadata?.version ?? 0,
-            accessKeyId: data.access_key,
-            secretAccessKey: fingerprint(data.secret_key),
-          }
-        : null,
+    vault: served ? { ...served, secretAccessKey: fingerprint(served.secretAccessKey) } : null,
   };
 }
 
@@ -164,15 +298,11 @@ export function rotatorEnvironment(target: Target, provisioned: Provisioned): Re
     ROTATOR_KMS_KEY_ID: provisioned.kmsKeyId,
     ROTATOR_AWS_TIMEOUT_MS: '2000',
     VAULT_ADDR: target.vault.addr,
+    VAULT_NAMESPACE: target.namespace ?? '',
     VAULT_KV_MOUNT: target.kvMount,
     VAULT_PATH_PREFIX: target.pathPrefix,
     VAULT_TIMEOUT_MS: '2000',
-    ...(target.vaultAuth === 'aws'
-      ? {
-          VAULT_AUTH_METHOD: 'aws',
-          VAULT_AWS_AUTH_ROLE: ROTATOR_ROLE,
-          ...(aws.endpoint ? { VAULT_AWS_STS_ENDPOINT: aws.endpoint, VAULT_AWS_STS_REGION: aws.region } : {}),
-        }
-      : { VAULT_AUTH_METHOD: 'token', VAULT_TOKEN: target.vault.token }),
+    ...(target.vault.caCert ? { VAULT_CACERT_PEM: target.vault.caCert } : {}),
+    ...provisioned.authEnvironment,
   };
 }

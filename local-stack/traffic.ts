@@ -27,7 +27,8 @@ export interface FaultSpec {
   nth: number;
 }
 
-const SPEC = /^(iam|sts|kms|secretsmanager|ssm|vault):([A-Za-z][A-Za-z0-9-]*):([A-Za-z0-9-]+?)(?:x(\d+))?(?:@(\d+))?$/;
+const SPEC =
+  /^(iam|sts|kms|secretsmanager|ssm|vault):([A-Za-z][A-Za-z0-9-]*):([A-Za-z0-9-]+?)(?:x(\d+))?(?:@(\d+))?$/;
 
 export class InvalidFaultSpecError extends Error {
   constructor(spec: string) {

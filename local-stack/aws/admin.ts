@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { FaultRequestBody, InvalidFaultSpecError, parseFaultSpec, type Traffic } from '../traffic.js';
 import { AwsServiceError } from './errors.js';
+import { seedSecret } from './secrets-manager.js';
+import { seedParameter } from './ssm.js';
 import { seededAccessKey, userInfo, type AwsState } from './state.js';
 
 /** `/__admin/*`: unauthenticated JSON for seeding and inspecting; the server only serves it to loopback peers. */
@@ -12,6 +14,12 @@ export interface AdminReply {
 }
 
 const UserBody = z.strictObject({ userName: z.string(), path: z.string().optional() });
+const SecretBody = z.strictObject({ name: z.string(), value: z.string() });
+const ParameterBody = z.strictObject({
+  name: z.string(),
+  value: z.string(),
+  type: z.enum(['String', 'StringList', 'SecureString']),
+});
 const PropagationBody = z.strictObject({ ms: z.number().int().nonnegative() });
 
 class BadRequestError extends Error {}
@@ -47,6 +55,23 @@ function adminRoutes(state: AwsState, traffic: Traffic): [string, RegExp, Route]
       /^users\/([^/]+)\/access-keys$/,
       // Seeded keys skip the propagation delay: they stand for keys that existed before the run.
       (m) => ok(seededAccessKey(state.addAccessKey(decodeURIComponent(m[1] ?? ''), false)), 201),
+    ],
+    [
+      'POST',
+      /^secrets$/,
+      (_m, body) => {
+        const { name, value } = parseBody(SecretBody, body);
+        return ok(seedSecret(state, name, value), 201);
+      },
+    ],
+    [
+      'POST',
+      /^parameters$/,
+      // Overwrites an existing parameter (a new version), so seeding can be repeated.
+      (_m, body) => {
+        const { name, value, type } = parseBody(ParameterBody, body);
+        return ok(seedParameter(state, name, value, type), 201);
+      },
     ],
     [
       'POST',

@@ -63,8 +63,9 @@ export async function authenticate(
 ): Promise<Principal> {
   const header = request.headers.authorization;
   if (header === undefined) {
-    const message =
-      isJsonService(service) ? 'Missing Authentication Token' : 'Request is missing Authentication Token';
+    const message = isJsonService(service)
+      ? 'Missing Authentication Token'
+      : 'Request is missing Authentication Token';
     throw fail(service, 'missing', message);
   }
   let auth: ParsedAuthorization;

@@ -1,5 +1,7 @@
 import { Traffic } from '../traffic.js';
+import { seedSecret, type SeededSecret } from './secrets-manager.js';
 import { startServer } from './server.js';
+import { seedParameter, type ParameterInfo, type ParameterType } from './ssm.js';
 import {
   AwsState,
   accessKeyInfo,
@@ -13,6 +15,8 @@ import {
 
 export { AwsServiceError } from './errors.js';
 export type { AccessKeyInfo, SeededAccessKey, StateSnapshot, UserInfo } from './state.js';
+export type { SecretInfo, SeededSecret } from './secrets-manager.js';
+export type { ParameterInfo, ParameterType } from './ssm.js';
 
 /** The user the emulator creates at start; it may call everything (no IAM policies are evaluated). */
 export const ADMIN_USER_NAME = 'local-admin';
@@ -40,6 +44,11 @@ export interface AwsEmulator {
   createAccessKey(userName: string): SeededAccessKey;
   listAccessKeys(userName: string): AccessKeyInfo[];
   setPropagationMs(ms: number): void;
+  /** Seeds a Secrets Manager secret whose AWSCURRENT version holds `value` as SecretString. */
+  createSecret(name: string, value: string): SeededSecret;
+  /** Seeds an SSM parameter, or overwrites it with a new version; SecureString values are KMS-sealed. */
+  putParameter(name: string, value: string, type: ParameterType): ParameterInfo;
+  /** Everything the emulator holds, without any secret: no key secrets, secret values or parameter values. */
   snapshot(): StateSnapshot;
   /** Stops listening and drops open connections, including ones a `timeout` fault holds. */
   close(): Promise<void>;
@@ -73,6 +82,8 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
     setPropagationMs: (ms) => {
       state.propagationMs = checkPropagationMs(ms);
     },
+    createSecret: (name, value) => seedSecret(state, name, value),
+    putParameter: (name, value, type) => seedParameter(state, name, value, type),
     snapshot: () => state.snapshot(),
     close: () => server.close(),
   };

@@ -15,7 +15,11 @@ export function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
 }
 
 /** A Coral constraint failure in the JSON services' words: `Value '…' at 'member' failed to satisfy…`. */
-export function constraintError(value: string | undefined, member: string, constraint: string): AwsServiceError {
+export function constraintError(
+  value: string | undefined,
+  member: string,
+  constraint: string,
+): AwsServiceError {
   const shown = value === undefined ? 'null' : `'${value}'`;
   return new AwsServiceError(
     'ValidationException',

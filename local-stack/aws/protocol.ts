@@ -42,7 +42,9 @@ export function detectRoute(request: ReceivedRequest): Route {
   )?.[1];
   const target = request.headers['x-amz-target'];
   if (target !== undefined) {
-    const byTarget = JSON_SERVICES.find((service) => String(target).startsWith(JSON_TARGET_PREFIXES[service]));
+    const byTarget = JSON_SERVICES.find((service) =>
+      String(target).startsWith(JSON_TARGET_PREFIXES[service]),
+    );
     // An unknown target is answered (UnknownOperationException) by the service the request was signed for.
     const service = byTarget ?? (scope !== undefined && isJsonService(scope) ? scope : 'kms');
     return { protocol: 'json', service };

@@ -135,7 +135,9 @@ function valueOf(input: { SecretString?: string | undefined; SecretBinary?: stri
 }
 
 const sameValue = (a: SecretValue, b: SecretValue): boolean =>
-  a.kind === 'string' ? b.kind === 'string' && a.text === b.text : b.kind === 'binary' && a.base64 === b.base64;
+  a.kind === 'string'
+    ? b.kind === 'string' && a.text === b.text
+    : b.kind === 'binary' && a.base64 === b.base64;
 
 const stagesOf = (secret: Secret): Record<string, string[]> =>
   Object.fromEntries(
@@ -283,7 +285,10 @@ export const secretsManagerActions: ReadonlyMap<string, JsonHandler> = new Map<s
   [
     'CreateSecret',
     (input, { state }) => {
-      const { Name, ClientRequestToken, Description, KmsKeyId, ...rest } = parseInput(CreateSecretInput, input);
+      const { Name, ClientRequestToken, Description, KmsKeyId, ...rest } = parseInput(
+        CreateSecretInput,
+        input,
+      );
       const value = valueOf(rest);
       const { secret, version } = createSecret(state, {
         name: Name,
@@ -383,7 +388,24 @@ export const secretsManagerActions: ReadonlyMap<string, JsonHandler> = new Map<s
       }
       if (secret.deletedDate) throw markedForDeletion();
       secret.deletedDate = now;
-      return { ARN: secret.arn, Name: secret.name, DeletionDate: epoch(new Date(now.getTime() + days * DAY_MS)) };
+      return {
+        ARN: secret.arn,
+        Name: secret.name,
+        DeletionDate: epoch(new Date(now.getTime() + days * DAY_MS)),
+      };
     },
   ],
 ]);
+
+/** What seeding a secret returns: where it is, never its value. */
+export interface SeededSecret {
+  arn: string;
+  name: string;
+  versionId: string;
+}
+
+/** Seeds a secret with a string value as its AWSCURRENT version (admin and programmatic API). */
+export function seedSecret(state: AwsState, name: string, value: string): SeededSecret {
+  const { secret, version } = createSecret(state, { name, value: { kind: 'string', text: value } });
+  return { arn: secret.arn, name: secret.name, versionId: version?.versionId ?? '' };
+}

@@ -17,7 +17,8 @@ export type ParameterType = 'String' | 'StringList' | 'SecureString';
 type Tier = 'Standard' | 'Advanced';
 
 export const DEFAULT_SSM_KEY_ALIAS = 'alias/aws/ssm';
-const DEFAULT_KEY_DESCRIPTION = 'Default master key that protects my SSM parameters when no other key is defined';
+const DEFAULT_KEY_DESCRIPTION =
+  'Default master key that protects my SSM parameters when no other key is defined';
 const MAX_VALUE_CHARS: Record<Tier, number> = { Standard: 4096, Advanced: 8192 };
 const MAX_GET_PARAMETERS = 10;
 
@@ -116,7 +117,10 @@ export interface NewParameter {
 }
 
 /** PutParameter: version 1, or the next version when `overwrite` is set. */
-export function putParameter(state: AwsState, input: NewParameter): { parameter: Parameter; version: ParameterVersion } {
+export function putParameter(
+  state: AwsState,
+  input: NewParameter,
+): { parameter: Parameter; version: ParameterVersion } {
   if (!NAME.test(input.name) || RESERVED.test(input.name)) throw invalidName();
   const existing = state.parameters.get(input.name);
   if (existing && input.overwrite !== true) {
@@ -127,10 +131,16 @@ export function putParameter(state: AwsState, input: NewParameter): { parameter:
   }
   const type = input.type ?? (existing ? current(existing).type : undefined);
   if (type === undefined) {
-    throw new AwsServiceError('ValidationException', 'A parameter type is required when you create a parameter.');
+    throw new AwsServiceError(
+      'ValidationException',
+      'A parameter type is required when you create a parameter.',
+    );
   }
   if (input.keyId !== undefined && type !== 'SecureString') {
-    throw new AwsServiceError('ValidationException', 'KeyId is required for SecureString type parameter only.');
+    throw new AwsServiceError(
+      'ValidationException',
+      'KeyId is required for SecureString type parameter only.',
+    );
   }
   const tier = input.tier ?? 'Standard';
   if (input.value.length === 0) {
@@ -141,7 +151,7 @@ export function putParameter(state: AwsState, input: NewParameter): { parameter:
       'ValidationException',
       tier === 'Standard'
         ? 'Standard tier parameters support a maximum parameter value of 4096 characters. To create a larger ' +
-          'parameter value, upgrade the parameter to use the advanced-parameter tier.'
+            'parameter value, upgrade the parameter to use the advanced-parameter tier.'
         : 'Advanced tier parameters support a maximum parameter value of 8192 characters.',
     );
   }
@@ -161,9 +171,12 @@ export function putParameter(state: AwsState, input: NewParameter): { parameter:
   if (type === 'SecureString') {
     const key = encryptionKey(state, input.keyId);
     version.keyId = input.keyId ?? DEFAULT_SSM_KEY_ALIAS;
-    version.stored = seal(key.keyId, key.material, Buffer.from(input.value, 'utf8'), context(parameter.arn)).toString(
-      'base64',
-    );
+    version.stored = seal(
+      key.keyId,
+      key.material,
+      Buffer.from(input.value, 'utf8'),
+      context(parameter.arn),
+    ).toString('base64');
   }
   parameter.versions.push(version);
   state.parameters.set(parameter.name, parameter);
@@ -171,7 +184,10 @@ export function putParameter(state: AwsState, input: NewParameter): { parameter:
 }
 
 /** Resolves `name`, `name:version` or a parameter ARN to one version of a parameter. */
-function lookUp(state: AwsState, reference: string): { parameter: Parameter; version: ParameterVersion; selector?: string } {
+function lookUp(
+  state: AwsState,
+  reference: string,
+): { parameter: Parameter; version: ParameterVersion; selector?: string } {
   // Names hold no colon, so the first one after the name (or after an ARN's `:parameter/`) starts a selector.
   const start = reference.startsWith('arn:') ? reference.indexOf(':parameter/') + 1 : 0;
   const colon = reference.indexOf(':', start);
@@ -184,7 +200,8 @@ function lookUp(state: AwsState, reference: string): { parameter: Parameter; ver
   if (!parameter || (arn !== undefined && parameter.arn !== base)) throw parameterNotFound();
   if (selector === undefined) return { parameter, version: current(parameter) };
   const wanted = /^:(\d+)$/.exec(selector)?.[1];
-  const version = wanted === undefined ? undefined : parameter.versions.find((v) => v.version === Number(wanted));
+  const version =
+    wanted === undefined ? undefined : parameter.versions.find((v) => v.version === Number(wanted));
   if (!version) {
     // Labels are not emulated, so a label selector never matches either.
     throw new AwsServiceError(
@@ -199,7 +216,8 @@ function reveal(state: AwsState, parameter: Parameter, version: ParameterVersion
   const parsed = parseBlob(Buffer.from(version.stored, 'base64'));
   const key = parsed === undefined ? undefined : state.kmsKeys.get(parsed.keyId);
   const plaintext = parsed && key ? open(parsed, key.material, context(parameter.arn)) : undefined;
-  if (plaintext === undefined) throw new AwsServiceError('InternalServerError', 'An internal error occurred.', 500);
+  if (plaintext === undefined)
+    throw new AwsServiceError('InternalServerError', 'An internal error occurred.', 500);
   return plaintext.toString('utf8');
 }
 
@@ -209,7 +227,8 @@ function describe(
   withDecryption: boolean,
 ): Record<string, unknown> {
   const { parameter, version, selector } = found;
-  const value = version.type === 'SecureString' && withDecryption ? reveal(state, parameter, version) : version.stored;
+  const value =
+    version.type === 'SecureString' && withDecryption ? reveal(state, parameter, version) : version.stored;
   return {
     Name: parameter.name,
     Type: version.type,
@@ -298,3 +317,13 @@ export const ssmActions: ReadonlyMap<string, JsonHandler> = new Map<string, Json
     },
   ],
 ]);
+
+/** Seeds (or overwrites, adding a version) a parameter (admin and programmatic API). */
+export function seedParameter(
+  state: AwsState,
+  name: string,
+  value: string,
+  type: ParameterType,
+): ParameterInfo {
+  return parameterInfo(putParameter(state, { name, value, type, overwrite: true }).parameter);
+}

@@ -5,7 +5,7 @@ import { envelope, noContent, ok } from './response.js';
 import type { VaultResponse } from './response.js';
 import { isRecord, stringField } from './routes.js';
 import type { RequestContext, Route } from './routes.js';
-import { newMount, normaliseMountPath } from './state.js';
+import { newMount, normaliseMountPath, ROOT_NAMESPACE } from './state.js';
 import type { KvMount, VaultState } from './state.js';
 
 /** The version the emulator reports; Enterprise because namespaces are an Enterprise feature. */
@@ -171,6 +171,26 @@ function listPolicies(ctx: RequestContext): VaultResponse {
   return ok({ data: { keys, policies: keys }, mountType: 'system' });
 }
 
+/** Namespaces are created from the root namespace only: the emulator has no nested namespaces. */
+function createNamespace(ctx: RequestContext): VaultResponse {
+  if (ctx.ns.name !== ROOT_NAMESPACE)
+    throw badRequest('the emulator supports namespaces in the root namespace only');
+  const name = (ctx.params['path'] ?? '').replace(/\/+$/, '');
+  try {
+    const ns = ctx.state.createNamespace(name);
+    return ok({ data: { id: ns.id, path: `${ns.name}/`, custom_metadata: {} }, mountType: 'system' });
+  } catch (error) {
+    if (error instanceof VaultEmulatorUsageError) throw badRequest(error.message);
+    throw error;
+  }
+}
+
+function readNamespace(ctx: RequestContext): VaultResponse {
+  const ns = ctx.state.namespaces.get((ctx.params['path'] ?? '').replace(/\/+$/, ''));
+  if (!ns || ns.name === ROOT_NAMESPACE || ctx.ns.name !== ROOT_NAMESPACE) throw notFound();
+  return ok({ data: { id: ns.id, path: `${ns.name}/`, custom_metadata: {} }, mountType: 'system' });
+}
+
 const sys = (route: Omit<Route, 'scope'>): Route => ({ scope: 'sys', ...route });
 
 export const SYS_ROUTES: Route[] = [
@@ -185,6 +205,14 @@ export const SYS_ROUTES: Route[] = [
     handle: uiMount,
   }),
   sys({ pattern: 'mounts', methods: ['GET'], op: 'sys', access: 'acl', handle: listMounts }),
+  sys({
+    pattern: 'namespaces/{path}',
+    methods: ['POST', 'PUT'],
+    op: 'sys',
+    access: 'acl',
+    handle: createNamespace,
+  }),
+  sys({ pattern: 'namespaces/{path}', methods: ['GET'], op: 'sys', access: 'acl', handle: readNamespace }),
   sys({
     pattern: 'mounts/{path}',
     greedy: true,

@@ -1,6 +1,12 @@
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll } from 'vitest';
-import { type SeededUser, seedUser, type Target, vaultAdmin } from '../../local-stack/provision.js';
+import {
+  localTarget,
+  readVaultKey,
+  type SeededUser,
+  seedUser,
+  type Target,
+} from '../../local-stack/provision.js';
 import { prepareTarget, rotate, type RotateOptions } from '../../local-stack/rotation.js';
 import { type LocalStack, startLocalStack } from '../../local-stack/stack.js';
 
@@ -23,7 +29,14 @@ export interface TestStack {
 
 /** Starts the local stack for a test file, provisions the rotator and points the handlers at it. */
 export function useLocalStack(
-  options: { propagationMs?: number; vaultAuth?: 'aws' | 'token'; env?: Record<string, string> } = {},
+  options: {
+    propagationMs?: number;
+    /** The Vault the rotator works with: auth method, KV version, namespace. */
+    vault?: Partial<Pick<Target, 'vaultAuth' | 'kvVersion' | 'namespace'>>;
+    /** Serve Vault over TLS with this certificate; `caCert` is the CA the handlers are told to trust. */
+    tls?: { key: string; cert: string; caCert: string };
+    env?: Record<string, string>;
+  } = {},
 ): TestStack {
   let stack: LocalStack | undefined;
   let target: Target | undefined;
@@ -32,18 +45,13 @@ export function useLocalStack(
     return { stack, target };
   };
   beforeAll(async () => {
-    stack = await startLocalStack({ propagationMs: options.propagationMs ?? 0 });
-    target = {
-      aws: {
-        endpoint: stack.aws.endpoint,
-        region: stack.aws.region,
-        credentials: stack.aws.adminCredentials,
-      },
-      vault: { addr: stack.vault.addr, token: stack.vault.rootToken },
-      vaultAuth: options.vaultAuth ?? 'aws',
-      kvMount: 'secret',
-      pathPrefix: 'aws/iam-users/',
-    };
+    const { tls } = options;
+    stack = await startLocalStack({
+      propagationMs: options.propagationMs ?? 0,
+      ...(tls ? { tls: { key: tls.key, cert: tls.cert } } : {}),
+    });
+    const local = localTarget(stack, options.vault);
+    target = tls ? { ...local, vault: { ...local.vault, caCert: tls.caCert } } : local;
     await prepareTarget(target);
     Object.assign(process.env, options.env);
   });
@@ -68,13 +76,8 @@ export function useLocalStack(
         user,
       }),
     async vaultKey(user) {
-      const response = await vaultAdmin(need().target).get(`secret/data/${user.vaultPath}`, {
-        validateStatus: (s) => s === 200 || s === 404,
-      });
-      const data = (response.data as { data?: { data?: Record<string, string> | null } }).data?.data;
-      return response.status === 200 && data?.access_key && data.secret_key
-        ? { accessKeyId: data.access_key, secretAccessKey: data.secret_key }
-        : null;
+      const served = await readVaultKey(need().target, user.vaultPath);
+      return served ? { accessKeyId: served.accessKeyId, secretAccessKey: served.secretAccessKey } : null;
     },
     async works(key) {
       const sts = new STSClient({
@@ -94,6 +97,7 @@ export function useLocalStack(
       const secrets: string[] = [];
       for (const ns of Object.values(need().stack.vault.snapshot().namespaces)) {
         for (const secret of Object.values(ns.secrets)) {
+          if (typeof secret.data?.secret_key === 'string') secrets.push(secret.data.secret_key);
           for (const version of Object.values(secret.versions ?? {})) {
             const value = version.data?.secret_key;
             if (typeof value === 'string') secrets.push(value);

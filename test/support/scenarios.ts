@@ -1,6 +1,13 @@
 import { expect } from 'vitest';
 import { observe, type SeededUser } from '../../local-stack/provision.js';
-import type { HistoryEvent } from '../../local-stack/state-machine.js';
+import type { Handler, Json } from '../../local-stack/lambda.js';
+import { captureConsole } from '../../local-stack/logs.js';
+import {
+  type ExecutionResult,
+  type HistoryEvent,
+  loadHandlers,
+  runExecution,
+} from '../../local-stack/state-machine.js';
 import type { FaultSpec } from '../../local-stack/traffic.js';
 import { expectNoSecrets } from './invariants.js';
 import type { TestStack } from './local-stack.js';
@@ -18,20 +25,37 @@ export interface FiredFault {
 /**
  * Runs a rotation with faults and records, at the execution's last event (before rotate() clears
  * the fault list), how often each fault fired, so a scenario can prove it hit the call it names.
+ * With `deadlineMs`, an execution still running after that long fails the test (a call that never
+ * times out) instead of hanging it; the stuck execution is left behind and its faults cleared.
  */
 export async function rotateRecordingFaults(
   ctx: TestStack,
   user: SeededUser,
-  options: RotateOptions,
+  options: RotateOptions & { deadlineMs?: number },
 ): Promise<{ report: Report; fired: FiredFault[] }> {
+  const { deadlineMs, ...rotateOptions } = options;
   let fired: FiredFault[] = [];
-  const report = await ctx.rotate(user, {
-    ...options,
+  let last: HistoryEvent | undefined;
+  const running = ctx.rotate(user, {
+    ...rotateOptions,
     onEvent: (event: HistoryEvent) => {
       fired = ctx.stack.traffic.describe();
+      last = event;
       options.onEvent?.(event);
     },
   });
+  if (deadlineMs === undefined) return { report: await running, fired };
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<'hung'>((resolve) => {
+    timer = setTimeout(() => resolve('hung'), deadlineMs);
+  });
+  running.catch(() => undefined);
+  const report = await Promise.race([running, hung]).finally(() => clearTimeout(timer));
+  if (report === 'hung') {
+    ctx.stack.traffic.clearFaults();
+    const where = last?.state?.name ?? last?.type ?? 'the start';
+    expect.fail(`the execution was still running ${deadlineMs} ms after it started (stuck in ${where})`);
+  }
   return { report, fired };
 }
 
@@ -114,4 +138,71 @@ export async function expectPairInvariants(
       if (at >= 0) expect(at).toBeGreaterThan(verified);
     }
   }
+}
+
+/**
+ * Like ctx.rotate, with the handlers wrapped: `wrap(fn, handler)` returns what the state machine
+ * invokes for function `fn` (e.g. a handler whose response is lost once).
+ */
+export async function rotateWithHandlers(
+  ctx: TestStack,
+  user: SeededUser,
+  wrap: (fn: string, handler: Handler) => Handler,
+  options: { faults?: string[]; input?: Json } = {},
+): Promise<Report> {
+  const before = await observe(ctx.target, user);
+  ctx.stack.traffic.resetCalls();
+  for (const fault of options.faults ?? []) ctx.stack.traffic.addFault(fault);
+  const real = await loadHandlers();
+  const handlers = Object.fromEntries(Object.entries(real).map(([fn, handler]) => [fn, wrap(fn, handler)]));
+  const capture = captureConsole();
+  let result: ExecutionResult;
+  try {
+    result = await runExecution({
+      input: options.input ?? { userName: user.userName },
+      waitMs: 0,
+      retryPauseMs: 0,
+      region: ctx.target.aws.region,
+      handlers,
+    });
+  } finally {
+    capture.restore();
+    ctx.stack.traffic.clearFaults();
+  }
+  const calls = ctx.stack.traffic.calls();
+  const after = await observe(ctx.target, user);
+  return {
+    status: result.status,
+    error: result.error,
+    user: user.userName,
+    states: result.states,
+    history: result.history,
+    before,
+    after,
+    calls,
+    durationMs: result.durationMs,
+    logs: capture.lines,
+  };
+}
+
+/** An error shaped like the Lambda service's own when an invocation's response is lost. */
+export class LambdaServiceException extends Error {
+  constructor() {
+    super('the invocation succeeded but its response was lost (injected by the test)');
+    this.name = 'Lambda.ServiceException';
+  }
+}
+
+/** Runs the handler, then loses its response the first `times` times. */
+export function losingResponses(handler: Handler, times = 1): Handler & { lost: () => number } {
+  let lost = 0;
+  const wrapped = async (event: unknown) => {
+    const result = await handler(event);
+    if (lost < times) {
+      lost += 1;
+      throw new LambdaServiceException();
+    }
+    return result;
+  };
+  return Object.assign(wrapped, { lost: () => lost });
 }

@@ -1,3 +1,5 @@
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
 import { clients, useEmulator } from './helpers.js';
@@ -39,13 +41,68 @@ describe('admin API', () => {
   });
 
   it('shows state without any secret', async () => {
+    emulator().createSecret('state/secret', 'secret-value-in-state');
+    emulator().putParameter('/state/secure', 'parameter-value-in-state', 'SecureString');
     const { status, json } = await admin('GET', 'state');
     expect(status).toBe(200);
-    expect(json).toMatchObject({ accountId: '123456789012', region: 'us-east-1', propagationMs: 0 });
+    expect(json).toMatchObject({
+      accountId: '123456789012',
+      region: 'us-east-1',
+      propagationMs: 0,
+      secrets: [{ name: 'state/secret', versions: [{ stages: ['AWSCURRENT'] }] }],
+      parameters: [{ name: '/state/secure', type: 'SecureString', version: 1 }],
+    });
     const text = JSON.stringify(json);
     expect(text).toContain('local-admin');
     expect(text).not.toContain(emulator().adminCredentials.secretAccessKey);
-    expect(text).not.toMatch(/secret|material/i);
+    expect(text).not.toContain('secret-value-in-state');
+    expect(text).not.toContain('parameter-value-in-state');
+    // No field that could carry one: key secrets, key material, secret or parameter values.
+    expect(text).not.toMatch(/secretAccessKey|material|SecretString|"value"|ciphertext/i);
+  });
+
+  it('seeds a secret and a parameter that the SDK reads back', async () => {
+    const secret = await admin('POST', 'secrets', { name: 'admin/vault-token', value: 'hvs.seeded' });
+    expect(secret).toMatchObject({
+      status: 201,
+      json: {
+        name: 'admin/vault-token',
+        arn: expect.stringMatching(
+          /^arn:aws:secretsmanager:us-east-1:123456789012:secret:admin\/vault-token-[A-Za-z0-9]{6}$/,
+        ),
+        versionId: expect.any(String),
+      },
+    });
+    const { arn } = secret.json as { arn: string };
+    const { secretsManager, ssm } = clients(emulator());
+    const value = await secretsManager.send(new GetSecretValueCommand({ SecretId: arn }));
+    expect(value.SecretString).toBe('hvs.seeded');
+
+    const parameter = await admin('POST', 'parameters', {
+      name: '/admin/ca',
+      value: 'PEM',
+      type: 'SecureString',
+    });
+    expect(parameter).toMatchObject({
+      status: 201,
+      json: { name: '/admin/ca', arn: 'arn:aws:ssm:us-east-1:123456789012:parameter/admin/ca', version: 1 },
+    });
+    // Seeding again overwrites, as a new version.
+    expect(
+      (await admin('POST', 'parameters', { name: '/admin/ca', value: 'PEM2', type: 'String' })).json,
+    ).toMatchObject({ version: 2, type: 'String' });
+    const { Parameter } = await ssm.send(new GetParameterCommand({ Name: '/admin/ca' }));
+    expect(Parameter).toMatchObject({ Value: 'PEM2', Version: 2, Type: 'String' });
+  });
+
+  it('answers 400 for a bad seed and the AWS error for a duplicate secret', async () => {
+    expect((await admin('POST', 'parameters', { name: '/x', value: 'v', type: 'Binary' })).status).toBe(400);
+    expect((await admin('POST', 'secrets', { name: 'x' })).status).toBe(400);
+    await admin('POST', 'secrets', { name: 'admin/twice', value: 'a' });
+    expect(await admin('POST', 'secrets', { name: 'admin/twice', value: 'b' })).toMatchObject({
+      status: 400,
+      json: { error: 'ResourceExistsException' },
+    });
   });
 
   it('arms, lists and clears faults', async () => {

@@ -1,5 +1,7 @@
 import { IAMClient } from '@aws-sdk/client-iam';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll } from 'vitest';
 import {
@@ -17,7 +19,13 @@ export interface Credentials {
 /** Real SDK clients pointed at the emulator; one attempt, so faults surface as they happen. */
 export function clients(emulator: AwsEmulator, credentials: Credentials = emulator.adminCredentials) {
   const config = { endpoint: emulator.endpoint, region: emulator.region, credentials, maxAttempts: 1 };
-  return { iam: new IAMClient(config), sts: new STSClient(config), kms: new KMSClient(config) };
+  return {
+    iam: new IAMClient(config),
+    sts: new STSClient(config),
+    kms: new KMSClient(config),
+    secretsManager: new SecretsManagerClient(config),
+    ssm: new SSMClient(config),
+  };
 }
 
 /** Starts one emulator for the file and returns a getter for it. */

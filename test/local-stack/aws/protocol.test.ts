@@ -74,6 +74,40 @@ describe('wire protocols', () => {
     expect(JSON.parse(text)).toEqual({ __type: 'UnknownOperationException' });
   });
 
+  it('routes Secrets Manager and SSM by X-Amz-Target and answers their errors as JSON', async () => {
+    const json = { 'content-type': 'application/x-amz-json-1.1' };
+    const unknown = await signedFetch(
+      'secretsmanager',
+      'POST',
+      '/',
+      { ...json, 'x-amz-target': 'secretsmanager.RotateSecret' },
+      '{}',
+    );
+    expect(unknown.status).toBe(400);
+    expect(JSON.parse(unknown.text)).toEqual({ __type: 'UnknownOperationException' });
+
+    const missing = await signedFetch(
+      'ssm',
+      'POST',
+      '/',
+      { ...json, 'x-amz-target': 'AmazonSSM.GetParameter' },
+      '{"Name":"/missing"}',
+    );
+    expect(missing.status).toBe(400);
+    // SSM sends ParameterNotFound without a message.
+    expect(JSON.parse(missing.text)).toEqual({ __type: 'ParameterNotFound' });
+
+    const scoped = await signedFetch(
+      'kms',
+      'POST',
+      '/',
+      { ...json, 'x-amz-target': 'secretsmanager.GetSecretValue' },
+      '{"SecretId":"x"}',
+    );
+    expect(scoped.status).toBe(400);
+    expect(JSON.parse(scoped.text)).toMatchObject({ __type: 'InvalidSignatureException' });
+  });
+
   it('rejects a body that was changed after signing', async () => {
     const url = new URL('/', emulator().endpoint);
     const signer = new SignatureV4({
