@@ -142,6 +142,35 @@ describe('serverless package', () => {
     ]);
   });
 
+  it('never deploys a plain Vault token or a switch that turns TLS verification off', () => {
+    for (const fn of Object.keys(FUNCTIONS)) {
+      const env = (
+        resources[`${pascal(fn)}LambdaFunction`]?.Properties.Environment as {
+          Variables: Record<string, unknown>;
+        }
+      ).Variables;
+      expect(env.VAULT_TOKEN).toBeUndefined();
+      expect(env.VAULT_APPROLE_SECRET_ID).toBeUndefined();
+      expect(env.VAULT_SKIP_VERIFY).toBeUndefined();
+      expect(env.VAULT_ADDR).toMatch(/^https:/);
+    }
+  });
+
+  it('lets only the functions that talk to Vault read its credentials, and only when configured', () => {
+    for (const id of [
+      'ReadVaultTokenSecret',
+      'ReadAppRoleSecretId',
+      'ReadVaultTokenParameter',
+      'ReadVaultCaParameter',
+    ]) {
+      const policy = resources[id] as Resource & { Condition?: string };
+      expect(policy.Condition).toMatch(/^Has/);
+      const roles = (policy.Properties.Roles as { Ref: string }[]).map((r) => r.Ref);
+      expect(roles).not.toContain('ValidateInputRole');
+      expect(roles).toHaveLength(7);
+    }
+  });
+
   it('sets log retention on every function log group', () => {
     const groups = Object.entries(resources).filter(
       ([id, r]) => r.Type === 'AWS::Logs::LogGroup' && id.endsWith('LogGroup'),
