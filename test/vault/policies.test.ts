@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import axios from 'axios';
@@ -421,56 +420,5 @@ describe('Terraform uses the same policy files', () => {
     expect(main).toContain('source      = "./modules/policies"');
     expect(main).toMatch(/resource "vault_policy" "reader" \{[^}]*policy\s+= module\.policies\.reader\n/);
     expect(main).toMatch(/resource "vault_policy" "writer" \{[^}]*policy\s+= module\.policies\.writer\n/);
-  });
-
-  const terraform = spawnSync('terraform', ['version'], { encoding: 'utf8' });
-  const haveTerraform = terraform.status === 0;
-
-  describe.runIf(haveTerraform)('rendered by terraform itself (offline: the module has no provider)', () => {
-    let work: string;
-    const env = {
-      ...process.env,
-      CHECKPOINT_DISABLE: '1',
-      TF_IN_AUTOMATION: '1',
-      TF_CLI_CONFIG_FILE: '/dev/null',
-      TF_INPUT: '0',
-    };
-    const tf = (args: string[], dataDir: string) => {
-      const res = spawnSync('terraform', [`-chdir=${POLICY_MODULE}`, ...args, '-no-color'], {
-        encoding: 'utf8',
-        env: { ...env, TF_DATA_DIR: dataDir },
-        timeout: 60_000,
-      });
-      expect(res.status, `terraform ${args[0]}: ${res.stderr}${res.stdout}`).toBe(0);
-      return res.stdout;
-    };
-
-    beforeAll(() => {
-      work = mkdtempSync(join(tmpdir(), 'iam-key-rotator-tf-'));
-      tf(['init', '-backend=false'], join(work, 'data'));
-    });
-
-    afterAll(() => {
-      rmSync(work, { recursive: true, force: true });
-    });
-
-    it('validates', () => {
-      expect(tf(['validate'], join(work, 'data'))).toMatch(/configuration is valid/);
-    });
-
-    it.each(LAYOUTS.concat([{ kv: 2, mount: 'secret', prefix: '' }]))(
-      'KV v$kv, mount $mount, prefix "$prefix": the text the emulator tests were run with',
-      ({ kv, mount, prefix }) => {
-        const state = join(
-          work,
-          `${kv}-${mount.replaceAll('/', '_')}-${prefix.replaceAll('/', '_')}.tfstate`,
-        );
-        const vars = ['-var', `kv_version=${kv}`, '-var', `mount=${mount}`, '-var', `path_prefix=${prefix}`];
-        tf(['apply', '-auto-approve', `-state=${state}`, ...vars], join(work, 'data'));
-        const out = JSON.parse(tf(['output', '-json', `-state=${state}`], join(work, 'data')));
-        expect(out.reader.value).toBe(render(FILES[kv].reader, mount, prefix));
-        expect(out.writer.value).toBe(render(FILES[kv].writer, mount, prefix));
-      },
-    );
   });
 });
