@@ -8,6 +8,7 @@ import {
   VaultAppRoleLoginError,
   VaultAwsLoginError,
   type VaultAuthError,
+  VaultLoginUpstreamError,
   VaultRequestError,
   VaultTokenSourceError,
   VaultUnavailableError,
@@ -73,6 +74,13 @@ async function login(
     response = await send<never>(http, 'POST', path, { data: body });
   } catch (error) {
     if (error instanceof VaultUnavailableError) throw error;
+    // Vault's words when STS behind it refused or failed the forwarded request.
+    if (
+      error instanceof VaultRequestError &&
+      error.request.errors.some((e) => e.startsWith('error making upstream request'))
+    ) {
+      throw new VaultLoginUpstreamError(`Vault login at ${path} failed upstream: ${error.message}`);
+    }
     throw refused(
       `Vault login at ${path} was refused: ${error instanceof VaultRequestError ? error.message : 'unexpected error'}`,
     );

@@ -43,8 +43,14 @@ export class VaultCasConflictError extends VaultRequestError {}
 /** Thrown when the rotator cannot authenticate to Vault; each auth method has its own subclass. */
 export abstract class VaultAuthError extends PermanentError {}
 
-/** Thrown when Vault's AWS IAM auth refuses the login (role, bound ARN, server id header, STS). */
+/** Thrown when Vault's AWS IAM auth refuses the login (role, bound ARN, server id header). */
 export class VaultAwsLoginError extends VaultAuthError {}
+
+/**
+ * Thrown when Vault's AWS IAM login fails because STS, behind Vault, refused or failed the signed
+ * GetCallerIdentity (throttling, 5xx, or credentials of a new role not yet propagated): retried.
+ */
+export class VaultLoginUpstreamError extends TransientError {}
 
 /** Thrown when Vault's AppRole auth refuses the login, or no secret_id can be read. */
 export class VaultAppRoleLoginError extends VaultAuthError {}
