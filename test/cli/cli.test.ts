@@ -69,6 +69,37 @@ describe('iam-key-rotator local --json', () => {
     expect(report.after.vault).toEqual(report.before.vault);
   });
 
+  it('rides out three STS refusals (at Vault login and at verification) and succeeds', async () => {
+    const { code, report } = await local([
+      '--fault',
+      'sts:GetCallerIdentity:InvalidClientTokenIdx3',
+      '--propagation-ms',
+      '0',
+    ]);
+
+    expect(code).toBe(0);
+    expect(report.status).toBe('SUCCEEDED');
+    expect(report.history.filter((e) => e.type === 'StateRetried')).toHaveLength(3);
+  });
+
+  it('runs KV v1 with AppRole auth in a namespace', async () => {
+    const { code, report } = await local([
+      '--kv-version',
+      '1',
+      '--vault-auth',
+      'approle',
+      '--vault-namespace',
+      'team-a',
+      '--propagation-ms',
+      '0',
+    ]);
+
+    expect(code).toBe(0);
+    expect(report.status).toBe('SUCCEEDED');
+    expect(report.calls['secretsmanager:GetSecretValue']).toBe(1);
+    expect(report.after.vault?.accessKeyId).not.toBe(report.before.vault?.accessKeyId);
+  });
+
   it('refuses a malformed fault spec with exit code 2', async () => {
     await expect(run(process.execPath, [BIN, 'local', '--fault', 'nope'])).rejects.toMatchObject({
       code: 2,
