@@ -10,7 +10,7 @@ import {
 } from './commons/iam.js';
 import type { Request } from './commons/input.js';
 import { logger } from './commons/logger.js';
-import { claim, rotationOwner, unstoredNewKeys } from './commons/ownership.js';
+import { claim, isFresh, readClaim, unclaimedKeys } from './commons/ownership.js';
 import { seal } from './commons/seal.js';
 import { type Created, CreateKeyEvent, type DryRunPlan } from './commons/state.js';
 import { kvVersion, readStoredKey } from './commons/vault/stored-key.js';
@@ -20,23 +20,24 @@ function describeKeys(keys: AccessKeyInfo[]): string {
 }
 
 /**
- * Drops keys an earlier attempt of this execution created but never stored (its response was lost).
- * A new unstored key of another rotator execution means two rotations overlap: refuse. Keys of
- * an untagged user are the operator's and count as existing keys.
+ * Keys that exist before this execution's key. A retry of this execution drops the key an earlier
+ * attempt created but never learned of (its response was lost); a fresh claim of another execution
+ * with a key not in Vault yet means two rotations overlap: refuse without changing anything.
  */
-async function discardOrphans(request: Request, keys: AccessKeyInfo[], vaultKeyId: string | null) {
-  const orphans = unstoredNewKeys(request, keys, vaultKeyId);
-  if (orphans.length === 0) return keys;
-  const owner = await rotationOwner(request);
-  if (owner === undefined) return keys;
-  if (owner !== request.execution) {
+async function existingKeys(request: Request, keys: AccessKeyInfo[], vaultKeyId: string | null) {
+  const claimed = await readClaim(request.userName);
+  if (!claimed) return keys;
+  const unclaimed = unclaimedKeys(claimed, keys, vaultKeyId);
+  if (unclaimed.length === 0) return keys;
+  if (claimed.owner !== request.execution) {
+    if (!isFresh(claimed)) return keys;
     throw new ConcurrentRotationError(
-      `execution ${owner} is rotating '${request.userName}': key(s) ${describeKeys(orphans)} are not in Vault yet`,
+      `execution ${claimed.owner} is rotating '${request.userName}': key(s) ${describeKeys(unclaimed)} are not in Vault yet`,
     );
   }
-  for (const orphan of orphans) await deleteAccessKey(request.userName, orphan.accessKeyId);
-  logger.warn('discarded keys of an earlier attempt', { orphans: orphans.map((k) => k.accessKeyId) });
-  return keys.filter((key) => !orphans.includes(key));
+  for (const orphan of unclaimed) await deleteAccessKey(request.userName, orphan.accessKeyId);
+  logger.warn('discarded keys of an earlier attempt', { orphans: unclaimed.map((k) => k.accessKeyId) });
+  return keys.filter((key) => !unclaimed.includes(key));
 }
 
 /** Inactive keys that may go to make room: only with deleteInactiveKey, never the key Vault serves. */
@@ -67,7 +68,7 @@ export const handler = async (event: unknown): Promise<Created | DryRunPlan> => 
     version: stored.version,
     accessKeyId: stored.key?.accessKeyId ?? null,
   };
-  const existing = await discardOrphans(request, await listAccessKeys(userName), vaultBefore.accessKeyId);
+  const existing = await existingKeys(request, await listAccessKeys(userName), vaultBefore.accessKeyId);
   const remove = keysToRemove(request, existing, vaultBefore.accessKeyId);
   const oldKeys = existing.filter((key) => !remove.includes(key));
 
@@ -89,9 +90,15 @@ export const handler = async (event: unknown): Promise<Created | DryRunPlan> => 
       purpose: 'previous-secret',
     });
   }
-  await claim(request);
+  await claim(request, oldKeys);
   for (const key of remove) await deleteAccessKey(userName, key.accessKeyId);
-  const key = await createAccessKey(userName);
+  const key = await createAccessKey(userName).catch((error: unknown) => {
+    // The count said there was room: another key appeared after it, from an overlapping rotation.
+    if (!(error instanceof TooManyAccessKeysError)) throw error;
+    throw new ConcurrentRotationError(
+      `a key of '${userName}' appeared while this execution was creating one`,
+    );
+  });
   let sealedSecret;
   try {
     sealedSecret = await seal(key.secretAccessKey, {

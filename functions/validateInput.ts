@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { config } from './commons/config.js';
 import { InvalidInputError } from './commons/errors.js';
 import { parseEvent } from './commons/event.js';
-import { ExecutionInput, type Request } from './commons/input.js';
+import { ExecutionInput, type Request, VaultPath } from './commons/input.js';
 import { logger } from './commons/logger.js';
 
 const Event = z.object({
@@ -28,7 +28,12 @@ export const handler = async (event: unknown): Promise<Request> => {
   const vaultPath =
     parsed.vaultPath ??
     defaultPath(pathTemplate, { prefix: pathPrefix, userName: parsed.userName, accountId });
-  if (!vaultPath.startsWith(pathPrefix) || vaultPath === pathPrefix) {
+  // The template fills in a user name, which IAM allows to be `.` or `..`: check the result too.
+  if (
+    !VaultPath.safeParse(vaultPath).success ||
+    !vaultPath.startsWith(pathPrefix) ||
+    vaultPath === pathPrefix
+  ) {
     throw new InvalidInputError(`invalid execution input: vaultPath: must be below '${pathPrefix}'`);
   }
   const request: Request = {

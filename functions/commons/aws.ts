@@ -13,7 +13,12 @@ export function clientConfig(credentials?: AwsCredentialIdentity) {
   const { region, awsTimeoutMs } = config();
   return {
     region,
-    requestHandler: { connectionTimeout: Math.min(awsTimeoutMs, 3_000), requestTimeout: awsTimeoutMs },
+    // Without throwOnRequestTimeout the SDK only logs a warning and waits on.
+    requestHandler: {
+      connectionTimeout: Math.min(awsTimeoutMs, 3_000),
+      requestTimeout: awsTimeoutMs,
+      throwOnRequestTimeout: true,
+    },
     ...(credentials ? { credentials, maxAttempts: 1 } : {}),
   };
 }

@@ -138,9 +138,8 @@ export async function getUserTags(userName: string): Promise<Record<string, stri
   return Object.fromEntries((out.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
 }
 
-/** Sets one tag on the user. */
-export async function tagUser(userName: string, key: string, value: string): Promise<void> {
-  await call('iam:TagUser', userName, () =>
-    aws().iam.send(new TagUserCommand({ UserName: userName, Tags: [{ Key: key, Value: value }] })),
-  );
+/** Sets tags on the user, in one call. */
+export async function tagUsers(userName: string, tags: Record<string, string>): Promise<void> {
+  const Tags = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+  await call('iam:TagUser', userName, () => aws().iam.send(new TagUserCommand({ UserName: userName, Tags })));
 }

@@ -1,29 +1,54 @@
 import type { AccessKeyInfo } from './iam.js';
-import { getUserTags, tagUser } from './iam.js';
+import { getUserTags, tagUsers } from './iam.js';
 import type { Request } from './input.js';
 
 /** The user tag naming the execution that is creating a key for the user. */
-export const ROTATION_TAG = 'iam-key-rotator:execution';
+export const OWNER_TAG = 'iam-key-rotator:execution';
+/** When that execution claimed the user and which keys existed then (space-separated). */
+export const CLAIM_TAG = 'iam-key-rotator:claim';
 
-/** IAM key dates have second precision; compare against the start truncated to the second. */
-function startSecond(request: Request): string {
-  const start = new Date(request.startedAt);
-  start.setUTCMilliseconds(0);
-  return start.toISOString();
+/** A claim goes stale after this: by then its key is stored in Vault, or its execution has failed. */
+export const CLAIM_TTL_MS = 15 * 60_000;
+
+/** Which execution claimed the user, when, and the keys that existed at that moment. */
+export interface Claim {
+  owner: string;
+  claimedAt: number;
+  keys: Set<string>;
 }
 
-/** Keys created since this execution started that Vault does not serve: unstored new keys. */
-export function unstoredNewKeys(request: Request, keys: AccessKeyInfo[], vaultKeyId: string | null) {
-  const since = startSecond(request);
-  return keys.filter((key) => key.createDate >= since && key.accessKeyId !== vaultKeyId);
+/** The user's current claim, if any, from its tags. */
+export async function readClaim(userName: string): Promise<Claim | undefined> {
+  const tags = await getUserTags(userName);
+  const owner = tags[OWNER_TAG];
+  const [claimedAt, ...keys] = (tags[CLAIM_TAG] ?? '').split(' ');
+  const time = Date.parse(claimedAt ?? '');
+  if (!owner || Number.isNaN(time)) return undefined;
+  return { owner, claimedAt: time, keys: new Set(keys.filter(Boolean)) };
 }
 
-/** The execution that last claimed the user, if any; when it is this one, its unstored keys are ours. */
-export async function rotationOwner(request: Request): Promise<string | undefined> {
-  return (await getUserTags(request.userName))[ROTATION_TAG];
+/**
+ * Marks the user as being rotated by this execution and records the keys it has, before a new key
+ * exists: a retry after a lost CreateAccessKey response can then tell its own key from the others.
+ */
+export async function claim(request: Request, existing: AccessKeyInfo[]): Promise<void> {
+  const keys = existing.map((k) => k.accessKeyId).join(' ');
+  await tagUsers(request.userName, {
+    [OWNER_TAG]: request.execution,
+    [CLAIM_TAG]: `${new Date().toISOString()}${keys ? ` ${keys}` : ''}`,
+  });
 }
 
-/** Marks the user as being rotated by this execution, before a key exists that a retry must find. */
-export async function claim(request: Request): Promise<void> {
-  await tagUser(request.userName, ROTATION_TAG, request.execution);
+/** Keys that are neither in the claim nor served by Vault: created after the claim, never stored. */
+export function unclaimedKeys(
+  claimed: Claim,
+  keys: AccessKeyInfo[],
+  vaultKeyId: string | null,
+): AccessKeyInfo[] {
+  return keys.filter((key) => !claimed.keys.has(key.accessKeyId) && key.accessKeyId !== vaultKeyId);
+}
+
+/** True while a claim by another execution may still be followed by that execution's store. */
+export function isFresh(claimed: Claim, now = Date.now()): boolean {
+  return now - claimed.claimedAt < CLAIM_TTL_MS;
 }

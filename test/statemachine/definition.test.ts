@@ -78,7 +78,7 @@ describe('statemachine/rotate-access-key.asl.json', () => {
   });
 
   it.each(tasks)(
-    '%s has a timeout, retries transient errors with backoff and catches keeping its input',
+    '%s has a timeout, retries transient errors with backoff and catches every error',
     (_, task) => {
       expect(task.TimeoutSeconds).toBeGreaterThan(0);
       const retriedErrors = (task.Retry ?? []).flatMap((r) => r.ErrorEquals);
@@ -89,9 +89,22 @@ describe('statemachine/rotate-access-key.asl.json', () => {
         expect(retrier.ErrorEquals).not.toContain('States.ALL');
       }
       expect(task.Catch).toHaveLength(1);
+    },
+  );
+
+  it.each(tasks.filter(([name]) => name !== 'ValidateInput'))(
+    '%s catches with ResultPath $.error, keeping its input for the rollback',
+    (_, task) => {
       expect(task.Catch?.[0]?.ResultPath).toBe('$.error');
     },
   );
+
+  it('lets the error replace the input when ValidateInput fails, since the input may not be an object', () => {
+    // No ResultPath means "$" (aws-local-stepfunctions mishandles an explicit "$").
+    expect(definition.States.ValidateInput?.Catch?.[0]?.ResultPath).toBeUndefined();
+    expect(definition.States.InputRejected?.ErrorPath).toBe('$.Error');
+    expect(definition.States.InputRejected?.CausePath).toBe('$.Cause');
+  });
 
   it.each(tasks.filter(([name]) => name !== 'ValidateInput'))(
     '%s retries the rotator’s own transient errors',

@@ -172,7 +172,7 @@ describe('rotation state machine', () => {
     expect(report.states.at(-1)).toBe('DryRunComplete');
     expect(report.after).toEqual(report.before);
     expect(
-      Object.keys(report.calls).filter((c) => /Create|Delete|Update|Tag|Encrypt|kv-write/.test(c)),
+      Object.keys(report.calls).filter((c) => /Create|Delete|Update|TagUser|Encrypt|kv-write/.test(c)),
     ).toEqual([]);
   });
 
