@@ -22,7 +22,8 @@ function read(ctx: RequestContext): VaultResponse {
 
 function write(ctx: RequestContext): VaultResponse {
   if (Object.keys(ctx.body).length === 0) throw badRequest('data must be provided to store in secret');
-  store(ctx).set(key(ctx), { ...ctx.body });
+  // Vault keeps the value as a Go map, which it returns with its keys sorted.
+  store(ctx).set(key(ctx), Object.fromEntries(Object.entries(ctx.body).sort(([a], [b]) => (a < b ? -1 : 1))));
   return noContent();
 }
 

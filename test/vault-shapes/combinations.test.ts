@@ -63,6 +63,24 @@ describe('every Vault shape over TLS with a private CA', () => {
     });
   });
 
+  it('writes extra static fields on KV v1, whatever order Vault returns the fields in', async () => {
+    await withStack(async (stack, caCert) => {
+      const target = await prepared(stack, caCert, { kvVersion: 1, vaultAuth: 'token' });
+      process.env.VAULT_EXTRA_FIELDS = JSON.stringify({ owner: 'platform-team' });
+      try {
+        const user = await seedUser(target, 'kv1-extra-fields');
+        const report = await rotate({ target, stack, user, waitMs: 0, retryPauseMs: 0 });
+
+        expect(report.error).toBeNull();
+        const stored = stack.vault.readSecret(target.kvMount, user.vaultPath)?.data;
+        expect(Object.keys(stored ?? {})).toEqual(['access_key', 'owner', 'secret_key']);
+        expect(stored?.owner).toBe('platform-team');
+      } finally {
+        delete process.env.VAULT_EXTRA_FIELDS;
+      }
+    });
+  });
+
   it('rolls back on KV v1: writes back the previous value it sealed, not kept in state', async () => {
     await withStack(async (stack, caCert) => {
       const target = await prepared(stack, caCert, { kvVersion: 1, vaultAuth: 'aws' });

@@ -164,6 +164,11 @@ function tls(e: Env): VaultTls {
   if (Boolean(e.VAULT_CLIENT_CERT_PEM) !== Boolean(e.VAULT_CLIENT_KEY_PEM)) {
     throw new ConfigurationError('VAULT_CLIENT_CERT_PEM and VAULT_CLIENT_KEY_PEM go together');
   }
+  if (e.VAULT_CLIENT_CERT_PEM && e.VAULT_CLIENT_CERT_SECRET_ID) {
+    throw new ConfigurationError(
+      'set VAULT_CLIENT_CERT_PEM/VAULT_CLIENT_KEY_PEM or VAULT_CLIENT_CERT_SECRET_ID, not both',
+    );
+  }
   if (e.VAULT_CACERT_PEM && e.VAULT_CACERT_PARAMETER) {
     throw new ConfigurationError('set VAULT_CACERT_PEM or VAULT_CACERT_PARAMETER, not both');
   }
@@ -181,13 +186,14 @@ function tls(e: Env): VaultTls {
 
 /** The Vault part of the configuration, from validated variables. */
 export function vaultConfig(e: Env): VaultConfig {
-  if (
-    !e.VAULT_PATH_TEMPLATE.replaceAll('{accountId}', '0')
-      .replaceAll('{userName}', 'u')
-      .replace('{prefix}', e.VAULT_PATH_PREFIX)
-      .startsWith(e.VAULT_PATH_PREFIX)
-  ) {
-    throw new ConfigurationError('VAULT_PATH_TEMPLATE must produce paths below VAULT_PATH_PREFIX');
+  const sample = e.VAULT_PATH_TEMPLATE.replaceAll('{accountId}', '123456789012')
+    .replaceAll('{userName}', 'user')
+    .replace('{prefix}', e.VAULT_PATH_PREFIX);
+  const segments = sample.split('/');
+  if (!sample.startsWith(e.VAULT_PATH_PREFIX) || segments.some((s) => s === '' || s === '.' || s === '..')) {
+    throw new ConfigurationError(
+      'VAULT_PATH_TEMPLATE must produce paths below VAULT_PATH_PREFIX, without . or ..',
+    );
   }
   const fields = { accessKeyId: e.VAULT_FIELD_ACCESS_KEY, secretAccessKey: e.VAULT_FIELD_SECRET_KEY };
   for (const name of Object.keys(e.VAULT_EXTRA_FIELDS)) {
