@@ -16,17 +16,25 @@ const ROTATION_TAG = 'iam-key-rotator:execution';
 
 /** The handlers as the state machine invokes them; imported inside tests, after the env is set. */
 async function handlers() {
-  const [validateInput, createKey, storeInVault, verifyKey, deactivateOld, deleteOld, restoreVault, discardNewKey] =
-    await Promise.all([
-      import('../../functions/validateInput.js'),
-      import('../../functions/createKey.js'),
-      import('../../functions/storeInVault.js'),
-      import('../../functions/verifyKey.js'),
-      import('../../functions/deactivateOld.js'),
-      import('../../functions/deleteOld.js'),
-      import('../../functions/restoreVault.js'),
-      import('../../functions/discardNewKey.js'),
-    ]);
+  const [
+    validateInput,
+    createKey,
+    storeInVault,
+    verifyKey,
+    deactivateOld,
+    deleteOld,
+    restoreVault,
+    discardNewKey,
+  ] = await Promise.all([
+    import('../../functions/validateInput.js'),
+    import('../../functions/createKey.js'),
+    import('../../functions/storeInVault.js'),
+    import('../../functions/verifyKey.js'),
+    import('../../functions/deactivateOld.js'),
+    import('../../functions/deleteOld.js'),
+    import('../../functions/restoreVault.js'),
+    import('../../functions/discardNewKey.js'),
+  ]);
   return {
     validateInput: asLambda(validateInput.handler),
     createKey: asLambda(createKey.handler),
@@ -40,7 +48,8 @@ async function handlers() {
 }
 
 let seq = 0;
-const executionArn = (name: string) => `arn:aws:states:us-east-1:123456789012:execution:iam-key-rotator-local:${name}`;
+const executionArn = (name: string) =>
+  `arn:aws:states:us-east-1:123456789012:execution:iam-key-rotator-local:${name}`;
 
 /** The ValidateInput output (`$.request`) for an execution started at `startedAt`. */
 async function requestFor(user: SeededUser, startedAt = new Date().toISOString(), name = `idem-${++seq}`) {
@@ -108,7 +117,9 @@ describe('createKey re-runs', () => {
     const user = await ctx.seed('idem-create-lost');
     const request = await requestFor(user);
 
-    const first = await withFaults(['iam:CreateAccessKey:after-commit'], () => fns.createKey(json({ request })));
+    const first = await withFaults(['iam:CreateAccessKey:after-commit'], () =>
+      fns.createKey(json({ request })),
+    );
     expect(first.error?.name).toBe('AwsUnavailableError');
     const afterFirst = await keyIds(user);
     expect(afterFirst).toHaveLength(2);
@@ -177,9 +188,14 @@ describe('createKey re-runs', () => {
     expect(operatorKey).toBeDefined();
     // The execution starts right after the operator created the key, within the same second.
     const createdAt = Date.parse(operatorKey?.createDate ?? '');
-    const request = await requestFor(user, new Date(createdAt + (createdAt % 1000 === 999 ? 0 : 1)).toISOString());
+    const request = await requestFor(
+      user,
+      new Date(createdAt + (createdAt % 1000 === 999 ? 0 : 1)).toISOString(),
+    );
 
-    const first = await withFaults(['iam:CreateAccessKey:after-commit'], () => fns.createKey(json({ request })));
+    const first = await withFaults(['iam:CreateAccessKey:after-commit'], () =>
+      fns.createKey(json({ request })),
+    );
     expect(first.error?.name).toBe('AwsUnavailableError');
     const created = (await fns.createKey(json({ request }))) as unknown as Created;
 
@@ -201,7 +217,7 @@ describe('storeInVault re-runs', () => {
     const again = result as unknown as Stored;
 
     expect(calls).toBe(0);
-    expect(again).toMatchObject({ version: stored.version, alreadyStored: true, previousVersion: 1 });
+    expect(again).toMatchObject({ version: stored?.version, alreadyStored: true, previousVersion: 1 });
     expect((await ctx.vaultKey(user))?.accessKeyId).toBe(created.accessKeyId);
     expect((await observe(ctx.target, user)).vault?.version).toBe(2);
   });
@@ -209,7 +225,10 @@ describe('storeInVault re-runs', () => {
   it.each(['vault:kv-write:after-commit', 'vault:kv-metadata:after-commit'])(
     'after a lost response (%s): the re-run succeeds without writing a new version',
     async (fault) => {
-      const { fns, user, request, created } = await rotatedUpTo(`idem-store-${fault.split(':')[1]}`, 'created');
+      const { fns, user, request, created } = await rotatedUpTo(
+        `idem-store-${fault.split(':')[1]}`,
+        'created',
+      );
       const first = await withFaults([fault], () => fns.storeInVault(json({ request, created })));
       expect(first.error?.name).toBe('VaultUnavailableError');
       expect((await ctx.vaultKey(user))?.accessKeyId).toBe(created.accessKeyId);
@@ -282,7 +301,9 @@ describe('rollback re-runs', () => {
   it('restoreVault: the re-run finds the previous key back and writes nothing', async () => {
     const { fns, user, request, created } = await rotatedUpTo('idem-restore', 'stored');
     const first = await fns.restoreVault(json({ request, created }));
-    const { result, calls } = await countCalls('vault:kv-write', () => fns.restoreVault(json({ request, created })));
+    const { result, calls } = await countCalls('vault:kv-write', () =>
+      fns.restoreVault(json({ request, created })),
+    );
 
     expect(first).toMatchObject({ action: 'rewrote-previous', version: 3 });
     expect(result).toMatchObject({ action: 'none', version: 3 });
@@ -292,7 +313,9 @@ describe('rollback re-runs', () => {
 
   it('restoreVault after a lost write response converges without another version', async () => {
     const { fns, user, request, created } = await rotatedUpTo('idem-restore-lost', 'stored');
-    const first = await withFaults(['vault:kv-write:after-commit'], () => fns.restoreVault(json({ request, created })));
+    const first = await withFaults(['vault:kv-write:after-commit'], () =>
+      fns.restoreVault(json({ request, created })),
+    );
     expect(first.error?.name).toBe('VaultUnavailableError');
     const again = await fns.restoreVault(json({ request, created }));
 
@@ -302,7 +325,9 @@ describe('rollback re-runs', () => {
 
   it('restoreVault for a first key: the re-run finds the path empty', async () => {
     const { fns, user, request, created } = await rotatedUpTo('idem-restore-first', 'stored', { keys: 0 });
-    expect(await fns.restoreVault(json({ request, created }))).toMatchObject({ action: 'deleted-new-version' });
+    expect(await fns.restoreVault(json({ request, created }))).toMatchObject({
+      action: 'deleted-new-version',
+    });
     expect(await fns.restoreVault(json({ request, created }))).toMatchObject({ action: 'none' });
     expect(await ctx.vaultKey(user)).toBeNull();
   });

@@ -9,7 +9,7 @@ import {
   runExecution,
 } from '../../local-stack/state-machine.js';
 import type { FaultSpec } from '../../local-stack/traffic.js';
-import { expectNoSecrets } from './invariants.js';
+import { expectNoSecrets, keptOnPurpose } from './invariants.js';
 import type { TestStack } from './local-stack.js';
 
 export type Report = Awaited<ReturnType<TestStack['rotate']>>;
@@ -121,6 +121,7 @@ export async function expectPairInvariants(
   const allowed = new Set<string | undefined>([
     served?.accessKeyId,
     ...reports.flatMap((r) => r.before.accessKeys.map((k) => k.accessKeyId)),
+    ...reports.flatMap(keptOnPurpose),
   ]);
   expect(
     keys.filter((k) => !allowed.has(k.accessKeyId)),
