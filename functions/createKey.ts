@@ -10,7 +10,7 @@ import {
 } from './commons/iam.js';
 import type { Request } from './commons/input.js';
 import { logger } from './commons/logger.js';
-import { claim, isFresh, readClaim, unclaimedKeys } from './commons/ownership.js';
+import { claim, isFresh, ownerOf, readClaim, unclaimedKeys } from './commons/ownership.js';
 import { seal } from './commons/seal.js';
 import { type Created, CreateKeyEvent, type DryRunPlan } from './commons/state.js';
 import { kvVersion, readStoredKey } from './commons/vault/stored-key.js';
@@ -29,7 +29,7 @@ async function existingKeys(request: Request, keys: AccessKeyInfo[], vaultKeyId:
   if (!claimed) return keys;
   const unclaimed = unclaimedKeys(claimed, keys, vaultKeyId);
   if (unclaimed.length === 0) return keys;
-  if (claimed.owner !== request.execution) {
+  if (claimed.owner !== ownerOf(request)) {
     if (!isFresh(claimed)) return keys;
     throw new ConcurrentRotationError(
       `execution ${claimed.owner} is rotating '${request.userName}': key(s) ${describeKeys(unclaimed)} are not in Vault yet`,
@@ -91,6 +91,14 @@ export const handler = async (event: unknown): Promise<Created | DryRunPlan> => 
     });
   }
   await claim(request, oldKeys);
+  // Tags cannot be written conditionally: read the claim back, and step aside if another execution
+  // claimed the user in between (the later claim wins; this one has changed nothing yet).
+  const mine = await readClaim(userName);
+  if (mine?.owner !== ownerOf(request)) {
+    throw new ConcurrentRotationError(
+      `execution ${mine?.owner ?? 'unknown'} claimed '${userName}' at the same time`,
+    );
+  }
   for (const key of remove) await deleteAccessKey(userName, key.accessKeyId);
   const key = await createAccessKey(userName).catch((error: unknown) => {
     // The count said there was room: another key appeared after it, from an overlapping rotation.

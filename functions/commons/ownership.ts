@@ -10,6 +10,14 @@ export const CLAIM_TAG = 'iam-key-rotator:claim';
 /** A claim goes stale after this: by then its key is stored in Vault, or its execution has failed. */
 export const CLAIM_TTL_MS = 15 * 60_000;
 
+/**
+ * The execution as a tag value: IAM tag values allow letters, digits, spaces and _ . : / = + - @,
+ * execution names also ( ) ! ' and the like.
+ */
+export function ownerOf(request: Request): string {
+  return request.execution.replace(/[^\p{L}\p{Z}\p{N}_.:/=+\-@]/gu, '_').slice(0, 256);
+}
+
 /** Which execution claimed the user, when, and the keys that existed at that moment. */
 export interface Claim {
   owner: string;
@@ -34,7 +42,7 @@ export async function readClaim(userName: string): Promise<Claim | undefined> {
 export async function claim(request: Request, existing: AccessKeyInfo[]): Promise<void> {
   const keys = existing.map((k) => k.accessKeyId).join(' ');
   await tagUsers(request.userName, {
-    [OWNER_TAG]: request.execution,
+    [OWNER_TAG]: ownerOf(request),
     [CLAIM_TAG]: `${new Date().toISOString()}${keys ? ` ${keys}` : ''}`,
   });
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { OWNER_TAG } from '../../functions/commons/ownership.js';
 import type { Created, Stored } from '../../functions/commons/state.js';
 import type { Request } from '../../functions/commons/input.js';
 import { asLambda, type Json } from '../../local-stack/lambda.js';
@@ -11,8 +12,6 @@ import { expectFailure, expectSuccess, losingResponses, rotateWithHandlers } fro
 // converges. Handlers are called directly (through the same JSON boundary Lambda uses), with events
 // shaped as the ASL's Parameters build them, and through the state machine with lost responses.
 const ctx = useLocalStack({ env: { ROTATOR_AWS_TIMEOUT_MS: '500', VAULT_TIMEOUT_MS: '500' } });
-
-const ROTATION_TAG = 'iam-key-rotator:execution';
 
 /** The handlers as the state machine invokes them; imported inside tests, after the env is set. */
 async function handlers() {
@@ -124,11 +123,12 @@ describe('createKey re-runs', () => {
     const afterFirst = await keyIds(user);
     expect(afterFirst).toHaveLength(2);
     const orphan = afterFirst.find((id) => id !== user.oldAccessKeyId);
-    expect((await userTags(user.userName))[ROTATION_TAG]).toBe(request.execution);
+    expect((await userTags(user.userName))[OWNER_TAG]).toBe(request.execution);
 
     const { result, calls } = await countCalls('iam:ListUserTags', () => fns.createKey(json({ request })));
     const created = result as unknown as Created;
-    expect(calls).toBe(1);
+    // The claim is read, then read back once it is rewritten.
+    expect(calls).toBe(2);
     const ids = await keyIds(user);
     expect(ids).toHaveLength(2);
     expect(ids).toContain(user.oldAccessKeyId);

@@ -11,8 +11,9 @@ import {
 } from '@aws-sdk/client-iam';
 import { EncryptCommand } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Created, DryRunPlan } from '../../functions/commons/state.js';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { CLAIM_TAG, CLAIM_TTL_MS, OWNER_TAG } from '../../functions/commons/ownership.js';
+import { Created as CreatedSchema, type Created, type DryRunPlan } from '../../functions/commons/state.js';
 import type { VaultEmulator } from '../../local-stack/vault/index.js';
 import {
   commandNames,
@@ -28,6 +29,7 @@ import {
   SECRET,
   sdkError,
   setHandlerEnv,
+  STARTED_AT,
   startVault,
   uniqueUser,
   userArn,
@@ -49,13 +51,31 @@ const BEFORE = '2024-03-01T08:00:00Z';
 const LONG_BEFORE = '2023-01-01T08:00:00Z';
 const SINCE_START = '2024-05-01T12:00:01Z';
 
+/** A claim on the user's tags: its owner, its age and the keys it lists. */
+interface ClaimTags {
+  owner: string;
+  ageMs?: number;
+  keys: string[];
+}
+
 interface Scenario {
   keys?: ReturnType<typeof keyMeta>[];
-  tag?: string;
+  claim?: ClaimTags;
+  /** Raw user tags, for claims that are malformed. */
+  tags?: Record<string, string>;
+}
+
+/** The user tags of a claim made `ageMs` ago by `owner` while the user had `keys`. */
+function claimTags({ owner, ageMs = 60_000, keys }: ClaimTags): Record<string, string> {
+  const claimedAt = new Date(Date.now() - ageMs).toISOString();
+  return {
+    [OWNER_TAG]: owner,
+    [CLAIM_TAG]: [claimedAt, ...keys].join(' '),
+  };
 }
 
 /** Mocks IAM for one user: GetUser, ListAccessKeys, tags, and a CreateAccessKey returning NEW_KEY. */
-function givenUser(userName: string, { keys = [], tag }: Scenario = {}) {
+function givenUser(userName: string, { keys = [], claim, tags = {} }: Scenario = {}) {
   iam.on(GetUserCommand, { UserName: userName }).resolves({
     User: {
       UserName: userName,
@@ -66,10 +86,15 @@ function givenUser(userName: string, { keys = [], tag }: Scenario = {}) {
     },
   });
   iam.on(ListAccessKeysCommand, { UserName: userName }).resolves({ AccessKeyMetadata: keys });
-  iam.on(ListUserTagsCommand).resolves({
-    Tags: tag === undefined ? [] : [{ Key: 'iam-key-rotator:execution', Value: tag }],
+  // Tags as IAM keeps them: what TagUser writes, ListUserTags reads back.
+  const userTags: Record<string, string> = { ...tags, ...(claim ? claimTags(claim) : {}) };
+  iam.on(ListUserTagsCommand, { UserName: userName }).callsFake(() => ({
+    Tags: Object.entries(userTags).map(([Key, Value]) => ({ Key, Value })),
+  }));
+  iam.on(TagUserCommand).callsFake((input: { Tags?: { Key?: string; Value?: string }[] }) => {
+    for (const tag of input.Tags ?? []) userTags[tag.Key ?? ''] = tag.Value ?? '';
+    return {};
   });
-  iam.on(TagUserCommand).resolves({});
   iam.on(DeleteAccessKeyCommand).resolves({});
   iam.on(CreateAccessKeyCommand, { UserName: userName }).resolves({
     AccessKey: {
@@ -94,6 +119,12 @@ async function created(event: unknown): Promise<Created> {
   const result = await handler(event);
   if (result.dryRun) throw new Error('expected a real rotation');
   return result;
+}
+
+/** The tags this execution's claim wrote, as a map. */
+function claimWritten(): Record<string, string> {
+  const tags = iam.commandCalls(TagUserCommand)[0]?.args[0].input.Tags ?? [];
+  return Object.fromEntries(tags.map((tag) => [tag.Key ?? '', tag.Value ?? '']));
 }
 
 const deletedKeys = () => iam.commandCalls(DeleteAccessKeyCommand).map((c) => c.args[0].input.AccessKeyId);
@@ -132,17 +163,32 @@ describe('createKey handler', () => {
       });
     });
 
-    it('claims the user with a tag naming this execution before creating the key', async () => {
+    it('claims the user with tags naming this execution and the claim time before creating the key', async () => {
       const userName = uniqueUser();
       givenUser(userName);
+      const before = Date.now();
       await created({ request: makeRequest({ userName }) });
       const names = commandNames(iam);
-      expect(names.indexOf('TagUserCommand')).toBeGreaterThan(-1);
+      expect(names.filter((name) => name === 'TagUserCommand')).toHaveLength(1);
       expect(names.indexOf('TagUserCommand')).toBeLessThan(names.indexOf('CreateAccessKeyCommand'));
-      expect(iam.commandCalls(TagUserCommand)[0]?.args[0].input).toEqual({
-        UserName: userName,
-        Tags: [{ Key: 'iam-key-rotator:execution', Value: EXECUTION }],
-      });
+      expect(iam.commandCalls(TagUserCommand)[0]?.args[0].input.UserName).toBe(userName);
+      const tags = claimWritten();
+      expect(Object.keys(tags)).toEqual([OWNER_TAG, CLAIM_TAG]);
+      expect(tags[OWNER_TAG]).toBe(EXECUTION);
+      expect(tags[CLAIM_TAG]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      const claimedAt = Date.parse(tags[CLAIM_TAG] ?? '');
+      expect(claimedAt).toBeGreaterThanOrEqual(before);
+      expect(claimedAt).toBeLessThanOrEqual(Date.now());
+    });
+
+    it('writes claim tag values IAM accepts, within 256 characters', async () => {
+      const userName = uniqueUser();
+      givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Active', BEFORE)] });
+      await created({ request: makeRequest({ userName }) });
+      for (const value of Object.values(claimWritten())) {
+        expect(value).toMatch(/^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u);
+        expect(value.length).toBeLessThanOrEqual(256);
+      }
     });
 
     it('returns the secret only sealed, never in clear', async () => {
@@ -188,6 +234,22 @@ describe('createKey handler', () => {
       expect(deletedKeys()).toEqual([]);
     });
 
+    it('lists the existing key in the claim', async () => {
+      const userName = uniqueUser();
+      givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Active', BEFORE)] });
+      await created({ request: makeRequest({ userName }) });
+      expect(claimWritten()[CLAIM_TAG]?.split(' ').slice(1)).toEqual([OLD_KEY]);
+    });
+
+    it('keeps no sealed copy of the previous value on KV v2, whose old version stays readable', async () => {
+      const userName = uniqueUser();
+      givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Active', BEFORE)] });
+      givenVaultHolds(userName, OLD_KEY);
+      const result = await created({ request: makeRequest({ userName }) });
+      expect(result.vaultBefore).toEqual({ version: 1, accessKeyId: OLD_KEY });
+      expect(kms.commandCalls(EncryptCommand)).toHaveLength(1);
+    });
+
     it('records an Inactive key as old without deleting it', async () => {
       const userName = uniqueUser();
       givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Inactive', BEFORE)] });
@@ -225,6 +287,7 @@ describe('createKey handler', () => {
       });
       const names = commandNames(iam);
       expect(names.indexOf('DeleteAccessKeyCommand')).toBeLessThan(names.indexOf('CreateAccessKeyCommand'));
+      expect(claimWritten()[CLAIM_TAG]?.split(' ').slice(1)).toEqual([OLD_KEY]);
     });
 
     it('deletes just one of two Inactive keys', async () => {
@@ -265,7 +328,7 @@ describe('createKey handler', () => {
       expect(deletedKeys()).toEqual([]);
     });
 
-    it('throws TooManyAccessKeysError when IAM refuses CreateAccessKey with LimitExceeded', async () => {
+    it('throws ConcurrentRotationError when IAM refuses CreateAccessKey with LimitExceeded after the count', async () => {
       const userName = uniqueUser();
       givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Active', BEFORE)] });
       iam.on(CreateAccessKeyCommand).rejects(
@@ -273,8 +336,19 @@ describe('createKey handler', () => {
           Code: 'LimitExceeded',
         }),
       );
+      const error = await rejectionOf(handler({ request: makeRequest({ userName }) }));
+      expect(error.name).toBe('ConcurrentRotationError');
+      expect(error.message).toContain(`'${userName}'`);
+      expect(deletedKeys()).toEqual([]);
+      expect(kms.calls()).toHaveLength(0);
+    });
+
+    it('passes on other CreateAccessKey failures unchanged', async () => {
+      const userName = uniqueUser();
+      givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Active', BEFORE)] });
+      iam.on(CreateAccessKeyCommand).rejects(sdkError('ServiceFailure', 500));
       expect((await rejectionOf(handler({ request: makeRequest({ userName }) }))).name).toBe(
-        'TooManyAccessKeysError',
+        'AwsUnavailableError',
       );
     });
   });
@@ -313,34 +387,118 @@ describe('createKey handler', () => {
   });
 
   describe('keys of an earlier attempt', () => {
-    it('deletes an unstored key created since the start when the user tag names this execution', async () => {
+    const ORPHAN = 'AKIAORPHAN0000000001';
+    const OTHER_EXECUTION = `${EXECUTION}-other`;
+
+    it('deletes an unstored key missing from its own claim, before claiming again and creating', async () => {
       const userName = uniqueUser();
       givenUser(userName, {
-        keys: [keyMeta(OLD_KEY, 'Active', BEFORE), keyMeta('AKIAORPHAN0000000001', 'Active', SINCE_START)],
-        tag: EXECUTION,
+        keys: [keyMeta(OLD_KEY, 'Active', BEFORE), keyMeta(ORPHAN, 'Active', SINCE_START)],
+        claim: { owner: EXECUTION, keys: [OLD_KEY] },
       });
       givenVaultHolds(userName, OLD_KEY);
       const result = await created({ request: makeRequest({ userName }) });
-      expect(deletedKeys()).toEqual(['AKIAORPHAN0000000001']);
+      expect(deletedKeys()).toEqual([ORPHAN]);
       expect(result.oldAccessKeyIds).toEqual([OLD_KEY]);
       expect(result.accessKeyId).toBe(NEW_KEY);
+      expect(commandNames(iam).filter((name) => IAM_WRITES.includes(name))).toEqual([
+        'DeleteAccessKeyCommand',
+        'TagUserCommand',
+        'CreateAccessKeyCommand',
+      ]);
+      expect(claimWritten()[CLAIM_TAG]?.split(' ').slice(1)).toEqual([OLD_KEY]);
     });
 
-    it('throws ConcurrentRotationError when the tag names another execution, deleting nothing', async () => {
+    it('keeps a key its claim lists even when it was created in the same second as the start', async () => {
+      // IAM dates have second precision: by its date this key could pass for one this execution made.
       const userName = uniqueUser();
-      const other = `${EXECUTION}-other`;
+      const sameSecond = 'AKIASAMESECOND000001';
       givenUser(userName, {
-        keys: [keyMeta(OLD_KEY, 'Active', BEFORE), keyMeta('AKIAORPHAN0000000001', 'Active', SINCE_START)],
-        tag: other,
+        keys: [
+          keyMeta(sameSecond, 'Active', `${STARTED_AT.slice(0, 19)}Z`),
+          keyMeta(ORPHAN, 'Active', SINCE_START),
+        ],
+        claim: { owner: EXECUTION, keys: [sameSecond] },
+      });
+      const result = await created({ request: makeRequest({ userName }) });
+      expect(deletedKeys()).toEqual([ORPHAN]);
+      expect(result.oldAccessKeyIds).toEqual([sameSecond]);
+    });
+
+    it('deletes nothing on a retry whose earlier attempt created no key', async () => {
+      const userName = uniqueUser();
+      givenUser(userName, {
+        keys: [keyMeta(OLD_KEY, 'Active', BEFORE)],
+        claim: { owner: EXECUTION, keys: [OLD_KEY] },
+      });
+      const result = await created({ request: makeRequest({ userName }) });
+      expect(deletedKeys()).toEqual([]);
+      expect(result.oldAccessKeyIds).toEqual([OLD_KEY]);
+    });
+
+    it('throws ConcurrentRotationError for a fresh claim of another execution with a key not in Vault, writing nothing', async () => {
+      const userName = uniqueUser();
+      givenUser(userName, {
+        keys: [keyMeta(OLD_KEY, 'Active', BEFORE), keyMeta(ORPHAN, 'Active', SINCE_START)],
+        claim: { owner: OTHER_EXECUTION, keys: [OLD_KEY] },
       });
       givenVaultHolds(userName, OLD_KEY);
       const error = await rejectionOf(handler({ request: makeRequest({ userName }) }));
       expect(error.name).toBe('ConcurrentRotationError');
-      expect(error.message).toContain('AKIAORPHAN0000000001');
+      expect(error.message).toContain(ORPHAN);
+      expect(error.message).toContain(OTHER_EXECUTION);
+      expect(commandNames(iam).filter((name) => IAM_WRITES.includes(name))).toEqual([]);
+      expect(kms.calls()).toHaveLength(0);
+    });
+
+    it('throws ConcurrentRotationError in a dry run too, writing nothing', async () => {
+      const userName = uniqueUser();
+      givenUser(userName, {
+        keys: [keyMeta(ORPHAN, 'Active', SINCE_START)],
+        claim: { owner: OTHER_EXECUTION, keys: [] },
+      });
+      const error = await rejectionOf(handler({ request: makeRequest({ userName, dryRun: true }) }));
+      expect(error.name).toBe('ConcurrentRotationError');
       expect(commandNames(iam).filter((name) => IAM_WRITES.includes(name))).toEqual([]);
     });
 
-    it('counts a new key of an untagged user as an existing key of the operator', async () => {
+    it('counts every key as existing when the claim of another execution is stale', async () => {
+      const userName = uniqueUser();
+      givenUser(userName, {
+        keys: [keyMeta(ORPHAN, 'Active', SINCE_START)],
+        claim: { owner: OTHER_EXECUTION, ageMs: CLAIM_TTL_MS + 60_000, keys: [] },
+      });
+      const result = await created({ request: makeRequest({ userName }) });
+      expect(deletedKeys()).toEqual([]);
+      expect(result.oldAccessKeyIds).toEqual([ORPHAN]);
+      expect(claimWritten()[OWNER_TAG]).toBe(EXECUTION);
+    });
+
+    it('goes ahead under a fresh claim of another execution when every key is claimed or in Vault', async () => {
+      const userName = uniqueUser();
+      givenUser(userName, {
+        keys: [keyMeta('AKIASTORED0000000001', 'Active', SINCE_START)],
+        claim: { owner: OTHER_EXECUTION, keys: [] },
+      });
+      givenVaultHolds(userName, 'AKIASTORED0000000001');
+      const result = await created({ request: makeRequest({ userName }) });
+      expect(deletedKeys()).toEqual([]);
+      expect(result.oldAccessKeyIds).toEqual(['AKIASTORED0000000001']);
+    });
+
+    it('leaves the key Vault already serves alone under its own claim', async () => {
+      const userName = uniqueUser();
+      givenUser(userName, {
+        keys: [keyMeta(OLD_KEY, 'Inactive', BEFORE), keyMeta('AKIASTORED0000000001', 'Active', SINCE_START)],
+        claim: { owner: EXECUTION, keys: [OLD_KEY] },
+      });
+      givenVaultHolds(userName, 'AKIASTORED0000000001');
+      const result = await created({ request: makeRequest({ userName, deleteInactiveKey: true }) });
+      expect(deletedKeys()).toEqual([OLD_KEY]);
+      expect(result.oldAccessKeyIds).toEqual(['AKIASTORED0000000001']);
+    });
+
+    it('counts a new key of an unclaimed user as an existing key of the operator', async () => {
       const userName = uniqueUser();
       givenUser(userName, { keys: [keyMeta('AKIAOPERATOR00000001', 'Active', SINCE_START)] });
       const result = await created({ request: makeRequest({ userName }) });
@@ -348,16 +506,16 @@ describe('createKey handler', () => {
       expect(result.oldAccessKeyIds).toEqual(['AKIAOPERATOR00000001']);
     });
 
-    it('leaves the key Vault already serves alone even if it was created since the start', async () => {
+    it.each([
+      ['only the owner tag', { [OWNER_TAG]: EXECUTION }],
+      ['a claim tag without a time', { [OWNER_TAG]: EXECUTION, [CLAIM_TAG]: 'AKIAOLDKEY0000000001' }],
+      ['a claim tag without an owner', { [CLAIM_TAG]: '2024-05-01T12:00:01.000Z' }],
+    ])('ignores a malformed claim with %s, deleting nothing', async (_case, tags) => {
       const userName = uniqueUser();
-      givenUser(userName, {
-        keys: [keyMeta('AKIASTORED0000000001', 'Active', SINCE_START)],
-        tag: `${EXECUTION}-other`,
-      });
-      givenVaultHolds(userName, 'AKIASTORED0000000001');
+      givenUser(userName, { keys: [keyMeta(ORPHAN, 'Active', SINCE_START)], tags });
       const result = await created({ request: makeRequest({ userName }) });
       expect(deletedKeys()).toEqual([]);
-      expect(result.oldAccessKeyIds).toEqual(['AKIASTORED0000000001']);
+      expect(result.oldAccessKeyIds).toEqual([ORPHAN]);
     });
   });
 
@@ -406,5 +564,90 @@ describe('createKey handler', () => {
       expect(error.name).toBe('InvalidInputError');
       expect(iam.calls()).toHaveLength(0);
     });
+  });
+});
+
+describe('createKey handler on a KV v1 mount', () => {
+  let v1: Handler;
+  const PREVIOUS = { access_key: OLD_KEY, secret_key: OLD_SECRET, owner: 'team-a' };
+
+  beforeAll(async () => {
+    vault.enableKv('legacy', 1);
+    vi.resetModules();
+    setHandlerEnv(vault, { VAULT_KV_MOUNT: 'legacy' });
+    ({ handler: v1 } = await import('../../functions/createKey.js'));
+  });
+
+  afterAll(() => {
+    setHandlerEnv(vault);
+  });
+
+  const givenLegacyHolds = (userName: string, data: Record<string, string>) =>
+    vault.writeSecret({ mount: 'legacy', path: vaultPathOf(userName), data });
+
+  it('seals the whole previous value with purpose previous-secret, bound to the previous key', async () => {
+    const userName = uniqueUser();
+    givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Active', BEFORE)] });
+    givenLegacyHolds(userName, PREVIOUS);
+    const result = await v1({ request: makeRequest({ userName }) });
+    if (result.dryRun) throw new Error('expected a real rotation');
+    expect(CreatedSchema.parse(result)).toEqual(result);
+    expect(result.vaultBefore).toEqual({
+      version: 1,
+      accessKeyId: OLD_KEY,
+      sealedPrevious: { ciphertext: expect.any(String) as string },
+    });
+    const sealed = fakeKms.sealed.get(result.vaultBefore.sealedPrevious?.ciphertext ?? '');
+    expect(JSON.parse(sealed?.plaintext ?? 'null')).toEqual(PREVIOUS);
+    expect(sealed?.context).toEqual({
+      'iam-key-rotator:execution': EXECUTION,
+      'iam-key-rotator:user': userName,
+      'iam-key-rotator:access-key-id': OLD_KEY,
+      'iam-key-rotator:purpose': 'previous-secret',
+    });
+    expect(JSON.stringify(result)).not.toContain(OLD_SECRET);
+    expect(JSON.stringify(result)).not.toContain(SECRET);
+    expect(kms.commandCalls(EncryptCommand)).toHaveLength(2);
+    expect(vault.readSecret('legacy', vaultPathOf(userName))?.data).toEqual(PREVIOUS);
+  });
+
+  it('seals nothing when the path holds no value yet', async () => {
+    const userName = uniqueUser();
+    givenUser(userName);
+    const result = await v1({ request: makeRequest({ userName }) });
+    expect(result.vaultBefore).toEqual({ version: 0, accessKeyId: null });
+    expect(kms.commandCalls(EncryptCommand)).toHaveLength(1);
+  });
+
+  it('seals nothing in a dry run', async () => {
+    const userName = uniqueUser();
+    givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Active', BEFORE)] });
+    givenLegacyHolds(userName, PREVIOUS);
+    const result = await v1({ request: makeRequest({ userName, dryRun: true }) });
+    expect(result.vaultBefore).toEqual({ version: 1, accessKeyId: OLD_KEY });
+    expect(kms.calls()).toHaveLength(0);
+  });
+
+  it('makes no IAM write when the previous value cannot be sealed', async () => {
+    const userName = uniqueUser();
+    givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Active', BEFORE)] });
+    givenLegacyHolds(userName, PREVIOUS);
+    kms.reset();
+    kms.on(EncryptCommand).rejects(sdkError('KMSInternalException', 500));
+    const error = await rejectionOf(v1({ request: makeRequest({ userName }) }));
+    expect(error.name).toBe('AwsUnavailableError');
+    expect(error.message).not.toContain(OLD_SECRET);
+    expect(commandNames(iam).filter((name) => IAM_WRITES.includes(name))).toEqual([]);
+  });
+
+  it('throws VaultDataError before any IAM write when the value is not a key pair', async () => {
+    const userName = uniqueUser();
+    givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Active', BEFORE)] });
+    givenLegacyHolds(userName, { password: OLD_SECRET });
+    const error = await rejectionOf(v1({ request: makeRequest({ userName }) }));
+    expect(error.name).toBe('VaultDataError');
+    expect(error.message).not.toContain(OLD_SECRET);
+    expect(commandNames(iam).filter((name) => IAM_WRITES.includes(name))).toEqual([]);
+    expect(kms.calls()).toHaveLength(0);
   });
 });

@@ -1,9 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DecryptCommand } from '@aws-sdk/client-kms';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Created } from '../../functions/commons/state.js';
 import type { VaultEmulator } from '../../local-stack/vault/index.js';
 import {
+  EXECUTION,
+  type FakeKms,
+  fakeSeal,
+  installFakeKms,
   makeCreated,
   makeRequest,
+  mockKms,
   OLD_SECRET,
   rejectionOf,
   SECRET,
@@ -17,6 +23,8 @@ interface Restored {
   version: number;
 }
 
+const kms = mockKms();
+let fakeKms: FakeKms;
 let vault: VaultEmulator;
 let handler: (event: unknown) => Promise<Restored>;
 
@@ -31,6 +39,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await vault.close();
+});
+
+beforeEach(() => {
+  kms.reset();
+  fakeKms = installFakeKms(kms);
 });
 
 function write(path: string, accessKeyId: string, secret: string) {
@@ -109,5 +122,102 @@ describe('restoreVault handler', () => {
     } finally {
       vault.unseal();
     }
+  });
+});
+
+describe('restoreVault handler on a KV v1 mount', () => {
+  let v1: (event: unknown) => Promise<Restored>;
+  const PREVIOUS = { access_key: OLD_KEY, secret_key: OLD_SECRET, owner: 'team-a', note: 'kept as it was' };
+  const NEW_VALUE = { access_key: NEW_KEY, secret_key: SECRET };
+  const legacy = (path: string) => vault.readSecret('legacy', path);
+
+  beforeAll(async () => {
+    vault.enableKv('legacy', 1);
+    vi.resetModules();
+    setHandlerEnv(vault, { VAULT_KV_MOUNT: 'legacy', VAULT_KV_VERSION: '1' });
+    ({ handler: v1 } = await import('../../functions/restoreVault.js'));
+  });
+
+  afterAll(() => {
+    setHandlerEnv(vault);
+  });
+
+  /** A rollback after storeInVault replaced PREVIOUS with the new key, createKey having sealed PREVIOUS. */
+  function rolledBack(options: { purpose?: 'new-secret' | 'previous-secret'; sealed?: boolean } = {}) {
+    const { path, event } = rollback({ version: 1, accessKeyId: OLD_KEY });
+    const sealedPrevious = {
+      ciphertext: fakeSeal(fakeKms, JSON.stringify(PREVIOUS), {
+        execution: EXECUTION,
+        userName: event.request.userName,
+        accessKeyId: OLD_KEY,
+        purpose: options.purpose ?? 'previous-secret',
+      }),
+    };
+    if (options.sealed !== false) event.created.vaultBefore.sealedPrevious = sealedPrevious;
+    vault.writeSecret({ mount: 'legacy', path, data: NEW_VALUE });
+    return { path, event };
+  }
+
+  it('unseals the previous value and writes it back exactly', async () => {
+    const { path, event } = rolledBack();
+    const result = await v1(event);
+    expect(result).toEqual({ action: 'rewrote-previous', version: 1 });
+    expect(legacy(path)).toEqual({ data: PREVIOUS, metadata: null });
+    expect(JSON.stringify(result)).not.toContain(OLD_SECRET);
+    expect(kms.commandCalls(DecryptCommand)[0]?.args[0].input.EncryptionContext).toEqual({
+      'iam-key-rotator:execution': EXECUTION,
+      'iam-key-rotator:user': event.request.userName,
+      'iam-key-rotator:access-key-id': OLD_KEY,
+      'iam-key-rotator:purpose': 'previous-secret',
+    });
+  });
+
+  it('is idempotent: a re-run after the restore does nothing', async () => {
+    const { path, event } = rolledBack();
+    await v1(event);
+    await expect(v1(event)).resolves.toEqual({ action: 'none', version: 1 });
+    expect(legacy(path)?.data).toEqual(PREVIOUS);
+  });
+
+  it('deletes the value when the path held none before', async () => {
+    const { path, event } = rollback({ version: 0, accessKeyId: null });
+    vault.writeSecret({ mount: 'legacy', path, data: NEW_VALUE });
+    await expect(v1(event)).resolves.toEqual({ action: 'deleted-new-version', version: 1 });
+    expect(legacy(path)).toBeUndefined();
+    expect(kms.calls()).toHaveLength(0);
+  });
+
+  it('does nothing when Vault does not serve the new key', async () => {
+    const { path, event } = rolledBack();
+    vault.writeSecret({ mount: 'legacy', path, data: PREVIOUS });
+    await expect(v1(event)).resolves.toEqual({ action: 'none', version: 1 });
+    expect(kms.calls()).toHaveLength(0);
+  });
+
+  it('throws SealedSecretError, writing nothing, for a copy sealed under another context', async () => {
+    const { path, event } = rolledBack({ purpose: 'new-secret' });
+    const error = await rejectionOf(v1(event));
+    expect(error.name).toBe('SealedSecretError');
+    expect(legacy(path)?.data).toEqual(NEW_VALUE);
+  });
+
+  it('throws VaultDataError, writing nothing, without a sealed copy (KV v1 keeps no old value)', async () => {
+    const { path, event } = rolledBack({ sealed: false });
+    const error = await rejectionOf(v1(event));
+    expect(error.name).toBe('VaultDataError');
+    expect(error.message).not.toContain(SECRET);
+    expect(legacy(path)?.data).toEqual(NEW_VALUE);
+  });
+
+  it('throws VaultCasConflictError, keeping the other writer’s value, when the value changes meanwhile', async () => {
+    const { path, event } = rolledBack();
+    const racer = { access_key: 'AKIARACER00000000001', secret_key: 'racer' };
+    kms.on(DecryptCommand).callsFake(() => {
+      vault.writeSecret({ mount: 'legacy', path, data: racer });
+      return Promise.resolve({ Plaintext: new Uint8Array(Buffer.from(JSON.stringify(PREVIOUS))) });
+    });
+    const error = await rejectionOf(v1(event));
+    expect(error.name).toBe('VaultCasConflictError');
+    expect(legacy(path)?.data).toEqual(racer);
   });
 });

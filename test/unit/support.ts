@@ -8,6 +8,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { startVaultEmulator, type VaultEmulator } from '../../local-stack/vault/index.js';
 import type { Request } from '../../functions/commons/input.js';
 import type { Created, Stored } from '../../functions/commons/state.js';
+import type { VaultConfig } from '../../functions/commons/vault/config.js';
 
 /** A secret access key that must never leave the handlers in clear. */
 export const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
@@ -17,6 +18,9 @@ export const REGION = 'eu-west-1';
 export const KMS_KEY_ID = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 export const EXECUTION = 'arn:aws:states:eu-west-1:123456789012:execution:rotate-access-key:run-1';
 export const STARTED_AT = '2024-05-01T12:00:00.750Z';
+/** The state machine's ARN, as validateInput receives it ($$.StateMachine.Id). */
+export const STATE_MACHINE = 'arn:aws:states:eu-west-1:123456789012:stateMachine:rotate-access-key';
+export const ACCOUNT_ID = '123456789012';
 
 /** Sets the environment every handler reads; call before importing a handler module. */
 export function setHandlerEnv(
@@ -42,6 +46,24 @@ export function setHandlerEnv(
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     ...extra,
   });
+}
+
+/** A complete VaultConfig for clients built directly in a test: token auth from the environment, plain HTTP. */
+export function vaultSettings(addr: string, token: string, extra: Partial<VaultConfig> = {}): VaultConfig {
+  return {
+    addr,
+    namespace: undefined,
+    mount: 'secret',
+    kvVersion: 'auto',
+    pathPrefix: '',
+    pathTemplate: '{prefix}{userName}',
+    fields: { accessKeyId: 'access_key', secretAccessKey: 'secret_key' },
+    extraFields: {},
+    timeoutMs: 2_000,
+    auth: { method: 'token', token: { kind: 'env', value: token } },
+    tls: { ca: undefined, clientCert: undefined, skipVerify: false },
+    ...extra,
+  };
 }
 
 export async function startVault(): Promise<VaultEmulator> {
@@ -176,7 +198,12 @@ export const IAM_WRITES = [
 export function fakeSeal(
   fake: FakeKms,
   plaintext: string,
-  context: { execution: string; userName: string; accessKeyId: string },
+  context: {
+    execution: string;
+    userName: string;
+    accessKeyId: string;
+    purpose?: 'new-secret' | 'previous-secret';
+  },
 ): string {
   const ciphertext = randomBytes(48).toString('base64');
   fake.sealed.set(ciphertext, {
@@ -185,7 +212,7 @@ export function fakeSeal(
       'iam-key-rotator:execution': context.execution,
       'iam-key-rotator:user': context.userName,
       'iam-key-rotator:access-key-id': context.accessKeyId,
-      'iam-key-rotator:purpose': 'new-secret',
+      'iam-key-rotator:purpose': context.purpose ?? 'new-secret',
     },
   });
   return ciphertext;

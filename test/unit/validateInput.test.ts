@@ -1,11 +1,31 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Request } from '../../functions/commons/input.js';
-import { EXECUTION, rejectionOf, setHandlerEnv, STARTED_AT } from './support.js';
+import { ACCOUNT_ID, EXECUTION, rejectionOf, setHandlerEnv, STARTED_AT, STATE_MACHINE } from './support.js';
 
 type Handler = (event: unknown) => Promise<Request>;
 let handler: Handler;
 
-const event = (input: unknown) => ({ input, execution: EXECUTION, startedAt: STARTED_AT });
+const event = (input: unknown, stateMachine = STATE_MACHINE) => ({
+  input,
+  execution: EXECUTION,
+  startedAt: STARTED_AT,
+  stateMachine,
+});
+
+/** The handler of a deployment with these variables (on top of the unit-test environment). */
+async function deployment(env: Record<string, string>): Promise<Handler> {
+  vi.resetModules();
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  try {
+    const other = (await import('../../functions/validateInput.js')).handler;
+    // config() reads process.env on its first call: make that call under these variables.
+    await other(event({ userName: 'warm-up' }));
+    return other;
+  } finally {
+    process.env = saved;
+  }
+}
 
 beforeAll(async () => {
   // validateInput makes no calls: nothing listens at this address.
@@ -73,6 +93,62 @@ describe('validateInput handler', () => {
       } finally {
         process.env = saved;
       }
+    });
+  });
+
+  describe('path template', () => {
+    it('fills in {accountId} from the state machine ARN', async () => {
+      const other = await deployment({ VAULT_PATH_TEMPLATE: '{prefix}{accountId}/{userName}' });
+      await expect(other(event({ userName: 'alice' }))).resolves.toMatchObject({
+        vaultPath: `aws/iam-users/${ACCOUNT_ID}/alice`,
+      });
+      await expect(
+        other(event({ userName: 'alice' }, 'arn:aws:states:us-east-1:210987654321:stateMachine:rotate')),
+      ).resolves.toMatchObject({ vaultPath: 'aws/iam-users/210987654321/alice' });
+    });
+
+    it('fills in every placeholder, wherever it is, and repeated ones each time', async () => {
+      const other = await deployment({
+        VAULT_PATH_PREFIX: 'teams/',
+        VAULT_PATH_TEMPLATE: 'teams/{accountId}/{userName}/aws/{userName}',
+      });
+      await expect(other(event({ userName: 'svc.deploy@corp' }))).resolves.toMatchObject({
+        vaultPath: `teams/${ACCOUNT_ID}/svc.deploy@corp/aws/svc.deploy@corp`,
+      });
+    });
+
+    it('uses the account of a state machine in another partition', async () => {
+      const other = await deployment({ VAULT_PATH_TEMPLATE: '{prefix}{accountId}/{userName}' });
+      await expect(
+        other(
+          event({ userName: 'alice' }, 'arn:aws-us-gov:states:us-gov-west-1:111122223333:stateMachine:r'),
+        ),
+      ).resolves.toMatchObject({ vaultPath: 'aws/iam-users/111122223333/alice' });
+    });
+
+    it('lets an explicit vaultPath below the prefix override the template', async () => {
+      const other = await deployment({ VAULT_PATH_TEMPLATE: '{prefix}{accountId}/{userName}' });
+      await expect(
+        other(event({ userName: 'alice', vaultPath: 'aws/iam-users/shared/alice' })),
+      ).resolves.toMatchObject({ vaultPath: 'aws/iam-users/shared/alice' });
+    });
+
+    it.each([
+      ['missing', undefined],
+      ['not an ARN', 'rotate-access-key'],
+      ['an execution ARN', EXECUTION],
+      ['without an account', 'arn:aws:states:eu-west-1::stateMachine:rotate'],
+    ])('throws InvalidInputError when the state machine is %s', async (_what, stateMachine) => {
+      const error = await rejectionOf(
+        handler({
+          input: { userName: 'alice' },
+          execution: EXECUTION,
+          startedAt: STARTED_AT,
+          ...(stateMachine === undefined ? {} : { stateMachine }),
+        }),
+      );
+      expect(error.name).toBe('InvalidInputError');
+      expect(error.message).toContain('stateMachine');
     });
   });
 

@@ -119,7 +119,7 @@ describe('loadConfig', () => {
       });
       expect(config.vault.auth).toEqual({
         method: 'token',
-        source: { kind: 'env', token: 'hvs.abcdefghijklmnop' },
+        token: { kind: 'env', value: 'hvs.abcdefghijklmnop' },
       });
     });
 
@@ -131,7 +131,7 @@ describe('loadConfig', () => {
       });
       expect(config.vault.auth).toEqual({
         method: 'token',
-        source: { kind: 'secrets-manager', secretId: 'rotator/vault-token' },
+        token: { kind: 'secrets-manager', secretId: 'rotator/vault-token' },
       });
     });
 
@@ -143,7 +143,7 @@ describe('loadConfig', () => {
       });
       expect(config.vault.auth).toEqual({
         method: 'token',
-        source: { kind: 'ssm', parameter: '/rotator/token' },
+        token: { kind: 'ssm', parameter: '/rotator/token' },
       });
     });
 
@@ -151,7 +151,7 @@ describe('loadConfig', () => {
       const error = failureOf({ ...REQUIRED, VAULT_AUTH_METHOD: 'token', VAULT_TOKEN: '' });
       expect(error).toBeInstanceOf(ConfigurationError);
       expect(error.name).toBe('ConfigurationError');
-      expect(error.message).toMatch(/exactly one of/);
+      expect(error.message).toMatch(/set exactly one/);
     });
 
     it('throws ConfigurationError without echoing the token when two token sources are set', () => {
@@ -188,7 +188,7 @@ describe('loadConfig', () => {
 
     it.each([
       ['VAULT_ADDR', 'not a url'],
-      ['VAULT_AUTH_METHOD', 'approle'],
+      ['VAULT_AUTH_METHOD', 'ldap'],
       ['VAULT_KV_MOUNT', '/secret/'],
       ['VAULT_PATH_PREFIX', 'aws/iam-users'],
       ['VAULT_PATH_PREFIX', '/aws/'],

@@ -15,7 +15,9 @@ const PERMANENT = [
   errors.KeyVerificationError,
   errors.OldKeyReactivatedError,
   errors.RollbackUnsafeError,
-  vaultErrors.VaultAuthError,
+  vaultErrors.VaultAwsLoginError,
+  vaultErrors.VaultAppRoleLoginError,
+  vaultErrors.VaultTokenSourceError,
   vaultErrors.VaultDataError,
 ];
 const TRANSIENT = [errors.AwsUnavailableError, errors.KeyNotYetValidError];
@@ -74,6 +76,17 @@ describe('Vault request errors', () => {
     expect(error.message).toBe('Vault POST secret/data/a failed (no response)');
     expect(error.name).toBe('VaultUnavailableError');
     expect(error.transient).toBe(true);
+  });
+
+  it.each([
+    vaultErrors.VaultAwsLoginError,
+    vaultErrors.VaultAppRoleLoginError,
+    vaultErrors.VaultTokenSourceError,
+  ])('%o is a VaultAuthError reported under its own name', (ErrorClass) => {
+    const error = new ErrorClass('login refused');
+    expect(error).toBeInstanceOf(vaultErrors.VaultAuthError);
+    expect(error.name).toBe(ErrorClass.name);
+    expect(error.name).not.toBe('VaultAuthError');
   });
 
   it('names permission and check-and-set failures as VaultRequestError subclasses', () => {

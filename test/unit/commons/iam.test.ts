@@ -21,7 +21,7 @@ import {
   getUserTags,
   listAccessKeys,
   setAccessKeyStatus,
-  tagUser,
+  tagUsers,
 } from '../../../functions/commons/iam.js';
 import { keyMeta, rejectionOf, SECRET, sdkError } from '../support.js';
 
@@ -249,17 +249,28 @@ describe('user tags', () => {
     await expect(getUserTags('alice')).resolves.toEqual({ team: 'a', 'iam-key-rotator:execution': 'exec-1' });
   });
 
-  it('sends one tag with TagUser', async () => {
+  it('sends all the tags in one TagUser call, in order', async () => {
     iam.on(TagUserCommand).resolves({});
-    await tagUser('alice', 'k', 'v');
+    await tagUsers('alice', { k: 'v', 'iam-key-rotator:claim': '2024-05-01T12:00:01.000Z AKIAOLD' });
+    expect(iam.commandCalls(TagUserCommand)).toHaveLength(1);
     expect(iam.commandCalls(TagUserCommand)[0]?.args[0].input).toEqual({
       UserName: 'alice',
-      Tags: [{ Key: 'k', Value: 'v' }],
+      Tags: [
+        { Key: 'k', Value: 'v' },
+        { Key: 'iam-key-rotator:claim', Value: '2024-05-01T12:00:01.000Z AKIAOLD' },
+      ],
     });
   });
 
   it('throws UserNotFoundError when tagging a missing user', async () => {
     iam.on(TagUserCommand).rejects(noSuchEntity());
-    expect((await rejectionOf(tagUser('ghost', 'k', 'v'))).name).toBe('UserNotFoundError');
+    expect((await rejectionOf(tagUsers('ghost', { k: 'v' }))).name).toBe('UserNotFoundError');
+  });
+
+  it('throws AwsRequestError when IAM refuses a tag value', async () => {
+    iam.on(TagUserCommand).rejects(sdkError('ValidationError', 400));
+    const error = await rejectionOf(tagUsers('alice', { k: 'bad|value' }));
+    expect(error.name).toBe('AwsRequestError');
+    expect(error.message).toContain('iam:TagUser');
   });
 });

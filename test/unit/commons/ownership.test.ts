@@ -1,11 +1,30 @@
 import { IAMClient, ListUserTagsCommand, TagUserCommand } from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AccessKeyInfo } from '../../../functions/commons/iam.js';
-import { claim, ROTATION_TAG, rotationOwner, unstoredNewKeys } from '../../../functions/commons/ownership.js';
-import { EXECUTION, makeRequest, rejectionOf, sdkError } from '../support.js';
+import {
+  claim,
+  CLAIM_TAG,
+  CLAIM_TTL_MS,
+  type Claim,
+  isFresh,
+  OWNER_TAG,
+  ownerOf,
+  readClaim,
+  unclaimedKeys,
+} from '../../../functions/commons/ownership.js';
+import { EXECUTION, makeRequest, rejectionOf, sdkError, STARTED_AT } from '../support.js';
 
 const iam = mockClient(IAMClient);
+
+/** What IAM accepts in a tag value. */
+const IAM_TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+const MAX_TAG_VALUE = 256;
+
+const CLAIMED_AT = '2024-05-01T12:00:01.250Z';
+const OLD = 'AKIAOLDKEY0000000001';
+const OTHER = 'AKIAOLDKEY0000000002';
+const NEW = 'AKIANEWKEY0000000001';
 
 beforeAll(() => {
   Object.assign(process.env, {
@@ -22,78 +41,246 @@ beforeEach(() => {
   iam.reset();
 });
 
-const key = (accessKeyId: string, createDate: string): AccessKeyInfo => ({
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+const key = (accessKeyId: string, createDate = '2024-04-01T00:00:00.000Z'): AccessKeyInfo => ({
   accessKeyId,
   status: 'Active',
   createDate,
 });
 
-describe('unstoredNewKeys', () => {
-  const request = makeRequest({ startedAt: '2024-05-01T12:00:00.750Z' });
+const givenTags = (tags: Record<string, string>) =>
+  iam
+    .on(ListUserTagsCommand)
+    .resolves({ Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) });
 
-  it('returns keys created since the execution started that Vault does not hold', () => {
-    const keys = [key('AKIAOLD', '2024-04-01T00:00:00.000Z'), key('AKIANEW', '2024-05-01T12:00:03.000Z')];
-    expect(unstoredNewKeys(request, keys, 'AKIAOLD').map((k) => k.accessKeyId)).toEqual(['AKIANEW']);
+const claimOf = (keys: string[], owner = EXECUTION, claimedAt = Date.parse(CLAIMED_AT)): Claim => ({
+  owner,
+  claimedAt,
+  keys: new Set(keys),
+});
+
+const writtenTags = () => iam.commandCalls(TagUserCommand)[0]?.args[0].input.Tags ?? [];
+
+describe('ownerOf', () => {
+  it('keeps an ordinary execution ARN as it is', () => {
+    expect(ownerOf(makeRequest())).toBe(makeRequest().execution);
   });
 
-  it('counts a key created in the same second as the start (IAM dates have second precision)', () => {
-    const keys = [key('AKIANEW', '2024-05-01T12:00:00.000Z')];
-    expect(unstoredNewKeys(request, keys, null)).toHaveLength(1);
-  });
-
-  it('ignores a key created the second before the start', () => {
-    expect(unstoredNewKeys(request, [key('AKIAOLD', '2024-05-01T11:59:59.000Z')], null)).toEqual([]);
-  });
-
-  it('ignores the new key once Vault holds it', () => {
-    expect(unstoredNewKeys(request, [key('AKIANEW', '2024-05-01T12:00:03.000Z')], 'AKIANEW')).toEqual([]);
-  });
-
-  it('compares instants for a start time with an offset', () => {
-    const offsetRequest = makeRequest({ startedAt: '2024-05-01T14:00:00.500+02:00' });
-    expect(unstoredNewKeys(offsetRequest, [key('AKIANEW', '2024-05-01T12:00:00.000Z')], null)).toHaveLength(
-      1,
-    );
-    expect(unstoredNewKeys(offsetRequest, [key('AKIAOLD', '2024-05-01T11:59:59.000Z')], null)).toEqual([]);
+  it('replaces the characters an execution name may have but an IAM tag value may not', () => {
+    const execution = "arn:aws:states:us-east-1:123456789012:execution:rotate:nightly(1)!it's";
+    const owner = ownerOf(makeRequest({ execution }));
+    expect(owner).toMatch(IAM_TAG_VALUE);
+    expect(owner).toBe('arn:aws:states:us-east-1:123456789012:execution:rotate:nightly_1__it_s');
   });
 });
 
-describe('rotationOwner', () => {
-  it('returns the execution the rotation tag names', async () => {
-    iam
-      .on(ListUserTagsCommand, { UserName: 'alice' })
-      .resolves({ Tags: [{ Key: ROTATION_TAG, Value: EXECUTION }] });
-    await expect(rotationOwner(makeRequest())).resolves.toBe(EXECUTION);
+describe('readClaim', () => {
+  it('returns the owner, the claim time and the keys that existed then', async () => {
+    iam.on(ListUserTagsCommand, { UserName: 'alice' }).resolves({
+      Tags: [
+        { Key: 'team', Value: 'a' },
+        { Key: OWNER_TAG, Value: EXECUTION },
+        { Key: CLAIM_TAG, Value: `${CLAIMED_AT} ${OLD} ${OTHER}` },
+      ],
+    });
+    await expect(readClaim('alice')).resolves.toEqual({
+      owner: EXECUTION,
+      claimedAt: Date.parse(CLAIMED_AT),
+      keys: new Set([OLD, OTHER]),
+    });
   });
 
-  it('returns another execution when the tag names it', async () => {
-    iam.on(ListUserTagsCommand).resolves({ Tags: [{ Key: ROTATION_TAG, Value: `${EXECUTION}-other` }] });
-    await expect(rotationOwner(makeRequest())).resolves.toBe(`${EXECUTION}-other`);
+  it('returns a claim without keys for a user that had none', async () => {
+    givenTags({ [OWNER_TAG]: `${EXECUTION}-other`, [CLAIM_TAG]: CLAIMED_AT });
+    await expect(readClaim('alice')).resolves.toEqual({
+      owner: `${EXECUTION}-other`,
+      claimedAt: Date.parse(CLAIMED_AT),
+      keys: new Set(),
+    });
   });
 
-  it('returns undefined when the user has no rotation tag', async () => {
-    iam.on(ListUserTagsCommand).resolves({ Tags: [{ Key: 'team', Value: EXECUTION }] });
-    await expect(rotationOwner(makeRequest())).resolves.toBeUndefined();
+  it('ignores repeated and trailing spaces between the keys', async () => {
+    givenTags({ [OWNER_TAG]: EXECUTION, [CLAIM_TAG]: `${CLAIMED_AT}  ${OLD}   ${OTHER} ` });
+    expect((await readClaim('alice'))?.keys).toEqual(new Set([OLD, OTHER]));
+  });
+
+  it('returns undefined for a user without tags', async () => {
+    iam.on(ListUserTagsCommand).resolves({});
+    await expect(readClaim('alice')).resolves.toBeUndefined();
+  });
+
+  it('returns undefined when the owner tag is missing', async () => {
+    givenTags({ [CLAIM_TAG]: `${CLAIMED_AT} ${OLD}` });
+    await expect(readClaim('alice')).resolves.toBeUndefined();
+  });
+
+  it('returns undefined when the owner tag is empty', async () => {
+    givenTags({ [OWNER_TAG]: '', [CLAIM_TAG]: `${CLAIMED_AT} ${OLD}` });
+    await expect(readClaim('alice')).resolves.toBeUndefined();
+  });
+
+  it('returns undefined when only the owner tag is set (as an earlier version wrote it)', async () => {
+    givenTags({ [OWNER_TAG]: EXECUTION });
+    await expect(readClaim('alice')).resolves.toBeUndefined();
+  });
+
+  it.each([
+    ['empty', ''],
+    ['keys without a time', `${OLD} ${OTHER}`],
+    ['a leading space before the time', ` ${CLAIMED_AT} ${OLD}`],
+    ['a time that is not a date', `yesterday ${OLD}`],
+    ['an impossible date', `2024-13-45T99:00:00.000Z ${OLD}`],
+  ])('returns undefined when the claim tag is %s', async (_case, value) => {
+    givenTags({ [OWNER_TAG]: EXECUTION, [CLAIM_TAG]: value });
+    await expect(readClaim('alice')).resolves.toBeUndefined();
   });
 
   it('throws AwsUnavailableError when IAM throttles', async () => {
     iam.on(ListUserTagsCommand).rejects(sdkError('Throttling', 400));
-    expect((await rejectionOf(rotationOwner(makeRequest()))).name).toBe('AwsUnavailableError');
+    expect((await rejectionOf(readClaim('alice'))).name).toBe('AwsUnavailableError');
+  });
+
+  it('throws UserNotFoundError for a missing user', async () => {
+    iam.on(ListUserTagsCommand).rejects(sdkError('NoSuchEntity', 404));
+    expect((await rejectionOf(readClaim('ghost'))).name).toBe('UserNotFoundError');
   });
 });
 
 describe('claim', () => {
-  it('tags the user with this execution', async () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date(CLAIMED_AT));
+  });
+
+  it('writes the owner and the claim (time and existing keys) in one TagUser call', async () => {
     iam.on(TagUserCommand).resolves({});
-    await claim(makeRequest({ userName: 'bob' }));
+    await claim(makeRequest({ userName: 'bob' }), [key(OLD), key(OTHER)]);
+    expect(iam.commandCalls(TagUserCommand)).toHaveLength(1);
     expect(iam.commandCalls(TagUserCommand)[0]?.args[0].input).toEqual({
       UserName: 'bob',
-      Tags: [{ Key: 'iam-key-rotator:execution', Value: EXECUTION }],
+      Tags: [
+        { Key: OWNER_TAG, Value: EXECUTION },
+        { Key: CLAIM_TAG, Value: `${CLAIMED_AT} ${OLD} ${OTHER}` },
+      ],
+    });
+  });
+
+  it('writes just the time, without a trailing space, when no key exists', async () => {
+    iam.on(TagUserCommand).resolves({});
+    await claim(makeRequest(), []);
+    expect(writtenTags()).toContainEqual({ Key: CLAIM_TAG, Value: CLAIMED_AT });
+  });
+
+  it('names the tags iam-key-rotator:execution and iam-key-rotator:claim', () => {
+    expect(OWNER_TAG).toBe('iam-key-rotator:execution');
+    expect(CLAIM_TAG).toBe('iam-key-rotator:claim');
+  });
+
+  it('writes tag values IAM accepts, within 256 characters, for the longest execution ARN and key id', async () => {
+    iam.on(TagUserCommand).resolves({});
+    // State machine and execution names may be 80 characters each; access key ids up to 128.
+    const execution = `arn:aws-us-gov:states:us-gov-west-1:123456789012:execution:${'s'.repeat(79)}-:${'r'.repeat(79)}_`;
+    const longKey = `AKIA${'Z9'.repeat(62)}`;
+    await claim(makeRequest({ execution }), [key(longKey)]);
+    const tags = writtenTags();
+    expect(tags).toHaveLength(2);
+    for (const tag of tags) {
+      expect(tag.Value).toMatch(IAM_TAG_VALUE);
+      expect(tag.Value?.length).toBeLessThanOrEqual(MAX_TAG_VALUE);
+    }
+  });
+
+  it('writes tag values IAM accepts for a realistic claim', async () => {
+    iam.on(TagUserCommand).resolves({});
+    await claim(makeRequest(), [key(OLD)]);
+    for (const tag of writtenTags()) expect(tag.Value).toMatch(IAM_TAG_VALUE);
+  });
+
+  it('writes a claim that readClaim reads back', async () => {
+    let stored: { Key?: string; Value?: string }[] = [];
+    iam.on(TagUserCommand).callsFake((input: { Tags?: { Key?: string; Value?: string }[] }) => {
+      stored = input.Tags ?? [];
+      return {};
+    });
+    iam.on(ListUserTagsCommand).callsFake(() => ({ Tags: stored }));
+    await claim(makeRequest(), [key(OLD)]);
+    await expect(readClaim('alice')).resolves.toEqual({
+      owner: EXECUTION,
+      claimedAt: Date.parse(CLAIMED_AT),
+      keys: new Set([OLD]),
     });
   });
 
   it('throws AwsUnavailableError when tagging is throttled', async () => {
     iam.on(TagUserCommand).rejects(sdkError('Throttling', 400));
-    expect((await rejectionOf(claim(makeRequest()))).name).toBe('AwsUnavailableError');
+    expect((await rejectionOf(claim(makeRequest(), [key(OLD)]))).name).toBe('AwsUnavailableError');
+  });
+});
+
+describe('unclaimedKeys', () => {
+  it('returns the keys created after the claim that Vault does not hold', () => {
+    const keys = [key(OLD), key(NEW, '2024-05-01T12:00:03.000Z')];
+    expect(unclaimedKeys(claimOf([OLD]), keys, OLD).map((k) => k.accessKeyId)).toEqual([NEW]);
+  });
+
+  it('keeps a key that existed at claim time even if it was created in the same second as the start', () => {
+    // IAM dates have second precision: by date alone this key would pass for one created by the execution.
+    const sameSecond = key(OTHER, `${STARTED_AT.slice(0, 19)}Z`);
+    expect(unclaimedKeys(claimOf([OTHER]), [sameSecond], null)).toEqual([]);
+  });
+
+  it('returns a key created after the claim whatever its date', () => {
+    const backdated = key(NEW, '2020-01-01T00:00:00.000Z');
+    expect(unclaimedKeys(claimOf([OLD]), [key(OLD), backdated], null)).toEqual([backdated]);
+  });
+
+  it('ignores the new key once Vault holds it', () => {
+    expect(unclaimedKeys(claimOf([OLD]), [key(OLD), key(NEW)], NEW)).toEqual([]);
+  });
+
+  it('returns every key for a claim made when the user had none', () => {
+    expect(unclaimedKeys(claimOf([]), [key(OLD), key(NEW)], null).map((k) => k.accessKeyId)).toEqual([
+      OLD,
+      NEW,
+    ]);
+  });
+
+  it('returns nothing when every key was in the claim', () => {
+    expect(unclaimedKeys(claimOf([OLD, OTHER]), [key(OLD), key(OTHER)], null)).toEqual([]);
+  });
+});
+
+describe('isFresh', () => {
+  const claimed = claimOf([OLD]);
+  const at = Date.parse(CLAIMED_AT);
+
+  it('lasts 15 minutes', () => {
+    expect(CLAIM_TTL_MS).toBe(15 * 60 * 1000);
+  });
+
+  it('is fresh right after the claim and until just before the TTL', () => {
+    expect(isFresh(claimed, at)).toBe(true);
+    expect(isFresh(claimed, at + 60_000)).toBe(true);
+    expect(isFresh(claimed, at + CLAIM_TTL_MS - 1)).toBe(true);
+  });
+
+  it('is stale once the TTL has passed', () => {
+    expect(isFresh(claimed, at + CLAIM_TTL_MS)).toBe(false);
+    expect(isFresh(claimed, at + 24 * 3_600_000)).toBe(false);
+  });
+
+  it('counts a claim dated slightly ahead of this clock as fresh', () => {
+    expect(isFresh(claimed, at - 5_000)).toBe(true);
+  });
+
+  it('compares with the current time by default', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(at + CLAIM_TTL_MS - 1_000);
+    expect(isFresh(claimed)).toBe(true);
+    vi.setSystemTime(at + CLAIM_TTL_MS + 1_000);
+    expect(isFresh(claimed)).toBe(false);
   });
 });

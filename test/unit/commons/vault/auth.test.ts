@@ -7,10 +7,13 @@ import axios, {
   type AxiosInstance,
   type InternalAxiosRequestConfig,
 } from 'axios';
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Config } from '../../../../functions/commons/config.js';
 import { acquireToken } from '../../../../functions/commons/vault/auth.js';
-import { rejectionOf, sdkError } from '../../support.js';
+import { VaultAuthError } from '../../../../functions/commons/vault/errors.js';
+import { createHttp, send } from '../../../../functions/commons/vault/http.js';
+import type { VaultEmulator } from '../../../../local-stack/vault/index.js';
+import { rejectionOf, sdkError, startVault, vaultSettings } from '../../support.js';
 
 const TOKEN = 'hvs.CAESIJ1q2w3e4r5t6y7u8i9o0pAbCdEfGhIj';
 const FUNCTION_KEY_ID = 'AKIAFUNCTIONKEY00001';
@@ -86,7 +89,7 @@ describe('acquireToken with token auth', () => {
     vi.useFakeTimers({ now: new Date('2024-05-01T12:00:00Z') });
     const lease = await acquireToken(unusedHttp(), {
       method: 'token',
-      source: { kind: 'env', token: TOKEN },
+      token: { kind: 'env', value: TOKEN },
     });
     expect(lease).toEqual({ token: TOKEN, refreshAt: Date.parse('2024-05-01T12:05:00Z'), fromLogin: false });
   });
@@ -94,7 +97,7 @@ describe('acquireToken with token auth', () => {
   describe('from Secrets Manager', () => {
     const source = {
       method: 'token',
-      source: { kind: 'secrets-manager', secretId: 'rotator/vault-token' },
+      token: { kind: 'secrets-manager', secretId: 'rotator/vault-token' },
     } as const;
 
     it('reads a secret holding the bare token, trimmed', async () => {
@@ -119,17 +122,18 @@ describe('acquireToken with token auth', () => {
       ['JSON with an empty token', JSON.stringify({ token: '' })],
       ['malformed JSON', `{"token": "${TOKEN}"`],
       ['an empty string', '   '],
-    ])('throws VaultAuthError without echoing the value for %s', async (_what, value) => {
+    ])('throws VaultTokenSourceError without echoing the value for %s', async (_what, value) => {
       secretsManager.on(GetSecretValueCommand).resolves({ SecretString: value });
       const error = await rejectionOf(acquireToken(unusedHttp(), source));
-      expect(error.name).toBe('VaultAuthError');
+      expect(error).toBeInstanceOf(VaultAuthError);
+      expect(error.name).toBe('VaultTokenSourceError');
       expect(error.message).toContain('secret rotator/vault-token');
       expect(error.message).not.toContain(TOKEN);
     });
 
-    it('throws VaultAuthError for a binary secret', async () => {
+    it('throws VaultTokenSourceError for a binary secret', async () => {
       secretsManager.on(GetSecretValueCommand).resolves({ SecretBinary: new Uint8Array([1, 2]) });
-      expect((await rejectionOf(acquireToken(unusedHttp(), source))).name).toBe('VaultAuthError');
+      expect((await rejectionOf(acquireToken(unusedHttp(), source))).name).toBe('VaultTokenSourceError');
     });
 
     it('throws AwsUnavailableError when Secrets Manager throttles', async () => {
@@ -146,7 +150,7 @@ describe('acquireToken with token auth', () => {
   });
 
   describe('from SSM Parameter Store', () => {
-    const source = { method: 'token', source: { kind: 'ssm', parameter: '/rotator/vault-token' } } as const;
+    const source = { method: 'token', token: { kind: 'ssm', parameter: '/rotator/vault-token' } } as const;
 
     it('reads the parameter with decryption', async () => {
       ssm
@@ -162,10 +166,10 @@ describe('acquireToken with token auth', () => {
       });
     });
 
-    it('throws VaultAuthError naming the parameter when it has no value', async () => {
+    it('throws VaultTokenSourceError naming the parameter when it has no value', async () => {
       ssm.on(GetParameterCommand).resolves({ Parameter: { Name: '/rotator/vault-token' } });
       const error = await rejectionOf(acquireToken(unusedHttp(), source));
-      expect(error.name).toBe('VaultAuthError');
+      expect(error.name).toBe('VaultTokenSourceError');
       expect(error.message).toContain('parameter /rotator/vault-token');
     });
 
@@ -275,22 +279,23 @@ describe('acquireToken with aws auth', () => {
     });
   });
 
-  it('throws VaultAuthError when the login answers without a token', async () => {
+  it('throws VaultAwsLoginError when the login answers without a token', async () => {
     const { http } = fakeVault({ status: 200, data: { data: {} } });
     const error = await rejectionOf(acquireToken(http, awsAuth()));
-    expect(error.name).toBe('VaultAuthError');
+    expect(error).toBeInstanceOf(VaultAuthError);
+    expect(error.name).toBe('VaultAwsLoginError');
     expect(error.message).toBe('Vault login at auth/aws/login returned no token');
   });
 
   it.each([400, 403])(
-    'throws VaultAuthError with Vault’s reason when the login is refused with %i',
+    'throws VaultAwsLoginError with Vault’s reason when the login is refused with %i',
     async (status) => {
       const { http } = fakeVault({
         status,
         data: { errors: ['IAM Principal "arn:aws:iam::1:user/x" does not belong'] },
       });
       const error = await rejectionOf(acquireToken(http, awsAuth()));
-      expect(error.name).toBe('VaultAuthError');
+      expect(error.name).toBe('VaultAwsLoginError');
       expect(error.message).toContain('Vault login at auth/aws/login was refused');
       expect(error.message).toContain('does not belong');
     },
@@ -301,10 +306,163 @@ describe('acquireToken with aws auth', () => {
     expect((await rejectionOf(acquireToken(http, awsAuth()))).name).toBe('VaultUnavailableError');
   });
 
-  it('throws VaultAuthError on a 404 login path without a token', async () => {
+  it('throws VaultAwsLoginError on a 404 login path without a token', async () => {
     const { http } = fakeVault({ status: 404, data: { errors: [] } });
     expect((await rejectionOf(acquireToken(http, awsAuth({ mount: 'missing' })))).name).toBe(
-      'VaultAuthError',
+      'VaultAwsLoginError',
     );
+  });
+});
+
+describe('acquireToken with approle auth', () => {
+  const ROLE_ID = 'c8f8a6c2-1111-2222-3333-444455556666';
+  const SECRET_ID = '9d0e1f2a-7777-8888-9999-aaaabbbbcccc';
+  type AppRoleAuth = Extract<Config['vault']['auth'], { method: 'approle' }>;
+  const appRole = (extra: Partial<AppRoleAuth> = {}): AppRoleAuth => ({
+    method: 'approle',
+    mount: 'approle',
+    roleId: ROLE_ID,
+    secretId: { kind: 'env', value: SECRET_ID },
+    ...extra,
+  });
+  const loggedIn = {
+    status: 200,
+    data: { auth: { client_token: TOKEN, lease_duration: 3600, renewable: true } },
+  };
+  const bodyOf = (config: InternalAxiosRequestConfig | undefined) =>
+    JSON.parse(String(config?.data)) as Record<string, unknown>;
+
+  it('posts role_id and secret_id to auth/<mount>/login and refreshes at two thirds of the lease', async () => {
+    vi.useFakeTimers({ now: new Date('2024-05-01T12:00:00Z') });
+    const { http, sent } = fakeVault(loggedIn);
+    await expect(acquireToken(http, appRole({ mount: 'approle-prod' }))).resolves.toEqual({
+      token: TOKEN,
+      refreshAt: Date.parse('2024-05-01T12:40:00Z'),
+      fromLogin: true,
+    });
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.method).toBe('post');
+    expect(sent[0]?.url).toBe('auth/approle-prod/login');
+    expect(bodyOf(sent[0])).toEqual({ role_id: ROLE_ID, secret_id: SECRET_ID });
+    expect(secretsManager.calls()).toHaveLength(0);
+  });
+
+  it.each([
+    ['the bare secret_id', ` ${SECRET_ID}\n`],
+    ['JSON with a secret_id field', JSON.stringify({ secret_id: SECRET_ID, accessor: 'x' })],
+  ])('reads the secret_id from a Secrets Manager secret holding %s', async (_what, value) => {
+    secretsManager
+      .on(GetSecretValueCommand, { SecretId: 'rotator/approle' })
+      .resolves({ SecretString: value });
+    const { http, sent } = fakeVault(loggedIn);
+    await acquireToken(http, appRole({ secretId: { kind: 'secrets-manager', secretId: 'rotator/approle' } }));
+    expect(bodyOf(sent[0])).toEqual({ role_id: ROLE_ID, secret_id: SECRET_ID });
+  });
+
+  it.each([
+    ['JSON without a secret_id field', JSON.stringify({ token: SECRET_ID })],
+    ['JSON with an empty secret_id', JSON.stringify({ secret_id: '' })],
+    ['an empty string', ''],
+  ])('throws VaultAppRoleLoginError naming the secret, without logging in, for %s', async (_what, value) => {
+    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: value });
+    const { http, sent } = fakeVault(loggedIn);
+    const error = await rejectionOf(
+      acquireToken(http, appRole({ secretId: { kind: 'secrets-manager', secretId: 'rotator/approle' } })),
+    );
+    expect(error).toBeInstanceOf(VaultAuthError);
+    expect(error.name).toBe('VaultAppRoleLoginError');
+    expect(error.message).toContain('secret rotator/approle');
+    expect(error.message).not.toContain(SECRET_ID);
+    expect(sent).toEqual([]);
+  });
+
+  it('throws AwsRequestError when the secret_id secret does not exist', async () => {
+    secretsManager.on(GetSecretValueCommand).rejects(sdkError('ResourceNotFoundException', 400));
+    const error = await rejectionOf(
+      acquireToken(
+        unusedHttp(),
+        appRole({ secretId: { kind: 'secrets-manager', secretId: 'rotator/approle' } }),
+      ),
+    );
+    expect(error.name).toBe('AwsRequestError');
+  });
+
+  it.each([400, 403])(
+    'throws VaultAppRoleLoginError with Vault’s reason, without the secret_id, when refused with %i',
+    async (status) => {
+      const { http } = fakeVault({ status, data: { errors: ['invalid role or secret ID'] } });
+      const error = await rejectionOf(acquireToken(http, appRole()));
+      expect(error.name).toBe('VaultAppRoleLoginError');
+      expect(error.message).toContain('Vault login at auth/approle/login was refused');
+      expect(error.message).toContain('invalid role or secret ID');
+      expect(error.message).not.toContain(SECRET_ID);
+    },
+  );
+
+  it('throws VaultAppRoleLoginError when the login answers without a token', async () => {
+    const { http } = fakeVault({ status: 200, data: { data: {} } });
+    const error = await rejectionOf(acquireToken(http, appRole()));
+    expect(error.name).toBe('VaultAppRoleLoginError');
+    expect(error.message).toBe('Vault login at auth/approle/login returned no token');
+  });
+
+  it('throws VaultUnavailableError when Vault is unavailable during login', async () => {
+    const { http } = fakeVault({ status: 503, data: { errors: ['Vault is sealed'] } });
+    expect((await rejectionOf(acquireToken(http, appRole()))).name).toBe('VaultUnavailableError');
+  });
+
+  describe('against the Vault emulator', () => {
+    let vault: VaultEmulator;
+    let roleId: string;
+    const root = () => createHttp(vaultSettings(vault.addr, vault.rootToken));
+    const asRoot = async <T>(method: 'GET' | 'POST', path: string, data?: unknown) =>
+      (await send<T>(root(), method, path, { token: vault.rootToken, data })).data?.data;
+    const newSecretId = async () =>
+      (await asRoot<{ secret_id: string }>('POST', 'auth/approle/role/rotator/secret-id'))?.secret_id ?? '';
+
+    beforeAll(async () => {
+      vault = await startVault();
+      vault.putPolicy('rotator', 'path "secret/data/aws/*" { capabilities = ["read"] }');
+      vault.writeSecret({ mount: 'secret', path: 'aws/probe', data: { value: 'ok' } });
+      await asRoot('POST', 'auth/approle/role/rotator', { token_policies: ['rotator'], token_ttl: '15m' });
+      roleId = (await asRoot<{ role_id: string }>('GET', 'auth/approle/role/rotator/role-id'))?.role_id ?? '';
+    });
+
+    afterAll(async () => {
+      await vault.close();
+    });
+
+    it('logs in with a secret_id from Secrets Manager and gets a token with the role’s policy', async () => {
+      const secretId = await newSecretId();
+      secretsManager
+        .on(GetSecretValueCommand)
+        .resolves({ SecretString: JSON.stringify({ secret_id: secretId }) });
+      const lease = await acquireToken(
+        root(),
+        appRole({ roleId, secretId: { kind: 'secrets-manager', secretId: 'rotator/approle' } }),
+      );
+      expect(lease.fromLogin).toBe(true);
+      const read = await send<{ data: { value: string } }>(root(), 'GET', 'secret/data/aws/probe', {
+        token: lease.token,
+      });
+      expect(read.data?.data?.data.value).toBe('ok');
+    });
+
+    it('throws VaultAppRoleLoginError, without the secret_id, for a secret_id Vault does not know', async () => {
+      const error = await rejectionOf(
+        acquireToken(root(), appRole({ roleId, secretId: { kind: 'env', value: SECRET_ID } })),
+      );
+      expect(error.name).toBe('VaultAppRoleLoginError');
+      expect(error.message).toContain('invalid role or secret ID');
+      expect(error.message).not.toContain(SECRET_ID);
+    });
+
+    it('throws VaultAppRoleLoginError for a role_id Vault does not know', async () => {
+      const secretId = await newSecretId();
+      const error = await rejectionOf(
+        acquireToken(root(), appRole({ roleId: ROLE_ID, secretId: { kind: 'env', value: secretId } })),
+      );
+      expect(error.name).toBe('VaultAppRoleLoginError');
+    });
   });
 });

@@ -1,25 +1,26 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { Agent } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { AxiosError, AxiosHeaders, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Config } from '../../../../functions/commons/config.js';
+import type { VaultConfig } from '../../../../functions/commons/vault/config.js';
 import { createHttp, send, vaultFailure } from '../../../../functions/commons/vault/http.js';
-import type { VaultEmulator } from '../../../../local-stack/vault/index.js';
-import { rejectionOf, SECRET, startVault } from '../../support.js';
+import { startVaultEmulator, type VaultEmulator } from '../../../../local-stack/vault/index.js';
+import { privateCa } from '../../../support/tls.js';
+import { rejectionOf, SECRET, startVault, vaultSettings } from '../../support.js';
 
 const TOKEN = 'hvs.CAESIJ1q2w3e4r5t6y7u8i9o0pAbCdEfGhIj';
 
-function settings(addr: string, extra: Partial<Config['vault']> = {}): Config['vault'] {
-  return {
-    addr,
-    namespace: undefined,
-    mount: 'secret',
-    pathPrefix: 'aws/iam-users/',
-    timeoutMs: 2_000,
-    auth: { method: 'token', source: { kind: 'env', token: TOKEN } },
-    ...extra,
-  };
+function settings(addr: string, extra: Partial<VaultConfig> = {}): VaultConfig {
+  return vaultSettings(addr, TOKEN, { pathPrefix: 'aws/iam-users/', ...extra });
+}
+
+/** The options createHttp gave its https Agent. */
+function agentOptions(http: ReturnType<typeof createHttp>) {
+  const agent: unknown = http.defaults.httpsAgent;
+  if (!(agent instanceof Agent)) throw new Error('expected an https Agent');
+  return agent.options;
 }
 
 /** An AxiosError as axios builds it, with the token and a secret in the request it carries. */
@@ -132,6 +133,80 @@ describe('createHttp', () => {
   it('sends X-Vault-Namespace when a namespace is configured', () => {
     const http = createHttp(settings('http://vault:8200', { namespace: 'team-a' }));
     expect(http.defaults.headers).toMatchObject({ 'X-Vault-Namespace': 'team-a' });
+  });
+
+  it('verifies certificates against the system CAs when no TLS material is given', () => {
+    const options = agentOptions(createHttp(settings('https://vault:8200')));
+    expect(options).toMatchObject({ keepAlive: true, rejectUnauthorized: true });
+    expect(options).not.toHaveProperty('ca');
+    expect(options).not.toHaveProperty('cert');
+    expect(options).not.toHaveProperty('key');
+  });
+
+  it('trusts the given CA bundle and presents the client certificate', () => {
+    const options = agentOptions(
+      createHttp(settings('https://vault:8200'), { ca: 'CA-PEM', cert: 'CERT-PEM', key: 'KEY-PEM' }),
+    );
+    expect(options).toMatchObject({
+      ca: 'CA-PEM',
+      cert: 'CERT-PEM',
+      key: 'KEY-PEM',
+      rejectUnauthorized: true,
+    });
+  });
+
+  it('presents no client certificate without its key', () => {
+    const options = agentOptions(createHttp(settings('https://vault:8200'), { cert: 'CERT-PEM' }));
+    expect(options).not.toHaveProperty('cert');
+  });
+
+  it('skips verification only when the configuration says so', () => {
+    const http = createHttp(
+      settings('https://127.0.0.1:8200', { tls: { ca: undefined, clientCert: undefined, skipVerify: true } }),
+    );
+    expect(agentOptions(http).rejectUnauthorized).toBe(false);
+  });
+});
+
+describe('createHttp over TLS', () => {
+  let vault: VaultEmulator;
+  let caCert: string;
+
+  beforeAll(async () => {
+    const ca = privateCa();
+    caCert = ca.caCert;
+    vault = await startVaultEmulator({
+      stsEndpoint: 'http://127.0.0.1:9',
+      tls: { key: ca.key, cert: ca.cert },
+    });
+  });
+
+  afterAll(async () => {
+    await vault.close();
+  });
+
+  const health = (http: ReturnType<typeof createHttp>) =>
+    send(http, 'GET', 'sys/health', { token: vault.rootToken });
+
+  it('talks to a Vault whose certificate the given CA signed', async () => {
+    expect(vault.addr).toMatch(/^https:/);
+    await expect(health(createHttp(settings(vault.addr), { ca: caCert }))).resolves.toMatchObject({
+      status: 200,
+    });
+  });
+
+  it('throws VaultUnavailableError with status 0 when the certificate is not trusted', async () => {
+    const error = await rejectionOf(health(createHttp(settings(vault.addr))));
+    expect(error.name).toBe('VaultUnavailableError');
+    expect(error).toMatchObject({ status: 0 });
+    expectNoSecrets(error);
+  });
+
+  it('accepts the untrusted certificate with skipVerify', async () => {
+    const http = createHttp(
+      settings(vault.addr, { tls: { ca: undefined, clientCert: undefined, skipVerify: true } }),
+    );
+    await expect(health(http)).resolves.toMatchObject({ status: 200 });
   });
 });
 
