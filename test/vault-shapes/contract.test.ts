@@ -34,6 +34,15 @@ const recorded: Recorded[] = [];
 let stack: LocalStack;
 let proxy: Server;
 
+function parseBody(raw: Buffer): Record<string, unknown> | null {
+  if (raw.length === 0) return null;
+  try {
+    return JSON.parse(raw.toString()) as Record<string, unknown>;
+  } catch {
+    return { unparsable: true };
+  }
+}
+
 /** A proxy that records each request's method, path and JSON body on its way to the emulator. */
 async function recordingProxy(upstream: string): Promise<Server> {
   const target = new URL(upstream);
@@ -43,13 +52,7 @@ async function recordingProxy(upstream: string): Promise<Server> {
     req.on('end', () => {
       const raw = Buffer.concat(chunks);
       if (!req.url?.startsWith('/v1/__admin')) {
-        let body: Record<string, unknown> | null = null;
-        try {
-          body = raw.length > 0 ? (JSON.parse(raw.toString()) as Record<string, unknown>) : null;
-        } catch {
-          body = { unparsable: true };
-        }
-        recorded.push({ method: req.method ?? '', path: req.url ?? '', body });
+        recorded.push({ method: req.method ?? '', path: req.url ?? '', body: parseBody(raw) });
       }
       const out = forward(
         { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
