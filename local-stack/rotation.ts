@@ -1,4 +1,4 @@
-import type { Json } from './lambda.js';
+import type { Handler, Json } from './lambda.js';
 import { captureConsole } from './logs.js';
 import {
   type Observed,
@@ -59,6 +59,8 @@ export interface RotateOptions {
   waitMs?: number | Record<string, number>;
   retryPauseMs?: number | Record<string, number | number[]>;
   executionName?: string;
+  /** Handlers to run instead of the real ones (tests wrap the real ones). */
+  handlers?: Record<string, Handler>;
 }
 
 /** Runs the real state machine with the real handlers for one user and reports what changed. */
@@ -77,6 +79,7 @@ export async function rotate(options: RotateOptions): Promise<RotationReport & {
       region: target.aws.region,
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       ...(options.executionName ? { executionName: options.executionName } : {}),
+      ...(options.handlers ? { handlers: options.handlers } : {}),
     });
   } finally {
     capture.restore();

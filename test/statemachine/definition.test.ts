@@ -1,5 +1,6 @@
 import aslValidator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
+import { HAPPY_PATH } from '../support/paths.js';
 import { loadDefinition, taskFunctions } from '../../local-stack/state-machine.js';
 
 interface Retrier {
@@ -165,19 +166,6 @@ describe('statemachine/rotate-access-key.asl.json', () => {
             : state.Default
           : state?.Next;
     }
-    expect(order).toEqual([
-      'ValidateInput',
-      'CreateKey',
-      'IsDryRun',
-      'StoreInVault',
-      'VerifyKey',
-      'HasOldKeys',
-      'GracePeriod',
-      'DeactivateOld',
-      'OldKeyInUse',
-      'RecoveryWindow',
-      'DeleteOld',
-      'Rotated',
-    ]);
+    expect(order).toEqual(HAPPY_PATH);
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { HAPPY_PATH } from '../support/paths.js';
 import type { Json } from '../../local-stack/lambda.js';
 import { expectInvariants, expectNoSecrets } from '../support/invariants.js';
 import { useLocalStack } from '../support/local-stack.js';
@@ -15,20 +16,7 @@ describe('rotation state machine', () => {
     const report = await ctx.rotate(user);
 
     expect(report.status).toBe('SUCCEEDED');
-    expect(report.states).toEqual([
-      'ValidateInput',
-      'CreateKey',
-      'IsDryRun',
-      'StoreInVault',
-      'VerifyKey',
-      'HasOldKeys',
-      'GracePeriod',
-      'DeactivateOld',
-      'OldKeyInUse',
-      'RecoveryWindow',
-      'DeleteOld',
-      'Rotated',
-    ]);
+    expect(report.states).toEqual(HAPPY_PATH);
     const newKey = report.after.vault?.accessKeyId;
     expect(newKey).toBeDefined();
     expect(newKey).not.toBe(user.oldAccessKeyId);

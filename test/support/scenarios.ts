@@ -1,13 +1,7 @@
 import { expect } from 'vitest';
 import { observe, type SeededUser } from '../../local-stack/provision.js';
 import type { Handler, Json } from '../../local-stack/lambda.js';
-import { captureConsole } from '../../local-stack/logs.js';
-import {
-  type ExecutionResult,
-  type HistoryEvent,
-  loadHandlers,
-  runExecution,
-} from '../../local-stack/state-machine.js';
+import { type HistoryEvent, loadHandlers } from '../../local-stack/state-machine.js';
 import type { FaultSpec } from '../../local-stack/traffic.js';
 import { expectNoSecrets, keptOnPurpose } from './invariants.js';
 import type { TestStack } from './local-stack.js';
@@ -154,39 +148,9 @@ export async function rotateWithHandlers(
   wrap: (fn: string, handler: Handler) => Handler,
   options: { faults?: string[]; input?: Json } = {},
 ): Promise<Report> {
-  const before = await observe(ctx.target, user);
-  ctx.stack.traffic.resetCalls();
-  for (const fault of options.faults ?? []) ctx.stack.traffic.addFault(fault);
   const real = await loadHandlers();
   const handlers = Object.fromEntries(Object.entries(real).map(([fn, handler]) => [fn, wrap(fn, handler)]));
-  const capture = captureConsole();
-  let result: ExecutionResult;
-  try {
-    result = await runExecution({
-      input: options.input ?? { userName: user.userName },
-      waitMs: 0,
-      retryPauseMs: 0,
-      region: ctx.target.aws.region,
-      handlers,
-    });
-  } finally {
-    capture.restore();
-    ctx.stack.traffic.clearFaults();
-  }
-  const calls = ctx.stack.traffic.calls();
-  const after = await observe(ctx.target, user);
-  return {
-    status: result.status,
-    error: result.error,
-    user: user.userName,
-    states: result.states,
-    history: result.history,
-    before,
-    after,
-    calls,
-    durationMs: result.durationMs,
-    logs: capture.lines,
-  };
+  return ctx.rotate(user, { ...options, handlers });
 }
 
 /** An error shaped like the Lambda service's own when an invocation's response is lost. */
