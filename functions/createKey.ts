@@ -10,35 +10,10 @@ import {
 } from './commons/iam.js';
 import type { Request } from './commons/input.js';
 import { logger } from './commons/logger.js';
-import { claim, isFresh, ownerOf, readClaim, unclaimedKeys } from './commons/ownership.js';
+import { claimUser, describeKeys, keysBeforeThisExecution } from './commons/ownership.js';
 import { seal } from './commons/seal.js';
 import { type Created, CreateKeyEvent, type DryRunPlan } from './commons/state.js';
 import { kvVersion, readStoredKey } from './commons/vault/stored-key.js';
-
-function describeKeys(keys: AccessKeyInfo[]): string {
-  return keys.map((k) => `${k.accessKeyId} (${k.status})`).join(', ');
-}
-
-/**
- * Keys that exist before this execution's key. A retry of this execution drops the key an earlier
- * attempt created but never learned of (its response was lost); a fresh claim of another execution
- * with a key not in Vault yet means two rotations overlap: refuse without changing anything.
- */
-async function existingKeys(request: Request, keys: AccessKeyInfo[], vaultKeyId: string | null) {
-  const claimed = await readClaim(request.userName);
-  if (!claimed) return keys;
-  const unclaimed = unclaimedKeys(claimed, keys, vaultKeyId);
-  if (unclaimed.length === 0) return keys;
-  if (claimed.owner !== ownerOf(request)) {
-    if (!isFresh(claimed)) return keys;
-    throw new ConcurrentRotationError(
-      `execution ${claimed.owner} is rotating '${request.userName}': key(s) ${describeKeys(unclaimed)} are not in Vault yet`,
-    );
-  }
-  for (const orphan of unclaimed) await deleteAccessKey(request.userName, orphan.accessKeyId);
-  logger.warn('discarded keys of an earlier attempt', { orphans: unclaimed.map((k) => k.accessKeyId) });
-  return keys.filter((key) => !unclaimed.includes(key));
-}
 
 /** Inactive keys that may go to make room: only with deleteInactiveKey, never the key Vault serves. */
 function keysToRemove(request: Request, keys: AccessKeyInfo[], vaultKeyId: string | null): AccessKeyInfo[] {
@@ -68,7 +43,11 @@ export const handler = async (event: unknown): Promise<Created | DryRunPlan> => 
     version: stored.version,
     accessKeyId: stored.key?.accessKeyId ?? null,
   };
-  const existing = await existingKeys(request, await listAccessKeys(userName), vaultBefore.accessKeyId);
+  const existing = await keysBeforeThisExecution(
+    request,
+    await listAccessKeys(userName),
+    vaultBefore.accessKeyId,
+  );
   const remove = keysToRemove(request, existing, vaultBefore.accessKeyId);
   const oldKeys = existing.filter((key) => !remove.includes(key));
 
@@ -90,15 +69,7 @@ export const handler = async (event: unknown): Promise<Created | DryRunPlan> => 
       purpose: 'previous-secret',
     });
   }
-  await claim(request, oldKeys);
-  // Tags cannot be written conditionally: read the claim back, and step aside if another execution
-  // claimed the user in between (the later claim wins; this one has changed nothing yet).
-  const mine = await readClaim(userName);
-  if (mine?.owner !== ownerOf(request)) {
-    throw new ConcurrentRotationError(
-      `execution ${mine?.owner ?? 'unknown'} claimed '${userName}' at the same time`,
-    );
-  }
+  await claimUser(request, oldKeys);
   for (const key of remove) await deleteAccessKey(userName, key.accessKeyId);
   const key = await createAccessKey(userName).catch((error: unknown) => {
     // The count said there was room: another key appeared after it, from an overlapping rotation.

@@ -1,5 +1,7 @@
+import { ConcurrentRotationError } from './errors.js';
 import type { AccessKeyInfo } from './iam.js';
-import { getUserTags, tagUsers } from './iam.js';
+import { deleteAccessKey, getUserTags, tagUsers } from './iam.js';
+import { logger } from './logger.js';
 import type { Request } from './input.js';
 
 /** The user tag naming the execution that is creating a key for the user. */
@@ -59,4 +61,49 @@ export function unclaimedKeys(
 /** True while a claim by another execution may still be followed by that execution's store. */
 export function isFresh(claimed: Claim, now = Date.now()): boolean {
   return now - claimed.claimedAt < CLAIM_TTL_MS;
+}
+
+/** Ids and statuses, for messages. */
+export function describeKeys(keys: AccessKeyInfo[]): string {
+  return keys.map((k) => `${k.accessKeyId} (${k.status})`).join(', ');
+}
+
+/**
+ * Keys that exist before this execution's key. A retry of this execution drops the key an earlier
+ * attempt created but never learned of (its response was lost); a fresh claim of another execution
+ * with a key not in Vault yet means two rotations overlap: refuse without changing anything.
+ */
+export async function keysBeforeThisExecution(
+  request: Request,
+  keys: AccessKeyInfo[],
+  vaultKeyId: string | null,
+) {
+  const claimed = await readClaim(request.userName);
+  if (!claimed) return keys;
+  const unclaimed = unclaimedKeys(claimed, keys, vaultKeyId);
+  if (unclaimed.length === 0) return keys;
+  if (claimed.owner !== ownerOf(request)) {
+    if (!isFresh(claimed)) return keys;
+    throw new ConcurrentRotationError(
+      `execution ${claimed.owner} is rotating '${request.userName}': key(s) ${describeKeys(unclaimed)} are not in Vault yet`,
+    );
+  }
+  for (const orphan of unclaimed) await deleteAccessKey(request.userName, orphan.accessKeyId);
+  logger.warn('discarded keys of an earlier attempt', { orphans: unclaimed.map((k) => k.accessKeyId) });
+  return keys.filter((key) => !unclaimed.includes(key));
+}
+
+/**
+ * Claims the user for this execution. Tags cannot be written conditionally, so the claim is read
+ * back: if another execution claimed the user in between, the later claim wins and this one steps
+ * aside, having changed nothing but the tags.
+ */
+export async function claimUser(request: Request, existing: AccessKeyInfo[]): Promise<void> {
+  await claim(request, existing);
+  const now = await readClaim(request.userName);
+  if (now?.owner !== ownerOf(request)) {
+    throw new ConcurrentRotationError(
+      `execution ${now?.owner ?? 'unknown'} claimed '${request.userName}' at the same time`,
+    );
+  }
 }
