@@ -6,43 +6,41 @@ import {
   LimitExceededException,
   ListAccessKeysCommand,
   ListUserTagsCommand,
-  NoSuchEntityException,
   TagUserCommand,
 } from '@aws-sdk/client-iam';
 import { EncryptCommand } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLAIM_TAG, CLAIM_TTL_MS, OWNER_TAG } from '../../functions/commons/ownership.js';
 import { Created as CreatedSchema, type Created, type DryRunPlan } from '../../functions/commons/state.js';
-import type { VaultEmulator } from '../../local-stack/vault/index.js';
 import {
   commandNames,
   EXECUTION,
-  type FakeKms,
   IAM_WRITES,
-  installFakeKms,
   keyMeta,
   makeRequest,
-  mockKms,
+  noSuchEntity,
   OLD_SECRET,
   rejectionOf,
+  resetBeforeEach,
   SECRET,
   sdkError,
   setHandlerEnv,
   STARTED_AT,
-  startVault,
   uniqueUser,
+  useFakeKms,
+  useHandler,
   userArn,
   vaultPathOf,
 } from './support.js';
 
 type Handler = (event: unknown) => Promise<Created | DryRunPlan>;
 
-const iam = mockClient(IAMClient);
-const kms = mockKms();
-let fakeKms: FakeKms;
-let vault: VaultEmulator;
-let handler: Handler;
+const { vault, handler, deployment } = useHandler<Created | DryRunPlan>(
+  () => import('../../functions/createKey.js'),
+);
+const iam = resetBeforeEach(mockClient(IAMClient));
+const { kms, fakeKms } = useFakeKms();
 
 const NEW_KEY = 'AKIANEWKEY0000000001';
 const OLD_KEY = 'AKIAOLDKEY0000000001';
@@ -108,7 +106,7 @@ function givenUser(userName: string, { keys = [], claim, tags = {} }: Scenario =
 }
 
 function givenVaultHolds(userName: string, accessKeyId: string): number | undefined {
-  return vault.writeSecret({
+  return vault().writeSecret({
     mount: 'secret',
     path: vaultPathOf(userName),
     data: { access_key: accessKeyId, secret_key: OLD_SECRET },
@@ -128,22 +126,6 @@ function claimWritten(): Record<string, string> {
 }
 
 const deletedKeys = () => iam.commandCalls(DeleteAccessKeyCommand).map((c) => c.args[0].input.AccessKeyId);
-
-beforeAll(async () => {
-  vault = await startVault();
-  setHandlerEnv(vault);
-  ({ handler } = await import('../../functions/createKey.js'));
-});
-
-afterAll(async () => {
-  await vault.close();
-});
-
-beforeEach(() => {
-  iam.reset();
-  kms.reset();
-  fakeKms = installFakeKms(kms);
-});
 
 describe('createKey handler', () => {
   describe('first key', () => {
@@ -215,7 +197,7 @@ describe('createKey handler', () => {
       const userName = uniqueUser();
       givenUser(userName);
       await created({ request: makeRequest({ userName }) });
-      expect(vault.readSecret('secret', vaultPathOf(userName))).toBeUndefined();
+      expect(vault().readSecret('secret', vaultPathOf(userName))).toBeUndefined();
     });
   });
 
@@ -372,7 +354,7 @@ describe('createKey handler', () => {
       });
       expect(commandNames(iam).filter((name) => IAM_WRITES.includes(name))).toEqual([]);
       expect(kms.calls()).toHaveLength(0);
-      expect(vault.readSecret('secret', vaultPathOf(userName))?.metadata?.version).toBe(1);
+      expect(vault().readSecret('secret', vaultPathOf(userName))?.metadata?.version).toBe(1);
     });
 
     it('throws TooManyAccessKeysError when a rotation would', async () => {
@@ -533,14 +515,7 @@ describe('createKey handler', () => {
 
     it('throws UserNotFoundError for a missing user before touching anything', async () => {
       const userName = uniqueUser();
-      iam.on(GetUserCommand).rejects(
-        Object.assign(
-          new NoSuchEntityException({ message: 'not found', $metadata: { httpStatusCode: 404 } }),
-          {
-            Code: 'NoSuchEntity',
-          },
-        ),
-      );
+      iam.on(GetUserCommand).rejects(noSuchEntity('not found'));
       const error = await rejectionOf(handler({ request: makeRequest({ userName }) }));
       expect(error.name).toBe('UserNotFoundError');
       expect(commandNames(iam)).toEqual(['GetUserCommand']);
@@ -549,12 +524,12 @@ describe('createKey handler', () => {
     it('throws VaultUnavailableError while Vault is sealed, before any IAM write', async () => {
       const userName = uniqueUser();
       givenUser(userName);
-      vault.seal();
+      vault().seal();
       try {
         const error = await rejectionOf(handler({ request: makeRequest({ userName }) }));
         expect(error.name).toBe('VaultUnavailableError');
       } finally {
-        vault.unseal();
+        vault().unseal();
       }
       expect(commandNames(iam).filter((name) => IAM_WRITES.includes(name))).toEqual([]);
     });
@@ -572,18 +547,16 @@ describe('createKey handler on a KV v1 mount', () => {
   const PREVIOUS = { access_key: OLD_KEY, secret_key: OLD_SECRET, owner: 'team-a' };
 
   beforeAll(async () => {
-    vault.enableKv('legacy', 1);
-    vi.resetModules();
-    setHandlerEnv(vault, { VAULT_KV_MOUNT: 'legacy' });
-    ({ handler: v1 } = await import('../../functions/createKey.js'));
+    vault().enableKv('legacy', 1);
+    v1 = await deployment({ VAULT_KV_MOUNT: 'legacy' });
   });
 
   afterAll(() => {
-    setHandlerEnv(vault);
+    setHandlerEnv(vault());
   });
 
   const givenLegacyHolds = (userName: string, data: Record<string, string>) =>
-    vault.writeSecret({ mount: 'legacy', path: vaultPathOf(userName), data });
+    vault().writeSecret({ mount: 'legacy', path: vaultPathOf(userName), data });
 
   it('seals the whole previous value with purpose previous-secret, bound to the previous key', async () => {
     const userName = uniqueUser();
@@ -608,7 +581,7 @@ describe('createKey handler on a KV v1 mount', () => {
     expect(JSON.stringify(result)).not.toContain(OLD_SECRET);
     expect(JSON.stringify(result)).not.toContain(SECRET);
     expect(kms.commandCalls(EncryptCommand)).toHaveLength(2);
-    expect(vault.readSecret('legacy', vaultPathOf(userName))?.data).toEqual(PREVIOUS);
+    expect(vault().readSecret('legacy', vaultPathOf(userName))?.data).toEqual(PREVIOUS);
   });
 
   it('seals nothing when the path holds no value yet', async () => {

@@ -2,23 +2,22 @@ import {
   GetAccessKeyLastUsedCommand,
   IAMClient,
   ListAccessKeysCommand,
-  NoSuchEntityException,
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Request } from '../../functions/commons/input.js';
-import type { VaultEmulator } from '../../local-stack/vault/index.js';
 import {
   keyMeta,
   makeCreated,
   makeRequest,
   makeStored,
+  noSuchEntity,
   rejectionOf,
+  resetBeforeEach,
   sdkError,
-  setHandlerEnv,
-  startVault,
   uniqueUser,
+  useHandler,
 } from './support.js';
 
 interface Deactivated {
@@ -28,39 +27,17 @@ interface Deactivated {
   inUse: { accessKeyId: string; lastUsedAt: string }[];
 }
 
-const iam = mockClient(IAMClient);
-let vault: VaultEmulator;
-let handler: (event: unknown) => Promise<Deactivated>;
+// Defaults: ROTATOR_IN_USE_MARGIN_SECONDS=60, ROTATOR_IN_USE_MAX_WAIT_SECONDS=86400.
+const { vault, handler } = useHandler<Deactivated>(() => import('../../functions/deactivateOld.js'));
+const iam = resetBeforeEach(mockClient(IAMClient), (mock) => {
+  mock.on(UpdateAccessKeyCommand).resolves({});
+  mock.on(GetAccessKeyLastUsedCommand).resolves({ AccessKeyLastUsed: { ServiceName: 'N/A', Region: 'N/A' } });
+});
 
 const NEW_KEY = 'AKIANEWKEY0000000001';
 const OLD_A = 'AKIAOLDKEY0000000001';
 const OLD_B = 'AKIAOLDKEY0000000002';
 const MINUTE = 60_000;
-
-const noSuchEntity = () =>
-  Object.assign(
-    new NoSuchEntityException({ message: 'cannot be found', $metadata: { httpStatusCode: 404 } }),
-    {
-      Code: 'NoSuchEntity',
-    },
-  );
-
-beforeAll(async () => {
-  vault = await startVault();
-  // Defaults: ROTATOR_IN_USE_MARGIN_SECONDS=60, ROTATOR_IN_USE_MAX_WAIT_SECONDS=86400.
-  setHandlerEnv(vault);
-  ({ handler } = await import('../../functions/deactivateOld.js'));
-});
-
-afterAll(async () => {
-  await vault.close();
-});
-
-beforeEach(() => {
-  iam.reset();
-  iam.on(UpdateAccessKeyCommand).resolves({});
-  iam.on(GetAccessKeyLastUsedCommand).resolves({ AccessKeyLastUsed: { ServiceName: 'N/A', Region: 'N/A' } });
-});
 
 interface Options {
   oldAccessKeyIds?: string[];
@@ -77,7 +54,7 @@ function retirement({
   policy = 'wait',
 }: Options = {}) {
   const request = makeRequest({ userName: uniqueUser(), oldKeyInUse: policy });
-  vault.writeSecret({
+  vault().writeSecret({
     mount: 'secret',
     path: request.vaultPath,
     data: { access_key: served, secret_key: 's' },

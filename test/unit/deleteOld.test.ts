@@ -1,49 +1,30 @@
-import {
-  DeleteAccessKeyCommand,
-  IAMClient,
-  ListAccessKeysCommand,
-  NoSuchEntityException,
-} from '@aws-sdk/client-iam';
+import { DeleteAccessKeyCommand, IAMClient, ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { VaultEmulator } from '../../local-stack/vault/index.js';
+import { describe, expect, it } from 'vitest';
 import {
   keyMeta,
   makeCreated,
   makeRequest,
+  noSuchEntity,
   rejectionOf,
+  resetBeforeEach,
   sdkError,
-  setHandlerEnv,
-  startVault,
   uniqueUser,
+  useHandler,
 } from './support.js';
 
-const iam = mockClient(IAMClient);
-let vault: VaultEmulator;
-let handler: (event: unknown) => Promise<{ deleted: string[]; alreadyGone: string[] }>;
+const { vault, handler } = useHandler<{ deleted: string[]; alreadyGone: string[] }>(
+  () => import('../../functions/deleteOld.js'),
+);
+const iam = resetBeforeEach(mockClient(IAMClient), (mock) => mock.on(DeleteAccessKeyCommand).resolves({}));
 
 const NEW_KEY = 'AKIANEWKEY0000000001';
 const OLD_A = 'AKIAOLDKEY0000000001';
 const OLD_B = 'AKIAOLDKEY0000000002';
 
-beforeAll(async () => {
-  vault = await startVault();
-  setHandlerEnv(vault);
-  ({ handler } = await import('../../functions/deleteOld.js'));
-});
-
-afterAll(async () => {
-  await vault.close();
-});
-
-beforeEach(() => {
-  iam.reset();
-  iam.on(DeleteAccessKeyCommand).resolves({});
-});
-
 function retirement(oldAccessKeyIds: string[], keys: ReturnType<typeof keyMeta>[], served = NEW_KEY) {
   const request = makeRequest({ userName: uniqueUser() });
-  vault.writeSecret({
+  vault().writeSecret({
     mount: 'secret',
     path: request.vaultPath,
     data: { access_key: served, secret_key: 's' },
@@ -95,11 +76,7 @@ describe('deleteOld handler', () => {
 
   it('reports a key that disappears between listing and deleting as already gone', async () => {
     const { event } = retirement([OLD_A], [keyMeta(OLD_A, 'Inactive', '2023-01-01T00:00:00Z')]);
-    iam.on(DeleteAccessKeyCommand).rejects(
-      Object.assign(new NoSuchEntityException({ message: 'gone', $metadata: { httpStatusCode: 404 } }), {
-        Code: 'NoSuchEntity',
-      }),
-    );
+    iam.on(DeleteAccessKeyCommand).rejects(noSuchEntity('gone'));
     await expect(handler(event)).resolves.toEqual({ deleted: [], alreadyGone: [OLD_A] });
   });
 

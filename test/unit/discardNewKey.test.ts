@@ -1,43 +1,29 @@
-import { DeleteAccessKeyCommand, IAMClient, NoSuchEntityException } from '@aws-sdk/client-iam';
+import { DeleteAccessKeyCommand, IAMClient } from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { VaultEmulator } from '../../local-stack/vault/index.js';
+import { describe, expect, it } from 'vitest';
 import {
   makeCreated,
   makeRequest,
+  noSuchEntity,
   rejectionOf,
+  resetBeforeEach,
   sdkError,
-  setHandlerEnv,
-  startVault,
   uniqueUser,
+  useHandler,
 } from './support.js';
 
-const iam = mockClient(IAMClient);
-let vault: VaultEmulator;
-let handler: (event: unknown) => Promise<{ accessKeyId: string; deleted: boolean }>;
+const { vault, handler } = useHandler<{ accessKeyId: string; deleted: boolean }>(
+  () => import('../../functions/discardNewKey.js'),
+);
+const iam = resetBeforeEach(mockClient(IAMClient), (mock) => mock.on(DeleteAccessKeyCommand).resolves({}));
 
 const NEW_KEY = 'AKIANEWKEY0000000001';
 const OLD_KEY = 'AKIAOLDKEY0000000001';
 
-beforeAll(async () => {
-  vault = await startVault();
-  setHandlerEnv(vault);
-  ({ handler } = await import('../../functions/discardNewKey.js'));
-});
-
-afterAll(async () => {
-  await vault.close();
-});
-
-beforeEach(() => {
-  iam.reset();
-  iam.on(DeleteAccessKeyCommand).resolves({});
-});
-
 function discard(served: string | null) {
   const request = makeRequest({ userName: uniqueUser() });
   if (served) {
-    vault.writeSecret({
+    vault().writeSecret({
       mount: 'secret',
       path: request.vaultPath,
       data: { access_key: served, secret_key: 's' },
@@ -70,11 +56,7 @@ describe('discardNewKey handler', () => {
 
   it('answers deleted: false when the key is already gone (idempotent re-run)', async () => {
     const { event } = discard(OLD_KEY);
-    iam.on(DeleteAccessKeyCommand).rejects(
-      Object.assign(new NoSuchEntityException({ message: 'gone', $metadata: { httpStatusCode: 404 } }), {
-        Code: 'NoSuchEntity',
-      }),
-    );
+    iam.on(DeleteAccessKeyCommand).rejects(noSuchEntity('gone'));
     await expect(handler(event)).resolves.toEqual({ accessKeyId: NEW_KEY, deleted: false });
   });
 
@@ -86,11 +68,11 @@ describe('discardNewKey handler', () => {
 
   it('throws VaultUnavailableError, deleting nothing, while Vault is sealed', async () => {
     const { event } = discard(OLD_KEY);
-    vault.seal();
+    vault().seal();
     try {
       expect((await rejectionOf(handler(event))).name).toBe('VaultUnavailableError');
     } finally {
-      vault.unseal();
+      vault().unseal();
     }
     expect(iam.calls()).toHaveLength(0);
   });

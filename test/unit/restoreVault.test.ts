@@ -1,21 +1,18 @@
 import { DecryptCommand } from '@aws-sdk/client-kms';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Created } from '../../functions/commons/state.js';
-import type { VaultEmulator } from '../../local-stack/vault/index.js';
 import {
   EXECUTION,
-  type FakeKms,
   fakeSeal,
-  installFakeKms,
   makeCreated,
   makeRequest,
-  mockKms,
   OLD_SECRET,
   rejectionOf,
   SECRET,
   setHandlerEnv,
-  startVault,
   uniqueUser,
+  useFakeKms,
+  useHandler,
 } from './support.js';
 
 interface Restored {
@@ -23,31 +20,18 @@ interface Restored {
   version: number;
 }
 
-const kms = mockKms();
-let fakeKms: FakeKms;
-let vault: VaultEmulator;
-let handler: (event: unknown) => Promise<Restored>;
+const { vault, handler, deployment } = useHandler<Restored>(() => import('../../functions/restoreVault.js'));
+const { kms, fakeKms } = useFakeKms();
 
 const NEW_KEY = 'AKIANEWKEY0000000001';
 const OLD_KEY = 'AKIAOLDKEY0000000001';
 
-beforeAll(async () => {
-  vault = await startVault();
-  setHandlerEnv(vault);
-  ({ handler } = await import('../../functions/restoreVault.js'));
-});
-
-afterAll(async () => {
-  await vault.close();
-});
-
-beforeEach(() => {
-  kms.reset();
-  fakeKms = installFakeKms(kms);
-});
-
 function write(path: string, accessKeyId: string, secret: string) {
-  return vault.writeSecret({ mount: 'secret', path, data: { access_key: accessKeyId, secret_key: secret } });
+  return vault().writeSecret({
+    mount: 'secret',
+    path,
+    data: { access_key: accessKeyId, secret_key: secret },
+  });
 }
 
 function rollback(vaultBefore: Created['vaultBefore']) {
@@ -61,7 +45,7 @@ describe('restoreVault handler', () => {
     const { path, event } = rollback({ version: 1, accessKeyId: OLD_KEY });
     write(path, OLD_KEY, OLD_SECRET);
     await expect(handler(event)).resolves.toEqual({ action: 'none', version: 1 });
-    expect(vault.readSecret('secret', path)?.metadata?.version).toBe(1);
+    expect(vault().readSecret('secret', path)?.metadata?.version).toBe(1);
   });
 
   it('does nothing for a path never written', async () => {
@@ -75,7 +59,7 @@ describe('restoreVault handler', () => {
     write(path, NEW_KEY, SECRET);
     const result = await handler(event);
     expect(result).toEqual({ action: 'rewrote-previous', version: 3 });
-    expect(vault.readSecret('secret', path)).toMatchObject({
+    expect(vault().readSecret('secret', path)).toMatchObject({
       data: { access_key: OLD_KEY, secret_key: OLD_SECRET },
       metadata: { version: 3 },
     });
@@ -86,7 +70,7 @@ describe('restoreVault handler', () => {
     const { path, event } = rollback({ version: 0, accessKeyId: null });
     write(path, NEW_KEY, SECRET);
     await expect(handler(event)).resolves.toEqual({ action: 'deleted-new-version', version: 1 });
-    expect(vault.readSecret('secret', path)).toMatchObject({ data: null, metadata: { version: 1 } });
+    expect(vault().readSecret('secret', path)).toMatchObject({ data: null, metadata: { version: 1 } });
   });
 
   it('is idempotent: a re-run after the restore does nothing', async () => {
@@ -109,18 +93,18 @@ describe('restoreVault handler', () => {
     expect(error.message).toContain(OLD_KEY);
     expect(error.message).not.toContain(OLD_SECRET);
     expect(error.message).not.toContain(SECRET);
-    expect(vault.readSecret('secret', path)?.metadata?.version).toBe(2);
+    expect(vault().readSecret('secret', path)?.metadata?.version).toBe(2);
   });
 
   it('throws VaultUnavailableError while Vault is sealed', async () => {
     const { path, event } = rollback({ version: 1, accessKeyId: OLD_KEY });
     write(path, OLD_KEY, OLD_SECRET);
     write(path, NEW_KEY, SECRET);
-    vault.seal();
+    vault().seal();
     try {
       expect((await rejectionOf(handler(event))).name).toBe('VaultUnavailableError');
     } finally {
-      vault.unseal();
+      vault().unseal();
     }
   });
 });
@@ -129,17 +113,15 @@ describe('restoreVault handler on a KV v1 mount', () => {
   let v1: (event: unknown) => Promise<Restored>;
   const PREVIOUS = { access_key: OLD_KEY, secret_key: OLD_SECRET, owner: 'team-a', note: 'kept as it was' };
   const NEW_VALUE = { access_key: NEW_KEY, secret_key: SECRET };
-  const legacy = (path: string) => vault.readSecret('legacy', path);
+  const legacy = (path: string) => vault().readSecret('legacy', path);
 
   beforeAll(async () => {
-    vault.enableKv('legacy', 1);
-    vi.resetModules();
-    setHandlerEnv(vault, { VAULT_KV_MOUNT: 'legacy', VAULT_KV_VERSION: '1' });
-    ({ handler: v1 } = await import('../../functions/restoreVault.js'));
+    vault().enableKv('legacy', 1);
+    v1 = await deployment({ VAULT_KV_MOUNT: 'legacy', VAULT_KV_VERSION: '1' });
   });
 
   afterAll(() => {
-    setHandlerEnv(vault);
+    setHandlerEnv(vault());
   });
 
   /** A rollback after storeInVault replaced PREVIOUS with the new key, createKey having sealed PREVIOUS. */
@@ -154,7 +136,7 @@ describe('restoreVault handler on a KV v1 mount', () => {
       }),
     };
     if (options.sealed !== false) event.created.vaultBefore.sealedPrevious = sealedPrevious;
-    vault.writeSecret({ mount: 'legacy', path, data: NEW_VALUE });
+    vault().writeSecret({ mount: 'legacy', path, data: NEW_VALUE });
     return { path, event };
   }
 
@@ -181,7 +163,7 @@ describe('restoreVault handler on a KV v1 mount', () => {
 
   it('deletes the value when the path held none before', async () => {
     const { path, event } = rollback({ version: 0, accessKeyId: null });
-    vault.writeSecret({ mount: 'legacy', path, data: NEW_VALUE });
+    vault().writeSecret({ mount: 'legacy', path, data: NEW_VALUE });
     await expect(v1(event)).resolves.toEqual({ action: 'deleted-new-version', version: 1 });
     expect(legacy(path)).toBeUndefined();
     expect(kms.calls()).toHaveLength(0);
@@ -189,7 +171,7 @@ describe('restoreVault handler on a KV v1 mount', () => {
 
   it('does nothing when Vault does not serve the new key', async () => {
     const { path, event } = rolledBack();
-    vault.writeSecret({ mount: 'legacy', path, data: PREVIOUS });
+    vault().writeSecret({ mount: 'legacy', path, data: PREVIOUS });
     await expect(v1(event)).resolves.toEqual({ action: 'none', version: 1 });
     expect(kms.calls()).toHaveLength(0);
   });
@@ -213,7 +195,7 @@ describe('restoreVault handler on a KV v1 mount', () => {
     const { path, event } = rolledBack();
     const racer = { access_key: 'AKIARACER00000000001', secret_key: 'racer' };
     kms.on(DecryptCommand).callsFake(() => {
-      vault.writeSecret({ mount: 'legacy', path, data: racer });
+      vault().writeSecret({ mount: 'legacy', path, data: racer });
       return Promise.resolve({ Plaintext: new Uint8Array(Buffer.from(JSON.stringify(PREVIOUS))) });
     });
     const error = await rejectionOf(v1(event));

@@ -1,53 +1,32 @@
 import { DecryptCommand } from '@aws-sdk/client-kms';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Request } from '../../functions/commons/input.js';
 import type { Created, Stored } from '../../functions/commons/state.js';
-import type { VaultEmulator } from '../../local-stack/vault/index.js';
 import {
   EXECUTION,
-  type FakeKms,
   fakeSeal,
-  installFakeKms,
   makeCreated,
   makeRequest,
-  mockKms,
   OLD_SECRET,
   rejectionOf,
   SECRET,
   sdkError,
-  setHandlerEnv,
-  startVault,
   uniqueUser,
+  useFakeKms,
+  useHandler,
 } from './support.js';
 
-const kms = mockKms();
-let fakeKms: FakeKms;
-let vault: VaultEmulator;
-let handler: (event: unknown) => Promise<Stored>;
+const { vault, handler } = useHandler<Stored>(() => import('../../functions/storeInVault.js'));
+const { kms, fakeKms } = useFakeKms();
 
 const OLD_KEY = 'AKIAOLDKEY0000000001';
 const NEW_KEY = 'AKIANEWKEY0000000001';
-
-beforeAll(async () => {
-  vault = await startVault();
-  setHandlerEnv(vault);
-  ({ handler } = await import('../../functions/storeInVault.js'));
-});
-
-afterAll(async () => {
-  await vault.close();
-});
-
-beforeEach(() => {
-  kms.reset();
-  fakeKms = installFakeKms(kms);
-});
 
 /** A user whose Vault path holds OLD_KEY at version 1, and createKey's output for NEW_KEY. */
 function rotation(options: { vaultEmpty?: boolean; sealedFor?: Partial<Request> } = {}) {
   const request = makeRequest({ userName: uniqueUser() });
   if (!options.vaultEmpty) {
-    vault.writeSecret({
+    vault().writeSecret({
       mount: 'secret',
       path: request.vaultPath,
       data: { access_key: OLD_KEY, secret_key: OLD_SECRET },
@@ -77,7 +56,7 @@ describe('storeInVault handler', () => {
     const { request, event } = rotation();
     const result = await handler(event);
     expect(result).toMatchObject({ version: 2, previousVersion: 1, alreadyStored: false });
-    expect(vault.readSecret('secret', request.vaultPath)).toMatchObject({
+    expect(vault().readSecret('secret', request.vaultPath)).toMatchObject({
       data: { access_key: NEW_KEY, secret_key: SECRET },
       metadata: { version: 2 },
     });
@@ -90,7 +69,7 @@ describe('storeInVault handler', () => {
       previousVersion: 0,
       alreadyStored: false,
     });
-    expect(vault.readSecret('secret', request.vaultPath)?.data).toEqual({
+    expect(vault().readSecret('secret', request.vaultPath)?.data).toEqual({
       access_key: NEW_KEY,
       secret_key: SECRET,
     });
@@ -99,7 +78,7 @@ describe('storeInVault handler', () => {
   it('records who rotated what in custom_metadata', async () => {
     const { request, event } = rotation();
     await handler(event);
-    const metadata = vault.readSecret('secret', request.vaultPath)?.metadata?.custom_metadata;
+    const metadata = vault().readSecret('secret', request.vaultPath)?.metadata?.custom_metadata;
     expect(metadata).toMatchObject({
       rotated_by: EXECUTION,
       access_key_id: NEW_KEY,
@@ -111,7 +90,7 @@ describe('storeInVault handler', () => {
   it('records an empty previous key id for a first key', async () => {
     const { request, event } = rotation({ vaultEmpty: true });
     await handler(event);
-    expect(vault.readSecret('secret', request.vaultPath)?.metadata?.custom_metadata).toMatchObject({
+    expect(vault().readSecret('secret', request.vaultPath)?.metadata?.custom_metadata).toMatchObject({
       previous_access_key_id: '',
     });
   });
@@ -135,13 +114,13 @@ describe('storeInVault handler', () => {
     kms.resetHistory();
     const again = await handler(event);
     expect(again).toMatchObject({ version: 2, previousVersion: 1, alreadyStored: true });
-    expect(vault.readSecret('secret', request.vaultPath)?.metadata?.version).toBe(2);
+    expect(vault().readSecret('secret', request.vaultPath)?.metadata?.version).toBe(2);
     expect(kms.commandCalls(DecryptCommand)).toHaveLength(0);
   });
 
   it('throws VaultCasConflictError and leaves Vault alone when another writer moved the version', async () => {
     const { request, event } = rotation();
-    vault.writeSecret({
+    vault().writeSecret({
       mount: 'secret',
       path: request.vaultPath,
       data: { access_key: 'AKIAOTHER', secret_key: 'x' },
@@ -149,7 +128,7 @@ describe('storeInVault handler', () => {
     const error = await rejectionOf(handler(event));
     expect(error.name).toBe('VaultCasConflictError');
     expect(error.message).not.toContain(SECRET);
-    expect(vault.readSecret('secret', request.vaultPath)).toMatchObject({
+    expect(vault().readSecret('secret', request.vaultPath)).toMatchObject({
       data: { access_key: 'AKIAOTHER' },
       metadata: { version: 2 },
     });
@@ -163,17 +142,17 @@ describe('storeInVault handler', () => {
     const error = await rejectionOf(handler(event));
     expect(error.name).toBe('SealedSecretError');
     expect(error.message).not.toContain(SECRET);
-    expect(vault.readSecret('secret', request.vaultPath)?.metadata?.version).toBe(1);
+    expect(vault().readSecret('secret', request.vaultPath)?.metadata?.version).toBe(1);
   });
 
   it('throws VaultUnavailableError while Vault answers 503', async () => {
     const { event } = rotation();
-    vault.seal();
+    vault().seal();
     try {
       const error = await rejectionOf(handler(event));
       expect(error.name).toBe('VaultUnavailableError');
     } finally {
-      vault.unseal();
+      vault().unseal();
     }
   });
 
@@ -182,7 +161,7 @@ describe('storeInVault handler', () => {
     kms.reset();
     kms.on(DecryptCommand).rejects(sdkError('ThrottlingException', 400));
     expect((await rejectionOf(handler(event))).name).toBe('AwsUnavailableError');
-    expect(vault.readSecret('secret', request.vaultPath)?.metadata?.version).toBe(1);
+    expect(vault().readSecret('secret', request.vaultPath)?.metadata?.version).toBe(1);
   });
 
   it('throws InvalidInputError when created is missing', async () => {

@@ -3,12 +3,15 @@
  * in-process Vault emulator. Not a test file itself (vitest only collects *.test.ts).
  */
 import { randomBytes } from 'node:crypto';
+import { NoSuchEntityException } from '@aws-sdk/client-iam';
 import { InvalidCiphertextException, KMSClient } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, vi } from 'vitest';
 import { startVaultEmulator, type VaultEmulator } from '../../local-stack/vault/index.js';
 import type { Request } from '../../functions/commons/input.js';
 import type { Created, Stored } from '../../functions/commons/state.js';
 import type { VaultConfig } from '../../functions/commons/vault/config.js';
+import { privateCa } from '../support/tls.js';
 
 /** A secret access key that must never leave the handlers in clear. */
 export const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
@@ -48,6 +51,21 @@ export function setHandlerEnv(
   });
 }
 
+type AwsAuth = Extract<VaultConfig['auth'], { method: 'aws' }>;
+
+/** Vault aws-auth settings as a deployment without VAULT_AWS_* variables gets them (the documented defaults). */
+export function awsAuthSettings(extra: Partial<AwsAuth> = {}): AwsAuth {
+  return {
+    method: 'aws',
+    mount: 'aws',
+    role: 'iam-key-rotator',
+    serverId: undefined,
+    stsEndpoint: 'https://sts.amazonaws.com',
+    stsRegion: 'us-east-1',
+    ...extra,
+  };
+}
+
 /** A complete VaultConfig for clients built directly in a test: token auth from the environment, plain HTTP. */
 export function vaultSettings(addr: string, token: string, extra: Partial<VaultConfig> = {}): VaultConfig {
   return {
@@ -68,6 +86,86 @@ export function vaultSettings(addr: string, token: string, extra: Partial<VaultC
 
 export async function startVault(): Promise<VaultEmulator> {
   return startVaultEmulator({ stsEndpoint: 'http://127.0.0.1:9' });
+}
+
+/** An emulator serving HTTPS under a fresh private CA, and that CA's certificate, for the TLS tests. */
+export async function startTlsVault(): Promise<{ vault: VaultEmulator; caCert: string }> {
+  const ca = privateCa();
+  const vault = await startVaultEmulator({
+    stsEndpoint: 'http://127.0.0.1:9',
+    tls: { key: ca.key, cert: ca.cert },
+  });
+  return { vault, caCert: ca.caCert };
+}
+
+/** The environment of an aws-auth deployment, for library modules that read config() but reach no Vault. */
+export function setAwsAuthEnv(extra: Record<string, string> = {}) {
+  Object.assign(process.env, {
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'dummy',
+    ROTATOR_KMS_KEY_ID: 'alias/rotator',
+    VAULT_ADDR: 'http://127.0.0.1:9',
+    VAULT_AUTH_METHOD: 'aws',
+    ...extra,
+  });
+}
+
+/** A module under test, loaded once per file against a running emulator (see useVaultAndModule). */
+export interface VaultAndModule<M> {
+  vault(): VaultEmulator;
+  module(): M;
+  /** A fresh import under the handler environment plus `extra`; call setHandlerEnv(vault()) after to restore it. */
+  deployment(extra: Record<string, string>): Promise<M>;
+}
+
+/** Starts the emulator, sets the handler environment and imports `load` for the file, then closes it: each Vault-backed file needs this. */
+export function useVaultAndModule<M>(load: () => Promise<M>): VaultAndModule<M> {
+  let vault: VaultEmulator | undefined;
+  let mod: M | undefined;
+  beforeAll(async () => {
+    vault = await startVault();
+    setHandlerEnv(vault);
+    mod = await load();
+  });
+  afterAll(async () => {
+    await vault?.close();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('used before beforeAll started the Vault emulator');
+    return value;
+  };
+  return {
+    vault: () => started(vault),
+    module: () => started(mod),
+    deployment: async (extra) => {
+      vi.resetModules();
+      setHandlerEnv(started(vault), extra);
+      return load();
+    },
+  };
+}
+
+type Handler<R> = (event: unknown) => Promise<R>;
+
+/** useVaultAndModule for a Lambda handler module, with `handler` callable at once: every handler test file starts this way. */
+export function useHandler<R>(load: () => Promise<{ handler: Handler<R> }>) {
+  const file = useVaultAndModule(load);
+  return {
+    vault: file.vault,
+    handler: (event: unknown): Promise<R> => file.module().handler(event),
+    deployment: async (extra: Record<string, string>): Promise<Handler<R>> =>
+      (await file.deployment(extra)).handler,
+  };
+}
+
+/** Resets `mock` (and re-installs `defaults`) before each test, so no stub or recorded call leaks between tests. */
+export function resetBeforeEach<M extends { reset(): unknown }>(mock: M, defaults?: (mock: M) => void): M {
+  beforeEach(() => {
+    mock.reset();
+    defaults?.(mock);
+  });
+  return mock;
 }
 
 let counter = 0;
@@ -167,6 +265,23 @@ export function installFakeKms(kms: KmsMock): FakeKms {
     });
   });
   return fake;
+}
+
+/** A mocked KMSClient whose fake Encrypt/Decrypt starts afresh in each test; `fakeKms` stays the same object. */
+export function useFakeKms(): { kms: KmsMock; fakeKms: FakeKms } {
+  const kms = mockKms();
+  const fakeKms: FakeKms = { sealed: new Map() };
+  resetBeforeEach(kms, () => {
+    fakeKms.sealed = installFakeKms(kms).sealed;
+  });
+  return { kms, fakeKms };
+}
+
+/** IAM's NoSuchEntity as the SDK throws it, wire Code included, for the not-found paths. */
+export function noSuchEntity(message = 'cannot be found'): Error {
+  return Object.assign(new NoSuchEntityException({ message, $metadata: { httpStatusCode: 404 } }), {
+    Code: 'NoSuchEntity',
+  });
 }
 
 /** Asserts `promise` rejects and returns the error, for checks on name and message. */

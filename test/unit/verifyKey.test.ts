@@ -1,50 +1,36 @@
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { VaultEmulator } from '../../local-stack/vault/index.js';
+import { describe, expect, it } from 'vitest';
 import {
   makeCreated,
   makeRequest,
   makeStored,
   rejectionOf,
+  resetBeforeEach,
   SECRET,
   sdkError,
-  setHandlerEnv,
-  startVault,
   uniqueUser,
+  useHandler,
   userArn,
 } from './support.js';
 
-const sts = mockClient(STSClient);
-let vault: VaultEmulator;
-let handler: (event: unknown) => Promise<{ arn: string; vaultVersion: number }>;
+const { vault, handler } = useHandler<{ arn: string; vaultVersion: number }>(
+  () => import('../../functions/verifyKey.js'),
+);
+const sts = resetBeforeEach(mockClient(STSClient));
 
 const NEW_KEY = 'AKIANEWKEY0000000001';
-
-beforeAll(async () => {
-  vault = await startVault();
-  setHandlerEnv(vault);
-  ({ handler } = await import('../../functions/verifyKey.js'));
-});
-
-afterAll(async () => {
-  await vault.close();
-});
-
-beforeEach(() => {
-  sts.reset();
-});
 
 /** Vault serving `served` (NEW_KEY by default) for a fresh user, and the VerifyKey event. */
 function verification(served: string | null = NEW_KEY) {
   const request = makeRequest({ userName: uniqueUser() });
   if (served !== null) {
-    vault.writeSecret({
+    vault().writeSecret({
       mount: 'secret',
       path: request.vaultPath,
       data: { access_key: 'AKIAOLD', secret_key: 'old' },
     });
-    vault.writeSecret({
+    vault().writeSecret({
       mount: 'secret',
       path: request.vaultPath,
       data: { access_key: served, secret_key: SECRET },

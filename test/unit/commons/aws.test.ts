@@ -7,20 +7,12 @@ import {
   KeyVerificationError,
 } from '../../../functions/commons/errors.js';
 import type * as AwsModule from '../../../functions/commons/aws.js';
-import { sdkError } from '../support.js';
+import { sdkError, setAwsAuthEnv } from '../support.js';
 
 let mod: typeof AwsModule;
 
 beforeAll(async () => {
-  Object.assign(process.env, {
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
-    AWS_SECRET_ACCESS_KEY: 'dummy',
-    ROTATOR_KMS_KEY_ID: 'alias/rotator',
-    VAULT_ADDR: 'http://127.0.0.1:9',
-    VAULT_AUTH_METHOD: 'aws',
-    ROTATOR_AWS_TIMEOUT_MS: '7000',
-  });
+  setAwsAuthEnv({ ROTATOR_AWS_TIMEOUT_MS: '7000' });
   mod = await import('../../../functions/commons/aws.js');
 });
 

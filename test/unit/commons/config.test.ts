@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { loadConfig, MAX_WAIT_SECONDS } from '../../../functions/commons/config.js';
 import { ConfigurationError } from '../../../functions/commons/errors.js';
-import { rejectionOf } from '../support.js';
+import { awsAuthSettings, rejectionOf } from '../support.js';
 
 const REQUIRED = {
   AWS_REGION: 'eu-west-1',
@@ -38,14 +38,7 @@ describe('loadConfig', () => {
         pathPrefix: 'aws/iam-users/',
         timeoutMs: 5_000,
       });
-      expect(config.vault.auth).toEqual({
-        method: 'aws',
-        mount: 'aws',
-        role: 'iam-key-rotator',
-        serverId: undefined,
-        stsEndpoint: 'https://sts.amazonaws.com',
-        stsRegion: 'us-east-1',
-      });
+      expect(config.vault.auth).toEqual(awsAuthSettings());
     });
 
     it('strips trailing slashes from VAULT_ADDR', () => {
@@ -111,40 +104,18 @@ describe('loadConfig', () => {
   });
 
   describe('token auth', () => {
-    it('uses VAULT_TOKEN as an env token source', () => {
-      const config = loadConfig({
-        ...REQUIRED,
-        VAULT_AUTH_METHOD: 'token',
-        VAULT_TOKEN: 'hvs.abcdefghijklmnop',
-      });
-      expect(config.vault.auth).toEqual({
-        method: 'token',
-        token: { kind: 'env', value: 'hvs.abcdefghijklmnop' },
-      });
-    });
-
-    it('uses VAULT_TOKEN_SECRET_ID as a Secrets Manager token source', () => {
-      const config = loadConfig({
-        ...REQUIRED,
-        VAULT_AUTH_METHOD: 'token',
-        VAULT_TOKEN_SECRET_ID: 'rotator/vault-token',
-      });
-      expect(config.vault.auth).toEqual({
-        method: 'token',
-        token: { kind: 'secrets-manager', secretId: 'rotator/vault-token' },
-      });
-    });
-
-    it('uses VAULT_TOKEN_PARAMETER as an SSM token source', () => {
-      const config = loadConfig({
-        ...REQUIRED,
-        VAULT_AUTH_METHOD: 'token',
-        VAULT_TOKEN_PARAMETER: '/rotator/token',
-      });
-      expect(config.vault.auth).toEqual({
-        method: 'token',
-        token: { kind: 'ssm', parameter: '/rotator/token' },
-      });
+    it.each<[string, string, string, Record<string, string>]>([
+      ['VAULT_TOKEN', 'an env', 'hvs.abcdefghijklmnop', { kind: 'env', value: 'hvs.abcdefghijklmnop' }],
+      [
+        'VAULT_TOKEN_SECRET_ID',
+        'a Secrets Manager',
+        'rotator/vault-token',
+        { kind: 'secrets-manager', secretId: 'rotator/vault-token' },
+      ],
+      ['VAULT_TOKEN_PARAMETER', 'an SSM', '/rotator/token', { kind: 'ssm', parameter: '/rotator/token' }],
+    ])('uses %s as %s token source', (variable, _source, value, token) => {
+      const config = loadConfig({ ...REQUIRED, VAULT_AUTH_METHOD: 'token', [variable]: value });
+      expect(config.vault.auth).toEqual({ method: 'token', token });
     });
 
     it('throws ConfigurationError when no token source is set', () => {

@@ -7,12 +7,11 @@ import {
   LimitExceededException,
   ListAccessKeysCommand,
   ListUserTagsCommand,
-  NoSuchEntityException,
   TagUserCommand,
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   createAccessKey,
   deleteAccessKey,
@@ -23,35 +22,24 @@ import {
   setAccessKeyStatus,
   tagUsers,
 } from '../../../functions/commons/iam.js';
-import { keyMeta, rejectionOf, SECRET, sdkError } from '../support.js';
+import {
+  keyMeta,
+  noSuchEntity,
+  rejectionOf,
+  resetBeforeEach,
+  SECRET,
+  sdkError,
+  setAwsAuthEnv,
+} from '../support.js';
 
-const iam = mockClient(IAMClient);
-
-const noSuchEntity = () =>
-  Object.assign(
-    new NoSuchEntityException({ message: 'cannot be found', $metadata: { httpStatusCode: 404 } }),
-    {
-      Code: 'NoSuchEntity',
-    },
-  );
+const iam = resetBeforeEach(mockClient(IAMClient));
 const limitExceeded = () =>
   Object.assign(new LimitExceededException({ message: 'quota', $metadata: { httpStatusCode: 409 } }), {
     Code: 'LimitExceeded',
   });
 
 beforeAll(() => {
-  Object.assign(process.env, {
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
-    AWS_SECRET_ACCESS_KEY: 'dummy',
-    ROTATOR_KMS_KEY_ID: 'alias/rotator',
-    VAULT_ADDR: 'http://127.0.0.1:9',
-    VAULT_AUTH_METHOD: 'aws',
-  });
-});
-
-beforeEach(() => {
-  iam.reset();
+  setAwsAuthEnv();
 });
 
 describe('getUserArn', () => {

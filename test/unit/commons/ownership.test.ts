@@ -13,9 +13,17 @@ import {
   readClaim,
   unclaimedKeys,
 } from '../../../functions/commons/ownership.js';
-import { EXECUTION, makeRequest, rejectionOf, sdkError, STARTED_AT } from '../support.js';
+import {
+  EXECUTION,
+  makeRequest,
+  rejectionOf,
+  resetBeforeEach,
+  sdkError,
+  setAwsAuthEnv,
+  STARTED_AT,
+} from '../support.js';
 
-const iam = mockClient(IAMClient);
+const iam = resetBeforeEach(mockClient(IAMClient));
 
 /** What IAM accepts in a tag value. */
 const IAM_TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
@@ -27,18 +35,7 @@ const OTHER = 'AKIAOLDKEY0000000002';
 const NEW = 'AKIANEWKEY0000000001';
 
 beforeAll(() => {
-  Object.assign(process.env, {
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
-    AWS_SECRET_ACCESS_KEY: 'dummy',
-    ROTATOR_KMS_KEY_ID: 'alias/rotator',
-    VAULT_ADDR: 'http://127.0.0.1:9',
-    VAULT_AUTH_METHOD: 'aws',
-  });
-});
-
-beforeEach(() => {
-  iam.reset();
+  setAwsAuthEnv();
 });
 
 afterEach(() => {

@@ -1,9 +1,18 @@
 import { DecryptCommand, EncryptCommand, IncorrectKeyException } from '@aws-sdk/client-kms';
-import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { type SealContext, seal, unseal } from '../../../functions/commons/seal.js';
-import { installFakeKms, KMS_KEY_ID, mockKms, rejectionOf, SECRET, sdkError } from '../support.js';
+import {
+  installFakeKms,
+  KMS_KEY_ID,
+  mockKms,
+  rejectionOf,
+  resetBeforeEach,
+  SECRET,
+  sdkError,
+  setAwsAuthEnv,
+} from '../support.js';
 
-const kms = mockKms();
+const kms = resetBeforeEach(mockKms());
 
 const context: SealContext = {
   execution: 'arn:aws:states:eu-west-1:123456789012:execution:rotate:run-1',
@@ -13,18 +22,7 @@ const context: SealContext = {
 };
 
 beforeAll(() => {
-  Object.assign(process.env, {
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
-    AWS_SECRET_ACCESS_KEY: 'dummy',
-    ROTATOR_KMS_KEY_ID: KMS_KEY_ID,
-    VAULT_ADDR: 'http://127.0.0.1:9',
-    VAULT_AUTH_METHOD: 'aws',
-  });
-});
-
-beforeEach(() => {
-  kms.reset();
+  setAwsAuthEnv({ ROTATOR_KMS_KEY_ID: KMS_KEY_ID });
 });
 
 describe('seal', () => {

@@ -1,21 +1,16 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { describeSource, plainOrJson, readSecretSource } from '../../../functions/commons/secret-source.js';
-import { rejectionOf, sdkError, setHandlerEnv } from '../support.js';
+import { rejectionOf, resetBeforeEach, sdkError, setHandlerEnv } from '../support.js';
 
 const VALUE = 'hvs.CAESIJ1q2w3e4r5t6y7u8i9o0pAbCdEfGhIj';
-const secretsManager = mockClient(SecretsManagerClient);
-const ssm = mockClient(SSMClient);
+const secretsManager = resetBeforeEach(mockClient(SecretsManagerClient));
+const ssm = resetBeforeEach(mockClient(SSMClient));
 
 beforeAll(() => {
   setHandlerEnv({ addr: 'http://127.0.0.1:9', rootToken: 'unused' });
-});
-
-beforeEach(() => {
-  secretsManager.reset();
-  ssm.reset();
 });
 
 describe('readSecretSource', () => {

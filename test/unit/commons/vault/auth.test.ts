@@ -7,31 +7,27 @@ import axios, {
   type AxiosInstance,
   type InternalAxiosRequestConfig,
 } from 'axios';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Config } from '../../../../functions/commons/config.js';
 import { acquireToken } from '../../../../functions/commons/vault/auth.js';
 import { VaultAuthError } from '../../../../functions/commons/vault/errors.js';
 import { createHttp, send } from '../../../../functions/commons/vault/http.js';
 import type { VaultEmulator } from '../../../../local-stack/vault/index.js';
-import { rejectionOf, sdkError, startVault, vaultSettings } from '../../support.js';
+import {
+  awsAuthSettings,
+  rejectionOf,
+  resetBeforeEach,
+  sdkError,
+  startVault,
+  vaultSettings,
+} from '../../support.js';
 
 const TOKEN = 'hvs.CAESIJ1q2w3e4r5t6y7u8i9o0pAbCdEfGhIj';
 const FUNCTION_KEY_ID = 'AKIAFUNCTIONKEY00001';
 const FUNCTION_SECRET = 'function/secret/Key+that/must+not/leak00';
 
-const secretsManager = mockClient(SecretsManagerClient);
-const ssm = mockClient(SSMClient);
-
-type AwsAuth = Extract<Config['vault']['auth'], { method: 'aws' }>;
-const awsAuth = (extra: Partial<AwsAuth> = {}): AwsAuth => ({
-  method: 'aws',
-  mount: 'aws',
-  role: 'iam-key-rotator',
-  serverId: undefined,
-  stsEndpoint: 'https://sts.amazonaws.com',
-  stsRegion: 'us-east-1',
-  ...extra,
-});
+const secretsManager = resetBeforeEach(mockClient(SecretsManagerClient));
+const ssm = resetBeforeEach(mockClient(SSMClient));
 
 /** An axios instance whose requests never leave the process: records them and answers with `reply`. */
 function fakeVault(reply: { status: number; data: unknown }): {
@@ -73,11 +69,6 @@ beforeAll(() => {
   });
   delete process.env.AWS_SESSION_TOKEN;
   delete process.env.AWS_PROFILE;
-});
-
-beforeEach(() => {
-  secretsManager.reset();
-  ssm.reset();
 });
 
 afterEach(() => {
@@ -197,7 +188,7 @@ describe('acquireToken with aws auth', () => {
 
   it('posts a signed GetCallerIdentity to auth/<mount>/login with base64 fields', async () => {
     const { http, sent } = fakeVault(loggedIn);
-    await acquireToken(http, awsAuth({ mount: 'aws-prod', role: 'rotator' }));
+    await acquireToken(http, awsAuthSettings({ mount: 'aws-prod', role: 'rotator' }));
     expect(sent).toHaveLength(1);
     expect(sent[0]?.method).toBe('post');
     expect(sent[0]?.url).toBe('auth/aws-prod/login');
@@ -222,7 +213,7 @@ describe('acquireToken with aws auth', () => {
     const { http, sent } = fakeVault(loggedIn);
     await acquireToken(
       http,
-      awsAuth({ stsEndpoint: 'https://sts.eu-west-1.amazonaws.com', stsRegion: 'eu-west-1' }),
+      awsAuthSettings({ stsEndpoint: 'https://sts.eu-west-1.amazonaws.com', stsRegion: 'eu-west-1' }),
     );
     const headers = headersOf(bodyOf(sent[0]));
     for (const value of Object.values(headers)) expect(value).toHaveLength(1);
@@ -240,7 +231,7 @@ describe('acquireToken with aws auth', () => {
 
   it('includes and signs X-Vault-AWS-IAM-Server-ID when a server id is configured', async () => {
     const { http, sent } = fakeVault(loggedIn);
-    await acquireToken(http, awsAuth({ serverId: 'vault.example.com' }));
+    await acquireToken(http, awsAuthSettings({ serverId: 'vault.example.com' }));
     const headers = headersOf(bodyOf(sent[0]));
     expect(headers['x-vault-aws-iam-server-id']).toEqual(['vault.example.com']);
     expect(headers.authorization?.[0]).toMatch(/SignedHeaders=[^,]*x-vault-aws-iam-server-id/);
@@ -248,7 +239,7 @@ describe('acquireToken with aws auth', () => {
 
   it('keeps a non-default port in the URL and host header', async () => {
     const { http, sent } = fakeVault(loggedIn);
-    await acquireToken(http, awsAuth({ stsEndpoint: 'http://127.0.0.1:4566' }));
+    await acquireToken(http, awsAuthSettings({ stsEndpoint: 'http://127.0.0.1:4566' }));
     const body = bodyOf(sent[0]);
     expect(decode(body.iam_request_url)).toBe('http://127.0.0.1:4566/');
     expect(headersOf(body).host).toEqual(['127.0.0.1:4566']);
@@ -256,7 +247,7 @@ describe('acquireToken with aws auth', () => {
 
   it('never sends the function secret key', async () => {
     const { http, sent } = fakeVault(loggedIn);
-    await acquireToken(http, awsAuth());
+    await acquireToken(http, awsAuthSettings());
     const body = bodyOf(sent[0]);
     expect(JSON.stringify(body)).not.toContain(FUNCTION_SECRET);
     expect(decode(body.iam_request_headers)).not.toContain(FUNCTION_SECRET);
@@ -265,7 +256,7 @@ describe('acquireToken with aws auth', () => {
   it('returns the client token, refreshing at two thirds of the lease', async () => {
     vi.useFakeTimers({ now: new Date('2024-05-01T12:00:00Z') });
     const { http } = fakeVault(loggedIn);
-    await expect(acquireToken(http, awsAuth())).resolves.toEqual({
+    await expect(acquireToken(http, awsAuthSettings())).resolves.toEqual({
       token: TOKEN,
       refreshAt: Date.parse('2024-05-01T12:10:00Z'),
       fromLogin: true,
@@ -274,14 +265,14 @@ describe('acquireToken with aws auth', () => {
 
   it('never refreshes a token without lease duration', async () => {
     const { http } = fakeVault({ status: 200, data: { auth: { client_token: TOKEN, lease_duration: 0 } } });
-    await expect(acquireToken(http, awsAuth())).resolves.toMatchObject({
+    await expect(acquireToken(http, awsAuthSettings())).resolves.toMatchObject({
       refreshAt: Number.POSITIVE_INFINITY,
     });
   });
 
   it('throws VaultAwsLoginError when the login answers without a token', async () => {
     const { http } = fakeVault({ status: 200, data: { data: {} } });
-    const error = await rejectionOf(acquireToken(http, awsAuth()));
+    const error = await rejectionOf(acquireToken(http, awsAuthSettings()));
     expect(error).toBeInstanceOf(VaultAuthError);
     expect(error.name).toBe('VaultAwsLoginError');
     expect(error.message).toBe('Vault login at auth/aws/login returned no token');
@@ -294,7 +285,7 @@ describe('acquireToken with aws auth', () => {
         status,
         data: { errors: ['IAM Principal "arn:aws:iam::1:user/x" does not belong'] },
       });
-      const error = await rejectionOf(acquireToken(http, awsAuth()));
+      const error = await rejectionOf(acquireToken(http, awsAuthSettings()));
       expect(error.name).toBe('VaultAwsLoginError');
       expect(error.message).toContain('Vault login at auth/aws/login was refused');
       expect(error.message).toContain('does not belong');
@@ -303,12 +294,12 @@ describe('acquireToken with aws auth', () => {
 
   it('throws VaultUnavailableError when Vault is unavailable during login', async () => {
     const { http } = fakeVault({ status: 503, data: { errors: ['Vault is sealed'] } });
-    expect((await rejectionOf(acquireToken(http, awsAuth()))).name).toBe('VaultUnavailableError');
+    expect((await rejectionOf(acquireToken(http, awsAuthSettings()))).name).toBe('VaultUnavailableError');
   });
 
   it('throws VaultAwsLoginError on a 404 login path without a token', async () => {
     const { http } = fakeVault({ status: 404, data: { errors: [] } });
-    expect((await rejectionOf(acquireToken(http, awsAuth({ mount: 'missing' })))).name).toBe(
+    expect((await rejectionOf(acquireToken(http, awsAuthSettings({ mount: 'missing' })))).name).toBe(
       'VaultAwsLoginError',
     );
   });

@@ -1,32 +1,30 @@
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VaultClient } from '../../../../functions/commons/vault/client.js';
-import { startVaultEmulator, type VaultEmulator } from '../../../../local-stack/vault/index.js';
+import type { VaultEmulator } from '../../../../local-stack/vault/index.js';
 import { privateCa } from '../../../support/tls.js';
-import { rejectionOf, sdkError, setHandlerEnv, vaultSettings } from '../../support.js';
+import {
+  rejectionOf,
+  resetBeforeEach,
+  sdkError,
+  setHandlerEnv,
+  startTlsVault,
+  vaultSettings,
+} from '../../support.js';
 
-const ssm = mockClient(SSMClient);
+const ssm = resetBeforeEach(mockClient(SSMClient));
 let vault: VaultEmulator;
 let caCert: string;
 
 beforeAll(async () => {
-  const ca = privateCa();
-  caCert = ca.caCert;
-  vault = await startVaultEmulator({
-    stsEndpoint: 'http://127.0.0.1:9',
-    tls: { key: ca.key, cert: ca.cert },
-  });
+  ({ vault, caCert } = await startTlsVault());
   setHandlerEnv(vault);
   vault.writeSecret({ mount: 'secret', path: 'app/one', data: { value: 'v1' } });
 });
 
 afterAll(async () => {
   await vault.close();
-});
-
-beforeEach(() => {
-  ssm.reset();
 });
 
 const overTls = () =>

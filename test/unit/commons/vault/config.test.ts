@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../../functions/commons/config.js';
 import { ConfigurationError } from '../../../../functions/commons/errors.js';
 import { VaultEnv, vaultConfig } from '../../../../functions/commons/vault/config.js';
+import { awsAuthSettings } from '../../support.js';
 
 const REQUIRED = {
   AWS_REGION: 'eu-west-1',
@@ -50,14 +51,7 @@ describe('vaultConfig', () => {
       fields: { accessKeyId: 'access_key', secretAccessKey: 'secret_key' },
       extraFields: {},
       timeoutMs: 5_000,
-      auth: {
-        method: 'aws',
-        mount: 'aws',
-        role: 'iam-key-rotator',
-        serverId: undefined,
-        stsEndpoint: 'https://sts.amazonaws.com',
-        stsRegion: 'us-east-1',
-      },
+      auth: awsAuthSettings(),
       tls: { ca: undefined, clientCert: undefined, skipVerify: false },
     });
   });

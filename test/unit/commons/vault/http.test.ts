@@ -6,9 +6,8 @@ import { AxiosError, AxiosHeaders, type AxiosResponse, type InternalAxiosRequest
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VaultConfig } from '../../../../functions/commons/vault/config.js';
 import { createHttp, send, vaultFailure } from '../../../../functions/commons/vault/http.js';
-import { startVaultEmulator, type VaultEmulator } from '../../../../local-stack/vault/index.js';
-import { privateCa } from '../../../support/tls.js';
-import { rejectionOf, SECRET, startVault, vaultSettings } from '../../support.js';
+import type { VaultEmulator } from '../../../../local-stack/vault/index.js';
+import { rejectionOf, SECRET, startTlsVault, startVault, vaultSettings } from '../../support.js';
 
 const TOKEN = 'hvs.CAESIJ1q2w3e4r5t6y7u8i9o0pAbCdEfGhIj';
 
@@ -173,12 +172,7 @@ describe('createHttp over TLS', () => {
   let caCert: string;
 
   beforeAll(async () => {
-    const ca = privateCa();
-    caCert = ca.caCert;
-    vault = await startVaultEmulator({
-      stsEndpoint: 'http://127.0.0.1:9',
-      tls: { key: ca.key, cert: ca.cert },
-    });
+    ({ vault, caCert } = await startTlsVault());
   });
 
   afterAll(async () => {

@@ -1,51 +1,43 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type * as StoredKeyModule from '../../../../functions/commons/vault/stored-key.js';
-import type { VaultEmulator } from '../../../../local-stack/vault/index.js';
 import {
   OLD_SECRET,
   rejectionOf,
   SECRET,
-  setHandlerEnv,
-  startVault,
   uniqueUser,
+  useVaultAndModule,
   vaultPathOf,
 } from '../../support.js';
 
-let vault: VaultEmulator;
-let mod: typeof StoredKeyModule;
+// deployment(env): a fresh stored-key module (and configuration) for another deployment's environment.
+const {
+  vault,
+  module: mod,
+  deployment,
+} = useVaultAndModule(() => import('../../../../functions/commons/vault/stored-key.js'));
 
-beforeAll(async () => {
-  vault = await startVault();
-  vault.enableKv('legacy', 1);
-  setHandlerEnv(vault);
-  mod = await import('../../../../functions/commons/vault/stored-key.js');
+beforeAll(() => {
+  vault().enableKv('legacy', 1);
 });
 
-/** A fresh stored-key module (and configuration) for another deployment's environment. */
-async function deployment(env: Record<string, string>): Promise<typeof StoredKeyModule> {
-  vi.resetModules();
-  setHandlerEnv(vault, env);
-  return import('../../../../functions/commons/vault/stored-key.js');
-}
+/** Writes `data` at `p` as another writer would, so each test starts from a known stored value. */
+const put = (p: string, data: Record<string, unknown>, mount = 'secret') =>
+  vault().writeSecret({ mount, path: p, data });
 
 const OLD = { access_key: 'AKIAOLD', secret_key: OLD_SECRET };
-
-afterAll(async () => {
-  await vault.close();
-});
 
 const path = () => vaultPathOf(uniqueUser());
 
 describe('readStoredKey', () => {
   it('answers version 0 and no key for a path never written', async () => {
-    await expect(mod.readStoredKey(path())).resolves.toEqual({ version: 0, key: null, data: null });
+    await expect(mod().readStoredKey(path())).resolves.toEqual({ version: 0, key: null, data: null });
   });
 
   it('reads access_key and secret_key of the current version', async () => {
     const p = path();
-    vault.writeSecret({ mount: 'secret', path: p, data: { access_key: 'AKIAOLD', secret_key: OLD_SECRET } });
-    vault.writeSecret({ mount: 'secret', path: p, data: { access_key: 'AKIANEW', secret_key: SECRET } });
-    await expect(mod.readStoredKey(p)).resolves.toEqual({
+    put(p, { access_key: 'AKIAOLD', secret_key: OLD_SECRET });
+    put(p, { access_key: 'AKIANEW', secret_key: SECRET });
+    await expect(mod().readStoredKey(p)).resolves.toEqual({
       version: 2,
       key: { accessKeyId: 'AKIANEW', secretAccessKey: SECRET },
       data: { access_key: 'AKIANEW', secret_key: SECRET },
@@ -54,9 +46,9 @@ describe('readStoredKey', () => {
 
   it('reads a given version', async () => {
     const p = path();
-    vault.writeSecret({ mount: 'secret', path: p, data: { access_key: 'AKIAOLD', secret_key: OLD_SECRET } });
-    vault.writeSecret({ mount: 'secret', path: p, data: { access_key: 'AKIANEW', secret_key: SECRET } });
-    await expect(mod.readStoredKey(p, 1)).resolves.toEqual({
+    put(p, { access_key: 'AKIAOLD', secret_key: OLD_SECRET });
+    put(p, { access_key: 'AKIANEW', secret_key: SECRET });
+    await expect(mod().readStoredKey(p, 1)).resolves.toEqual({
       version: 1,
       key: { accessKeyId: 'AKIAOLD', secretAccessKey: OLD_SECRET },
       data: OLD,
@@ -65,8 +57,8 @@ describe('readStoredKey', () => {
 
   it('answers every field of the secret in data, not only the key pair', async () => {
     const p = path();
-    vault.writeSecret({ mount: 'secret', path: p, data: { ...OLD, owner: 'team-a', expires: '2025-01-01' } });
-    await expect(mod.readStoredKey(p)).resolves.toMatchObject({
+    put(p, { ...OLD, owner: 'team-a', expires: '2025-01-01' });
+    await expect(mod().readStoredKey(p)).resolves.toMatchObject({
       key: { accessKeyId: 'AKIAOLD', secretAccessKey: OLD_SECRET },
       data: { ...OLD, owner: 'team-a', expires: '2025-01-01' },
     });
@@ -74,9 +66,9 @@ describe('readStoredKey', () => {
 
   it('answers the version and no key when the current version is deleted', async () => {
     const p = path();
-    vault.writeSecret({ mount: 'secret', path: p, data: { access_key: 'AKIAOLD', secret_key: OLD_SECRET } });
-    await mod.deleteCurrentVersion(p);
-    await expect(mod.readStoredKey(p)).resolves.toEqual({ version: 1, key: null, data: null });
+    put(p, { access_key: 'AKIAOLD', secret_key: OLD_SECRET });
+    await mod().deleteCurrentVersion(p);
+    await expect(mod().readStoredKey(p)).resolves.toEqual({ version: 1, key: null, data: null });
   });
 
   it.each([
@@ -85,8 +77,8 @@ describe('readStoredKey', () => {
     ['with other field names', { accessKeyId: 'AKIAOLD', secretAccessKey: SECRET }],
   ])('throws VaultDataError, without the secret in the message, for a secret %s', async (_what, data) => {
     const p = path();
-    vault.writeSecret({ mount: 'secret', path: p, data });
-    const error = await rejectionOf(mod.readStoredKey(p));
+    put(p, data);
+    const error = await rejectionOf(mod().readStoredKey(p));
     expect(error.name).toBe('VaultDataError');
     expect(error.message).toContain(p);
     expect(error.message).not.toContain(SECRET);
@@ -97,20 +89,20 @@ describe('writeStoredKey', () => {
   it('writes the pair under access_key and secret_key and returns the new version', async () => {
     const p = path();
     await expect(
-      mod.writeStoredKey(
+      mod().writeStoredKey(
         p,
         { accessKeyId: 'AKIANEW', secretAccessKey: SECRET },
         { version: 0, accessKeyId: null },
       ),
     ).resolves.toBe(1);
-    expect(vault.readSecret('secret', p)?.data).toEqual({ access_key: 'AKIANEW', secret_key: SECRET });
+    expect(vault().readSecret('secret', p)?.data).toEqual({ access_key: 'AKIANEW', secret_key: SECRET });
   });
 
   it('writes the next version when the path still holds the version read', async () => {
     const p = path();
-    vault.writeSecret({ mount: 'secret', path: p, data: OLD });
+    put(p, OLD);
     await expect(
-      mod.writeStoredKey(
+      mod().writeStoredKey(
         p,
         { accessKeyId: 'AKIANEW', secretAccessKey: SECRET },
         { version: 1, accessKeyId: 'AKIAOLD' },
@@ -120,9 +112,9 @@ describe('writeStoredKey', () => {
 
   it('throws VaultCasConflictError when the version moved', async () => {
     const p = path();
-    vault.writeSecret({ mount: 'secret', path: p, data: { access_key: 'AKIAOLD', secret_key: OLD_SECRET } });
+    put(p, { access_key: 'AKIAOLD', secret_key: OLD_SECRET });
     const error = await rejectionOf(
-      mod.writeStoredKey(
+      mod().writeStoredKey(
         p,
         { accessKeyId: 'AKIANEW', secretAccessKey: SECRET },
         { version: 0, accessKeyId: null },
@@ -130,16 +122,16 @@ describe('writeStoredKey', () => {
     );
     expect(error.name).toBe('VaultCasConflictError');
     expect(error.message).not.toContain(SECRET);
-    expect(vault.readSecret('secret', p)?.data).toEqual(OLD);
+    expect(vault().readSecret('secret', p)?.data).toEqual(OLD);
   });
 });
 
 describe('describeRotation', () => {
   it('sets the custom metadata of the path', async () => {
     const p = path();
-    vault.writeSecret({ mount: 'secret', path: p, data: { access_key: 'AKIAOLD', secret_key: OLD_SECRET } });
-    await mod.describeRotation(p, { rotated_by: 'exec-1', access_key_id: 'AKIANEW' });
-    expect(vault.readSecret('secret', p)?.metadata?.custom_metadata).toEqual({
+    put(p, { access_key: 'AKIAOLD', secret_key: OLD_SECRET });
+    await mod().describeRotation(p, { rotated_by: 'exec-1', access_key_id: 'AKIANEW' });
+    expect(vault().readSecret('secret', p)?.metadata?.custom_metadata).toEqual({
       rotated_by: 'exec-1',
       access_key_id: 'AKIANEW',
     });
@@ -150,20 +142,22 @@ describe('restoreStoredData', () => {
   it('writes the data back exactly as given, as the next version', async () => {
     const p = path();
     const previous = { ...OLD, owner: 'team-a' };
-    vault.writeSecret({ mount: 'secret', path: p, data: previous });
-    vault.writeSecret({ mount: 'secret', path: p, data: { access_key: 'AKIANEW', secret_key: SECRET } });
-    await expect(mod.restoreStoredData(p, previous, { version: 2, accessKeyId: 'AKIANEW' })).resolves.toBe(3);
-    expect(vault.readSecret('secret', p)).toMatchObject({ data: previous, metadata: { version: 3 } });
+    put(p, previous);
+    put(p, { access_key: 'AKIANEW', secret_key: SECRET });
+    await expect(mod().restoreStoredData(p, previous, { version: 2, accessKeyId: 'AKIANEW' })).resolves.toBe(
+      3,
+    );
+    expect(vault().readSecret('secret', p)).toMatchObject({ data: previous, metadata: { version: 3 } });
   });
 
   it('throws VaultCasConflictError when another version was written since', async () => {
     const p = path();
-    vault.writeSecret({ mount: 'secret', path: p, data: OLD });
-    vault.writeSecret({ mount: 'secret', path: p, data: { access_key: 'AKIANEW', secret_key: SECRET } });
-    vault.writeSecret({ mount: 'secret', path: p, data: { access_key: 'AKIATHIRD', secret_key: SECRET } });
-    const error = await rejectionOf(mod.restoreStoredData(p, OLD, { version: 2, accessKeyId: 'AKIANEW' }));
+    put(p, OLD);
+    put(p, { access_key: 'AKIANEW', secret_key: SECRET });
+    put(p, { access_key: 'AKIATHIRD', secret_key: SECRET });
+    const error = await rejectionOf(mod().restoreStoredData(p, OLD, { version: 2, accessKeyId: 'AKIANEW' }));
     expect(error.name).toBe('VaultCasConflictError');
-    expect(vault.readSecret('secret', p)?.metadata?.version).toBe(3);
+    expect(vault().readSecret('secret', p)?.metadata?.version).toBe(3);
   });
 });
 
@@ -185,7 +179,7 @@ describe('field names and extra fields', () => {
       { accessKeyId: 'AKIANEW', secretAccessKey: SECRET },
       { version: 0, accessKeyId: null },
     );
-    expect(vault.readSecret('secret', p)?.data).toEqual({
+    expect(vault().readSecret('secret', p)?.data).toEqual({
       owner: 'team-a',
       access_key: 'see AWS_ACCESS_KEY_ID',
       AWS_ACCESS_KEY_ID: 'AKIANEW',
@@ -195,11 +189,7 @@ describe('field names and extra fields', () => {
 
   it('reads the pair from the configured names', async () => {
     const p = path();
-    vault.writeSecret({
-      mount: 'secret',
-      path: p,
-      data: { AWS_ACCESS_KEY_ID: 'AKIAOLD', AWS_SECRET_ACCESS_KEY: OLD_SECRET },
-    });
+    put(p, { AWS_ACCESS_KEY_ID: 'AKIAOLD', AWS_SECRET_ACCESS_KEY: OLD_SECRET });
     await expect(custom.readStoredKey(p)).resolves.toMatchObject({
       version: 1,
       key: { accessKeyId: 'AKIAOLD', secretAccessKey: OLD_SECRET },
@@ -208,7 +198,7 @@ describe('field names and extra fields', () => {
 
   it('throws VaultDataError naming the configured fields for a secret with the default names', async () => {
     const p = path();
-    vault.writeSecret({ mount: 'secret', path: p, data: OLD });
+    put(p, OLD);
     const error = await rejectionOf(custom.readStoredKey(p));
     expect(error.name).toBe('VaultDataError');
     expect(error.message).toContain('AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY');
@@ -218,41 +208,41 @@ describe('field names and extra fields', () => {
 
 describe('kvVersion', () => {
   it('detects KV v2 at the default mount', async () => {
-    await expect(mod.kvVersion()).resolves.toBe(2);
+    await expect(mod().kvVersion()).resolves.toBe(2);
   });
 
   it('detects KV v1, once per container', async () => {
     const v1 = await deployment({ VAULT_KV_MOUNT: 'legacy' });
-    vault.traffic.resetCalls();
+    vault().traffic.resetCalls();
     await expect(v1.kvVersion()).resolves.toBe(1);
     await v1.readStoredKey(path());
     await expect(v1.kvVersion()).resolves.toBe(1);
-    expect(vault.traffic.calls()['vault:mounts']).toBe(1);
+    expect(vault().traffic.calls()['vault:mounts']).toBe(1);
   });
 
   it('uses the configured version without asking Vault', async () => {
     const configured = await deployment({ VAULT_KV_MOUNT: 'legacy', VAULT_KV_VERSION: '1' });
-    vault.traffic.resetCalls();
+    vault().traffic.resetCalls();
     await expect(configured.kvVersion()).resolves.toBe(1);
-    expect(vault.traffic.calls()['vault:mounts']).toBeUndefined();
+    expect(vault().traffic.calls()['vault:mounts']).toBeUndefined();
   });
 
   it('asks again after a failed detection', async () => {
     const later = await deployment({ VAULT_KV_MOUNT: 'legacy' });
-    vault.seal();
+    vault().seal();
     try {
       expect((await rejectionOf(later.kvVersion())).name).toBe('VaultUnavailableError');
     } finally {
-      vault.unseal();
+      vault().unseal();
     }
     await expect(later.kvVersion()).resolves.toBe(1);
   });
 
   it('throws ConfigurationError naming VAULT_KV_VERSION when Vault refuses to tell', async () => {
-    vault.putPolicy('elsewhere', 'path "other/*" { capabilities = ["read"] }');
+    vault().putPolicy('elsewhere', 'path "other/*" { capabilities = ["read"] }');
     const limited = await deployment({
       VAULT_KV_MOUNT: 'legacy',
-      VAULT_TOKEN: vault.createToken({ policies: ['elsewhere'] }),
+      VAULT_TOKEN: vault().createToken({ policies: ['elsewhere'] }),
     });
     const error = await rejectionOf(limited.readStoredKey(path()));
     expect(error.name).toBe('ConfigurationError');
@@ -262,7 +252,7 @@ describe('kvVersion', () => {
 
 describe('on a KV v1 mount', () => {
   let v1: typeof StoredKeyModule;
-  const legacy = (p: string) => vault.readSecret('legacy', p);
+  const legacy = (p: string) => vault().readSecret('legacy', p);
 
   beforeAll(async () => {
     v1 = await deployment({ VAULT_KV_MOUNT: 'legacy', VAULT_KV_VERSION: '1' });
@@ -271,7 +261,7 @@ describe('on a KV v1 mount', () => {
   it('reads version 0 for an empty path and version 1 with the pair for a written one', async () => {
     const p = path();
     await expect(v1.readStoredKey(p)).resolves.toEqual({ version: 0, key: null, data: null });
-    vault.writeSecret({ mount: 'legacy', path: p, data: OLD });
+    put(p, OLD, 'legacy');
     await expect(v1.readStoredKey(p)).resolves.toEqual({
       version: 1,
       key: { accessKeyId: 'AKIAOLD', secretAccessKey: OLD_SECRET },
@@ -281,7 +271,7 @@ describe('on a KV v1 mount', () => {
 
   it('replaces the value when it still holds the key read', async () => {
     const p = path();
-    vault.writeSecret({ mount: 'legacy', path: p, data: OLD });
+    put(p, OLD, 'legacy');
     await expect(
       v1.writeStoredKey(
         p,
@@ -294,11 +284,7 @@ describe('on a KV v1 mount', () => {
 
   it('throws VaultCasConflictError, writing nothing, when another writer stored another key since', async () => {
     const p = path();
-    vault.writeSecret({
-      mount: 'legacy',
-      path: p,
-      data: { access_key: 'AKIAOTHER', secret_key: OLD_SECRET },
-    });
+    put(p, { access_key: 'AKIAOTHER', secret_key: OLD_SECRET }, 'legacy');
     const error = await rejectionOf(
       v1.writeStoredKey(
         p,
@@ -313,7 +299,7 @@ describe('on a KV v1 mount', () => {
 
   it('throws VaultCasConflictError when a first value appeared since the path was read empty', async () => {
     const p = path();
-    vault.writeSecret({ mount: 'legacy', path: p, data: OLD });
+    put(p, OLD, 'legacy');
     const error = await rejectionOf(
       v1.writeStoredKey(
         p,
@@ -328,7 +314,7 @@ describe('on a KV v1 mount', () => {
   it('restores data exactly and deletes the current value', async () => {
     const p = path();
     const previous = { ...OLD, owner: 'team-a' };
-    vault.writeSecret({ mount: 'legacy', path: p, data: { access_key: 'AKIANEW', secret_key: SECRET } });
+    put(p, { access_key: 'AKIANEW', secret_key: SECRET }, 'legacy');
     await expect(v1.restoreStoredData(p, previous, { version: 1, accessKeyId: 'AKIANEW' })).resolves.toBe(1);
     expect(legacy(p)?.data).toEqual(previous);
     await v1.deleteCurrentVersion(p);
@@ -337,7 +323,7 @@ describe('on a KV v1 mount', () => {
 
   it('records no rotation metadata', async () => {
     const p = path();
-    vault.writeSecret({ mount: 'legacy', path: p, data: OLD });
+    put(p, OLD, 'legacy');
     await expect(v1.describeRotation(p, { rotated_by: 'exec-1' })).resolves.toBeUndefined();
     expect(legacy(p)).toEqual({ data: OLD, metadata: null });
   });

@@ -1,17 +1,17 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveTls } from '../../../../functions/commons/vault/tls.js';
 import type { VaultTls } from '../../../../functions/commons/vault/config.js';
-import { rejectionOf, sdkError, setHandlerEnv } from '../../support.js';
+import { rejectionOf, resetBeforeEach, sdkError, setHandlerEnv } from '../../support.js';
 
 const CA = '-----BEGIN CERTIFICATE-----\nMIIBcaCERT\n-----END CERTIFICATE-----\n';
 const CERT = '-----BEGIN CERTIFICATE-----\nMIIBclientCERT\n-----END CERTIFICATE-----\n';
 const KEY = '-----BEGIN PRIVATE KEY-----\nMIIEclientKEYmustNotLeak\n-----END PRIVATE KEY-----\n';
 
-const secretsManager = mockClient(SecretsManagerClient);
-const ssm = mockClient(SSMClient);
+const secretsManager = resetBeforeEach(mockClient(SecretsManagerClient));
+const ssm = resetBeforeEach(mockClient(SSMClient));
 
 const tls = (extra: Partial<VaultTls>): VaultTls => ({
   ca: undefined,
@@ -22,11 +22,6 @@ const tls = (extra: Partial<VaultTls>): VaultTls => ({
 
 beforeAll(() => {
   setHandlerEnv({ addr: 'http://127.0.0.1:9', rootToken: 'unused' });
-});
-
-beforeEach(() => {
-  secretsManager.reset();
-  ssm.reset();
 });
 
 describe('resolveTls', () => {
