@@ -47,6 +47,7 @@ const FUNCTIONS = {
   createKey: [
     'iam:CreateAccessKey',
     'iam:DeleteAccessKey',
+    'iam:GetAccessKeyLastUsed',
     'iam:GetUser',
     'iam:ListAccessKeys',
     'iam:ListUserTags',
@@ -55,7 +56,7 @@ const FUNCTIONS = {
   ],
   storeInVault: ['kms:Decrypt'],
   verifyKey: [],
-  deactivateOld: ['iam:GetAccessKeyLastUsed', 'iam:UpdateAccessKey'],
+  deactivateOld: ['iam:GetAccessKeyLastUsed', 'iam:ListAccessKeys', 'iam:UpdateAccessKey'],
   deleteOld: ['iam:DeleteAccessKey', 'iam:ListAccessKeys'],
   restoreVault: ['kms:Decrypt'],
   discardNewKey: ['iam:DeleteAccessKey'],
@@ -64,10 +65,37 @@ const FUNCTIONS = {
 const pascal = (name: string) => name.charAt(0).toUpperCase() + name.slice(1);
 const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
 
+/** A role's statements: its inline policies and the unconditional policies attached to it. */
 function roleStatements(roleId: string): Statement[] {
   const role = resources[roleId];
-  const policies = (role?.Properties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[];
-  return policies.flatMap((p) => p.PolicyDocument.Statement);
+  const inline = (role?.Properties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[];
+  const attached = Object.values(resources).filter(
+    (r) =>
+      r.Type === 'AWS::IAM::Policy' &&
+      !(r as Resource & { Condition?: string }).Condition &&
+      (r.Properties.Roles as { Ref: string }[]).some((ref) => ref.Ref === roleId),
+  );
+  return [
+    ...inline,
+    ...attached.map((r) => r.Properties as { PolicyDocument: { Statement: Statement[] } }),
+  ].flatMap((p) => p.PolicyDocument.Statement);
+}
+
+/** The resources a value refers to (Ref, Fn::GetAtt, ${Name} in Fn::Sub). */
+function references(value: unknown, found = new Set<string>()): Set<string> {
+  if (Array.isArray(value)) for (const v of value) references(v, found);
+  else if (value && typeof value === 'object') {
+    for (const [key, v] of Object.entries(value)) {
+      if (key === 'Ref' && typeof v === 'string') found.add(v);
+      else if (key === 'Fn::GetAtt' && Array.isArray(v) && typeof v[0] === 'string') found.add(v[0]);
+      else if (key === 'Fn::Sub') {
+        const text = Array.isArray(v) ? v[0] : v;
+        for (const m of String(text).matchAll(/\$\{([A-Za-z0-9]+)(?:\.[A-Za-z]+)?\}/g)) found.add(m[1] ?? '');
+        references(Array.isArray(v) ? v[1] : undefined, found);
+      } else references(v, found);
+    }
+  }
+  return found;
 }
 
 describe('serverless package', () => {
@@ -169,6 +197,82 @@ describe('serverless package', () => {
       expect(roles).not.toContain('ValidateInputRole');
       expect(roles).toHaveLength(7);
     }
+  });
+
+  it('has no dependency cycle between resources (CloudFormation refuses such a stack)', () => {
+    const edges = new Map(
+      Object.entries(resources).map(([id, r]) => [
+        id,
+        [
+          ...references(r),
+          ...[(r as Resource & { DependsOn?: string | string[] }).DependsOn ?? []].flat(),
+        ].filter((ref) => ref in resources),
+      ]),
+    );
+    const state = new Map<string, 'visiting' | 'done'>();
+    const cycles: string[] = [];
+    const visit = (id: string, path: string[]) => {
+      if (state.get(id) === 'done') return;
+      if (state.get(id) === 'visiting') {
+        cycles.push([...path.slice(path.indexOf(id)), id].join(' -> '));
+        return;
+      }
+      state.set(id, 'visiting');
+      for (const next of edges.get(id) ?? []) visit(next, [...path, id]);
+      state.set(id, 'done');
+    };
+    for (const id of edges.keys()) visit(id, []);
+    expect(cycles).toEqual([]);
+  });
+
+  it('keeps the error class names in the minified bundles, since Step Functions matches them', async () => {
+    const out = join(dir, 'unzipped');
+    await run('unzip', ['-o', '-q', join(dir, 'verifyKey.zip'), '-d', out]);
+    const { handler } = (await import(join(out, 'functions/verifyKey.mjs'))) as {
+      handler: (event: unknown) => Promise<unknown>;
+    };
+    await expect(handler({})).rejects.toMatchObject({ name: 'InvalidInputError' });
+    // A Vault nobody listens on: the transient error the state machine retries.
+    Object.assign(process.env, {
+      AWS_REGION: 'us-east-1',
+      ROTATOR_KMS_KEY_ID: 'unused',
+      VAULT_ADDR: 'http://127.0.0.1:9',
+      VAULT_AUTH_METHOD: 'token',
+      VAULT_TOKEN: 'unused',
+      VAULT_KV_VERSION: '2',
+    });
+    const request = {
+      userName: 'u',
+      vaultPath: 'aws/iam-users/u',
+      dryRun: false,
+      graceSeconds: 0,
+      recoverySeconds: 0,
+      deleteInactiveKey: false,
+      oldKeyInUse: 'wait',
+      inUseRecheckSeconds: 0,
+      execution: 'arn:aws:states:us-east-1:123456789012:execution:m:e',
+      startedAt: '2026-01-01T00:00:00.000Z',
+    };
+    const created = {
+      dryRun: false,
+      userArn: 'arn:aws:iam::123456789012:user/u',
+      accessKeyId: 'AKIAEXAMPLE',
+      createDate: '2026-01-01T00:00:01.000Z',
+      sealedSecret: { ciphertext: 'x' },
+      oldAccessKeyIds: [],
+      hasOldKeys: false,
+      removedInactiveKeyIds: [],
+      vaultBefore: { version: 0, accessKeyId: null },
+    };
+    const stored = {
+      version: 1,
+      previousVersion: 0,
+      alreadyStored: false,
+      storedAt: '2026-01-01T00:00:02.000Z',
+    };
+    await expect(handler({ request, created, stored })).rejects.toMatchObject({
+      name: 'VaultUnavailableError',
+    });
   });
 
   it('sets log retention on every function log group', () => {
