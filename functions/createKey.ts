@@ -1,10 +1,11 @@
-import { ConcurrentRotationError, TooManyAccessKeysError } from './commons/errors.js';
+import { ConcurrentRotationError, InvalidInputError, TooManyAccessKeysError } from './commons/errors.js';
 import { parseEvent } from './commons/event.js';
 import {
   type AccessKeyInfo,
   createAccessKey,
   deleteAccessKey,
   getUserArn,
+  keyOwner,
   listAccessKeys,
   MAX_KEYS_PER_USER,
 } from './commons/iam.js';
@@ -33,6 +34,19 @@ function keysToRemove(request: Request, keys: AccessKeyInfo[], vaultKeyId: strin
   return remove;
 }
 
+/**
+ * A vaultPath that serves another user's key is a mistake in the input: rotating would hand this
+ * user's key to that path's consumers. A key that no longer exists is fine: the rotation repairs it.
+ */
+async function checkVaultServesThisUser(request: Request, keys: AccessKeyInfo[], vaultKeyId: string | null) {
+  if (vaultKeyId === null || keys.some((key) => key.accessKeyId === vaultKeyId)) return;
+  const owner = await keyOwner(vaultKeyId);
+  if (owner === null || owner === request.userName) return;
+  throw new InvalidInputError(
+    `vaultPath ${request.vaultPath} serves ${vaultKeyId}, a key of ${owner ? `'${owner}'` : 'another user'}, not of '${request.userName}'`,
+  );
+}
+
 /** CreateKey: makes the new access key and seals its secret; outputs ids and dates only. */
 export const handler = async (event: unknown): Promise<Created | DryRunPlan> => {
   const { request } = parseEvent(CreateKeyEvent, event);
@@ -43,11 +57,9 @@ export const handler = async (event: unknown): Promise<Created | DryRunPlan> => 
     version: stored.version,
     accessKeyId: stored.key?.accessKeyId ?? null,
   };
-  const existing = await keysBeforeThisExecution(
-    request,
-    await listAccessKeys(userName),
-    vaultBefore.accessKeyId,
-  );
+  const keys = await listAccessKeys(userName);
+  await checkVaultServesThisUser(request, keys, vaultBefore.accessKeyId);
+  const existing = await keysBeforeThisExecution(request, keys, vaultBefore.accessKeyId);
   const remove = keysToRemove(request, existing, vaultBefore.accessKeyId);
   const oldKeys = existing.filter((key) => !remove.includes(key));
 

@@ -130,6 +130,22 @@ export async function getLastUsed(userName: string, accessKeyId: string): Promis
   return out.AccessKeyLastUsed?.LastUsedDate?.toISOString();
 }
 
+/**
+ * The user an access key belongs to: null when no such key exists any more, `undefined` when IAM
+ * will not say (the key belongs to a user outside the rotated path).
+ */
+export async function keyOwner(accessKeyId: string): Promise<string | null | undefined> {
+  try {
+    const out = await aws().iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId }));
+    return out.UserName ?? undefined;
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === 'NoSuchEntity') return null;
+    if (code === 'AccessDenied') return undefined;
+    throw awsFailure('iam:GetAccessKeyLastUsed', error);
+  }
+}
+
 /** The user's tags as a map. */
 export async function getUserTags(userName: string): Promise<Record<string, string>> {
   const out = await call('iam:ListUserTags', userName, () =>

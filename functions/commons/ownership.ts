@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ConcurrentRotationError } from './errors.js';
 import type { AccessKeyInfo } from './iam.js';
 import { deleteAccessKey, getUserTags, tagUsers } from './iam.js';
@@ -17,7 +18,9 @@ export const CLAIM_TTL_MS = 15 * 60_000;
  * execution names also ( ) ! ' and the like.
  */
 export function ownerOf(request: Request): string {
-  return request.execution.replace(/[^\p{L}\p{Z}\p{N}_.:/=+\-@]/gu, '_').slice(0, 256);
+  // A digest of the real ARN, so names that differ only in replaced characters stay apart.
+  const digest = createHash('sha256').update(request.execution).digest('hex').slice(0, 16);
+  return `${request.execution.replace(/[^\p{L}\p{Z}\p{N}_.:/=+\-@]/gu, '_').slice(0, 230)} ${digest}`;
 }
 
 /** Which execution claimed the user, when, and the keys that existed at that moment. */
@@ -88,6 +91,8 @@ export async function keysBeforeThisExecution(
       `execution ${claimed.owner} is rotating '${request.userName}': key(s) ${describeKeys(unclaimed)} are not in Vault yet`,
     );
   }
+  // A dry run reports, and changes nothing.
+  if (request.dryRun) return keys.filter((key) => !unclaimed.includes(key));
   for (const orphan of unclaimed) await deleteAccessKey(request.userName, orphan.accessKeyId);
   logger.warn('discarded keys of an earlier attempt', { orphans: unclaimed.map((k) => k.accessKeyId) });
   return keys.filter((key) => !unclaimed.includes(key));

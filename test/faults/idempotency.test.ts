@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OWNER_TAG } from '../../functions/commons/ownership.js';
+import { OWNER_TAG, ownerOf } from '../../functions/commons/ownership.js';
 import type { Created, Stored } from '../../functions/commons/state.js';
 import type { Request } from '../../functions/commons/input.js';
 import { asLambda, type Json } from '../../local-stack/lambda.js';
@@ -123,7 +123,7 @@ describe('createKey re-runs', () => {
     const afterFirst = await keyIds(user);
     expect(afterFirst).toHaveLength(2);
     const orphan = afterFirst.find((id) => id !== user.oldAccessKeyId);
-    expect((await userTags(user.userName))[OWNER_TAG]).toBe(request.execution);
+    expect((await userTags(user.userName))[OWNER_TAG]).toBe(ownerOf(request));
 
     const { result, calls } = await countCalls('iam:ListUserTags', () => fns.createKey(json({ request })));
     const created = result as unknown as Created;

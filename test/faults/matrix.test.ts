@@ -75,9 +75,9 @@ const SCENARIOS: Scenario[] = [
   s(
     'CreateKey',
     'permanent',
-    // Behind Vault's login an STS refusal is retried (VaultLoginUpstreamError); one that never ends fails.
+    // Behind Vault's login an STS AccessDenied is not a passing failure: the login is refused at once.
     'sts:GetCallerIdentity:AccessDeniedx20@1',
-    fails('VaultLoginUpstreamError', CREATE_FAILED),
+    fails('VaultAwsLoginError', CREATE_FAILED),
   ),
   s('CreateKey', 'timeout', 'sts:GetCallerIdentity:timeout@1', ok),
   s('CreateKey', 'transient', 'vault:kv-read:503x2@1', ok),

@@ -184,6 +184,33 @@ describe('rotation state machine', () => {
     }
   });
 
+  it('refuses a vaultPath that serves another user’s key, before changing anything', async () => {
+    const other = await ctx.seed('path-owner');
+    const user = await ctx.seed('path-borrower');
+    const report = await ctx.rotate(user, { input: { userName: user.userName, vaultPath: other.vaultPath } });
+
+    expect(report.error?.Error).toBe('InvalidInputError');
+    expect(report.error?.Cause).toContain(`'path-owner'`);
+    expect(report.states).toEqual(['ValidateInput', 'CreateKey', 'CreateKeyFailed']);
+    expect(report.after).toEqual(report.before);
+    expect(await ctx.vaultKey(other)).toMatchObject({ accessKeyId: other.oldAccessKeyId });
+  });
+
+  it('repairs a Vault path that serves a key which no longer exists', async () => {
+    const user = await ctx.seed('stale-vault-key', { keys: 2 });
+    const { IAMClient, DeleteAccessKeyCommand } = await import('@aws-sdk/client-iam');
+    await new IAMClient({
+      region: ctx.target.aws.region,
+      endpoint: ctx.stack.aws.endpoint,
+      credentials: ctx.stack.aws.adminCredentials,
+    }).send(new DeleteAccessKeyCommand({ UserName: user.userName, AccessKeyId: user.oldAccessKeyId ?? '' }));
+    const report = await ctx.rotate(user);
+
+    expect(report.error).toBeNull();
+    expect(report.after.vault?.accessKeyId).toBe(report.after.accessKeys[0]?.accessKeyId);
+    await expectInvariants(ctx, user, report);
+  });
+
   it('never puts a secret access key in any state input or output', async () => {
     const user = await ctx.seed('no-plaintext');
     const report = await ctx.rotate(user);

@@ -11,7 +11,7 @@ import {
 import { EncryptCommand } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLAIM_TAG, CLAIM_TTL_MS, OWNER_TAG } from '../../functions/commons/ownership.js';
+import { CLAIM_TAG, CLAIM_TTL_MS, OWNER_TAG, ownerOf } from '../../functions/commons/ownership.js';
 import { Created as CreatedSchema, type Created, type DryRunPlan } from '../../functions/commons/state.js';
 import {
   commandNames,
@@ -36,6 +36,8 @@ import {
 
 type Handler = (event: unknown) => Promise<Created | DryRunPlan>;
 
+/** How this execution names itself in the claim tag. */
+const OWNER = ownerOf(makeRequest());
 const { vault, handler, deployment } = useHandler<Created | DryRunPlan>(
   () => import('../../functions/createKey.js'),
 );
@@ -156,7 +158,7 @@ describe('createKey handler', () => {
       expect(iam.commandCalls(TagUserCommand)[0]?.args[0].input.UserName).toBe(userName);
       const tags = claimWritten();
       expect(Object.keys(tags)).toEqual([OWNER_TAG, CLAIM_TAG]);
-      expect(tags[OWNER_TAG]).toBe(EXECUTION);
+      expect(tags[OWNER_TAG]).toBe(OWNER);
       expect(tags[CLAIM_TAG]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
       const claimedAt = Date.parse(tags[CLAIM_TAG] ?? '');
       expect(claimedAt).toBeGreaterThanOrEqual(before);
@@ -376,7 +378,7 @@ describe('createKey handler', () => {
       const userName = uniqueUser();
       givenUser(userName, {
         keys: [keyMeta(OLD_KEY, 'Active', BEFORE), keyMeta(ORPHAN, 'Active', SINCE_START)],
-        claim: { owner: EXECUTION, keys: [OLD_KEY] },
+        claim: { owner: OWNER, keys: [OLD_KEY] },
       });
       givenVaultHolds(userName, OLD_KEY);
       const result = await created({ request: makeRequest({ userName }) });
@@ -400,7 +402,7 @@ describe('createKey handler', () => {
           keyMeta(sameSecond, 'Active', `${STARTED_AT.slice(0, 19)}Z`),
           keyMeta(ORPHAN, 'Active', SINCE_START),
         ],
-        claim: { owner: EXECUTION, keys: [sameSecond] },
+        claim: { owner: OWNER, keys: [sameSecond] },
       });
       const result = await created({ request: makeRequest({ userName }) });
       expect(deletedKeys()).toEqual([ORPHAN]);
@@ -411,7 +413,7 @@ describe('createKey handler', () => {
       const userName = uniqueUser();
       givenUser(userName, {
         keys: [keyMeta(OLD_KEY, 'Active', BEFORE)],
-        claim: { owner: EXECUTION, keys: [OLD_KEY] },
+        claim: { owner: OWNER, keys: [OLD_KEY] },
       });
       const result = await created({ request: makeRequest({ userName }) });
       expect(deletedKeys()).toEqual([]);
@@ -453,7 +455,7 @@ describe('createKey handler', () => {
       const result = await created({ request: makeRequest({ userName }) });
       expect(deletedKeys()).toEqual([]);
       expect(result.oldAccessKeyIds).toEqual([ORPHAN]);
-      expect(claimWritten()[OWNER_TAG]).toBe(EXECUTION);
+      expect(claimWritten()[OWNER_TAG]).toBe(OWNER);
     });
 
     it('goes ahead under a fresh claim of another execution when every key is claimed or in Vault', async () => {
@@ -472,7 +474,7 @@ describe('createKey handler', () => {
       const userName = uniqueUser();
       givenUser(userName, {
         keys: [keyMeta(OLD_KEY, 'Inactive', BEFORE), keyMeta('AKIASTORED0000000001', 'Active', SINCE_START)],
-        claim: { owner: EXECUTION, keys: [OLD_KEY] },
+        claim: { owner: OWNER, keys: [OLD_KEY] },
       });
       givenVaultHolds(userName, 'AKIASTORED0000000001');
       const result = await created({ request: makeRequest({ userName, deleteInactiveKey: true }) });

@@ -27,6 +27,18 @@ export interface Lease {
 const STATIC_TOKEN_CACHE_MS = 5 * 60_000;
 const GET_CALLER_IDENTITY = 'Action=GetCallerIdentity&Version=2011-06-15';
 
+/**
+ * Vault's words when STS behind it failed the forwarded request. Throttling, 5xx and a not yet
+ * propagated identity (InvalidClientTokenId) pass; a wrong region or endpoint in the signature
+ * (SignatureDoesNotMatch) or AccessDenied do not, so those stay permanent.
+ */
+function isPassingStsFailure(error: string): boolean {
+  const upstream = /^error making upstream request: received error code (\d{3}) from STS/.exec(error);
+  if (!upstream) return false;
+  const status = Number(upstream[1]);
+  return status >= 500 || status === 429 || /Throttling|InvalidClientTokenId/.test(error);
+}
+
 /** Obtains a token with the configured auth method. */
 export async function acquireToken(http: AxiosInstance, auth: VaultAuth): Promise<Lease> {
   switch (auth.method) {
@@ -75,10 +87,7 @@ async function login(
   } catch (error) {
     if (error instanceof VaultUnavailableError) throw error;
     // Vault's words when STS behind it refused or failed the forwarded request.
-    if (
-      error instanceof VaultRequestError &&
-      error.request.errors.some((e) => e.startsWith('error making upstream request'))
-    ) {
+    if (error instanceof VaultRequestError && error.request.errors.some(isPassingStsFailure)) {
       throw new VaultLoginUpstreamError(`Vault login at ${path} failed upstream: ${error.message}`);
     }
     throw refused(

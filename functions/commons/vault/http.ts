@@ -38,7 +38,13 @@ export function vaultFailure(method: Method, path: string, error: unknown): Erro
     status: response?.status ?? 0,
     errors: vaultErrors(response?.data),
   };
-  if (!response || summary.status >= 500 || summary.status === 429 || summary.status === 412) {
+  // A certificate Node refuses will be refused again: permanent, unlike a network failure.
+  const code = isAxiosError(error) ? (error.code ?? '') : '';
+  if (!response && /CERT|TLS|SSL|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) {
+    return new VaultRequestError({ ...summary, errors: [`TLS: ${code}`] });
+  }
+  // 307 comes from a standby node, which forwards nothing without a redirect: another node will answer.
+  if (!response || summary.status >= 500 || [307, 412, 429].includes(summary.status)) {
     return new VaultUnavailableError(summary);
   }
   if (summary.status === 403) return new VaultPermissionDeniedError(summary);

@@ -62,15 +62,27 @@ const claimOf = (keys: string[], owner = EXECUTION, claimedAt = Date.parse(CLAIM
 const writtenTags = () => iam.commandCalls(TagUserCommand)[0]?.args[0].input.Tags ?? [];
 
 describe('ownerOf', () => {
-  it('keeps an ordinary execution ARN as it is', () => {
-    expect(ownerOf(makeRequest())).toBe(makeRequest().execution);
+  it('keeps an ordinary execution ARN readable and adds a digest of it', () => {
+    const owner = ownerOf(makeRequest());
+    expect(owner.startsWith(`${EXECUTION} `)).toBe(true);
+    expect(owner).toMatch(/ [0-9a-f]{16}$/);
+    expect(owner).toMatch(IAM_TAG_VALUE);
   });
 
   it('replaces the characters an execution name may have but an IAM tag value may not', () => {
     const execution = "arn:aws:states:us-east-1:123456789012:execution:rotate:nightly(1)!it's";
     const owner = ownerOf(makeRequest({ execution }));
     expect(owner).toMatch(IAM_TAG_VALUE);
-    expect(owner).toBe('arn:aws:states:us-east-1:123456789012:execution:rotate:nightly_1__it_s');
+    expect(owner.startsWith('arn:aws:states:us-east-1:123456789012:execution:rotate:nightly_1__it_s ')).toBe(
+      true,
+    );
+  });
+
+  it('keeps apart names that differ only in the replaced characters', () => {
+    const base = 'arn:aws:states:us-east-1:123456789012:execution:rotate:';
+    expect(ownerOf(makeRequest({ execution: `${base}rot(1)` }))).not.toBe(
+      ownerOf(makeRequest({ execution: `${base}rot!1!` })),
+    );
   });
 });
 
@@ -79,12 +91,12 @@ describe('readClaim', () => {
     iam.on(ListUserTagsCommand, { UserName: 'alice' }).resolves({
       Tags: [
         { Key: 'team', Value: 'a' },
-        { Key: OWNER_TAG, Value: EXECUTION },
+        { Key: OWNER_TAG, Value: ownerOf(makeRequest()) },
         { Key: CLAIM_TAG, Value: `${CLAIMED_AT} ${OLD} ${OTHER}` },
       ],
     });
     await expect(readClaim('alice')).resolves.toEqual({
-      owner: EXECUTION,
+      owner: ownerOf(makeRequest()),
       claimedAt: Date.parse(CLAIMED_AT),
       keys: new Set([OLD, OTHER]),
     });
@@ -159,7 +171,7 @@ describe('claim', () => {
     expect(iam.commandCalls(TagUserCommand)[0]?.args[0].input).toEqual({
       UserName: 'bob',
       Tags: [
-        { Key: OWNER_TAG, Value: EXECUTION },
+        { Key: OWNER_TAG, Value: ownerOf(makeRequest()) },
         { Key: CLAIM_TAG, Value: `${CLAIMED_AT} ${OLD} ${OTHER}` },
       ],
     });
@@ -205,7 +217,7 @@ describe('claim', () => {
     iam.on(ListUserTagsCommand).callsFake(() => ({ Tags: stored }));
     await claim(makeRequest(), [key(OLD)]);
     await expect(readClaim('alice')).resolves.toEqual({
-      owner: EXECUTION,
+      owner: ownerOf(makeRequest()),
       claimedAt: Date.parse(CLAIMED_AT),
       keys: new Set([OLD]),
     });

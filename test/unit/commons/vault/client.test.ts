@@ -58,10 +58,10 @@ describe('VaultClient', () => {
     expect(ssm.commandCalls(GetParameterCommand)).toHaveLength(2);
   });
 
-  it('throws VaultUnavailableError when the CA bundle does not sign Vault’s certificate', async () => {
+  it('throws the permanent VaultRequestError when the CA bundle does not sign Vault’s certificate', async () => {
     ssm.on(GetParameterCommand).resolves({ Parameter: { Name: '/vault/ca', Value: privateCa().caCert } });
     const error = await rejectionOf(readOne(overTls()));
-    expect(error.name).toBe('VaultUnavailableError');
+    expect(error.name).toBe('VaultRequestError');
     expect(error).toMatchObject({ status: 0 });
   });
 });
