@@ -27,6 +27,16 @@ async function withStack<T>(
   }
 }
 
+/** A rotation without waits or retry pauses. */
+function rotateNow(
+  target: Target,
+  stack: Awaited<ReturnType<typeof startLocalStack>>,
+  user: Awaited<ReturnType<typeof seedUser>>,
+  options: Omit<Parameters<typeof rotate>[0], 'target' | 'stack' | 'user'> = {},
+) {
+  return rotate({ target, stack, user, waitMs: 0, retryPauseMs: 0, ...options });
+}
+
 async function prepared(
   stack: Awaited<ReturnType<typeof startLocalStack>>,
   caCert: string,
@@ -49,7 +59,7 @@ describe('every Vault shape over TLS with a private CA', () => {
         ...(shape.namespace === 'root' ? {} : { namespace: shape.namespace }),
       });
       const user = await seedUser(target, 'shape-user');
-      const report = await rotate({ target, stack, user, waitMs: 0, retryPauseMs: 0 });
+      const report = await rotateNow(target, stack, user);
 
       expect(report.error).toBeNull();
       expect(report.status).toBe('SUCCEEDED');
@@ -69,7 +79,7 @@ describe('every Vault shape over TLS with a private CA', () => {
       process.env.VAULT_EXTRA_FIELDS = JSON.stringify({ owner: 'platform-team' });
       try {
         const user = await seedUser(target, 'kv1-extra-fields');
-        const report = await rotate({ target, stack, user, waitMs: 0, retryPauseMs: 0 });
+        const report = await rotateNow(target, stack, user);
 
         expect(report.error).toBeNull();
         const stored = stack.vault.readSecret(target.kvMount, user.vaultPath)?.data;
@@ -85,12 +95,7 @@ describe('every Vault shape over TLS with a private CA', () => {
     await withStack(async (stack, caCert) => {
       const target = await prepared(stack, caCert, { kvVersion: 1, vaultAuth: 'aws' });
       const user = await seedUser(target, 'kv1-rollback');
-      const report = await rotate({
-        target,
-        stack,
-        user,
-        waitMs: 0,
-        retryPauseMs: 0,
+      const report = await rotateNow(target, stack, user, {
         faults: ['sts:GetCallerIdentity:InvalidClientTokenIdx50@2'],
       });
 
@@ -109,12 +114,7 @@ describe('every Vault shape over TLS with a private CA', () => {
     await withStack(async (stack, caCert) => {
       const target = await prepared(stack, caCert, { kvVersion: 1, vaultAuth: 'token' });
       const user = await seedUser(target, 'kv1-race');
-      const report = await rotate({
-        target,
-        stack,
-        user,
-        waitMs: 0,
-        retryPauseMs: 0,
+      const report = await rotateNow(target, stack, user, {
         onEvent: (event) => {
           if (event.type === 'StateEntered' && event.state?.name === 'StoreInVault') {
             stack.vault.writeSecret({
