@@ -110,8 +110,10 @@ function check(p) {
   const subnets = list(p.vpcSubnetIds);
   const groups = list(p.vpcSecurityGroupIds);
   if (subnets.length > 0 !== groups.length > 0) fail('vpcSubnetIds and vpcSecurityGroupIds go together');
-  for (const id of subnets) if (!/^subnet-[0-9a-z]+$/.test(id)) fail(`${id} is not a subnet id`);
-  for (const id of groups) if (!/^sg-[0-9a-z]+$/.test(id)) fail(`${id} is not a security group id`);
+  for (const id of subnets)
+    if (!/^subnet-([0-9a-f]{8}|[0-9a-f]{17})$/.test(id)) fail(`${id} is not a subnet id`);
+  for (const id of groups)
+    if (!/^sg-([0-9a-f]{8}|[0-9a-f]{17})$/.test(id)) fail(`${id} is not a security group id`);
   return subnets.length > 0 ? { subnetIds: subnets, securityGroupIds: groups } : undefined;
 }
 
