@@ -1,6 +1,7 @@
-// The one source of the IAM policy documents each function's role holds. serverless.yml renders
-// them into the CloudFormation template (every `${...}` becomes an Fn::Sub variable); the local
-// stack renders them with its own account and key, and its emulated AWS evaluates them.
+// The one source of the IAM policy documents: each function's role, the sealing key's policy and
+// the state machine's role. deploy/template.cjs renders them into the CloudFormation template at
+// package time (every `${...}` becomes an Fn::Sub variable); the local stack renders them with its
+// own account and key, and its emulated AWS evaluates them.
 'use strict';
 
 /** The user tags the rotator writes; TagUser is limited to these keys. */
@@ -14,7 +15,10 @@ const ENCRYPTION_CONTEXT_KEYS = [
   'iam-key-rotator:purpose',
 ];
 
-/** Variables the documents use, besides AWS's pseudo parameters (Partition, Region, AccountId). */
+/**
+ * Variables the function documents use, besides AWS's pseudo parameters (Partition, Region,
+ * AccountId). The key policy also names each role as `${<Fn>RoleArn}` (see roleArnVariable).
+ */
 const VARIABLES = ['Service', 'Stage', 'UserPath', 'SealingKeyArn'];
 
 const USERS = 'arn:${AWS::Partition}:iam::${AWS::AccountId}:user${UserPath}*';
