@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import axios from 'axios';
@@ -566,7 +567,47 @@ describe.each(LAYOUTS)(
   },
 );
 
+const terraform = spawnSync('terraform', ['version'], { encoding: 'utf8' }).status === 0;
+
 describe('Terraform uses the same policy files', () => {
+  it.skipIf(!terraform)(
+    'renders the same text as the CLI substitution, parameter limits included (terraform console, offline)',
+    () => {
+      // A copy, so that `terraform init` leaves nothing in the repository.
+      const copy = mkdtempSync(join(tmpdir(), 'iam-key-rotator-tf-'));
+      try {
+        cpSync(VAULT_DIR, join(copy, 'vault'), { recursive: true });
+        const module = join(copy, 'vault', 'terraform', 'modules', 'policies');
+        const run = (args: string[], input = '', env: Record<string, string> = {}) =>
+          spawnSync('terraform', [`-chdir=${module}`, ...args], {
+            encoding: 'utf8',
+            input,
+            env: { ...process.env, TF_IN_AUTOMATION: '1', ...env },
+          });
+        const init = run(['init', '-input=false', '-no-color']);
+        expect(init.status, init.stderr).toBe(0);
+        for (const [kv, mount, prefix] of [
+          [2, 'kv/team', 'rotated/'],
+          [1, 'legacy', ''],
+        ] as const) {
+          const res = run(['console', '-no-color'], 'jsonencode(local.rendered)\n', {
+            TF_VAR_kv_version: String(kv),
+            TF_VAR_mount: mount,
+            TF_VAR_path_prefix: prefix,
+          });
+          expect(res.status, res.stderr).toBe(0);
+          const rendered = JSON.parse(JSON.parse(res.stdout.trim()) as string) as Record<string, string>;
+          expect(rendered).toEqual({
+            reader: render(FILES[kv].reader, mount, prefix),
+            writer: render(FILES[kv].writer, mount, prefix),
+          });
+        }
+      } finally {
+        rmSync(copy, { recursive: true, force: true });
+      }
+    },
+  );
+
   const tfFiles = (dir: string): string[] =>
     readdirSync(dir, { recursive: true, encoding: 'utf8' })
       .filter((name) => name.endsWith('.tf') && !name.includes('.terraform'))
