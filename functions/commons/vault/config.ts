@@ -158,7 +158,7 @@ function auth(e: Env, addr: URL): VaultAuth {
 }
 
 /** A host on this machine: 127.0.0.0/8, ::1 or localhost (URL has already normalized the spelling). */
-export function isLoopback(hostname: string): boolean {
+function isLoopback(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
 }
 
