@@ -22,6 +22,8 @@ export type FunctionName =
   | 'deleteOld'
   | 'restoreVault'
   | 'discardNewKey';
+export const CLAIM_TAG_KEYS: string[];
+export const VAULT_PATH_TAG_KEY: string;
 export const ROTATOR_TAG_KEYS: string[];
 export const ENCRYPTION_CONTEXT_KEYS: string[];
 export const VARIABLES: string[];

@@ -1,13 +1,29 @@
 import { z } from 'zod';
 import { ConfigurationError } from './errors.js';
+import { belowFloors, DEFAULT_FLOORS, type Floors, MAX_WAIT_SECONDS } from './input.js';
 import { type VaultConfig, VaultEnv, vaultConfig } from './vault/config.js';
 
 const seconds = (fallback: number) => z.coerce.number().int().min(0).max(MAX_WAIT_SECONDS).default(fallback);
 /** What deactivateOld does when the old key is still being used after the new key was stored. */
 export type OldKeyInUsePolicy = 'wait' | 'proceed' | 'fail';
 
-/** Step Functions' Wait states accept up to a year; a rotation that waits longer is a mistake. */
-export const MAX_WAIT_SECONDS = 30 * 24 * 3600;
+export { MAX_WAIT_SECONDS };
+
+/** A floor: digits only, so an empty value cannot coerce to 0 and lift it. */
+const floorSeconds = (fallback: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number of seconds')
+    .default(String(fallback))
+    .transform(Number)
+    .pipe(z.number().int().max(MAX_WAIT_SECONDS));
+
+/** `true` or `false` only: a typo must not silently mean either. */
+const flag = (fallback: boolean) =>
+  z
+    .enum(['true', 'false'])
+    .default(fallback ? 'true' : 'false')
+    .transform((value) => value === 'true');
 
 const RotatorEnv = z.object({
   AWS_REGION: z.string().min(1),
@@ -18,6 +34,9 @@ const RotatorEnv = z.object({
   ROTATOR_IN_USE_RECHECK_SECONDS: seconds(900),
   ROTATOR_IN_USE_MARGIN_SECONDS: seconds(60),
   ROTATOR_IN_USE_MAX_WAIT_SECONDS: seconds(86_400),
+  ROTATOR_MIN_GRACE_SECONDS: floorSeconds(DEFAULT_FLOORS.minGraceSeconds),
+  ROTATOR_MIN_RECOVERY_SECONDS: floorSeconds(DEFAULT_FLOORS.minRecoverySeconds),
+  ROTATOR_ALLOW_OLD_KEY_IN_USE_PROCEED: flag(DEFAULT_FLOORS.allowOldKeyInUseProceed),
   ROTATOR_AWS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
 });
 const Env = RotatorEnv.extend(VaultEnv.shape);
@@ -32,6 +51,8 @@ export interface Config {
     oldKeyInUse: OldKeyInUsePolicy;
     inUseRecheckSeconds: number;
   };
+  /** What execution input may ask for at least (waits) or at most (the in-use policy). */
+  floors: Floors;
   /** An old key used later than this after the new key was stored is still in use. */
   inUse: { marginSeconds: number; maxWaitSeconds: number };
   vault: VaultConfig;
@@ -45,6 +66,24 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     throw new ConfigurationError(`invalid environment: ${problems.join('; ')}`);
   }
   const e = parsed.data;
+  const floors: Floors = {
+    minGraceSeconds: e.ROTATOR_MIN_GRACE_SECONDS,
+    minRecoverySeconds: e.ROTATOR_MIN_RECOVERY_SECONDS,
+    allowOldKeyInUseProceed: e.ROTATOR_ALLOW_OLD_KEY_IN_USE_PROCEED,
+  };
+  // The deployment's own defaults obey its floors, or every input without the field would pass below them.
+  const unsafe = belowFloors(
+    {
+      graceSeconds: e.ROTATOR_GRACE_SECONDS,
+      recoverySeconds: e.ROTATOR_RECOVERY_SECONDS,
+      oldKeyInUse: e.ROTATOR_OLD_KEY_IN_USE,
+    },
+    floors,
+  );
+  if (unsafe.length > 0) {
+    const names = 'ROTATOR_GRACE_SECONDS, ROTATOR_RECOVERY_SECONDS or ROTATOR_OLD_KEY_IN_USE';
+    throw new ConfigurationError(`invalid environment: ${names} below the floors: ${unsafe.join('; ')}`);
+  }
   return {
     region: e.AWS_REGION,
     kmsKeyId: e.ROTATOR_KMS_KEY_ID,
@@ -55,6 +94,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       oldKeyInUse: e.ROTATOR_OLD_KEY_IN_USE,
       inUseRecheckSeconds: e.ROTATOR_IN_USE_RECHECK_SECONDS,
     },
+    floors,
     inUse: {
       marginSeconds: e.ROTATOR_IN_USE_MARGIN_SECONDS,
       maxWaitSeconds: e.ROTATOR_IN_USE_MAX_WAIT_SECONDS,

@@ -1,15 +1,20 @@
 import { z } from 'zod';
-import { MAX_WAIT_SECONDS } from './config.js';
+
+/** Step Functions' Wait states accept up to a year; a rotation that waits longer is a mistake. */
+export const MAX_WAIT_SECONDS = 30 * 24 * 3600;
 
 /** IAM's user-name rule: 1 to 64 of letters, digits and `+=,.@_-`. */
 export const UserName = z.string().regex(/^[\w+=,.@-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 + = , . @ _ -');
 
 const SEGMENT = /^[\w.@+=,-]+$/;
 
-/** A relative Vault path: non-empty segments, no `.` or `..`, no leading or trailing slash. */
+/**
+ * A relative Vault path: non-empty segments, no `.` or `..`, no leading or trailing slash. At most
+ * 256 characters: the user tag that pins the path holds no more.
+ */
 export const VaultPath = z
   .string()
-  .max(512)
+  .max(256)
   .refine(
     (path) =>
       path.split('/').every((segment) => SEGMENT.test(segment) && segment !== '.' && segment !== '..'),
@@ -31,9 +36,52 @@ export const ExecutionInput = z
     deleteInactiveKey: z.boolean().default(false),
     /** When the old key is still used after the new key was stored: wait and re-check, proceed, or fail. */
     oldKeyInUse: OldKeyInUse.optional(),
+    /** Serve the key at a vaultPath other than the one the user is pinned to, on purpose. */
+    moveVaultPath: z.boolean().default(false),
   })
   .strict();
 export type ExecutionInput = z.infer<typeof ExecutionInput>;
+
+/** What a deployment lets execution input ask for: no input may shorten the windows below these. */
+export interface Floors {
+  minGraceSeconds: number;
+  minRecoverySeconds: number;
+  allowOldKeyInUseProceed: boolean;
+}
+
+/** The floors of a deployment that sets none. */
+export const DEFAULT_FLOORS: Floors = {
+  minGraceSeconds: 300,
+  minRecoverySeconds: 3600,
+  allowOldKeyInUseProceed: false,
+};
+
+/**
+ * Where the waits and the in-use policy (of an input, or a deployment's own defaults) go below the
+ * deployment's floors, one message per field; empty when they do not. Shared by ValidateInput, the
+ * deployment's configuration and the package-time check of scheduled rotations.
+ */
+export function belowFloors(
+  values: { graceSeconds?: number; recoverySeconds?: number; oldKeyInUse?: string },
+  floors: Floors,
+): string[] {
+  const problems: string[] = [];
+  const { graceSeconds, recoverySeconds, oldKeyInUse } = values;
+  if (graceSeconds !== undefined && graceSeconds < floors.minGraceSeconds) {
+    problems.push(
+      `graceSeconds ${graceSeconds} is below this deployment's minGraceSeconds ${floors.minGraceSeconds}`,
+    );
+  }
+  if (recoverySeconds !== undefined && recoverySeconds < floors.minRecoverySeconds) {
+    problems.push(
+      `recoverySeconds ${recoverySeconds} is below this deployment's minRecoverySeconds ${floors.minRecoverySeconds}`,
+    );
+  }
+  if (oldKeyInUse === 'proceed' && !floors.allowOldKeyInUseProceed) {
+    problems.push(`oldKeyInUse "proceed" is not allowed: this deployment's allowOldKeyInUseProceed is false`);
+  }
+  return problems;
+}
 
 /** The validated request every later step receives. */
 export const Request = z.object({
@@ -44,6 +92,8 @@ export const Request = z.object({
   recoverySeconds: WaitSeconds,
   deleteInactiveKey: z.boolean(),
   oldKeyInUse: OldKeyInUse,
+  /** Executions started before the flag existed carry none. */
+  moveVaultPath: z.boolean().default(false),
   /** How long to wait before checking again whether an old key is still in use. */
   inUseRecheckSeconds: WaitSeconds,
   execution: z.string().min(1),

@@ -55,7 +55,7 @@ const FUNCTIONS = {
     'kms:Encrypt',
   ],
   storeInVault: ['kms:Decrypt'],
-  verifyKey: [],
+  verifyKey: ['iam:TagUser'],
   deactivateOld: ['iam:GetAccessKeyLastUsed', 'iam:ListAccessKeys', 'iam:UpdateAccessKey'],
   deleteOld: ['iam:DeleteAccessKey', 'iam:ListAccessKeys'],
   restoreVault: ['kms:Decrypt'],
