@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConfigurationError } from './errors.js';
-import { belowFloors, DEFAULT_FLOORS, type Floors, MAX_WAIT_SECONDS } from './input.js';
+import { belowFloors, FloorSettings, type Floors, MAX_WAIT_SECONDS } from './input.js';
 import { type VaultConfig, VaultEnv, vaultConfig } from './vault/config.js';
 
 const seconds = (fallback: number) => z.coerce.number().int().min(0).max(MAX_WAIT_SECONDS).default(fallback);
@@ -8,22 +8,6 @@ const seconds = (fallback: number) => z.coerce.number().int().min(0).max(MAX_WAI
 export type OldKeyInUsePolicy = 'wait' | 'proceed' | 'fail';
 
 export { MAX_WAIT_SECONDS };
-
-/** A floor: digits only, so an empty value cannot coerce to 0 and lift it. */
-const floorSeconds = (fallback: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, 'must be a whole number of seconds')
-    .default(String(fallback))
-    .transform(Number)
-    .pipe(z.number().int().max(MAX_WAIT_SECONDS));
-
-/** `true` or `false` only: a typo must not silently mean either. */
-const flag = (fallback: boolean) =>
-  z
-    .enum(['true', 'false'])
-    .default(fallback ? 'true' : 'false')
-    .transform((value) => value === 'true');
 
 const RotatorEnv = z.object({
   AWS_REGION: z.string().min(1),
@@ -34,9 +18,9 @@ const RotatorEnv = z.object({
   ROTATOR_IN_USE_RECHECK_SECONDS: seconds(900),
   ROTATOR_IN_USE_MARGIN_SECONDS: seconds(60),
   ROTATOR_IN_USE_MAX_WAIT_SECONDS: seconds(86_400),
-  ROTATOR_MIN_GRACE_SECONDS: floorSeconds(DEFAULT_FLOORS.minGraceSeconds),
-  ROTATOR_MIN_RECOVERY_SECONDS: floorSeconds(DEFAULT_FLOORS.minRecoverySeconds),
-  ROTATOR_ALLOW_OLD_KEY_IN_USE_PROCEED: flag(DEFAULT_FLOORS.allowOldKeyInUseProceed),
+  ROTATOR_MIN_GRACE_SECONDS: FloorSettings.shape.minGraceSeconds,
+  ROTATOR_MIN_RECOVERY_SECONDS: FloorSettings.shape.minRecoverySeconds,
+  ROTATOR_ALLOW_OLD_KEY_IN_USE_PROCEED: FloorSettings.shape.allowOldKeyInUseProceed,
   ROTATOR_AWS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
 });
 const Env = RotatorEnv.extend(VaultEnv.shape);

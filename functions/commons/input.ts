@@ -56,6 +56,26 @@ export const DEFAULT_FLOORS: Floors = {
   allowOldKeyInUseProceed: false,
 };
 
+/** A floor in seconds, as an environment variable or a deployment parameter gives it: digits only. */
+export const FloorSeconds = z
+  .union([z.number(), z.string()])
+  .transform(String)
+  .pipe(z.string().regex(/^\d+$/, 'must be a whole number of seconds'))
+  .transform(Number)
+  .pipe(WaitSeconds);
+
+/** A floor switch: `true` or `false` only, so a typo means neither. */
+export const FloorFlag = z
+  .union([z.boolean(), z.enum(['true', 'false'])])
+  .transform((value) => value === true || value === 'true');
+
+/** A deployment's floors from its parameters (serverless.yml's minGraceSeconds...), defaults filled in. */
+export const FloorSettings = z.object({
+  minGraceSeconds: FloorSeconds.default(DEFAULT_FLOORS.minGraceSeconds),
+  minRecoverySeconds: FloorSeconds.default(DEFAULT_FLOORS.minRecoverySeconds),
+  allowOldKeyInUseProceed: FloorFlag.default(DEFAULT_FLOORS.allowOldKeyInUseProceed),
+});
+
 /**
  * Where the waits and the in-use policy (of an input, or a deployment's own defaults) go below the
  * deployment's floors, one message per field; empty when they do not. Shared by ValidateInput, the
