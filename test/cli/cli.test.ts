@@ -146,7 +146,7 @@ describe('iam-key-rotator local --input', () => {
     expect(report.states.at(-1)).toBe('Rotated');
   });
 
-  it.each(['"rotate ci please"', '[{"userName":"ci"}]', '42'])(
+  it.each(['"rotate ci please"', '[{"userName":"ci"}]', '42', 'null'])(
     'passes the non-object input %s to ValidateInput, which refuses it cleanly',
     async (input) => {
       const { code, report } = await local(['--input', input, '--propagation-ms', '0']);

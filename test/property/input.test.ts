@@ -235,10 +235,11 @@ describe('execution input: everything invalid ends InputRejected before any call
     await checkRejected(arb, (v) => v, { machine: 8, handler: 200 });
   });
 
-  // Step Functions accepts any JSON document as input; the harness maps a null input to its default.
+  // Step Functions accepts any JSON document as input, null included.
   it('top-level values that are not an object', async () => {
     const arb = fc
       .oneof(
+        fc.constant(null),
         fc.string({ maxLength: 20 }),
         fc.integer(),
         fc.boolean(),
@@ -246,6 +247,7 @@ describe('execution input: everything invalid ends InputRejected before any call
       )
       .filter((v) => !isInputObject(v));
     await checkRejected(arb, (v) => v as Json, { machine: 6, handler: 100 });
+    await expectRejected(null);
   });
 
   it('injection-like user names', async () => {
