@@ -17,7 +17,13 @@ import {
   unclaimedKeys,
   VAULT_PATH_TAG,
 } from '../../../functions/commons/ownership.js';
-import { CLAIM_TAG_KEYS, ROTATOR_TAG_KEYS, VAULT_PATH_TAG_KEY } from '../../../deploy/policies.cjs';
+import {
+  CLAIM_TAG_KEYS,
+  FUNCTION_STATEMENTS,
+  type FunctionName,
+  ROTATOR_TAG_KEYS,
+  VAULT_PATH_TAG_KEY,
+} from '../../../deploy/policies.cjs';
 import {
   EXECUTION,
   makeRequest,
@@ -306,6 +312,15 @@ describe('the Vault path pin', () => {
     expect(CLAIM_TAG_KEYS).toEqual([OWNER_TAG, CLAIM_TAG]);
     expect(VAULT_PATH_TAG_KEY).toBe(VAULT_PATH_TAG);
     expect(ROTATOR_TAG_KEYS).toEqual([OWNER_TAG, CLAIM_TAG, VAULT_PATH_TAG]);
+  });
+
+  it('lets verifyKey tag only the pin and createKey only its claim (deploy/policies.cjs)', () => {
+    const tagKeys = (fn: FunctionName) =>
+      FUNCTION_STATEMENTS[fn]
+        .filter((s) => [s.Action].flat().includes('iam:TagUser'))
+        .map((s) => s.Condition?.['ForAllValues:StringEquals']?.['aws:TagKeys']);
+    expect(tagKeys('verifyKey')).toEqual([[VAULT_PATH_TAG]]);
+    expect(tagKeys('createKey')).toEqual([[OWNER_TAG, CLAIM_TAG]]);
   });
 
   it('reads no pin from a user without the tag', () => {
