@@ -56,18 +56,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     allowOldKeyInUseProceed: e.ROTATOR_ALLOW_OLD_KEY_IN_USE_PROCEED,
   };
   // The deployment's own defaults obey its floors, or every input without the field would pass below them.
-  const unsafe = belowFloors(
-    {
-      graceSeconds: e.ROTATOR_GRACE_SECONDS,
-      recoverySeconds: e.ROTATOR_RECOVERY_SECONDS,
-      oldKeyInUse: e.ROTATOR_OLD_KEY_IN_USE,
-    },
-    floors,
+  const ownDefaults = {
+    ROTATOR_GRACE_SECONDS: { graceSeconds: e.ROTATOR_GRACE_SECONDS },
+    ROTATOR_RECOVERY_SECONDS: { recoverySeconds: e.ROTATOR_RECOVERY_SECONDS },
+    ROTATOR_OLD_KEY_IN_USE: { oldKeyInUse: e.ROTATOR_OLD_KEY_IN_USE },
+  };
+  const unsafe = Object.entries(ownDefaults).flatMap(([variable, value]) =>
+    belowFloors(value, floors).map((problem) => `${variable}: ${problem}`),
   );
-  if (unsafe.length > 0) {
-    const names = 'ROTATOR_GRACE_SECONDS, ROTATOR_RECOVERY_SECONDS or ROTATOR_OLD_KEY_IN_USE';
-    throw new ConfigurationError(`invalid environment: ${names} below the floors: ${unsafe.join('; ')}`);
-  }
+  if (unsafe.length > 0) throw new ConfigurationError(`invalid environment: ${unsafe.join('; ')}`);
   return {
     region: e.AWS_REGION,
     kmsKeyId: e.ROTATOR_KMS_KEY_ID,

@@ -118,19 +118,19 @@ describe('loadConfig', () => {
 
   describe('deployment floors', () => {
     it.each([
-      [{ ROTATOR_GRACE_SECONDS: '0' }, "graceSeconds 0 is below this deployment's minGraceSeconds 300"],
+      [
+        { ROTATOR_GRACE_SECONDS: '0' },
+        "ROTATOR_GRACE_SECONDS: graceSeconds 0 is below this deployment's minGraceSeconds 300",
+      ],
       [
         { ROTATOR_RECOVERY_SECONDS: '900', ROTATOR_MIN_RECOVERY_SECONDS: '3600' },
-        "recoverySeconds 900 is below this deployment's minRecoverySeconds 3600",
+        "ROTATOR_RECOVERY_SECONDS: recoverySeconds 900 is below this deployment's minRecoverySeconds 3600",
       ],
-      [{ ROTATOR_OLD_KEY_IN_USE: 'proceed' }, 'allowOldKeyInUseProceed is false'],
+      [{ ROTATOR_OLD_KEY_IN_USE: 'proceed' }, 'ROTATOR_OLD_KEY_IN_USE: oldKeyInUse "proceed" is not allowed'],
     ])('throws ConfigurationError when the deployment default %j is below a floor', (env, message) => {
       const error = failureOf({ ...REQUIRED, ...env });
       expect(error.name).toBe('ConfigurationError');
       expect(error.message).toContain(message);
-      expect(error.message).toMatch(
-        /ROTATOR_GRACE_SECONDS, ROTATOR_RECOVERY_SECONDS or ROTATOR_OLD_KEY_IN_USE/,
-      );
     });
 
     it.each([
