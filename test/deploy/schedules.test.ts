@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,7 +97,9 @@ describe('scheduled rotations (deploy/schedules.cjs)', () => {
       );
       expect(bad).not.toBe(yml);
       await writeFile(join(dir, 'serverless.yml'), bad);
-      for (const entry of ['deploy', 'functions', 'statemachine', 'package.json', 'tsconfig.json']) {
+      // Everything serverless.yml may reference, without the dependencies (linked) and build output.
+      for (const entry of await readdir('.')) {
+        if (['node_modules', '.git', '.serverless', '.esbuild', 'serverless.yml'].includes(entry)) continue;
         await cp(entry, join(dir, entry), { recursive: true });
       }
       await symlink(join(process.cwd(), 'node_modules'), join(dir, 'node_modules'));
