@@ -133,10 +133,11 @@ export function describeKeys(keys: AccessKeyInfo[]): string {
 }
 
 /**
- * Keys that exist before this execution's key, by the user's tags read after `keys` were listed
- * (read before, they could miss a claim made in between). A retry of this execution drops the key an earlier
- * attempt created but never learned of (its response was lost); a fresh claim of another execution
- * with a key not in Vault yet means two rotations overlap: refuse without changing anything.
+ * Keys that exist before this execution's key, judged by the user's tags read after `keys` were
+ * listed (read before, they could miss a claim made in between). A retry of this execution drops the
+ * key an earlier attempt created but never learned of (its response was lost); a fresh claim of
+ * another execution with a key not in Vault yet means two rotations overlap: refuse without changing
+ * anything.
  */
 export async function keysBeforeThisExecution(
   request: Request,
