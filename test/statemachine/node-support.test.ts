@@ -9,7 +9,8 @@ import '../../local-stack/polyfills.js';
 // pins down why that is sound: the library's Node build uses one API Node 20 lacks,
 // Promise.withResolvers, and local-stack/polyfills.ts provides it before the library is loaded.
 const require = createRequire(import.meta.url);
-const packageDir = dirname(require.resolve('aws-local-stepfunctions/package.json'));
+// The package exports no ./package.json: go up from its entry point (build/main.node.*).
+const packageDir = dirname(dirname(require.resolve('aws-local-stepfunctions')));
 
 /** Globals and methods that Node 21/22 added (V8 12.x), any of which would break Node 20. */
 const NODE_22_ONLY = [
