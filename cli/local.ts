@@ -1,4 +1,7 @@
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { FloorSeconds, type Floors, UserName } from '../functions/commons/input.js';
+import type { Json } from '../local-stack/lambda.js';
 import { localTarget, type Target, type VaultAuthMethod } from '../local-stack/provision.js';
 import { LOCAL_RETRY_PAUSES, type RotationReport, runLocalRotation } from '../local-stack/rotation.js';
 import { startLocalStack } from '../local-stack/stack.js';
@@ -12,16 +15,24 @@ AWS (IAM, STS, KMS, Secrets Manager) and Vault emulated on 127.0.0.1. Progress g
 the summary to stdout.
 
 options:
-  --user NAME             the IAM user to create and rotate (default: demo-ci-<random>)
+  --user NAME             the IAM user to create and rotate (default: the input's userName, or
+                          demo-ci-<random>)
+  --input JSON|@FILE      the execution input, exactly as given (a console or schedule input); an
+                          object without userName gets the demo user's name (default {"userName":...})
   --json                  print one JSON document on stdout instead of the summary
   --propagation-ms N      how long IAM refuses a new key (default 1500)
   --fault SPEC            inject a fault, repeatable: <service>:<operation>:<fault>[xN][@n]
   --kv-version 1|2        the KV engine version of the Vault mount (default 2)
   --vault-auth METHOD     aws (default), approle or token
   --vault-namespace NS    run in this Vault Enterprise namespace
-  --vault-addr URL        use this Vault instead of the emulator (with --vault-token)
-  --vault-token TOKEN     a token that may manage policies, auth roles and mounts on that Vault
+  --vault-addr URL        use this Vault instead of the emulator, with the token in VAULT_TOKEN (one
+                          that may manage policies, auth roles and mounts; never on the command line)
   --aws-endpoint URL      use this AWS-compatible endpoint (credentials from AWS_ACCESS_KEY_ID/...)
+  --min-grace-seconds N   the deployment's minGraceSeconds floor on input (default 300)
+  --min-recovery-seconds N
+                          the deployment's minRecoverySeconds floor on input (default 3600)
+  --allow-old-key-in-use-proceed
+                          the deployment's allowOldKeyInUseProceed (default: refused)
   --verbose               also print the handlers' log lines on stderr
 
 exit code: 0 when the execution SUCCEEDED, 1 when it FAILED, 2 on bad usage.`;
@@ -41,8 +52,11 @@ export async function runLocal(args: string[]): Promise<number> {
       'vault-auth': { type: 'string' },
       'vault-namespace': { type: 'string' },
       'vault-addr': { type: 'string' },
-      'vault-token': { type: 'string' },
       'aws-endpoint': { type: 'string' },
+      input: { type: 'string' },
+      'min-grace-seconds': { type: 'string' },
+      'min-recovery-seconds': { type: 'string' },
+      'allow-old-key-in-use-proceed': { type: 'boolean' },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
@@ -61,8 +75,14 @@ export async function runLocal(args: string[]): Promise<number> {
   // A real Vault cannot reach the emulated STS (nor real AWS this one), so aws auth needs both local.
   const vaultAuth = (values['vault-auth'] ?? (external ? 'token' : 'aws')) as VaultAuthMethod;
   if (!AUTH_METHODS.includes(vaultAuth)) throw new Error('--vault-auth must be aws, approle or token');
-  if (values['vault-addr'] && !values['vault-token']) throw new Error('--vault-addr needs --vault-token');
-  const userName = values.user ?? `demo-ci-${Math.random().toString(36).slice(2, 8)}`;
+  const vaultToken = process.env.VAULT_TOKEN;
+  if (values['vault-addr'] && !vaultToken) throw new Error('--vault-addr needs the token in VAULT_TOKEN');
+  const floors = floorsOf(values);
+  const given = values.input === undefined ? undefined : await readInput(values.input);
+  const named = isObject(given) ? UserName.safeParse(given.userName).data : undefined;
+  const userName = values.user ?? named ?? `demo-ci-${Math.random().toString(36).slice(2, 8)}`;
+  // Exactly the document given; only an object without userName gets the demo user's.
+  const input = isObject(given) && !('userName' in given) ? { ...given, userName } : given;
 
   const stack = await startLocalStack({ propagationMs });
   try {
@@ -70,13 +90,12 @@ export async function runLocal(args: string[]): Promise<number> {
       vaultAuth,
       kvVersion: values['kv-version'] === '1' ? 1 : 2,
       ...(values['vault-namespace'] ? { namespace: values['vault-namespace'] } : {}),
+      floors,
     });
     const target: Target = {
       ...local,
       ...(values['aws-endpoint'] ? { aws: externalAws(values['aws-endpoint']) } : {}),
-      ...(values['vault-addr']
-        ? { vault: { addr: values['vault-addr'], token: values['vault-token'] ?? '' } }
-        : {}),
+      ...(values['vault-addr'] ? { vault: { addr: values['vault-addr'], token: vaultToken ?? '' } } : {}),
     };
     const err = (line: string) => process.stderr.write(`${line}\n`);
     err(
@@ -88,6 +107,7 @@ export async function runLocal(args: string[]): Promise<number> {
       stack,
       userName,
       faults: values.fault,
+      ...(input === undefined ? {} : { input }),
       onEvent: (event) => printProgress(event, err),
       ...(values.verbose ? { onLog: err } : {}),
       retryPauseMs: LOCAL_RETRY_PAUSES,
@@ -112,6 +132,41 @@ export async function runLocal(args: string[]): Promise<number> {
   } finally {
     await stack.close();
   }
+}
+
+const isObject = (value: unknown): value is Record<string, Json> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** `--input`: a JSON document, or `@path` of a file holding one. */
+async function readInput(option: string): Promise<Json> {
+  const text = option.startsWith('@') ? await readFile(option.slice(1), 'utf8') : option;
+  try {
+    return JSON.parse(text) as Json;
+  } catch (error) {
+    throw new Error(`--input is not JSON: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+/** The deployment floors the options set; the others keep a deployment's defaults. */
+function floorsOf(values: {
+  'min-grace-seconds'?: string;
+  'min-recovery-seconds'?: string;
+  'allow-old-key-in-use-proceed'?: boolean;
+}): Partial<Floors> {
+  const seconds = (option: 'min-grace-seconds' | 'min-recovery-seconds') => {
+    const parsed = FloorSeconds.safeParse(values[option]);
+    if (!parsed.success) throw new Error(`--${option} must be a whole number of seconds`);
+    return parsed.data;
+  };
+  return {
+    ...(values['min-grace-seconds'] === undefined ? {} : { minGraceSeconds: seconds('min-grace-seconds') }),
+    ...(values['min-recovery-seconds'] === undefined
+      ? {}
+      : { minRecoverySeconds: seconds('min-recovery-seconds') }),
+    ...(values['allow-old-key-in-use-proceed'] ? { allowOldKeyInUseProceed: true } : {}),
+  };
 }
 
 function externalAws(endpoint: string): Target['aws'] {

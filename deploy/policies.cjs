@@ -4,8 +4,12 @@
 // own account and key, and its emulated AWS evaluates them.
 'use strict';
 
-/** The user tags the rotator writes; TagUser is limited to these keys. */
-const ROTATOR_TAG_KEYS = ['iam-key-rotator:execution', 'iam-key-rotator:claim'];
+/** The user tags createKey writes to claim a user (functions/commons/ownership.ts). */
+const CLAIM_TAG_KEYS = ['iam-key-rotator:execution', 'iam-key-rotator:claim'];
+/** The user tag verifyKey writes: the Vault path that serves the user's key. */
+const VAULT_PATH_TAG_KEY = 'iam-key-rotator:vault-path';
+/** Every user tag the rotator writes; each function's TagUser is limited to the keys it writes. */
+const ROTATOR_TAG_KEYS = [...CLAIM_TAG_KEYS, VAULT_PATH_TAG_KEY];
 
 /** The encryption context every sealed secret carries; KMS grants are limited to it. */
 const ENCRYPTION_CONTEXT_KEYS = [
@@ -54,7 +58,7 @@ const FUNCTION_STATEMENTS = {
       Effect: 'Allow',
       Action: 'iam:TagUser',
       Resource: USERS,
-      Condition: { 'ForAllValues:StringEquals': { 'aws:TagKeys': ROTATOR_TAG_KEYS } },
+      Condition: { 'ForAllValues:StringEquals': { 'aws:TagKeys': CLAIM_TAG_KEYS } },
     },
     {
       Sid: 'SealSecrets',
@@ -73,7 +77,15 @@ const FUNCTION_STATEMENTS = {
       Condition: sealingCondition('new-secret'),
     },
   ],
-  verifyKey: [],
+  verifyKey: [
+    {
+      Sid: 'PinVaultPath',
+      Effect: 'Allow',
+      Action: 'iam:TagUser',
+      Resource: USERS,
+      Condition: { 'ForAllValues:StringEquals': { 'aws:TagKeys': [VAULT_PATH_TAG_KEY] } },
+    },
+  ],
   deactivateOld: [
     {
       Sid: 'RotatedUsers',
@@ -412,6 +424,8 @@ function render(document, values) {
 }
 
 module.exports = {
+  CLAIM_TAG_KEYS,
+  VAULT_PATH_TAG_KEY,
   ROTATOR_TAG_KEYS,
   ENCRYPTION_CONTEXT_KEYS,
   VARIABLES,

@@ -47,6 +47,8 @@ export interface PolicySettings {
   /** The VPC the Vault functions run in. */
   vpc?: { subnetIds: string[]; securityGroupIds: string[] };
 }
+export const CLAIM_TAG_KEYS: string[];
+export const VAULT_PATH_TAG_KEY: string;
 export const ROTATOR_TAG_KEYS: string[];
 export const ENCRYPTION_CONTEXT_KEYS: string[];
 export const VARIABLES: string[];

@@ -1,12 +1,68 @@
 // Builds the state machine's schedule events from `custom.rotations`: one rule per user, each
-// carrying that user's execution input.
-module.exports = async ({ resolveVariable }) => {
+// carrying that user's execution input. Every entry is checked at package time against the same
+// execution input schema and deployment floors ValidateInput applies, so a bad entry fails
+// `serverless package` instead of failing its executions every month.
+'use strict';
+
+const { require: tsxRequire } = require('tsx/cjs/api');
+
+/** The execution input schema and the floors check, from their one source. */
+const input = tsxRequire('../functions/commons/input.ts', __filename);
+
+/** A parameter, or the deployment default when serverless.yml does not declare it. */
+async function param(resolveVariable, name) {
+  return resolveVariable(`param:${name}, ${JSON.stringify(input.DEFAULT_FLOORS[name])}`);
+}
+
+/** The deployment's floors from its parameters; a malformed one fails packaging. */
+async function floorsOf(resolveVariable) {
+  const names = Object.keys(input.DEFAULT_FLOORS);
+  const values = Object.fromEntries(
+    await Promise.all(names.map(async (name) => [name, await param(resolveVariable, name)])),
+  );
+  const parsed = input.FloorSettings.safeParse(values);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `param ${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`invalid deployment floors: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}
+
+/** Every problem of one entry's execution input, each naming its field. */
+function problemsOf(entry, floors) {
+  const parsed = input.ExecutionInput.safeParse(entry);
+  if (!parsed.success) {
+    return parsed.error.issues.map((issue) => {
+      const field = issue.path.join('.') || '(input)';
+      return issue.code === 'unrecognized_keys'
+        ? `${field}: unknown field(s) ${issue.keys.join(', ')}`
+        : `${field}: ${issue.message}`;
+    });
+  }
+  return input.belowFloors(parsed.data, floors);
+}
+
+/** The schedule events; throws naming each bad entry (by index and userName) and field. */
+async function schedules({ resolveVariable }) {
   const rotations = (await resolveVariable('self:custom.rotations')) || [];
-  return rotations.map(({ schedule, enabled, ...input }) => ({
+  if (!Array.isArray(rotations)) throw new Error('custom.rotations must be a list of execution inputs');
+  const floors = await floorsOf(resolveVariable);
+  const entries = rotations.map((rotation) => {
+    const { schedule, enabled, ...entry } = rotation ?? {};
+    return { schedule, enabled, entry };
+  });
+  const errors = entries.flatMap(({ entry }, index) => {
+    const name = `custom.rotations[${index}]${typeof entry.userName === 'string' ? ` (${entry.userName})` : ''}`;
+    return problemsOf(entry, floors).map((problem) => `${name}: ${problem}`);
+  });
+  if (errors.length > 0) throw new Error(`invalid scheduled rotation(s): ${errors.join('; ')}`);
+  return entries.map(({ schedule, enabled, entry }) => ({
     schedule: {
       rate: schedule || '${self:custom.defaultSchedule}',
       enabled: enabled !== false,
-      input,
+      input: entry,
     },
   }));
-};
+}
+
+module.exports = schedules;

@@ -20,7 +20,7 @@ const DESCRIPTIONS = {
   validateInput: 'validateInput: no AWS access beyond its own logs.',
   createKey: 'createKey: creates keys for rotated users and seals the secret.',
   storeInVault: 'storeInVault: opens the sealed new secret and writes it to Vault as the writer.',
-  verifyKey: 'verifyKey: calls STS with the new key itself, so needs no IAM permission.',
+  verifyKey: 'verifyKey: calls STS with the new key itself; tags the user with the Vault path it verified.',
   deactivateOld: 'deactivateOld: sets old keys Inactive.',
   deleteOld: 'deleteOld: deletes Inactive old keys.',
   restoreVault: 'restoreVault: Vault as the writer, and on KV v1 opening the sealed previous value.',

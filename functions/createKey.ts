@@ -5,22 +5,33 @@ import {
   createAccessKey,
   deleteAccessKey,
   getUserArn,
+  getUserTags,
   keyOwner,
   listAccessKeys,
   MAX_KEYS_PER_USER,
 } from './commons/iam.js';
 import type { Request } from './commons/input.js';
 import { logger } from './commons/logger.js';
-import { claimUser, describeKeys, keysBeforeThisExecution } from './commons/ownership.js';
+import {
+  checkVaultPathPin,
+  claimUser,
+  describeKeys,
+  keysBeforeThisExecution,
+  pinnedVaultPath,
+} from './commons/ownership.js';
 import { seal } from './commons/seal.js';
 import { type Created, CreateKeyEvent, type DryRunPlan } from './commons/state.js';
 import { kvVersion, readStoredKey } from './commons/vault/stored-key.js';
 
-/** Inactive keys that may go to make room: only with deleteInactiveKey, never the key Vault serves. */
-function keysToRemove(request: Request, keys: AccessKeyInfo[], vaultKeyId: string | null): AccessKeyInfo[] {
+/** Inactive keys that may go to make room: only with deleteInactiveKey, never a key Vault serves. */
+function keysToRemove(
+  request: Request,
+  keys: AccessKeyInfo[],
+  served: readonly (string | null)[],
+): AccessKeyInfo[] {
   if (keys.length < MAX_KEYS_PER_USER) return [];
   const removable = request.deleteInactiveKey
-    ? keys.filter((key) => key.status === 'Inactive' && key.accessKeyId !== vaultKeyId)
+    ? keys.filter((key) => key.status === 'Inactive' && !served.includes(key.accessKeyId))
     : [];
   const remove = removable.slice(0, keys.length - MAX_KEYS_PER_USER + 1);
   if (keys.length - remove.length >= MAX_KEYS_PER_USER) {
@@ -58,9 +69,18 @@ export const handler = async (event: unknown): Promise<Created | DryRunPlan> => 
     accessKeyId: stored.key?.accessKeyId ?? null,
   };
   const keys = await listAccessKeys(userName);
+  const tags = await getUserTags(userName);
+  const pinned = pinnedVaultPath(tags);
+  checkVaultPathPin(request, pinned);
   await checkVaultServesThisUser(request, keys, vaultBefore.accessKeyId);
-  const existing = await keysBeforeThisExecution(request, keys, vaultBefore.accessKeyId);
-  const remove = keysToRemove(request, existing, vaultBefore.accessKeyId);
+  // A move leaves the pinned path serving the user's current key until it is retired: a stored key.
+  const movingFrom = pinned !== null && pinned !== request.vaultPath ? pinned : null;
+  const served = [
+    vaultBefore.accessKeyId,
+    movingFrom ? ((await readStoredKey(movingFrom)).key?.accessKeyId ?? null) : null,
+  ];
+  const existing = await keysBeforeThisExecution(request, keys, served, tags);
+  const remove = keysToRemove(request, existing, served);
   const oldKeys = existing.filter((key) => !remove.includes(key));
 
   if (request.dryRun) {
@@ -114,5 +134,6 @@ export const handler = async (event: unknown): Promise<Created | DryRunPlan> => 
     hasOldKeys: oldKeys.length > 0,
     removedInactiveKeyIds: remove.map((k) => k.accessKeyId),
     vaultBefore,
+    pinnedVaultPath: pinned,
   };
 };

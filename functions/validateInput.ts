@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { config } from './commons/config.js';
 import { InvalidInputError } from './commons/errors.js';
 import { parseEvent } from './commons/event.js';
-import { ExecutionInput, type Request, VaultPath } from './commons/input.js';
+import { belowFloors, ExecutionInput, type Request, VaultPath } from './commons/input.js';
 import { logger } from './commons/logger.js';
 
 const Event = z.object({
@@ -18,12 +18,17 @@ function defaultPath(template: string, values: Record<'prefix' | 'userName' | 'a
   return template.replace(/\{(prefix|userName|accountId)\}/g, (_, name: keyof typeof values) => values[name]);
 }
 
-/** ValidateInput: checks the execution input and fills in defaults; makes no calls at all. */
+/**
+ * ValidateInput: checks the execution input against the schema and the deployment's floors and fills
+ * in defaults; makes no calls at all.
+ */
 export const handler = async (event: unknown): Promise<Request> => {
   const { input, execution, startedAt, stateMachine } = parseEvent(Event, event);
   const parsed = parseEvent(ExecutionInput, input, 'execution input');
   const { pathPrefix, pathTemplate } = config().vault;
-  const { defaults } = config();
+  const { defaults, floors } = config();
+  const below = belowFloors(parsed, floors);
+  if (below.length > 0) throw new InvalidInputError(`invalid execution input: ${below.join('; ')}`);
   const accountId = stateMachine.split(':')[4] ?? '';
   const vaultPath =
     parsed.vaultPath ??
@@ -44,6 +49,7 @@ export const handler = async (event: unknown): Promise<Request> => {
     recoverySeconds: parsed.recoverySeconds ?? defaults.recoverySeconds,
     deleteInactiveKey: parsed.deleteInactiveKey,
     oldKeyInUse: parsed.oldKeyInUse ?? defaults.oldKeyInUse,
+    moveVaultPath: parsed.moveVaultPath,
     inUseRecheckSeconds: defaults.inUseRecheckSeconds,
     execution,
     startedAt,

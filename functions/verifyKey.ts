@@ -3,6 +3,7 @@ import { awsFailure, errorCode, stsWith } from './commons/aws.js';
 import { KeyNotYetValidError, KeyVerificationError } from './commons/errors.js';
 import { parseEvent } from './commons/event.js';
 import { logger } from './commons/logger.js';
+import { pinVerifiedPath, type VaultPathMove } from './commons/ownership.js';
 import { VerifyEvent } from './commons/state.js';
 import { readStoredKey } from './commons/vault/stored-key.js';
 
@@ -12,8 +13,11 @@ const NOT_YET_VALID = new Set(['InvalidClientTokenId', 'UnrecognizedClientExcept
 /**
  * VerifyKey: reads the key back from Vault and calls sts:GetCallerIdentity with it. While IAM
  * propagates the key STS refuses it; KeyNotYetValidError lets the state machine retry with backoff.
+ * Once verified, the user is pinned to this Vault path (first rotation, or a move).
  */
-export const handler = async (event: unknown): Promise<{ arn: string; vaultVersion: number }> => {
+export const handler = async (
+  event: unknown,
+): Promise<{ arn: string; vaultVersion: number; moved?: VaultPathMove }> => {
   const { request, created } = parseEvent(VerifyEvent, event);
   const current = await readStoredKey(request.vaultPath);
   if (current.key?.accessKeyId !== created.accessKeyId) {
@@ -42,5 +46,6 @@ export const handler = async (event: unknown): Promise<{ arn: string; vaultVersi
     );
   }
   logger.info('verified new key', { accessKeyId: created.accessKeyId, arn });
-  return { arn, vaultVersion: current.version };
+  const moved = await pinVerifiedPath(request, created.pinnedVaultPath);
+  return { arn, vaultVersion: current.version, ...(moved ? { moved } : {}) };
 };

@@ -12,6 +12,7 @@ import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import axios, { type AxiosInstance } from 'axios';
+import { DEFAULT_FLOORS, type Floors } from '../functions/commons/input.js';
 
 export type VaultAuthMethod = 'aws' | 'approle' | 'token';
 
@@ -36,6 +37,8 @@ export interface Target {
   kvMount: string;
   pathPrefix: string;
   namespace?: string;
+  /** The deployment's floors on execution input; unset ones are a deployment's defaults. */
+  floors?: Partial<Floors>;
 }
 
 /** A target on the local stack's emulators with the defaults of a deployment. */
@@ -289,6 +292,7 @@ export async function observe(target: Target, user: SeededUser): Promise<Observe
 /** The handlers' environment for this target: what serverless.yml sets in AWS, pointed here. */
 export function rotatorEnvironment(target: Target, provisioned: Provisioned): Record<string, string> {
   const { aws } = target;
+  const floors = { ...DEFAULT_FLOORS, ...target.floors };
   return {
     AWS_REGION: aws.region,
     AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId,
@@ -296,6 +300,9 @@ export function rotatorEnvironment(target: Target, provisioned: Provisioned): Re
     ...(aws.endpoint ? { AWS_ENDPOINT_URL: aws.endpoint } : {}),
     ROTATOR_KMS_KEY_ID: provisioned.kmsKeyId,
     ROTATOR_AWS_TIMEOUT_MS: '2000',
+    ROTATOR_MIN_GRACE_SECONDS: String(floors.minGraceSeconds),
+    ROTATOR_MIN_RECOVERY_SECONDS: String(floors.minRecoverySeconds),
+    ROTATOR_ALLOW_OLD_KEY_IN_USE_PROCEED: String(floors.allowOldKeyInUseProceed),
     VAULT_ADDR: target.vault.addr,
     VAULT_NAMESPACE: target.namespace ?? '',
     VAULT_KV_MOUNT: target.kvMount,

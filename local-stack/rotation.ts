@@ -73,7 +73,7 @@ export async function rotate(options: RotateOptions): Promise<RotationReport & {
   let result: ExecutionResult;
   try {
     result = await runExecution({
-      input: options.input ?? { userName: user.userName },
+      input: options.input === undefined ? { userName: user.userName } : options.input,
       waitMs: options.waitMs ?? 200,
       retryPauseMs: options.retryPauseMs ?? LOCAL_RETRY_PAUSES,
       region: target.aws.region,

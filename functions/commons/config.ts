@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { ConfigurationError } from './errors.js';
+import { belowFloors, FloorSettings, type Floors, MAX_WAIT_SECONDS } from './input.js';
 import { type VaultConfig, VaultEnv, vaultConfig } from './vault/config.js';
 
 const seconds = (fallback: number) => z.coerce.number().int().min(0).max(MAX_WAIT_SECONDS).default(fallback);
 /** What deactivateOld does when the old key is still being used after the new key was stored. */
 export type OldKeyInUsePolicy = 'wait' | 'proceed' | 'fail';
 
-/** Step Functions' Wait states accept up to a year; a rotation that waits longer is a mistake. */
-export const MAX_WAIT_SECONDS = 30 * 24 * 3600;
+export { MAX_WAIT_SECONDS };
 
 const RotatorEnv = z.object({
   AWS_REGION: z.string().min(1),
@@ -18,6 +18,9 @@ const RotatorEnv = z.object({
   ROTATOR_IN_USE_RECHECK_SECONDS: seconds(900),
   ROTATOR_IN_USE_MARGIN_SECONDS: seconds(60),
   ROTATOR_IN_USE_MAX_WAIT_SECONDS: seconds(86_400),
+  ROTATOR_MIN_GRACE_SECONDS: FloorSettings.shape.minGraceSeconds,
+  ROTATOR_MIN_RECOVERY_SECONDS: FloorSettings.shape.minRecoverySeconds,
+  ROTATOR_ALLOW_OLD_KEY_IN_USE_PROCEED: FloorSettings.shape.allowOldKeyInUseProceed,
   ROTATOR_AWS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
 });
 const Env = RotatorEnv.extend(VaultEnv.shape);
@@ -32,6 +35,8 @@ export interface Config {
     oldKeyInUse: OldKeyInUsePolicy;
     inUseRecheckSeconds: number;
   };
+  /** What execution input may ask for at least (waits) or at most (the in-use policy). */
+  floors: Floors;
   /** An old key used later than this after the new key was stored is still in use. */
   inUse: { marginSeconds: number; maxWaitSeconds: number };
   vault: VaultConfig;
@@ -45,6 +50,21 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     throw new ConfigurationError(`invalid environment: ${problems.join('; ')}`);
   }
   const e = parsed.data;
+  const floors: Floors = {
+    minGraceSeconds: e.ROTATOR_MIN_GRACE_SECONDS,
+    minRecoverySeconds: e.ROTATOR_MIN_RECOVERY_SECONDS,
+    allowOldKeyInUseProceed: e.ROTATOR_ALLOW_OLD_KEY_IN_USE_PROCEED,
+  };
+  // The deployment's own defaults obey its floors, or every input without the field would pass below them.
+  const ownDefaults = {
+    ROTATOR_GRACE_SECONDS: { graceSeconds: e.ROTATOR_GRACE_SECONDS },
+    ROTATOR_RECOVERY_SECONDS: { recoverySeconds: e.ROTATOR_RECOVERY_SECONDS },
+    ROTATOR_OLD_KEY_IN_USE: { oldKeyInUse: e.ROTATOR_OLD_KEY_IN_USE },
+  };
+  const unsafe = Object.entries(ownDefaults).flatMap(([variable, value]) =>
+    belowFloors(value, floors).map((problem) => `${variable}: ${problem}`),
+  );
+  if (unsafe.length > 0) throw new ConfigurationError(`invalid environment: ${unsafe.join('; ')}`);
   return {
     region: e.AWS_REGION,
     kmsKeyId: e.ROTATOR_KMS_KEY_ID,
@@ -55,6 +75,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       oldKeyInUse: e.ROTATOR_OLD_KEY_IN_USE,
       inUseRecheckSeconds: e.ROTATOR_IN_USE_RECHECK_SECONDS,
     },
+    floors,
     inUse: {
       marginSeconds: e.ROTATOR_IN_USE_MARGIN_SECONDS,
       maxWaitSeconds: e.ROTATOR_IN_USE_MAX_WAIT_SECONDS,

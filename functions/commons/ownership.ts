@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ConcurrentRotationError } from './errors.js';
+import { ConcurrentRotationError, InvalidInputError } from './errors.js';
 import type { AccessKeyInfo } from './iam.js';
 import { deleteAccessKey, getUserTags, tagUsers } from './iam.js';
 import { logger } from './logger.js';
@@ -9,6 +9,12 @@ import type { Request } from './input.js';
 export const OWNER_TAG = 'iam-key-rotator:execution';
 /** When that execution claimed the user and which keys existed then (space-separated). */
 export const CLAIM_TAG = 'iam-key-rotator:claim';
+
+/**
+ * The user tag naming the Vault path that serves the user's key: written once a key stored there is
+ * verified, so a later rotation cannot hand the key to another path by mistake.
+ */
+export const VAULT_PATH_TAG = 'iam-key-rotator:vault-path';
 
 /** A claim goes stale after this: by then its key is stored in Vault, or its execution has failed. */
 export const CLAIM_TTL_MS = 15 * 60_000;
@@ -30,14 +36,66 @@ export interface Claim {
   keys: Set<string>;
 }
 
-/** The user's current claim, if any, from its tags. */
-export async function readClaim(userName: string): Promise<Claim | undefined> {
-  const tags = await getUserTags(userName);
+/** The claim the user's tags hold, if any. */
+function claimOf(tags: Record<string, string>): Claim | undefined {
   const owner = tags[OWNER_TAG];
   const [claimedAt, ...keys] = (tags[CLAIM_TAG] ?? '').split(' ');
   const time = Date.parse(claimedAt ?? '');
   if (!owner || Number.isNaN(time)) return undefined;
   return { owner, claimedAt: time, keys: new Set(keys.filter(Boolean)) };
+}
+
+/** The user's current claim, if any, read from IAM. */
+export async function readClaim(userName: string): Promise<Claim | undefined> {
+  return claimOf(await getUserTags(userName));
+}
+
+// IAM tag values allow no comma, which Vault paths (and user names) may hold; a colon is never in one.
+const pinOf = (path: string) => path.replaceAll(',', ':');
+const pathOf = (pin: string) => pin.replaceAll(':', ',');
+
+/** The path the user's key is pinned to, or null before its first rotation since pins exist. */
+export function pinnedVaultPath(tags: Record<string, string>): string | null {
+  const pin = tags[VAULT_PATH_TAG];
+  return pin ? pathOf(pin) : null;
+}
+
+/**
+ * A vaultPath other than the one the user's key is pinned to is a typo until the input says it moves
+ * the key on purpose: the key would go where no consumer reads it, and the key they read be retired.
+ */
+export function checkVaultPathPin(request: Request, pinned: string | null): void {
+  if (pinned === null || pinned === request.vaultPath || request.moveVaultPath) return;
+  throw new InvalidInputError(
+    `vaultPath ${request.vaultPath} is not ${pinned}, where the key of '${request.userName}' is served (user tag ${VAULT_PATH_TAG}); to move the key there on purpose, set "moveVaultPath": true`,
+  );
+}
+
+/** A move of the user's key to another Vault path, as the execution reports it. */
+export interface VaultPathMove {
+  from: string;
+  to: string;
+  notice: string;
+}
+
+/**
+ * Pins the user to the path whose key was just verified (a first rotation or a move); a re-run
+ * writes the same tag again. Reports a move, which the old path's consumers must follow.
+ */
+export async function pinVerifiedPath(
+  request: Request,
+  pinnedBefore: string | null | undefined,
+): Promise<VaultPathMove | undefined> {
+  if (pinnedBefore === request.vaultPath) return undefined;
+  await tagUsers(request.userName, { [VAULT_PATH_TAG]: pinOf(request.vaultPath) });
+  if (!pinnedBefore) return undefined;
+  const move = {
+    from: pinnedBefore,
+    to: request.vaultPath,
+    notice: `consumers of ${pinnedBefore} must read ${request.vaultPath} from now on: ${pinnedBefore} keeps the old key, which is deactivated after the grace period`,
+  };
+  logger.warn('moved the key to another Vault path', { userName: request.userName, ...move });
+  return move;
 }
 
 /**
@@ -52,13 +110,16 @@ export async function claim(request: Request, existing: AccessKeyInfo[]): Promis
   });
 }
 
-/** Keys that are neither in the claim nor served by Vault: created after the claim, never stored. */
+/**
+ * Keys that are neither in the claim nor served by Vault (at the request's path, or the pinned path a
+ * move leaves): created after the claim, never stored.
+ */
 export function unclaimedKeys(
   claimed: Claim,
   keys: AccessKeyInfo[],
-  vaultKeyId: string | null,
+  served: readonly (string | null)[],
 ): AccessKeyInfo[] {
-  return keys.filter((key) => !claimed.keys.has(key.accessKeyId) && key.accessKeyId !== vaultKeyId);
+  return keys.filter((key) => !claimed.keys.has(key.accessKeyId) && !served.includes(key.accessKeyId));
 }
 
 /** True while a claim by another execution may still be followed by that execution's store. */
@@ -72,18 +133,21 @@ export function describeKeys(keys: AccessKeyInfo[]): string {
 }
 
 /**
- * Keys that exist before this execution's key. A retry of this execution drops the key an earlier
- * attempt created but never learned of (its response was lost); a fresh claim of another execution
- * with a key not in Vault yet means two rotations overlap: refuse without changing anything.
+ * Keys that exist before this execution's key, judged by the user's tags read after `keys` were
+ * listed (read before, they could miss a claim made in between). A retry of this execution drops the
+ * key an earlier attempt created but never learned of (its response was lost); a fresh claim of
+ * another execution with a key not in Vault yet means two rotations overlap: refuse without changing
+ * anything.
  */
 export async function keysBeforeThisExecution(
   request: Request,
   keys: AccessKeyInfo[],
-  vaultKeyId: string | null,
+  served: readonly (string | null)[],
+  tags: Record<string, string>,
 ) {
-  const claimed = await readClaim(request.userName);
+  const claimed = claimOf(tags);
   if (!claimed) return keys;
-  const unclaimed = unclaimedKeys(claimed, keys, vaultKeyId);
+  const unclaimed = unclaimedKeys(claimed, keys, served);
   if (unclaimed.length === 0) return keys;
   if (claimed.owner !== ownerOf(request)) {
     if (!isFresh(claimed)) return keys;

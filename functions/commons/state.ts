@@ -23,6 +23,11 @@ export const Created = z.object({
   /** Inactive keys createKey deleted to make room (deleteInactiveKey). */
   removedInactiveKeyIds: z.array(z.string()),
   vaultBefore: VaultBefore,
+  /**
+   * The Vault path the user was pinned to before (null: never pinned); verifyKey pins the request's
+   * path once its key is verified. Absent in executions started before pins existed.
+   */
+  pinnedVaultPath: z.string().nullable().optional(),
 });
 export type Created = z.infer<typeof Created>;
 

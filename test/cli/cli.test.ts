@@ -1,4 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { ListUsersCommand, IAMClient } from '@aws-sdk/client-iam';
@@ -105,6 +108,90 @@ describe('iam-key-rotator local --json', () => {
       code: 2,
       stderr: expect.stringContaining('invalid fault spec'),
     });
+  });
+});
+
+describe('iam-key-rotator local --input', () => {
+  /** Calls that change something: none may happen when the input is refused. */
+  const writes = (calls: Record<string, number>) =>
+    Object.keys(calls).filter((call) => /Create|Delete|Update|TagUser|Encrypt|kv-write|kv-delete/.test(call));
+
+  it('refuses {"graceSeconds":0} below the deployment floor with InvalidInputError and zero write calls', async () => {
+    const { code, report } = await local(['--input', '{"graceSeconds":0}', '--propagation-ms', '0']);
+
+    expect(code).toBe(1);
+    expect(report.error?.Error).toBe('InvalidInputError');
+    expect(report.error?.Cause).toContain("graceSeconds 0 is below this deployment's minGraceSeconds 300");
+    expect(report.states).toEqual(['ValidateInput', 'InputRejected']);
+    expect(writes(report.calls)).toEqual([]);
+    expect(report.calls).toEqual({});
+    expect(report.after).toEqual(report.before);
+  });
+
+  it('runs the same input to success in a deployment whose floors allow it', async () => {
+    const { code, report } = await local([
+      '--input',
+      '{"graceSeconds":0,"recoverySeconds":0,"oldKeyInUse":"proceed"}',
+      '--min-grace-seconds',
+      '0',
+      '--min-recovery-seconds',
+      '0',
+      '--allow-old-key-in-use-proceed',
+      '--propagation-ms',
+      '0',
+    ]);
+
+    expect(code).toBe(0);
+    expect(report.status).toBe('SUCCEEDED');
+    expect(report.states.at(-1)).toBe('Rotated');
+  });
+
+  it.each(['"rotate ci please"', '[{"userName":"ci"}]', '42', 'null'])(
+    'passes the non-object input %s to ValidateInput, which refuses it cleanly',
+    async (input) => {
+      const { code, report } = await local(['--input', input, '--propagation-ms', '0']);
+
+      expect(code).toBe(1);
+      expect(report.error?.Error).toBe('InvalidInputError');
+      expect(report.states).toEqual(['ValidateInput', 'InputRejected']);
+      expect(report.calls).toEqual({});
+    },
+  );
+
+  it('reads the input from @file, and creates the demo user it names', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'iam-key-rotator-input-'));
+    try {
+      const file = join(dir, 'input.json');
+      await writeFile(file, JSON.stringify({ userName: 'cli-from-file', dryRun: true }));
+      const { code, report } = await local(['--input', `@${file}`, '--propagation-ms', '0']);
+
+      expect(code).toBe(0);
+      expect(report.user).toBe('cli-from-file');
+      expect(report.states.at(-1)).toBe('DryRunComplete');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses input that is not JSON with exit code 2', async () => {
+    await expect(run(process.execPath, [BIN, 'local', '--input', '{graceSeconds:0}'])).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--input is not JSON'),
+    });
+  });
+});
+
+describe('iam-key-rotator local against a real Vault', () => {
+  it('takes the Vault token from VAULT_TOKEN only, never from the command line', async () => {
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'VAULT_TOKEN'));
+    await expect(
+      run(process.execPath, [BIN, 'local', '--vault-addr', 'https://127.0.0.1:9'], { env }),
+    ).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('VAULT_TOKEN') });
+    await expect(
+      run(process.execPath, [BIN, 'local', '--vault-addr', 'https://127.0.0.1:9', '--vault-token', 'x'], {
+        env,
+      }),
+    ).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining("Unknown option '--vault-token'") });
   });
 });
 

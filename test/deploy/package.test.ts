@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   FUNCTIONS as POLICY_FUNCTIONS,
+  CLAIM_TAG_KEYS,
   ROTATOR_TAG_KEYS,
+  VAULT_PATH_TAG_KEY,
   VAULT_FUNCTIONS,
   VAULT_WRITERS,
   functionPolicy,
@@ -61,7 +63,7 @@ const FUNCTIONS = {
     'kms:Encrypt',
   ],
   storeInVault: ['kms:Decrypt'],
-  verifyKey: [],
+  verifyKey: ['iam:TagUser'],
   deactivateOld: ['iam:GetAccessKeyLastUsed', 'iam:ListAccessKeys', 'iam:UpdateAccessKey'],
   deleteOld: ['iam:DeleteAccessKey', 'iam:ListAccessKeys'],
   restoreVault: ['kms:Decrypt'],
@@ -131,17 +133,19 @@ describe('serverless package', () => {
     }
   });
 
-  it('allows iam:TagUser only in a statement of its own, limited to the rotator’s tag keys', () => {
-    expect(ROTATOR_TAG_KEYS).toEqual(
-      expect.arrayContaining(['iam-key-rotator:execution', 'iam-key-rotator:claim']),
-    );
+  it('allows iam:TagUser only in a statement of its own, limited to the tag keys each function writes', () => {
+    expect(ROTATOR_TAG_KEYS).toEqual([...CLAIM_TAG_KEYS, VAULT_PATH_TAG_KEY]);
     const tagging = [...allowing(resources, 'iam:TagUser')].filter(([, list]) => list.length > 0);
-    expect(tagging.map(([fn]) => fn)).toEqual(['createKey']);
-    for (const [, list] of tagging) {
+    expect(tagging.map(([fn]) => fn).sort()).toEqual(['createKey', 'verifyKey']);
+    const keysWritten: Record<string, string[]> = {
+      createKey: CLAIM_TAG_KEYS,
+      verifyKey: [VAULT_PATH_TAG_KEY],
+    };
+    for (const [fn, list] of tagging) {
       for (const statement of list) {
         expect(actions(statement)).toEqual(['iam:TagUser']);
         expect(statement.Condition).toEqual({
-          'ForAllValues:StringEquals': { 'aws:TagKeys': ROTATOR_TAG_KEYS },
+          'ForAllValues:StringEquals': { 'aws:TagKeys': keysWritten[fn] },
         });
       }
     }

@@ -19,7 +19,7 @@ const ctx = useLocalStack({ env: { ROTATOR_AWS_TIMEOUT_MS: '300', VAULT_TIMEOUT_
 //   CreateKey      iam:GetUser@1, vault:login@1 (Vault forwards sts:GetCallerIdentity@1),
 //                  vault:kv-read@1, iam:ListAccessKeys@1, iam:TagUser@1, iam:CreateAccessKey@1, kms:Encrypt@1
 //   StoreInVault   vault:kv-read@2, kms:Decrypt@1, vault:kv-write@1, vault:kv-metadata@1
-//   VerifyKey      vault:kv-read@3, sts:GetCallerIdentity@2
+//   VerifyKey      vault:kv-read@3, sts:GetCallerIdentity@2, iam:TagUser@2 (the pin: users here are unpinned)
 //   DeactivateOld  vault:kv-read@4, iam:ListAccessKeys@2, iam:GetAccessKeyLastUsed@1, iam:UpdateAccessKey@1
 //   DeleteOld      vault:kv-read@5, iam:ListAccessKeys@3, iam:DeleteAccessKey@1
 //   rollback       RestoreVault: vault:kv-read (current, then previous version), vault:kv-write;
@@ -145,6 +145,14 @@ const SCENARIOS: Scenario[] = [
   ),
   s('VerifyKey', 'timeout', 'sts:GetCallerIdentity:timeout@2', ok),
   s('VerifyKey', 'after-commit', 'sts:GetCallerIdentity:after-commit@2', ok),
+  s('VerifyKey', 'transient', 'iam:TagUser:500x3@2', ok),
+  s(
+    'VerifyKey',
+    'permanent',
+    'iam:TagUser:AccessDenied@2',
+    fails('VerificationFailed', 'VerificationFailed'),
+  ),
+  s('VerifyKey', 'after-commit', 'iam:TagUser:after-commit@2', ok),
 
   // ---- DeactivateOld ----
   s('DeactivateOld', 'transient', 'vault:kv-read:503x2@4', ok),

@@ -6,7 +6,14 @@ import { useLocalStack } from '../support/local-stack.js';
 
 // Execution input is the only thing a caller controls: whatever it is, the execution either
 // validates it or ends InputRejected with InvalidInputError before any call to IAM, KMS, STS or Vault.
-const ctx = useLocalStack();
+// Floors of 0 and proceed allowed: the valid-input properties cover the schema's whole range.
+const ctx = useLocalStack({
+  env: {
+    ROTATOR_MIN_GRACE_SECONDS: '0',
+    ROTATOR_MIN_RECOVERY_SECONDS: '0',
+    ROTATOR_ALLOW_OLD_KEY_IN_USE_PROCEED: 'true',
+  },
+});
 
 const PREFIX = 'aws/iam-users/';
 /** The Cause may name fields and rules, never echo a (megabyte) value. */
@@ -200,6 +207,7 @@ const unknownFields = fc
             'recoverySeconds',
             'deleteInactiveKey',
             'oldKeyInUse',
+            'moveVaultPath',
           ].includes(k),
       ),
     fc.jsonValue({ maxDepth: 2 }),
@@ -227,10 +235,11 @@ describe('execution input: everything invalid ends InputRejected before any call
     await checkRejected(arb, (v) => v, { machine: 8, handler: 200 });
   });
 
-  // Step Functions accepts any JSON document as input; the harness maps a null input to its default.
+  // Step Functions accepts any JSON document as input, null included.
   it('top-level values that are not an object', async () => {
     const arb = fc
       .oneof(
+        fc.constant(null),
         fc.string({ maxLength: 20 }),
         fc.integer(),
         fc.boolean(),
@@ -238,6 +247,7 @@ describe('execution input: everything invalid ends InputRejected before any call
       )
       .filter((v) => !isInputObject(v));
     await checkRejected(arb, (v) => v as Json, { machine: 6, handler: 100 });
+    await expectRejected(null);
   });
 
   it('injection-like user names', async () => {

@@ -10,6 +10,8 @@ const ctx = useLocalStack({
     ROTATOR_IN_USE_MARGIN_SECONDS: '0',
     ROTATOR_IN_USE_RECHECK_SECONDS: '1',
     ROTATOR_IN_USE_MAX_WAIT_SECONDS: '3',
+    // The proceed case: a deployment that allows it.
+    ROTATOR_ALLOW_OLD_KEY_IN_USE_PROCEED: 'true',
   },
 });
 

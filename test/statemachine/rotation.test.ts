@@ -172,6 +172,10 @@ describe('rotation state machine', () => {
       { userName: user.userName, vaultPath: 'aws/iam-users/../../sys/policy' },
       { userName: user.userName, vaultPath: 'elsewhere/key' },
       { userName: user.userName, graceSeconds: -1 },
+      // Below the deployment's floors (the local stack has a deployment's defaults: 300 s, 3600 s, no proceed).
+      { userName: user.userName, graceSeconds: 0 },
+      { userName: user.userName, recoverySeconds: 60 },
+      { userName: user.userName, oldKeyInUse: 'proceed' },
       {},
     ];
     for (const input of inputs) {

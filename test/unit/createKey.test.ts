@@ -11,7 +11,13 @@ import {
 import { EncryptCommand } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLAIM_TAG, CLAIM_TTL_MS, OWNER_TAG, ownerOf } from '../../functions/commons/ownership.js';
+import {
+  CLAIM_TAG,
+  CLAIM_TTL_MS,
+  OWNER_TAG,
+  ownerOf,
+  VAULT_PATH_TAG,
+} from '../../functions/commons/ownership.js';
 import { Created as CreatedSchema, type Created, type DryRunPlan } from '../../functions/commons/state.js';
 import {
   commandNames,
@@ -500,6 +506,70 @@ describe('createKey handler', () => {
       const result = await created({ request: makeRequest({ userName }) });
       expect(deletedKeys()).toEqual([]);
       expect(result.oldAccessKeyIds).toEqual([ORPHAN]);
+    });
+  });
+
+  describe('the Vault path pin', () => {
+    const pinned = (path: string) => ({ tags: { [VAULT_PATH_TAG]: path } });
+
+    it('reports the pin it found, and null for a user never pinned', async () => {
+      const userName = uniqueUser();
+      givenUser(userName, pinned(vaultPathOf(userName)));
+      const result = await created({ request: makeRequest({ userName }) });
+      expect(result.pinnedVaultPath).toBe(vaultPathOf(userName));
+      const fresh = uniqueUser();
+      givenUser(fresh);
+      expect((await created({ request: makeRequest({ userName: fresh }) })).pinnedVaultPath).toBeNull();
+    });
+
+    it('refuses a vaultPath other than the pinned one with InvalidInputError naming both, before any write', async () => {
+      const userName = uniqueUser();
+      givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Active', BEFORE)], ...pinned(vaultPathOf(userName)) });
+      givenVaultHolds(userName, OLD_KEY);
+      const typo = `${vaultPathOf(userName)}-typo`;
+      const error = await rejectionOf(handler({ request: makeRequest({ userName, vaultPath: typo }) }));
+      expect(error.name).toBe('InvalidInputError');
+      expect(error.message).toContain(`vaultPath ${typo} is not ${vaultPathOf(userName)}`);
+      expect(error.message).toContain('"moveVaultPath": true');
+      expect(commandNames(iam).filter((name) => IAM_WRITES.includes(name))).toEqual([]);
+      expect(kms.commandCalls(EncryptCommand)).toHaveLength(0);
+    });
+
+    it('refuses the other path in a dry run too', async () => {
+      const userName = uniqueUser();
+      givenUser(userName, pinned(vaultPathOf(userName)));
+      const request = makeRequest({ userName, vaultPath: `${vaultPathOf(userName)}/x`, dryRun: true });
+      expect((await rejectionOf(handler({ request }))).name).toBe('InvalidInputError');
+    });
+
+    it('creates the key for another path with moveVaultPath, reporting the old pin', async () => {
+      const userName = uniqueUser();
+      givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Active', BEFORE)], ...pinned(vaultPathOf(userName)) });
+      givenVaultHolds(userName, OLD_KEY);
+      const request = makeRequest({
+        userName,
+        vaultPath: `${vaultPathOf(userName)}-v2`,
+        moveVaultPath: true,
+      });
+      const result = await created({ request });
+      expect(result).toMatchObject({
+        accessKeyId: NEW_KEY,
+        oldAccessKeyIds: [OLD_KEY],
+        pinnedVaultPath: vaultPathOf(userName),
+        vaultBefore: { version: 0, accessKeyId: null },
+      });
+      // The claim does not touch the pin: verifyKey moves it once the new path is verified.
+      expect(Object.keys(claimWritten())).toEqual([OWNER_TAG, CLAIM_TAG]);
+    });
+
+    it('reads the user tags once, after listing the keys', async () => {
+      const userName = uniqueUser();
+      givenUser(userName, pinned(vaultPathOf(userName)));
+      await created({ request: makeRequest({ userName }) });
+      const names = commandNames(iam);
+      expect(names.indexOf('ListUserTagsCommand')).toBeGreaterThan(names.indexOf('ListAccessKeysCommand'));
+      // Once to check the pin and the claim, once to read the claim back.
+      expect(names.filter((name) => name === 'ListUserTagsCommand')).toHaveLength(2);
     });
   });
 

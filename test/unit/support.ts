@@ -189,6 +189,7 @@ export function makeRequest(overrides: Partial<Request> = {}): Request {
     recoverySeconds: 86_400,
     deleteInactiveKey: false,
     oldKeyInUse: 'wait',
+    moveVaultPath: false,
     inUseRecheckSeconds: 900,
     execution: EXECUTION,
     startedAt: STARTED_AT,
@@ -211,6 +212,7 @@ export function makeCreated(userName: string, overrides: Partial<Created> = {}):
     hasOldKeys: true,
     removedInactiveKeyIds: [],
     vaultBefore: { version: 1, accessKeyId: 'AKIAOLDKEY0000000001' },
+    pinnedVaultPath: vaultPathOf(userName),
     ...overrides,
   };
 }

@@ -44,6 +44,7 @@ describe('validateInput handler', () => {
         recoverySeconds: 86_400,
         deleteInactiveKey: false,
         oldKeyInUse: 'wait',
+        moveVaultPath: false,
         inUseRecheckSeconds: 900,
         execution: EXECUTION,
         startedAt: STARTED_AT,
@@ -56,20 +57,22 @@ describe('validateInput handler', () => {
           userName: 'svc.deploy@corp',
           vaultPath: 'aws/iam-users/team-a/deploy',
           dryRun: true,
-          graceSeconds: 0,
-          recoverySeconds: 60,
+          graceSeconds: 300,
+          recoverySeconds: 3600,
           deleteInactiveKey: true,
           oldKeyInUse: 'fail',
+          moveVaultPath: true,
         }),
       );
       expect(request).toMatchObject({
         userName: 'svc.deploy@corp',
         vaultPath: 'aws/iam-users/team-a/deploy',
         dryRun: true,
-        graceSeconds: 0,
-        recoverySeconds: 60,
+        graceSeconds: 300,
+        recoverySeconds: 3600,
         deleteInactiveKey: true,
         oldKeyInUse: 'fail',
+        moveVaultPath: true,
       });
     });
 
@@ -80,6 +83,8 @@ describe('validateInput handler', () => {
         VAULT_PATH_PREFIX: 'team/keys/',
         ROTATOR_GRACE_SECONDS: '30',
         ROTATOR_OLD_KEY_IN_USE: 'proceed',
+        ROTATOR_MIN_GRACE_SECONDS: '30',
+        ROTATOR_ALLOW_OLD_KEY_IN_USE_PROCEED: 'true',
       });
       try {
         const other = (await import('../../functions/validateInput.js')).handler;
@@ -93,6 +98,54 @@ describe('validateInput handler', () => {
       } finally {
         process.env = saved;
       }
+    });
+  });
+
+  describe('deployment floors', () => {
+    it.each([
+      [{ graceSeconds: 0 }, "graceSeconds 0 is below this deployment's minGraceSeconds 300"],
+      [{ graceSeconds: 299 }, "graceSeconds 299 is below this deployment's minGraceSeconds 300"],
+      [{ recoverySeconds: 60 }, "recoverySeconds 60 is below this deployment's minRecoverySeconds 3600"],
+      [
+        { oldKeyInUse: 'proceed' },
+        'oldKeyInUse "proceed" is not allowed: this deployment\'s allowOldKeyInUseProceed is false',
+      ],
+    ])('refuses %j with InvalidInputError naming the floor', async (fields, message) => {
+      const error = await rejectionOf(handler(event({ userName: 'alice', ...fields })));
+      expect(error.name).toBe('InvalidInputError');
+      expect(error.message).toBe(`invalid execution input: ${message}`);
+    });
+
+    it('names every floor an input goes below at once', async () => {
+      const input = { userName: 'alice', graceSeconds: 0, recoverySeconds: 0, oldKeyInUse: 'proceed' };
+      const error = await rejectionOf(handler(event(input)));
+      expect(error.message).toMatch(/graceSeconds 0 .*; recoverySeconds 0 .*; oldKeyInUse "proceed"/);
+    });
+
+    it('accepts values exactly at the floors', async () => {
+      await expect(
+        handler(event({ userName: 'alice', graceSeconds: 300, recoverySeconds: 3600, oldKeyInUse: 'fail' })),
+      ).resolves.toMatchObject({ graceSeconds: 300, recoverySeconds: 3600 });
+    });
+
+    it('accepts the same input in a deployment whose floors allow it', async () => {
+      const other = await deployment({
+        ROTATOR_MIN_GRACE_SECONDS: '0',
+        ROTATOR_MIN_RECOVERY_SECONDS: '0',
+        ROTATOR_ALLOW_OLD_KEY_IN_USE_PROCEED: 'true',
+      });
+      const input = { userName: 'alice', graceSeconds: 0, recoverySeconds: 0, oldKeyInUse: 'proceed' };
+      await expect(other(event(input))).resolves.toMatchObject({
+        graceSeconds: 0,
+        recoverySeconds: 0,
+        oldKeyInUse: 'proceed',
+      });
+    });
+
+    it('refuses with the floor of a deployment that raised it', async () => {
+      const other = await deployment({ ROTATOR_MIN_GRACE_SECONDS: '900' });
+      const error = await rejectionOf(other(event({ userName: 'alice', graceSeconds: 600 })));
+      expect(error.message).toContain("graceSeconds 600 is below this deployment's minGraceSeconds 900");
     });
   });
 

@@ -1,6 +1,8 @@
+import { IAMClient, TagUserCommand } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
+import type { Request } from '../../functions/commons/input.js';
 import {
   makeCreated,
   makeRequest,
@@ -18,12 +20,13 @@ const { vault, handler } = useHandler<{ arn: string; vaultVersion: number }>(
   () => import('../../functions/verifyKey.js'),
 );
 const sts = resetBeforeEach(mockClient(STSClient));
+const iam = resetBeforeEach(mockClient(IAMClient));
 
 const NEW_KEY = 'AKIANEWKEY0000000001';
 
 /** Vault serving `served` (NEW_KEY by default) for a fresh user, and the VerifyKey event. */
-function verification(served: string | null = NEW_KEY) {
-  const request = makeRequest({ userName: uniqueUser() });
+function verification(served: string | null = NEW_KEY, requestOverrides: Partial<Request> = {}) {
+  const request = makeRequest({ userName: uniqueUser(), ...requestOverrides });
   if (served !== null) {
     vault().writeSecret({
       mount: 'secret',
@@ -41,6 +44,57 @@ function verification(served: string | null = NEW_KEY) {
 }
 
 describe('verifyKey handler', () => {
+  describe('the Vault path pin', () => {
+    const verified = (request: Request) =>
+      sts.on(GetCallerIdentityCommand).resolves({ Arn: userArn(request.userName) });
+    const pins = () => iam.commandCalls(TagUserCommand).map((c) => c.args[0].input);
+
+    it('writes no tag when the user is pinned to this path already', async () => {
+      const { request, event } = verification();
+      verified(request);
+      await expect(handler(event)).resolves.not.toHaveProperty('moved');
+      expect(pins()).toEqual([]);
+    });
+
+    it('pins a user without a pin to the verified path, after STS accepted the key', async () => {
+      const { request, event } = verification();
+      verified(request);
+      iam.on(TagUserCommand).resolves({});
+      const result = await handler({ ...event, created: { ...event.created, pinnedVaultPath: null } });
+      expect(result).not.toHaveProperty('moved');
+      expect(pins()).toEqual([
+        {
+          UserName: request.userName,
+          Tags: [{ Key: 'iam-key-rotator:vault-path', Value: request.vaultPath }],
+        },
+      ]);
+    });
+
+    it('re-pins a moved key and reports the move', async () => {
+      const { request, event } = verification(NEW_KEY, { vaultPath: 'aws/iam-users/moved/here' });
+      verified(request);
+      iam.on(TagUserCommand).resolves({});
+      const result = await handler({
+        ...event,
+        created: { ...event.created, pinnedVaultPath: 'aws/iam-users/before' },
+      });
+      expect(result).toMatchObject({
+        moved: { from: 'aws/iam-users/before', to: 'aws/iam-users/moved/here' },
+      });
+      expect(pins()).toHaveLength(1);
+    });
+
+    it('pins nothing when verification fails', async () => {
+      const { event } = verification('AKIAOTHERKEY00000001');
+      iam.on(TagUserCommand).resolves({});
+      const error = await rejectionOf(
+        handler({ ...event, created: { ...event.created, pinnedVaultPath: null } }),
+      );
+      expect(error.name).toBe('KeyVerificationError');
+      expect(pins()).toEqual([]);
+    });
+  });
+
   it('returns the ARN STS reports for the key Vault serves, and the Vault version', async () => {
     const { request, event } = verification();
     sts

@@ -32,6 +32,11 @@ describe('loadConfig', () => {
         inUseRecheckSeconds: 900,
       });
       expect(config.inUse).toEqual({ marginSeconds: 60, maxWaitSeconds: 86_400 });
+      expect(config.floors).toEqual({
+        minGraceSeconds: 300,
+        minRecoverySeconds: 3600,
+        allowOldKeyInUseProceed: false,
+      });
       expect(config.vault).toMatchObject({
         namespace: undefined,
         mount: 'secret',
@@ -59,6 +64,9 @@ describe('loadConfig', () => {
         ROTATOR_GRACE_SECONDS: '60',
         ROTATOR_RECOVERY_SECONDS: '0',
         ROTATOR_OLD_KEY_IN_USE: 'fail',
+        ROTATOR_MIN_GRACE_SECONDS: '60',
+        ROTATOR_MIN_RECOVERY_SECONDS: '0',
+        ROTATOR_ALLOW_OLD_KEY_IN_USE_PROCEED: 'true',
         ROTATOR_IN_USE_RECHECK_SECONDS: '300',
         ROTATOR_IN_USE_MARGIN_SECONDS: '5',
         ROTATOR_IN_USE_MAX_WAIT_SECONDS: '3600',
@@ -80,6 +88,11 @@ describe('loadConfig', () => {
         inUseRecheckSeconds: 300,
       });
       expect(config.inUse).toEqual({ marginSeconds: 5, maxWaitSeconds: 3600 });
+      expect(config.floors).toEqual({
+        minGraceSeconds: 60,
+        minRecoverySeconds: 0,
+        allowOldKeyInUseProceed: true,
+      });
       expect(config.awsTimeoutMs).toBe(2500);
       expect(config.vault).toMatchObject({
         namespace: 'team-a',
@@ -100,6 +113,37 @@ describe('loadConfig', () => {
     it('accepts a wait of exactly MAX_WAIT_SECONDS', () => {
       const config = loadConfig({ ...REQUIRED, ROTATOR_GRACE_SECONDS: String(MAX_WAIT_SECONDS) });
       expect(config.defaults.graceSeconds).toBe(MAX_WAIT_SECONDS);
+    });
+  });
+
+  describe('deployment floors', () => {
+    it.each([
+      [
+        { ROTATOR_GRACE_SECONDS: '0' },
+        "ROTATOR_GRACE_SECONDS: graceSeconds 0 is below this deployment's minGraceSeconds 300",
+      ],
+      [
+        { ROTATOR_RECOVERY_SECONDS: '900', ROTATOR_MIN_RECOVERY_SECONDS: '3600' },
+        "ROTATOR_RECOVERY_SECONDS: recoverySeconds 900 is below this deployment's minRecoverySeconds 3600",
+      ],
+      [{ ROTATOR_OLD_KEY_IN_USE: 'proceed' }, 'ROTATOR_OLD_KEY_IN_USE: oldKeyInUse "proceed" is not allowed'],
+    ])('throws ConfigurationError when the deployment default %j is below a floor', (env, message) => {
+      const error = failureOf({ ...REQUIRED, ...env });
+      expect(error.name).toBe('ConfigurationError');
+      expect(error.message).toContain(message);
+    });
+
+    it.each([
+      ['ROTATOR_MIN_GRACE_SECONDS', ''],
+      ['ROTATOR_MIN_GRACE_SECONDS', '-1'],
+      ['ROTATOR_MIN_RECOVERY_SECONDS', '1e3'],
+      ['ROTATOR_MIN_RECOVERY_SECONDS', String(MAX_WAIT_SECONDS + 1)],
+      ['ROTATOR_ALLOW_OLD_KEY_IN_USE_PROCEED', 'yes'],
+      ['ROTATOR_ALLOW_OLD_KEY_IN_USE_PROCEED', ''],
+    ])('throws ConfigurationError naming %s = %j instead of lowering the floor', (variable, value) => {
+      const error = failureOf({ ...REQUIRED, [variable]: value });
+      expect(error.name).toBe('ConfigurationError');
+      expect(error.message).toContain(variable);
     });
   });
 
@@ -186,7 +230,11 @@ describe('loadConfig', () => {
 
 describe('config', () => {
   it('reads process.env once and returns the same object afterwards', async () => {
-    Object.assign(process.env, REQUIRED, { VAULT_AUTH_METHOD: 'aws', ROTATOR_GRACE_SECONDS: '30' });
+    Object.assign(process.env, REQUIRED, {
+      VAULT_AUTH_METHOD: 'aws',
+      ROTATOR_GRACE_SECONDS: '30',
+      ROTATOR_MIN_GRACE_SECONDS: '0',
+    });
     const { config } = await import('../../../functions/commons/config.js');
     const first = config();
     process.env.ROTATOR_GRACE_SECONDS = '45';

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ExecutionInput, Request, UserName, VaultPath } from '../../../functions/commons/input.js';
+import {
+  belowFloors,
+  ExecutionInput,
+  Request,
+  UserName,
+  VaultPath,
+} from '../../../functions/commons/input.js';
 import { MAX_WAIT_SECONDS } from '../../../functions/commons/config.js';
 import { makeRequest } from '../support.js';
 
@@ -30,18 +36,43 @@ describe('VaultPath', () => {
     'aws/alice?version=1',
     'aws/alice#x',
     'aws\\alice',
-    'a'.repeat(513),
+    'a'.repeat(257),
   ])('rejects %j', (path) => {
     expect(VaultPath.safeParse(path).success).toBe(false);
   });
 });
 
+describe('belowFloors', () => {
+  const floors = { minGraceSeconds: 300, minRecoverySeconds: 3600, allowOldKeyInUseProceed: false };
+
+  it('names nothing for values at or above the floors, or absent', () => {
+    expect(belowFloors({}, floors)).toEqual([]);
+    expect(belowFloors({ graceSeconds: 300, recoverySeconds: 3600, oldKeyInUse: 'wait' }, floors)).toEqual(
+      [],
+    );
+  });
+
+  it('names each field below its floor with the floor', () => {
+    expect(belowFloors({ graceSeconds: 0, recoverySeconds: 3599, oldKeyInUse: 'proceed' }, floors)).toEqual([
+      "graceSeconds 0 is below this deployment's minGraceSeconds 300",
+      "recoverySeconds 3599 is below this deployment's minRecoverySeconds 3600",
+      'oldKeyInUse "proceed" is not allowed: this deployment\'s allowOldKeyInUseProceed is false',
+    ]);
+  });
+
+  it('lets a deployment allow proceed and zero waits', () => {
+    const open = { minGraceSeconds: 0, minRecoverySeconds: 0, allowOldKeyInUseProceed: true };
+    expect(belowFloors({ graceSeconds: 0, recoverySeconds: 0, oldKeyInUse: 'proceed' }, open)).toEqual([]);
+  });
+});
+
 describe('ExecutionInput', () => {
-  it('fills in dryRun and deleteInactiveKey as false', () => {
+  it('fills in dryRun, deleteInactiveKey and moveVaultPath as false', () => {
     expect(ExecutionInput.parse({ userName: 'alice' })).toEqual({
       userName: 'alice',
       dryRun: false,
       deleteInactiveKey: false,
+      moveVaultPath: false,
     });
   });
 

@@ -3,6 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AccessKeyInfo } from '../../../functions/commons/iam.js';
 import {
+  checkVaultPathPin,
   claim,
   CLAIM_TAG,
   CLAIM_TTL_MS,
@@ -10,9 +11,19 @@ import {
   isFresh,
   OWNER_TAG,
   ownerOf,
+  pinnedVaultPath,
+  pinVerifiedPath,
   readClaim,
   unclaimedKeys,
+  VAULT_PATH_TAG,
 } from '../../../functions/commons/ownership.js';
+import {
+  CLAIM_TAG_KEYS,
+  FUNCTION_STATEMENTS,
+  type FunctionName,
+  ROTATOR_TAG_KEYS,
+  VAULT_PATH_TAG_KEY,
+} from '../../../deploy/policies.cjs';
 import {
   EXECUTION,
   makeRequest,
@@ -232,33 +243,33 @@ describe('claim', () => {
 describe('unclaimedKeys', () => {
   it('returns the keys created after the claim that Vault does not hold', () => {
     const keys = [key(OLD), key(NEW, '2024-05-01T12:00:03.000Z')];
-    expect(unclaimedKeys(claimOf([OLD]), keys, OLD).map((k) => k.accessKeyId)).toEqual([NEW]);
+    expect(unclaimedKeys(claimOf([OLD]), keys, [OLD]).map((k) => k.accessKeyId)).toEqual([NEW]);
   });
 
   it('keeps a key that existed at claim time even if it was created in the same second as the start', () => {
     // IAM dates have second precision: by date alone this key would pass for one created by the execution.
     const sameSecond = key(OTHER, `${STARTED_AT.slice(0, 19)}Z`);
-    expect(unclaimedKeys(claimOf([OTHER]), [sameSecond], null)).toEqual([]);
+    expect(unclaimedKeys(claimOf([OTHER]), [sameSecond], [])).toEqual([]);
   });
 
   it('returns a key created after the claim whatever its date', () => {
     const backdated = key(NEW, '2020-01-01T00:00:00.000Z');
-    expect(unclaimedKeys(claimOf([OLD]), [key(OLD), backdated], null)).toEqual([backdated]);
+    expect(unclaimedKeys(claimOf([OLD]), [key(OLD), backdated], [])).toEqual([backdated]);
   });
 
   it('ignores the new key once Vault holds it', () => {
-    expect(unclaimedKeys(claimOf([OLD]), [key(OLD), key(NEW)], NEW)).toEqual([]);
+    expect(unclaimedKeys(claimOf([OLD]), [key(OLD), key(NEW)], [NEW])).toEqual([]);
   });
 
   it('returns every key for a claim made when the user had none', () => {
-    expect(unclaimedKeys(claimOf([]), [key(OLD), key(NEW)], null).map((k) => k.accessKeyId)).toEqual([
+    expect(unclaimedKeys(claimOf([]), [key(OLD), key(NEW)], []).map((k) => k.accessKeyId)).toEqual([
       OLD,
       NEW,
     ]);
   });
 
   it('returns nothing when every key was in the claim', () => {
-    expect(unclaimedKeys(claimOf([OLD, OTHER]), [key(OLD), key(OTHER)], null)).toEqual([]);
+    expect(unclaimedKeys(claimOf([OLD, OTHER]), [key(OLD), key(OTHER)], [])).toEqual([]);
   });
 });
 
@@ -291,5 +302,85 @@ describe('isFresh', () => {
     expect(isFresh(claimed)).toBe(true);
     vi.setSystemTime(at + CLAIM_TTL_MS + 1_000);
     expect(isFresh(claimed)).toBe(false);
+  });
+});
+
+describe('the Vault path pin', () => {
+  const PATH = 'aws/iam-users/ci';
+
+  it('names the tags the deployment lets each function write, as deploy/policies.cjs lists them', () => {
+    expect(CLAIM_TAG_KEYS).toEqual([OWNER_TAG, CLAIM_TAG]);
+    expect(VAULT_PATH_TAG_KEY).toBe(VAULT_PATH_TAG);
+    expect(ROTATOR_TAG_KEYS).toEqual([OWNER_TAG, CLAIM_TAG, VAULT_PATH_TAG]);
+  });
+
+  it('lets verifyKey tag only the pin and createKey only its claim (deploy/policies.cjs)', () => {
+    const tagKeys = (fn: FunctionName) =>
+      FUNCTION_STATEMENTS[fn]
+        .filter((s) => [s.Action].flat().includes('iam:TagUser'))
+        .map((s) => s.Condition?.['ForAllValues:StringEquals']?.['aws:TagKeys']);
+    expect(tagKeys('verifyKey')).toEqual([[VAULT_PATH_TAG]]);
+    expect(tagKeys('createKey')).toEqual([[OWNER_TAG, CLAIM_TAG]]);
+  });
+
+  it('reads no pin from a user without the tag', () => {
+    expect(pinnedVaultPath({ [OWNER_TAG]: EXECUTION })).toBeNull();
+  });
+
+  it('accepts the pinned path, any path of an unpinned user, and another path with moveVaultPath', () => {
+    expect(() => checkVaultPathPin(makeRequest({ vaultPath: PATH }), PATH)).not.toThrow();
+    expect(() => checkVaultPathPin(makeRequest({ vaultPath: PATH }), null)).not.toThrow();
+    const move = makeRequest({ vaultPath: `${PATH}-new`, moveVaultPath: true });
+    expect(() => checkVaultPathPin(move, PATH)).not.toThrow();
+  });
+
+  it('refuses another path with InvalidInputError naming both paths and the move flag', () => {
+    let error: unknown;
+    try {
+      checkVaultPathPin(makeRequest({ userName: 'ci', vaultPath: `${PATH}-typo` }), PATH);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toMatchObject({ name: 'InvalidInputError' });
+    expect((error as Error).message).toBe(
+      `vaultPath ${PATH}-typo is not ${PATH}, where the key of 'ci' is served (user tag ${VAULT_PATH_TAG}); to move the key there on purpose, set "moveVaultPath": true`,
+    );
+  });
+
+  it('writes nothing when the user is pinned to the verified path already', async () => {
+    await expect(pinVerifiedPath(makeRequest({ vaultPath: PATH }), PATH)).resolves.toBeUndefined();
+    expect(iam.commandCalls(TagUserCommand)).toHaveLength(0);
+  });
+
+  it('pins an unpinned user (or one from an execution that predates pins) without reporting a move', async () => {
+    iam.on(TagUserCommand).resolves({});
+    for (const before of [null, undefined]) {
+      await expect(pinVerifiedPath(makeRequest({ vaultPath: PATH }), before)).resolves.toBeUndefined();
+    }
+    const tags = iam.commandCalls(TagUserCommand).map((c) => c.args[0].input.Tags);
+    expect(tags).toEqual([[{ Key: VAULT_PATH_TAG, Value: PATH }], [{ Key: VAULT_PATH_TAG, Value: PATH }]]);
+  });
+
+  it('re-pins a moved key and reports the move and that the old path’s consumers must switch', async () => {
+    iam.on(TagUserCommand).resolves({});
+    const moved = await pinVerifiedPath(makeRequest({ vaultPath: `${PATH}/v2`, moveVaultPath: true }), PATH);
+    expect(moved).toEqual({
+      from: PATH,
+      to: `${PATH}/v2`,
+      notice: `consumers of ${PATH} must read ${PATH}/v2 from now on: ${PATH} keeps the old key, which is deactivated after the grace period`,
+    });
+    expect(iam.commandCalls(TagUserCommand)[0]?.args[0].input.Tags).toEqual([
+      { Key: VAULT_PATH_TAG, Value: `${PATH}/v2` },
+    ]);
+  });
+
+  it('stores a path with commas (IAM allows none in tag values) as a value IAM accepts and reads it back', async () => {
+    iam.on(TagUserCommand).resolves({});
+    const path = `aws/iam-users/a,b@corp/${'x'.repeat(200)}`;
+    await pinVerifiedPath(makeRequest({ vaultPath: path }), null);
+    const value = iam.commandCalls(TagUserCommand)[0]?.args[0].input.Tags?.[0]?.Value ?? '';
+    expect(value).toMatch(IAM_TAG_VALUE);
+    expect(value.length).toBeLessThanOrEqual(MAX_TAG_VALUE);
+    expect(pinnedVaultPath({ [VAULT_PATH_TAG]: value })).toBe(path);
   });
 });
