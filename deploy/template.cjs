@@ -3,7 +3,6 @@
 // deployment parameters decide which statements exist (no CloudFormation Conditions needed).
 'use strict';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports -- serverless loads this file as CommonJS
 const policies = require('./policies.cjs');
 
 const {
