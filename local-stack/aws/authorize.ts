@@ -25,7 +25,10 @@ export function authorize(
     const context = new Map(request.context);
     context.set('aws:principalarn', [role.arn]);
     const decision = evaluate(statements, { ...request, context });
-    if (decision === 'allow') continue;
+    if (decision === 'allow') {
+      state.allowed.add(`${role.arn} ${request.action}`);
+      continue;
+    }
     const denial: Denial = {
       action: request.action,
       resource: request.resource,

@@ -54,7 +54,10 @@ export interface AwsEmulator {
   putParameter(name: string, value: string, type: ParameterType): ParameterInfo;
   /** Calls that policy evaluation refused, oldest first. */
   denials(): Denial[];
-  clearDenials(): void;
+  /** Each action a role's policy allowed, once. */
+  allowedActions(): { roleArn: string; action: string }[];
+  /** Forgets the denials and allowed actions recorded so far. */
+  clearAuthorizationLog(): void;
   /** Everything the emulator holds, without any secret: no key secrets, secret values or parameter values. */
   snapshot(): StateSnapshot;
   /** Stops listening and drops open connections, including ones a `timeout` fault holds. */
@@ -92,8 +95,14 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
     createSecret: (name, value) => seedSecret(state, name, value),
     putParameter: (name, value, type) => seedParameter(state, name, value, type),
     denials: () => [...state.denials],
-    clearDenials: () => {
+    allowedActions: () =>
+      [...state.allowed].map((entry) => {
+        const [roleArn = '', action = ''] = entry.split(' ');
+        return { roleArn, action };
+      }),
+    clearAuthorizationLog: () => {
       state.denials.length = 0;
+      state.allowed.clear();
     },
     snapshot: () => state.snapshot(),
     close: () => server.close(),

@@ -126,6 +126,8 @@ export class AwsState {
   readonly roles = new Map<string, Role>();
   /** Calls refused by policy evaluation, oldest first. */
   readonly denials: Denial[] = [];
+  /** Each `<role ARN> <action>` a role's policy allowed, so tests can tell which grants a run used. */
+  readonly allowed = new Set<string>();
   readonly kmsKeys = new Map<string, KmsKey>();
   /** Alias name (alias/...) → key id. */
   readonly aliases = new Map<string, string>();
