@@ -27,7 +27,12 @@ export const functionRoleName = (fn: FunctionName): string => `${LOCAL_SERVICE}-
 
 /** A function's policy document from deploy/policies.cjs, rendered for the local account. */
 export function localFunctionPolicy(fn: FunctionName, values: PolicyValues): PolicyDocument {
-  return policies.render(policies.functionPolicy(fn), {
+  return renderLocally(policies.functionPolicy(fn), values);
+}
+
+/** Fills a document's `${...}` variables as the local stack's deployment would. */
+export function renderLocally(document: PolicyDocument, values: PolicyValues): PolicyDocument {
+  return policies.render(document, {
     'AWS::Partition': 'aws',
     'AWS::Region': values.region,
     'AWS::AccountId': values.accountId,

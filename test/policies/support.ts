@@ -2,7 +2,7 @@ import { IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, expect, vi } from 'vitest';
 import policies from '../../deploy/policies.cjs';
 import type { FunctionName, PolicyDocument } from '../../deploy/policies.cjs';
-import { functionRoleName, localFunctionPolicy } from '../../local-stack/function-roles.js';
+import { functionRoleName, localFunctionPolicy, renderLocally } from '../../local-stack/function-roles.js';
 import {
   localTarget,
   type Provisioned,
@@ -32,6 +32,8 @@ export interface PolicyLab {
   ): Promise<Report>;
   /** The function's deployment policy, rendered for the current target. */
   policy(fn: FunctionName): PolicyDocument;
+  /** Any document, rendered for the current target. */
+  render(document: PolicyDocument): PolicyDocument;
   /** Replaces the function role's policy (through IAM's API, as the administrator). */
   putPolicy(fn: FunctionName, document: PolicyDocument): Promise<void>;
   /** Puts every function's deployment policy back. */
@@ -56,13 +58,13 @@ export function usePolicyLab(): () => PolicyLab {
       region: local.aws.region,
       credentials: local.aws.adminCredentials,
     });
-    const policy = (fn: FunctionName) =>
-      localFunctionPolicy(fn, {
-        region: local.aws.region,
-        accountId: local.aws.accountId,
-        sealingKeyArn: `arn:aws:kms:${local.aws.region}:${local.aws.accountId}:key/${need().provisioned.kmsKeyId}`,
-        userPath: USER_PATH,
-      });
+    const values = () => ({
+      region: local.aws.region,
+      accountId: local.aws.accountId,
+      sealingKeyArn: `arn:aws:kms:${local.aws.region}:${local.aws.accountId}:key/${need().provisioned.kmsKeyId}`,
+      userPath: USER_PATH,
+    });
+    const policy = (fn: FunctionName) => localFunctionPolicy(fn, values());
     const putPolicy = async (fn: FunctionName, document: PolicyDocument) => {
       await iam.send(
         new PutRolePolicyCommand({
@@ -86,6 +88,7 @@ export function usePolicyLab(): () => PolicyLab {
       rotate: (user, options) =>
         rotate({ waitMs: 0, retryPauseMs: 0, ...options, target: need().target, stack: local, user }),
       policy,
+      render: (document) => renderLocally(document, values()),
       putPolicy,
       async restorePolicies() {
         for (const fn of policies.FUNCTIONS) await putPolicy(fn, policy(fn));
