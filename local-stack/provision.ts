@@ -158,7 +158,10 @@ export async function provisionRotator(target: Target): Promise<Provisioned> {
   return {
     kmsKeyId,
     rotatorArn,
-    authEnvironment: await provisionAuth(target, roles ? vaultPrincipals(roles.roleArns) : [rotatorArn]),
+    authEnvironment: await provisionAuth(target, [
+      rotatorArn,
+      ...(roles ? vaultPrincipals(roles.roleArns) : []),
+    ]),
     functionEnvironment: roles?.environment ?? {},
   };
 }
@@ -184,7 +187,10 @@ async function functionRoles(target: Target, sts: STSClient, values: PolicyValue
   return provisionFunctionRoles({ iam: new IAMClient(awsConfig(target)), sts }, values);
 }
 
-/** The roles Vault's aws auth accepts: every function that talks to Vault. */
+/**
+ * Besides the process's own identity (handlers invoked outside the local Lambda runtime, as some
+ * tests do, sign as it), Vault's aws auth accepts every function role that talks to Vault.
+ */
 const vaultPrincipals = (roleArns: FunctionRoles['roleArns']): string[] =>
   Object.entries(roleArns).flatMap(([fn, arn]) => (fn === 'validateInput' ? [] : [arn]));
 
