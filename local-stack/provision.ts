@@ -198,12 +198,11 @@ async function provisionAuth(target: Target, principalArns: string[]): Promise<R
   const vault = vaultAdmin(target);
   switch (target.vaultAuth) {
     case 'aws': {
-      if (target.aws.endpoint) {
-        await vault.post('auth/aws/config/client', {
-          sts_endpoint: target.aws.endpoint,
-          sts_region: target.aws.region,
-        });
-      }
+      // Replay protection as a deployment has it: the handlers send Vault's host name by default.
+      await vault.post('auth/aws/config/client', {
+        iam_server_id_header_value: new URL(target.vault.addr).hostname.replace(/^\[(.*)\]$/, '$1'),
+        ...(target.aws.endpoint ? { sts_endpoint: target.aws.endpoint, sts_region: target.aws.region } : {}),
+      });
       await vault.post(`auth/aws/role/${ROTATOR_ROLE}`, {
         auth_type: 'iam',
         bound_iam_principal_arn: principalArns,
