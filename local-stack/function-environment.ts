@@ -16,12 +16,15 @@ export type FunctionEnvironment = Partial<Record<FunctionName, Record<string, st
 interface Runtime {
   scope: AsyncLocalStorage<Readonly<Record<string, string>>>;
   installed: boolean;
+  /** What executions give each function unless told otherwise: set by prepareTarget. */
+  defaults: FunctionEnvironment;
 }
 // One per process, even when a test runner loads this module more than once.
 const RUNTIME = Symbol.for('iam-key-rotator.local-stack.function-environment');
 const runtime = ((globalThis as Record<symbol, Runtime | undefined>)[RUNTIME] ??= {
   scope: new AsyncLocalStorage(),
   installed: false,
+  defaults: {},
 });
 const { scope } = runtime;
 
@@ -130,6 +133,17 @@ function hookClientSend(): void {
     return send.apply(this, args);
   };
 }
+
+/**
+ * The functions' variables for executions that name none, like the process environment that
+ * prepareTarget points the handlers with (so every path to runExecution, the local Step
+ * Functions endpoint's included, runs each function as its own role).
+ */
+export function setDefaultFunctionEnvironment(environment: FunctionEnvironment): void {
+  runtime.defaults = environment;
+}
+
+export const defaultFunctionEnvironment = (): FunctionEnvironment => runtime.defaults;
 
 /** Runs `fn` with `variables` on top of the process environment, for it and everything it awaits. */
 export function withFunctionEnvironment<T>(variables: Record<string, string>, fn: () => T): T {

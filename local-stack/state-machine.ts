@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import './polyfills.js';
 import {
+  defaultFunctionEnvironment,
   type FunctionEnvironment,
   installEnvironmentView,
   withFunctionEnvironment,
@@ -95,7 +96,10 @@ export interface RunOptions {
   retryPauseMs?: number | Record<string, number | number[]>;
   /** Handlers to use instead of the real ones, by function name. */
   handlers?: Record<string, Handler>;
-  /** Variables each function's invocations see on top of the process environment (its role's keys). */
+  /**
+   * Variables each function's invocations see on top of the process environment (its role's
+   * keys); defaults to what the last prepareTarget provisioned.
+   */
   functionEnvironment?: FunctionEnvironment;
   onEvent?: (event: HistoryEvent) => void;
   region?: string;
@@ -116,7 +120,9 @@ export async function runExecution(options: RunOptions): Promise<ExecutionResult
       const handler = handlers[fn];
       if (!handler) throw new Error(`no handler for function ${fn} (state ${state})`);
       const lambda = asLambda(handler);
-      const env = options.functionEnvironment?.[fn as keyof FunctionEnvironment];
+      const env = (options.functionEnvironment ?? defaultFunctionEnvironment())[
+        fn as keyof FunctionEnvironment
+      ];
       return [state, env ? (input: Json) => withFunctionEnvironment(env, () => lambda(input)) : lambda];
     }),
   );
