@@ -13,6 +13,10 @@ import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import axios, { type AxiosInstance } from 'axios';
 import { DEFAULT_FLOORS, type Floors } from '../functions/commons/input.js';
+import type { FunctionEnvironment } from './function-environment.js';
+import policies from '../deploy/policies.cjs';
+import type { PolicySettings, VaultCredentialSources } from '../deploy/policies.cjs';
+import { functionRoleArn, provisionFunctionRoles } from './function-roles.js';
 
 export type VaultAuthMethod = 'aws' | 'approle' | 'token';
 
@@ -23,6 +27,8 @@ export interface Target {
     endpoint: string | undefined;
     region: string;
     credentials: { accessKeyId: string; secretAccessKey: string };
+    /** The local stack's emulator: each function runs as its own role, evaluated against its policy. */
+    perFunctionRoles?: boolean;
   };
   vault: {
     addr: string;
@@ -54,7 +60,12 @@ export function localTarget(
   overrides: Partial<Omit<Target, 'aws'>> = {},
 ): Target {
   return {
-    aws: { endpoint: stack.aws.endpoint, region: stack.aws.region, credentials: stack.aws.adminCredentials },
+    aws: {
+      endpoint: stack.aws.endpoint,
+      region: stack.aws.region,
+      credentials: stack.aws.adminCredentials,
+      perFunctionRoles: true,
+    },
     vault: { addr: stack.vault.addr, token: stack.vault.rootToken },
     vaultAuth: 'aws',
     kvVersion: 2,
@@ -116,6 +127,8 @@ export interface Provisioned {
   rotatorArn: string;
   /** Environment for the auth method: role ids and where secrets are stored, never the secrets. */
   authEnvironment: Record<string, string>;
+  /** What each function's invocations see on top of the process environment (its role's keys). */
+  functionEnvironment: FunctionEnvironment;
 }
 
 /** What a deployment has: the sealing key, the namespace and KV mount, the Vault policy and auth role. */
@@ -124,9 +137,9 @@ export async function provisionRotator(target: Target): Promise<Provisioned> {
   const key = await kms.send(new CreateKeyCommand({ Description: 'iam-key-rotator local sealing key' }));
   const kmsKeyId = key.KeyMetadata?.KeyId;
   if (!kmsKeyId) throw new Error('KMS CreateKey returned no KeyId');
-  const identity = await new STSClient(awsConfig(target)).send(new GetCallerIdentityCommand({}));
+  const sts = new STSClient(awsConfig(target));
+  const identity = await sts.send(new GetCallerIdentityCommand({}));
   const rotatorArn = identity.Arn ?? '';
-
   if (target.namespace) {
     await ignoringExisting(
       vaultAdmin(target, { rootNamespace: true }).post(`sys/namespaces/${target.namespace}`, {}),
@@ -140,7 +153,37 @@ export async function provisionRotator(target: Target): Promise<Provisioned> {
     }),
   );
   await vault.put(`sys/policies/acl/${ROTATOR_ROLE}`, { policy: policy(target) });
-  return { kmsKeyId, rotatorArn, authEnvironment: await provisionAuth(target, rotatorArn) };
+  const perFunction = target.aws.perFunctionRoles === true;
+  const accountId = identity.Account ?? '';
+  const authEnvironment = await provisionAuth(target, [
+    rotatorArn,
+    ...(perFunction ? policies.VAULT_FUNCTIONS.map((fn) => functionRoleArn(accountId, fn)) : []),
+  ]);
+  const roles = perFunction
+    ? await provisionFunctionRoles(
+        { iam: new IAMClient(awsConfig(target)), sts },
+        {
+          region: target.aws.region,
+          accountId,
+          sealingKeyArn: key.KeyMetadata?.Arn ?? '',
+          userPath: USER_PATH,
+        },
+        vaultSecretSettings(authEnvironment),
+      )
+    : undefined;
+  return { kmsKeyId, rotatorArn, authEnvironment, functionEnvironment: roles?.environment ?? {} };
+}
+
+/**
+ * The deployment settings that grant the Vault functions the secret their auth method reads. The
+ * local stack keeps one credential for readers and writers alike.
+ */
+function vaultSecretSettings(auth: Record<string, string>): PolicySettings {
+  const sources: VaultCredentialSources = {
+    ...(auth.VAULT_APPROLE_SECRET_ID_SECRET ? { appRoleSecretId: auth.VAULT_APPROLE_SECRET_ID_SECRET } : {}),
+    ...(auth.VAULT_TOKEN_SECRET_ID ? { tokenSecret: auth.VAULT_TOKEN_SECRET_ID } : {}),
+  };
+  return { reader: sources, writer: sources };
 }
 
 async function storeSecret(target: Target, name: string, value: string): Promise<string> {
@@ -154,7 +197,7 @@ async function storeSecret(target: Target, name: string, value: string): Promise
   return out.ARN ?? '';
 }
 
-async function provisionAuth(target: Target, rotatorArn: string): Promise<Record<string, string>> {
+async function provisionAuth(target: Target, principalArns: string[]): Promise<Record<string, string>> {
   const vault = vaultAdmin(target);
   switch (target.vaultAuth) {
     case 'aws': {
@@ -165,7 +208,7 @@ async function provisionAuth(target: Target, rotatorArn: string): Promise<Record
       });
       await vault.post(`auth/aws/role/${ROTATOR_ROLE}`, {
         auth_type: 'iam',
-        bound_iam_principal_arn: [rotatorArn],
+        bound_iam_principal_arn: principalArns,
         token_policies: [ROTATOR_ROLE],
         token_ttl: 900,
       });
