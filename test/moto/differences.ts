@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type AwsEmulator, startAwsEmulator } from '../../local-stack/aws/index.js';
+import type { SharedMoto } from './support.js';
+import { type Outcome, probe } from './probes.js';
+
+const REGION = 'us-east-1';
+
+type Row = [ours: Outcome, motoPlain: Outcome, motoAuthorized: Outcome];
+const same = (outcome: Outcome): Row => [outcome, outcome, outcome];
+const ARN = 'ok: arn:aws:iam::123456789012:user/rotated/';
+
+/**
+ * Each probe's answer from [our AWS emulator, moto with authorization off, moto with it on].
+ * Where they differ, the comment says which one AWS agrees with (from AWS's API reference) and
+ * what it means for the rotator. `<user>` stands for the probe's user name.
+ */
+const EXPECTED: Record<string, Row> = {
+  'lastUsed of a key never used': same('ok: no date, service N/A, region N/A'),
+  'sts with a key just created': [`${ARN}<user>`, `${ARN}<user>`, `${ARN}<user>`],
+  // Ours keeps whole seconds, as AWS's documented answers show; moto keeps milliseconds. The
+  // in-use check compares with a threshold in whole seconds, so either works.
+  'lastUsed after an sts call': [
+    'ok: s, service sts, region us-east-1',
+    'ok: ms, service sts, region us-east-1',
+    'ok: ms, service sts, region us-east-1',
+  ],
+  // moto checks no signature while its authorization is off: VerifyKey proves nothing there.
+  'sts with a wrong secret': ['error: SignatureDoesNotMatch', `${ARN}<user>`, 'error: SignatureDoesNotMatch'],
+  // moto records a use before it authenticates the request: a refused request makes a key "in use".
+  'lastUsed after a wrong-secret call': [
+    'ok: no date, service N/A, region N/A',
+    'ok: ms, service sts, region us-east-1',
+    'ok: ms, service sts, region us-east-1',
+  ],
+  // moto answers for a key it does not know with a made-up identity while authorization is off.
+  'sts with an unknown key id': [
+    'error: InvalidClientTokenId',
+    'ok: arn:aws:sts::123456789012:user/moto',
+    'error: InvalidClientTokenId',
+  ],
+  'a third key': ['error: LimitExceeded', 'error: LimitExceeded', 'error: LimitExceeded'],
+  'UpdateAccessKey Inactive': ['ok', 'ok', 'ok'],
+  // AWS refuses an Inactive key (InvalidClientTokenId); moto authenticates it even with
+  // authorization on. A deactivated old key therefore still "works" on moto.
+  'sts with an Inactive key': ['error: InvalidClientTokenId', `${ARN}<user>`, `${ARN}<user>`],
+  'lastUsed after an Inactive-key call': [
+    'ok: no date, service N/A, region N/A',
+    'ok: ms, service sts, region us-east-1',
+    'ok: ms, service sts, region us-east-1',
+  ],
+  'UpdateAccessKey of another user': ['error: NoSuchEntity', 'error: NoSuchEntity', 'error: NoSuchEntity'],
+  'DeleteAccessKey of another user': ['error: NoSuchEntity', 'error: NoSuchEntity', 'error: NoSuchEntity'],
+  'sts with a deleted key': [
+    'error: InvalidClientTokenId',
+    'ok: arn:aws:sts::123456789012:user/moto',
+    'error: InvalidClientTokenId',
+  ],
+  'lastUsed of a deleted key': ['error: NoSuchEntity', 'error: NoSuchEntity', 'error: NoSuchEntity'],
+  'DeleteAccessKey again': ['error: NoSuchEntity', 'error: NoSuchEntity', 'error: NoSuchEntity'],
+  ListAccessKeys: ['ok: Active, s', 'ok: Active, ms', 'ok: Active, ms'],
+  'GetUser arn': ['ok: user/rotated/<user>', 'ok: user/rotated/<user>', 'ok: user/rotated/<user>'],
+  'GetUser unknown': ['error: NoSuchEntity', 'error: NoSuchEntity', 'error: NoSuchEntity'],
+  'ListAccessKeys unknown user': ['error: NoSuchEntity', 'error: NoSuchEntity', 'error: NoSuchEntity'],
+  'TagUser then ListUserTags': same('ok: iam-key-rotator:execution, iam-key-rotator:claim'),
+  'TagUser with an empty value': ['ok', 'ok', 'ok'],
+  'Decrypt with the same context': ['ok: s', 'ok: s', 'ok: s'],
+  'Decrypt with another purpose': same('error: InvalidCiphertextException'),
+  'Decrypt without context': same('error: InvalidCiphertextException'),
+  // AWS: IncorrectKeyException when KeyId is not the key that encrypted; moto: AccessDeniedException.
+  // unseal() maps both InvalidCiphertextException and IncorrectKeyException to SealedSecretError;
+  // on moto the same mistake would surface as AwsRequestError.
+  'Decrypt naming another key': [
+    'error: IncorrectKeyException',
+    'error: AccessDeniedException',
+    'error: AccessDeniedException',
+  ],
+};
+
+/** The probes on our emulator and on moto, without and with moto's authorization. */
+export function differenceCases(shared: () => SharedMoto): void {
+  let ours: AwsEmulator | undefined;
+  beforeAll(async () => {
+    ours = await startAwsEmulator({ region: REGION });
+  });
+  afterAll(async () => {
+    await ours?.close();
+  });
+
+  it("answers the handlers' calls as recorded: where moto differs from our emulator and AWS", async () => {
+    if (!ours) throw new Error('not started');
+    const { server, admin } = shared();
+    const local = await probe(
+      { endpoint: ours.endpoint, region: REGION, credentials: ours.adminCredentials },
+      'ours',
+    );
+    const onMoto = { endpoint: server.endpoint, region: REGION, credentials: admin };
+    await server.setAuthorization(false);
+    const plain = await probe(onMoto, 'plain');
+    await server.setAuthorization(true);
+    const authorized = await probe(onMoto, 'authorized');
+    const table = Object.fromEntries(
+      Object.keys(local).map((name) => [name, [local[name], plain[name], authorized[name]]]),
+    );
+    expect(table).toEqual(EXPECTED);
+  });
+}

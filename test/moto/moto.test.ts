@@ -1,0 +1,23 @@
+import { describe } from 'vitest';
+import { findMotoServer } from '../../local-stack/moto.js';
+import { differenceCases } from './differences.js';
+import { rotationCases } from './plain.js';
+import { useMoto, useMotoServer } from './support.js';
+
+// The cross-check with an AWS emulator nobody here wrote: moto (Python), where it is installed.
+const MOTO_SERVER = findMotoServer();
+const SKIPPED =
+  'moto cross-check skipped: moto_server is not on the PATH (pip install "moto[server]" to run it)';
+if (!MOTO_SERVER) console.info(SKIPPED);
+
+describe.skipIf(!MOTO_SERVER)(MOTO_SERVER ? `moto_server (${MOTO_SERVER})` : SKIPPED, () => {
+  const moto = useMotoServer(MOTO_SERVER ?? 'moto_server');
+
+  describe("the handlers' calls on moto and on our emulator", () => {
+    differenceCases(moto);
+  });
+
+  describe('rotation on moto, authorization off (KV v2)', () => {
+    rotationCases(useMoto(moto), 'plain');
+  });
+});
