@@ -12,6 +12,7 @@ import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import axios, { type AxiosInstance } from 'axios';
+import type { FunctionEnvironment } from './function-environment.js';
 
 export type VaultAuthMethod = 'aws' | 'approle' | 'token';
 
@@ -113,6 +114,8 @@ export interface Provisioned {
   rotatorArn: string;
   /** Environment for the auth method: role ids and where secrets are stored, never the secrets. */
   authEnvironment: Record<string, string>;
+  /** What each function's invocations see on top of the process environment (its role's keys). */
+  functionEnvironment: FunctionEnvironment;
 }
 
 /** What a deployment has: the sealing key, the namespace and KV mount, the Vault policy and auth role. */
@@ -137,7 +140,12 @@ export async function provisionRotator(target: Target): Promise<Provisioned> {
     }),
   );
   await vault.put(`sys/policies/acl/${ROTATOR_ROLE}`, { policy: policy(target) });
-  return { kmsKeyId, rotatorArn, authEnvironment: await provisionAuth(target, rotatorArn) };
+  return {
+    kmsKeyId,
+    rotatorArn,
+    authEnvironment: await provisionAuth(target, rotatorArn),
+    functionEnvironment: {},
+  };
 }
 
 async function storeSecret(target: Target, name: string, value: string): Promise<string> {

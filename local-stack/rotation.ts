@@ -1,3 +1,4 @@
+import type { FunctionEnvironment } from './function-environment.js';
 import type { Handler, Json } from './lambda.js';
 import { captureConsole } from './logs.js';
 import {
@@ -38,10 +39,14 @@ export const LOCAL_RETRY_PAUSES: Record<string, number[]> = {
   DiscardNewKey: [100],
 };
 
+/** What prepareTarget provisioned on each target, so rotate() gives each function its own role. */
+const prepared = new WeakMap<Target, Provisioned>();
+
 /** Provisions the rotator on the target and points this process's handlers at it. */
 export async function prepareTarget(target: Target): Promise<Provisioned> {
   const provisioned = await provisionRotator(target);
   Object.assign(process.env, rotatorEnvironment(target, provisioned));
+  prepared.set(target, provisioned);
   return provisioned;
 }
 
@@ -61,6 +66,8 @@ export interface RotateOptions {
   executionName?: string;
   /** Handlers to run instead of the real ones (tests wrap the real ones). */
   handlers?: Record<string, Handler>;
+  /** Each function's own variables (its role's keys); defaults to what prepareTarget provisioned. */
+  functionEnvironment?: FunctionEnvironment;
 }
 
 /** Runs the real state machine with the real handlers for one user and reports what changed. */
@@ -80,6 +87,7 @@ export async function rotate(options: RotateOptions): Promise<RotationReport & {
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       ...(options.executionName ? { executionName: options.executionName } : {}),
       ...(options.handlers ? { handlers: options.handlers } : {}),
+      functionEnvironment: options.functionEnvironment ?? prepared.get(target)?.functionEnvironment ?? {},
     });
   } finally {
     capture.restore();

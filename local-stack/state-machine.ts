@@ -2,7 +2,15 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import './polyfills.js';
+import {
+  type FunctionEnvironment,
+  installEnvironmentView,
+  withFunctionEnvironment,
+} from './function-environment.js';
 import { asLambda, type Handler, type Json } from './lambda.js';
+
+// Before any handler's SDK client resolves credentials (see function-environment.ts).
+installEnvironmentView();
 
 /** The ASL file serverless.yml deploys. */
 export const DEFINITION_PATH = fileURLToPath(
@@ -87,6 +95,8 @@ export interface RunOptions {
   retryPauseMs?: number | Record<string, number | number[]>;
   /** Handlers to use instead of the real ones, by function name. */
   handlers?: Record<string, Handler>;
+  /** Variables each function's invocations see on top of the process environment (its role's keys). */
+  functionEnvironment?: FunctionEnvironment;
   onEvent?: (event: HistoryEvent) => void;
   region?: string;
   account?: string;
@@ -105,7 +115,9 @@ export async function runExecution(options: RunOptions): Promise<ExecutionResult
     Object.entries(tasks).map(([state, fn]) => {
       const handler = handlers[fn];
       if (!handler) throw new Error(`no handler for function ${fn} (state ${state})`);
-      return [state, asLambda(handler)];
+      const lambda = asLambda(handler);
+      const env = options.functionEnvironment?.[fn as keyof FunctionEnvironment];
+      return [state, env ? (input: Json) => withFunctionEnvironment(env, () => lambda(input)) : lambda];
     }),
   );
   const states = Object.keys(loadDefinition(region, account).States);
