@@ -1,5 +1,6 @@
 import { describe } from 'vitest';
 import { findMotoServer } from '../../local-stack/moto.js';
+import { authorizationCases } from './authorization.js';
 import { differenceCases } from './differences.js';
 import { rotationCases } from './plain.js';
 import { useMoto, useMotoServer } from './support.js';
@@ -19,5 +20,13 @@ describe.skipIf(!MOTO_SERVER)(MOTO_SERVER ? `moto_server (${MOTO_SERVER})` : SKI
 
   describe('rotation on moto, authorization off (KV v2)', () => {
     rotationCases(useMoto(moto), 'plain');
+  });
+
+  // KV v1: the AWS calls of a KV v2 rotation and more (createKey seals the previous secret,
+  // restoreVault opens it), so every action of every function's policy is used.
+  describe("rotation on moto, moto's authorization on, each function with its own role (KV v1)", () => {
+    const ctx = useMoto(moto, { authorization: true, vault: { kvVersion: 1 } });
+    rotationCases(ctx, 'authorized');
+    authorizationCases(ctx);
   });
 });

@@ -88,6 +88,11 @@ export function useMoto(
     provisioned = await prepareTarget(target);
     if (options.authorization) {
       identities = await provisionFunctionRoles(target, provisioned.kmsKeyId);
+      // A handler call made without its function's own role would sign with an unknown key and fail.
+      Object.assign(process.env, {
+        AWS_ACCESS_KEY_ID: 'AKIANOFUNCTIONSROLE0',
+        AWS_SECRET_ACCESS_KEY: 'no function role'.padEnd(40, '0'),
+      });
       await server.setAuthorization(true);
     }
   });
@@ -120,6 +125,7 @@ export function useMoto(
       rotate({
         waitMs: 0,
         retryPauseMs: 0,
+        ...(identities ? { functionEnvironment: identities.functionEnvironment } : {}),
         ...rotateOptions,
         target: need().target,
         stack: need().stack,
