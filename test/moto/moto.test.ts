@@ -22,6 +22,10 @@ describe.skipIf(!MOTO_SERVER)(MOTO_SERVER ? `moto_server (${MOTO_SERVER})` : SKI
     rotationCases(useMoto(moto), 'plain');
   });
 
+  describe("rotation on moto, Vault token auth with the token in moto's Secrets Manager", () => {
+    rotationCases(useMoto(moto, { vault: { vaultAuth: 'token' } }), 'token', { rollbacks: false });
+  });
+
   // KV v1: the AWS calls of a KV v2 rotation and more (createKey seals the previous secret,
   // restoreVault opens it), so every action of every function's policy is used.
   describe("rotation on moto, moto's authorization on, each function with its own role (KV v1)", () => {
