@@ -154,6 +154,17 @@ export async function probe(target: Endpoint, prefix: string): Promise<Record<st
     );
     return undefined;
   });
+  results['ListUserTags after a tag is overwritten'] = await outcome(async () => {
+    const tags = (await iam.send(new ListUserTagsCommand({ UserName: user }))).Tags ?? [];
+    return tags.map((t) => `${t.Key}=${t.Value}`).join(', ');
+  });
+  results['ListUserTags of a user without tags'] = await outcome(async () =>
+    String((await iam.send(new ListUserTagsCommand({ UserName: other }))).Tags?.length ?? 'no list'),
+  );
+  results['CreateAccessKey for an unknown user'] = await outcome(async () => {
+    await iam.send(new CreateAccessKeyCommand({ UserName: `${prefix}-nobody` }));
+    return undefined;
+  });
 
   const key = (await kms.send(new CreateKeyCommand({}))).KeyMetadata?.KeyId ?? '';
   const otherKey = (await kms.send(new CreateKeyCommand({}))).KeyMetadata?.KeyId ?? '';
