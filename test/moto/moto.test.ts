@@ -1,6 +1,7 @@
 import { describe } from 'vitest';
 import { findMotoServer } from '../../local-stack/moto.js';
 import { authorizationCases } from './authorization.js';
+import { cliCase } from './cli.js';
 import { differenceCases } from './differences.js';
 import { rotationCases } from './plain.js';
 import { useMoto, useMotoServer } from './support.js';
@@ -22,8 +23,8 @@ describe.skipIf(!MOTO_SERVER)(MOTO_SERVER ? `moto_server (${MOTO_SERVER})` : SKI
     rotationCases(useMoto(moto), 'plain');
   });
 
-  describe("rotation on moto, Vault token auth with the token in moto's Secrets Manager", () => {
-    rotationCases(useMoto(moto, { vault: { vaultAuth: 'token' } }), 'token', { rollbacks: false });
+  describe('npm start -- --aws-endpoint <moto>', () => {
+    cliCase(moto);
   });
 
   // KV v1: the AWS calls of a KV v2 rotation and more (createKey seals the previous secret,

@@ -4,7 +4,7 @@ import { expectFailure, expectSuccess } from '../support/scenarios.js';
 import type { MotoStack } from './support.js';
 
 /** What every rotation suite asserts, here on moto's IAM, STS and KMS. */
-export function rotationCases(ctx: MotoStack, prefix: string, options: { rollbacks?: boolean } = {}): void {
+export function rotationCases(ctx: MotoStack, prefix: string): void {
   it('rotates: SUCCEEDED, the new key in Vault, the old key gone', async () => {
     const user = await ctx.seed(`${prefix}-rotates`);
     const report = await ctx.rotate(user);
@@ -18,8 +18,6 @@ export function rotationCases(ctx: MotoStack, prefix: string, options: { rollbac
     expect(report.after.accessKeys.map((k) => k.accessKeyId)).not.toContain(user.oldAccessKeyId);
     await expectInvariants(ctx, user, report);
   });
-
-  if (options.rollbacks === false) return;
 
   it('rolls back when Vault refuses the write: FAILED, the old key kept and still served', async () => {
     const user = await ctx.seed(`${prefix}-write-refused`);
