@@ -17,19 +17,28 @@ export function authorizationCases(ctx: MotoStack): void {
   });
 
   it('signs each call with the role of the function that makes it', async () => {
-    const user = await ctx.seed('authorized-signers');
-    expectSuccess(await ctx.rotate(user));
     const iam = new IAMClient({ ...ctx.target.aws, maxAttempts: 1 });
-    const used: string[] = [];
-    for (const fn of FUNCTIONS) {
-      const role = await iam.send(
-        new GetRoleCommand({ RoleName: identities().roleArns[fn].split('/').pop() }),
-      );
-      if (role.Role?.RoleLastUsed?.LastUsedDate) used.push(fn);
-    }
+    const lastUses = async () => {
+      const uses: Partial<Record<FunctionName, number>> = {};
+      for (const fn of FUNCTIONS) {
+        const roleName = identities().roleArns[fn].split('/').pop();
+        const role = await iam.send(new GetRoleCommand({ RoleName: roleName }));
+        uses[fn] = role.Role?.RoleLastUsed?.LastUsedDate?.getTime() ?? 0;
+      }
+      return uses;
+    };
+    const before = await lastUses();
+    // A rotation, and one rolled back after the store, so that every function runs.
+    expectSuccess(await ctx.rotate(await ctx.seed('authorized-signers')));
+    const rolledBack = await ctx.rotate(await ctx.seed('authorized-signers-rollback'), {
+      faults: [`vault:kv-read:403x2@${ctx.target.kvVersion === 1 ? 5 : 3}`],
+    });
+    expectFailure(rolledBack, 'VerificationFailed', 'VerificationFailed');
+    const after = await lastUses();
+    const used = FUNCTIONS.filter((fn) => (after[fn] ?? 0) > (before[fn] ?? 0));
     // validateInput calls nothing; verifyKey's role signs its Vault login (moto answers the
     // GetCallerIdentity Vault forwards), the new key its own STS call.
-    expect(used.sort()).toEqual(FUNCTIONS.filter((fn) => fn !== 'validateInput').sort());
+    expect(used).toEqual(FUNCTIONS.filter((fn) => fn !== 'validateInput'));
   });
 
   it("refuses createKey run with deleteOld's role: iam:GetUser named, nothing changed", async () => {
