@@ -13,7 +13,17 @@ export type FunctionEnvironment = Partial<Record<FunctionName, Record<string, st
  * becomes a view that reads the current scope's variables first. Concurrent invocations of
  * different functions each see their own: the scope follows each invocation's async chain.
  */
-const scope = new AsyncLocalStorage<Readonly<Record<string, string>>>();
+interface Runtime {
+  scope: AsyncLocalStorage<Readonly<Record<string, string>>>;
+  installed: boolean;
+}
+// One per process, even when a test runner loads this module more than once.
+const RUNTIME = Symbol.for('iam-key-rotator.local-stack.function-environment');
+const runtime = ((globalThis as Record<symbol, Runtime | undefined>)[RUNTIME] ??= {
+  scope: new AsyncLocalStorage(),
+  installed: false,
+});
+const { scope } = runtime;
 
 /**
  * Environment credentials read through the view carry an expiration in the past (unless one is
@@ -27,15 +37,13 @@ const scope = new AsyncLocalStorage<Readonly<Record<string, string>>>();
 const EXPIRED = new Date(0).toISOString();
 const EXPIRATION = 'AWS_CREDENTIAL_EXPIRATION';
 
-let installed = false;
-
 /**
  * Replaces process.env (once) with a view that reads the current scope's variables first. Call it
  * before any SDK client resolves credentials, or that client keeps what it resolved first.
  */
 export function installEnvironmentView(): void {
-  if (installed) return;
-  installed = true;
+  if (runtime.installed) return;
+  runtime.installed = true;
   hookClientSend();
   const real = process.env;
   const overlay = (): Readonly<Record<string, string>> | undefined => scope.getStore();
@@ -91,7 +99,8 @@ function scopedCredentials(): AwsCredentialIdentity | undefined {
   return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
 }
 
-const bound = new WeakSet<object>();
+/** Marks a client already given a provider; a registered symbol, so every copy of this module sees it. */
+const BOUND = Symbol.for('iam-key-rotator.local-stack.scoped-credentials');
 
 /**
  * Before a client's first request, a client made without explicit credentials (the handlers'
@@ -101,8 +110,9 @@ const bound = new WeakSet<object>();
  * Clients given credentials (verifyKey signs with the new key) keep them.
  */
 function bindScopedCredentials(client: SdkClient): void {
-  if (bound.has(client)) return;
-  bound.add(client);
+  const marked = client as SdkClient & { [BOUND]?: true };
+  if (marked[BOUND]) return;
+  marked[BOUND] = true;
   if (client.config.credentials.attributed === true) return;
   const fallback = client.config.credentials;
   const provider: CredentialProvider = async (options) => scopedCredentials() ?? fallback(options);

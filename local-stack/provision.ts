@@ -13,6 +13,7 @@ import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import axios, { type AxiosInstance } from 'axios';
 import type { FunctionEnvironment } from './function-environment.js';
+import { type FunctionRoles, type PolicyValues, provisionFunctionRoles } from './function-roles.js';
 
 export type VaultAuthMethod = 'aws' | 'approle' | 'token';
 
@@ -23,6 +24,8 @@ export interface Target {
     endpoint: string | undefined;
     region: string;
     credentials: { accessKeyId: string; secretAccessKey: string };
+    /** The local stack's emulator: each function runs as its own role, evaluated against its policy. */
+    perFunctionRoles?: boolean;
   };
   vault: {
     addr: string;
@@ -52,7 +55,12 @@ export function localTarget(
   overrides: Partial<Omit<Target, 'aws'>> = {},
 ): Target {
   return {
-    aws: { endpoint: stack.aws.endpoint, region: stack.aws.region, credentials: stack.aws.adminCredentials },
+    aws: {
+      endpoint: stack.aws.endpoint,
+      region: stack.aws.region,
+      credentials: stack.aws.adminCredentials,
+      perFunctionRoles: true,
+    },
     vault: { addr: stack.vault.addr, token: stack.vault.rootToken },
     vaultAuth: 'aws',
     kvVersion: 2,
@@ -124,8 +132,15 @@ export async function provisionRotator(target: Target): Promise<Provisioned> {
   const key = await kms.send(new CreateKeyCommand({ Description: 'iam-key-rotator local sealing key' }));
   const kmsKeyId = key.KeyMetadata?.KeyId;
   if (!kmsKeyId) throw new Error('KMS CreateKey returned no KeyId');
-  const identity = await new STSClient(awsConfig(target)).send(new GetCallerIdentityCommand({}));
+  const sts = new STSClient(awsConfig(target));
+  const identity = await sts.send(new GetCallerIdentityCommand({}));
   const rotatorArn = identity.Arn ?? '';
+  const roles = await functionRoles(target, sts, {
+    region: target.aws.region,
+    accountId: identity.Account ?? '',
+    sealingKeyArn: key.KeyMetadata?.Arn ?? '',
+    userPath: USER_PATH,
+  });
 
   if (target.namespace) {
     await ignoringExisting(
@@ -143,8 +158,8 @@ export async function provisionRotator(target: Target): Promise<Provisioned> {
   return {
     kmsKeyId,
     rotatorArn,
-    authEnvironment: await provisionAuth(target, rotatorArn),
-    functionEnvironment: {},
+    authEnvironment: await provisionAuth(target, roles ? vaultPrincipals(roles.roleArns) : [rotatorArn]),
+    functionEnvironment: roles?.environment ?? {},
   };
 }
 
@@ -159,7 +174,21 @@ async function storeSecret(target: Target, name: string, value: string): Promise
   return out.ARN ?? '';
 }
 
-async function provisionAuth(target: Target, rotatorArn: string): Promise<Record<string, string>> {
+/**
+ * Per-function roles on the local stack with Vault's aws auth. AppRole and token auth read their
+ * secret from Secrets Manager, which policies.cjs grants only with deployment settings not yet
+ * passed here, so those keep one identity (the administrator).
+ */
+async function functionRoles(target: Target, sts: STSClient, values: PolicyValues) {
+  if (target.aws.perFunctionRoles !== true || target.vaultAuth !== 'aws') return undefined;
+  return provisionFunctionRoles({ iam: new IAMClient(awsConfig(target)), sts }, values);
+}
+
+/** The roles Vault's aws auth accepts: every function that talks to Vault. */
+const vaultPrincipals = (roleArns: FunctionRoles['roleArns']): string[] =>
+  Object.entries(roleArns).flatMap(([fn, arn]) => (fn === 'validateInput' ? [] : [arn]));
+
+async function provisionAuth(target: Target, principalArns: string[]): Promise<Record<string, string>> {
   const vault = vaultAdmin(target);
   switch (target.vaultAuth) {
     case 'aws': {
@@ -171,7 +200,7 @@ async function provisionAuth(target: Target, rotatorArn: string): Promise<Record
       }
       await vault.post(`auth/aws/role/${ROTATOR_ROLE}`, {
         auth_type: 'iam',
-        bound_iam_principal_arn: [rotatorArn],
+        bound_iam_principal_arn: principalArns,
         token_policies: [ROTATOR_ROLE],
         token_ttl: 900,
       });

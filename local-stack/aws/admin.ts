@@ -102,6 +102,15 @@ function adminRoutes(state: AwsState, traffic: Traffic): [string, RegExp, Route]
         return ok({ faults: [] });
       },
     ],
+    ['GET', /^denials$/, () => ok({ denials: state.denials })],
+    [
+      'DELETE',
+      /^denials$/,
+      () => {
+        state.denials.length = 0;
+        return ok({ denials: [] });
+      },
+    ],
     ['GET', /^calls$/, () => ok({ calls: traffic.calls() })],
     [
       'DELETE',

@@ -13,8 +13,8 @@ import {
 import type { AwsState, Session, User } from './state.js';
 
 /**
- * Who signed a request. The emulator authenticates but never authorises: it has no IAM policy
- * model, so every authenticated principal (local-admin included) may call every action.
+ * Who signed a request. Sessions of emulated roles are then authorized against their policies
+ * (authorize.ts); every other principal (local-admin included) may call every action.
  */
 export type Principal =
   { kind: 'user'; user: User; accessKeyId: string } | { kind: 'role'; session: Session };

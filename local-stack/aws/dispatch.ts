@@ -1,6 +1,9 @@
-import type { CallContext, JsonHandler } from './context.js';
+import type { Access, JsonAccess, QueryAccess } from './access.js';
+import type { CallContext, JsonHandler, QueryHandler } from './context.js';
 import { AwsServiceError } from './errors.js';
+import { iamAccess } from './iam-access.js';
 import { iamActions } from './iam.js';
+import { kmsAccess } from './kms-access.js';
 import { kmsActions } from './kms.js';
 import {
   QUERY_VERSIONS,
@@ -10,9 +13,13 @@ import {
   type JsonService,
   type Reply,
 } from './protocol.js';
+import { secretsManagerAccess } from './secrets-manager-access.js';
 import { secretsManagerActions } from './secrets-manager.js';
+import { ssmAccess } from './ssm-access.js';
 import { ssmActions } from './ssm.js';
+import { stsAccess } from './sts-access.js';
 import { stsActions } from './sts.js';
+import type { QueryService } from './xml.js';
 
 const JSON_ACTIONS: Record<JsonService, ReadonlyMap<string, JsonHandler>> = {
   kms: kmsActions,
@@ -20,17 +27,46 @@ const JSON_ACTIONS: Record<JsonService, ReadonlyMap<string, JsonHandler>> = {
   ssm: ssmActions,
 };
 
-export type Operation = (ctx: CallContext, requestId: string) => Reply;
+/** Each JSON operation's authorizations (its table sits next to the service). */
+const JSON_ACCESS: Record<JsonService, ReadonlyMap<string, JsonAccess>> = {
+  kms: kmsAccess,
+  secretsmanager: secretsManagerAccess,
+  ssm: ssmAccess,
+};
+
+const QUERY_OPERATIONS: Record<
+  QueryService,
+  [ReadonlyMap<string, QueryHandler>, ReadonlyMap<string, QueryAccess>]
+> = {
+  iam: [iamActions, iamAccess],
+  sts: [stsActions, stsAccess],
+};
+
+export interface Operation {
+  /** What IAM must allow for this call (empty: nothing). */
+  access(ctx: CallContext): Access[];
+  run(ctx: CallContext, requestId: string): Reply;
+}
+
+/** An operation with no authorization entry is a bug in the emulator, not a call to allow. */
+function missingAccess(action: string): never {
+  throw new AwsServiceError('InternalFailure', `the emulator declares no IAM action for ${action}`, 500);
+}
 
 /** Finds the handler for a call before anything is counted or authenticated. */
 export function operationFor(call: Call): Operation {
   if (call.protocol === 'json') {
     const handler = JSON_ACTIONS[call.service].get(call.action);
     if (!handler) throw new AwsServiceError('UnknownOperationException', '', 400);
-    return (ctx, requestId) => jsonReply(handler(call.input, ctx), requestId);
+    const access = JSON_ACCESS[call.service].get(call.action) ?? missingAccess(call.action);
+    return {
+      access: (ctx) => access(call.input, ctx),
+      run: (ctx, requestId) => jsonReply(handler(call.input, ctx), requestId),
+    };
   }
   const { service } = call;
-  const handler = (service === 'iam' ? iamActions : stsActions).get(call.action);
+  const [actions, accessTable] = QUERY_OPERATIONS[service];
+  const handler = actions.get(call.action);
   if (!handler) {
     throw new AwsServiceError(
       'InvalidAction',
@@ -38,5 +74,9 @@ export function operationFor(call: Call): Operation {
       400,
     );
   }
-  return (ctx, requestId) => queryReply(service, call.action, handler(call.params, ctx), requestId);
+  const access = accessTable.get(call.action) ?? missingAccess(call.action);
+  return {
+    access: (ctx) => access(call.params, ctx),
+    run: (ctx, requestId) => queryReply(service, call.action, handler(call.params, ctx), requestId),
+  };
 }

@@ -1,7 +1,8 @@
 import { AwsServiceError, noSuchAccessKey, validationError } from './errors.js';
 import type { CallContext, QueryHandler } from './context.js';
 import { optional, required, structList } from './params.js';
-import type { AccessKey, AccessKeyStatus, User } from './state.js';
+import { MalformedPolicyError, parsePolicy } from './policy/document.js';
+import type { AccessKey, AccessKeyStatus, Role, User } from './state.js';
 import { xmlDate, xmlList, type XmlObject } from './xml.js';
 
 const MAX_TAGS_PER_USER = 50;
@@ -27,8 +28,29 @@ const keyMetadataXml = (key: AccessKey): XmlObject => ({
   CreateDate: xmlDate(key.createDate),
 });
 
+const roleXml = (role: Role): XmlObject => ({
+  Path: role.path,
+  RoleName: role.roleName,
+  RoleId: role.roleId,
+  Arn: role.arn,
+  CreateDate: xmlDate(role.createDate),
+  // IAM returns policy documents URL-encoded.
+  AssumeRolePolicyDocument: encodeURIComponent(role.assumeRolePolicyDocument),
+});
+
+function parseDocument(text: string): ReturnType<typeof parsePolicy> {
+  try {
+    return parsePolicy(text);
+  } catch (error) {
+    if (error instanceof MalformedPolicyError) {
+      throw new AwsServiceError('MalformedPolicyDocument', error.message, 400);
+    }
+    throw error;
+  }
+}
+
 /** UserName defaults to the caller, which only works for IAM user credentials. */
-function targetUserName(params: URLSearchParams, { principal }: CallContext): string {
+export function targetUserName(params: URLSearchParams, { principal }: CallContext): string {
   const userName = optional(params, 'UserName');
   if (userName !== undefined) return userName;
   if (principal.kind === 'user') return principal.user.userName;
@@ -133,6 +155,32 @@ export const iamActions: ReadonlyMap<string, QueryHandler> = new Map<string, Que
     'DeleteAccessKey',
     (params, ctx) => {
       ctx.state.accessKeys.delete(keyOf(params, ctx).accessKeyId);
+      return undefined;
+    },
+  ],
+  [
+    'CreateRole',
+    (params, { state }) => {
+      const trust = required(params, 'AssumeRolePolicyDocument', 'assumeRolePolicyDocument');
+      const role = state.addRole(
+        required(params, 'RoleName', 'roleName'),
+        optional(params, 'Path') ?? '/',
+        trust,
+      );
+      return { Role: roleXml(role) };
+    },
+  ],
+  [
+    'GetRole',
+    (params, { state }) => ({ Role: roleXml(state.getRole(required(params, 'RoleName', 'roleName'))) }),
+  ],
+  [
+    'PutRolePolicy',
+    (params, { state }) => {
+      const role = state.getRole(required(params, 'RoleName', 'roleName'));
+      const name = required(params, 'PolicyName', 'policyName');
+      const document = required(params, 'PolicyDocument', 'policyDocument');
+      role.policies.set(name, { document, statements: parseDocument(document) });
       return undefined;
     },
   ],

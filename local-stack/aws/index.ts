@@ -8,17 +8,21 @@ import {
   seededAccessKey,
   userInfo,
   type AccessKeyInfo,
+  type Denial,
   type SeededAccessKey,
   type StateSnapshot,
   type UserInfo,
 } from './state.js';
 
 export { AwsServiceError } from './errors.js';
-export type { AccessKeyInfo, SeededAccessKey, StateSnapshot, UserInfo } from './state.js';
+export type { AccessKeyInfo, Denial, SeededAccessKey, StateSnapshot, UserInfo } from './state.js';
 export type { SecretInfo, SeededSecret } from './secrets-manager.js';
 export type { ParameterInfo, ParameterType } from './ssm.js';
 
-/** The user the emulator creates at start; it may call everything (no IAM policies are evaluated). */
+/**
+ * The user the emulator creates at start; it may call everything. IAM policies are evaluated
+ * only for sessions of roles made with CreateRole (see authorize.ts).
+ */
 export const ADMIN_USER_NAME = 'local-admin';
 
 export interface AwsEmulatorOptions {
@@ -48,6 +52,12 @@ export interface AwsEmulator {
   createSecret(name: string, value: string): SeededSecret;
   /** Seeds an SSM parameter, or overwrites it with a new version; SecureString values are KMS-sealed. */
   putParameter(name: string, value: string, type: ParameterType): ParameterInfo;
+  /** Calls that policy evaluation refused, oldest first. */
+  denials(): Denial[];
+  /** Each action a role's policy allowed, once. */
+  allowedActions(): { roleArn: string; action: string }[];
+  /** Forgets the denials and allowed actions recorded so far. */
+  clearAuthorizationLog(): void;
   /** Everything the emulator holds, without any secret: no key secrets, secret values or parameter values. */
   snapshot(): StateSnapshot;
   /** Stops listening and drops open connections, including ones a `timeout` fault holds. */
@@ -84,6 +94,16 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
     },
     createSecret: (name, value) => seedSecret(state, name, value),
     putParameter: (name, value, type) => seedParameter(state, name, value, type),
+    denials: () => [...state.denials],
+    allowedActions: () =>
+      [...state.allowed].map((entry) => {
+        const [roleArn = '', action = ''] = entry.split(' ');
+        return { roleArn, action };
+      }),
+    clearAuthorizationLog: () => {
+      state.denials.length = 0;
+      state.allowed.clear();
+    },
     snapshot: () => state.snapshot(),
     close: () => server.close(),
   };

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { FaultAction, Traffic } from '../traffic.js';
 import { ADMIN_PREFIX, handleAdmin } from './admin.js';
 import { authenticate } from './auth.js';
+import { authorize } from './authorize.js';
 import { operationFor } from './dispatch.js';
 import { AwsServiceError } from './errors.js';
 import { injectedCodeError, injectedStatusError } from './faults.js';
@@ -107,7 +108,9 @@ async function answer(
     if (fault?.kind === 'status') throw injectedStatusError(call.service, fault.status);
     if (fault?.kind === 'code') throw injectedCodeError(call.service, fault.code);
     const principal = await authenticate(request, call.service, state);
-    const reply = operation({ principal, state }, requestId);
+    const ctx = { principal, state };
+    authorize(call.service, principal, operation.access(ctx), state);
+    const reply = operation.run(ctx, requestId);
     return fault?.kind === 'after-commit' ? 'drop' : reply;
   } catch (error) {
     if (fault?.kind === 'after-commit') return 'drop';

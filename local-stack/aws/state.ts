@@ -1,5 +1,6 @@
 import { AwsServiceError, noSuchUser, validationError } from './errors.js';
-import { newAccessKeyId, newSecretAccessKey, newUserId } from './ids.js';
+import { newAccessKeyId, newRoleId, newSecretAccessKey, newUserId } from './ids.js';
+import type { Statement } from './policy/document.js';
 import { secretInfo, type Secret, type SecretInfo } from './secrets-manager.js';
 import { parameterInfo, type Parameter, type ParameterInfo } from './ssm.js';
 
@@ -37,6 +38,30 @@ export interface AccessKey {
   lastUsed?: LastUse;
 }
 
+/** An IAM role made with CreateRole; its sessions' calls are evaluated against its inline policies. */
+export interface Role {
+  roleName: string;
+  path: string;
+  roleId: string;
+  arn: string;
+  createDate: Date;
+  assumeRolePolicyDocument: string;
+  /** Inline policies by name: the document as given, and parsed. */
+  policies: Map<string, { document: string; statements: Statement[] }>;
+}
+
+/** A call the policy evaluation refused. */
+export interface Denial {
+  /** e.g. iam:CreateAccessKey */
+  action: string;
+  resource: string;
+  /** The caller, e.g. arn:aws:sts::123456789012:assumed-role/role/session */
+  principal: string;
+  /** The role the caller's session belongs to. */
+  roleArn: string;
+  reason: 'explicit-deny' | 'implicit-deny';
+}
+
 /** Temporary credentials from AssumeRole. */
 export interface Session {
   accessKeyId: string;
@@ -47,6 +72,8 @@ export interface Session {
   roleName: string;
   roleId: string;
   sessionName: string;
+  /** The emulated role assumed, when the ARN named one; sessions of other ARNs are not evaluated. */
+  role?: Role;
 }
 
 export interface KmsKey {
@@ -95,6 +122,12 @@ export class AwsState {
   readonly sessions = new Map<string, Session>();
   /** Role ARN → role id, so one role keeps one AROA id across sessions. */
   readonly roleIds = new Map<string, string>();
+  /** Roles made with CreateRole, by name. */
+  readonly roles = new Map<string, Role>();
+  /** Calls refused by policy evaluation, oldest first. */
+  readonly denials: Denial[] = [];
+  /** Each `<role ARN> <action>` a role's policy allowed, so tests can tell which grants a run used. */
+  readonly allowed = new Set<string>();
   readonly kmsKeys = new Map<string, KmsKey>();
   /** Alias name (alias/...) → key id. */
   readonly aliases = new Map<string, string>();
@@ -139,6 +172,49 @@ export class AwsState {
     };
     this.users.set(userName, user);
     return user;
+  }
+
+  addRole(roleName: string, path: string, assumeRolePolicyDocument: string): Role {
+    if (!/^[\w+=,.@-]{1,64}$/.test(roleName)) {
+      throw validationError(
+        roleName,
+        'roleName',
+        'Member must satisfy regular expression pattern: [\\w+=,.@-]+',
+      );
+    }
+    if (!PATH.test(path)) {
+      throw validationError(
+        path,
+        'path',
+        'Member must satisfy regular expression pattern: (\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)',
+      );
+    }
+    // IAM role names are case-insensitively unique, like user names.
+    const clash = [...this.roles.keys()].find((name) => name.toLowerCase() === roleName.toLowerCase());
+    if (clash !== undefined) {
+      throw new AwsServiceError('EntityAlreadyExists', `Role with name ${clash} already exists.`, 409);
+    }
+    const arn = `arn:aws:iam::${this.accountId}:role${path}${roleName}`;
+    const roleId = this.roleIds.get(arn) ?? newRoleId();
+    this.roleIds.set(arn, roleId);
+    const role: Role = {
+      roleName,
+      path,
+      roleId,
+      arn,
+      createDate: new Date(),
+      assumeRolePolicyDocument,
+      policies: new Map(),
+    };
+    this.roles.set(roleName, role);
+    return role;
+  }
+
+  getRole(roleName: string): Role {
+    const role = this.roles.get(roleName);
+    if (!role)
+      throw new AwsServiceError('NoSuchEntity', `The role with name ${roleName} cannot be found.`, 404);
+    return role;
   }
 
   getUser(userName: string): User {

@@ -5,7 +5,8 @@ import { optional, required } from './params.js';
 import type { Session } from './state.js';
 import { xmlDate } from './xml.js';
 
-// Any syntactically valid role ARN can be assumed: the emulator has no roles or trust policies.
+// Any syntactically valid role ARN can be assumed (trust policies are not evaluated); a session
+// of a role made with CreateRole is evaluated against that role's policies.
 const ROLE_ARN = /^arn:aws:iam::(\d{12}):role\/(?:[\u0021-\u007E]*\/)?([\w+=,.@-]{1,64})$/;
 const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
 const MIN_DURATION_S = 900;
@@ -15,8 +16,8 @@ const DEFAULT_DURATION_S = 3600;
 function assumeRole(params: URLSearchParams, { state }: CallContext) {
   const roleArn = required(params, 'RoleArn', 'roleArn');
   const sessionName = required(params, 'RoleSessionName', 'roleSessionName');
-  const role = ROLE_ARN.exec(roleArn);
-  const [, accountId, roleName] = role ?? [];
+  const parts = ROLE_ARN.exec(roleArn);
+  const [, accountId, roleName] = parts ?? [];
   if (!accountId || !roleName) {
     throw validationError(roleArn, 'roleArn', 'Member must be the ARN of an IAM role');
   }
@@ -36,7 +37,9 @@ function assumeRole(params: URLSearchParams, { state }: CallContext) {
       `Member must have value between ${MIN_DURATION_S} and ${MAX_DURATION_S}`,
     );
   }
-  const roleId = state.roleIds.get(roleArn) ?? newRoleId();
+  const emulated = state.roles.get(roleName);
+  const role = emulated?.arn === roleArn ? emulated : undefined;
+  const roleId = role?.roleId ?? state.roleIds.get(roleArn) ?? newRoleId();
   state.roleIds.set(roleArn, roleId);
   const session: Session = {
     accessKeyId: newSessionKeyId(),
@@ -47,6 +50,7 @@ function assumeRole(params: URLSearchParams, { state }: CallContext) {
     roleName,
     roleId,
     sessionName,
+    ...(role ? { role } : {}),
   };
   state.sessions.set(session.accessKeyId, session);
   return {
@@ -60,7 +64,7 @@ function assumeRole(params: URLSearchParams, { state }: CallContext) {
   };
 }
 
-const assumedRoleArn = (session: Session): string =>
+export const assumedRoleArn = (session: Session): string =>
   `arn:aws:sts::${session.accountId}:assumed-role/${session.roleName}/${session.sessionName}`;
 
 export const stsActions: ReadonlyMap<string, QueryHandler> = new Map<string, QueryHandler>([

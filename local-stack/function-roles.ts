@@ -1,0 +1,107 @@
+import type { IAMClient } from '@aws-sdk/client-iam';
+import {
+  CreateRoleCommand,
+  EntityAlreadyExistsException,
+  GetRoleCommand,
+  PutRolePolicyCommand,
+} from '@aws-sdk/client-iam';
+import type { STSClient } from '@aws-sdk/client-sts';
+import { AssumeRoleCommand } from '@aws-sdk/client-sts';
+import policies from '../deploy/policies.cjs';
+import type { FunctionName, PolicyDocument } from '../deploy/policies.cjs';
+import type { FunctionEnvironment } from './function-environment.js';
+
+/** The values the local stack renders the deployment's policy documents with. */
+export interface PolicyValues {
+  region: string;
+  accountId: string;
+  sealingKeyArn: string;
+  userPath: string;
+}
+
+export const LOCAL_SERVICE = 'iam-key-rotator';
+export const LOCAL_STAGE = 'local';
+
+/** The role each function runs as locally, named like the deployed function. */
+export const functionRoleName = (fn: FunctionName): string => `${LOCAL_SERVICE}-${LOCAL_STAGE}-${fn}`;
+
+/** A function's policy document from deploy/policies.cjs, rendered for the local account. */
+export function localFunctionPolicy(fn: FunctionName, values: PolicyValues): PolicyDocument {
+  return renderLocally(policies.functionPolicy(fn), values);
+}
+
+/** Fills a document's `${...}` variables as the local stack's deployment would. */
+export function renderLocally(document: PolicyDocument, values: PolicyValues): PolicyDocument {
+  return policies.render(document, {
+    'AWS::Partition': 'aws',
+    'AWS::Region': values.region,
+    'AWS::AccountId': values.accountId,
+    Service: LOCAL_SERVICE,
+    Stage: LOCAL_STAGE,
+    UserPath: values.userPath,
+    SealingKeyArn: values.sealingKeyArn,
+  });
+}
+
+const LAMBDA_TRUST = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+});
+
+/** Creates the role, or finds it when an earlier provisioning on the same emulator made it. */
+async function ensureRole(iam: IAMClient, roleName: string): Promise<string | undefined> {
+  try {
+    const created = await iam.send(
+      new CreateRoleCommand({ RoleName: roleName, AssumeRolePolicyDocument: LAMBDA_TRUST }),
+    );
+    return created.Role?.Arn;
+  } catch (error) {
+    if (!(error instanceof EntityAlreadyExistsException)) throw error;
+    return (await iam.send(new GetRoleCommand({ RoleName: roleName }))).Role?.Arn;
+  }
+}
+
+export interface FunctionRoles {
+  /** Each function's role ARN. */
+  roleArns: Record<FunctionName, string>;
+  /** Each function's credentials, as the Lambda runtime gives them: environment variables. */
+  environment: FunctionEnvironment;
+}
+
+/**
+ * Creates one role per function with its deployment policy (through IAM's own API, as the
+ * administrator) and assumes each, as Lambda does for every function.
+ */
+export async function provisionFunctionRoles(
+  clients: { iam: IAMClient; sts: STSClient },
+  values: PolicyValues,
+): Promise<FunctionRoles> {
+  const roleArns = {} as Record<FunctionName, string>;
+  const environment: FunctionEnvironment = {};
+  for (const fn of policies.FUNCTIONS) {
+    const roleName = functionRoleName(fn);
+    const roleArn = await ensureRole(clients.iam, roleName);
+    if (!roleArn) throw new Error(`IAM CreateRole returned no ARN for ${roleName}`);
+    await clients.iam.send(
+      new PutRolePolicyCommand({
+        RoleName: roleName,
+        PolicyName: `${roleName}-policy`,
+        PolicyDocument: JSON.stringify(localFunctionPolicy(fn, values)),
+      }),
+    );
+    const assumed = await clients.sts.send(
+      new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: roleName, DurationSeconds: 43_200 }),
+    );
+    const keys = assumed.Credentials;
+    if (!keys?.AccessKeyId || !keys.SecretAccessKey || !keys.SessionToken) {
+      throw new Error(`STS AssumeRole returned no credentials for ${roleName}`);
+    }
+    roleArns[fn] = roleArn;
+    environment[fn] = {
+      AWS_ACCESS_KEY_ID: keys.AccessKeyId,
+      AWS_SECRET_ACCESS_KEY: keys.SecretAccessKey,
+      AWS_SESSION_TOKEN: keys.SessionToken,
+    };
+  }
+  return { roleArns, environment };
+}
