@@ -70,6 +70,19 @@ const EXPECTED: Record<string, Row> = {
   ),
   'ListUserTags of a user without tags': same('ok: 0'),
   'CreateAccessKey for an unknown user': same('error: NoSuchEntity'),
+  // Ours gives AWS's message (action, resource, reason); moto's names no resource and no reason.
+  'iam:ListAccessKeys by a role without it': [
+    'error: AccessDenied: User: arn:aws:sts::123456789012:assumed-role/<role>/probe is not authorized to perform: iam:ListAccessKeys on resource: user <user> because no identity-based policy allows the iam:ListAccessKeys action',
+    'ok',
+    'error: AccessDenied: User: arn:aws:sts::123456789012:assumed-role/<role>/probe is not authorized to perform: iam:ListAccessKeys',
+  ],
+  // moto answers KMS's denial with IAM's XML body on KMS's JSON protocol: the SDK cannot parse it.
+  'kms:Encrypt by a role without it': [
+    'error: AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/<role>/probe is not authorized to perform: kms:Encrypt on resource: arn:aws:kms:us-east-1:123456789012:key/<key> because no identity-based policy allows the kms:Encrypt action',
+    'ok',
+    // The parser's words are Node's.
+    expect.stringMatching(/^error: SyntaxError: Unexpected token '<'/) as Outcome,
+  ],
   'Decrypt with the same context': same('ok: s'),
   'Decrypt with another purpose': same('error: InvalidCiphertextException'),
   'Decrypt without context': same('error: InvalidCiphertextException'),

@@ -1,5 +1,6 @@
 import {
   CreateAccessKeyCommand,
+  CreateRoleCommand,
   CreateUserCommand,
   DeleteAccessKeyCommand,
   GetAccessKeyLastUsedCommand,
@@ -7,11 +8,12 @@ import {
   IAMClient,
   ListAccessKeysCommand,
   ListUserTagsCommand,
+  PutRolePolicyCommand,
   TagUserCommand,
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { errorCode } from '../../functions/commons/aws.js';
 
 /** An AWS-compatible endpoint and credentials that may call everything there. */
@@ -21,17 +23,21 @@ export interface Endpoint {
   credentials: { accessKeyId: string; secretAccessKey: string };
 }
 
-type Credentials = Endpoint['credentials'];
+type Credentials = Endpoint['credentials'] & { sessionToken?: string };
 
 /** What one call did: `ok` (with what the probe reads from the answer), or the AWS error code. */
 export type Outcome = string;
 
-async function outcome(call: () => Promise<string | undefined>): Promise<Outcome> {
+async function outcome(
+  call: () => Promise<string | undefined>,
+  options: { message?: boolean } = {},
+): Promise<Outcome> {
   try {
     const seen = await call();
     return seen === undefined ? 'ok' : `ok: ${seen}`;
   } catch (error) {
-    return `error: ${errorCode(error)}`;
+    const message = error instanceof Error ? error.message.split('\n')[0] : '';
+    return `error: ${errorCode(error)}${options.message ? `: ${message}` : ''}`;
   }
 }
 
@@ -167,6 +173,54 @@ export async function probe(target: Endpoint, prefix: string): Promise<Record<st
   });
 
   const key = (await kms.send(new CreateKeyCommand({}))).KeyMetadata?.KeyId ?? '';
+  // A role that may only read users, as a function's role would be with an action missing.
+  const role = `${prefix}-role`;
+  const admin = (await new STSClient(config()).send(new GetCallerIdentityCommand({}))).Arn;
+  const roleArn = (
+    await iam.send(
+      new CreateRoleCommand({
+        RoleName: role,
+        AssumeRolePolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Principal: { AWS: admin }, Action: 'sts:AssumeRole' }],
+        }),
+      }),
+    )
+  ).Role?.Arn;
+  await iam.send(
+    new PutRolePolicyCommand({
+      RoleName: role,
+      PolicyName: 'read-users',
+      PolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: 'iam:GetUser', Resource: '*' }],
+      }),
+    }),
+  );
+  const session = (
+    await new STSClient(config()).send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'probe' }))
+  ).Credentials;
+  const asRole = {
+    accessKeyId: session?.AccessKeyId ?? '',
+    secretAccessKey: session?.SecretAccessKey ?? '',
+    sessionToken: session?.SessionToken ?? '',
+  };
+  results['iam:ListAccessKeys by a role without it'] = await outcome(
+    async () => {
+      await new IAMClient(config(asRole)).send(new ListAccessKeysCommand({ UserName: user }));
+      return undefined;
+    },
+    { message: true },
+  );
+  results['kms:Encrypt by a role without it'] = await outcome(
+    async () => {
+      await new KMSClient(config(asRole)).send(
+        new EncryptCommand({ KeyId: key, Plaintext: Buffer.from('s') }),
+      );
+      return undefined;
+    },
+    { message: true },
+  );
   const otherKey = (await kms.send(new CreateKeyCommand({}))).KeyMetadata?.KeyId ?? '';
   const context = { 'iam-key-rotator:purpose': 'new-secret', 'iam-key-rotator:user': user };
   const sealed = (
@@ -188,8 +242,8 @@ export async function probe(target: Endpoint, prefix: string): Promise<Record<st
   });
   results['Decrypt without context'] = await decrypt(key, {});
   results['Decrypt naming another key'] = await decrypt(otherKey, context);
-  // The probe's own user name differs per run; the table shows it as <user>.
-  return Object.fromEntries(
-    Object.entries(results).map(([name, seen]) => [name, seen.replaceAll(user, '<user>')]),
-  );
+  // Names and ids differ per run; the table shows them as <user>, <role> and <key>.
+  const shown = (seen: string) =>
+    seen.replaceAll(user, '<user>').replaceAll(role, '<role>').replaceAll(key, '<key>');
+  return Object.fromEntries(Object.entries(results).map(([name, seen]) => [name, shown(seen)]));
 }

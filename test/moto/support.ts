@@ -1,12 +1,11 @@
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, beforeEach, vi } from 'vitest';
+import { type MotoServer, startMoto } from '../../local-stack/moto.js';
 import {
   createMotoAdmin,
   type FunctionIdentities,
-  type MotoServer,
   provisionFunctionRoles,
-  startMoto,
-} from '../../local-stack/moto.js';
+} from '../../local-stack/moto-provision.js';
 import {
   localTarget,
   type Provisioned,
