@@ -3,7 +3,7 @@ import { expect, it } from 'vitest';
 import { FUNCTIONS, type FunctionName } from '../../deploy/policies.cjs';
 import { expectInvariants } from '../support/invariants.js';
 import { expectFailure, expectSuccess } from '../support/scenarios.js';
-import type { MotoStack } from './support.js';
+import { type MotoStack, verifyReadRefused } from './support.js';
 
 /** What only moto's authorization can show: who signed each call, and what a wrong role gets. */
 export function authorizationCases(ctx: MotoStack): void {
@@ -31,7 +31,7 @@ export function authorizationCases(ctx: MotoStack): void {
     // A rotation, and one rolled back after the store, so that every function runs.
     expectSuccess(await ctx.rotate(await ctx.seed('authorized-signers')));
     const rolledBack = await ctx.rotate(await ctx.seed('authorized-signers-rollback'), {
-      faults: [`vault:kv-read:403x2@${ctx.target.kvVersion === 1 ? 5 : 3}`],
+      faults: [verifyReadRefused(ctx.target)],
     });
     expectFailure(rolledBack, 'VerificationFailed', 'VerificationFailed');
     const after = await lastUses();

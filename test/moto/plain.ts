@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 import { expectInvariants, newKeyId } from '../support/invariants.js';
 import { expectFailure, expectSuccess } from '../support/scenarios.js';
-import type { MotoStack } from './support.js';
+import { type MotoStack, verifyReadRefused } from './support.js';
 
 /** What every rotation suite asserts, here on moto's IAM, STS and KMS. */
 export function rotationCases(ctx: MotoStack, prefix: string): void {
@@ -31,10 +31,7 @@ export function rotationCases(ctx: MotoStack, prefix: string): void {
 
   it('rolls back when the stored key cannot be verified: the previous Vault value restored', async () => {
     const user = await ctx.seed(`${prefix}-unverified`);
-    // VerifyKey's read of the stored key is refused: the third read of a cold rotation on KV v2,
-    // the fifth on KV v1 (where StoreInVault reads the current value again and its write back).
-    const nth = ctx.target.kvVersion === 1 ? 5 : 3;
-    const report = await ctx.rotate(user, { faults: [`vault:kv-read:403x2@${nth}`] });
+    const report = await ctx.rotate(user, { faults: [verifyReadRefused(ctx.target)] });
     expectFailure(report, 'VerificationFailed', 'VerificationFailed');
     const restored = report.history.find((e) => e.type === 'StateExited' && e.state?.name === 'RestoreVault');
     expect(restored?.state?.output).toMatchObject({ rollback: { vault: { action: 'rewrote-previous' } } });

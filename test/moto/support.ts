@@ -46,6 +46,14 @@ export function useMotoServer(executable: string): () => SharedMoto {
   };
 }
 
+/**
+ * A fault that refuses VerifyKey's read of the stored key: the third Vault read of a cold rotation
+ * on KV v2, the fifth on KV v1 (where StoreInVault reads the current value again and its write back).
+ */
+export function verifyReadRefused(target: Target): string {
+  return `vault:kv-read:403x2@${target.kvVersion === 1 ? 5 : 3}`;
+}
+
 export interface MotoStack extends TestStack {
   moto: SharedMoto;
   provisioned: Provisioned;
