@@ -1,6 +1,7 @@
-// The one source of the IAM policy documents each function's role holds. serverless.yml renders
-// them into the CloudFormation template (every `${...}` becomes an Fn::Sub variable); the local
-// stack renders them with its own account and key, and its emulated AWS evaluates them.
+// The one source of the IAM policy documents: each function's role, the sealing key's policy and
+// the state machine's role. deploy/template.cjs renders them into the CloudFormation template at
+// package time (every `${...}` becomes an Fn::Sub variable); the local stack renders them with its
+// own account and key, and its emulated AWS evaluates them.
 'use strict';
 
 /** The user tags the rotator writes; TagUser is limited to these keys. */
@@ -14,7 +15,10 @@ const ENCRYPTION_CONTEXT_KEYS = [
   'iam-key-rotator:purpose',
 ];
 
-/** Variables the documents use, besides AWS's pseudo parameters (Partition, Region, AccountId). */
+/**
+ * Variables the function documents use, besides AWS's pseudo parameters (Partition, Region,
+ * AccountId). The key policy also names each role as `${<Fn>RoleArn}` (see roleArnVariable).
+ */
 const VARIABLES = ['Service', 'Stage', 'UserPath', 'SealingKeyArn'];
 
 const USERS = 'arn:${AWS::Partition}:iam::${AWS::AccountId}:user${UserPath}*';
@@ -107,6 +111,12 @@ const FUNCTION_STATEMENTS = {
 
 const FUNCTIONS = Object.keys(FUNCTION_STATEMENTS);
 
+/** The functions that log in to Vault (every handler that imports the Vault client). */
+const VAULT_FUNCTIONS = FUNCTIONS.filter((fn) => fn !== 'validateInput');
+
+/** The functions that write to Vault: they log in with the writer's credentials, the others the reader's. */
+const VAULT_WRITERS = ['storeInVault', 'restoreVault'];
+
 /** What the Lambda runtime does for every function: its own log group, and X-Ray. */
 function runtimeStatements(fn) {
   return [
@@ -127,11 +137,259 @@ function runtimeStatements(fn) {
   ];
 }
 
-/** A function's whole policy document, with `${...}` variables left in. */
-function functionPolicy(fn) {
+/** A Secrets Manager secret given by ARN, or by name (its ARN then ends in a random 6-character suffix). */
+const secretArn = (secret) =>
+  secret.startsWith('arn:')
+    ? secret
+    : `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${secret}-??????`;
+
+/** An SSM parameter given by name without its leading slash. */
+const parameterArn = (name) =>
+  `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/${name}`;
+
+const present = (values) => values.filter((v) => typeof v === 'string' && v !== '');
+
+/**
+ * Statements that depend on the deployment's parameters: where the function's Vault credentials,
+ * CA bundle and client certificate are kept, the customer-managed key protecting them, and the VPC.
+ * A Vault writer reads only the writer's credentials, every other Vault function only the reader's.
+ */
+function settingsStatements(fn, settings) {
+  if (!VAULT_FUNCTIONS.includes(fn)) return [];
+  const credentials = (VAULT_WRITERS.includes(fn) ? settings.writer : settings.reader) ?? {};
+  const secrets = present([credentials.tokenSecret, credentials.appRoleSecretId, settings.clientCertSecret]);
+  const parameters = present([credentials.tokenParameter, settings.caParameter]);
+  const statements = [];
+  if (secrets.length > 0) {
+    statements.push({
+      Sid: 'VaultSecrets',
+      Effect: 'Allow',
+      Action: 'secretsmanager:GetSecretValue',
+      Resource: secrets.map(secretArn),
+    });
+  }
+  if (parameters.length > 0) {
+    statements.push({
+      Sid: 'VaultParameters',
+      Effect: 'Allow',
+      Action: 'ssm:GetParameter',
+      Resource: parameters.map(parameterArn),
+    });
+  }
+  const services = [
+    ...(secrets.length > 0 ? ['secretsmanager.${AWS::Region}.amazonaws.com'] : []),
+    ...(parameters.length > 0 ? ['ssm.${AWS::Region}.amazonaws.com'] : []),
+  ];
+  if (settings.secretsKeyArn && services.length > 0) {
+    // Secrets Manager and SSM decrypt with the caller's permissions; only through them.
+    statements.push({
+      Sid: 'VaultSecretsKey',
+      Effect: 'Allow',
+      Action: 'kms:Decrypt',
+      Resource: settings.secretsKeyArn,
+      Condition: { StringEquals: { 'kms:ViaService': services } },
+    });
+  }
+  if (settings.vpc) statements.push(...vpcStatements(settings.vpc));
+  return statements;
+}
+
+/** What Lambda does with the function's role to attach it to the VPC (AWSLambdaVPCAccessExecutionRole, scoped). */
+function vpcStatements({ subnetIds, securityGroupIds }) {
+  const ec2 = 'arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}';
+  return [
+    {
+      Sid: 'VpcDescribe',
+      Effect: 'Allow',
+      // Describe actions support no resource-level permissions.
+      Action: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'],
+      Resource: '*',
+    },
+    {
+      Sid: 'VpcCreateInterfaces',
+      Effect: 'Allow',
+      Action: 'ec2:CreateNetworkInterface',
+      Resource: [
+        `${ec2}:network-interface/*`,
+        ...subnetIds.map((id) => `${ec2}:subnet/${id}`),
+        ...securityGroupIds.map((id) => `${ec2}:security-group/${id}`),
+      ],
+    },
+    {
+      Sid: 'VpcManageInterfaces',
+      Effect: 'Allow',
+      Action: [
+        'ec2:DeleteNetworkInterface',
+        'ec2:AssignPrivateIpAddresses',
+        'ec2:UnassignPrivateIpAddresses',
+      ],
+      Resource: `${ec2}:network-interface/*`,
+    },
+  ];
+}
+
+/**
+ * A function's whole policy document, with `${...}` variables left in. Without settings it is what
+ * the default local stack needs (Vault's AWS auth, no secrets to read, no VPC).
+ */
+function functionPolicy(fn, settings = {}) {
   const statements = FUNCTION_STATEMENTS[fn];
   if (!statements) throw new Error(`no policy for function ${fn}`);
-  return { Version: '2012-10-17', Statement: [...runtimeStatements(fn), ...statements] };
+  return {
+    Version: '2012-10-17',
+    Statement: [...runtimeStatements(fn), ...statements, ...settingsStatements(fn, settings)],
+  };
+}
+
+/** Whether a statement names the sealing key (the template keeps those out of the role, see the key policy). */
+const usesSealingKey = (statement) => JSON.stringify(statement.Resource) === JSON.stringify(SEALING_KEY);
+
+/** The variable naming a function's role ARN in the key policy, e.g. `CreateKeyRoleArn`. */
+const roleArnVariable = (fn) => `${fn.charAt(0).toUpperCase()}${fn.slice(1)}RoleArn`;
+
+/** What the key's administrator may do: everything but use the key, grant it, or re-encrypt under it. */
+const KEY_ADMINISTRATION = [
+  'kms:DescribeKey',
+  'kms:GetKeyPolicy',
+  'kms:GetKeyRotationStatus',
+  'kms:ListGrants',
+  'kms:ListKeyPolicies',
+  'kms:ListKeyRotations',
+  'kms:ListResourceTags',
+  'kms:PutKeyPolicy',
+  'kms:EnableKey',
+  'kms:DisableKey',
+  'kms:EnableKeyRotation',
+  'kms:DisableKeyRotation',
+  'kms:RotateKeyOnDemand',
+  'kms:UpdateKeyDescription',
+  'kms:CreateAlias',
+  'kms:UpdateAlias',
+  'kms:DeleteAlias',
+  'kms:RevokeGrant',
+  'kms:TagResource',
+  'kms:UntagResource',
+  'kms:ScheduleKeyDeletion',
+  'kms:CancelKeyDeletion',
+];
+
+/**
+ * The sealing key's policy. Each function's sealing statements are granted to its role
+ * (`${<Fn>RoleArn}`), and nobody else may decrypt, grant or re-encrypt: an explicit Deny that
+ * IAM policies cannot override. The administrator (`administratorArn`, else the account, i.e. IAM
+ * policies) keeps PutKeyPolicy, which KMS's lockout check requires of whoever creates the key.
+ */
+function sealingKeyPolicy({ administratorArn } = {}) {
+  const use = FUNCTIONS.flatMap((fn) =>
+    FUNCTION_STATEMENTS[fn].filter(usesSealingKey).map((s) => ({
+      Sid: `${roleArnVariable(fn).replace(/Arn$/, '')}${s.Sid}`,
+      Effect: 'Allow',
+      Principal: { AWS: `\${${roleArnVariable(fn)}}` },
+      Action: s.Action,
+      Resource: '*',
+      Condition: s.Condition,
+    })),
+  );
+  const decrypting = FUNCTIONS.filter((fn) =>
+    FUNCTION_STATEMENTS[fn].some((s) => usesSealingKey(s) && [s.Action].flat().includes('kms:Decrypt')),
+  );
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'AdministerKey',
+        Effect: 'Allow',
+        Principal: { AWS: administratorArn || 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' },
+        Action: KEY_ADMINISTRATION,
+        Resource: '*',
+      },
+      ...use,
+      {
+        Sid: 'OnlyTheUnsealingRolesDecrypt',
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: 'kms:Decrypt',
+        Resource: '*',
+        Condition: {
+          ArnNotEquals: { 'aws:PrincipalArn': decrypting.map((fn) => `\${${roleArnVariable(fn)}}`) },
+        },
+      },
+      {
+        Sid: 'NoGrantsNoReEncryption',
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: ['kms:CreateGrant', 'kms:ReEncryptFrom', 'kms:ReEncryptTo'],
+        Resource: '*',
+      },
+    ],
+  };
+}
+
+/** The state machine's ARN, built from its name (a reference to the resource would be a cycle). */
+const STATE_MACHINE_ARN =
+  'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${Service}-${Stage}';
+
+/** Who may assume the state machine's role: Step Functions, for this state machine only. */
+function stateMachineTrustPolicy() {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'states.amazonaws.com' },
+        Action: 'sts:AssumeRole',
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': '${AWS::AccountId}' },
+          ArnEquals: { 'aws:SourceArn': STATE_MACHINE_ARN },
+        },
+      },
+    ],
+  };
+}
+
+/** The state machine's role: invoke the 8 functions (by unqualified ARN, as the ASL does), log, trace. */
+function stateMachinePolicy() {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'InvokeSteps',
+        Effect: 'Allow',
+        Action: 'lambda:InvokeFunction',
+        Resource: FUNCTIONS.map(
+          (fn) =>
+            `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:\${Service}-\${Stage}-${fn}`,
+        ),
+      },
+      {
+        Sid: 'LogDelivery',
+        Effect: 'Allow',
+        // CloudWatch Logs' log-delivery actions support no resource-level permissions.
+        Action: [
+          'logs:CreateLogDelivery',
+          'logs:GetLogDelivery',
+          'logs:UpdateLogDelivery',
+          'logs:DeleteLogDelivery',
+          'logs:ListLogDeliveries',
+          'logs:PutResourcePolicy',
+          'logs:DescribeResourcePolicies',
+          'logs:DescribeLogGroups',
+        ],
+        Resource: '*',
+      },
+      {
+        Sid: 'Tracing',
+        Effect: 'Allow',
+        Action: [
+          'xray:PutTraceSegments',
+          'xray:PutTelemetryRecords',
+          'xray:GetSamplingRules',
+          'xray:GetSamplingTargets',
+        ],
+        Resource: '*',
+      },
+    ],
+  };
 }
 
 /** Replaces every `${Name}` (and `${AWS::Name}`) in a document with its value. */
@@ -158,8 +416,16 @@ module.exports = {
   ENCRYPTION_CONTEXT_KEYS,
   VARIABLES,
   FUNCTIONS,
+  VAULT_FUNCTIONS,
+  VAULT_WRITERS,
   FUNCTION_STATEMENTS,
+  KEY_ADMINISTRATION,
   runtimeStatements,
   functionPolicy,
+  usesSealingKey,
+  roleArnVariable,
+  sealingKeyPolicy,
+  stateMachineTrustPolicy,
+  stateMachinePolicy,
   render,
 };

@@ -3,6 +3,7 @@ export type PolicyValue = string | string[];
 export interface Statement {
   Sid?: string;
   Effect: 'Allow' | 'Deny';
+  Principal?: { AWS?: PolicyValue; Service?: PolicyValue };
   Action?: PolicyValue;
   NotAction?: PolicyValue;
   Resource?: PolicyValue;
@@ -22,11 +23,44 @@ export type FunctionName =
   | 'deleteOld'
   | 'restoreVault'
   | 'discardNewKey';
+/** Where one Vault identity's credentials are kept (each absent when that auth method is not used). */
+export interface VaultCredentialSources {
+  /** Secrets Manager secret (ARN, or name) holding the Vault token. */
+  tokenSecret?: string;
+  /** SSM SecureString parameter name, without its leading slash, holding the Vault token. */
+  tokenParameter?: string;
+  /** Secrets Manager secret (ARN, or name) holding the AppRole secret_id. */
+  appRoleSecretId?: string;
+}
+/** The deployment parameters the policies depend on. */
+export interface PolicySettings {
+  /** Read by the Vault functions other than the writers. */
+  reader?: VaultCredentialSources;
+  /** Read by storeInVault and restoreVault only. */
+  writer?: VaultCredentialSources;
+  /** SSM parameter name (no leading slash) holding Vault's CA bundle. */
+  caParameter?: string;
+  /** Secrets Manager secret (ARN, or name) holding {"certificate", "private_key"} for Vault's TLS. */
+  clientCertSecret?: string;
+  /** ARN of the customer-managed KMS key protecting those secrets and parameters. */
+  secretsKeyArn?: string;
+  /** The VPC the Vault functions run in. */
+  vpc?: { subnetIds: string[]; securityGroupIds: string[] };
+}
 export const ROTATOR_TAG_KEYS: string[];
 export const ENCRYPTION_CONTEXT_KEYS: string[];
 export const VARIABLES: string[];
 export const FUNCTIONS: FunctionName[];
+export const VAULT_FUNCTIONS: FunctionName[];
+export const VAULT_WRITERS: FunctionName[];
 export const FUNCTION_STATEMENTS: Record<FunctionName, Statement[]>;
+export const KEY_ADMINISTRATION: string[];
 export function runtimeStatements(fn: FunctionName): Statement[];
-export function functionPolicy(fn: FunctionName): PolicyDocument;
+export function functionPolicy(fn: FunctionName, settings?: PolicySettings): PolicyDocument;
+export function usesSealingKey(statement: Statement): boolean;
+/** `CreateKeyRoleArn` for createKey: the variable the key policy names that role with. */
+export function roleArnVariable(fn: FunctionName): string;
+export function sealingKeyPolicy(options?: { administratorArn?: string }): PolicyDocument;
+export function stateMachineTrustPolicy(): PolicyDocument;
+export function stateMachinePolicy(): PolicyDocument;
 export function render<T>(document: T, values: Record<string, string>): T;

@@ -12,13 +12,33 @@ export interface Restored {
   version: number;
 }
 
-const Fields = z.record(z.string(), z.string());
+const Previous = z.record(z.string(), z.unknown());
+
+/**
+ * The sealed copy of what KV v1 served: a JSON object, written back as it was, whatever its
+ * fields hold (numbers, lists, ...: consumers get exactly their previous value back).
+ */
+function parseSealed(plain: string, path: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(plain);
+  } catch {
+    value = undefined;
+  }
+  const parsed = Previous.safeParse(value);
+  if (!parsed.success) {
+    throw new VaultDataError(
+      `the sealed previous value of ${path} is not a JSON object; nothing was written`,
+    );
+  }
+  return parsed.data;
+}
 
 /** What Vault served before: the old version's data on KV v2, the sealed copy on KV v1. */
 async function previousData(
   request: { vaultPath: string; execution: string; userName: string },
   created: Created,
-) {
+): Promise<Record<string, unknown>> {
   const before = created.vaultBefore;
   if (before.sealedPrevious && before.accessKeyId) {
     const plain = await unseal(before.sealedPrevious, {
@@ -27,16 +47,15 @@ async function previousData(
       accessKeyId: before.accessKeyId,
       purpose: 'previous-secret',
     });
-    return Fields.parse(JSON.parse(plain));
+    return parseSealed(plain, request.vaultPath);
   }
   const previous = await readStoredKey(request.vaultPath, before.version);
-  const data = Fields.safeParse(previous.data);
-  if (previous.key?.accessKeyId !== before.accessKeyId || !data.success) {
+  if (previous.key?.accessKeyId !== before.accessKeyId || previous.data === null) {
     throw new VaultDataError(
       `version ${before.version} of ${request.vaultPath} no longer holds ${before.accessKeyId}`,
     );
   }
-  return data.data;
+  return previous.data;
 }
 
 /** RestoreVault (rollback): if Vault serves the new key, puts back exactly what it served before. */

@@ -8,7 +8,7 @@ import {
 import type { STSClient } from '@aws-sdk/client-sts';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import policies from '../deploy/policies.cjs';
-import type { FunctionName, PolicyDocument } from '../deploy/policies.cjs';
+import type { FunctionName, PolicyDocument, PolicySettings } from '../deploy/policies.cjs';
 import type { FunctionEnvironment } from './function-environment.js';
 
 /** The values the local stack renders the deployment's policy documents with. */
@@ -25,9 +25,17 @@ export const LOCAL_STAGE = 'local';
 /** The role each function runs as locally, named like the deployed function. */
 export const functionRoleName = (fn: FunctionName): string => `${LOCAL_SERVICE}-${LOCAL_STAGE}-${fn}`;
 
+/** The ARN the function's role gets (roles are made at the root path). */
+export const functionRoleArn = (accountId: string, fn: FunctionName): string =>
+  `arn:aws:iam::${accountId}:role/${functionRoleName(fn)}`;
+
 /** A function's policy document from deploy/policies.cjs, rendered for the local account. */
-export function localFunctionPolicy(fn: FunctionName, values: PolicyValues): PolicyDocument {
-  return renderLocally(policies.functionPolicy(fn), values);
+export function localFunctionPolicy(
+  fn: FunctionName,
+  values: PolicyValues,
+  settings?: PolicySettings,
+): PolicyDocument {
+  return renderLocally(policies.functionPolicy(fn, settings), values);
 }
 
 /** Fills a document's `${...}` variables as the local stack's deployment would. */
@@ -75,6 +83,7 @@ export interface FunctionRoles {
 export async function provisionFunctionRoles(
   clients: { iam: IAMClient; sts: STSClient },
   values: PolicyValues,
+  settings?: PolicySettings,
 ): Promise<FunctionRoles> {
   const roleArns = {} as Record<FunctionName, string>;
   const environment: FunctionEnvironment = {};
@@ -86,7 +95,7 @@ export async function provisionFunctionRoles(
       new PutRolePolicyCommand({
         RoleName: roleName,
         PolicyName: `${roleName}-policy`,
-        PolicyDocument: JSON.stringify(localFunctionPolicy(fn, values)),
+        PolicyDocument: JSON.stringify(localFunctionPolicy(fn, values, settings)),
       }),
     );
     const assumed = await clients.sts.send(

@@ -13,7 +13,9 @@ import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import axios, { type AxiosInstance } from 'axios';
 import type { FunctionEnvironment } from './function-environment.js';
-import { type FunctionRoles, type PolicyValues, provisionFunctionRoles } from './function-roles.js';
+import policies from '../deploy/policies.cjs';
+import type { PolicySettings, VaultCredentialSources } from '../deploy/policies.cjs';
+import { functionRoleArn, provisionFunctionRoles } from './function-roles.js';
 
 export type VaultAuthMethod = 'aws' | 'approle' | 'token';
 
@@ -135,13 +137,6 @@ export async function provisionRotator(target: Target): Promise<Provisioned> {
   const sts = new STSClient(awsConfig(target));
   const identity = await sts.send(new GetCallerIdentityCommand({}));
   const rotatorArn = identity.Arn ?? '';
-  const roles = await functionRoles(target, sts, {
-    region: target.aws.region,
-    accountId: identity.Account ?? '',
-    sealingKeyArn: key.KeyMetadata?.Arn ?? '',
-    userPath: USER_PATH,
-  });
-
   if (target.namespace) {
     await ignoringExisting(
       vaultAdmin(target, { rootNamespace: true }).post(`sys/namespaces/${target.namespace}`, {}),
@@ -155,12 +150,37 @@ export async function provisionRotator(target: Target): Promise<Provisioned> {
     }),
   );
   await vault.put(`sys/policies/acl/${ROTATOR_ROLE}`, { policy: policy(target) });
-  return {
-    kmsKeyId,
+  const perFunction = target.aws.perFunctionRoles === true;
+  const accountId = identity.Account ?? '';
+  const authEnvironment = await provisionAuth(target, [
     rotatorArn,
-    authEnvironment: await provisionAuth(target, roles ? vaultPrincipals(roles.roleArns) : [rotatorArn]),
-    functionEnvironment: roles?.environment ?? {},
+    ...(perFunction ? policies.VAULT_FUNCTIONS.map((fn) => functionRoleArn(accountId, fn)) : []),
+  ]);
+  const roles = perFunction
+    ? await provisionFunctionRoles(
+        { iam: new IAMClient(awsConfig(target)), sts },
+        {
+          region: target.aws.region,
+          accountId,
+          sealingKeyArn: key.KeyMetadata?.Arn ?? '',
+          userPath: USER_PATH,
+        },
+        vaultSecretSettings(authEnvironment),
+      )
+    : undefined;
+  return { kmsKeyId, rotatorArn, authEnvironment, functionEnvironment: roles?.environment ?? {} };
+}
+
+/**
+ * The deployment settings that grant the Vault functions the secret their auth method reads. The
+ * local stack keeps one credential for readers and writers alike.
+ */
+function vaultSecretSettings(auth: Record<string, string>): PolicySettings {
+  const sources: VaultCredentialSources = {
+    ...(auth.VAULT_APPROLE_SECRET_ID_SECRET ? { appRoleSecretId: auth.VAULT_APPROLE_SECRET_ID_SECRET } : {}),
+    ...(auth.VAULT_TOKEN_SECRET_ID ? { tokenSecret: auth.VAULT_TOKEN_SECRET_ID } : {}),
   };
+  return { reader: sources, writer: sources };
 }
 
 async function storeSecret(target: Target, name: string, value: string): Promise<string> {
@@ -174,30 +194,15 @@ async function storeSecret(target: Target, name: string, value: string): Promise
   return out.ARN ?? '';
 }
 
-/**
- * Per-function roles on the local stack with Vault's aws auth. AppRole and token auth read their
- * secret from Secrets Manager, which policies.cjs grants only with deployment settings not yet
- * passed here, so those keep one identity (the administrator).
- */
-async function functionRoles(target: Target, sts: STSClient, values: PolicyValues) {
-  if (target.aws.perFunctionRoles !== true || target.vaultAuth !== 'aws') return undefined;
-  return provisionFunctionRoles({ iam: new IAMClient(awsConfig(target)), sts }, values);
-}
-
-/** The roles Vault's aws auth accepts: every function that talks to Vault. */
-const vaultPrincipals = (roleArns: FunctionRoles['roleArns']): string[] =>
-  Object.entries(roleArns).flatMap(([fn, arn]) => (fn === 'validateInput' ? [] : [arn]));
-
 async function provisionAuth(target: Target, principalArns: string[]): Promise<Record<string, string>> {
   const vault = vaultAdmin(target);
   switch (target.vaultAuth) {
     case 'aws': {
-      if (target.aws.endpoint) {
-        await vault.post('auth/aws/config/client', {
-          sts_endpoint: target.aws.endpoint,
-          sts_region: target.aws.region,
-        });
-      }
+      // Replay protection as a deployment has it: the handlers send Vault's host name by default.
+      await vault.post('auth/aws/config/client', {
+        iam_server_id_header_value: new URL(target.vault.addr).hostname.replace(/^\[(.*)\]$/, '$1'),
+        ...(target.aws.endpoint ? { sts_endpoint: target.aws.endpoint, sts_region: target.aws.region } : {}),
+      });
       await vault.post(`auth/aws/role/${ROTATOR_ROLE}`, {
         auth_type: 'iam',
         bound_iam_principal_arn: principalArns,

@@ -10,12 +10,19 @@
 # Terraform in terraform/ and local-stack/provision.ts do exactly that).
 #
 # Nothing else is granted:
+# - no earlier version: every reader reads the version Vault serves now, never `?version=N` (only
+#   restoreVault, with the writer policy, reads the version it puts back);
 # - no list, no metadata read (secret/metadata/...): the rotator reads one known path at a time;
 # - no create/update/patch/delete anywhere;
 # - no sys/ path. KV version detection (GET sys/internal/ui/mounts/secret) needs no rule: Vault
 #   answers it for any token that has a capability somewhere under the mount, as this one does.
 
-# GET secret/data/<prefix><user> and GET ...?version=N: the current key and its version.
+# GET secret/data/<prefix><user>: the current key and its version (in the response's metadata).
+# denied_parameters: Vault checks a GET's query parameters like a write's body, so `version` (any
+# value) is refused and no reader token can fetch the keys a path served before.
 path "secret/data/aws/iam-users/*" {
   capabilities = ["read"]
+  denied_parameters = {
+    "version" = []
+  }
 }

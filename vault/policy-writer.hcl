@@ -13,6 +13,7 @@
 #   never destroyed, so a rollback or an operator can always get back an earlier key;
 # - delete on secret/metadata/... (would erase every version and the history at once);
 # - read/list on secret/metadata/... and list anywhere: the rotator never needs them;
+# - any metadata field but custom_metadata (max_versions, delete_version_after, cas_required);
 # - patch: the rotator writes whole versions with check-and-set, never JSON merge patches;
 # - sys/ (policies, mounts, auth): the rotator never manages Vault. KV version detection
 #   (GET sys/internal/ui/mounts/secret) needs no rule, see policy-reader.hcl.
@@ -31,6 +32,12 @@ path "secret/data/aws/iam-users/*" {
 # access_key_id, previous_access_key_id. Written after the data, when the metadata exists, so
 # Vault asks for "update"; "create" covers a custom_metadata write to a path that has no metadata
 # (yet, or any more). No read: the rotator never reads metadata back.
+# allowed_parameters: custom_metadata (any value) is the only field a writer may send here, so
+# max_versions, delete_version_after and cas_required cannot be changed: a token holding this
+# policy cannot make Vault drop the versions a rollback or an operator needs.
 path "secret/metadata/aws/iam-users/*" {
   capabilities = ["create", "update"]
+  allowed_parameters = {
+    "custom_metadata" = []
+  }
 }

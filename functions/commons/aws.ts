@@ -85,6 +85,8 @@ interface SdkError {
 export function errorCode(error: unknown): string {
   const e = (error ?? {}) as SdkError;
   if (typeof e.Code === 'string') return e.Code;
+  // The SDK's Node handler renames ECONNRESET, EPIPE and ETIMEDOUT to TimeoutError: keep what happened.
+  if (e.name === 'TimeoutError' && typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code)) return e.code;
   return e.name && e.name !== 'Error' ? e.name : (e.code ?? 'UnknownError');
 }
 

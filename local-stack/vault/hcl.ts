@@ -8,7 +8,11 @@ export class PolicyParseError extends VaultEmulatorError {
   }
 }
 
-export type HclValue = string | string[];
+/** A value inside a list: what Vault's `[]interface{}` policy fields hold. */
+export type HclScalar = string | number | boolean;
+
+/** A field value: a string, a list, or an object of lists (`allowed_parameters = { "k" = [] }`). */
+export type HclValue = string | HclScalar[] | Record<string, HclScalar[]>;
 
 /** One `path "…" { key = value … }` block. */
 export interface PathBlock {
@@ -16,8 +20,7 @@ export interface PathBlock {
   fields: Record<string, HclValue>;
 }
 
-type Token =
-  { kind: 'string'; value: string } | { kind: 'ident'; value: string } | { kind: 'punct'; value: string };
+type Token = { kind: 'string' | 'ident' | 'punct' | 'number'; value: string };
 
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
@@ -34,6 +37,11 @@ function tokenize(text: string): Token[] {
     } else if ('{}[]=,'.includes(ch)) {
       tokens.push({ kind: 'punct', value: ch });
       i += 1;
+    } else if (/[-\d]/.test(ch)) {
+      const number = /^-?\d+(\.\d+)?/.exec(text.slice(i))?.[0];
+      if (!number) throw new PolicyParseError(`unexpected character ${JSON.stringify(ch)} at offset ${i}`);
+      tokens.push({ kind: 'number', value: number });
+      i += number.length;
     } else {
       const ident = /^[A-Za-z_][A-Za-z0-9_-]*/.exec(text.slice(i))?.[0];
       if (!ident) throw new PolicyParseError(`unexpected character ${JSON.stringify(ch)} at offset ${i}`);
@@ -75,8 +83,12 @@ class Parser {
       const fields: Record<string, HclValue> = {};
       while (!this.peek('punct', '}')) {
         const key = this.expect('ident').value;
-        this.expect('punct', '=');
-        fields[key] = this.value();
+        // HCL 1 also writes an object field as a block: `allowed_parameters { ... }`.
+        if (this.peek('punct', '{')) fields[key] = this.object();
+        else {
+          this.expect('punct', '=');
+          fields[key] = this.peek('punct', '{') ? this.object() : this.value();
+        }
       }
       this.expect('punct', '}');
       blocks.push({ path, fields });
@@ -84,16 +96,48 @@ class Parser {
     return blocks;
   }
 
-  private value(): HclValue {
+  private value(): string | HclScalar[] {
     if (!this.peek('punct', '[')) return this.expect('string').value;
+    return this.list();
+  }
+
+  private list(): HclScalar[] {
     this.expect('punct', '[');
-    const items: string[] = [];
+    const items: HclScalar[] = [];
     while (!this.peek('punct', ']')) {
-      items.push(this.expect('string').value);
+      items.push(this.scalar());
       if (!this.peek('punct', ']')) this.expect('punct', ',');
     }
     this.expect('punct', ']');
     return items;
+  }
+
+  private scalar(): HclScalar {
+    const token = this.tokens[this.at];
+    if (token?.kind === 'number') {
+      this.at += 1;
+      return Number(token.value);
+    }
+    if (token?.kind === 'ident' && (token.value === 'true' || token.value === 'false')) {
+      this.at += 1;
+      return token.value === 'true';
+    }
+    return this.expect('string').value;
+  }
+
+  /** `{ "key" = [...] key2 = [...] }`, entries separated by newlines or commas. */
+  private object(): Record<string, HclScalar[]> {
+    this.expect('punct', '{');
+    const entries: Record<string, HclScalar[]> = {};
+    while (!this.peek('punct', '}')) {
+      const token = this.tokens[this.at];
+      const key = token?.kind === 'ident' ? this.expect('ident').value : this.expect('string').value;
+      this.expect('punct', '=');
+      entries[key] = this.list();
+      if (this.peek('punct', ',')) this.expect('punct', ',');
+    }
+    this.expect('punct', '}');
+    return entries;
   }
 
   private peek(kind: Token['kind'], value: string): boolean {
@@ -114,7 +158,7 @@ class Parser {
   }
 }
 
-/** Parses the policy subset of HCL: `path "glob" { key = "v" | ["v", …] }` blocks and comments. */
+/** Parses the policy subset of HCL: `path "glob" { key = "v" | [v, …] | { "k" = [v, …] } }` blocks and comments. */
 export function parseHcl(text: string): PathBlock[] {
   return new Parser(tokenize(text)).blocks();
 }

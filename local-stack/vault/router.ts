@@ -104,6 +104,17 @@ function parseBody(text: string): Record<string, unknown> {
   return parsed;
 }
 
+/** Vault's parseQuery: what a GET carries as request data (one value: a string; more: a list). */
+function queryData(query: URLSearchParams): Record<string, unknown> {
+  const data: Record<string, unknown> = {};
+  for (const name of new Set(query.keys())) {
+    if (name === 'help') continue;
+    const values = query.getAll(name);
+    data[name] = values.length === 1 ? values[0] : values;
+  }
+  return data;
+}
+
 async function serve(
   deps: RouterDeps,
   raw: RawRequest,
@@ -132,7 +143,9 @@ async function serve(
   if (!route || route.access === 'acl') {
     const capability = route ? requiredCapability(route, ctx) : method === 'LIST' ? 'list' : 'read';
     const caller = ctx.caller;
-    if (!caller?.acl.allows(`${caller.aclPrefix}${resolved.path}`, capability)) throw permissionDenied();
+    const data = method === 'GET' || method === 'HEAD' ? queryData(url.searchParams) : ctx.body;
+    if (!caller?.acl.allows(`${caller.aclPrefix}${resolved.path}`, capability, data))
+      throw permissionDenied();
   }
   if (!route) {
     if (resolved.scope === 'kv2') {

@@ -24,6 +24,24 @@ describe('rotations under evaluated per-function policies', () => {
     expect(lab().stack.aws.denials()).toEqual([]);
   });
 
+  it.each(['approle', 'token'] as const)(
+    '%s auth: the Vault functions read the secret under their own roles, granted by the deployment settings',
+    async (auth) => {
+      await lab().use(2, auth);
+      lab().stack.aws.clearAuthorizationLog();
+      await SCENARIOS[0]?.run(lab());
+      expect(lab().stack.aws.denials()).toEqual([]);
+      const readers = lab()
+        .stack.aws.allowedActions()
+        .filter((a) => a.action === 'secretsmanager:GetSecretValue')
+        .map((a) => a.roleArn);
+      // The handlers share one Vault client (and token) per process: the first Vault function logs in for all.
+      expect(readers.length).toBeGreaterThan(0);
+      const vaultRoles = policies.VAULT_FUNCTIONS.map((fn) => lab().roleArn(fn));
+      for (const reader of readers) expect(vaultRoles).toContain(reader);
+    },
+  );
+
   it('each function signs as its own role: the grants used are each role’s own', async () => {
     await lab().use(2);
     lab().stack.aws.clearAuthorizationLog();

@@ -10,6 +10,7 @@ import {
   seedUser,
   type Target,
   USER_PATH,
+  type VaultAuthMethod,
 } from '../../local-stack/provision.js';
 import { prepareTarget, rotate, type RotateOptions } from '../../local-stack/rotation.js';
 import { type LocalStack, startLocalStack } from '../../local-stack/stack.js';
@@ -23,8 +24,8 @@ export type Report = Awaited<ReturnType<typeof rotate>>;
  */
 export interface PolicyLab {
   stack: LocalStack;
-  /** Makes `kv` the target the handlers work against; a no-op when it already is. */
-  use(kv: 1 | 2): Promise<{ target: Target; provisioned: Provisioned }>;
+  /** Makes that target the one the handlers work against; a no-op when it already is. */
+  use(kv: 1 | 2, vaultAuth?: VaultAuthMethod): Promise<{ target: Target; provisioned: Provisioned }>;
   seed(name: string, options?: { keys?: number }): Promise<SeededUser>;
   rotate(
     user: SeededUser,
@@ -47,8 +48,8 @@ export function usePolicyLab(): () => PolicyLab {
   beforeAll(async () => {
     stack = await startLocalStack();
     const local = stack;
-    const targets = { 1: localTarget(local, { kvVersion: 1 }), 2: localTarget(local, { kvVersion: 2 }) };
-    let current: { kv: 1 | 2; target: Target; provisioned: Provisioned } | undefined;
+    const targets = new Map<string, Target>();
+    let current: { key: string; target: Target; provisioned: Provisioned } | undefined;
     const need = () => {
       if (!current) throw new Error('call use(kv) first');
       return current;
@@ -76,11 +77,13 @@ export function usePolicyLab(): () => PolicyLab {
     };
     lab = {
       stack: local,
-      async use(kv) {
-        if (current?.kv !== kv) {
+      async use(kvVersion, vaultAuth = 'aws') {
+        const key = `${kvVersion} ${vaultAuth}`;
+        if (current?.key !== key) {
           vi.resetModules();
-          const target = targets[kv];
-          current = { kv, target, provisioned: await prepareTarget(target) };
+          const target = targets.get(key) ?? localTarget(local, { kvVersion, vaultAuth });
+          targets.set(key, target);
+          current = { key, target, provisioned: await prepareTarget(target) };
         }
         return current;
       },

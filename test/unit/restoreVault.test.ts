@@ -96,6 +96,21 @@ describe('restoreVault handler', () => {
     expect(vault().readSecret('secret', path)?.metadata?.version).toBe(2);
   });
 
+  it('writes back a previous version whose other fields are not strings, exactly as it was', async () => {
+    const { path, event } = rollback({ version: 1, accessKeyId: OLD_KEY });
+    const previous = {
+      access_key: OLD_KEY,
+      secret_key: OLD_SECRET,
+      ttl: 3600,
+      tags: ['ci'],
+      meta: { a: null },
+    };
+    vault().writeSecret({ mount: 'secret', path, data: previous });
+    write(path, NEW_KEY, SECRET);
+    await expect(handler(event)).resolves.toEqual({ action: 'rewrote-previous', version: 3 });
+    expect(vault().readSecret('secret', path)?.data).toEqual(previous);
+  });
+
   it('throws VaultUnavailableError while Vault is sealed', async () => {
     const { path, event } = rollback({ version: 1, accessKeyId: OLD_KEY });
     write(path, OLD_KEY, OLD_SECRET);
@@ -125,10 +140,12 @@ describe('restoreVault handler on a KV v1 mount', () => {
   });
 
   /** A rollback after storeInVault replaced PREVIOUS with the new key, createKey having sealed PREVIOUS. */
-  function rolledBack(options: { purpose?: 'new-secret' | 'previous-secret'; sealed?: boolean } = {}) {
+  function rolledBack(
+    options: { purpose?: 'new-secret' | 'previous-secret'; sealed?: boolean; plaintext?: string } = {},
+  ) {
     const { path, event } = rollback({ version: 1, accessKeyId: OLD_KEY });
     const sealedPrevious = {
-      ciphertext: fakeSeal(fakeKms, JSON.stringify(PREVIOUS), {
+      ciphertext: fakeSeal(fakeKms, options.plaintext ?? JSON.stringify(PREVIOUS), {
         execution: EXECUTION,
         userName: event.request.userName,
         accessKeyId: OLD_KEY,
@@ -175,6 +192,26 @@ describe('restoreVault handler on a KV v1 mount', () => {
     await expect(v1(event)).resolves.toEqual({ action: 'none', version: 1 });
     expect(kms.calls()).toHaveLength(0);
   });
+
+  it('writes back a value whose other fields are not strings (no ZodError), exactly as it was', async () => {
+    const mixed = { ...PREVIOUS, rotation_days: 90, enabled: true, owners: ['a', 'b'], extra: { n: null } };
+    const { path, event } = rolledBack({ plaintext: JSON.stringify(mixed) });
+    await expect(v1(event)).resolves.toEqual({ action: 'rewrote-previous', version: 1 });
+    expect(legacy(path)?.data).toEqual(mixed);
+    await expect(v1(event)).resolves.toEqual({ action: 'none', version: 1 });
+  });
+
+  it.each(['not json', '[1,2]', '"a string"', 'null'])(
+    'throws VaultDataError, writing nothing, when the sealed copy is %j and not a JSON object',
+    async (plaintext) => {
+      const { path, event } = rolledBack({ plaintext });
+      const error = await rejectionOf(v1(event));
+      expect(error.name).toBe('VaultDataError');
+      expect(error.message).toContain(path);
+      expect(error.message).not.toContain(plaintext);
+      expect(legacy(path)?.data).toEqual(NEW_VALUE);
+    },
+  );
 
   it('throws SealedSecretError, writing nothing, for a copy sealed under another context', async () => {
     const { path, event } = rolledBack({ purpose: 'new-secret' });

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import axios from 'axios';
@@ -8,6 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startVaultEmulator } from '../../local-stack/vault/index.js';
 import type { VaultEmulator } from '../../local-stack/vault/index.js';
 import { parsePolicy } from '../../local-stack/vault/policy.js';
+import { VaultClient } from '../../functions/commons/vault/client.js';
+import type { VaultConfig } from '../../functions/commons/vault/config.js';
+import { VaultPermissionDeniedError } from '../../functions/commons/vault/errors.js';
+import { type KvEngine, KvV1, KvV2 } from '../../functions/commons/vault/kv.js';
 
 const VAULT_DIR = fileURLToPath(new URL('../../vault/', import.meta.url));
 const TERRAFORM_DIR = join(VAULT_DIR, 'terraform');
@@ -47,6 +52,20 @@ function grants(hcl: string): Record<string, string[]> {
   );
 }
 
+/** The parameter limits of a policy's rules, as `pattern -> {allowed, denied, required}`. */
+function parameterLimits(hcl: string) {
+  return Object.fromEntries(
+    parsePolicy('p', hcl).rules.map((rule) => [
+      rule.pattern,
+      {
+        allowed: rule.allowedParameters && Object.fromEntries(rule.allowedParameters),
+        denied: rule.deniedParameters && Object.fromEntries(rule.deniedParameters),
+        required: rule.requiredParameters,
+      },
+    ]),
+  );
+}
+
 describe('the policy files grant exactly what the rotator needs', () => {
   it.each([
     [2, 'reader', { 'secret/data/aws/iam-users/*': ['read'] }],
@@ -62,6 +81,25 @@ describe('the policy files grant exactly what the rotator needs', () => {
     [1, 'writer', { 'secret/aws/iam-users/*': ['create', 'delete', 'read', 'update'] }],
   ] as const)('KV v%s %s', (kv, role, expected) => {
     expect(grants(render(FILES[kv][role], 'secret', 'aws/iam-users/'))).toEqual(expected);
+  });
+
+  it('limits the parameters: writers send only custom_metadata to metadata/, readers no version', () => {
+    expect(parameterLimits(render(FILES[2].writer, 'secret', 'aws/iam-users/'))).toEqual({
+      'secret/data/aws/iam-users/*': { allowed: undefined, denied: undefined, required: [] },
+      'secret/metadata/aws/iam-users/*': {
+        allowed: { custom_metadata: [] },
+        denied: undefined,
+        required: [],
+      },
+    });
+    expect(parameterLimits(render(FILES[2].reader, 'secret', 'aws/iam-users/'))).toEqual({
+      'secret/data/aws/iam-users/*': { allowed: undefined, denied: { version: [] }, required: [] },
+    });
+    for (const file of [FILES[1].reader, FILES[1].writer]) {
+      expect(Object.values(parameterLimits(render(file, 'secret', 'aws/iam-users/')))).toEqual([
+        { allowed: undefined, denied: undefined, required: [] },
+      ]);
+    }
   });
 
   it("vault/README.md's sed substitution for the CLI gives the same text", () => {
@@ -192,18 +230,26 @@ describe.each(LAYOUTS)(
         seed(user, KEY, otherMount);
       });
 
-      it('reads the current key under the prefix, nested paths and (KV v2) a given version', async () => {
+      it('reads the current key under the prefix and nested paths, (KV v2) with its version', async () => {
         for (const path of [user, nested]) {
           const res = await reader.get(data(path));
           expect(res.status).toBe(200);
           expect(kv === 2 ? res.data.data.data : res.data.data).toEqual(KEY);
-        }
-        if (kv === 2) {
-          const res = await reader.get(`${data(user)}?version=1`);
-          expect(res.status).toBe(200);
-          expect(res.data.data.metadata.version).toBe(1);
+          if (kv === 2) expect(res.data.data.metadata.version).toBe(1);
         }
       });
+
+      if (kv === 2)
+        it('cannot read an earlier version (denied_parameters version), whatever the spelling', async () => {
+          const path = `${prefix}two-versions`;
+          seed(path);
+          seed(path, NEW_KEY);
+          expect((await reader.get(data(path))).data.data.data).toEqual(NEW_KEY);
+          for (const query of ['version=1', 'version=2', 'VERSION=1', 'version=1&version=2', 'version=']) {
+            expectDenied(await reader.get(`${data(path)}?${query}`));
+          }
+          expect((await writer.get(`${data(path)}?version=1`)).data.data.data).toEqual(KEY);
+        });
 
       it('cannot write, create or delete under the prefix, and nothing changed', async () => {
         expectDenied(await write(reader, user, NEW_KEY, 1));
@@ -293,6 +339,39 @@ describe.each(LAYOUTS)(
         });
 
       if (kv === 2)
+        it('cannot set max_versions, delete_version_after or cas_required (allowed_parameters), and nothing changed', async () => {
+          const path = `${prefix}kept-versions`;
+          seed(path);
+          seed(path, NEW_KEY);
+          const custom = { rotated_by: 'arn:aws:states:execution' };
+          for (const body of [
+            { max_versions: 1 },
+            { delete_version_after: '1s' },
+            { cas_required: false },
+            { custom_metadata: custom, max_versions: 1 },
+            { custom_metadata: custom, delete_version_after: '1s' },
+            { MAX_VERSIONS: 1 },
+          ]) {
+            expectDenied(await writer.post(metadata(path), body));
+            expectDenied(await writer.put(metadata(path), body));
+          }
+          // A new path's metadata (Vault asks for "create") is limited the same way.
+          expectDenied(await writer.post(metadata(`${prefix}no-metadata-yet`), { max_versions: 1 }));
+          expect(stored(`${prefix}no-metadata-yet`)).toBeUndefined();
+          const kept = await root.get(metadata(path));
+          expect(kept.data.data).toMatchObject({
+            max_versions: 0,
+            current_version: 2,
+            custom_metadata: null,
+          });
+          expect(Object.keys(kept.data.data.versions)).toEqual(['1', '2']);
+          // What the rotator sends is still allowed, and so is an empty write.
+          expect((await writer.post(metadata(path), { custom_metadata: custom })).status).toBe(204);
+          expect((await writer.post(metadata(path), {})).status).toBe(204);
+          expect((await root.get(metadata(path))).data.data.custom_metadata).toEqual(custom);
+        });
+
+      if (kv === 2)
         it('rolls back a first version with a soft delete that an operator can undo', async () => {
           const path = `${prefix}rolled-back`;
           seed(path);
@@ -363,6 +442,106 @@ describe.each(LAYOUTS)(
       });
     });
 
+    describe("the rotator's own calls (functions/commons/vault) under each policy", () => {
+      const rotatorKv = (token: string): KvEngine => {
+        const settings: VaultConfig = {
+          addr: emulator().addr,
+          namespace,
+          mount,
+          kvVersion: kv,
+          pathPrefix: prefix,
+          pathTemplate: '{prefix}{userName}',
+          fields: { accessKeyId: 'access_key', secretAccessKey: 'secret_key' },
+          extraFields: {},
+          timeoutMs: 2_000,
+          auth: { method: 'token', token: { kind: 'env', value: token } },
+          tls: { ca: undefined, clientCert: undefined, skipVerify: false },
+        };
+        const client = new VaultClient(settings);
+        return kv === 2 ? new KvV2(client, mount) : new KvV1(client, mount);
+      };
+      const holding = (version: number, accessKeyId: string | null) => ({
+        version,
+        matches: (value: Record<string, unknown> | null) => (value?.['access_key'] ?? null) === accessKeyId,
+      });
+      const tokenFor = (policy: string) =>
+        emulator().createToken({ policies: [policy], ...(namespace ? { namespace } : {}) });
+
+      it('a whole rotation and its rollback: readers read, the writer stores, describes and restores', async () => {
+        const path = `${prefix}rotated-by-the-rotator`;
+        seed(path);
+        const readerKv = rotatorKv(tokenFor('iam-key-rotator-reader'));
+        const writerKv = rotatorKv(tokenFor('iam-key-rotator-writer'));
+        // createKey (reader): what Vault serves now.
+        const before = await readerKv.read(path);
+        expect(before).toEqual({ version: 1, data: KEY });
+        // storeInVault (writer): the idempotency read, the check-and-set write, the custom_metadata.
+        expect(await writerKv.read(path)).toEqual(before);
+        const version = await writerKv.write(path, NEW_KEY, holding(1, KEY.access_key));
+        expect(version).toBe(kv === 2 ? 2 : 1);
+        await writerKv.setCustomMetadata(path, {
+          rotated_at: '2024-05-01T12:00:00.000Z',
+          rotated_by: 'arn:aws:states:eu-west-1:123456789012:execution:rotate-access-key:run-1',
+          access_key_id: NEW_KEY.access_key,
+          previous_access_key_id: KEY.access_key,
+        });
+        if (kv === 2) {
+          expect(stored(path)?.metadata?.custom_metadata).toMatchObject({
+            access_key_id: NEW_KEY.access_key,
+          });
+        }
+        // verifyKey, deactivateOld, deleteOld, discardNewKey (reader): the current key only.
+        expect((await readerKv.read(path))?.data).toEqual(NEW_KEY);
+        if (kv === 2) await expect(readerKv.read(path, 1)).rejects.toThrow(VaultPermissionDeniedError);
+        // restoreVault (writer): reads the version it puts back and writes it with check-and-set.
+        if (kv === 2) expect((await writerKv.read(path, 1))?.data).toEqual(KEY);
+        await writerKv.write(path, KEY, holding(version, NEW_KEY.access_key));
+        expect(stored(path)?.data).toEqual(KEY);
+        // restoreVault's rollback of a first key.
+        const first = `${prefix}first-of-the-rotator`;
+        await writerKv.write(first, NEW_KEY, holding(0, null));
+        await writerKv.deleteCurrent(first);
+        expect(await readerKv.read(first)).toEqual(kv === 2 ? { version: 1, data: null } : null);
+        // A reader's token cannot do any of the writer's steps.
+        await expect(readerKv.write(path, NEW_KEY, holding(version, KEY.access_key))).rejects.toThrow(
+          VaultPermissionDeniedError,
+        );
+        if (kv === 2) {
+          await expect(readerKv.setCustomMetadata(path, { rotated_by: 'reader' })).rejects.toThrow(
+            VaultPermissionDeniedError,
+          );
+        }
+        await expect(readerKv.deleteCurrent(path)).rejects.toThrow(VaultPermissionDeniedError);
+        expect(stored(path)?.data).toEqual(KEY);
+      });
+
+      it('separate reader and writer AppRole roles: the reader logs in and cannot write the key path', async () => {
+        const path = `${prefix}approle-user`;
+        seed(path);
+        const login = async (role: string) => {
+          const policy = `iam-key-rotator-${role}`;
+          expect(
+            (await root.post(`auth/approle/role/${policy}`, { token_policies: [policy], token_ttl: 900 }))
+              .status,
+          ).toBe(204);
+          const roleId = (await root.get(`auth/approle/role/${policy}/role-id`)).data.data.role_id;
+          const secretId = (await root.post(`auth/approle/role/${policy}/secret-id`, {})).data.data.secret_id;
+          const res = await client('').post('auth/approle/login', { role_id: roleId, secret_id: secretId });
+          expect(res.status).toBe(200);
+          return client(res.data.auth.client_token as string);
+        };
+        const approleReader = await login('reader');
+        const approleWriter = await login('writer');
+        expect((await approleReader.get(data(path))).status).toBe(200);
+        expectDenied(await write(approleReader, path, NEW_KEY, 1));
+        expectDenied(await approleReader.delete(data(path)));
+        if (kv === 2) expectDenied(await approleReader.post(metadata(path), { custom_metadata: { a: 'b' } }));
+        expect(stored(path)?.data).toEqual(KEY);
+        expect((await write(approleWriter, path, NEW_KEY, 1)).status).toBeLessThan(300);
+        expect(stored(path)?.data).toEqual(NEW_KEY);
+      });
+    });
+
     async function expectNoAdmin(http: AxiosInstance): Promise<void> {
       const wide = 'path "*" { capabilities = ["create", "read", "update", "delete", "list", "sudo"] }';
       expectDenied(await http.put('sys/policies/acl/iam-key-rotator-writer', { policy: wide }));
@@ -388,7 +567,47 @@ describe.each(LAYOUTS)(
   },
 );
 
+const terraform = spawnSync('terraform', ['version'], { encoding: 'utf8' }).status === 0;
+
 describe('Terraform uses the same policy files', () => {
+  it.skipIf(!terraform)(
+    'renders the same text as the CLI substitution, parameter limits included (terraform console, offline)',
+    () => {
+      // A copy, so that `terraform init` leaves nothing in the repository.
+      const copy = mkdtempSync(join(tmpdir(), 'iam-key-rotator-tf-'));
+      try {
+        cpSync(VAULT_DIR, join(copy, 'vault'), { recursive: true });
+        const module = join(copy, 'vault', 'terraform', 'modules', 'policies');
+        const run = (args: string[], input = '', env: Record<string, string> = {}) =>
+          spawnSync('terraform', [`-chdir=${module}`, ...args], {
+            encoding: 'utf8',
+            input,
+            env: { ...process.env, TF_IN_AUTOMATION: '1', ...env },
+          });
+        const init = run(['init', '-input=false', '-no-color']);
+        expect(init.status, init.stderr).toBe(0);
+        for (const [kv, mount, prefix] of [
+          [2, 'kv/team', 'rotated/'],
+          [1, 'legacy', ''],
+        ] as const) {
+          const res = run(['console', '-no-color'], 'jsonencode(local.rendered)\n', {
+            TF_VAR_kv_version: String(kv),
+            TF_VAR_mount: mount,
+            TF_VAR_path_prefix: prefix,
+          });
+          expect(res.status, res.stderr).toBe(0);
+          const rendered = JSON.parse(JSON.parse(res.stdout.trim()) as string) as Record<string, string>;
+          expect(rendered).toEqual({
+            reader: render(FILES[kv].reader, mount, prefix),
+            writer: render(FILES[kv].writer, mount, prefix),
+          });
+        }
+      } finally {
+        rmSync(copy, { recursive: true, force: true });
+      }
+    },
+  );
+
   const tfFiles = (dir: string): string[] =>
     readdirSync(dir, { recursive: true, encoding: 'utf8' })
       .filter((name) => name.endsWith('.tf') && !name.includes('.terraform'))

@@ -85,7 +85,8 @@ export const VaultEnv = z.object({
   VAULT_AUTH_METHOD: z.enum(['aws', 'approle', 'token']).default('aws'),
   VAULT_AWS_AUTH_MOUNT: z.string().min(1).default('aws'),
   VAULT_AWS_AUTH_ROLE: z.string().min(1).default('iam-key-rotator'),
-  VAULT_AWS_IAM_SERVER_ID: optional,
+  // Absent or `auto`: Vault's host name; empty: no header (see serverId below).
+  VAULT_AWS_IAM_SERVER_ID: z.string().optional(),
   // Must match the STS endpoint and region Vault's aws auth method is configured to call.
   VAULT_AWS_STS_ENDPOINT: z.url().default('https://sts.amazonaws.com'),
   VAULT_AWS_STS_REGION: z.string().min(1).default('us-east-1'),
@@ -103,6 +104,8 @@ export const VaultEnv = z.object({
   VAULT_CLIENT_CERT_SECRET_ID: optional,
   VAULT_SKIP_VERIFY: z.enum(['true', 'false', '']).default('false'),
   VAULT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  // Set by Lambda: secrets must then come from Secrets Manager or SSM, never the environment.
+  AWS_LAMBDA_FUNCTION_NAME: optional,
 });
 type Env = z.infer<typeof VaultEnv>;
 
@@ -120,14 +123,14 @@ const sm = (secretId: string | undefined): SecretSource | undefined =>
 const ssm = (parameter: string | undefined): SecretSource | undefined =>
   parameter === undefined ? undefined : { kind: 'ssm', parameter };
 
-function auth(e: Env): VaultAuth {
+function auth(e: Env, addr: URL): VaultAuth {
   switch (e.VAULT_AUTH_METHOD) {
     case 'aws':
       return {
         method: 'aws',
         mount: e.VAULT_AWS_AUTH_MOUNT,
         role: e.VAULT_AWS_AUTH_ROLE,
-        serverId: e.VAULT_AWS_IAM_SERVER_ID,
+        serverId: serverId(e.VAULT_AWS_IAM_SERVER_ID, addr),
         stsEndpoint: e.VAULT_AWS_STS_ENDPOINT,
         stsRegion: e.VAULT_AWS_STS_REGION,
       };
@@ -154,12 +157,83 @@ function auth(e: Env): VaultAuth {
   }
 }
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+/** A host on this machine: 127.0.0.0/8, ::1 or localhost (URL has already normalized the spelling). */
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
+/** Vault's address: https, or plain http only to a Vault on this machine (the local stack). */
+function address(e: Env): URL {
+  const url = new URL(e.VAULT_ADDR);
+  if (url.username || url.password) {
+    throw new ConfigurationError('VAULT_ADDR may not carry credentials (user:password@)');
+  }
+  if (url.protocol === 'https:') return url;
+  if (url.protocol === 'http:' && isLoopback(url.hostname)) return url;
+  throw new ConfigurationError(
+    `VAULT_ADDR must be https:// (plain http only for 127.0.0.0/8, ::1 or localhost); got ${url.protocol}//${url.host}`,
+  );
+}
+
+// Docs: enterprise/namespaces, "Namespace naming restrictions".
+const RESERVED_NAMESPACES = new Set(['.', '..', 'root', 'sys', 'audit', 'auth', 'cubbyhole', 'identity']);
+
+/**
+ * VAULT_NAMESPACE as Vault takes it in X-Vault-Namespace: `a/b/c`, at most one leading and one
+ * trailing slash (Vault trims them), each name printable ASCII without spaces and not reserved.
+ */
+function namespace(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const path = value.replace(/^\//, '').replace(/\/$/, '');
+  const names = path.split('/');
+  const bad = names.find((name) => !/^[\x21-\x7e]+$/.test(name) || RESERVED_NAMESPACES.has(name));
+  if (bad !== undefined) {
+    throw new ConfigurationError(
+      'VAULT_NAMESPACE must be a Vault namespace path like team-a or admin/team-a: names of printable ' +
+        'characters without spaces or control characters, no empty name (//), none of ' +
+        `${[...RESERVED_NAMESPACES].join(' ')} (leave it empty for the root namespace)`,
+    );
+  }
+  return path;
+}
+
+/**
+ * X-Vault-AWS-IAM-Server-ID: absent or `auto` gives Vault's host name, so replay protection is on
+ * unless explicitly turned off with an empty value.
+ */
+function serverId(value: string | undefined, addr: URL): string | undefined {
+  if (value === '') return undefined;
+  if (value === undefined || value === 'auto') return addr.hostname.replace(/^\[(.*)\]$/, '$1');
+  if ([...value].some((ch) => ch < ' ' || ch === '\x7f')) {
+    throw new ConfigurationError('VAULT_AWS_IAM_SERVER_ID may not contain control characters');
+  }
+  return value;
+}
+
+const PLAIN_SECRETS = [
+  ['VAULT_TOKEN', 'VAULT_TOKEN_SECRET_ID or VAULT_TOKEN_PARAMETER'],
+  ['VAULT_APPROLE_SECRET_ID', 'VAULT_APPROLE_SECRET_ID_SECRET'],
+  ['VAULT_CLIENT_KEY_PEM', 'VAULT_CLIENT_CERT_SECRET_ID'],
+] as const;
+
+/** In Lambda the environment is readable by anyone allowed lambda:GetFunctionConfiguration. */
+function refusePlainSecretsInLambda(e: Env): void {
+  if (!e.AWS_LAMBDA_FUNCTION_NAME) return;
+  for (const [name, instead] of PLAIN_SECRETS) {
+    if (e[name] !== undefined) {
+      throw new ConfigurationError(
+        `${name} is refused in Lambda: a secret in the function's environment is readable with its configuration; use ${instead}`,
+      );
+    }
+  }
+}
 
 function tls(e: Env): VaultTls {
   const skipVerify = e.VAULT_SKIP_VERIFY === 'true';
-  if (skipVerify && !LOOPBACK.has(new URL(e.VAULT_ADDR).hostname)) {
-    throw new ConfigurationError('VAULT_SKIP_VERIFY is only accepted for a Vault on 127.0.0.1 or localhost');
+  if (skipVerify && !isLoopback(new URL(e.VAULT_ADDR).hostname)) {
+    throw new ConfigurationError(
+      'VAULT_SKIP_VERIFY is only accepted for a Vault on 127.0.0.0/8, ::1 or localhost',
+    );
   }
   if (Boolean(e.VAULT_CLIENT_CERT_PEM) !== Boolean(e.VAULT_CLIENT_KEY_PEM)) {
     throw new ConfigurationError('VAULT_CLIENT_CERT_PEM and VAULT_CLIENT_KEY_PEM go together');
@@ -186,6 +260,8 @@ function tls(e: Env): VaultTls {
 
 /** The Vault part of the configuration, from validated variables. */
 export function vaultConfig(e: Env): VaultConfig {
+  const addr = address(e);
+  refusePlainSecretsInLambda(e);
   const sample = e.VAULT_PATH_TEMPLATE.replaceAll('{accountId}', '123456789012')
     .replaceAll('{userName}', 'user')
     .replace('{prefix}', e.VAULT_PATH_PREFIX);
@@ -203,7 +279,7 @@ export function vaultConfig(e: Env): VaultConfig {
   }
   return {
     addr: e.VAULT_ADDR.replace(/\/+$/, ''),
-    namespace: e.VAULT_NAMESPACE,
+    namespace: namespace(e.VAULT_NAMESPACE),
     mount: e.VAULT_KV_MOUNT,
     kvVersion: e.VAULT_KV_VERSION === 'auto' ? 'auto' : e.VAULT_KV_VERSION === '1' ? 1 : 2,
     pathPrefix: e.VAULT_PATH_PREFIX,
@@ -211,7 +287,7 @@ export function vaultConfig(e: Env): VaultConfig {
     fields,
     extraFields: e.VAULT_EXTRA_FIELDS,
     timeoutMs: e.VAULT_TIMEOUT_MS,
-    auth: auth(e),
+    auth: auth(e, addr),
     tls: tls(e),
   };
 }

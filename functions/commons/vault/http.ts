@@ -44,7 +44,10 @@ export function vaultFailure(method: Method, path: string, error: unknown): Erro
     return new VaultRequestError({ ...summary, errors: [`TLS: ${code}`] });
   }
   // 307 comes from a standby node, which forwards nothing without a redirect: another node will answer.
-  if (!response || summary.status >= 500 || [307, 412, 429].includes(summary.status)) {
+  // No response: keep the Node error code (ECONNRESET, ECONNREFUSED, ETIMEDOUT...), it says what happened.
+  if (!response)
+    return new VaultUnavailableError(/^E[A-Z_]+$/.test(code) ? { ...summary, errors: [code] } : summary);
+  if (summary.status >= 500 || [307, 412, 429].includes(summary.status)) {
     return new VaultUnavailableError(summary);
   }
   if (summary.status === 403) return new VaultPermissionDeniedError(summary);

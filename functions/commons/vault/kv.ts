@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { ConfigurationError } from '../errors.js';
 import type { VaultClient } from './client.js';
@@ -21,7 +22,7 @@ export interface KvEngine {
   /** The current (or, on v2, a given) version, or null when the path was never written. */
   read(path: string, version?: number): Promise<KvEntry | null>;
   /** Writes a new value if the path still holds what was read; returns the new version. */
-  write(path: string, data: Record<string, string>, expected: Expected): Promise<number>;
+  write(path: string, data: Record<string, unknown>, expected: Expected): Promise<number>;
   /** Sets custom_metadata (v2); KV v1 has none. */
   setCustomMetadata(path: string, customMetadata: Record<string, string>): Promise<void>;
   /** Removes the current value (v2: soft delete, undeletable; v1: delete). */
@@ -65,7 +66,7 @@ export class KvV2 implements KvEngine {
     throw new VaultDataError(`Vault returned an unexpected body for ${this.mount}/data/${path}`);
   }
 
-  async write(path: string, data: Record<string, string>, expected: Expected): Promise<number> {
+  async write(path: string, data: Record<string, unknown>, expected: Expected): Promise<number> {
     const body = await this.client.request<unknown>('POST', this.url('data', path), {
       options: { cas: expected.version },
       data,
@@ -110,7 +111,7 @@ export class KvV1 implements KvEngine {
     return null;
   }
 
-  async write(path: string, data: Record<string, string>, expected: Expected): Promise<number> {
+  async write(path: string, data: Record<string, unknown>, expected: Expected): Promise<number> {
     const conflict = () =>
       new VaultCasConflictError({
         method: 'POST',
@@ -120,13 +121,9 @@ export class KvV1 implements KvEngine {
       });
     if (!expected.matches((await this.read(path))?.data ?? null)) throw conflict();
     await this.client.request('POST', this.url(path), data);
-    // Compared field by field: Vault returns the fields in its own (sorted) order.
+    // Compared by value, not text: Vault returns the fields in its own (sorted) order.
     const written = (await this.read(path))?.data ?? null;
-    const same =
-      written !== null &&
-      Object.keys(written).length === Object.keys(data).length &&
-      Object.entries(data).every(([field, value]) => written[field] === value);
-    if (!same) throw conflict();
+    if (written === null || !isDeepStrictEqual(written, data)) throw conflict();
     return 1;
   }
 

@@ -82,7 +82,7 @@ export async function writeStoredKey(
 /** Writes back a value exactly as it was read (rollback), if the path still holds what was read. */
 export async function restoreStoredData(
   path: string,
-  data: Record<string, string>,
+  data: Record<string, unknown>,
   before: { version: number; accessKeyId: string | null },
 ): Promise<number> {
   return (await kv()).write(path, data, expecting(before));

@@ -1,5 +1,7 @@
 import { NoSuchEntityException, ServiceFailureException } from '@aws-sdk/client-iam';
 import { KMSInternalException, NotFoundException } from '@aws-sdk/client-kms';
+import { createServer, type AddressInfo } from 'node:net';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   AwsRequestError,
@@ -111,6 +113,39 @@ describe('awsFailure', () => {
     expect(mod.awsFailure('kms:Encrypt', new Error('response without CiphertextBlob')).name).toBe(
       'AwsRequestError',
     );
+  });
+
+  it("names a connection reset by its Node code, not the SDK's TimeoutError", () => {
+    // @smithy/node-http-handler renames ECONNRESET, EPIPE and ETIMEDOUT errors to TimeoutError.
+    const reset = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', name: 'TimeoutError' });
+    expect(mod.errorCode(reset)).toBe('ECONNRESET');
+    const failure = mod.awsFailure('sts:GetCallerIdentity', reset);
+    expect(failure.name).toBe('AwsUnavailableError');
+    expect(failure.message).toBe('sts:GetCallerIdentity failed: ECONNRESET');
+    // A real timeout of the SDK has no Node code and keeps its name.
+    expect(mod.awsFailure('x', sdkError('TimeoutError')).message).toBe('x failed: TimeoutError');
+  });
+
+  it('keeps ECONNRESET in the message when a server really resets the connection', async () => {
+    const server = createServer((socket) => socket.resetAndDestroy());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const sts = new STSClient({
+      region: 'eu-west-1',
+      endpoint: `http://127.0.0.1:${port}`,
+      credentials: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'x' },
+      maxAttempts: 1,
+    });
+    try {
+      const error: unknown = await sts.send(new GetCallerIdentityCommand({})).catch((e: unknown) => e);
+      expect((error as Error).name).toBe('TimeoutError');
+      const failure = mod.awsFailure('sts:GetCallerIdentity', error);
+      expect(failure.name).toBe('AwsUnavailableError');
+      expect(failure.message).toBe('sts:GetCallerIdentity failed: ECONNRESET');
+    } finally {
+      sts.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('returns a RotatorError unchanged', () => {

@@ -38,7 +38,7 @@ describe('loadConfig', () => {
         pathPrefix: 'aws/iam-users/',
         timeoutMs: 5_000,
       });
-      expect(config.vault.auth).toEqual(awsAuthSettings());
+      expect(config.vault.auth).toEqual(awsAuthSettings({ serverId: 'vault.example.com' }));
     });
 
     it('strips trailing slashes from VAULT_ADDR', () => {

@@ -64,7 +64,7 @@ beforeAll(() => {
     AWS_ACCESS_KEY_ID: FUNCTION_KEY_ID,
     AWS_SECRET_ACCESS_KEY: FUNCTION_SECRET,
     ROTATOR_KMS_KEY_ID: 'alias/rotator',
-    VAULT_ADDR: 'http://vault.test',
+    VAULT_ADDR: 'https://vault.test',
     VAULT_AUTH_METHOD: 'aws',
   });
   delete process.env.AWS_SESSION_TOKEN;

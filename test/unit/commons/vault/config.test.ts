@@ -51,9 +51,146 @@ describe('vaultConfig', () => {
       fields: { accessKeyId: 'access_key', secretAccessKey: 'secret_key' },
       extraFields: {},
       timeoutMs: 5_000,
-      auth: awsAuthSettings(),
+      auth: awsAuthSettings({ serverId: 'vault.example.com' }),
       tls: { ca: undefined, clientCert: undefined, skipVerify: false },
     });
+  });
+});
+
+describe('VAULT_ADDR', () => {
+  it.each([
+    'https://vault.example.com:8200',
+    'https://10.0.0.5',
+    'http://127.0.0.1:8200',
+    'http://127.8.9.10:8200',
+    'http://localhost:8200',
+    'http://[::1]:8200',
+    'http://127.1:8200',
+  ])('accepts %s', (addr) => {
+    expect(vaultOf({ VAULT_ADDR: addr }).addr).toBe(addr);
+  });
+
+  it.each([
+    'http://vault.example.com:8200',
+    'http://10.0.0.5:8200',
+    'http://127.0.0.1.nip.io',
+    'http://localhost.example.com',
+    'http://[::2]:8200',
+    'http://128.0.0.1',
+    'ftp://vault.example.com',
+  ])('refuses %s: https unless the host is loopback', (addr) => {
+    expectRefused({ VAULT_ADDR: addr }, ['VAULT_ADDR', 'https://']);
+  });
+
+  it('refuses credentials in the address without echoing them', () => {
+    expectRefused(
+      { VAULT_ADDR: 'https://admin:s3cr3t-pass@vault.example.com' },
+      ['VAULT_ADDR'],
+      ['s3cr3t-pass'],
+    );
+  });
+});
+
+describe('VAULT_NAMESPACE', () => {
+  it.each([
+    ['team-a', 'team-a'],
+    ['admin/team-a', 'admin/team-a'],
+    ['admin/team-a/', 'admin/team-a'],
+    ['/admin/team_a.b', 'admin/team_a.b'],
+    ['', undefined],
+  ])('takes %j as %j', (value, expected) => {
+    expect(vaultOf({ VAULT_NAMESPACE: value }).namespace).toBe(expected);
+  });
+
+  it.each([
+    'team-a\r\nX-Vault-Token: stolen',
+    'team-a\n',
+    'team\ta',
+    'team a',
+    'admin/../other',
+    '..',
+    'admin//team-a',
+    '//team-a',
+    'team-a//',
+    '/',
+    'root',
+    'admin/sys',
+    'identity',
+    'tëam',
+  ])('refuses %j', (value) => {
+    const error = expectRefused({ VAULT_NAMESPACE: value }, ['VAULT_NAMESPACE']);
+    expect(error.message).not.toMatch(/[\r\n]/);
+  });
+});
+
+describe('VAULT_AWS_IAM_SERVER_ID', () => {
+  const serverIdOf = (env: NodeJS.ProcessEnv) => {
+    const auth = vaultOf(env).auth;
+    if (auth.method !== 'aws') throw new Error('expected aws auth');
+    return auth.serverId;
+  };
+
+  it.each([
+    [{}, 'vault.example.com'],
+    [{ VAULT_AWS_IAM_SERVER_ID: 'auto' }, 'vault.example.com'],
+    [
+      { VAULT_AWS_IAM_SERVER_ID: 'auto', VAULT_ADDR: 'https://Vault.Example.COM.:8200' },
+      'vault.example.com.',
+    ],
+    [{ VAULT_AWS_IAM_SERVER_ID: 'auto', VAULT_ADDR: 'http://[::1]:8200' }, '::1'],
+    [{ VAULT_AWS_IAM_SERVER_ID: '' }, undefined],
+    [{ VAULT_AWS_IAM_SERVER_ID: 'vault-prod' }, 'vault-prod'],
+  ])('%j sends %j', (env, expected) => {
+    expect(serverIdOf(env)).toBe(expected);
+  });
+
+  it('refuses control characters', () => {
+    expectRefused({ VAULT_AWS_IAM_SERVER_ID: 'vault\r\nX: y' }, ['VAULT_AWS_IAM_SERVER_ID']);
+  });
+});
+
+describe('secrets given as plain environment values', () => {
+  const LAMBDA = { AWS_LAMBDA_FUNCTION_NAME: 'iam-key-rotator-prod-storeInVault' };
+  const TOKEN = 'hvs.PlainTokenInLambda0123456789';
+  const SECRET_ID = '9a8b7c6d-1111-2222-3333-444455556666';
+
+  it.each([
+    [{ VAULT_AUTH_METHOD: 'token', VAULT_TOKEN: TOKEN }, 'VAULT_TOKEN', 'VAULT_TOKEN_SECRET_ID'],
+    // Refused even when another auth method would ignore it: it is readable all the same.
+    [{ VAULT_TOKEN: TOKEN }, 'VAULT_TOKEN', 'VAULT_TOKEN_PARAMETER'],
+    [
+      { VAULT_AUTH_METHOD: 'approle', VAULT_APPROLE_ROLE_ID: 'role-1', VAULT_APPROLE_SECRET_ID: SECRET_ID },
+      'VAULT_APPROLE_SECRET_ID',
+      'VAULT_APPROLE_SECRET_ID_SECRET',
+    ],
+    [
+      { VAULT_CLIENT_CERT_PEM: PEM, VAULT_CLIENT_KEY_PEM: KEY_PEM },
+      'VAULT_CLIENT_KEY_PEM',
+      'VAULT_CLIENT_CERT_SECRET_ID',
+    ],
+  ])('are refused in Lambda (%#), naming the variable and the store to use instead', (env, name, instead) => {
+    expectRefused({ ...LAMBDA, ...env }, [name, instead, 'Lambda'], [TOKEN, SECRET_ID, KEY_PEM]);
+  });
+
+  it('are accepted outside Lambda (the local stack, a laptop), and stores are accepted in Lambda', () => {
+    expect(vaultOf({ VAULT_AUTH_METHOD: 'token', VAULT_TOKEN: TOKEN }).auth).toEqual({
+      method: 'token',
+      token: { kind: 'env', value: TOKEN },
+    });
+    expect(
+      vaultOf({ ...LAMBDA, VAULT_AUTH_METHOD: 'token', VAULT_TOKEN_SECRET_ID: 'rotator/token' }).auth,
+    ).toEqual({
+      method: 'token',
+      token: { kind: 'secrets-manager', secretId: 'rotator/token' },
+    });
+    expect(
+      vaultOf({
+        ...LAMBDA,
+        VAULT_TOKEN: '',
+        VAULT_CACERT_PEM: PEM,
+        VAULT_CLIENT_CERT_SECRET_ID: 'vault/client',
+      }).tls,
+    ).toMatchObject({ ca: { kind: 'env', value: PEM }, clientCert: { secretId: 'vault/client' } });
   });
 });
 

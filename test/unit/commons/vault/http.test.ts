@@ -1,6 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { Agent } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { inspect } from 'node:util';
 import { AxiosError, AxiosHeaders, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -53,12 +53,29 @@ describe('vaultFailure', () => {
     expectNoSecrets(error);
   });
 
-  it('maps a request without response (network, timeout) to VaultUnavailableError with status 0', () => {
-    const error = vaultFailure('POST', path, axiosError(undefined, undefined, 'ECONNREFUSED'));
-    expect(error.name).toBe('VaultUnavailableError');
-    expect(error).toMatchObject({ status: 0 });
-    expect(error.message).toBe(`Vault POST ${path} failed (no response)`);
-    expectNoSecrets(error);
+  it.each(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ECONNABORTED'])(
+    'maps a request without response (%s) to VaultUnavailableError with status 0, keeping the code',
+    (code) => {
+      const error = vaultFailure('POST', path, axiosError(undefined, undefined, code));
+      expect(error.name).toBe('VaultUnavailableError');
+      expect(error).toMatchObject({ status: 0 });
+      expect(error.message).toBe(`Vault POST ${path} failed (no response): ${code}`);
+      expectNoSecrets(error);
+    },
+  );
+
+  it('keeps ECONNRESET when the Vault server really resets the connection', async () => {
+    const server = createNetServer((socket) => socket.resetAndDestroy());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const http = createHttp(settings(`http://127.0.0.1:${port}`));
+      const error = await rejectionOf(send(http, 'GET', path));
+      expect(error.name).toBe('VaultUnavailableError');
+      expect(error.message).toBe(`Vault GET ${path} failed (no response): ECONNRESET`);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('maps a non-axios error to VaultUnavailableError', () => {

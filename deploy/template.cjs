@@ -1,0 +1,256 @@
+// The CloudFormation resources built from deploy/policies.cjs at package time: one role per
+// function, the sealing key and its policy, the state machine's role, and the VPC settings. The
+// deployment parameters decide which statements exist (no CloudFormation Conditions needed).
+'use strict';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- serverless loads this file as CommonJS
+const policies = require('./policies.cjs');
+
+const {
+  FUNCTIONS,
+  functionPolicy,
+  usesSealingKey,
+  roleArnVariable,
+  sealingKeyPolicy,
+  stateMachinePolicy,
+  stateMachineTrustPolicy,
+} = policies;
+
+const DESCRIPTIONS = {
+  validateInput: 'validateInput: no AWS access beyond its own logs.',
+  createKey: 'createKey: creates keys for rotated users and seals the secret.',
+  storeInVault: 'storeInVault: opens the sealed new secret and writes it to Vault as the writer.',
+  verifyKey: 'verifyKey: calls STS with the new key itself, so needs no IAM permission.',
+  deactivateOld: 'deactivateOld: sets old keys Inactive.',
+  deleteOld: 'deleteOld: deletes Inactive old keys.',
+  restoreVault: 'restoreVault: Vault as the writer, and on KV v1 opening the sealed previous value.',
+  discardNewKey: 'discardNewKey: deletes the new key on rollback.',
+};
+
+const pascal = (name) => name.charAt(0).toUpperCase() + name.slice(1);
+
+/** A comma-separated string or a list, as a list of trimmed non-empty strings. */
+const list = (value) =>
+  (Array.isArray(value) ? value : String(value ?? '').split(','))
+    .map((v) => String(v).trim())
+    .filter(Boolean);
+
+async function readParams(resolveVariable) {
+  const param = async (name) => {
+    const value = await resolveVariable(`param:${name}`);
+    return Array.isArray(value) ? value : String(value ?? '').trim();
+  };
+  const names = [
+    'userPath',
+    'vaultAuthMethod',
+    'vaultAppRoleRoleId',
+    'vaultAppRoleSecretIdArn',
+    'vaultTokenSecretArn',
+    'vaultTokenParameter',
+    'vaultWriterAppRoleRoleId',
+    'vaultWriterAppRoleSecretIdArn',
+    'vaultWriterTokenSecretArn',
+    'vaultWriterTokenParameter',
+    'vaultCaParameter',
+    'vaultClientCertSecretArn',
+    'vaultSecretsKmsKeyArn',
+    'keyAdministratorArn',
+    'vpcSubnetIds',
+    'vpcSecurityGroupIds',
+  ];
+  const values = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await param(n)])));
+  return {
+    ...values,
+    service: String(await resolveVariable('self:service')),
+    stage: String(await resolveVariable('sls:stage')),
+  };
+}
+
+/** Refuses, at package time, a deployment whose Vault credentials or VPC would not work. */
+function check(p) {
+  const fail = (message) => {
+    throw new Error(`deployment parameters: ${message}`);
+  };
+  for (const name of ['vaultTokenParameter', 'vaultWriterTokenParameter', 'vaultCaParameter']) {
+    if (p[name].startsWith('/')) fail(`${name} is an SSM parameter name without its leading slash`);
+  }
+  const reader = { secret: p.vaultTokenSecretArn, parameter: p.vaultTokenParameter };
+  const writer = { secret: p.vaultWriterTokenSecretArn, parameter: p.vaultWriterTokenParameter };
+  if (p.vaultAuthMethod === 'token') {
+    for (const [who, token, prefix] of [
+      ['reader', reader, 'vault'],
+      ['writer', writer, 'vaultWriter'],
+    ]) {
+      if (Boolean(token.secret) === Boolean(token.parameter)) {
+        fail(
+          `vaultAuthMethod=token needs exactly one of ${prefix}TokenSecretArn and ${prefix}TokenParameter (the ${who}'s token)`,
+        );
+      }
+    }
+    if (
+      (reader.secret && reader.secret === writer.secret) ||
+      (reader.parameter && reader.parameter === writer.parameter)
+    ) {
+      fail('the reader and the writer need tokens of their own');
+    }
+  }
+  if (p.vaultAuthMethod === 'approle') {
+    for (const name of [
+      'vaultAppRoleRoleId',
+      'vaultAppRoleSecretIdArn',
+      'vaultWriterAppRoleRoleId',
+      'vaultWriterAppRoleSecretIdArn',
+    ]) {
+      if (!p[name]) fail(`vaultAuthMethod=approle needs ${name}`);
+    }
+    if (p.vaultAppRoleSecretIdArn === p.vaultWriterAppRoleSecretIdArn) {
+      fail('the reader and the writer need AppRole secret_ids of their own');
+    }
+  }
+  const subnets = list(p.vpcSubnetIds);
+  const groups = list(p.vpcSecurityGroupIds);
+  if (subnets.length > 0 !== groups.length > 0) fail('vpcSubnetIds and vpcSecurityGroupIds go together');
+  for (const id of subnets)
+    if (!/^subnet-([0-9a-f]{8}|[0-9a-f]{17})$/.test(id)) fail(`${id} is not a subnet id`);
+  for (const id of groups)
+    if (!/^sg-([0-9a-f]{8}|[0-9a-f]{17})$/.test(id)) fail(`${id} is not a security group id`);
+  return subnets.length > 0 ? { subnetIds: subnets, securityGroupIds: groups } : undefined;
+}
+
+/** The settings functionPolicy takes, from the deployment parameters: only what the auth method reads. */
+function settings(p) {
+  const vpc = check(p);
+  const credentials = (prefix) =>
+    p.vaultAuthMethod === 'token'
+      ? { tokenSecret: p[`${prefix}TokenSecretArn`], tokenParameter: p[`${prefix}TokenParameter`] }
+      : p.vaultAuthMethod === 'approle'
+        ? { appRoleSecretId: p[`${prefix}AppRoleSecretIdArn`] }
+        : {};
+  return {
+    reader: credentials('vault'),
+    writer: credentials('vaultWriter'),
+    caParameter: p.vaultCaParameter,
+    clientCertSecret: p.vaultClientCertSecretArn,
+    secretsKeyArn: p.vaultSecretsKmsKeyArn,
+    vpc,
+  };
+}
+
+/**
+ * A policy document as CloudFormation: every string holding `${...}` becomes Fn::Sub with the
+ * variables it uses; a string that is one variable standing for a resource becomes that reference.
+ */
+function toCloudFormation(document, variables) {
+  const walk = (node) => {
+    if (typeof node === 'string') {
+      if (!node.includes('${')) return node;
+      const whole = /^\$\{(\w+)\}$/.exec(node);
+      if (whole && typeof variables[whole[1]] === 'object') return variables[whole[1]];
+      const used = [...node.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]);
+      for (const name of used) if (!(name in variables)) throw new Error(`no value for \${${name}}`);
+      if (used.length === 0) return { 'Fn::Sub': node };
+      return { 'Fn::Sub': [node, Object.fromEntries(used.map((name) => [name, variables[name]]))] };
+    }
+    if (Array.isArray(node)) return node.map(walk);
+    if (node && typeof node === 'object') {
+      return Object.fromEntries(
+        Object.entries(node)
+          .filter(([, v]) => v !== undefined)
+          .map(([k, v]) => [k, walk(v)]),
+      );
+    }
+    return node;
+  };
+  return walk(document);
+}
+
+const LAMBDA_TRUST = {
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+};
+
+function resourcesFrom(p) {
+  const variables = {
+    Service: p.service,
+    Stage: p.stage,
+    UserPath: p.userPath,
+    SealingKeyArn: { 'Fn::GetAtt': ['SecretSealingKey', 'Arn'] },
+    ...Object.fromEntries(
+      FUNCTIONS.map((fn) => [roleArnVariable(fn), { 'Fn::GetAtt': [`${pascal(fn)}Role`, 'Arn'] }]),
+    ),
+  };
+  const cfn = (document) => toCloudFormation(document, variables);
+  const resources = {};
+  const policySettings = settings(p);
+  for (const fn of FUNCTIONS) {
+    const { Statement } = functionPolicy(fn, policySettings);
+    resources[`${pascal(fn)}Role`] = {
+      Type: 'AWS::IAM::Role',
+      Properties: {
+        Description: DESCRIPTIONS[fn],
+        AssumeRolePolicyDocument: LAMBDA_TRUST,
+        Policies: [
+          {
+            PolicyName: `${fn}-step`,
+            PolicyDocument: cfn({
+              Version: '2012-10-17',
+              Statement: Statement.filter((s) => !usesSealingKey(s)),
+            }),
+          },
+        ],
+      },
+    };
+    // Apart from the role: the key policy names the roles, so a role naming the key would be a cycle.
+    const sealing = Statement.filter(usesSealingKey);
+    if (sealing.length > 0) {
+      resources[`${pascal(fn)}SealingKeyUse`] = {
+        Type: 'AWS::IAM::Policy',
+        Properties: {
+          PolicyName: `${fn}SealingKeyUse`,
+          Roles: [{ Ref: `${pascal(fn)}Role` }],
+          PolicyDocument: cfn({ Version: '2012-10-17', Statement: sealing }),
+        },
+      };
+    }
+  }
+  resources.SecretSealingKey = {
+    Type: 'AWS::KMS::Key',
+    Properties: {
+      Description: 'iam-key-rotator: seals new secret access keys between createKey and storeInVault',
+      EnableKeyRotation: true,
+      KeyPolicy: cfn(sealingKeyPolicy({ administratorArn: p.keyAdministratorArn || undefined })),
+    },
+  };
+  resources.StateMachineRole = {
+    Type: 'AWS::IAM::Role',
+    Properties: {
+      Description: 'The rotation state machine: invokes its 8 functions, logs and traces.',
+      AssumeRolePolicyDocument: cfn(stateMachineTrustPolicy()),
+      Policies: [{ PolicyName: 'state-machine', PolicyDocument: cfn(stateMachinePolicy()) }],
+    },
+  };
+  return { Resources: resources };
+}
+
+/** serverless.yml: `resources` (a list) includes `${file(deploy/template.cjs):resources}`. */
+async function resources({ resolveVariable }) {
+  return resourcesFrom(await readParams(resolveVariable));
+}
+
+/** serverless.yml: the Vault functions' `vpc`; false when the parameters name no VPC. */
+async function vpc({ resolveVariable }) {
+  return check(await readParams(resolveVariable)) ?? false;
+}
+
+/** serverless.yml: environment values derived from parameters (SSM names get their leading slash). */
+async function environment({ resolveVariable }) {
+  const p = await readParams(resolveVariable);
+  const path = (name) => (name ? `/${name}` : '');
+  return {
+    readerTokenParameter: path(p.vaultTokenParameter),
+    writerTokenParameter: path(p.vaultWriterTokenParameter),
+    caParameter: path(p.vaultCaParameter),
+  };
+}
+
+module.exports = { resources, vpc, environment };

@@ -1,0 +1,11 @@
+// Types of template.cjs for the tests that call it without serverless.
+type ResolveVariable = (address: string) => Promise<unknown>;
+export function resources(context: { resolveVariable: ResolveVariable }): Promise<{
+  Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
+}>;
+export function vpc(context: {
+  resolveVariable: ResolveVariable;
+}): Promise<{ subnetIds: string[]; securityGroupIds: string[] } | false>;
+export function environment(context: {
+  resolveVariable: ResolveVariable;
+}): Promise<{ readerTokenParameter: string; writerTokenParameter: string; caParameter: string }>;

@@ -1,0 +1,191 @@
+import { rm } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  FUNCTIONS,
+  type FunctionName,
+  VAULT_FUNCTIONS,
+  VAULT_WRITERS,
+  functionPolicy,
+} from '../../deploy/policies.cjs';
+import {
+  CFN_LINT,
+  LINT_TITLE,
+  type Packaged,
+  type Resource,
+  actions,
+  allowing,
+  cfnLint,
+  cycles,
+  fromCloudFormation,
+  packageService,
+  pascal,
+  roleStatements,
+} from './template.js';
+
+// The other shape: token auth (the reader's token in Secrets Manager, the writer's in SSM), a private
+// CA, a client certificate, a customer-managed key on those, a key administrator, and a VPC.
+const READER_TOKEN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:rotator/reader-token-AbCdEf';
+const SECRETS_KEY = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+const KEY_ADMIN = 'arn:aws:iam::123456789012:role/key-admin';
+const SUBNETS = ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'];
+const GROUPS = ['sg-0123456789abcdef0'];
+const PARAMS = {
+  vaultAuthMethod: 'token',
+  vaultTokenSecretArn: READER_TOKEN,
+  vaultWriterTokenParameter: 'rotator/writer-token',
+  vaultCaParameter: 'rotator/vault-ca',
+  vaultClientCertSecretArn: 'rotator/vault-client-cert',
+  vaultSecretsKmsKeyArn: SECRETS_KEY,
+  keyAdministratorArn: KEY_ADMIN,
+  vpcSubnetIds: SUBNETS.join(','),
+  vpcSecurityGroupIds: GROUPS.join(','),
+};
+
+let packaged: Packaged;
+let resources: Record<string, Resource> = {};
+
+beforeAll(async () => {
+  packaged = await packageService(PARAMS);
+  ({ resources } = packaged);
+}, 150_000);
+
+afterAll(async () => {
+  await rm(packaged.dir, { recursive: true, force: true });
+});
+
+const lambda = (fn: string) => resources[`${pascal(fn)}LambdaFunction`]?.Properties;
+const env = (fn: string) => (lambda(fn)?.Environment as { Variables: Record<string, unknown> }).Variables;
+const WRITER_TOKEN_ARN =
+  'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/rotator/writer-token';
+const CLIENT_CERT_ARN =
+  'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:rotator/vault-client-cert-??????';
+
+/** The functions whose role allows `action` on a resource (as policies.cjs writes it). */
+function readers(action: string, resource: string): FunctionName[] {
+  return [...allowing(resources, action)]
+    .filter(([, list]) => list.some((s) => [fromCloudFormation(s.Resource)].flat().includes(resource)))
+    .map(([fn]) => fn);
+}
+
+describe('serverless package with token auth, a client certificate, a key administrator and a VPC', () => {
+  it.each(FUNCTIONS)('renders the policy of %s from deploy/policies.cjs with the parameters', (fn) => {
+    const statements = fromCloudFormation(roleStatements(resources, `${pascal(fn)}Role`)) as {
+      Sid?: string;
+    }[];
+    const expected = functionPolicy(fn, {
+      reader: { tokenSecret: READER_TOKEN, tokenParameter: '' },
+      writer: { tokenSecret: '', tokenParameter: 'rotator/writer-token' },
+      caParameter: 'rotator/vault-ca',
+      clientCertSecret: 'rotator/vault-client-cert',
+      secretsKeyArn: SECRETS_KEY,
+      vpc: { subnetIds: SUBNETS, securityGroupIds: GROUPS },
+    }).Statement;
+    const bySid = (list: { Sid?: string }[]) =>
+      [...list].sort((a, b) => (a.Sid ?? '').localeCompare(b.Sid ?? ''));
+    expect(bySid(statements)).toEqual(bySid(expected));
+  });
+
+  it('lets only storeInVault and restoreVault read the writer’s token, and only the other Vault functions the reader’s', () => {
+    expect(readers('ssm:GetParameter', WRITER_TOKEN_ARN).sort()).toEqual([...VAULT_WRITERS].sort());
+    expect(readers('secretsmanager:GetSecretValue', READER_TOKEN).sort()).toEqual(
+      VAULT_FUNCTIONS.filter((fn) => !VAULT_WRITERS.includes(fn)).sort(),
+    );
+    for (const fn of VAULT_FUNCTIONS) {
+      const writer = VAULT_WRITERS.includes(fn);
+      expect(env(fn)).toMatchObject({
+        VAULT_AUTH_METHOD: 'token',
+        VAULT_TOKEN_SECRET_ID: writer ? '' : READER_TOKEN,
+        VAULT_TOKEN_PARAMETER: writer ? '/rotator/writer-token' : '',
+      });
+    }
+  });
+
+  it('lets every Vault function, and no other, read the CA bundle and the client certificate', () => {
+    const ca = 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/rotator/vault-ca';
+    expect(readers('ssm:GetParameter', ca).sort()).toEqual([...VAULT_FUNCTIONS].sort());
+    expect(readers('secretsmanager:GetSecretValue', CLIENT_CERT_ARN).sort()).toEqual(
+      [...VAULT_FUNCTIONS].sort(),
+    );
+    for (const fn of VAULT_FUNCTIONS) {
+      expect(env(fn)).toMatchObject({
+        VAULT_CACERT_PARAMETER: '/rotator/vault-ca',
+        VAULT_CLIENT_CERT_SECRET_ID: 'rotator/vault-client-cert',
+      });
+    }
+  });
+
+  it('lets the customer-managed key on those secrets decrypt only through Secrets Manager and SSM', () => {
+    for (const [fn, list] of allowing(resources, 'kms:Decrypt')) {
+      const onKey = list.filter((s) => fromCloudFormation(s.Resource) === SECRETS_KEY);
+      if (!VAULT_FUNCTIONS.includes(fn)) {
+        expect(onKey).toEqual([]);
+        continue;
+      }
+      expect(onKey).toHaveLength(1);
+      expect(fromCloudFormation(onKey[0]?.Condition)).toEqual({
+        StringEquals: {
+          'kms:ViaService': [
+            'secretsmanager.${AWS::Region}.amazonaws.com',
+            'ssm.${AWS::Region}.amazonaws.com',
+          ],
+        },
+      });
+    }
+  });
+
+  it('hands the sealing key to the named administrator instead of the account', () => {
+    const policy = resources.SecretSealingKey?.Properties.KeyPolicy as {
+      Statement: { Sid?: string; Principal?: unknown }[];
+    };
+    expect(policy.Statement.find((s) => s.Sid === 'AdministerKey')?.Principal).toEqual({ AWS: KEY_ADMIN });
+    expect(JSON.stringify(policy)).not.toContain(':root');
+  });
+
+  it('puts every Vault function, and only those, in the VPC', () => {
+    for (const fn of FUNCTIONS) {
+      expect(lambda(fn)?.VpcConfig).toEqual(
+        VAULT_FUNCTIONS.includes(fn) ? { SubnetIds: SUBNETS, SecurityGroupIds: GROUPS } : undefined,
+      );
+    }
+  });
+
+  it('gives the VPC functions’ roles the network-interface actions Lambda needs, scoped where EC2 allows', () => {
+    const ec2 = 'arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}';
+    for (const fn of FUNCTIONS) {
+      const statements = roleStatements(resources, `${pascal(fn)}Role`).filter((s) =>
+        actions(s).some((a) => a.startsWith('ec2:')),
+      );
+      if (!VAULT_FUNCTIONS.includes(fn)) {
+        expect(statements).toEqual([]);
+        continue;
+      }
+      const grants = statements.map((s) => [actions(s).sort(), fromCloudFormation(s.Resource)]);
+      expect(grants).toEqual([
+        [['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'], '*'],
+        [
+          ['ec2:CreateNetworkInterface'],
+          [
+            `${ec2}:network-interface/*`,
+            ...SUBNETS.map((id) => `${ec2}:subnet/${id}`),
+            ...GROUPS.map((id) => `${ec2}:security-group/${id}`),
+          ],
+        ],
+        [
+          ['ec2:AssignPrivateIpAddresses', 'ec2:DeleteNetworkInterface', 'ec2:UnassignPrivateIpAddresses'],
+          `${ec2}:network-interface/*`,
+        ],
+      ]);
+    }
+  });
+
+  it('has no dependency cycle between resources', () => {
+    expect(cycles(resources)).toEqual([]);
+  });
+
+  it.skipIf(!CFN_LINT)(LINT_TITLE, async () => {
+    const findings = await cfnLint(packaged.template);
+    expect(findings.filter((f) => f.Rule.Id.startsWith('E')).map((f) => `${f.Rule.Id} ${f.Message}`)).toEqual(
+      [],
+    );
+  });
+});

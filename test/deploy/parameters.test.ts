@@ -1,0 +1,94 @@
+// deploy/template.cjs called as serverless calls it, without packaging: the parameter shapes that
+// need no bundle (AppRole credentials, and the deployments refused at package time).
+import { describe, expect, it } from 'vitest';
+import { VAULT_FUNCTIONS, VAULT_WRITERS } from '../../deploy/policies.cjs';
+import { environment, resources, vpc } from '../../deploy/template.cjs';
+
+const DEFAULTS: Record<string, string> = {
+  userPath: '/rotated/',
+  vaultAuthMethod: 'aws',
+  vaultAppRoleRoleId: '',
+  vaultAppRoleSecretIdArn: '',
+  vaultTokenSecretArn: '',
+  vaultTokenParameter: '',
+  vaultWriterAppRoleRoleId: '',
+  vaultWriterAppRoleSecretIdArn: '',
+  vaultWriterTokenSecretArn: '',
+  vaultWriterTokenParameter: '',
+  vaultCaParameter: '',
+  vaultClientCertSecretArn: '',
+  vaultSecretsKmsKeyArn: '',
+  keyAdministratorArn: '',
+  vpcSubnetIds: '',
+  vpcSecurityGroupIds: '',
+};
+
+const context = (params: Record<string, unknown>) => ({
+  resolveVariable: async (address: string) => {
+    if (address === 'self:service') return 'iam-key-rotator';
+    if (address === 'sls:stage') return 'dev';
+    const name = address.replace(/^param:/, '');
+    if (!(name in DEFAULTS)) throw new Error(`unexpected variable ${address}`);
+    return params[name] ?? DEFAULTS[name];
+  },
+});
+
+const pascal = (name: string) => name.charAt(0).toUpperCase() + name.slice(1);
+
+describe('deploy/template.cjs', () => {
+  it('lets only storeInVault and restoreVault read the writer’s AppRole secret_id, the others the reader’s', async () => {
+    const { Resources } = await resources(
+      context({
+        vaultAuthMethod: 'approle',
+        vaultAppRoleRoleId: 'reader-role-id',
+        vaultAppRoleSecretIdArn: 'rotator/reader-secret-id',
+        vaultWriterAppRoleRoleId: 'writer-role-id',
+        vaultWriterAppRoleSecretIdArn: 'rotator/writer-secret-id',
+      }),
+    );
+    const reads = (fn: string) => JSON.stringify(Resources[`${pascal(fn)}Role`]?.Properties.Policies);
+    for (const fn of VAULT_FUNCTIONS) {
+      const writer = VAULT_WRITERS.includes(fn);
+      expect(reads(fn).includes(':secret:rotator/writer-secret-id-??????')).toBe(writer);
+      expect(reads(fn).includes(':secret:rotator/reader-secret-id-??????')).toBe(!writer);
+    }
+    expect(reads('validateInput')).not.toContain('secretsmanager');
+  });
+
+  it('gives SSM parameter names their leading slash in the environment, and no VPC by default', async () => {
+    await expect(
+      environment(context({ vaultTokenParameter: 'a/reader', vaultWriterTokenParameter: 'a/writer' })),
+    ).resolves.toEqual({
+      readerTokenParameter: '/a/reader',
+      writerTokenParameter: '/a/writer',
+      caParameter: '',
+    });
+    await expect(vpc(context({}))).resolves.toBe(false);
+    await expect(
+      vpc(context({ vpcSubnetIds: ['subnet-0123456789abcdef0'], vpcSecurityGroupIds: 'sg-01234567' })),
+    ).resolves.toEqual({ subnetIds: ['subnet-0123456789abcdef0'], securityGroupIds: ['sg-01234567'] });
+  });
+
+  it.each([
+    [{ vpcSubnetIds: 'subnet-0123456789abcdef0' }, 'vpcSubnetIds and vpcSecurityGroupIds go together'],
+    [{ vpcSubnetIds: 'subnet-1', vpcSecurityGroupIds: 'sg-01234567' }, 'subnet-1 is not a subnet id'],
+    [
+      { vaultAuthMethod: 'token', vaultTokenSecretArn: 'r' },
+      'vaultWriterTokenSecretArn and vaultWriterTokenParameter',
+    ],
+    [
+      { vaultAuthMethod: 'token', vaultTokenSecretArn: 'same', vaultWriterTokenSecretArn: 'same' },
+      'the reader and the writer need tokens of their own',
+    ],
+    [
+      { vaultAuthMethod: 'approle', vaultAppRoleRoleId: 'r', vaultAppRoleSecretIdArn: 's' },
+      'vaultAuthMethod=approle needs vaultWriterAppRoleRoleId',
+    ],
+    [
+      { vaultCaParameter: '/rotator/ca' },
+      'vaultCaParameter is an SSM parameter name without its leading slash',
+    ],
+  ])('refuses %j at package time', async (params, message) => {
+    await expect(resources(context(params))).rejects.toThrow(message);
+  });
+});

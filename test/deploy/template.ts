@@ -1,0 +1,174 @@
+// Packages the service offline and reads the CloudFormation template: shared by the template tests.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { promisify } from 'node:util';
+import { existsSync } from 'node:fs';
+import { FUNCTIONS, type FunctionName, type Statement } from '../../deploy/policies.cjs';
+
+export interface Resource {
+  Type: string;
+  Properties: Record<string, unknown>;
+  Condition?: string;
+  DependsOn?: string | string[];
+}
+export interface Packaged {
+  dir: string;
+  template: string;
+  resources: Record<string, Resource>;
+}
+
+export const run = promisify(execFile);
+export const pascal = (name: string) => name.charAt(0).toUpperCase() + name.slice(1);
+export const actions = (s: { Action?: unknown }) => [s.Action ?? []].flat() as string[];
+
+/** `serverless package` with `--param` values; it needs no AWS account: every credential is stripped. */
+export async function packageService(params: Record<string, string> = {}): Promise<Packaged> {
+  const dir = await mkdtemp(join(tmpdir(), 'iam-key-rotator-package-'));
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^AWS_/.test(k)));
+  const args = Object.entries(params).map(([k, v]) => `--param=${k}=${v}`);
+  await run(process.execPath, ['node_modules/osls/bin/serverless.js', 'package', '--package', dir, ...args], {
+    env: { ...env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
+    timeout: 120_000,
+  });
+  const template = join(dir, 'cloudformation-template-update-stack.json');
+  const { Resources } = JSON.parse(await readFile(template, 'utf8')) as {
+    Resources: Record<string, Resource>;
+  };
+  return { dir, template, resources: Resources };
+}
+
+/** Each statement of a role: its inline policies and the policies attached to it, in that order. */
+export function roleStatements(resources: Record<string, Resource>, roleId: string): Statement[] {
+  const role = resources[roleId];
+  const inline = (role?.Properties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[];
+  const attached = Object.values(resources).filter(
+    (r) =>
+      r.Type === 'AWS::IAM::Policy' &&
+      (r.Properties.Roles as { Ref: string }[]).some((ref) => ref.Ref === roleId),
+  );
+  return [
+    ...inline,
+    ...attached.map((r) => r.Properties as { PolicyDocument: { Statement: Statement[] } }),
+  ].flatMap((p) => p.PolicyDocument.Statement);
+}
+
+/** The statements of every function's role that allow `action`, by function. */
+export function allowing(
+  resources: Record<string, Resource>,
+  action: string,
+): Map<FunctionName, Statement[]> {
+  return new Map(
+    FUNCTIONS.map((fn) => [
+      fn,
+      roleStatements(resources, `${pascal(fn)}Role`).filter(
+        (s) => s.Effect === 'Allow' && actions(s).some((a) => matches(a, action)),
+      ),
+    ]),
+  );
+}
+
+/** Whether an IAM action pattern (with * and ?) covers an action. */
+export function matches(pattern: string, action: string): boolean {
+  const regex = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
+  return new RegExp(`^${regex}$`, 'i').test(action);
+}
+
+/**
+ * A template value back in policies.cjs's notation: Fn::Sub strings as they were, a resource's ARN
+ * as the variable the documents use for it.
+ */
+export function fromCloudFormation(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(fromCloudFormation);
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value);
+    const [only] = entries;
+    if (entries.length === 1 && only?.[0] === 'Fn::Sub') {
+      return Array.isArray(only[1]) ? only[1][0] : only[1];
+    }
+    if (entries.length === 1 && only?.[0] === 'Fn::GetAtt') {
+      const [id] = only[1] as [string, string];
+      return id === 'SecretSealingKey' ? '${SealingKeyArn}' : `\${${id}Arn}`;
+    }
+    return Object.fromEntries(entries.map(([k, v]) => [k, fromCloudFormation(v)]));
+  }
+  return value;
+}
+
+/** The values of the variables an Fn::Sub string uses, merged over all of them in a value. */
+export function subValues(value: unknown, found: Record<string, unknown> = {}): Record<string, unknown> {
+  if (Array.isArray(value)) for (const v of value) subValues(v, found);
+  else if (value && typeof value === 'object') {
+    for (const [key, v] of Object.entries(value)) {
+      if (key === 'Fn::Sub' && Array.isArray(v)) Object.assign(found, v[1]);
+      else subValues(v, found);
+    }
+  }
+  return found;
+}
+
+/** The resources a value refers to (Ref, Fn::GetAtt, ${Name} in Fn::Sub). */
+export function references(value: unknown, found = new Set<string>()): Set<string> {
+  if (Array.isArray(value)) for (const v of value) references(v, found);
+  else if (value && typeof value === 'object') {
+    for (const [key, v] of Object.entries(value)) {
+      if (key === 'Ref' && typeof v === 'string') found.add(v);
+      else if (key === 'Fn::GetAtt' && Array.isArray(v) && typeof v[0] === 'string') found.add(v[0]);
+      else if (key === 'Fn::Sub') {
+        const text = Array.isArray(v) ? v[0] : v;
+        for (const m of String(text).matchAll(/\$\{([A-Za-z0-9]+)(?:\.[A-Za-z]+)?\}/g)) found.add(m[1] ?? '');
+        references(Array.isArray(v) ? v[1] : undefined, found);
+      } else references(v, found);
+    }
+  }
+  return found;
+}
+
+/** Dependency cycles between resources (CloudFormation refuses such a stack). */
+export function cycles(resources: Record<string, Resource>): string[] {
+  const edges = new Map(
+    Object.entries(resources).map(([id, r]) => [
+      id,
+      [...references(r), ...[r.DependsOn ?? []].flat()].filter((ref) => ref in resources),
+    ]),
+  );
+  const state = new Map<string, 'visiting' | 'done'>();
+  const found: string[] = [];
+  const visit = (id: string, path: string[]) => {
+    if (state.get(id) === 'done') return;
+    if (state.get(id) === 'visiting') {
+      found.push([...path.slice(path.indexOf(id)), id].join(' -> '));
+      return;
+    }
+    state.set(id, 'visiting');
+    for (const next of edges.get(id) ?? []) visit(next, [...path, id]);
+    state.set(id, 'done');
+  };
+  for (const id of edges.keys()) visit(id, []);
+  return found;
+}
+
+/** cfn-lint on the PATH, if any (it is a Python tool, not an npm dependency). */
+export const CFN_LINT = (process.env.PATH ?? '')
+  .split(delimiter)
+  .map((dir) => join(dir, 'cfn-lint'))
+  .find((path) => existsSync(path));
+
+/** The cfn-lint test's title, which says why it is skipped where cfn-lint is absent. */
+export const LINT_TITLE = CFN_LINT
+  ? 'lints with zero cfn-lint errors'
+  : 'skipped: cfn-lint is not on the PATH, so the template is not linted';
+
+/** cfn-lint's findings on a template (errors and warnings). */
+export async function cfnLint(template: string): Promise<{ Rule: { Id: string }; Message: string }[]> {
+  if (!CFN_LINT) throw new Error('cfn-lint is not on the PATH');
+  // Exit status is a bit mask of the levels found; the JSON on stdout says what.
+  const { stdout } = await run(CFN_LINT, ['--format', 'json', template]).catch(
+    (error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }),
+  );
+  return JSON.parse(stdout || '[]') as { Rule: { Id: string }; Message: string }[];
+}
