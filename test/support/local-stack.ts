@@ -93,18 +93,21 @@ export function useLocalStack(
         return false;
       }
     },
-    knownSecrets() {
-      const secrets: string[] = [];
-      for (const ns of Object.values(need().stack.vault.snapshot().namespaces)) {
-        for (const secret of Object.values(ns.secrets)) {
-          if (typeof secret.data?.secret_key === 'string') secrets.push(secret.data.secret_key);
-          for (const version of Object.values(secret.versions ?? {})) {
-            const value = version.data?.secret_key;
-            if (typeof value === 'string') secrets.push(value);
-          }
-        }
-      }
-      return secrets;
-    },
+    knownSecrets: () => vaultSecrets(need().stack),
   };
+}
+
+/** Every secret access key any Vault version holds or held. */
+export function vaultSecrets(stack: LocalStack): string[] {
+  const secrets: string[] = [];
+  for (const ns of Object.values(stack.vault.snapshot().namespaces)) {
+    for (const secret of Object.values(ns.secrets)) {
+      if (typeof secret.data?.secret_key === 'string') secrets.push(secret.data.secret_key);
+      for (const version of Object.values(secret.versions ?? {})) {
+        const value = version.data?.secret_key;
+        if (typeof value === 'string') secrets.push(value);
+      }
+    }
+  }
+  return secrets;
 }
