@@ -88,6 +88,8 @@ export interface RunOptions {
   /** Handlers to use instead of the real ones, by function name. */
   handlers?: Record<string, Handler>;
   onEvent?: (event: HistoryEvent) => void;
+  /** Aborting it aborts the execution (StopExecution on the local Step Functions endpoint). */
+  signal?: AbortSignal;
   region?: string;
   account?: string;
 }
@@ -138,6 +140,9 @@ export async function runExecution(options: RunOptions): Promise<ExecutionResult
       },
     },
   });
+
+  if (options.signal?.aborted) execution.abort();
+  options.signal?.addEventListener('abort', () => execution.abort(), { once: true });
 
   const history: HistoryEvent[] = [];
   const collecting = (async () => {

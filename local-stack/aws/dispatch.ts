@@ -10,6 +10,7 @@ import {
   type JsonService,
   type Reply,
 } from './protocol.js';
+import { sfnActions } from '../sfn/operations.js';
 import { secretsManagerActions } from './secrets-manager.js';
 import { ssmActions } from './ssm.js';
 import { stsActions } from './sts.js';
@@ -18,6 +19,7 @@ const JSON_ACTIONS: Record<JsonService, ReadonlyMap<string, JsonHandler>> = {
   kms: kmsActions,
   secretsmanager: secretsManagerActions,
   ssm: ssmActions,
+  sfn: sfnActions,
 };
 
 export type Operation = (ctx: CallContext, requestId: string) => Reply;
@@ -27,7 +29,8 @@ export function operationFor(call: Call): Operation {
   if (call.protocol === 'json') {
     const handler = JSON_ACTIONS[call.service].get(call.action);
     if (!handler) throw new AwsServiceError('UnknownOperationException', '', 400);
-    return (ctx, requestId) => jsonReply(handler(call.input, ctx), requestId);
+    const { service } = call;
+    return (ctx, requestId) => jsonReply(service, handler(call.input, ctx), requestId);
   }
   const { service } = call;
   const handler = (service === 'iam' ? iamActions : stsActions).get(call.action);
