@@ -18,7 +18,7 @@ export interface LocalStackOptions {
   propagationMs?: number;
   tls?: { key: string; cert: string };
   /** Wait states and retry pauses of executions started through the Step Functions endpoint. */
-  stepFunctions?: Pick<RotatorMachineOptions, 'waitMs' | 'retryPauseMs' | 'handlers'>;
+  stepFunctions?: Pick<RotatorMachineOptions, 'waitMs' | 'waitScale' | 'retryPauseMs' | 'handlers'>;
 }
 
 /** Starts the AWS and Vault emulators on loopback, sharing one call counter and fault list. */
