@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type DescribeExecutionOutput, type HistoryEvent, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  type DescribeExecutionOutput,
+  type HistoryEvent,
+  type SFNClient,
+  StartExecutionCommand,
+  type StartExecutionOutput,
+} from '@aws-sdk/client-sfn';
 import { ExecutionInput } from '../functions/commons/input.js';
 import { callAws } from './aws-call.js';
 import { follow } from './follow.js';
@@ -71,6 +77,11 @@ export function buildInput(
   if (typeof values.grace === 'string') input.graceSeconds = wholeSeconds(values.grace, '--grace');
   if (typeof values.recovery === 'string')
     input.recoverySeconds = wholeSeconds(values.recovery, '--recovery');
+  return checkInput(input);
+}
+
+/** Checks an execution input with the schema validateInput uses; bad input is a UsageError (exit 2). */
+export function checkInput<T extends Record<string, unknown>>(input: T): T {
   const checked = ExecutionInput.safeParse(input);
   if (!checked.success) {
     const problems = checked.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`);
@@ -117,15 +128,7 @@ export async function runRotate(args: string[]): Promise<number> {
 
   const client = sfnClient(values);
   const machineArn = await stateMachineArn(client, values);
-  const started = await callAws('states:StartExecution', machineArn, () =>
-    client.send(
-      new StartExecutionCommand({
-        stateMachineArn: machineArn,
-        name: values.name ?? executionName(user),
-        input: JSON.stringify(input),
-      }),
-    ),
-  );
+  const started = await startExecution(client, machineArn, input, values.name ?? executionName(user));
   const executionArn = started.executionArn ?? '';
   const err = (line: string) => process.stderr.write(`${line}\n`);
   if (!values.wait) {
@@ -143,10 +146,24 @@ export async function runRotate(args: string[]): Promise<number> {
   return report(described.execution, described.history, values.json);
 }
 
+/** StartExecution of the rotator with a checked input. */
+export function startExecution(
+  client: SFNClient,
+  machineArn: string,
+  input: Record<string, unknown>,
+  name: string,
+): Promise<StartExecutionOutput> {
+  return callAws('states:StartExecution', machineArn, () =>
+    client.send(
+      new StartExecutionCommand({ stateMachineArn: machineArn, name, input: JSON.stringify(input) }),
+    ),
+  );
+}
+
 /** Follows with the progress view on stderr; Ctrl-C stops following and says how to follow again. */
 export async function followToEnd(
   executionArn: string,
-  client: ReturnType<typeof sfnClient>,
+  client: SFNClient,
   pollMs: number,
   err: (line: string) => void,
 ): Promise<{ execution: DescribeExecutionOutput; history: HistoryEvent[] } | undefined> {
