@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,9 +42,15 @@ function env(): NodeJS.ProcessEnv {
   };
 }
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(
+  args: string[],
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], { env: env(), timeout: 60_000 });
+    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], {
+      env: { ...env(), ...extraEnv },
+      timeout: 60_000,
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -152,12 +158,50 @@ describe('iam-key-rotator rotate', () => {
     expect(stack.traffic.calls()).toEqual({});
   });
 
-  it('names the denied action and resource and exits 3', async () => {
+  it('names the denied action and resource and exits 3 (endpoint from AWS_ENDPOINT_URL_SFN)', async () => {
     stack.traffic.addFault('sfn:StartExecution:AccessDeniedException');
-    const { code, stderr } = await cli(['rotate', 'op-ok']);
+    const { code, stderr } = await cli(['rotate', 'op-ok'], {
+      AWS_ENDPOINT_URL: undefined,
+      AWS_ENDPOINT_URL_SFN: stack.aws.endpoint,
+    });
     stack.traffic.clearFaults();
     expect(code).toBe(3);
     expect(stderr).toContain(`not allowed to call states:StartExecution on ${stack.stateMachineArn}`);
+  });
+
+  it('Ctrl-C stops following, not the execution, and says how to follow again', async () => {
+    await seedUser(target, 'op-int');
+    const child = spawn(
+      process.execPath,
+      [BIN, 'rotate', 'op-int', '--grace', '3600', '--wait', '--poll-ms', '50'],
+      {
+        env: env(),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stderr = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    await new Promise<void>((resolve) => {
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        // VerifyKey is done and HasOldKeys chose GracePeriod: the execution now waits 36 s.
+        if (stderr.includes('✓ HasOldKeys')) resolve();
+      });
+    });
+    child.kill('SIGINT');
+
+    expect(await exited).toBe(130);
+    const executionArn = /rotating op-int: (\S+)/.exec(stderr)?.[1] ?? '';
+    expect(stderr).toContain(
+      `stopped following; the execution goes on. Follow it again: iam-key-rotator history ${executionArn} --follow`,
+    );
+    const described = await sfn().send(new DescribeExecutionCommand({ executionArn }));
+    expect(described.status).toBe('RUNNING');
+    const stopped = await cli(['stop', executionArn, '--json']);
+    expect(JSON.parse(stopped.stdout)).toMatchObject({
+      executionArn,
+      states: expect.arrayContaining(['GracePeriod']),
+    });
   });
 
   it('without --wait prints the execution ARN and its console link', async () => {
