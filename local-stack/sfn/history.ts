@@ -29,23 +29,44 @@ const STATE_EVENT_PREFIX: Record<string, string> = {
 const json = (value: unknown): string => JSON.stringify(value ?? null);
 const DATA = { truncated: false };
 
+/** A Task state's invocations and how far the history has reported them. */
+interface TaskAttempts {
+  /** Attempts the runner has opened (entering the state, each retry). */
+  opened: number;
+  invocations: Invocation[];
+  /** Invocations whose LambdaFunctionScheduled and Started are written. */
+  started: number;
+  /** Invocations whose outcome is written. */
+  ended: number;
+}
+
 /**
  * Turns aws-local-stepfunctions' event log into Step Functions history events (AWS's types, ids
- * and *EventDetails). A Task's Lambda events are written when the attempt ends, from what the handler
- * wrapper recorded, with the times the invocation really started and ended.
+ * and *EventDetails). The runner reports asynchronously, while the handler wrapper reports each
+ * invocation as it happens: an invocation's Scheduled and Started are written once the runner's
+ * event that opened the attempt (entering the state, or a retry) is written, with the invocation's
+ * own times, and its outcome when the runner reports the attempt's end.
  */
 export class HistoryRecorder {
   readonly events: HistoryEvent[] = [];
-  private readonly invocations = new Map<string, Invocation[]>();
+  private readonly attempts = new Map<string, TaskAttempts>();
 
   constructor(private readonly tasks: Readonly<Record<string, TaskResource>>) {}
+
+  private attemptsOf(state: string): TaskAttempts {
+    let attempts = this.attempts.get(state);
+    if (!attempts) {
+      attempts = { opened: 0, invocations: [], started: 0, ended: 0 };
+      this.attempts.set(state, attempts);
+    }
+    return attempts;
+  }
 
   /** Called by the handler wrapper when a Task state invokes its function; returns its completion. */
   invoke(state: string, input: unknown): (output?: unknown) => void {
     const invocation: Invocation = { input, startedAt: Date.now() };
-    const queue = this.invocations.get(state) ?? [];
-    queue.push(invocation);
-    this.invocations.set(state, queue);
+    this.attemptsOf(state).invocations.push(invocation);
+    this.flush(state);
     return (output) => {
       invocation.endedAt = Date.now();
       invocation.output = output;
@@ -68,6 +89,7 @@ export class HistoryRecorder {
   record(event: LibraryEvent): void {
     const state = event.state;
     const prefix = state ? STATE_EVENT_PREFIX[state.type] : undefined;
+    const task = state?.type === 'Task' ? state.name : undefined;
     switch (event.type) {
       case 'StateEntered':
         if (state && prefix) {
@@ -75,14 +97,17 @@ export class HistoryRecorder {
             stateEnteredEventDetails: { name: state.name, input: json(state.input), inputDetails: DATA },
           });
         }
+        if (task) this.open(task);
+        return;
+      case 'StateRetried':
+        if (task) this.open(task);
         return;
       case 'StateFailed':
-        if (state?.type === 'Task')
-          this.lambda(state.name, event, { Error: event.Error, Cause: event.Cause });
+        if (task) this.outcome(task, event, { Error: event.Error, Cause: event.Cause });
         return;
       case 'StateExited':
         if (!state || !prefix || state.type === 'Fail') return;
-        if (state.type === 'Task' && this.pending(state.name)) this.lambda(state.name, event);
+        if (task) this.outcome(task, event);
         this.add(event.timestamp, `${prefix}StateExited`, {
           stateExitedEventDetails: { name: state.name, output: json(state.output), outputDetails: DATA },
         });
@@ -105,29 +130,42 @@ export class HistoryRecorder {
     }
   }
 
-  private pending(state: string): boolean {
-    return (this.invocations.get(state)?.length ?? 0) > 0;
+  private open(state: string): void {
+    this.attemptsOf(state).opened += 1;
+    this.flush(state);
   }
 
-  /** Scheduled, Started and the outcome of the state's oldest open invocation. */
-  private lambda(state: string, event: LibraryEvent, failure?: { Error?: string; Cause?: unknown }): void {
-    const invocation = this.invocations.get(state)?.shift();
+  /** Writes Scheduled and Started for each invocation whose attempt is opened in the history. */
+  private flush(state: string): void {
+    const attempts = this.attemptsOf(state);
     const task = this.tasks[state];
-    // A failure before the function was invoked (e.g. a bad Parameters path) has no Lambda events.
-    if (!invocation || !task) return;
-    const ended = invocation.endedAt ?? event.timestamp;
-    this.add(invocation.startedAt, 'LambdaFunctionScheduled', {
-      lambdaFunctionScheduledEventDetails: {
-        resource: task.resource,
-        input: json(invocation.input),
-        inputDetails: DATA,
-        ...(task.timeoutInSeconds ? { timeoutInSeconds: task.timeoutInSeconds } : {}),
-      },
-    });
-    this.add(invocation.startedAt, 'LambdaFunctionStarted', {});
+    while (task && attempts.started < Math.min(attempts.opened, attempts.invocations.length)) {
+      const invocation = attempts.invocations[attempts.started];
+      attempts.started += 1;
+      if (!invocation) continue;
+      this.add(invocation.startedAt, 'LambdaFunctionScheduled', {
+        lambdaFunctionScheduledEventDetails: {
+          resource: task.resource,
+          input: json(invocation.input),
+          inputDetails: DATA,
+          ...(task.timeoutInSeconds ? { timeoutInSeconds: task.timeoutInSeconds } : {}),
+        },
+      });
+      this.add(invocation.startedAt, 'LambdaFunctionStarted', {});
+    }
+  }
+
+  /** The outcome of the state's oldest started invocation; none when the attempt failed before invoking. */
+  private outcome(state: string, event: LibraryEvent, failure?: { Error?: string; Cause?: unknown }): void {
+    this.flush(state);
+    const attempts = this.attemptsOf(state);
+    if (attempts.ended >= attempts.started) return;
+    const invocation = attempts.invocations[attempts.ended];
+    attempts.ended += 1;
+    const ended = invocation?.endedAt ?? event.timestamp;
     if (!failure) {
       this.add(ended, 'LambdaFunctionSucceeded', {
-        lambdaFunctionSucceededEventDetails: { output: json(invocation.output), outputDetails: DATA },
+        lambdaFunctionSucceededEventDetails: { output: json(invocation?.output), outputDetails: DATA },
       });
     } else if (failure.Error === 'States.Timeout') {
       this.add(ended, 'LambdaFunctionTimedOut', {
