@@ -239,6 +239,25 @@ describe('iam-key-rotator status, history, stop', () => {
     expect(table.stdout).toMatch(/op-fail\s+AKIA\w+ Active 0d\s+FAILED VaultWriteFailed /);
   });
 
+  it('status flags a last execution that left something behind (RollbackFailed)', async () => {
+    await seedUser(target, 'op-rollback');
+    // Vault refuses the write, then IAM refuses to delete the new key: the rollback stops, keeping both keys.
+    stack.traffic.addFault('vault:kv-write:503x10');
+    stack.traffic.addFault('iam:DeleteAccessKey:AccessDeniedx10');
+    const rotated = await cli(['rotate', 'op-rollback', '--wait', '--poll-ms', '50']);
+    stack.traffic.clearFaults();
+    expect(rotated.code).toBe(1);
+    expect(rotated.stdout).toContain('error:        RollbackFailed');
+    expect(rotated.stdout).toContain('left behind:  Stopped where nobody loses access');
+
+    const { code, stdout } = await cli(['status', 'op-rollback', '--json']);
+    expect(code).toBe(1);
+    expect((JSON.parse(stdout) as { users: UserStatus[] }).users[0]).toMatchObject({
+      lastExecution: { status: 'FAILED', error: 'RollbackFailed' },
+      flags: ['two-active-keys', 'left-behind'],
+    });
+  });
+
   it('status flags a key older than the maximum age, and two Active keys', async () => {
     const iam = new IAMClient({
       region: stack.aws.region,
