@@ -365,6 +365,43 @@ describe('the Step Functions endpoint', () => {
     expect(await finished(ok.executionArn ?? '')).toBe('FAILED');
   });
 
+  it('serves another registered machine beside the rotator, and pages ListStateMachines', async () => {
+    // What the fleet machine will do: register a spec with its own runner on the same endpoint.
+    const otherArn = stack.aws.stepFunctions.machines.register({
+      name: 'another-machine',
+      definition: JSON.stringify({ StartAt: 'Done', States: { Done: { Type: 'Pass', End: true } } }),
+      roleArn: 'arn:aws:iam::123456789012:role/another',
+      tasks: {},
+      run: async ({ input, onEvent }) => {
+        const state = { name: 'Done', type: 'Pass', input };
+        onEvent({ type: 'StateEntered', timestamp: Date.now(), state });
+        onEvent({ type: 'StateExited', timestamp: Date.now(), state: { ...state, output: input } });
+        onEvent({ type: 'ExecutionSucceeded', timestamp: Date.now(), output: input });
+      },
+    });
+    const first = await sfn.send(new ListStateMachinesCommand({ maxResults: 1 }));
+    const second = await sfn.send(
+      new ListStateMachinesCommand({ maxResults: 1, nextToken: first.nextToken }),
+    );
+    expect(
+      [...(first.stateMachines ?? []), ...(second.stateMachines ?? [])].map((m) => m.stateMachineArn),
+    ).toEqual([otherArn, stack.stateMachineArn]);
+    expect(second.nextToken).toBeUndefined();
+    const { executionArn } = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: otherArn, input: '{"n":1}' }),
+    );
+    expect(executionArn).toContain(':execution:another-machine:');
+    expect(await finished(executionArn ?? '')).toBe('SUCCEEDED');
+    expect((await history(executionArn ?? '')).map((e) => e.type)).toEqual([
+      'ExecutionStarted',
+      'PassStateEntered',
+      'PassStateExited',
+      'ExecutionSucceeded',
+    ]);
+    const listed = await sfn.send(new ListExecutionsCommand({ stateMachineArn: otherArn }));
+    expect(listed.executions?.map((e) => e.executionArn)).toEqual([executionArn]);
+  });
+
   it('refuses a request with a bad SigV4 signature', async () => {
     const forged = client({ secretAccessKey: 'not-the-secret', maxAttempts: 1 });
     expect(await errorOf(forged.send(new ListStateMachinesCommand({})))).toMatchObject({
