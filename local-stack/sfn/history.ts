@@ -9,10 +9,15 @@ export interface Invocation {
   output?: unknown;
 }
 
-/** What the history needs to know about a Task state: the function it invokes and its timeout. */
+/**
+ * What the history needs to know about a Task state: the Lambda function it invokes, or for a service
+ * integration (`arn:aws:states:::states:startExecution.sync:2`) its resourceType (`states`) and
+ * resource (`startExecution.sync:2`); and its timeout.
+ */
 export interface TaskResource {
   resource: string;
   timeoutInSeconds?: number;
+  service?: { resourceType: string; region: string };
 }
 
 const STATE_EVENT_PREFIX: Record<string, string> = {
@@ -143,6 +148,22 @@ export class HistoryRecorder {
       const invocation = attempts.invocations[attempts.started];
       attempts.started += 1;
       if (!invocation) continue;
+      if (task.service) {
+        const { resourceType, region } = task.service;
+        this.add(invocation.startedAt, 'TaskScheduled', {
+          taskScheduledEventDetails: {
+            resourceType,
+            resource: task.resource,
+            region,
+            parameters: json(invocation.input),
+            ...(task.timeoutInSeconds ? { timeoutInSeconds: task.timeoutInSeconds } : {}),
+          },
+        });
+        this.add(invocation.startedAt, 'TaskStarted', {
+          taskStartedEventDetails: { resourceType, resource: task.resource },
+        });
+        continue;
+      }
       this.add(invocation.startedAt, 'LambdaFunctionScheduled', {
         lambdaFunctionScheduledEventDetails: {
           resource: task.resource,
@@ -163,6 +184,24 @@ export class HistoryRecorder {
     const invocation = attempts.invocations[attempts.ended];
     attempts.ended += 1;
     const ended = invocation?.endedAt ?? event.timestamp;
+    const service = this.tasks[state]?.service;
+    if (service) {
+      const base = { resourceType: service.resourceType, resource: this.tasks[state]?.resource ?? '' };
+      if (!failure) {
+        this.add(ended, 'TaskSucceeded', {
+          taskSucceededEventDetails: { ...base, output: json(invocation?.output), outputDetails: DATA },
+        });
+      } else {
+        this.add(ended, failure.Error === 'States.Timeout' ? 'TaskTimedOut' : 'TaskFailed', {
+          [failure.Error === 'States.Timeout' ? 'taskTimedOutEventDetails' : 'taskFailedEventDetails']: {
+            ...base,
+            error: failure.Error ?? 'Error',
+            cause: cause(failure.Cause),
+          },
+        });
+      }
+      return;
+    }
     if (!failure) {
       this.add(ended, 'LambdaFunctionSucceeded', {
         lambdaFunctionSucceededEventDetails: { output: json(invocation?.output), outputDetails: DATA },
