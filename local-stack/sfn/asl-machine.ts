@@ -10,8 +10,9 @@ import type { MachineRun, MachineSpec, RegisteredMachine } from './machines.js';
 import { checkName } from './names.js';
 import type { StepFunctions } from './service.js';
 
-/** The Step Functions integration that starts a child execution, in its three patterns. */
-const START_EXECUTION = /^arn:aws[a-z-]*:states:::states:(startExecution(?:\.sync(?::2)?)?)$/;
+/** The Step Functions integration that starts a child execution, in its four patterns. */
+const START_EXECUTION =
+  /^arn:aws[a-z-]*:states:::states:(startExecution(?:\.sync(?::2)?|\.waitForTaskToken)?)$/;
 
 export interface AslMachineOptions {
   name: string;
@@ -68,8 +69,9 @@ export function aslMachine(options: AslMachineOptions): MachineSpec {
     roleArn: options.roleArn,
     tasks,
     run: async (run: MachineRun) => {
+      const tokens = tokenSource(sfn);
       const handlers = Object.fromEntries(
-        Object.keys(tasks).map((state) => [state, taskHandler(state, definition, options, run)]),
+        Object.keys(tasks).map((state) => [state, taskHandler(state, definition, options, run, tokens)]),
       );
       const everyState = (ms: number | undefined) =>
         ms === undefined ? undefined : Object.fromEntries(Object.keys(definition.States).map((s) => [s, ms]));
@@ -85,6 +87,7 @@ export function aslMachine(options: AslMachineOptions): MachineSpec {
         context: {
           Execution: { Id: run.executionArn, Name: run.name, Input: run.input, RoleArn: options.roleArn },
           StateMachine: { Id: sfn.machines.byName(options.name)?.arn ?? '', Name: options.name },
+          Task: tokens.context,
         },
       });
       if (run.signal.aborted) execution.abort();
@@ -98,11 +101,36 @@ export function aslMachine(options: AslMachineOptions): MachineSpec {
   };
 }
 
+/**
+ * `$$.Task.Token` for one execution. The runner resolves a state's Parameters just before it calls
+ * the state's handler, so the token read there is the one the handler claims; the next Task's read
+ * mints a new one.
+ */
+function tokenSource(sfn: StepFunctions) {
+  let current: string | undefined;
+  return {
+    context: {
+      get Token(): string {
+        current ??= sfn.taskTokens.mint();
+        return current;
+      },
+    },
+    /** The token the state's Parameters just read, if any. */
+    claim(): string | undefined {
+      const token = current;
+      current = undefined;
+      return token;
+    },
+  };
+}
+type TokenSource = ReturnType<typeof tokenSource>;
+
 function taskHandler(
   state: string,
   definition: StateMachineDefinition,
   options: AslMachineOptions,
   run: MachineRun,
+  tokens: TokenSource,
 ): (input: Json) => Promise<Json> {
   const resource = (definition.States[state] as { Resource: string }).Resource;
   const integration = START_EXECUTION.exec(resource)?.[1];
@@ -124,8 +152,9 @@ function taskHandler(
   }
   return async (input) => {
     const done = run.invoke(state, input);
+    const token = tokens.claim();
     try {
-      const output = await startChild(integration, input, options.sfn, run.signal);
+      const output = await startChild(integration, input, options.sfn, run.signal, token);
       done(output);
       return output;
     } catch (error) {
@@ -143,7 +172,11 @@ async function startChild(
   input: Json,
   sfn: StepFunctions,
   parent: AbortSignal,
+  token: string | undefined,
 ): Promise<Json> {
+  if (integration === 'startExecution.waitForTaskToken' && !token) {
+    throw new TaskFailed('a .waitForTaskToken state must pass $$.Task.Token in its Parameters');
+  }
   const parameters = (input ?? {}) as { StateMachineArn?: string; Input?: Json; Name?: string };
   const childInput =
     typeof parameters.Input === 'string' ? parameters.Input : JSON.stringify(parameters.Input ?? {});
@@ -160,6 +193,8 @@ async function startChild(
   if (integration === 'startExecution') {
     return { ExecutionArn: child.arn, StartDate: epochMs(child.startDate) ?? 0 };
   }
+  // The child (or anyone) answers with SendTaskSuccess or SendTaskFailure.
+  if (token) return sfn.taskTokens.wait(token, parent);
   const stopChild = () =>
     sfn.executions.stop(child.arn, 'States.Aborted', 'the parent execution was stopped');
   parent.addEventListener('abort', stopChild, { once: true });

@@ -27,3 +27,9 @@ export const missingParameter = (member: string): AwsServiceError =>
     'ValidationException',
     `1 validation error detected: Value null at '${member}' failed to satisfy constraint: Member must not be null`,
   );
+
+export const taskDoesNotExist = (): AwsServiceError =>
+  new AwsServiceError('TaskDoesNotExist', 'Task Does Not Exist');
+
+export const invalidOutput = (detail: string): AwsServiceError =>
+  new AwsServiceError('InvalidOutput', `Invalid Output: '${detail}'`);

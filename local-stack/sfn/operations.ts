@@ -179,6 +179,40 @@ const stopExecution: JsonHandler = (input, ctx) => {
   return { stopDate: seconds(stopDate) };
 };
 
+const Token = z.string().min(1).max(1024);
+
+const sendTaskSuccess: JsonHandler = (input, ctx) => {
+  required(input, 'taskToken');
+  required(input, 'output');
+  const { taskToken, output } = parseInput(
+    z.object({ taskToken: Token, output: z.string().max(256 * 1024) }),
+    input,
+  );
+  service(ctx).taskTokens.succeed(taskToken, output);
+  return {};
+};
+
+const sendTaskFailure: JsonHandler = (input, ctx) => {
+  required(input, 'taskToken');
+  const { taskToken, error, cause } = parseInput(
+    z.object({
+      taskToken: Token,
+      error: z.string().max(256).optional(),
+      cause: z.string().max(32_768).optional(),
+    }),
+    input,
+  );
+  service(ctx).taskTokens.fail(taskToken, error, cause);
+  return {};
+};
+
+const sendTaskHeartbeat: JsonHandler = (input, ctx) => {
+  required(input, 'taskToken');
+  const { taskToken } = parseInput(z.object({ taskToken: Token }), input);
+  service(ctx).taskTokens.heartbeat(taskToken);
+  return {};
+};
+
 /** The operations the endpoint serves, by X-Amz-Target action. */
 export const sfnActions: ReadonlyMap<string, JsonHandler> = new Map([
   ['ListStateMachines', listStateMachines],
@@ -188,4 +222,7 @@ export const sfnActions: ReadonlyMap<string, JsonHandler> = new Map([
   ['GetExecutionHistory', getExecutionHistory],
   ['ListExecutions', listExecutions],
   ['StopExecution', stopExecution],
+  ['SendTaskSuccess', sendTaskSuccess],
+  ['SendTaskFailure', sendTaskFailure],
+  ['SendTaskHeartbeat', sendTaskHeartbeat],
 ]);

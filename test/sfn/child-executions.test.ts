@@ -4,6 +4,9 @@ import {
   GetExecutionHistoryCommand,
   type HistoryEvent,
   ListExecutionsCommand,
+  SendTaskFailureCommand,
+  SendTaskHeartbeatCommand,
+  SendTaskSuccessCommand,
   SFNClient,
   StartExecutionCommand,
   StopExecutionCommand,
@@ -166,5 +169,81 @@ describe('a Task that starts a child execution on the same endpoint', () => {
     expect((await sfn.send(new DescribeExecutionCommand({ executionArn: childArn }))).error).toBe(
       'States.Aborted',
     );
+  });
+
+  it('.waitForTaskToken waits for SendTaskSuccess or SendTaskFailure with the token the child was given', async () => {
+    const childArn = stack.aws.stepFunctions.machines.register({
+      name: 'token-child',
+      definition: '{"StartAt":"Done","States":{"Done":{"Type":"Succeed"}}}',
+      roleArn: 'arn:aws:iam::123456789012:role/child',
+      tasks: {},
+      run: async ({ input, onEvent }) => {
+        onEvent({ type: 'ExecutionSucceeded', timestamp: Date.now(), output: input });
+      },
+    });
+    const definition = {
+      StartAt: 'Delegate',
+      States: {
+        Delegate: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::states:startExecution.waitForTaskToken',
+          Parameters: { StateMachineArn: childArn, Input: { 'token.$': '$$.Task.Token', 'n.$': '$.n' } },
+          End: true,
+        },
+      },
+    } as unknown as StateMachineDefinition;
+    const parentArn = stack.aws.stepFunctions.machines.register(
+      aslMachine({
+        name: 'token-parent',
+        definition,
+        roleArn: 'arn:aws:iam::123456789012:role/p',
+        sfn: stack.aws.stepFunctions,
+      }),
+    );
+    /** Starts the parent and returns the token its child received. */
+    const delegate = async (n: number): Promise<{ executionArn: string; token: string }> => {
+      const { executionArn } = await sfn.send(
+        new StartExecutionCommand({ stateMachineArn: parentArn, input: JSON.stringify({ n }) }),
+      );
+      for (;;) {
+        const listed = await sfn.send(new ListExecutionsCommand({ stateMachineArn: childArn }));
+        for (const item of listed.executions ?? []) {
+          const child = await sfn.send(new DescribeExecutionCommand({ executionArn: item.executionArn }));
+          const input = JSON.parse(child.input ?? '{}') as { n: number; token: string };
+          if (input.n === n) return { executionArn: executionArn ?? '', token: input.token };
+        }
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    };
+
+    const ok = await delegate(1);
+    await sfn.send(new SendTaskHeartbeatCommand({ taskToken: ok.token }));
+    await expect(
+      sfn.send(new SendTaskSuccessCommand({ taskToken: ok.token, output: 'not json' })),
+    ).rejects.toMatchObject({ name: 'InvalidOutput' });
+    expect((await sfn.send(new DescribeExecutionCommand({ executionArn: ok.executionArn }))).status).toBe(
+      'RUNNING',
+    );
+    await sfn.send(new SendTaskSuccessCommand({ taskToken: ok.token, output: '{"done":true}' }));
+    expect(await finished(ok.executionArn)).toBe('SUCCEEDED');
+    expect((await sfn.send(new DescribeExecutionCommand({ executionArn: ok.executionArn }))).output).toBe(
+      '{"done":true}',
+    );
+    await expect(
+      sfn.send(new SendTaskSuccessCommand({ taskToken: ok.token, output: '{}' })),
+    ).rejects.toMatchObject({ name: 'TaskDoesNotExist' });
+    await expect(sfn.send(new SendTaskFailureCommand({ taskToken: 'short' }))).rejects.toMatchObject({
+      name: 'InvalidToken',
+    });
+
+    const no = await delegate(2);
+    await sfn.send(
+      new SendTaskFailureCommand({ taskToken: no.token, error: 'ChildSaidNo', cause: 'because' }),
+    );
+    expect(await finished(no.executionArn)).toBe('FAILED');
+    expect(await sfn.send(new DescribeExecutionCommand({ executionArn: no.executionArn }))).toMatchObject({
+      error: 'ChildSaidNo',
+      cause: 'because',
+    });
   });
 });
