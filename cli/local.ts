@@ -3,10 +3,10 @@ import { parseArgs } from 'node:util';
 import { FloorSeconds, type Floors, UserName } from '../functions/commons/input.js';
 import type { Json } from '../local-stack/lambda.js';
 import { localTarget, type Target, type VaultAuthMethod } from '../local-stack/provision.js';
-import { LOCAL_RETRY_PAUSES, type RotationReport, runLocalRotation } from '../local-stack/rotation.js';
 import { startLocalStack } from '../local-stack/stack.js';
 import { parseFaultSpec } from '../local-stack/traffic.js';
-import { printProgress, summary } from './progress.js';
+import { rotateThroughApi } from './local-rotation.js';
+import { summary } from './progress.js';
 
 const HELP = `usage: iam-key-rotator local [options]      (npm start -- [options])
 
@@ -102,33 +102,22 @@ export async function runLocal(args: string[]): Promise<number> {
       `iam-key-rotator: rotating ${userName} (AWS ${target.aws.endpoint ?? 'default'}, Vault ${target.vault.addr}` +
         `${target.namespace ? ` namespace ${target.namespace}` : ''}, KV v${target.kvVersion}, ${vaultAuth} auth)`,
     );
-    const report = await runLocalRotation({
+    // The same path as `iam-key-rotator rotate <user> --wait`, against the stack's Step Functions endpoint.
+    const document = await rotateThroughApi({
       target,
       stack,
       userName,
       faults: values.fault,
       ...(input === undefined ? {} : { input }),
-      onEvent: (event) => printProgress(event, err),
+      err,
       ...(values.verbose ? { onLog: err } : {}),
-      retryPauseMs: LOCAL_RETRY_PAUSES,
     });
-    const document: RotationReport = {
-      status: report.status,
-      error: report.error,
-      user: report.user,
-      states: report.states,
-      history: report.history,
-      before: report.before,
-      after: report.after,
-      calls: report.calls,
-      durationMs: report.durationMs,
-    };
     process.stdout.write(
       values.json
         ? `${JSON.stringify(document, null, 2)}\n`
         : `${summary(document, `${target.kvMount}/${target.pathPrefix}${userName}`)}\n`,
     );
-    return report.status === 'SUCCEEDED' ? 0 : 1;
+    return document.status === 'SUCCEEDED' ? 0 : 1;
   } finally {
     await stack.close();
   }

@@ -8,13 +8,12 @@ import {
   provisionRotator,
   rotatorEnvironment,
   type SeededUser,
-  seedUser,
   type Target,
 } from './provision.js';
 import { type ExecutionResult, type HistoryEvent, runExecution } from './state-machine.js';
 import type { LocalStack } from './stack.js';
 
-/** The document `npm start -- --json` prints. */
+/** What an in-process rotation (tests, bench) reports; `npm start` reports cli/local-rotation.ts LocalReport. */
 export interface RotationReport {
   status: ExecutionResult['status'];
   error: ExecutionResult['error'];
@@ -104,13 +103,4 @@ export async function rotate(options: RotateOptions): Promise<RotationReport & {
     durationMs: result.durationMs,
     logs: capture.lines,
   };
-}
-
-/** The main job: provision, seed a user whose current key is in Vault, rotate it. */
-export async function runLocalRotation(
-  options: Omit<RotateOptions, 'user'> & { userName: string },
-): Promise<RotationReport & { logs: string[] }> {
-  await prepareTarget(options.target);
-  const user = await seedUser(options.target, options.userName);
-  return rotate({ ...options, user });
 }

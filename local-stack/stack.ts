@@ -1,4 +1,5 @@
 import { type AwsEmulator, startAwsEmulator } from './aws/index.js';
+import { rotatorMachine, type RotatorMachineOptions } from './sfn/index.js';
 import { Traffic } from './traffic.js';
 import { startVaultEmulator, type VaultEmulator } from './vault/index.js';
 
@@ -6,6 +7,8 @@ export interface LocalStack {
   aws: AwsEmulator;
   vault: VaultEmulator;
   traffic: Traffic;
+  /** The rotator's state machine on the Step Functions endpoint (which is `aws.endpoint`). */
+  stateMachineArn: string;
   close(): Promise<void>;
 }
 
@@ -14,6 +17,8 @@ export interface LocalStackOptions {
   vaultPort?: number;
   propagationMs?: number;
   tls?: { key: string; cert: string };
+  /** Wait states and retry pauses of executions started through the Step Functions endpoint. */
+  stepFunctions?: Pick<RotatorMachineOptions, 'waitMs' | 'waitScale' | 'retryPauseMs' | 'handlers'>;
 }
 
 /** Starts the AWS and Vault emulators on loopback, sharing one call counter and fault list. */
@@ -24,6 +29,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     propagationMs: options.propagationMs ?? 0,
     traffic,
   });
+  const stateMachineArn = aws.stepFunctions.machines.register(
+    rotatorMachine({ region: aws.region, accountId: aws.accountId, ...options.stepFunctions }),
+  );
   try {
     const vault = await startVaultEmulator({
       stsEndpoint: aws.endpoint,
@@ -35,6 +43,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       aws,
       vault,
       traffic,
+      stateMachineArn,
       close: async () => {
         await Promise.all([aws.close(), vault.close()]);
       },

@@ -102,6 +102,8 @@ export interface RunOptions {
    */
   functionEnvironment?: FunctionEnvironment;
   onEvent?: (event: HistoryEvent) => void;
+  /** Aborting it aborts the execution (StopExecution on the local Step Functions endpoint). */
+  signal?: AbortSignal;
   region?: string;
   account?: string;
 }
@@ -156,6 +158,9 @@ export async function runExecution(options: RunOptions): Promise<ExecutionResult
       },
     },
   });
+
+  if (options.signal?.aborted) execution.abort();
+  options.signal?.addEventListener('abort', () => execution.abort(), { once: true });
 
   const history: HistoryEvent[] = [];
   const collecting = (async () => {

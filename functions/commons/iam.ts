@@ -26,6 +26,14 @@ function translate(action: string, userName: string, error: unknown): Error {
   switch (errorCode(error)) {
     case 'NoSuchEntity':
       return new UserNotFoundError(`IAM user '${userName}' does not exist`);
+    // IAM authorizes before it looks the user up: a user that does not exist has no path, so the
+    // path-scoped policy refuses it. Either way it is not a user this deployment rotates.
+    case 'AccessDenied':
+      return action === 'iam:GetUser'
+        ? new UserNotFoundError(
+            `IAM user '${userName}' does not exist under this deployment's user path (iam:GetUser: AccessDenied)`,
+          )
+        : awsFailure(action, error);
     case 'LimitExceeded':
       return action === 'iam:CreateAccessKey'
         ? new TooManyAccessKeysError(`IAM user '${userName}' already has ${MAX_KEYS_PER_USER} access keys`)

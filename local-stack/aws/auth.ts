@@ -1,6 +1,6 @@
 import type { Service } from '../traffic.js';
 import { AwsServiceError } from './errors.js';
-import { isJsonService } from './protocol.js';
+import { isJsonService, SIGNING_NAMES } from './protocol.js';
 import {
   MalformedAuthorizationError,
   parseAmzDate,
@@ -75,8 +75,9 @@ export async function authenticate(
     if (error instanceof MalformedAuthorizationError) throw fail(service, 'incomplete', error.message);
     throw error;
   }
-  if (auth.service !== service) {
-    throw fail(service, 'badSignature', `Credential should be scoped to correct service: '${service}'. `);
+  const signingName = SIGNING_NAMES[service] ?? service;
+  if (auth.service !== signingName) {
+    throw fail(service, 'badSignature', `Credential should be scoped to correct service: '${signingName}'. `);
   }
   const amzDate = request.headers['x-amz-date'];
   const signingDate = typeof amzDate === 'string' ? parseAmzDate(amzDate) : undefined;

@@ -13,6 +13,8 @@ import {
   type JsonService,
   type Reply,
 } from './protocol.js';
+import { sfnAccess } from '../sfn/access.js';
+import { sfnActions } from '../sfn/operations.js';
 import { secretsManagerAccess } from './secrets-manager-access.js';
 import { secretsManagerActions } from './secrets-manager.js';
 import { ssmAccess } from './ssm-access.js';
@@ -25,6 +27,7 @@ const JSON_ACTIONS: Record<JsonService, ReadonlyMap<string, JsonHandler>> = {
   kms: kmsActions,
   secretsmanager: secretsManagerActions,
   ssm: ssmActions,
+  sfn: sfnActions,
 };
 
 /** Each JSON operation's authorizations (its table sits next to the service). */
@@ -32,6 +35,7 @@ const JSON_ACCESS: Record<JsonService, ReadonlyMap<string, JsonAccess>> = {
   kms: kmsAccess,
   secretsmanager: secretsManagerAccess,
   ssm: ssmAccess,
+  sfn: sfnAccess,
 };
 
 const QUERY_OPERATIONS: Record<
@@ -61,7 +65,7 @@ export function operationFor(call: Call): Operation {
     const access = JSON_ACCESS[call.service].get(call.action) ?? missingAccess(call.action);
     return {
       access: (ctx) => access(call.input, ctx),
-      run: (ctx, requestId) => jsonReply(handler(call.input, ctx), requestId),
+      run: (ctx, requestId) => jsonReply(call.service, handler(call.input, ctx), requestId),
     };
   }
   const { service } = call;

@@ -41,6 +41,8 @@ const JSON_INTERNAL: Record<JsonService, string> = {
   kms: 'KMSInternalException',
   secretsmanager: 'InternalServiceError',
   ssm: 'InternalServerError',
+  // Step Functions' model names no server error: the common InternalFailure.
+  sfn: 'InternalFailure',
 };
 
 const MESSAGES: Record<string, string> = {

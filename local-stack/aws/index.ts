@@ -1,3 +1,4 @@
+import type { StepFunctions } from '../sfn/service.js';
 import { Traffic } from '../traffic.js';
 import { seedSecret, type SeededSecret } from './secrets-manager.js';
 import { startServer } from './server.js';
@@ -43,6 +44,8 @@ export interface AwsEmulator {
   accountId: string;
   adminCredentials: { accessKeyId: string; secretAccessKey: string };
   traffic: Traffic;
+  /** The Step Functions service on the same endpoint; machines are registered here. */
+  stepFunctions: StepFunctions;
   createUser(userName: string, path?: string): UserInfo;
   /** Seeds a key that works at once (no propagation delay). */
   createAccessKey(userName: string): SeededAccessKey;
@@ -86,6 +89,7 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
     accountId,
     adminCredentials: { accessKeyId: adminKey.accessKeyId, secretAccessKey: adminKey.secretAccessKey },
     traffic,
+    stepFunctions: state.stepFunctions,
     createUser: (userName, path) => userInfo(state.addUser(userName, path)),
     createAccessKey: (userName) => seededAccessKey(state.addAccessKey(userName, false)),
     listAccessKeys: (userName) => state.keysOf(state.getUser(userName).userName).map(accessKeyInfo),
@@ -105,6 +109,9 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
       state.allowed.clear();
     },
     snapshot: () => state.snapshot(),
-    close: () => server.close(),
+    close: () => {
+      state.stepFunctions.executions.abortAll();
+      return server.close();
+    },
   };
 }

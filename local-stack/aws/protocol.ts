@@ -6,9 +6,10 @@ import { queryErrorXml, queryResponseXml, type QueryService, type XmlObject } fr
 /**
  * How a request reaches a service. The installed SDK v3 clients speak awsQuery to IAM and STS
  * (form-encoded POST, XML answers) and awsJson1_1 to KMS, Secrets Manager and SSM
- * (X-Amz-Target: TrentService.<Action>, secretsmanager.<Action>, AmazonSSM.<Action>).
+ * (X-Amz-Target: TrentService.<Action>, secretsmanager.<Action>, AmazonSSM.<Action>), and awsJson1_0
+ * to Step Functions (AWSStepFunctions.<Action>, signed for `states`).
  */
-export type JsonService = 'kms' | 'secretsmanager' | 'ssm';
+export type JsonService = 'kms' | 'secretsmanager' | 'ssm' | 'sfn';
 
 export type Route = { protocol: 'query'; service: QueryService } | { protocol: 'json'; service: JsonService };
 
@@ -28,12 +29,16 @@ const JSON_TARGET_PREFIXES: Record<JsonService, string> = {
   kms: 'TrentService.',
   secretsmanager: 'secretsmanager.',
   ssm: 'AmazonSSM.',
+  sfn: 'AWSStepFunctions.',
 };
+/** The SigV4 signing name of each service, where it is not the service's own name. */
+export const SIGNING_NAMES: Partial<Record<string, string>> = { sfn: 'states' };
 const JSON_SERVICES = Object.keys(JSON_TARGET_PREFIXES) as JsonService[];
 
 export const isJsonService = (service: string): service is JsonService =>
   (JSON_SERVICES as string[]).includes(service);
-const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
+const jsonContentType = (service: JsonService): string =>
+  `application/x-amz-json-${service === 'sfn' ? '1.0' : '1.1'}`;
 
 /** Picks the service: X-Amz-Target for JSON, else the SigV4 scope, else the query Version. */
 export function detectRoute(request: ReceivedRequest): Route {
@@ -100,10 +105,10 @@ export function queryReply(
   };
 }
 
-export function jsonReply(output: Record<string, unknown>, requestId: string): Reply {
+export function jsonReply(service: JsonService, output: Record<string, unknown>, requestId: string): Reply {
   return {
     status: 200,
-    headers: { 'content-type': JSON_CONTENT_TYPE, 'x-amzn-requestid': requestId },
+    headers: { 'content-type': jsonContentType(service), 'x-amzn-requestid': requestId },
     body: JSON.stringify(output),
   };
 }
@@ -122,7 +127,7 @@ export function errorReply(route: Route, error: AwsServiceError, requestId: stri
   if (error.message) body.message = error.message;
   return {
     status: error.status,
-    headers: { 'content-type': JSON_CONTENT_TYPE, 'x-amzn-requestid': requestId },
+    headers: { 'content-type': jsonContentType(route.service), 'x-amzn-requestid': requestId },
     body: JSON.stringify(body),
   };
 }

@@ -3,6 +3,7 @@ import { newAccessKeyId, newRoleId, newSecretAccessKey, newUserId } from './ids.
 import type { Statement } from './policy/document.js';
 import { secretInfo, type Secret, type SecretInfo } from './secrets-manager.js';
 import { parameterInfo, type Parameter, type ParameterInfo } from './ssm.js';
+import { StepFunctions } from '../sfn/service.js';
 
 /** AWS's documented quota: two access keys per IAM user. */
 const ACCESS_KEYS_PER_USER = 2;
@@ -136,11 +137,15 @@ export class AwsState {
   /** SSM parameters by name. */
   readonly parameters = new Map<string, Parameter>();
 
+  readonly stepFunctions: StepFunctions;
+
   constructor(
     readonly accountId: string,
     readonly region: string,
     public propagationMs: number,
-  ) {}
+  ) {
+    this.stepFunctions = new StepFunctions({ partition: 'aws', region, accountId });
+  }
 
   addUser(userName: string, path = '/'): User {
     if (!USER_NAME.test(userName)) {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { rotateThroughApi } from '../../cli/local-rotation.js';
 import { functionRoleName } from '../../local-stack/function-roles.js';
 import { localTarget } from '../../local-stack/provision.js';
-import { runLocalRotation } from '../../local-stack/rotation.js';
 import { type LocalStack, startLocalStack } from '../../local-stack/stack.js';
 
 let stack: LocalStack;
@@ -12,13 +12,13 @@ afterAll(async () => {
   await stack.close();
 });
 
-it('npm start’s rotation (runLocalRotation) runs each function as its own evaluated role', async () => {
-  const report = await runLocalRotation({
+it('npm start’s rotation (through the Step Functions endpoint) runs each function as its own evaluated role', async () => {
+  const report = await rotateThroughApi({
     target: localTarget(stack),
     stack,
     userName: 'local-run',
-    waitMs: 0,
-    retryPauseMs: 0,
+    faults: [],
+    err: () => undefined,
   });
   expect(report.status).toBe('SUCCEEDED');
   expect(stack.aws.denials()).toEqual([]);

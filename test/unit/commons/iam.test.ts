@@ -68,6 +68,13 @@ describe('getUserArn', () => {
     expect((await rejectionOf(getUserArn('ghost'))).name).toBe('UserNotFoundError');
   });
 
+  it('throws UserNotFoundError when IAM denies GetUser: a missing user has no path, so a path-scoped policy refuses it', async () => {
+    iam.on(GetUserCommand).rejects(sdkError('AccessDenied', 403));
+    const error = await rejectionOf(getUserArn('ghost'));
+    expect(error.name).toBe('UserNotFoundError');
+    expect(error.message).toContain('user path (iam:GetUser: AccessDenied)');
+  });
+
   it('throws AwsUnavailableError when IAM throttles', async () => {
     iam.on(GetUserCommand).rejects(sdkError('Throttling', 400));
     expect((await rejectionOf(getUserArn('alice'))).name).toBe('AwsUnavailableError');

@@ -1,0 +1,58 @@
+import { DescribeExecutionCommand, ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import type { IAMClient } from '@aws-sdk/client-iam';
+import { CLAIM_TAG, OWNER_TAG } from '../functions/commons/ownership.js';
+import { AccessDeniedError, callAws } from './aws-call.js';
+import { userTags } from './iam.js';
+import { UsageError } from './sfn.js';
+
+/** How many recent executions are read to find a user's when the user carries no claim tag. */
+const SCAN_LIMIT = 50;
+
+/** The user's last execution as the rotator's claim tags record it: its ARN and when it claimed. */
+export function claimOf(
+  tags: Record<string, string>,
+): { executionArn: string; claimedAt?: string } | undefined {
+  const owner = tags[OWNER_TAG];
+  // The tag holds the execution ARN, then a digest (see functions/commons/ownership.ts).
+  const executionArn = owner?.split(' ')[0];
+  if (!executionArn?.startsWith('arn:')) return undefined;
+  const claimedAt = tags[CLAIM_TAG]?.split(' ')[0];
+  return { executionArn, ...(claimedAt ? { claimedAt } : {}) };
+}
+
+/**
+ * An execution ARN from `<execution-arn|user>`: the user's claim tag, else (a dry run or a refused
+ * input claims nothing) the newest of the state machine's recent executions whose input names the user.
+ */
+export async function executionOf(
+  ref: string,
+  clients: { sfn: SFNClient; iam: IAMClient; machineArn: () => Promise<string> },
+): Promise<string> {
+  if (ref.startsWith('arn:')) return ref;
+  // A user IAM does not know may still have had an execution (e.g. refused as UserNotFoundError).
+  const tags = await userTags(clients.iam, ref).catch((error: unknown) => {
+    if (error instanceof AccessDeniedError) throw error;
+    return {};
+  });
+  const claimed = claimOf(tags);
+  if (claimed) return claimed.executionArn;
+  const machineArn = await clients.machineArn();
+  const listed = await callAws('states:ListExecutions', machineArn, () =>
+    clients.sfn.send(new ListExecutionsCommand({ stateMachineArn: machineArn, maxResults: SCAN_LIMIT })),
+  );
+  for (const item of listed.executions ?? []) {
+    const executionArn = item.executionArn ?? '';
+    const described = await callAws('states:DescribeExecution', executionArn, () =>
+      clients.sfn.send(new DescribeExecutionCommand({ executionArn })),
+    );
+    try {
+      if ((JSON.parse(described.input ?? '{}') as { userName?: unknown }).userName === ref)
+        return executionArn;
+    } catch {
+      // an execution whose input is not JSON names no user
+    }
+  }
+  throw new UsageError(
+    `no execution found for user ${ref} (no claim tag, none of the last ${SCAN_LIMIT} executions)`,
+  );
+}

@@ -1,0 +1,226 @@
+import { randomUUID } from 'node:crypto';
+import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import '../polyfills.js';
+import { asLambda, type Handler, type Json } from '../lambda.js';
+import type { HistoryEvent as LibraryEvent } from '../state-machine.js';
+import { AwsServiceError } from '../aws/errors.js';
+import type { Execution } from './executions.js';
+import type { TaskResource } from './history.js';
+import type { MachineRun, MachineSpec, RegisteredMachine } from './machines.js';
+import { checkName } from './names.js';
+import type { StepFunctions } from './service.js';
+
+/** The Step Functions integration that starts a child execution, in its four patterns. */
+const START_EXECUTION =
+  /^arn:aws[a-z-]*:states:::states:(startExecution(?:\.sync(?::2)?|\.waitForTaskToken)?)$/;
+
+export interface AslMachineOptions {
+  name: string;
+  /** The definition with its resources resolved (Lambda ARNs, `arn:aws:states:::states:startExecution...`). */
+  definition: StateMachineDefinition;
+  roleArn: string;
+  /** Where child executions are started and found. */
+  sfn: StepFunctions;
+  /** Handlers of the Lambda functions the Task states invoke, by function ARN. */
+  lambdas?: Record<string, Handler>;
+  /** Every Wait state and retry pause lasts this long (ms) instead. */
+  waitMs?: number;
+  retryPauseMs?: number;
+}
+
+/** The error of a refused StartExecution, as the integration names it. */
+class IntegrationError extends Error {
+  constructor(error: AwsServiceError) {
+    super(error.message);
+    this.name = `StepFunctions.${error.code.replace(/Exception$/, '')}Exception`;
+  }
+}
+
+/** Thrown into the parent when a `.sync` child execution does not succeed, as Step Functions does. */
+class TaskFailed extends Error {
+  constructor(cause: string) {
+    super(cause);
+    this.name = 'States.TaskFailed';
+  }
+}
+
+/**
+ * Any ASL machine on the local endpoint: its Task states invoke the given Lambda handlers, or start a
+ * child execution of a registered machine (`states:startExecution`, `.sync`, `.sync:2`) and, for
+ * `.sync`, wait for it; stopping the parent stops the children it waits for.
+ */
+export function aslMachine(options: AslMachineOptions): MachineSpec {
+  const { definition, sfn } = options;
+  const { region } = sfn.scope;
+  const tasks: Record<string, TaskResource> = {};
+  for (const [name, state] of Object.entries(definition.States)) {
+    const task = state as { Type: string; Resource?: string; TimeoutSeconds?: number };
+    if (task.Type !== 'Task' || !task.Resource) continue;
+    const integration = START_EXECUTION.exec(task.Resource)?.[1];
+    tasks[name] = {
+      resource: integration ?? task.Resource,
+      ...(task.TimeoutSeconds ? { timeoutInSeconds: task.TimeoutSeconds } : {}),
+      ...(integration ? { service: { resourceType: 'states', region } } : {}),
+    };
+  }
+  return {
+    name: options.name,
+    definition: JSON.stringify(definition, null, 2),
+    roleArn: options.roleArn,
+    tasks,
+    run: async (run: MachineRun) => {
+      const tokens = tokenSource(sfn);
+      const handlers = Object.fromEntries(
+        Object.keys(tasks).map((state) => [state, taskHandler(state, definition, options, run, tokens)]),
+      );
+      const everyState = (ms: number | undefined) =>
+        ms === undefined ? undefined : Object.fromEntries(Object.keys(definition.States).map((s) => [s, ms]));
+      const machine = new StateMachine(definition, {
+        validationOptions: { checkArn: false, checkPaths: true },
+      });
+      const execution = machine.run(run.input, {
+        overrides: {
+          taskResourceLocalHandlers: handlers,
+          waitTimeOverrides: everyState(options.waitMs),
+          retryIntervalOverrides: everyState(options.retryPauseMs),
+        },
+        context: {
+          Execution: { Id: run.executionArn, Name: run.name, Input: run.input, RoleArn: options.roleArn },
+          StateMachine: { Id: sfn.machines.byName(options.name)?.arn ?? '', Name: options.name },
+          Task: tokens.context,
+        },
+      });
+      if (run.signal.aborted) execution.abort();
+      run.signal.addEventListener('abort', () => execution.abort(), { once: true });
+      const collecting = (async () => {
+        for await (const event of execution.eventLogs) run.onEvent(event as unknown as LibraryEvent);
+      })();
+      await execution.result.catch(() => undefined);
+      await collecting;
+    },
+  };
+}
+
+/**
+ * `$$.Task.Token` for one execution. The runner resolves a state's Parameters just before it calls
+ * the state's handler, so the token read there is the one the handler claims; the next Task's read
+ * mints a new one.
+ */
+function tokenSource(sfn: StepFunctions) {
+  let current: string | undefined;
+  return {
+    context: {
+      get Token(): string {
+        current ??= sfn.taskTokens.mint();
+        return current;
+      },
+    },
+    /** The token the state's Parameters just read, if any. */
+    claim(): string | undefined {
+      const token = current;
+      current = undefined;
+      return token;
+    },
+  };
+}
+type TokenSource = ReturnType<typeof tokenSource>;
+
+function taskHandler(
+  state: string,
+  definition: StateMachineDefinition,
+  options: AslMachineOptions,
+  run: MachineRun,
+  tokens: TokenSource,
+): (input: Json) => Promise<Json> {
+  const resource = (definition.States[state] as { Resource: string }).Resource;
+  const integration = START_EXECUTION.exec(resource)?.[1];
+  if (!integration) {
+    const handler = options.lambdas?.[resource];
+    if (!handler) throw new Error(`no handler for ${resource} (state ${state})`);
+    const lambda = asLambda(handler);
+    return async (input) => {
+      const done = run.invoke(state, input);
+      try {
+        const output = await lambda(input);
+        done(output);
+        return output;
+      } catch (error) {
+        done();
+        throw error;
+      }
+    };
+  }
+  return async (input) => {
+    const done = run.invoke(state, input);
+    const token = tokens.claim();
+    try {
+      const output = await startChild(integration, input, options.sfn, run.signal, token);
+      done(output);
+      return output;
+    } catch (error) {
+      done();
+      throw error;
+    }
+  };
+}
+
+const epochMs = (date: Date | undefined): number | undefined => date?.getTime();
+
+/** StartExecution as a Task: the async pattern answers at once, `.sync` and `.sync:2` when the child ends. */
+async function startChild(
+  integration: string,
+  input: Json,
+  sfn: StepFunctions,
+  parent: AbortSignal,
+  token: string | undefined,
+): Promise<Json> {
+  if (integration === 'startExecution.waitForTaskToken' && !token) {
+    throw new TaskFailed('a .waitForTaskToken state must pass $$.Task.Token in its Parameters');
+  }
+  const parameters = (input ?? {}) as { StateMachineArn?: string; Input?: Json; Name?: string };
+  const childInput =
+    typeof parameters.Input === 'string' ? parameters.Input : JSON.stringify(parameters.Input ?? {});
+  let machine: RegisteredMachine;
+  let child: Execution;
+  try {
+    machine = sfn.machines.get(String(parameters.StateMachineArn ?? ''));
+    child = sfn.executions.start(machine, checkName(parameters.Name ?? randomUUID()), childInput);
+  } catch (error) {
+    // The integration reports the API's error as StepFunctions.<code>Exception.
+    if (error instanceof AwsServiceError) throw new IntegrationError(error);
+    throw error;
+  }
+  if (integration === 'startExecution') {
+    return { ExecutionArn: child.arn, StartDate: epochMs(child.startDate) ?? 0 };
+  }
+  // The child (or anyone) answers with SendTaskSuccess or SendTaskFailure.
+  if (token) return sfn.taskTokens.wait(token, parent);
+  const stopChild = () =>
+    sfn.executions.stop(child.arn, 'States.Aborted', 'the parent execution was stopped');
+  parent.addEventListener('abort', stopChild, { once: true });
+  try {
+    await child.settled;
+  } finally {
+    parent.removeEventListener('abort', stopChild);
+  }
+  // `.sync:2` gives Input and Output as JSON, `.sync` as strings.
+  const parse = (text: string | undefined): Json =>
+    integration === 'startExecution.sync:2' && text !== undefined
+      ? (JSON.parse(text) as Json)
+      : (text ?? null);
+  const described: Record<string, Json> = {
+    ExecutionArn: child.arn,
+    StateMachineArn: machine.arn,
+    Name: child.name,
+    Status: child.status,
+    StartDate: epochMs(child.startDate) ?? 0,
+    StopDate: epochMs(child.stopDate) ?? 0,
+    Input: parse(child.input),
+    InputDetails: { Included: true },
+    ...(child.output !== undefined ? { Output: parse(child.output), OutputDetails: { Included: true } } : {}),
+    ...(child.error !== undefined ? { Error: child.error } : {}),
+    ...(child.cause !== undefined ? { Cause: child.cause } : {}),
+  };
+  if (child.status !== 'SUCCEEDED') throw new TaskFailed(JSON.stringify(described));
+  return described;
+}

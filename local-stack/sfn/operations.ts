@@ -1,0 +1,228 @@
+import { randomUUID } from 'node:crypto';
+import type { HistoryEvent } from '@aws-sdk/client-sfn';
+import { z } from 'zod';
+import type { CallContext, JsonHandler } from '../aws/context.js';
+import { parseInput } from '../aws/json-input.js';
+import { missingParameter } from './errors.js';
+import type { Execution } from './executions.js';
+import { withoutData } from './history.js';
+import type { RegisteredMachine } from './machines.js';
+import { checkName } from './names.js';
+import { MAX_PAGE, page } from './pages.js';
+import type { StepFunctions } from './service.js';
+
+// awsJson timestamps are epoch seconds.
+const seconds = (date: Date): number => date.getTime() / 1000;
+
+const Arn = z.string().min(1).max(256);
+const MaxResults = z.number().int().min(0).max(MAX_PAGE).optional();
+const NextToken = z.string().min(1).max(1024).optional();
+const Status = z.enum(['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE']);
+
+function service(ctx: CallContext): StepFunctions {
+  return ctx.state.stepFunctions;
+}
+
+/** Required members are checked first, as AWS does, with the model's member names. */
+function required(input: unknown, member: string): void {
+  const value = (input as Record<string, unknown> | null)?.[member];
+  if (value === undefined || value === null) throw missingParameter(member);
+}
+
+const machineItem = (m: RegisteredMachine) => ({
+  stateMachineArn: m.arn,
+  name: m.name,
+  type: 'STANDARD',
+  creationDate: seconds(m.creationDate),
+});
+
+const executionItem = (e: Execution) => ({
+  executionArn: e.arn,
+  stateMachineArn: e.machine.arn,
+  name: e.name,
+  status: e.status,
+  startDate: seconds(e.startDate),
+  ...(e.stopDate ? { stopDate: seconds(e.stopDate) } : {}),
+});
+
+function serializeEvent(event: HistoryEvent): Record<string, unknown> {
+  return { ...event, timestamp: seconds(event.timestamp ?? new Date(0)) };
+}
+
+const listStateMachines: JsonHandler = (input, ctx) => {
+  const { maxResults, nextToken } = parseInput(
+    z.object({ maxResults: MaxResults, nextToken: NextToken }),
+    input,
+  );
+  const listed = page(service(ctx).machines.list(), 'ListStateMachines', maxResults, nextToken);
+  return {
+    stateMachines: listed.items.map(machineItem),
+    ...(listed.nextToken ? { nextToken: listed.nextToken } : {}),
+  };
+};
+
+const describeStateMachine: JsonHandler = (input, ctx) => {
+  required(input, 'stateMachineArn');
+  const { stateMachineArn } = parseInput(z.object({ stateMachineArn: Arn }), input);
+  const machine = service(ctx).machines.get(stateMachineArn);
+  return {
+    ...machineItem(machine),
+    status: 'ACTIVE',
+    definition: machine.definition,
+    roleArn: machine.roleArn,
+    loggingConfiguration: { level: 'OFF', includeExecutionData: false },
+    tracingConfiguration: { enabled: false },
+  };
+};
+
+const startExecution: JsonHandler = (input, ctx) => {
+  required(input, 'stateMachineArn');
+  const parsed = parseInput(
+    z.object({
+      stateMachineArn: Arn,
+      name: z.string().optional(),
+      input: z.string().optional(),
+      traceHeader: z.string().optional(),
+    }),
+    input,
+  );
+  const sfn = service(ctx);
+  const machine = sfn.machines.get(parsed.stateMachineArn);
+  const name = checkName(parsed.name ?? randomUUID());
+  const execution = sfn.executions.start(machine, name, parsed.input ?? '{}');
+  return { executionArn: execution.arn, startDate: seconds(execution.startDate) };
+};
+
+const describeExecution: JsonHandler = (input, ctx) => {
+  required(input, 'executionArn');
+  const { executionArn } = parseInput(
+    z.object({ executionArn: Arn, includedData: z.string().optional() }),
+    input,
+  );
+  const e = service(ctx).executions.get(executionArn);
+  return {
+    ...executionItem(e),
+    input: e.input,
+    inputDetails: { included: true },
+    ...(e.output !== undefined ? { output: e.output, outputDetails: { included: true } } : {}),
+    ...(e.error !== undefined ? { error: e.error } : {}),
+    ...(e.cause !== undefined ? { cause: e.cause } : {}),
+    redriveCount: 0,
+    redriveStatus: 'NOT_REDRIVABLE',
+  };
+};
+
+const getExecutionHistory: JsonHandler = (input, ctx) => {
+  required(input, 'executionArn');
+  const parsed = parseInput(
+    z.object({
+      executionArn: Arn,
+      maxResults: MaxResults,
+      reverseOrder: z.boolean().optional(),
+      nextToken: NextToken,
+      includeExecutionData: z.boolean().optional(),
+    }),
+    input,
+  );
+  const e = service(ctx).executions.get(parsed.executionArn);
+  const ordered = parsed.reverseOrder ? [...e.history].reverse() : [...e.history];
+  const listed = page(
+    ordered,
+    `history:${e.arn}:${parsed.reverseOrder === true}`,
+    parsed.maxResults,
+    parsed.nextToken,
+  );
+  const withData = parsed.includeExecutionData !== false;
+  return {
+    events: listed.items.map((event) => serializeEvent(withData ? event : withoutData(event))),
+    ...(listed.nextToken ? { nextToken: listed.nextToken } : {}),
+  };
+};
+
+const listExecutions: JsonHandler = (input, ctx) => {
+  required(input, 'stateMachineArn');
+  const parsed = parseInput(
+    z.object({
+      stateMachineArn: Arn,
+      statusFilter: Status.optional(),
+      maxResults: MaxResults,
+      nextToken: NextToken,
+    }),
+    input,
+  );
+  const sfn = service(ctx);
+  const machine = sfn.machines.get(parsed.stateMachineArn);
+  const scope = `executions:${machine.arn}:${parsed.statusFilter ?? ''}`;
+  const listed = page(
+    sfn.executions.list(machine, parsed.statusFilter),
+    scope,
+    parsed.maxResults,
+    parsed.nextToken,
+  );
+  return {
+    executions: listed.items.map(executionItem),
+    ...(listed.nextToken ? { nextToken: listed.nextToken } : {}),
+  };
+};
+
+const stopExecution: JsonHandler = (input, ctx) => {
+  required(input, 'executionArn');
+  const parsed = parseInput(
+    z.object({
+      executionArn: Arn,
+      error: z.string().max(256).optional(),
+      cause: z.string().max(32_768).optional(),
+    }),
+    input,
+  );
+  const stopDate = service(ctx).executions.stop(parsed.executionArn, parsed.error, parsed.cause);
+  return { stopDate: seconds(stopDate) };
+};
+
+const Token = z.string().min(1).max(1024);
+
+const sendTaskSuccess: JsonHandler = (input, ctx) => {
+  required(input, 'taskToken');
+  required(input, 'output');
+  const { taskToken, output } = parseInput(
+    z.object({ taskToken: Token, output: z.string().max(256 * 1024) }),
+    input,
+  );
+  service(ctx).taskTokens.succeed(taskToken, output);
+  return {};
+};
+
+const sendTaskFailure: JsonHandler = (input, ctx) => {
+  required(input, 'taskToken');
+  const { taskToken, error, cause } = parseInput(
+    z.object({
+      taskToken: Token,
+      error: z.string().max(256).optional(),
+      cause: z.string().max(32_768).optional(),
+    }),
+    input,
+  );
+  service(ctx).taskTokens.fail(taskToken, error, cause);
+  return {};
+};
+
+const sendTaskHeartbeat: JsonHandler = (input, ctx) => {
+  required(input, 'taskToken');
+  const { taskToken } = parseInput(z.object({ taskToken: Token }), input);
+  service(ctx).taskTokens.heartbeat(taskToken);
+  return {};
+};
+
+/** The operations the endpoint serves, by X-Amz-Target action. */
+export const sfnActions: ReadonlyMap<string, JsonHandler> = new Map([
+  ['ListStateMachines', listStateMachines],
+  ['DescribeStateMachine', describeStateMachine],
+  ['StartExecution', startExecution],
+  ['DescribeExecution', describeExecution],
+  ['GetExecutionHistory', getExecutionHistory],
+  ['ListExecutions', listExecutions],
+  ['StopExecution', stopExecution],
+  ['SendTaskSuccess', sendTaskSuccess],
+  ['SendTaskFailure', sendTaskFailure],
+  ['SendTaskHeartbeat', sendTaskHeartbeat],
+]);
