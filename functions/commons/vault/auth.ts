@@ -1,7 +1,8 @@
 import { Sha256 } from '@aws-crypto/sha256-js';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AxiosInstance } from 'axios';
-import { aws, awsFailure } from '../aws.js';
+import { awsFailure } from '../aws.js';
 import { describeSource, plainOrJson, readSecretSource } from '../secret-source.js';
 import type { VaultAuth } from './config.js';
 import {
@@ -111,7 +112,8 @@ async function signedCallerIdentity(auth: Extract<VaultAuth, { method: 'aws' }>)
   if (auth.serverId) headers['x-vault-aws-iam-server-id'] = auth.serverId;
   let credentials;
   try {
-    credentials = await aws().sts.config.credentials();
+    // The chain every SDK client of the function uses, read afresh for each login.
+    credentials = await defaultProvider()();
   } catch (error) {
     throw awsFailure('credentials', error);
   }
