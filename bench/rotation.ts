@@ -100,7 +100,13 @@ export async function callsReport(
   const calls = [...operations].sort().map((operation) => {
     const count = last.calls[operation] ?? 0;
     const minimum = MINIMUM_CALLS[operation] ?? 0;
-    const inLambda = perContainer.has(operation) ? vaultFunctions : count;
+    // Vault forwards each aws-auth login's signed GetCallerIdentity to STS.
+    const logins = vaultFunctions - (last.calls['vault:login'] ?? 0);
+    const inLambda = perContainer.has(operation)
+      ? vaultFunctions
+      : operation === 'sts:GetCallerIdentity'
+        ? count + logins
+        : count;
     const why = Math.max(count, inLambda) > minimum ? (EXTRA_REASONS[operation] ?? 'UNEXPLAINED') : undefined;
     return { operation, count, inLambda, minimum, ...(why ? { why } : {}) };
   });
