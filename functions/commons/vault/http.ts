@@ -117,7 +117,8 @@ export function createHttp(vault: VaultConfig, tls: TlsMaterial = {}): VaultHttp
     timeoutMs,
     headers: vault.namespace ? { 'X-Vault-Namespace': vault.namespace } : {},
     agent,
-    transport: (request) => exchange(secure, agent, new URL(request.path, baseUrl), timeoutMs, request),
+    transport: (request) =>
+      exchange(secure, agent, new URL(request.path.replace(/^\/+/, ''), baseUrl), timeoutMs, request),
   };
 }
 

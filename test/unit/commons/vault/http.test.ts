@@ -241,6 +241,11 @@ describe('send', () => {
     expect(response.data?.data?.data.value).toBe('v1');
   });
 
+  it('keeps a path with a leading slash below /v1/', async () => {
+    const response = await send(http(), 'GET', '/secret/data/app/one', { token: vault.rootToken });
+    expect(response.status).toBe(200);
+  });
+
   it('resolves a 404 so callers decide what absence means', async () => {
     const response = await send(http(), 'GET', 'secret/data/app/missing', { token: vault.rootToken });
     expect(response.status).toBe(404);
@@ -296,6 +301,26 @@ describe('send', () => {
     } finally {
       for (const socket of held) socket.destroy();
       await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  it('maps a connection dropped in the middle of the body to VaultUnavailableError', async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+      res.write('{"data":');
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const error = await rejectionOf(
+        send(createHttp(settings(`http://127.0.0.1:${port}`)), 'GET', 'sys/health', { token: TOKEN }),
+      );
+      expect(error.name).toBe('VaultUnavailableError');
+      expect(error).toMatchObject({ status: 0 });
+      expectNoSecrets(error);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 
