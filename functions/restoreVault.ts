@@ -1,10 +1,10 @@
-import { z } from 'zod';
 import { parseEvent } from './commons/event.js';
 import { logger } from './commons/logger.js';
 import { unseal } from './commons/seal.js';
 import { type Created, NewKeyEvent } from './commons/state.js';
 import { VaultDataError } from './commons/vault/errors.js';
 import { deleteCurrentVersion, readStoredKey, restoreStoredData } from './commons/vault/stored-key.js';
+import * as z from './commons/zod.js';
 
 export interface Restored {
   /** `none`: Vault did not serve the new key; `rewrote-previous`: what it served before is current again. */

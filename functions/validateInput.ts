@@ -1,16 +1,16 @@
-import { z } from 'zod';
 import { config } from './commons/config.js';
 import { InvalidInputError } from './commons/errors.js';
 import { parseEvent } from './commons/event.js';
 import { belowFloors, ExecutionInput, type Request, VaultPath } from './commons/input.js';
 import { logger } from './commons/logger.js';
+import * as z from './commons/zod.js';
 
 const Event = z.object({
   input: z.unknown(),
-  execution: z.string().min(1),
+  execution: z.string().check(z.minLength(1)),
   startedAt: z.iso.datetime({ offset: true }),
   /** The state machine's ARN, whose account fills {accountId} in the path template. */
-  stateMachine: z.string().regex(/^arn:[\w-]+:states:[\w-]+:\d{12}:stateMachine:/),
+  stateMachine: z.string().check(z.regex(/^arn:[\w-]+:states:[\w-]+:\d{12}:stateMachine:/)),
 });
 
 /** The default Vault path: the template with {prefix}, {userName} and {accountId} filled in. */

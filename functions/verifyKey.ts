@@ -1,5 +1,6 @@
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import { awsFailure, errorCode, stsWith } from './commons/aws.js';
+import { awsFailure, errorCode } from './commons/aws.js';
+import { stsWith } from './commons/clients/sts.js';
 import { KeyNotYetValidError, KeyVerificationError } from './commons/errors.js';
 import { parseEvent } from './commons/event.js';
 import { logger } from './commons/logger.js';

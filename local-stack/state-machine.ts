@@ -108,13 +108,31 @@ export interface RunOptions {
   account?: string;
 }
 
+/**
+ * The validated state machine per region and account, built once: validation takes ~100 ms, and a
+ * StateMachine holds no execution state (each run() has its own), so executions may share it.
+ */
+const machines = new Map<string, { machine: StateMachine; states: string[] }>();
+
+function machineFor(region: string, account: string): { machine: StateMachine; states: string[] } {
+  const key = `${region}:${account}`;
+  let entry = machines.get(key);
+  if (!entry) {
+    const definition = loadDefinition(region, account);
+    entry = {
+      machine: new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } }),
+      states: Object.keys(definition.States),
+    };
+    machines.set(key, entry);
+  }
+  return entry;
+}
+
 /** Runs one execution of the real ASL file with the real handlers, in-process. */
 export async function runExecution(options: RunOptions): Promise<ExecutionResult> {
   const region = options.region ?? 'us-east-1';
   const account = options.account ?? '123456789012';
-  const machine = new StateMachine(loadDefinition(region, account), {
-    validationOptions: { checkArn: true, checkPaths: true },
-  });
+  const { machine, states } = machineFor(region, account);
   const handlers = options.handlers ?? (await loadHandlers());
   const tasks = taskFunctions();
   const taskResourceLocalHandlers = Object.fromEntries(
@@ -128,7 +146,6 @@ export async function runExecution(options: RunOptions): Promise<ExecutionResult
       return [state, env ? (input: Json) => withFunctionEnvironment(env, () => lambda(input)) : lambda];
     }),
   );
-  const states = Object.keys(loadDefinition(region, account).States);
   const wait = options.waitMs;
   const waitTimeOverrides =
     typeof wait === 'number' ? Object.fromEntries(states.map((s) => [s, wait])) : wait;

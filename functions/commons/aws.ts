@@ -1,13 +1,11 @@
-import { IAMClient } from '@aws-sdk/client-iam';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { config } from './config.js';
 import { AwsRequestError, AwsUnavailableError, RotatorError } from './errors.js';
 
 /**
  * Settings of every SDK client the rotator makes. Endpoints come from the SDK's own settings
- * (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_IAM, ...).
+ * (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_IAM, ...). The clients live in clients/, one module per
+ * service, so that a function's bundle holds only the clients it calls.
  */
 export function clientConfig(credentials?: AwsCredentialIdentity) {
   const { region, awsTimeoutMs } = config();
@@ -21,35 +19,6 @@ export function clientConfig(credentials?: AwsCredentialIdentity) {
     },
     ...(credentials ? { credentials, maxAttempts: 1 } : {}),
   };
-}
-
-interface Clients {
-  iam: IAMClient;
-  /**
-   * For CreateAccessKey, which is not idempotent: an SDK retry after a lost response would make a
-   * second key. The state machine retries instead, after createKey has removed the first one.
-   */
-  iamOnce: IAMClient;
-  kms: KMSClient;
-  sts: STSClient;
-}
-
-let clients: Clients | undefined;
-
-/** SDK clients, created once per container with the function's own credentials. */
-export function aws(): Clients {
-  clients ??= {
-    iam: new IAMClient(clientConfig()),
-    iamOnce: new IAMClient({ ...clientConfig(), maxAttempts: 1 }),
-    kms: new KMSClient(clientConfig()),
-    sts: new STSClient(clientConfig()),
-  };
-  return clients;
-}
-
-/** An STS client that signs with the given key and does not retry (the state machine does). */
-export function stsWith(credentials: AwsCredentialIdentity): STSClient {
-  return new STSClient(clientConfig(credentials));
 }
 
 const TRANSIENT_CODES = new Set([

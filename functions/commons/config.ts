@@ -1,29 +1,33 @@
-import { z } from 'zod';
+import * as z from './zod.js';
 import { ConfigurationError } from './errors.js';
 import { belowFloors, FloorSettings, type Floors, MAX_WAIT_SECONDS } from './input.js';
 import { type VaultConfig, VaultEnv, vaultConfig } from './vault/config.js';
 
-const seconds = (fallback: number) => z.coerce.number().int().min(0).max(MAX_WAIT_SECONDS).default(fallback);
+const seconds = (fallback: number) =>
+  z._default(z.coerce.number().check(z.int(), z.minimum(0), z.maximum(MAX_WAIT_SECONDS)), fallback);
 /** What deactivateOld does when the old key is still being used after the new key was stored. */
 export type OldKeyInUsePolicy = 'wait' | 'proceed' | 'fail';
 
 export { MAX_WAIT_SECONDS };
 
 const RotatorEnv = z.object({
-  AWS_REGION: z.string().min(1),
-  ROTATOR_KMS_KEY_ID: z.string().min(1),
+  AWS_REGION: z.string().check(z.minLength(1)),
+  ROTATOR_KMS_KEY_ID: z.string().check(z.minLength(1)),
   ROTATOR_GRACE_SECONDS: seconds(900),
   ROTATOR_RECOVERY_SECONDS: seconds(86_400),
-  ROTATOR_OLD_KEY_IN_USE: z.enum(['wait', 'proceed', 'fail']).default('wait'),
+  ROTATOR_OLD_KEY_IN_USE: z._default(z.enum(['wait', 'proceed', 'fail']), 'wait'),
   ROTATOR_IN_USE_RECHECK_SECONDS: seconds(900),
   ROTATOR_IN_USE_MARGIN_SECONDS: seconds(60),
   ROTATOR_IN_USE_MAX_WAIT_SECONDS: seconds(86_400),
   ROTATOR_MIN_GRACE_SECONDS: FloorSettings.shape.minGraceSeconds,
   ROTATOR_MIN_RECOVERY_SECONDS: FloorSettings.shape.minRecoverySeconds,
   ROTATOR_ALLOW_OLD_KEY_IN_USE_PROCEED: FloorSettings.shape.allowOldKeyInUseProceed,
-  ROTATOR_AWS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  ROTATOR_AWS_TIMEOUT_MS: z._default(
+    z.coerce.number().check(z.int(), z.minimum(100), z.maximum(60_000)),
+    10_000,
+  ),
 });
-const Env = RotatorEnv.extend(VaultEnv.shape);
+const Env = z.extend(RotatorEnv, VaultEnv.shape);
 
 export interface Config {
   region: string;
@@ -44,7 +48,7 @@ export interface Config {
 
 /** Validates the environment; throws ConfigurationError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
-  const parsed = Env.safeParse(env);
+  const parsed = z.safeParse(Env, env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigurationError(`invalid environment: ${problems.join('; ')}`);

@@ -1,10 +1,10 @@
-import type { z } from 'zod';
+import * as z from './zod.js';
 import { InvalidInputError } from './errors.js';
 
 const MAX_MESSAGE = 1_000;
 
 /** Summarises zod issues by path and rule; never echoes the rejected values. */
-export function describeIssues(error: z.ZodError): string {
+export function describeIssues(error: z.core.$ZodError): string {
   const text = error.issues
     .map((issue) => {
       const path = issue.path.map((p) => String(p).slice(0, 64)).join('.') || '(input)';
@@ -16,8 +16,8 @@ export function describeIssues(error: z.ZodError): string {
 }
 
 /** Parses a step's event; a malformed event is a bug in the state machine, reported by name. */
-export function parseEvent<S extends z.ZodType>(schema: S, event: unknown, what = 'event'): z.infer<S> {
-  const parsed = schema.safeParse(event);
+export function parseEvent<S extends z.core.$ZodType>(schema: S, event: unknown, what = 'event'): z.infer<S> {
+  const parsed = z.safeParse(schema, event);
   if (!parsed.success) throw new InvalidInputError(`invalid ${what}: ${describeIssues(parsed.error)}`);
   return parsed.data;
 }

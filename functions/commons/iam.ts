@@ -8,7 +8,8 @@ import {
   TagUserCommand,
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
-import { aws, awsFailure, errorCode } from './aws.js';
+import { awsFailure, errorCode } from './aws.js';
+import { iamClients } from './clients/iam.js';
 import { TooManyAccessKeysError, UserNotFoundError } from './errors.js';
 
 export type KeyStatus = 'Active' | 'Inactive';
@@ -65,7 +66,7 @@ async function onKey(action: string, userName: string, send: () => Promise<unkno
 /** The user's ARN; throws UserNotFoundError. */
 export async function getUserArn(userName: string): Promise<string> {
   const out = await call('iam:GetUser', userName, () =>
-    aws().iam.send(new GetUserCommand({ UserName: userName })),
+    iamClients().iam.send(new GetUserCommand({ UserName: userName })),
   );
   if (!out.User?.Arn) throw awsFailure('iam:GetUser', new Error('response without User.Arn'));
   return out.User.Arn;
@@ -74,7 +75,7 @@ export async function getUserArn(userName: string): Promise<string> {
 /** The user's access keys, oldest first. */
 export async function listAccessKeys(userName: string): Promise<AccessKeyInfo[]> {
   const out = await call('iam:ListAccessKeys', userName, () =>
-    aws().iam.send(new ListAccessKeysCommand({ UserName: userName })),
+    iamClients().iam.send(new ListAccessKeysCommand({ UserName: userName })),
   );
   return (out.AccessKeyMetadata ?? [])
     .flatMap((key) =>
@@ -96,7 +97,7 @@ export async function createAccessKey(
   userName: string,
 ): Promise<AccessKeyInfo & { secretAccessKey: string }> {
   const out = await call('iam:CreateAccessKey', userName, () =>
-    aws().iamOnce.send(new CreateAccessKeyCommand({ UserName: userName })),
+    iamClients().iamOnce.send(new CreateAccessKeyCommand({ UserName: userName })),
   );
   const key = out.AccessKey;
   if (!key?.AccessKeyId || !key.SecretAccessKey) {
@@ -117,7 +118,7 @@ export async function setAccessKeyStatus(
   status: KeyStatus,
 ): Promise<boolean> {
   return onKey('iam:UpdateAccessKey', userName, () =>
-    aws().iam.send(
+    iamClients().iam.send(
       new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId, Status: status }),
     ),
   );
@@ -126,14 +127,14 @@ export async function setAccessKeyStatus(
 /** Deletes a key; false when it was already gone. */
 export async function deleteAccessKey(userName: string, accessKeyId: string): Promise<boolean> {
   return onKey('iam:DeleteAccessKey', userName, () =>
-    aws().iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId })),
+    iamClients().iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId })),
   );
 }
 
 /** When the key was last used, or undefined when never. */
 export async function getLastUsed(userName: string, accessKeyId: string): Promise<string | undefined> {
   const out = await call('iam:GetAccessKeyLastUsed', userName, () =>
-    aws().iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId })),
+    iamClients().iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId })),
   );
   return out.AccessKeyLastUsed?.LastUsedDate?.toISOString();
 }
@@ -144,7 +145,7 @@ export async function getLastUsed(userName: string, accessKeyId: string): Promis
  */
 export async function keyOwner(accessKeyId: string): Promise<string | null | undefined> {
   try {
-    const out = await aws().iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId }));
+    const out = await iamClients().iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId }));
     return out.UserName ?? undefined;
   } catch (error) {
     const code = errorCode(error);
@@ -157,7 +158,7 @@ export async function keyOwner(accessKeyId: string): Promise<string | null | und
 /** The user's tags as a map. */
 export async function getUserTags(userName: string): Promise<Record<string, string>> {
   const out = await call('iam:ListUserTags', userName, () =>
-    aws().iam.send(new ListUserTagsCommand({ UserName: userName })),
+    iamClients().iam.send(new ListUserTagsCommand({ UserName: userName })),
   );
   return Object.fromEntries((out.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
 }
@@ -165,5 +166,7 @@ export async function getUserTags(userName: string): Promise<Record<string, stri
 /** Sets tags on the user, in one call. */
 export async function tagUsers(userName: string, tags: Record<string, string>): Promise<void> {
   const Tags = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
-  await call('iam:TagUser', userName, () => aws().iam.send(new TagUserCommand({ UserName: userName, Tags })));
+  await call('iam:TagUser', userName, () =>
+    iamClients().iam.send(new TagUserCommand({ UserName: userName, Tags })),
+  );
 }

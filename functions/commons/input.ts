@@ -1,10 +1,12 @@
-import { z } from 'zod';
+import * as z from './zod.js';
 
 /** Step Functions' Wait states accept up to a year; a rotation that waits longer is a mistake. */
 export const MAX_WAIT_SECONDS = 30 * 24 * 3600;
 
 /** IAM's user-name rule: 1 to 64 of letters, digits and `+=,.@_-`. */
-export const UserName = z.string().regex(/^[\w+=,.@-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 + = , . @ _ -');
+export const UserName = z
+  .string()
+  .check(z.regex(/^[\w+=,.@-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 + = , . @ _ -'));
 
 const SEGMENT = /^[\w.@+=,-]+$/;
 
@@ -12,34 +14,32 @@ const SEGMENT = /^[\w.@+=,-]+$/;
  * A relative Vault path: non-empty segments, no `.` or `..`, no leading or trailing slash. At most
  * 256 characters: the user tag that pins the path holds no more.
  */
-export const VaultPath = z
-  .string()
-  .max(256)
-  .refine(
+export const VaultPath = z.string().check(
+  z.maxLength(256),
+  z.refine(
     (path) =>
       path.split('/').every((segment) => SEGMENT.test(segment) && segment !== '.' && segment !== '..'),
     'must be segments of A-Z a-z 0-9 . @ + = , _ - separated by single slashes, without . or ..',
-  );
+  ),
+);
 
-const WaitSeconds = z.number().int().min(0).max(MAX_WAIT_SECONDS);
+const WaitSeconds = z.number().check(z.int(), z.minimum(0), z.maximum(MAX_WAIT_SECONDS));
 const OldKeyInUse = z.enum(['wait', 'proceed', 'fail']);
 
 /** What a schedule, the console or the CLI passes to an execution. Unknown fields are refused. */
-export const ExecutionInput = z
-  .object({
-    userName: UserName,
-    vaultPath: VaultPath.optional(),
-    dryRun: z.boolean().default(false),
-    graceSeconds: WaitSeconds.optional(),
-    recoverySeconds: WaitSeconds.optional(),
-    /** Lets createKey delete an Inactive key (never the one Vault holds) to make room under IAM's quota. */
-    deleteInactiveKey: z.boolean().default(false),
-    /** When the old key is still used after the new key was stored: wait and re-check, proceed, or fail. */
-    oldKeyInUse: OldKeyInUse.optional(),
-    /** Serve the key at a vaultPath other than the one the user is pinned to, on purpose. */
-    moveVaultPath: z.boolean().default(false),
-  })
-  .strict();
+export const ExecutionInput = z.strictObject({
+  userName: UserName,
+  vaultPath: z.optional(VaultPath),
+  dryRun: z._default(z.boolean(), false),
+  graceSeconds: z.optional(WaitSeconds),
+  recoverySeconds: z.optional(WaitSeconds),
+  /** Lets createKey delete an Inactive key (never the one Vault holds) to make room under IAM's quota. */
+  deleteInactiveKey: z._default(z.boolean(), false),
+  /** When the old key is still used after the new key was stored: wait and re-check, proceed, or fail. */
+  oldKeyInUse: z.optional(OldKeyInUse),
+  /** Serve the key at a vaultPath other than the one the user is pinned to, on purpose. */
+  moveVaultPath: z._default(z.boolean(), false),
+});
 export type ExecutionInput = z.infer<typeof ExecutionInput>;
 
 /** What a deployment lets execution input ask for: no input may shorten the windows below these. */
@@ -57,23 +57,23 @@ export const DEFAULT_FLOORS: Floors = {
 };
 
 /** A floor in seconds, as an environment variable or a deployment parameter gives it: digits only. */
-export const FloorSeconds = z
-  .union([z.number(), z.string()])
-  .transform(String)
-  .pipe(z.string().regex(/^\d+$/, 'must be a whole number of seconds'))
-  .transform(Number)
-  .pipe(WaitSeconds);
+const Digits = z.string().check(z.regex(/^\d+$/, 'must be a whole number of seconds'));
+export const FloorSeconds = z.pipe(
+  z.pipe(z.pipe(z.pipe(z.union([z.number(), z.string()]), z.transform(String)), Digits), z.transform(Number)),
+  WaitSeconds,
+);
 
 /** A floor switch: `true` or `false` only, so a typo means neither. */
-export const FloorFlag = z
-  .union([z.boolean(), z.enum(['true', 'false'])])
-  .transform((value) => value === true || value === 'true');
+export const FloorFlag = z.pipe(
+  z.union([z.boolean(), z.enum(['true', 'false'])]),
+  z.transform((value) => value === true || value === 'true'),
+);
 
 /** A deployment's floors from its parameters (serverless.yml's minGraceSeconds...), defaults filled in. */
 export const FloorSettings = z.object({
-  minGraceSeconds: FloorSeconds.default(DEFAULT_FLOORS.minGraceSeconds),
-  minRecoverySeconds: FloorSeconds.default(DEFAULT_FLOORS.minRecoverySeconds),
-  allowOldKeyInUseProceed: FloorFlag.default(DEFAULT_FLOORS.allowOldKeyInUseProceed),
+  minGraceSeconds: z._default(FloorSeconds, DEFAULT_FLOORS.minGraceSeconds),
+  minRecoverySeconds: z._default(FloorSeconds, DEFAULT_FLOORS.minRecoverySeconds),
+  allowOldKeyInUseProceed: z._default(FloorFlag, DEFAULT_FLOORS.allowOldKeyInUseProceed),
 });
 
 /**
@@ -113,10 +113,10 @@ export const Request = z.object({
   deleteInactiveKey: z.boolean(),
   oldKeyInUse: OldKeyInUse,
   /** Executions started before the flag existed carry none. */
-  moveVaultPath: z.boolean().default(false),
+  moveVaultPath: z._default(z.boolean(), false),
   /** How long to wait before checking again whether an old key is still in use. */
   inUseRecheckSeconds: WaitSeconds,
-  execution: z.string().min(1),
+  execution: z.string().check(z.minLength(1)),
   startedAt: z.iso.datetime({ offset: true }),
 });
 export type Request = z.infer<typeof Request>;

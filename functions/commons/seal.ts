@@ -1,5 +1,6 @@
 import { DecryptCommand, EncryptCommand } from '@aws-sdk/client-kms';
-import { aws, awsFailure, errorCode } from './aws.js';
+import { awsFailure, errorCode } from './aws.js';
+import { kmsClient } from './clients/kms.js';
 import { config } from './config.js';
 import { SealedSecretError } from './errors.js';
 
@@ -31,7 +32,7 @@ function encryptionContext(context: SealContext): Record<string, string> {
 /** Encrypts a secret with KMS under the given context. */
 export async function seal(plaintext: string, context: SealContext): Promise<Sealed> {
   try {
-    const out = await aws().kms.send(
+    const out = await kmsClient().send(
       new EncryptCommand({
         KeyId: config().kmsKeyId,
         Plaintext: Buffer.from(plaintext, 'utf8'),
@@ -48,7 +49,7 @@ export async function seal(plaintext: string, context: SealContext): Promise<Sea
 /** Decrypts a sealed secret; throws SealedSecretError when the context or ciphertext does not match. */
 export async function unseal(sealed: Sealed, context: SealContext): Promise<string> {
   try {
-    const out = await aws().kms.send(
+    const out = await kmsClient().send(
       new DecryptCommand({
         KeyId: config().kmsKeyId,
         CiphertextBlob: Buffer.from(sealed.ciphertext, 'base64'),

@@ -1,31 +1,22 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { awsFailure, clientConfig } from './aws.js';
+import { awsFailure } from './aws.js';
+import { readSecret } from './clients/secrets-manager.js';
+import { readParameter } from './clients/ssm.js';
 import type { SecretSource } from './vault/config.js';
 
-let clients: { secretsManager: SecretsManagerClient; ssm: SSMClient } | undefined;
-
-function sdk() {
-  clients ??= {
-    secretsManager: new SecretsManagerClient(clientConfig()),
-    ssm: new SSMClient(clientConfig()),
-  };
-  return clients;
-}
-
-/** Reads a value from the environment, a Secrets Manager secret or an SSM (SecureString) parameter. */
+/**
+ * Reads a value from the environment, a Secrets Manager secret or an SSM (SecureString) parameter.
+ * The clients are imported statically: in a one-file bundle a dynamic import() keeps them anyway and
+ * defeats tree shaking (+120 KB per function, no init time saved; see notes/README-performance.md).
+ */
 export async function readSecretSource(source: SecretSource): Promise<string | undefined> {
   try {
     switch (source.kind) {
       case 'env':
         return source.value;
       case 'secrets-manager':
-        return (await sdk().secretsManager.send(new GetSecretValueCommand({ SecretId: source.secretId })))
-          .SecretString;
+        return await readSecret(source.secretId);
       case 'ssm':
-        return (
-          await sdk().ssm.send(new GetParameterCommand({ Name: source.parameter, WithDecryption: true }))
-        ).Parameter?.Value;
+        return await readParameter(source.parameter);
     }
   } catch (error) {
     throw awsFailure(source.kind === 'ssm' ? 'ssm:GetParameter' : 'secretsmanager:GetSecretValue', error);

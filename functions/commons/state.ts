@@ -1,12 +1,12 @@
-import { z } from 'zod';
+import * as z from './zod.js';
 import { Request } from './input.js';
 
 /** Vault's current version before the rotation (0: never written) and the key id it served, if any. */
 export const VaultBefore = z.object({
-  version: z.number().int().min(0),
-  accessKeyId: z.string().nullable(),
+  version: z.number().check(z.int(), z.minimum(0)),
+  accessKeyId: z.nullable(z.string()),
   /** KV v1 keeps no old versions: the previous value, sealed, so a rollback can write it back. */
-  sealedPrevious: z.object({ ciphertext: z.string() }).optional(),
+  sealedPrevious: z.optional(z.object({ ciphertext: z.string() })),
 });
 export type VaultBefore = z.infer<typeof VaultBefore>;
 
@@ -27,7 +27,7 @@ export const Created = z.object({
    * The Vault path the user was pinned to before (null: never pinned); verifyKey pins the request's
    * path once its key is verified. Absent in executions started before pins existed.
    */
-  pinnedVaultPath: z.string().nullable().optional(),
+  pinnedVaultPath: z.optional(z.nullable(z.string())),
 });
 export type Created = z.infer<typeof Created>;
 
@@ -43,8 +43,8 @@ export type DryRunPlan = z.infer<typeof DryRunPlan>;
 
 /** storeInVault's result. */
 export const Stored = z.object({
-  version: z.number().int().min(1),
-  previousVersion: z.number().int().min(0),
+  version: z.number().check(z.int(), z.minimum(1)),
+  previousVersion: z.number().check(z.int(), z.minimum(0)),
   /** True when Vault already held the key (a re-run after a lost response). */
   alreadyStored: z.boolean(),
   /** When Vault was found to serve the new key: consumers can switch from then on. */

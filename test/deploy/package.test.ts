@@ -1,6 +1,7 @@
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildBundles } from '../../bench/bundles.js';
 import {
   FUNCTIONS as POLICY_FUNCTIONS,
   CLAIM_TAG_KEYS,
@@ -422,4 +423,15 @@ describe('serverless package', () => {
     // Minified: long lines, not one statement per line.
     expect(code.length / code.split('\n').length).toBeGreaterThan(1_000);
   });
+
+  it('packages byte for byte the bundles the size budget test builds', async () => {
+    const built = await buildBundles(join(dir, 'bundles'));
+    for (const { fn, file } of built) {
+      const { stdout } = await run('unzip', ['-p', join(dir, `${fn}.zip`), `functions/${fn}.mjs`], {
+        encoding: 'buffer',
+        maxBuffer: 64 * 2 ** 20,
+      });
+      expect(stdout.equals(await readFile(file)), fn).toBe(true);
+    }
+  }, 60_000);
 });

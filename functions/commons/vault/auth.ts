@@ -1,7 +1,7 @@
 import { Sha256 } from '@aws-crypto/sha256-js';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { AxiosInstance } from 'axios';
-import { aws, awsFailure } from '../aws.js';
+import { awsFailure } from '../aws.js';
 import { describeSource, plainOrJson, readSecretSource } from '../secret-source.js';
 import type { VaultAuth } from './config.js';
 import {
@@ -13,7 +13,7 @@ import {
   VaultTokenSourceError,
   VaultUnavailableError,
 } from './errors.js';
-import { send } from './http.js';
+import { send, type VaultHttp } from './http.js';
 
 /** A Vault token and when to stop using it. */
 export interface Lease {
@@ -40,7 +40,7 @@ function isPassingStsFailure(error: string): boolean {
 }
 
 /** Obtains a token with the configured auth method. */
-export async function acquireToken(http: AxiosInstance, auth: VaultAuth): Promise<Lease> {
+export async function acquireToken(http: VaultHttp, auth: VaultAuth): Promise<Lease> {
   switch (auth.method) {
     case 'token': {
       const token = plainOrJson(await readSecretSource(auth.token), 'token');
@@ -76,7 +76,7 @@ export async function acquireToken(http: AxiosInstance, auth: VaultAuth): Promis
 }
 
 async function login(
-  http: AxiosInstance,
+  http: VaultHttp,
   path: string,
   body: unknown,
   refused: (message: string) => VaultAuthError,
@@ -111,7 +111,8 @@ async function signedCallerIdentity(auth: Extract<VaultAuth, { method: 'aws' }>)
   if (auth.serverId) headers['x-vault-aws-iam-server-id'] = auth.serverId;
   let credentials;
   try {
-    credentials = await aws().sts.config.credentials();
+    // The chain every SDK client of the function uses, read afresh for each login.
+    credentials = await defaultProvider()();
   } catch (error) {
     throw awsFailure('credentials', error);
   }

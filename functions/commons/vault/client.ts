@@ -1,20 +1,19 @@
-import type { AxiosInstance } from 'axios';
 import { config } from '../config.js';
 import type { VaultConfig } from './config.js';
 import { resolveTls } from './tls.js';
 import { acquireToken, type Lease } from './auth.js';
 import { VaultPermissionDeniedError } from './errors.js';
-import { createHttp, type Method, send, type VaultEnvelope } from './http.js';
+import { createHttp, type Method, send, type VaultEnvelope, type VaultHttp } from './http.js';
 
 /** Vault's HTTP API with a token that is cached across warm invocations and re-acquired before expiry. */
 export class VaultClient {
   private lease: Lease | undefined;
-  private connection: Promise<AxiosInstance> | undefined;
+  private connection: Promise<VaultHttp> | undefined;
 
   constructor(private readonly settings: VaultConfig) {}
 
   /** The HTTP client, built once the TLS material (possibly in SSM or Secrets Manager) is read. */
-  private http(): Promise<AxiosInstance> {
+  private http(): Promise<VaultHttp> {
     this.connection ??= resolveTls(this.settings.tls).then((tls) => createHttp(this.settings, tls));
     // A failed read is not cached: the next invocation tries again.
     this.connection.catch(() => {

@@ -1,10 +1,10 @@
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { ConfigurationError } from '../errors.js';
 
-const optional = z
-  .string()
-  .optional()
-  .transform((value) => (value === '' ? undefined : value));
+const optional = z.pipe(
+  z.optional(z.string()),
+  z.transform((value) => (value === '' ? undefined : value)),
+);
 
 /** Where a secret comes from: deployed config uses a store, never a plain value. */
 export type SecretSource =
@@ -49,48 +49,50 @@ export interface VaultConfig {
   tls: VaultTls;
 }
 
-const Field = z.string().regex(/^[\w.-]{1,64}$/);
+const Field = z.string().check(z.regex(/^[\w.-]{1,64}$/));
+const name = (fallback: string) => z._default(z.string().check(z.minLength(1)), fallback);
 
 export const VaultEnv = z.object({
   VAULT_ADDR: z.url(),
   VAULT_NAMESPACE: optional,
-  VAULT_KV_MOUNT: z
-    .string()
-    .regex(/^[\w-]+(\/[\w-]+)*$/)
-    .default('secret'),
-  VAULT_KV_VERSION: z.enum(['auto', '1', '2']).default('auto'),
-  VAULT_PATH_PREFIX: z
-    .string()
-    .regex(/^([\w.-]+\/)*$/, 'a relative path ending in /, or empty')
-    .default('aws/iam-users/'),
-  VAULT_PATH_TEMPLATE: z
-    .string()
-    .regex(/^[\w.{}/-]+$/)
-    .refine((t) => t.includes('{userName}'), 'must contain {userName}')
-    .default('{prefix}{userName}'),
-  VAULT_FIELD_ACCESS_KEY: Field.default('access_key'),
-  VAULT_FIELD_SECRET_KEY: Field.default('secret_key'),
-  VAULT_EXTRA_FIELDS: z
-    .string()
-    .default('{}')
-    .transform((text, ctx) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'must be a JSON object' });
-        return z.NEVER;
-      }
-    })
-    .pipe(z.record(Field, z.string().max(1024))),
-  VAULT_AUTH_METHOD: z.enum(['aws', 'approle', 'token']).default('aws'),
-  VAULT_AWS_AUTH_MOUNT: z.string().min(1).default('aws'),
-  VAULT_AWS_AUTH_ROLE: z.string().min(1).default('iam-key-rotator'),
+  VAULT_KV_MOUNT: z._default(z.string().check(z.regex(/^[\w-]+(\/[\w-]+)*$/)), 'secret'),
+  VAULT_KV_VERSION: z._default(z.enum(['auto', '1', '2']), 'auto'),
+  VAULT_PATH_PREFIX: z._default(
+    z.string().check(z.regex(/^([\w.-]+\/)*$/, 'a relative path ending in /, or empty')),
+    'aws/iam-users/',
+  ),
+  VAULT_PATH_TEMPLATE: z._default(
+    z.string().check(
+      z.regex(/^[\w.{}/-]+$/),
+      z.refine((t) => t.includes('{userName}'), 'must contain {userName}'),
+    ),
+    '{prefix}{userName}',
+  ),
+  VAULT_FIELD_ACCESS_KEY: z._default(Field, 'access_key'),
+  VAULT_FIELD_SECRET_KEY: z._default(Field, 'secret_key'),
+  VAULT_EXTRA_FIELDS: z.pipe(
+    z.pipe(
+      z._default(z.string(), '{}'),
+      z.transform((text, ctx) => {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          ctx.issues.push({ code: 'custom', message: 'must be a JSON object', input: text });
+          return z.NEVER;
+        }
+      }),
+    ),
+    z.record(Field, z.string().check(z.maxLength(1024))),
+  ),
+  VAULT_AUTH_METHOD: z._default(z.enum(['aws', 'approle', 'token']), 'aws'),
+  VAULT_AWS_AUTH_MOUNT: name('aws'),
+  VAULT_AWS_AUTH_ROLE: name('iam-key-rotator'),
   // Absent or `auto`: Vault's host name; empty: no header (see serverId below).
-  VAULT_AWS_IAM_SERVER_ID: z.string().optional(),
+  VAULT_AWS_IAM_SERVER_ID: z.optional(z.string()),
   // Must match the STS endpoint and region Vault's aws auth method is configured to call.
-  VAULT_AWS_STS_ENDPOINT: z.url().default('https://sts.amazonaws.com'),
-  VAULT_AWS_STS_REGION: z.string().min(1).default('us-east-1'),
-  VAULT_APPROLE_MOUNT: z.string().min(1).default('approle'),
+  VAULT_AWS_STS_ENDPOINT: z._default(z.url(), 'https://sts.amazonaws.com'),
+  VAULT_AWS_STS_REGION: name('us-east-1'),
+  VAULT_APPROLE_MOUNT: name('approle'),
   VAULT_APPROLE_ROLE_ID: optional,
   VAULT_APPROLE_SECRET_ID_SECRET: optional,
   VAULT_APPROLE_SECRET_ID: optional,
@@ -102,8 +104,8 @@ export const VaultEnv = z.object({
   VAULT_CLIENT_CERT_PEM: optional,
   VAULT_CLIENT_KEY_PEM: optional,
   VAULT_CLIENT_CERT_SECRET_ID: optional,
-  VAULT_SKIP_VERIFY: z.enum(['true', 'false', '']).default('false'),
-  VAULT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  VAULT_SKIP_VERIFY: z._default(z.enum(['true', 'false', '']), 'false'),
+  VAULT_TIMEOUT_MS: z._default(z.coerce.number().check(z.int(), z.minimum(100), z.maximum(60_000)), 5_000),
   // Set by Lambda: secrets must then come from Secrets Manager or SSM, never the environment.
   AWS_LAMBDA_FUNCTION_NAME: optional,
 });

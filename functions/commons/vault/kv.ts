@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { ConfigurationError } from '../errors.js';
 import type { VaultClient } from './client.js';
 import { VaultCasConflictError, VaultDataError, VaultPermissionDeniedError } from './errors.js';
@@ -31,8 +31,11 @@ export interface KvEngine {
 
 const encodePath = (path: string) => path.split('/').map(encodeURIComponent).join('/');
 const Data = z.record(z.string(), z.unknown());
-const ReadV2 = z.object({ data: Data.nullable(), metadata: z.object({ version: z.number().int() }) });
-const WriteV2 = z.object({ version: z.number().int() });
+const ReadV2 = z.object({
+  data: z.nullable(Data),
+  metadata: z.object({ version: z.number().check(z.int()) }),
+});
+const WriteV2 = z.object({ version: z.number().check(z.int()) });
 
 /** A 404 with an error message is no secret at all but a wrong mount ("no handler for route"). */
 function checkMount(mount: string, errors: string[] | undefined): void {
@@ -139,7 +142,7 @@ export class KvV1 implements KvEngine {
 const MountInfo = z.object({
   data: z.object({
     type: z.string(),
-    options: z.object({ version: z.string().optional() }).nullable().optional(),
+    options: z.optional(z.nullable(z.object({ version: z.optional(z.string()) }))),
   }),
 });
 

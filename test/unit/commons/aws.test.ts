@@ -163,23 +163,28 @@ describe('awsFailure', () => {
 });
 
 describe('aws clients', () => {
-  it('creates the IAM, KMS and STS clients once per process in the configured region', async () => {
-    const first = mod.aws();
-    expect(mod.aws()).toBe(first);
+  it('creates the IAM and KMS clients once per process in the configured region', async () => {
+    const { iamClients } = await import('../../../functions/commons/clients/iam.js');
+    const { kmsClient } = await import('../../../functions/commons/clients/kms.js');
+    const first = iamClients();
+    expect(iamClients()).toBe(first);
+    expect(kmsClient()).toBe(kmsClient());
     expect(await first.iam.config.region()).toBe('eu-west-1');
     expect(await first.iamOnce.config.region()).toBe('eu-west-1');
-    expect(await first.kms.config.region()).toBe('eu-west-1');
-    expect(await first.sts.config.region()).toBe('eu-west-1');
+    expect(await kmsClient().config.region()).toBe('eu-west-1');
   });
 
   it('keeps SDK retries for ordinary IAM calls but not for the non-idempotent iamOnce client', async () => {
-    expect(await mod.aws().iam.config.maxAttempts()).toBeGreaterThan(1);
-    expect(await mod.aws().iamOnce.config.maxAttempts()).toBe(1);
+    const { iamClients } = await import('../../../functions/commons/clients/iam.js');
+    expect(await iamClients().iam.config.maxAttempts()).toBeGreaterThan(1);
+    expect(await iamClients().iamOnce.config.maxAttempts()).toBe(1);
   });
 
   it('makes an STS client that signs with the given key and does not retry', async () => {
-    const sts = mod.stsWith({ accessKeyId: 'AKIANEW', secretAccessKey: 'new-secret' });
-    expect(sts).not.toBe(mod.aws().sts);
+    const { stsWith } = await import('../../../functions/commons/clients/sts.js');
+    const sts = stsWith({ accessKeyId: 'AKIANEW', secretAccessKey: 'new-secret' });
+    expect(sts).not.toBe(stsWith({ accessKeyId: 'AKIANEW', secretAccessKey: 'new-secret' }));
+    expect(await sts.config.region()).toBe('eu-west-1');
     expect(await sts.config.credentials()).toMatchObject({
       accessKeyId: 'AKIANEW',
       secretAccessKey: 'new-secret',

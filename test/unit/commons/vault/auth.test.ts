@@ -1,17 +1,16 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import axios, {
-  AxiosError,
-  type AxiosAdapter,
-  type AxiosInstance,
-  type InternalAxiosRequestConfig,
-} from 'axios';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Config } from '../../../../functions/commons/config.js';
 import { acquireToken } from '../../../../functions/commons/vault/auth.js';
 import { VaultAuthError } from '../../../../functions/commons/vault/errors.js';
-import { createHttp, send } from '../../../../functions/commons/vault/http.js';
+import {
+  createHttp,
+  send,
+  type VaultHttp,
+  type WireRequest,
+} from '../../../../functions/commons/vault/http.js';
 import type { VaultEmulator } from '../../../../local-stack/vault/index.js';
 import {
   awsAuthSettings,
@@ -29,31 +28,17 @@ const FUNCTION_SECRET = 'function/secret/Key+that/must+not/leak00';
 const secretsManager = resetBeforeEach(mockClient(SecretsManagerClient));
 const ssm = resetBeforeEach(mockClient(SSMClient));
 
-/** An axios instance whose requests never leave the process: records them and answers with `reply`. */
-function fakeVault(reply: { status: number; data: unknown }): {
-  http: AxiosInstance;
-  sent: InternalAxiosRequestConfig[];
-} {
-  const sent: InternalAxiosRequestConfig[] = [];
-  const adapter: AxiosAdapter = (config) => {
-    sent.push(config);
-    const response = {
-      status: reply.status,
-      statusText: '',
-      data: reply.data,
-      headers: {},
-      config,
-      request: {},
-    };
-    // Settles like axios' own adapters: statuses validateStatus refuses reject with an AxiosError.
-    if (config.validateStatus && !config.validateStatus(reply.status)) {
-      return Promise.reject(
-        new AxiosError(`status ${reply.status}`, 'ERR_BAD_RESPONSE', config, {}, response),
-      );
-    }
-    return Promise.resolve(response);
+/** Vault's HTTP API whose requests never leave the process: records them and answers with `reply`. */
+function fakeVault(reply: { status: number; data: unknown }): { http: VaultHttp; sent: WireRequest[] } {
+  const sent: WireRequest[] = [];
+  const http: VaultHttp = {
+    ...createHttp(vaultSettings('http://vault.test', 'unused')),
+    transport: (request) => {
+      sent.push(request);
+      return Promise.resolve({ status: reply.status, body: JSON.stringify(reply.data) });
+    },
   };
-  return { http: axios.create({ baseURL: 'http://vault.test/v1/', adapter }), sent };
+  return { http, sent };
 }
 
 const unusedHttp = () => fakeVault({ status: 500, data: {} }).http;
@@ -180,8 +165,8 @@ describe('acquireToken with aws auth', () => {
   };
 
   type LoginBody = Record<string, string>;
-  const bodyOf = (config: InternalAxiosRequestConfig | undefined): LoginBody =>
-    JSON.parse(String(config?.data)) as LoginBody;
+  const bodyOf = (request: WireRequest | undefined): LoginBody =>
+    JSON.parse(String(request?.body)) as LoginBody;
   const decode = (value: string | undefined) => Buffer.from(value ?? '', 'base64').toString('utf8');
   const headersOf = (body: LoginBody) =>
     JSON.parse(decode(body.iam_request_headers)) as Record<string, string[]>;
@@ -190,8 +175,8 @@ describe('acquireToken with aws auth', () => {
     const { http, sent } = fakeVault(loggedIn);
     await acquireToken(http, awsAuthSettings({ mount: 'aws-prod', role: 'rotator' }));
     expect(sent).toHaveLength(1);
-    expect(sent[0]?.method).toBe('post');
-    expect(sent[0]?.url).toBe('auth/aws-prod/login');
+    expect(sent[0]?.method).toBe('POST');
+    expect(sent[0]?.path).toBe('auth/aws-prod/login');
     const body = bodyOf(sent[0]);
     expect(Object.keys(body).sort()).toEqual([
       'iam_http_request_method',
@@ -320,8 +305,8 @@ describe('acquireToken with approle auth', () => {
     status: 200,
     data: { auth: { client_token: TOKEN, lease_duration: 3600, renewable: true } },
   };
-  const bodyOf = (config: InternalAxiosRequestConfig | undefined) =>
-    JSON.parse(String(config?.data)) as Record<string, unknown>;
+  const bodyOf = (request: WireRequest | undefined) =>
+    JSON.parse(String(request?.body)) as Record<string, unknown>;
 
   it('posts role_id and secret_id to auth/<mount>/login and refreshes at two thirds of the lease', async () => {
     vi.useFakeTimers({ now: new Date('2024-05-01T12:00:00Z') });
@@ -332,8 +317,8 @@ describe('acquireToken with approle auth', () => {
       fromLogin: true,
     });
     expect(sent).toHaveLength(1);
-    expect(sent[0]?.method).toBe('post');
-    expect(sent[0]?.url).toBe('auth/approle-prod/login');
+    expect(sent[0]?.method).toBe('POST');
+    expect(sent[0]?.path).toBe('auth/approle-prod/login');
     expect(bodyOf(sent[0])).toEqual({ role_id: ROLE_ID, secret_id: SECRET_ID });
     expect(secretsManager.calls()).toHaveLength(0);
   });

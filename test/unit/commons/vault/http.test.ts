@@ -1,11 +1,15 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { Agent } from 'node:https';
-import { type AddressInfo, createServer as createNetServer } from 'node:net';
+import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
 import { inspect } from 'node:util';
-import { AxiosError, AxiosHeaders, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VaultConfig } from '../../../../functions/commons/vault/config.js';
-import { createHttp, send, vaultFailure } from '../../../../functions/commons/vault/http.js';
+import {
+  createHttp,
+  send,
+  vaultFailure,
+  VaultHttpStatusError,
+} from '../../../../functions/commons/vault/http.js';
 import type { VaultEmulator } from '../../../../local-stack/vault/index.js';
 import { rejectionOf, SECRET, startTlsVault, startVault, vaultSettings } from '../../support.js';
 
@@ -17,23 +21,17 @@ function settings(addr: string, extra: Partial<VaultConfig> = {}): VaultConfig {
 
 /** The options createHttp gave its https Agent. */
 function agentOptions(http: ReturnType<typeof createHttp>) {
-  const agent: unknown = http.defaults.httpsAgent;
+  const agent: unknown = http.agent;
   if (!(agent instanceof Agent)) throw new Error('expected an https Agent');
   return agent.options;
 }
 
-/** An AxiosError as axios builds it, with the token and a secret in the request it carries. */
-function axiosError(status: number | undefined, data?: unknown, code = 'ERR_BAD_RESPONSE'): AxiosError {
-  const config = {
-    headers: new AxiosHeaders({ 'X-Vault-Token': TOKEN }),
-    data: JSON.stringify({ data: { secret_key: SECRET } }),
-    url: 'secret/data/aws/iam-users/alice',
-  } as InternalAxiosRequestConfig;
-  const response =
-    status === undefined
-      ? undefined
-      : ({ status, statusText: '', data, headers: {}, config } as AxiosResponse);
-  return new AxiosError(`Request failed with status code ${status ?? 'none'}`, code, config, {}, response);
+/** A refused status as send raises it, or a Node network error (whose message may name the request). */
+function wireError(status: number | undefined, data?: unknown, code = 'ECONNRESET'): Error {
+  if (status !== undefined) return new VaultHttpStatusError(status, data);
+  return Object.assign(new Error(`${code} on secret/data/aws/iam-users/alice with ${TOKEN}: ${SECRET}`), {
+    code,
+  });
 }
 
 function expectNoSecrets(error: Error) {
@@ -47,7 +45,7 @@ describe('vaultFailure', () => {
   const path = 'secret/data/aws/iam-users/alice';
 
   it.each([500, 502, 503, 429, 412])('maps HTTP %i to transient VaultUnavailableError', (status) => {
-    const error = vaultFailure('GET', path, axiosError(status, { errors: ['Vault is sealed'] }));
+    const error = vaultFailure('GET', path, wireError(status, { errors: ['Vault is sealed'] }));
     expect(error.name).toBe('VaultUnavailableError');
     expect(error.message).toBe(`Vault GET ${path} failed (HTTP ${status}): Vault is sealed`);
     expectNoSecrets(error);
@@ -56,7 +54,7 @@ describe('vaultFailure', () => {
   it.each(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ECONNABORTED'])(
     'maps a request without response (%s) to VaultUnavailableError with status 0, keeping the code',
     (code) => {
-      const error = vaultFailure('POST', path, axiosError(undefined, undefined, code));
+      const error = vaultFailure('POST', path, wireError(undefined, undefined, code));
       expect(error.name).toBe('VaultUnavailableError');
       expect(error).toMatchObject({ status: 0 });
       expect(error.message).toBe(`Vault POST ${path} failed (no response): ${code}`);
@@ -78,7 +76,7 @@ describe('vaultFailure', () => {
     }
   });
 
-  it('maps a non-axios error to VaultUnavailableError', () => {
+  it('maps an error without a code or status to VaultUnavailableError', () => {
     expect(vaultFailure('GET', path, new Error(`boom ${TOKEN}`)).name).toBe('VaultUnavailableError');
   });
 
@@ -86,7 +84,7 @@ describe('vaultFailure', () => {
     const error = vaultFailure(
       'GET',
       path,
-      axiosError(403, { errors: ['permission denied', 'invalid token'] }),
+      wireError(403, { errors: ['permission denied', 'invalid token'] }),
     );
     expect(error.name).toBe('VaultPermissionDeniedError');
     expect(error.message).toBe(`Vault GET ${path} failed (HTTP 403): permission denied; invalid token`);
@@ -94,13 +92,13 @@ describe('vaultFailure', () => {
 
   it('maps a check-and-set mismatch to VaultCasConflictError', () => {
     const body = { errors: ['check-and-set parameter did not match the current version'] };
-    const error = vaultFailure('POST', path, axiosError(400, body));
+    const error = vaultFailure('POST', path, wireError(400, body));
     expect(error.name).toBe('VaultCasConflictError');
     expect(error).toMatchObject({ status: 400 });
   });
 
   it('maps other 4xx to permanent VaultRequestError', () => {
-    const error = vaultFailure('POST', path, axiosError(400, { errors: ['no data provided'] }));
+    const error = vaultFailure('POST', path, wireError(400, { errors: ['no data provided'] }));
     expect(error.name).toBe('VaultRequestError');
     expect(error).toMatchObject({ transient: false, status: 400 });
   });
@@ -113,7 +111,7 @@ describe('vaultFailure', () => {
         'batch hvb.AAAAAQJgxyzabcdefghij',
       ],
     };
-    const error = vaultFailure('GET', path, axiosError(403, body));
+    const error = vaultFailure('GET', path, wireError(403, body));
     expect(error.message).toContain('[REDACTED]');
     expect(error.message).not.toContain('hvs.CAES');
     expect(error.message).not.toContain('s.AbCdEfGh');
@@ -122,33 +120,32 @@ describe('vaultFailure', () => {
   });
 
   it('ignores a body that is not Vault JSON and truncates each error to 300 characters', () => {
-    expect(vaultFailure('GET', path, axiosError(400, '<html>proxy</html>')).message).toBe(
+    expect(vaultFailure('GET', path, wireError(400, '<html>proxy</html>')).message).toBe(
       `Vault GET ${path} failed (HTTP 400)`,
     );
-    const long = vaultFailure('GET', path, axiosError(400, { errors: ['x'.repeat(1000)] }));
+    const long = vaultFailure('GET', path, wireError(400, { errors: ['x'.repeat(1000)] }));
     expect(long.message).toContain('x'.repeat(300));
     expect(long.message).not.toContain('x'.repeat(301));
   });
 
-  it('does not keep the axios error, its config or its response as cause', () => {
-    const error = vaultFailure('GET', path, axiosError(500, { errors: [] }));
+  it('does not keep the underlying error or its response as cause', () => {
+    const error = vaultFailure('GET', path, wireError(500, { errors: [] }));
     expect(error.cause).toBeUndefined();
     expectNoSecrets(error);
   });
 });
 
 describe('createHttp', () => {
-  it('targets /v1/ of the address with the timeout, no redirects and no token', () => {
+  it('targets /v1/ of the address with the timeout and no token', () => {
     const http = createHttp(settings('http://vault:8200', { timeoutMs: 1234 }));
-    expect(http.defaults.baseURL).toBe('http://vault:8200/v1/');
-    expect(http.defaults.timeout).toBe(1234);
-    expect(http.defaults.maxRedirects).toBe(0);
-    expect(JSON.stringify(http.defaults.headers)).not.toContain(TOKEN);
+    expect(http.baseUrl).toBe('http://vault:8200/v1/');
+    expect(http.timeoutMs).toBe(1234);
+    expect(JSON.stringify(http.headers)).not.toContain(TOKEN);
   });
 
   it('sends X-Vault-Namespace when a namespace is configured', () => {
     const http = createHttp(settings('http://vault:8200', { namespace: 'team-a' }));
-    expect(http.defaults.headers).toMatchObject({ 'X-Vault-Namespace': 'team-a' });
+    expect(http.headers).toMatchObject({ 'X-Vault-Namespace': 'team-a' });
   });
 
   it('verifies certificates against the system CAs when no TLS material is given', () => {
@@ -244,6 +241,11 @@ describe('send', () => {
     expect(response.data?.data?.data.value).toBe('v1');
   });
 
+  it('keeps a path with a leading slash below /v1/', async () => {
+    const response = await send(http(), 'GET', '/secret/data/app/one', { token: vault.rootToken });
+    expect(response.status).toBe(200);
+  });
+
   it('resolves a 404 so callers decide what absence means', async () => {
     const response = await send(http(), 'GET', 'secret/data/app/missing', { token: vault.rootToken });
     expect(response.status).toBe(404);
@@ -284,6 +286,42 @@ describe('send', () => {
     expect(error.name).toBe('VaultUnavailableError');
     expect(error).toMatchObject({ status: 0 });
     expectNoSecrets(error);
+  });
+
+  it('gives up after the timeout with ETIMEDOUT when Vault accepts but never answers', async () => {
+    const held: Socket[] = [];
+    const silent = createNetServer((socket) => held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    try {
+      const slow = createHttp(settings(`http://127.0.0.1:${port}`, { timeoutMs: 200 }));
+      const error = await rejectionOf(send(slow, 'GET', 'sys/health', { token: TOKEN }));
+      expect(error.name).toBe('VaultUnavailableError');
+      expect(error.message).toBe('Vault GET sys/health failed (no response): ETIMEDOUT');
+    } finally {
+      for (const socket of held) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  it('maps a connection dropped in the middle of the body to VaultUnavailableError', async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+      res.write('{"data":');
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const error = await rejectionOf(
+        send(createHttp(settings(`http://127.0.0.1:${port}`)), 'GET', 'sys/health', { token: TOKEN }),
+      );
+      expect(error.name).toBe('VaultUnavailableError');
+      expect(error).toMatchObject({ status: 0 });
+      expectNoSecrets(error);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   describe('behind a redirecting proxy', () => {

@@ -1,0 +1,15 @@
+/**
+ * The AWS list prices the bench's cost figures use, in one place: US East (N. Virginia), on-demand,
+ * first tier, as the pricing pages said when read. Update the date with the figures.
+ */
+export const PRICES = {
+  region: 'us-east-1',
+  readOn: '2026-12-01',
+  sources: ['https://aws.amazon.com/step-functions/pricing/', 'https://aws.amazon.com/lambda/pricing/'],
+  /** Step Functions Standard: $0.025 per 1,000 state transitions, retries included. */
+  stateTransitionUsd: 0.025 / 1_000,
+  /** Lambda: $0.20 per million requests. */
+  lambdaRequestUsd: 0.2 / 1_000_000,
+  /** Lambda duration per GB-second, by architecture; init code is billed as duration too. */
+  lambdaGbSecondUsd: { arm64: 0.0000133334, x86_64: 0.0000166667 },
+} as const;

@@ -1,0 +1,8 @@
+import { STSClient } from '@aws-sdk/client-sts';
+import type { AwsCredentialIdentity } from '@smithy/types';
+import { clientConfig } from '../aws.js';
+
+/** An STS client that signs with the given key and does not retry (the state machine does). */
+export function stsWith(credentials: AwsCredentialIdentity): STSClient {
+  return new STSClient(clientConfig(credentials));
+}
