@@ -21,6 +21,8 @@ const RotatorEnv = z.object({
   ROTATOR_MIN_GRACE_SECONDS: FloorSettings.shape.minGraceSeconds,
   ROTATOR_MIN_RECOVERY_SECONDS: FloorSettings.shape.minRecoverySeconds,
   ROTATOR_ALLOW_OLD_KEY_IN_USE_PROCEED: FloorSettings.shape.allowOldKeyInUseProceed,
+  ROTATOR_ALLOW_VAULT_PATH_MOVE: FloorSettings.shape.allowVaultPathMove,
+  ROTATOR_ALLOW_DELETE_INACTIVE_KEY: FloorSettings.shape.allowDeleteInactiveKey,
   ROTATOR_AWS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
 });
 const Env = RotatorEnv.extend(VaultEnv.shape);
@@ -54,6 +56,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     minGraceSeconds: e.ROTATOR_MIN_GRACE_SECONDS,
     minRecoverySeconds: e.ROTATOR_MIN_RECOVERY_SECONDS,
     allowOldKeyInUseProceed: e.ROTATOR_ALLOW_OLD_KEY_IN_USE_PROCEED,
+    allowVaultPathMove: e.ROTATOR_ALLOW_VAULT_PATH_MOVE,
+    allowDeleteInactiveKey: e.ROTATOR_ALLOW_DELETE_INACTIVE_KEY,
   };
   // The deployment's own defaults obey its floors, or every input without the field would pass below them.
   const ownDefaults = {
