@@ -49,7 +49,7 @@ export interface Floors {
   allowOldKeyInUseProceed: boolean;
   /** Lets input move a pinned user's key to another Vault path (moveVaultPath). */
   allowVaultPathMove: boolean;
-  /** Lets input have createKey delete an Inactive key (deleteInactiveKey): another execution's old key, maybe. */
+  /** Lets input have createKey delete an Inactive key (deleteInactiveKey), maybe another execution's rollback key. */
   allowDeleteInactiveKey: boolean;
 }
 
