@@ -33,6 +33,11 @@ options:
                           the deployment's minRecoverySeconds floor on input (default 3600)
   --allow-old-key-in-use-proceed
                           the deployment's allowOldKeyInUseProceed (default: refused)
+  --allow-vault-path-move the deployment's allowVaultPathMove: input may set moveVaultPath (default:
+                          refused)
+  --allow-delete-inactive-key
+                          the deployment's allowDeleteInactiveKey: input may set deleteInactiveKey
+                          (default: refused)
   --verbose               also print the handlers' log lines on stderr
 
 exit code: 0 when the execution SUCCEEDED, 1 when it FAILED, 2 on bad usage.`;
@@ -57,6 +62,8 @@ export async function runLocal(args: string[]): Promise<number> {
       'min-grace-seconds': { type: 'string' },
       'min-recovery-seconds': { type: 'string' },
       'allow-old-key-in-use-proceed': { type: 'boolean' },
+      'allow-vault-path-move': { type: 'boolean' },
+      'allow-delete-inactive-key': { type: 'boolean' },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
@@ -143,6 +150,8 @@ function floorsOf(values: {
   'min-grace-seconds'?: string;
   'min-recovery-seconds'?: string;
   'allow-old-key-in-use-proceed'?: boolean;
+  'allow-vault-path-move'?: boolean;
+  'allow-delete-inactive-key'?: boolean;
 }): Partial<Floors> {
   const seconds = (option: 'min-grace-seconds' | 'min-recovery-seconds') => {
     const parsed = FloorSeconds.safeParse(values[option]);
@@ -155,6 +164,8 @@ function floorsOf(values: {
       ? {}
       : { minRecoverySeconds: seconds('min-recovery-seconds') }),
     ...(values['allow-old-key-in-use-proceed'] ? { allowOldKeyInUseProceed: true } : {}),
+    ...(values['allow-vault-path-move'] ? { allowVaultPathMove: true } : {}),
+    ...(values['allow-delete-inactive-key'] ? { allowDeleteInactiveKey: true } : {}),
   };
 }
 

@@ -58,6 +58,21 @@ async function checkVaultServesThisUser(request: Request, keys: AccessKeyInfo[],
   );
 }
 
+/**
+ * Where the key of a user never pinned (every user when pins came) is served, when vaultPath serves
+ * none of its keys: its default path, if that serves one.
+ */
+async function unpinnedHome(
+  request: Request,
+  keys: AccessKeyInfo[],
+  vaultKeyId: string | null,
+): Promise<string | null> {
+  const own = (id: string | null | undefined) => keys.some((key) => key.accessKeyId === id);
+  const { defaultVaultPath } = request;
+  if (!defaultVaultPath || defaultVaultPath === request.vaultPath || own(vaultKeyId)) return null;
+  return own((await readStoredKey(defaultVaultPath)).key?.accessKeyId) ? defaultVaultPath : null;
+}
+
 /** CreateKey: makes the new access key and seals its secret; outputs ids and dates only. */
 export const handler = async (event: unknown): Promise<Created | DryRunPlan> => {
   const { request } = parseEvent(CreateKeyEvent, event);
@@ -70,11 +85,12 @@ export const handler = async (event: unknown): Promise<Created | DryRunPlan> => 
   };
   const keys = await listAccessKeys(userName);
   const tags = await getUserTags(userName);
-  const pinned = pinnedVaultPath(tags);
-  checkVaultPathPin(request, pinned);
   await checkVaultServesThisUser(request, keys, vaultBefore.accessKeyId);
-  // A move leaves the pinned path serving the user's current key until it is retired: a stored key.
-  const movingFrom = pinned !== null && pinned !== request.vaultPath ? pinned : null;
+  const pinned = pinnedVaultPath(tags);
+  const home = pinned ?? (await unpinnedHome(request, keys, vaultBefore.accessKeyId));
+  checkVaultPathPin(request, home, pinned !== null);
+  // A move leaves the path it leaves serving the user's current key until it is retired: a stored key.
+  const movingFrom = home !== null && home !== request.vaultPath ? home : null;
   const served = [
     vaultBefore.accessKeyId,
     movingFrom ? ((await readStoredKey(movingFrom)).key?.accessKeyId ?? null) : null,
@@ -134,6 +150,6 @@ export const handler = async (event: unknown): Promise<Created | DryRunPlan> => 
     hasOldKeys: oldKeys.length > 0,
     removedInactiveKeyIds: remove.map((k) => k.accessKeyId),
     vaultBefore,
-    pinnedVaultPath: pinned,
+    pinnedVaultPath: home,
   };
 };

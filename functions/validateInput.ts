@@ -27,12 +27,16 @@ export const handler = async (event: unknown): Promise<Request> => {
   const parsed = parseEvent(ExecutionInput, input, 'execution input');
   const { pathPrefix, pathTemplate } = config().vault;
   const { defaults, floors } = config();
-  const below = belowFloors(parsed, floors);
+  // The deployment's default in-use policy counts too: a move under "proceed" is refused either way.
+  const below = belowFloors({ ...parsed, oldKeyInUse: parsed.oldKeyInUse ?? defaults.oldKeyInUse }, floors);
   if (below.length > 0) throw new InvalidInputError(`invalid execution input: ${below.join('; ')}`);
   const accountId = stateMachine.split(':')[4] ?? '';
-  const vaultPath =
-    parsed.vaultPath ??
-    defaultPath(pathTemplate, { prefix: pathPrefix, userName: parsed.userName, accountId });
+  const defaultVaultPath = defaultPath(pathTemplate, {
+    prefix: pathPrefix,
+    userName: parsed.userName,
+    accountId,
+  });
+  const vaultPath = parsed.vaultPath ?? defaultVaultPath;
   // The template fills in a user name, which IAM allows to be `.` or `..`: check the result too.
   if (
     !VaultPath.safeParse(vaultPath).success ||
@@ -44,6 +48,7 @@ export const handler = async (event: unknown): Promise<Request> => {
   const request: Request = {
     userName: parsed.userName,
     vaultPath,
+    ...(VaultPath.safeParse(defaultVaultPath).success ? { defaultVaultPath } : {}),
     dryRun: parsed.dryRun,
     graceSeconds: parsed.graceSeconds ?? defaults.graceSeconds,
     recoverySeconds: parsed.recoverySeconds ?? defaults.recoverySeconds,

@@ -4,7 +4,7 @@ import { stsWith } from './commons/clients/sts.js';
 import { KeyNotYetValidError, KeyVerificationError } from './commons/errors.js';
 import { parseEvent } from './commons/event.js';
 import { logger } from './commons/logger.js';
-import { pinVerifiedPath, type VaultPathMove } from './commons/ownership.js';
+import { type Pinning, pinVerifiedPath } from './commons/ownership.js';
 import { VerifyEvent } from './commons/state.js';
 import { readStoredKey } from './commons/vault/stored-key.js';
 
@@ -16,9 +16,7 @@ const NOT_YET_VALID = new Set(['InvalidClientTokenId', 'UnrecognizedClientExcept
  * propagates the key STS refuses it; KeyNotYetValidError lets the state machine retry with backoff.
  * Once verified, the user is pinned to this Vault path (first rotation, or a move).
  */
-export const handler = async (
-  event: unknown,
-): Promise<{ arn: string; vaultVersion: number; moved?: VaultPathMove }> => {
+export const handler = async (event: unknown): Promise<{ arn: string; vaultVersion: number } & Pinning> => {
   const { request, created } = parseEvent(VerifyEvent, event);
   const current = await readStoredKey(request.vaultPath);
   if (current.key?.accessKeyId !== created.accessKeyId) {
@@ -47,6 +45,5 @@ export const handler = async (
     );
   }
   logger.info('verified new key', { accessKeyId: created.accessKeyId, arn });
-  const moved = await pinVerifiedPath(request, created.pinnedVaultPath);
-  return { arn, vaultVersion: current.version, ...(moved ? { moved } : {}) };
+  return { arn, vaultVersion: current.version, ...(await pinVerifiedPath(request, created.pinnedVaultPath)) };
 };

@@ -346,6 +346,8 @@ export function rotatorEnvironment(target: Target, provisioned: Provisioned): Re
     ROTATOR_MIN_GRACE_SECONDS: String(floors.minGraceSeconds),
     ROTATOR_MIN_RECOVERY_SECONDS: String(floors.minRecoverySeconds),
     ROTATOR_ALLOW_OLD_KEY_IN_USE_PROCEED: String(floors.allowOldKeyInUseProceed),
+    ROTATOR_ALLOW_VAULT_PATH_MOVE: String(floors.allowVaultPathMove),
+    ROTATOR_ALLOW_DELETE_INACTIVE_KEY: String(floors.allowDeleteInactiveKey),
     VAULT_ADDR: target.vault.addr,
     VAULT_NAMESPACE: target.namespace ?? '',
     VAULT_KV_MOUNT: target.kvMount,

@@ -22,6 +22,8 @@ const RotatorEnv = z.object({
   ROTATOR_MIN_GRACE_SECONDS: FloorSettings.shape.minGraceSeconds,
   ROTATOR_MIN_RECOVERY_SECONDS: FloorSettings.shape.minRecoverySeconds,
   ROTATOR_ALLOW_OLD_KEY_IN_USE_PROCEED: FloorSettings.shape.allowOldKeyInUseProceed,
+  ROTATOR_ALLOW_VAULT_PATH_MOVE: FloorSettings.shape.allowVaultPathMove,
+  ROTATOR_ALLOW_DELETE_INACTIVE_KEY: FloorSettings.shape.allowDeleteInactiveKey,
   ROTATOR_AWS_TIMEOUT_MS: z._default(
     z.coerce.number().check(z.int(), z.minimum(100), z.maximum(60_000)),
     10_000,
@@ -58,6 +60,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     minGraceSeconds: e.ROTATOR_MIN_GRACE_SECONDS,
     minRecoverySeconds: e.ROTATOR_MIN_RECOVERY_SECONDS,
     allowOldKeyInUseProceed: e.ROTATOR_ALLOW_OLD_KEY_IN_USE_PROCEED,
+    allowVaultPathMove: e.ROTATOR_ALLOW_VAULT_PATH_MOVE,
+    allowDeleteInactiveKey: e.ROTATOR_ALLOW_DELETE_INACTIVE_KEY,
   };
   // The deployment's own defaults obey its floors, or every input without the field would pass below them.
   const ownDefaults = {

@@ -47,6 +47,10 @@ export interface Floors {
   minGraceSeconds: number;
   minRecoverySeconds: number;
   allowOldKeyInUseProceed: boolean;
+  /** Lets input move a pinned user's key to another Vault path (moveVaultPath). */
+  allowVaultPathMove: boolean;
+  /** Lets input have createKey delete an Inactive key (deleteInactiveKey), maybe another execution's rollback key. */
+  allowDeleteInactiveKey: boolean;
 }
 
 /** The floors of a deployment that sets none. */
@@ -54,6 +58,8 @@ export const DEFAULT_FLOORS: Floors = {
   minGraceSeconds: 300,
   minRecoverySeconds: 3600,
   allowOldKeyInUseProceed: false,
+  allowVaultPathMove: false,
+  allowDeleteInactiveKey: false,
 };
 
 /** A floor in seconds, as an environment variable or a deployment parameter gives it: digits only. */
@@ -74,6 +80,8 @@ export const FloorSettings = z.object({
   minGraceSeconds: z._default(FloorSeconds, DEFAULT_FLOORS.minGraceSeconds),
   minRecoverySeconds: z._default(FloorSeconds, DEFAULT_FLOORS.minRecoverySeconds),
   allowOldKeyInUseProceed: z._default(FloorFlag, DEFAULT_FLOORS.allowOldKeyInUseProceed),
+  allowVaultPathMove: z._default(FloorFlag, DEFAULT_FLOORS.allowVaultPathMove),
+  allowDeleteInactiveKey: z._default(FloorFlag, DEFAULT_FLOORS.allowDeleteInactiveKey),
 });
 
 /**
@@ -82,11 +90,17 @@ export const FloorSettings = z.object({
  * deployment's configuration and the package-time check of scheduled rotations.
  */
 export function belowFloors(
-  values: { graceSeconds?: number; recoverySeconds?: number; oldKeyInUse?: string },
+  values: {
+    graceSeconds?: number;
+    recoverySeconds?: number;
+    oldKeyInUse?: string;
+    moveVaultPath?: boolean;
+    deleteInactiveKey?: boolean;
+  },
   floors: Floors,
 ): string[] {
   const problems: string[] = [];
-  const { graceSeconds, recoverySeconds, oldKeyInUse } = values;
+  const { graceSeconds, recoverySeconds, oldKeyInUse, moveVaultPath, deleteInactiveKey } = values;
   if (graceSeconds !== undefined && graceSeconds < floors.minGraceSeconds) {
     problems.push(
       `graceSeconds ${graceSeconds} is below this deployment's minGraceSeconds ${floors.minGraceSeconds}`,
@@ -100,6 +114,18 @@ export function belowFloors(
   if (oldKeyInUse === 'proceed' && !floors.allowOldKeyInUseProceed) {
     problems.push(`oldKeyInUse "proceed" is not allowed: this deployment's allowOldKeyInUseProceed is false`);
   }
+  if (moveVaultPath === true && !floors.allowVaultPathMove) {
+    problems.push(`moveVaultPath is not allowed: this deployment's allowVaultPathMove is false`);
+  }
+  // The old path's consumers still read the old key after a move: it must not be retired while in use.
+  if (moveVaultPath === true && oldKeyInUse === 'proceed') {
+    problems.push(
+      `moveVaultPath is not allowed with oldKeyInUse "proceed": the old path's consumers may still use the old key`,
+    );
+  }
+  if (deleteInactiveKey === true && !floors.allowDeleteInactiveKey) {
+    problems.push(`deleteInactiveKey is not allowed: this deployment's allowDeleteInactiveKey is false`);
+  }
   return problems;
 }
 
@@ -107,6 +133,8 @@ export function belowFloors(
 export const Request = z.object({
   userName: UserName,
   vaultPath: VaultPath,
+  /** Where the path template puts the user's key (vaultPath without the input's); absent in older executions. */
+  defaultVaultPath: z.optional(VaultPath),
   dryRun: z.boolean(),
   graceSeconds: WaitSeconds,
   recoverySeconds: WaitSeconds,

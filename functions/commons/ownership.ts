@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { ConcurrentRotationError, InvalidInputError } from './errors.js';
+import { errorCode } from './aws.js';
+import { ConcurrentRotationError, InvalidInputError, RotatorError } from './errors.js';
 import type { AccessKeyInfo } from './iam.js';
 import { deleteAccessKey, getUserTags, tagUsers } from './iam.js';
 import { logger } from './logger.js';
@@ -61,13 +62,17 @@ export function pinnedVaultPath(tags: Record<string, string>): string | null {
 }
 
 /**
- * A vaultPath other than the one the user's key is pinned to is a typo until the input says it moves
- * the key on purpose: the key would go where no consumer reads it, and the key they read be retired.
+ * A vaultPath other than the one serving the user's key (its pin, or for a user never pinned its
+ * default path) is a typo until the input says it moves the key on purpose: the key would go where
+ * no consumer reads it, and the key they read be retired.
  */
-export function checkVaultPathPin(request: Request, pinned: string | null): void {
-  if (pinned === null || pinned === request.vaultPath || request.moveVaultPath) return;
+export function checkVaultPathPin(request: Request, servedAt: string | null, pinned = true): void {
+  if (servedAt === null || servedAt === request.vaultPath || request.moveVaultPath) return;
+  const how = pinned
+    ? `user tag ${VAULT_PATH_TAG}`
+    : `its default path; the user has no ${VAULT_PATH_TAG} tag yet`;
   throw new InvalidInputError(
-    `vaultPath ${request.vaultPath} is not ${pinned}, where the key of '${request.userName}' is served (user tag ${VAULT_PATH_TAG}); to move the key there on purpose, set "moveVaultPath": true`,
+    `vaultPath ${request.vaultPath} is not ${servedAt}, where the key of '${request.userName}' is served (${how}); to move the key there on purpose, set "moveVaultPath": true (the deployment must allow it: allowVaultPathMove)`,
   );
 }
 
@@ -78,24 +83,50 @@ export interface VaultPathMove {
   notice: string;
 }
 
+/** What verifyKey reports of the pin: whether it names the verified path now, and a move. */
+export interface Pinning {
+  pinned: boolean;
+  /** Why the pin could not be written (an error name and code, never a secret). */
+  pinFailure?: string;
+  moved?: VaultPathMove;
+}
+
 /**
  * Pins the user to the path whose key was just verified (a first rotation or a move); a re-run
  * writes the same tag again. Reports a move, which the old path's consumers must follow.
+ *
+ * A first pin that cannot be written (after the SDK's own retries) does not fail the step: STS
+ * accepted the key Vault serves, and a rollback would take that working key away; without the pin
+ * the next rotation is checked as before this one. A move's pin failure fails it: the next rotation
+ * would otherwise follow the old pin and retire the key the new path serves, while a rollback of a
+ * move leaves the old path's consumers their key.
  */
 export async function pinVerifiedPath(
   request: Request,
   pinnedBefore: string | null | undefined,
-): Promise<VaultPathMove | undefined> {
-  if (pinnedBefore === request.vaultPath) return undefined;
-  await tagUsers(request.userName, { [VAULT_PATH_TAG]: pinOf(request.vaultPath) });
-  if (!pinnedBefore) return undefined;
-  const move = {
+): Promise<Pinning> {
+  if (pinnedBefore === request.vaultPath) return { pinned: true };
+  try {
+    await tagUsers(request.userName, { [VAULT_PATH_TAG]: pinOf(request.vaultPath) });
+  } catch (error) {
+    if (pinnedBefore) throw error;
+    const pinFailure = error instanceof RotatorError ? `${error.name}: ${error.message}` : errorCode(error);
+    logger.warn('could not pin the Vault path; the key stays, the user unpinned', {
+      userName: request.userName,
+      vaultPath: request.vaultPath,
+      error: error instanceof Error ? error.name : 'UnknownError',
+      pinFailure,
+    });
+    return { pinned: false, pinFailure };
+  }
+  if (!pinnedBefore) return { pinned: true };
+  const moved = {
     from: pinnedBefore,
     to: request.vaultPath,
     notice: `consumers of ${pinnedBefore} must read ${request.vaultPath} from now on: ${pinnedBefore} keeps the old key, which is deactivated after the grace period`,
   };
-  logger.warn('moved the key to another Vault path', { userName: request.userName, ...move });
-  return move;
+  logger.warn('moved the key to another Vault path', { userName: request.userName, ...moved });
+  return { pinned: true, moved };
 }
 
 /**

@@ -24,8 +24,9 @@ export const Created = z.object({
   removedInactiveKeyIds: z.array(z.string()),
   vaultBefore: VaultBefore,
   /**
-   * The Vault path the user was pinned to before (null: never pinned); verifyKey pins the request's
-   * path once its key is verified. Absent in executions started before pins existed.
+   * The Vault path the user was pinned to before (null: never pinned), or for a user never pinned
+   * that a move takes from its default path, that path; verifyKey pins the request's path once its
+   * key is verified and reports a move. Absent in executions started before pins existed.
    */
   pinnedVaultPath: z.optional(z.nullable(z.string())),
 });

@@ -151,6 +151,27 @@ describe('iam-key-rotator local --input', () => {
     expect(report.states.at(-1)).toBe('Rotated');
   });
 
+  it.each([
+    ['--allow-delete-inactive-key', 'allowDeleteInactiveKey', '{"deleteInactiveKey":true}'],
+    [
+      '--allow-vault-path-move',
+      'allowVaultPathMove',
+      '{"userName":"cli-move","vaultPath":"aws/iam-users/cli-move/v2","moveVaultPath":true}',
+    ],
+  ])(
+    'lets %s set the deployment’s %s: refused without it, SUCCEEDED with it',
+    async (option, flag, input) => {
+      const refused = await local(['--input', input, '--propagation-ms', '0']);
+      expect(refused.code).toBe(1);
+      expect(refused.report.error?.Cause).toContain(`this deployment's ${flag} is false`);
+      expect(refused.report.calls).toEqual({});
+
+      const allowed = await local(['--input', input, option, '--propagation-ms', '0']);
+      expect(allowed.code).toBe(0);
+      expect(allowed.report.states.at(-1)).toBe('Rotated');
+    },
+  );
+
   it.each(['"rotate ci please"', '[{"userName":"ci"}]', '42', 'null'])(
     'passes the non-object input %s to ValidateInput, which refuses it cleanly',
     async (input) => {

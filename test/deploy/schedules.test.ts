@@ -69,6 +69,29 @@ describe('scheduled rotations (deploy/schedules.cjs)', () => {
     );
   });
 
+  it('refuses moveVaultPath and deleteInactiveKey unless the deployment parameters allow them', async () => {
+    const entry = {
+      userName: 'ci',
+      vaultPath: 'aws/iam-users/ci/v2',
+      moveVaultPath: true,
+      deleteInactiveKey: true,
+    };
+    const error = await run([entry]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toContain(
+      "custom.rotations[0] (ci): moveVaultPath is not allowed: this deployment's allowVaultPathMove is false",
+    );
+    expect((error as Error).message).toContain(
+      "custom.rotations[0] (ci): deleteInactiveKey is not allowed: this deployment's allowDeleteInactiveKey is false",
+    );
+    const allowed = { allowVaultPathMove: true, allowDeleteInactiveKey: 'true' };
+    await expect(run([entry], allowed)).resolves.toHaveLength(1);
+    await expect(
+      run([{ ...entry, oldKeyInUse: 'proceed' }], { ...allowed, allowOldKeyInUseProceed: true }),
+    ).rejects.toThrow('moveVaultPath is not allowed with oldKeyInUse "proceed"');
+    await expect(run([], { allowDeleteInactiveKey: 'yes' })).rejects.toThrow('param allowDeleteInactiveKey');
+  });
+
   it('refuses malformed floors instead of reading them as 0', async () => {
     await expect(run([], { minGraceSeconds: '' })).rejects.toThrow('param minGraceSeconds');
     await expect(run([], { allowOldKeyInUseProceed: 'yes' })).rejects.toThrow(

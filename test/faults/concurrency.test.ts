@@ -7,7 +7,8 @@ import { expectNamedError, expectPairInvariants, type Report } from '../support/
 
 // Two executions for the same user. rotate() captures the console per execution; two at once
 // would leave it patched, so each test puts the real console back.
-const ctx = useLocalStack();
+// A deployment that lets input ask for deleteInactiveKey (allowDeleteInactiveKey).
+const ctx = useLocalStack({ env: { ROTATOR_ALLOW_DELETE_INACTIVE_KEY: 'true' } });
 
 const METHODS = ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const;
 let saved: (readonly [(typeof METHODS)[number], Console[(typeof METHODS)[number]]])[] = [];

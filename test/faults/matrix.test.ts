@@ -27,12 +27,15 @@ const ctx = useLocalStack({ env: { ROTATOR_AWS_TIMEOUT_MS: '300', VAULT_TIMEOUT_
 // A Vault 403 makes the client log in again and repeat the call once, so a permanent 403 is `403x2`.
 
 type Expected =
-  | { kind: 'succeeds' }
+  /** `pinned`: whether VerifyKey's pin of the Vault path was written (checked when given). */
+  | { kind: 'succeeds'; pinned?: boolean }
   | { kind: 'fails'; error: string; end: string }
   /** Timeouts and lost responses: SUCCEEDED, or a named failure; invariants either way. */
   | { kind: 'converges' };
 
 const ok: Expected = { kind: 'succeeds' };
+/** SUCCEEDED with the key verified and kept, but the Vault path pin not written. */
+const okUnpinned: Expected = { kind: 'succeeds', pinned: false };
 const converges: Expected = { kind: 'converges' };
 const fails = (error: string, end: string): Expected => ({ kind: 'fails', error, end });
 
@@ -60,6 +63,7 @@ const SCENARIOS: Scenario[] = [
   s('CreateKey', 'transient', 'iam:GetUser:Throttlingx2', ok),
   s('CreateKey', 'transient', 'iam:GetUser:ServiceUnavailablex4', ok),
   s('CreateKey', 'transient', 'iam:GetUser:500x3', ok),
+  // IAM authorizes before it looks the user up: AccessDenied on GetUser is a user outside the user path.
   s('CreateKey', 'permanent', 'iam:GetUser:AccessDenied', fails('UserNotFoundError', CREATE_FAILED)),
   s('CreateKey', 'timeout', 'iam:GetUser:timeout', ok),
   s('CreateKey', 'after-commit', 'iam:GetUser:after-commit', ok),
@@ -145,13 +149,11 @@ const SCENARIOS: Scenario[] = [
   ),
   s('VerifyKey', 'timeout', 'sts:GetCallerIdentity:timeout@2', ok),
   s('VerifyKey', 'after-commit', 'sts:GetCallerIdentity:after-commit@2', ok),
-  s('VerifyKey', 'transient', 'iam:TagUser:500x3@2', ok),
-  s(
-    'VerifyKey',
-    'permanent',
-    'iam:TagUser:AccessDenied@2',
-    fails('VerificationFailed', 'VerificationFailed'),
-  ),
+  // The pin: the SDK retries a transient refusal; a refusal that outlasts its retries, or a
+  // permanent one, leaves the user unpinned and the verified key in place (no rollback).
+  s('VerifyKey', 'transient', 'iam:TagUser:500x2@2', { kind: 'succeeds', pinned: true }),
+  s('VerifyKey', 'transient', 'iam:TagUser:500x3@2', okUnpinned),
+  s('VerifyKey', 'permanent', 'iam:TagUser:AccessDenied@2', okUnpinned),
   s('VerifyKey', 'after-commit', 'iam:TagUser:after-commit@2', ok),
 
   // ---- DeactivateOld ----
@@ -319,6 +321,12 @@ describe('fault matrix: every external call of a rotation × transient / permane
     switch (expected.kind) {
       case 'succeeds':
         expectSuccess(report);
+        if (expected.pinned !== undefined) {
+          const verify = report.history.find(
+            (e) => e.type === 'StateExited' && e.state?.name === 'VerifyKey',
+          );
+          expect(verify?.state?.output).toMatchObject({ verified: { pinned: expected.pinned } });
+        }
         break;
       case 'fails':
         expectFailure(report, expected.error, expected.end);

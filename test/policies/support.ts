@@ -115,10 +115,15 @@ export const uniqueUser = (prefix: string): string => `${prefix}-${(counter += 1
 /** The key ids of a report's observation, in order. */
 export const keyIds = (keys: { accessKeyId: string }[]): string[] => keys.map((k) => k.accessKeyId);
 
-/** A successful rotation: one key, new, Active, and Vault serves it. */
+/**
+ * A successful rotation: one key, new, Active, Vault serves it, and the user is pinned to its path
+ * (a refused pin does not fail the execution: VerifyKey reports it).
+ */
 export function expectRotated(report: Report, user: SeededUser): void {
   expect(report.error, JSON.stringify(report.error)).toBeNull();
   expect(report.status).toBe('SUCCEEDED');
+  const verify = report.history.find((e) => e.type === 'StateExited' && e.state?.name === 'VerifyKey');
+  expect(verify?.state?.output).toMatchObject({ verified: { pinned: true } });
   expect(report.after.accessKeys).toHaveLength(1);
   const [key] = report.after.accessKeys;
   expect(key?.accessKeyId).not.toBe(user.oldAccessKeyId);

@@ -6,12 +6,15 @@ import { useLocalStack } from '../support/local-stack.js';
 
 // Execution input is the only thing a caller controls: whatever it is, the execution either
 // validates it or ends InputRejected with InvalidInputError before any call to IAM, KMS, STS or Vault.
-// Floors of 0 and proceed allowed: the valid-input properties cover the schema's whole range.
+// Floors of 0, proceed, moves and deleteInactiveKey allowed: the valid-input properties cover the
+// schema's whole range.
 const ctx = useLocalStack({
   env: {
     ROTATOR_MIN_GRACE_SECONDS: '0',
     ROTATOR_MIN_RECOVERY_SECONDS: '0',
     ROTATOR_ALLOW_OLD_KEY_IN_USE_PROCEED: 'true',
+    ROTATOR_ALLOW_VAULT_PATH_MOVE: 'true',
+    ROTATOR_ALLOW_DELETE_INACTIVE_KEY: 'true',
   },
 });
 

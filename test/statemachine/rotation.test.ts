@@ -6,7 +6,8 @@ import { useLocalStack } from '../support/local-stack.js';
 
 // The real ASL file, executed by aws-local-stepfunctions, with every Task mapped to the real handler
 // module, against the local AWS and Vault emulators through the real SDK and Vault clients.
-const ctx = useLocalStack();
+// A deployment that lets input ask for deleteInactiveKey (allowDeleteInactiveKey).
+const ctx = useLocalStack({ env: { ROTATOR_ALLOW_DELETE_INACTIVE_KEY: 'true' } });
 
 const ids = (keys: { accessKeyId: string }[]) => keys.map((k) => k.accessKeyId);
 

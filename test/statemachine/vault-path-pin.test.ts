@@ -9,8 +9,9 @@ import { HAPPY_PATH } from '../support/paths.js';
 import { expectFailure, expectSuccess, rotateWithHandlers } from '../support/scenarios.js';
 
 // A user's Vault path is pinned by its first verified rotation; another path is a typo unless the
-// input moves the key on purpose. The real ASL and handlers on the local stack.
-const ctx = useLocalStack();
+// input moves the key on purpose, where the deployment allows moves (allowVaultPathMove). The real
+// ASL and handlers on the local stack.
+const ctx = useLocalStack({ env: { ROTATOR_ALLOW_VAULT_PATH_MOVE: 'true' } });
 
 /** Calls that change something: IAM writes, sealing, Vault writes and deletes. */
 const WRITES = /Create|Delete|Update|TagUser|UntagUser|Encrypt|kv-write|kv-delete/;
@@ -67,6 +68,60 @@ describe('the Vault path a user is pinned to', () => {
     expect(report.after).toEqual(report.before);
     expect(await ctx.vaultKey({ ...user, vaultPath: typo })).toBeNull();
     expect((await userTags(user.userName))[VAULT_PATH_TAG]).toBe(user.vaultPath);
+  });
+
+  it('an unpinned user whose key is served at the default path, rotated with a typo path, ends FAILED InvalidInputError with zero write calls', async () => {
+    // Every user at upgrade: its key at the default path (the template's), no pin tag yet.
+    const user = await ctx.seed('unpinned-typo');
+    const typo = `${user.vaultPath}-typo`;
+    const report = await ctx.rotate(user, { input: { userName: user.userName, vaultPath: typo } });
+
+    expectFailure(report, 'InvalidInputError', 'CreateKeyFailed');
+    expect(report.states).toEqual(['ValidateInput', 'CreateKey', 'CreateKeyFailed']);
+    expect(report.error?.Cause).toContain(`vaultPath ${typo} is not ${user.vaultPath}`);
+    expect(report.error?.Cause).toContain('default path');
+    expect(report.error?.Cause).toContain('moveVaultPath');
+    expect(writeCalls(report.calls)).toEqual([]);
+    expect(report.after).toEqual(report.before);
+    expect(await ctx.vaultKey({ ...user, vaultPath: typo })).toBeNull();
+    expect((await userTags(user.userName))[VAULT_PATH_TAG]).toBeUndefined();
+  });
+
+  it('moves an unpinned user from its default path with moveVaultPath, reporting the move', async () => {
+    const user = await ctx.seed('unpinned-move');
+    const moved: SeededUser = { ...user, vaultPath: `${user.vaultPath}/v2` };
+    const report = await ctx.rotate(user, {
+      input: { userName: user.userName, vaultPath: moved.vaultPath, moveVaultPath: true },
+    });
+
+    expectSuccess(report);
+    const verified = report.history.find((e) => e.type === 'StateExited' && e.state?.name === 'VerifyKey');
+    expect(verified?.state?.output).toMatchObject({
+      verified: { pinned: true, moved: { from: user.vaultPath, to: moved.vaultPath } },
+    });
+    expect((await userTags(user.userName))[VAULT_PATH_TAG]).toBe(moved.vaultPath);
+    expect(report.after.accessKeys.map((k) => k.accessKeyId)).toEqual([
+      (await ctx.vaultKey(moved))?.accessKeyId,
+    ]);
+    await expectInvariants(ctx, moved, report);
+  });
+
+  it('keeps a verified key when the pin cannot be written: SUCCEEDED, the new key in Vault, no rollback', async () => {
+    const user = await ctx.seed('pin-refused');
+    // TagUser's second call is verifyKey's pin (the first is createKey's claim); refused every time.
+    const report = await ctx.rotate(user, { faults: ['iam:TagUser:AccessDeniedx5@2'] });
+
+    expectSuccess(report);
+    expect(report.states).toEqual(HAPPY_PATH);
+    const newKey = (await ctx.vaultKey(user))?.accessKeyId;
+    expect(newKey).not.toBe(user.oldAccessKeyId);
+    expect(report.after.accessKeys.map((k) => k.accessKeyId)).toEqual([newKey]);
+    const verified = report.history.find((e) => e.type === 'StateExited' && e.state?.name === 'VerifyKey');
+    expect(verified?.state?.output).toMatchObject({
+      verified: { pinned: false, pinFailure: expect.stringContaining('AccessDenied') },
+    });
+    expect((await userTags(user.userName))[VAULT_PATH_TAG]).toBeUndefined();
+    await expectInvariants(ctx, user, report);
   });
 
   it('moves the key with moveVaultPath, keeping the old path’s key Active until the new path is verified', async () => {

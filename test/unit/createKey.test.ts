@@ -562,6 +562,79 @@ describe('createKey handler', () => {
       expect(Object.keys(claimWritten())).toEqual([OWNER_TAG, CLAIM_TAG]);
     });
 
+    describe('a user never pinned (every user at upgrade)', () => {
+      const writeAt = (path: string, accessKeyId: string) =>
+        vault().writeSecret({
+          mount: 'secret',
+          path,
+          data: { access_key: accessKeyId, secret_key: OLD_SECRET },
+        });
+
+      it('refuses a path other than the default one serving its key, naming both, before any write', async () => {
+        const userName = uniqueUser();
+        givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Active', BEFORE)] });
+        givenVaultHolds(userName, OLD_KEY);
+        const typo = `${vaultPathOf(userName)}-typo`;
+        for (const dryRun of [false, true]) {
+          const error = await rejectionOf(
+            handler({ request: makeRequest({ userName, vaultPath: typo, dryRun }) }),
+          );
+          expect(error.name).toBe('InvalidInputError');
+          expect(error.message).toContain(`vaultPath ${typo} is not ${vaultPathOf(userName)}`);
+          expect(error.message).toContain('its default path');
+          expect(error.message).toContain('"moveVaultPath": true');
+        }
+        expect(commandNames(iam).filter((name) => IAM_WRITES.includes(name))).toEqual([]);
+        expect(kms.commandCalls(EncryptCommand)).toHaveLength(0);
+      });
+
+      it('accepts another path that serves one of its keys, even where the default one does too', async () => {
+        const userName = uniqueUser();
+        givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Active', BEFORE)] });
+        givenVaultHolds(userName, OLD_KEY);
+        const custom = `aws/iam-users/team/${userName}`;
+        writeAt(custom, OLD_KEY);
+        const result = await created({ request: makeRequest({ userName, vaultPath: custom }) });
+        expect(result).toMatchObject({
+          accessKeyId: NEW_KEY,
+          oldAccessKeyIds: [OLD_KEY],
+          pinnedVaultPath: null,
+        });
+      });
+
+      it('accepts another path when the default one serves none of its keys (as before pins)', async () => {
+        const userName = uniqueUser();
+        givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Active', BEFORE)] });
+        givenVaultHolds(userName, 'AKIAGONEKEY000000001');
+        const result = await created({
+          request: makeRequest({ userName, vaultPath: `aws/iam-users/elsewhere/${userName}` }),
+        });
+        expect(result.pinnedVaultPath).toBeNull();
+      });
+
+      it('accepts any path in an execution that predates defaultVaultPath', async () => {
+        const userName = uniqueUser();
+        givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Active', BEFORE)] });
+        givenVaultHolds(userName, OLD_KEY);
+        const request = { ...makeRequest({ userName, vaultPath: `${vaultPathOf(userName)}-other` }) };
+        delete request.defaultVaultPath;
+        expect((await created({ request })).pinnedVaultPath).toBeNull();
+      });
+
+      it('moves its key from the default path with moveVaultPath, reporting that path as the one it leaves', async () => {
+        const userName = uniqueUser();
+        givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Active', BEFORE)] });
+        givenVaultHolds(userName, OLD_KEY);
+        const request = makeRequest({
+          userName,
+          vaultPath: `${vaultPathOf(userName)}-v2`,
+          moveVaultPath: true,
+        });
+        const result = await created({ request });
+        expect(result).toMatchObject({ oldAccessKeyIds: [OLD_KEY], pinnedVaultPath: vaultPathOf(userName) });
+      });
+    });
+
     it('reads the user tags once, after listing the keys', async () => {
       const userName = uniqueUser();
       givenUser(userName, pinned(vaultPathOf(userName)));

@@ -184,6 +184,7 @@ export function makeRequest(overrides: Partial<Request> = {}): Request {
   return {
     userName,
     vaultPath: vaultPathOf(userName),
+    defaultVaultPath: vaultPathOf(userName),
     dryRun: false,
     graceSeconds: 900,
     recoverySeconds: 86_400,

@@ -39,6 +39,7 @@ describe('validateInput handler', () => {
       await expect(handler(event({ userName: 'alice' }))).resolves.toEqual({
         userName: 'alice',
         vaultPath: 'aws/iam-users/alice',
+        defaultVaultPath: 'aws/iam-users/alice',
         dryRun: false,
         graceSeconds: 900,
         recoverySeconds: 86_400,
@@ -52,6 +53,10 @@ describe('validateInput handler', () => {
     });
 
     it('keeps the values the input gives', async () => {
+      const handler = await deployment({
+        ROTATOR_ALLOW_VAULT_PATH_MOVE: 'true',
+        ROTATOR_ALLOW_DELETE_INACTIVE_KEY: 'true',
+      });
       const request = await handler(
         event({
           userName: 'svc.deploy@corp',
@@ -67,6 +72,7 @@ describe('validateInput handler', () => {
       expect(request).toMatchObject({
         userName: 'svc.deploy@corp',
         vaultPath: 'aws/iam-users/team-a/deploy',
+        defaultVaultPath: 'aws/iam-users/svc.deploy@corp',
         dryRun: true,
         graceSeconds: 300,
         recoverySeconds: 3600,
@@ -110,6 +116,14 @@ describe('validateInput handler', () => {
         { oldKeyInUse: 'proceed' },
         'oldKeyInUse "proceed" is not allowed: this deployment\'s allowOldKeyInUseProceed is false',
       ],
+      [
+        { moveVaultPath: true },
+        "moveVaultPath is not allowed: this deployment's allowVaultPathMove is false",
+      ],
+      [
+        { deleteInactiveKey: true },
+        "deleteInactiveKey is not allowed: this deployment's allowDeleteInactiveKey is false",
+      ],
     ])('refuses %j with InvalidInputError naming the floor', async (fields, message) => {
       const error = await rejectionOf(handler(event({ userName: 'alice', ...fields })));
       expect(error.name).toBe('InvalidInputError');
@@ -140,6 +154,22 @@ describe('validateInput handler', () => {
         recoverySeconds: 0,
         oldKeyInUse: 'proceed',
       });
+    });
+
+    it('refuses moveVaultPath under "proceed", given or the deployment default, even where both are allowed', async () => {
+      const allowed = { ROTATOR_ALLOW_VAULT_PATH_MOVE: 'true', ROTATOR_ALLOW_OLD_KEY_IN_USE_PROCEED: 'true' };
+      const other = await deployment(allowed);
+      await expect(other(event({ userName: 'alice', moveVaultPath: true }))).resolves.toMatchObject({
+        moveVaultPath: true,
+      });
+      const given = await rejectionOf(
+        other(event({ userName: 'alice', moveVaultPath: true, oldKeyInUse: 'proceed' })),
+      );
+      expect(given.name).toBe('InvalidInputError');
+      expect(given.message).toContain('moveVaultPath is not allowed with oldKeyInUse "proceed"');
+      const byDefault = await deployment({ ...allowed, ROTATOR_OLD_KEY_IN_USE: 'proceed' });
+      const error = await rejectionOf(byDefault(event({ userName: 'alice', moveVaultPath: true })));
+      expect(error.message).toContain('moveVaultPath is not allowed with oldKeyInUse "proceed"');
     });
 
     it('refuses with the floor of a deployment that raised it', async () => {

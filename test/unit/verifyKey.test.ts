@@ -84,6 +84,20 @@ describe('verifyKey handler', () => {
       expect(pins()).toHaveLength(1);
     });
 
+    it('keeps a verified key when IAM refuses its first pin: pinned false, the reason, no error', async () => {
+      const { request, event } = verification();
+      verified(request);
+      iam.on(TagUserCommand).rejects(sdkError('AccessDenied', 403, { Code: 'AccessDenied' }));
+      const result = await handler({ ...event, created: { ...event.created, pinnedVaultPath: null } });
+      expect(result).toEqual({
+        arn: userArn(request.userName),
+        vaultVersion: 2,
+        pinned: false,
+        pinFailure: 'AwsRequestError: iam:TagUser failed: AccessDenied (HTTP 403)',
+      });
+      expect(JSON.stringify(result)).not.toContain(SECRET);
+    });
+
     it('pins nothing when verification fails', async () => {
       const { event } = verification('AKIAOTHERKEY00000001');
       iam.on(TagUserCommand).resolves({});
@@ -101,7 +115,7 @@ describe('verifyKey handler', () => {
       .on(GetCallerIdentityCommand)
       .resolves({ Arn: userArn(request.userName), Account: '123456789012', UserId: 'AIDA' });
     const result = await handler(event);
-    expect(result).toEqual({ arn: userArn(request.userName), vaultVersion: 2 });
+    expect(result).toEqual({ arn: userArn(request.userName), vaultVersion: 2, pinned: true });
     expect(JSON.stringify(result)).not.toContain(SECRET);
   });
 

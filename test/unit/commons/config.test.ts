@@ -36,6 +36,8 @@ describe('loadConfig', () => {
         minGraceSeconds: 300,
         minRecoverySeconds: 3600,
         allowOldKeyInUseProceed: false,
+        allowVaultPathMove: false,
+        allowDeleteInactiveKey: false,
       });
       expect(config.vault).toMatchObject({
         namespace: undefined,
@@ -67,6 +69,8 @@ describe('loadConfig', () => {
         ROTATOR_MIN_GRACE_SECONDS: '60',
         ROTATOR_MIN_RECOVERY_SECONDS: '0',
         ROTATOR_ALLOW_OLD_KEY_IN_USE_PROCEED: 'true',
+        ROTATOR_ALLOW_VAULT_PATH_MOVE: 'true',
+        ROTATOR_ALLOW_DELETE_INACTIVE_KEY: 'true',
         ROTATOR_IN_USE_RECHECK_SECONDS: '300',
         ROTATOR_IN_USE_MARGIN_SECONDS: '5',
         ROTATOR_IN_USE_MAX_WAIT_SECONDS: '3600',
@@ -92,6 +96,8 @@ describe('loadConfig', () => {
         minGraceSeconds: 60,
         minRecoverySeconds: 0,
         allowOldKeyInUseProceed: true,
+        allowVaultPathMove: true,
+        allowDeleteInactiveKey: true,
       });
       expect(config.awsTimeoutMs).toBe(2500);
       expect(config.vault).toMatchObject({
@@ -140,6 +146,8 @@ describe('loadConfig', () => {
       ['ROTATOR_MIN_RECOVERY_SECONDS', String(MAX_WAIT_SECONDS + 1)],
       ['ROTATOR_ALLOW_OLD_KEY_IN_USE_PROCEED', 'yes'],
       ['ROTATOR_ALLOW_OLD_KEY_IN_USE_PROCEED', ''],
+      ['ROTATOR_ALLOW_VAULT_PATH_MOVE', 'yes'],
+      ['ROTATOR_ALLOW_DELETE_INACTIVE_KEY', '1'],
     ])('throws ConfigurationError naming %s = %j instead of lowering the floor', (variable, value) => {
       const error = failureOf({ ...REQUIRED, [variable]: value });
       expect(error.name).toBe('ConfigurationError');

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   belowFloors,
+  DEFAULT_FLOORS,
   ExecutionInput,
   Request,
   UserName,
@@ -43,7 +44,7 @@ describe('VaultPath', () => {
 });
 
 describe('belowFloors', () => {
-  const floors = { minGraceSeconds: 300, minRecoverySeconds: 3600, allowOldKeyInUseProceed: false };
+  const floors = DEFAULT_FLOORS;
 
   it('names nothing for values at or above the floors, or absent', () => {
     expect(belowFloors({}, floors)).toEqual([]);
@@ -61,8 +62,27 @@ describe('belowFloors', () => {
   });
 
   it('lets a deployment allow proceed and zero waits', () => {
-    const open = { minGraceSeconds: 0, minRecoverySeconds: 0, allowOldKeyInUseProceed: true };
+    const open = { ...floors, minGraceSeconds: 0, minRecoverySeconds: 0, allowOldKeyInUseProceed: true };
     expect(belowFloors({ graceSeconds: 0, recoverySeconds: 0, oldKeyInUse: 'proceed' }, open)).toEqual([]);
+  });
+
+  it('refuses moveVaultPath and deleteInactiveKey unless the deployment allows them, naming the flag', () => {
+    expect(belowFloors({ moveVaultPath: false, deleteInactiveKey: false }, floors)).toEqual([]);
+    expect(belowFloors({ moveVaultPath: true, deleteInactiveKey: true }, floors)).toEqual([
+      "moveVaultPath is not allowed: this deployment's allowVaultPathMove is false",
+      "deleteInactiveKey is not allowed: this deployment's allowDeleteInactiveKey is false",
+    ]);
+    const open = { ...floors, allowVaultPathMove: true, allowDeleteInactiveKey: true };
+    expect(belowFloors({ moveVaultPath: true, deleteInactiveKey: true, oldKeyInUse: 'wait' }, open)).toEqual(
+      [],
+    );
+  });
+
+  it('refuses moveVaultPath with oldKeyInUse "proceed" even where both are allowed', () => {
+    const open = { ...floors, allowVaultPathMove: true, allowOldKeyInUseProceed: true };
+    expect(belowFloors({ moveVaultPath: true, oldKeyInUse: 'proceed' }, open)).toEqual([
+      'moveVaultPath is not allowed with oldKeyInUse "proceed": the old path\'s consumers may still use the old key',
+    ]);
   });
 });
 

@@ -343,19 +343,28 @@ describe('the Vault path pin', () => {
     }
     expect(error).toMatchObject({ name: 'InvalidInputError' });
     expect((error as Error).message).toBe(
-      `vaultPath ${PATH}-typo is not ${PATH}, where the key of 'ci' is served (user tag ${VAULT_PATH_TAG}); to move the key there on purpose, set "moveVaultPath": true`,
+      `vaultPath ${PATH}-typo is not ${PATH}, where the key of 'ci' is served (user tag ${VAULT_PATH_TAG}); to move the key there on purpose, set "moveVaultPath": true (the deployment must allow it: allowVaultPathMove)`,
+    );
+  });
+
+  it('refuses another path than the default one serving an unpinned user’s key, saying it has no pin yet', () => {
+    const request = makeRequest({ userName: 'ci', vaultPath: `${PATH}-typo` });
+    expect(() => checkVaultPathPin(request, PATH, false)).toThrow(
+      `vaultPath ${PATH}-typo is not ${PATH}, where the key of 'ci' is served (its default path; the user has no ${VAULT_PATH_TAG} tag yet); to move the key there on purpose, set "moveVaultPath": true`,
     );
   });
 
   it('writes nothing when the user is pinned to the verified path already', async () => {
-    await expect(pinVerifiedPath(makeRequest({ vaultPath: PATH }), PATH)).resolves.toBeUndefined();
+    await expect(pinVerifiedPath(makeRequest({ vaultPath: PATH }), PATH)).resolves.toEqual({ pinned: true });
     expect(iam.commandCalls(TagUserCommand)).toHaveLength(0);
   });
 
   it('pins an unpinned user (or one from an execution that predates pins) without reporting a move', async () => {
     iam.on(TagUserCommand).resolves({});
     for (const before of [null, undefined]) {
-      await expect(pinVerifiedPath(makeRequest({ vaultPath: PATH }), before)).resolves.toBeUndefined();
+      await expect(pinVerifiedPath(makeRequest({ vaultPath: PATH }), before)).resolves.toEqual({
+        pinned: true,
+      });
     }
     const tags = iam.commandCalls(TagUserCommand).map((c) => c.args[0].input.Tags);
     expect(tags).toEqual([[{ Key: VAULT_PATH_TAG, Value: PATH }], [{ Key: VAULT_PATH_TAG, Value: PATH }]]);
@@ -365,13 +374,39 @@ describe('the Vault path pin', () => {
     iam.on(TagUserCommand).resolves({});
     const moved = await pinVerifiedPath(makeRequest({ vaultPath: `${PATH}/v2`, moveVaultPath: true }), PATH);
     expect(moved).toEqual({
-      from: PATH,
-      to: `${PATH}/v2`,
-      notice: `consumers of ${PATH} must read ${PATH}/v2 from now on: ${PATH} keeps the old key, which is deactivated after the grace period`,
+      pinned: true,
+      moved: {
+        from: PATH,
+        to: `${PATH}/v2`,
+        notice: `consumers of ${PATH} must read ${PATH}/v2 from now on: ${PATH} keeps the old key, which is deactivated after the grace period`,
+      },
     });
     expect(iam.commandCalls(TagUserCommand)[0]?.args[0].input.Tags).toEqual([
       { Key: VAULT_PATH_TAG, Value: `${PATH}/v2` },
     ]);
+  });
+
+  it.each([
+    ['AccessDenied', sdkError('AccessDenied', 403, { Code: 'AccessDenied' })],
+    ['LimitExceeded', sdkError('LimitExceeded', 409, { Code: 'LimitExceeded' })],
+  ])(
+    'reports a first pin IAM refuses (%s) as not written, naming the error, instead of failing',
+    async (code, refusal) => {
+      iam.on(TagUserCommand).rejects(refusal);
+      const result = await pinVerifiedPath(makeRequest({ vaultPath: PATH }), null);
+      expect(result).toEqual({
+        pinned: false,
+        pinFailure: `AwsRequestError: iam:TagUser failed: ${code} (HTTP ${code === 'AccessDenied' ? 403 : 409})`,
+      });
+    },
+  );
+
+  it('fails a move whose pin IAM refuses: the next rotation would follow the old pin', async () => {
+    iam.on(TagUserCommand).rejects(sdkError('AccessDenied', 403, { Code: 'AccessDenied' }));
+    const error = await rejectionOf(
+      pinVerifiedPath(makeRequest({ vaultPath: `${PATH}/v2`, moveVaultPath: true }), PATH),
+    );
+    expect(error.name).toBe('AwsRequestError');
   });
 
   it('stores a path with commas (IAM allows none in tag values) as a value IAM accepts and reads it back', async () => {
