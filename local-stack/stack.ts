@@ -1,4 +1,4 @@
-import { type AwsEmulator, startAwsEmulator } from './aws/index.js';
+import { type AwsEmulator, type RateLimitSettings, startAwsEmulator } from './aws/index.js';
 import { rotatorMachine, type RotatorMachineOptions } from './sfn/index.js';
 import { Traffic } from './traffic.js';
 import { startVaultEmulator, type VaultEmulator } from './vault/index.js';
@@ -16,6 +16,8 @@ export interface LocalStackOptions {
   awsPort?: number;
   vaultPort?: number;
   propagationMs?: number;
+  /** IAM's rate limit (a token bucket per action, AWS's `Throttling` when empty); none by default. */
+  iamRateLimit?: RateLimitSettings;
   tls?: { key: string; cert: string };
   /** Wait states and retry pauses of executions started through the Step Functions endpoint. */
   stepFunctions?: Pick<RotatorMachineOptions, 'waitMs' | 'waitScale' | 'retryPauseMs' | 'handlers'>;
@@ -27,6 +29,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const aws = await startAwsEmulator({
     port: options.awsPort ?? 0,
     propagationMs: options.propagationMs ?? 0,
+    ...(options.iamRateLimit ? { iamRateLimit: options.iamRateLimit } : {}),
     traffic,
   });
   const stateMachineArn = aws.stepFunctions.machines.register(

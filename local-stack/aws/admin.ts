@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { FaultRequestBody, InvalidFaultSpecError, parseFaultSpec, type Traffic } from '../traffic.js';
 import { AwsServiceError } from './errors.js';
+import { RateLimitSettings } from './rate-limit.js';
 import { seedSecret } from './secrets-manager.js';
 import { seedParameter } from './ssm.js';
 import { seededAccessKey, userInfo, type AwsState } from './state.js';
@@ -109,6 +110,23 @@ function adminRoutes(state: AwsState, traffic: Traffic): [string, RegExp, Route]
       () => {
         state.denials.length = 0;
         return ok({ denials: [] });
+      },
+    ],
+    ['GET', /^rate-limits\/iam$/, () => ok(state.iamRateLimit.describe())],
+    [
+      'PUT',
+      /^rate-limits\/iam$/,
+      (_m, body) => {
+        state.iamRateLimit.configure(parseBody(RateLimitSettings, body));
+        return ok(state.iamRateLimit.describe());
+      },
+    ],
+    [
+      'DELETE',
+      /^rate-limits\/iam$/,
+      () => {
+        state.iamRateLimit.configure(undefined);
+        return ok(state.iamRateLimit.describe());
       },
     ],
     ['GET', /^calls$/, () => ok({ calls: traffic.calls() })],
