@@ -123,6 +123,25 @@ const FUNCTION_STATEMENTS = {
 
 const FUNCTIONS = Object.keys(FUNCTION_STATEMENTS);
 
+/**
+ * The fleet machine's functions, apart from the rotation machine's eight: listCandidates only reads,
+ * under the rotated users' path (ListUsers with that PathPrefix is authorized on `user<path>`);
+ * summarizeFleet counts what the children reported.
+ */
+const FLEET_FUNCTION_STATEMENTS = {
+  listCandidates: [
+    {
+      Sid: 'DiscoverUsers',
+      Effect: 'Allow',
+      Action: ['iam:ListUsers', 'iam:ListUserTags', 'iam:ListAccessKeys'],
+      Resource: USERS,
+    },
+  ],
+  summarizeFleet: [],
+};
+
+const FLEET_FUNCTIONS = Object.keys(FLEET_FUNCTION_STATEMENTS);
+
 /** The functions that log in to Vault (every handler that imports the Vault client). */
 const VAULT_FUNCTIONS = FUNCTIONS.filter((fn) => fn !== 'validateInput');
 
@@ -245,7 +264,7 @@ function vpcStatements({ subnetIds, securityGroupIds }) {
  * the default local stack needs (Vault's AWS auth, no secrets to read, no VPC).
  */
 function functionPolicy(fn, settings = {}) {
-  const statements = FUNCTION_STATEMENTS[fn];
+  const statements = FUNCTION_STATEMENTS[fn] ?? FLEET_FUNCTION_STATEMENTS[fn];
   if (!statements) throw new Error(`no policy for function ${fn}`);
   return {
     Version: '2012-10-17',
@@ -341,8 +360,27 @@ function sealingKeyPolicy({ administratorArn } = {}) {
 const STATE_MACHINE_ARN =
   'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${Service}-${Stage}';
 
-/** Who may assume the state machine's role: Step Functions, for this state machine only. */
-function stateMachineTrustPolicy() {
+/** The fleet state machine's ARN, built from its name like the rotation machine's. */
+const FLEET_STATE_MACHINE_ARN =
+  'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${Service}-fleet-${Stage}';
+
+/** A function's unqualified ARN, as the state machines invoke it. */
+const functionArn = (fn) =>
+  `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:\${Service}-\${Stage}-${fn}`;
+
+/**
+ * What a rotation started by the fleet uses to report back (SendTaskSuccess once its new key is
+ * stored and verified, SendTaskFailure when it fails before): task tokens name no resource.
+ */
+const FLEET_CALLBACK = {
+  Sid: 'ReportToFleet',
+  Effect: 'Allow',
+  Action: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
+  Resource: '*',
+};
+
+/** Who may assume a state machine's role: Step Functions, for that state machine (default: the rotation machine) only. */
+function stateMachineTrustPolicy(stateMachineArn = STATE_MACHINE_ARN) {
   return {
     Version: '2012-10-17',
     Statement: [
@@ -352,14 +390,17 @@ function stateMachineTrustPolicy() {
         Action: 'sts:AssumeRole',
         Condition: {
           StringEquals: { 'aws:SourceAccount': '${AWS::AccountId}' },
-          ArnEquals: { 'aws:SourceArn': STATE_MACHINE_ARN },
+          ArnEquals: { 'aws:SourceArn': stateMachineArn },
         },
       },
     ],
   };
 }
 
-/** The state machine's role: invoke the 8 functions (by unqualified ARN, as the ASL does), log, trace. */
+/**
+ * The state machine's role: invoke the 8 functions (by unqualified ARN, as the ASL does), report
+ * to the fleet when the fleet started it, log, trace.
+ */
 function stateMachinePolicy() {
   return {
     Version: '2012-10-17',
@@ -368,40 +409,81 @@ function stateMachinePolicy() {
         Sid: 'InvokeSteps',
         Effect: 'Allow',
         Action: 'lambda:InvokeFunction',
-        Resource: FUNCTIONS.map(
-          (fn) =>
-            `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:\${Service}-\${Stage}-${fn}`,
-        ),
+        Resource: FUNCTIONS.map(functionArn),
       },
-      {
-        Sid: 'LogDelivery',
-        Effect: 'Allow',
-        // CloudWatch Logs' log-delivery actions support no resource-level permissions.
-        Action: [
-          'logs:CreateLogDelivery',
-          'logs:GetLogDelivery',
-          'logs:UpdateLogDelivery',
-          'logs:DeleteLogDelivery',
-          'logs:ListLogDeliveries',
-          'logs:PutResourcePolicy',
-          'logs:DescribeResourcePolicies',
-          'logs:DescribeLogGroups',
-        ],
-        Resource: '*',
-      },
-      {
-        Sid: 'Tracing',
-        Effect: 'Allow',
-        Action: [
-          'xray:PutTraceSegments',
-          'xray:PutTelemetryRecords',
-          'xray:GetSamplingRules',
-          'xray:GetSamplingTargets',
-        ],
-        Resource: '*',
-      },
+      FLEET_CALLBACK,
+      ...machineRuntimeStatements(),
     ],
   };
+}
+
+/**
+ * The fleet machine's role: list the candidates, start rotations of the rotation machine only
+ * (`.waitForTaskToken` needs nothing more; only `.sync` would need DescribeExecution, StopExecution
+ * and the managed EventBridge rule), log, trace.
+ */
+function fleetStateMachinePolicy() {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'InvokeDiscovery',
+        Effect: 'Allow',
+        Action: 'lambda:InvokeFunction',
+        Resource: FLEET_FUNCTIONS.map(functionArn),
+      },
+      {
+        Sid: 'StartRotations',
+        Effect: 'Allow',
+        Action: 'states:StartExecution',
+        Resource: STATE_MACHINE_ARN,
+      },
+      ...machineRuntimeStatements(),
+    ],
+  };
+}
+
+/** API Gateway's role for `POST /rotations`: start executions of the rotation machine, nothing else. */
+function httpTriggerPolicy() {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      { Sid: 'StartRotation', Effect: 'Allow', Action: 'states:StartExecution', Resource: STATE_MACHINE_ARN },
+    ],
+  };
+}
+
+/** What Step Functions does with a machine's role to log and trace it. */
+function machineRuntimeStatements() {
+  return [
+    {
+      Sid: 'LogDelivery',
+      Effect: 'Allow',
+      // CloudWatch Logs' log-delivery actions support no resource-level permissions.
+      Action: [
+        'logs:CreateLogDelivery',
+        'logs:GetLogDelivery',
+        'logs:UpdateLogDelivery',
+        'logs:DeleteLogDelivery',
+        'logs:ListLogDeliveries',
+        'logs:PutResourcePolicy',
+        'logs:DescribeResourcePolicies',
+        'logs:DescribeLogGroups',
+      ],
+      Resource: '*',
+    },
+    {
+      Sid: 'Tracing',
+      Effect: 'Allow',
+      Action: [
+        'xray:PutTraceSegments',
+        'xray:PutTelemetryRecords',
+        'xray:GetSamplingRules',
+        'xray:GetSamplingTargets',
+      ],
+      Resource: '*',
+    },
+  ];
 }
 
 /** Replaces every `${Name}` (and `${AWS::Name}`) in a document with its value. */
@@ -433,6 +515,11 @@ module.exports = {
   VAULT_FUNCTIONS,
   VAULT_WRITERS,
   FUNCTION_STATEMENTS,
+  FLEET_FUNCTIONS,
+  FLEET_FUNCTION_STATEMENTS,
+  FLEET_CALLBACK,
+  STATE_MACHINE_ARN,
+  FLEET_STATE_MACHINE_ARN,
   KEY_ADMINISTRATION,
   runtimeStatements,
   functionPolicy,
@@ -441,5 +528,7 @@ module.exports = {
   sealingKeyPolicy,
   stateMachineTrustPolicy,
   stateMachinePolicy,
+  fleetStateMachinePolicy,
+  httpTriggerPolicy,
   render,
 };
