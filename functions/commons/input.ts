@@ -38,6 +38,11 @@ export const ExecutionInput = z
     oldKeyInUse: OldKeyInUse.optional(),
     /** Serve the key at a vaultPath other than the one the user is pinned to, on purpose. */
     moveVaultPath: z.boolean().default(false),
+    /**
+     * Set by the fleet machine: the task token its Map iteration waits on. Read only by the signal
+     * states (from `$$.Execution.Input`) and reportToFleet; never copied into the request or logged.
+     */
+    fleetTaskToken: z.string().min(1).max(1024).optional(),
   })
   .strict();
 export type ExecutionInput = z.infer<typeof ExecutionInput>;
@@ -116,6 +121,8 @@ export const Request = z.object({
   moveVaultPath: z.boolean().default(false),
   /** How long to wait before checking again whether an old key is still in use. */
   inUseRecheckSeconds: WaitSeconds,
+  /** Present (true) when a fleet started the execution and waits for its signal. */
+  fleet: z.literal(true).optional(),
   execution: z.string().min(1),
   startedAt: z.iso.datetime({ offset: true }),
 });
