@@ -15,9 +15,12 @@ const input = tsxRequire('../functions/commons/input.ts', __filename);
  * The execution input as a draft-4 JSON schema (what API Gateway models take), as strict as the
  * deployment's floors: waits below them and a `proceed` they do not allow are refused too.
  * Refinements JSON Schema cannot say (the Vault path's segments) are left to ValidateInput.
+ * A fleet's task token is refused: only the fleet machine hands those out.
  */
 function executionInputSchema(floors) {
-  const schema = z.toJSONSchema(input.ExecutionInput, {
+  // A fleet's task token is the fleet's to hand out: a caller naming one could answer a fleet's task.
+  const body = input.ExecutionInput.omit({ fleetTaskToken: true });
+  const schema = z.toJSONSchema(body, {
     target: 'draft-4',
     io: 'input',
     unrepresentable: 'any',

@@ -124,9 +124,10 @@ const FUNCTION_STATEMENTS = {
 const FUNCTIONS = Object.keys(FUNCTION_STATEMENTS);
 
 /**
- * The fleet machine's functions, apart from the rotation machine's eight: listCandidates only reads,
+ * Fleet rotation's functions, apart from the rotation machine's eight: listCandidates only reads,
  * under the rotated users' path (ListUsers with that PathPrefix is authorized on `user<path>`);
- * summarizeFleet counts what the children reported.
+ * summarizeFleet counts what the children reported; reportToFleet (the target of the rule on the
+ * rotation machine's ended executions) answers the fleet's waiting task: task tokens name no resource.
  */
 const FLEET_FUNCTION_STATEMENTS = {
   listCandidates: [
@@ -138,9 +139,20 @@ const FLEET_FUNCTION_STATEMENTS = {
     },
   ],
   summarizeFleet: [],
+  reportToFleet: [
+    {
+      Sid: 'ReportToFleet',
+      Effect: 'Allow',
+      Action: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
+      Resource: '*',
+    },
+  ],
 };
 
 const FLEET_FUNCTIONS = Object.keys(FLEET_FUNCTION_STATEMENTS);
+
+/** The functions the fleet machine's Tasks invoke (reportToFleet is EventBridge's target). */
+const FLEET_STEPS = ['listCandidates', 'summarizeFleet'];
 
 /** The functions that log in to Vault (every handler that imports the Vault client). */
 const VAULT_FUNCTIONS = FUNCTIONS.filter((fn) => fn !== 'validateInput');
@@ -369,13 +381,13 @@ const functionArn = (fn) =>
   `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:\${Service}-\${Stage}-${fn}`;
 
 /**
- * What a rotation started by the fleet uses to report back (SendTaskSuccess once its new key is
- * stored and verified, SendTaskFailure when it fails before): task tokens name no resource.
+ * What a rotation started by the fleet signals with once its new key is stored and verified (its
+ * failures reach the fleet through reportToFleet): task tokens name no resource.
  */
 const FLEET_CALLBACK = {
-  Sid: 'ReportToFleet',
+  Sid: 'SignalFleet',
   Effect: 'Allow',
-  Action: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
+  Action: 'states:SendTaskSuccess',
   Resource: '*',
 };
 
@@ -430,7 +442,7 @@ function fleetStateMachinePolicy() {
         Sid: 'InvokeDiscovery',
         Effect: 'Allow',
         Action: 'lambda:InvokeFunction',
-        Resource: FLEET_FUNCTIONS.map(functionArn),
+        Resource: FLEET_STEPS.map(functionArn),
       },
       {
         Sid: 'StartRotations',
@@ -517,6 +529,7 @@ module.exports = {
   FUNCTION_STATEMENTS,
   FLEET_FUNCTIONS,
   FLEET_FUNCTION_STATEMENTS,
+  FLEET_STEPS,
   FLEET_CALLBACK,
   STATE_MACHINE_ARN,
   FLEET_STATE_MACHINE_ARN,

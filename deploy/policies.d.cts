@@ -24,7 +24,7 @@ export type FunctionName =
   | 'restoreVault'
   | 'discardNewKey';
 /** The fleet machine's functions, apart from the rotation machine's. */
-export type FleetFunctionName = 'listCandidates' | 'summarizeFleet';
+export type FleetFunctionName = 'listCandidates' | 'summarizeFleet' | 'reportToFleet';
 /** Where one Vault identity's credentials are kept (each absent when that auth method is not used). */
 export interface VaultCredentialSources {
   /** Secrets Manager secret (ARN, or name) holding the Vault token. */
@@ -60,7 +60,9 @@ export const VAULT_WRITERS: FunctionName[];
 export const FUNCTION_STATEMENTS: Record<FunctionName, Statement[]>;
 export const FLEET_FUNCTIONS: FleetFunctionName[];
 export const FLEET_FUNCTION_STATEMENTS: Record<FleetFunctionName, Statement[]>;
-/** The statement a rotation started by the fleet reports back with (task tokens name no resource). */
+/** The functions the fleet machine's Tasks invoke. */
+export const FLEET_STEPS: FleetFunctionName[];
+/** The statement a rotation started by the fleet signals it with (task tokens name no resource). */
 export const FLEET_CALLBACK: Statement;
 export const STATE_MACHINE_ARN: string;
 export const FLEET_STATE_MACHINE_ARN: string;

@@ -31,6 +31,7 @@ const DESCRIPTIONS = {
   discardNewKey: 'discardNewKey: deletes the new key on rollback.',
   listCandidates: 'listCandidates: reads the users, tags and keys under the rotated path; writes nothing.',
   summarizeFleet: 'summarizeFleet: no AWS access beyond its own logs.',
+  reportToFleet: 'reportToFleet: answers the task a fleet waits on when its rotation ends.',
 };
 
 const pascal = (name) => name.charAt(0).toUpperCase() + name.slice(1);
@@ -201,6 +202,40 @@ const LAMBDA_TRUST = {
   Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
 };
 
+/**
+ * The rule that hands every ended rotation to reportToFleet, which answers the fleet's waiting task
+ * when a fleet started it (its input carries the task token), and the permission it invokes with.
+ */
+function fleetReportResources() {
+  const target = { 'Fn::GetAtt': ['ReportToFleetLambdaFunction', 'Arn'] };
+  return {
+    FleetReportRule: {
+      Type: 'AWS::Events::Rule',
+      Properties: {
+        Description: 'iam-key-rotator: a rotation ended; reportToFleet answers the fleet waiting on it',
+        EventPattern: {
+          source: ['aws.states'],
+          'detail-type': ['Step Functions Execution Status Change'],
+          detail: {
+            status: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'],
+            stateMachineArn: [{ Ref: 'RotateAccessKeyStateMachine' }],
+          },
+        },
+        Targets: [{ Id: 'report-to-fleet', Arn: target }],
+      },
+    },
+    FleetReportPermission: {
+      Type: 'AWS::Lambda::Permission',
+      Properties: {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: target,
+        Principal: 'events.amazonaws.com',
+        SourceArn: { 'Fn::GetAtt': ['FleetReportRule', 'Arn'] },
+      },
+    },
+  };
+}
+
 function resourcesFrom(p) {
   const variables = {
     Service: p.service,
@@ -280,6 +315,7 @@ function resourcesFrom(p) {
       Policies: [{ PolicyName: 'fleet-state-machine', PolicyDocument: cfn(fleetStateMachinePolicy()) }],
     },
   };
+  Object.assign(resources, fleetReportResources());
   Object.assign(
     resources,
     alertResources({

@@ -56,7 +56,7 @@ interface Rule {
 const rule = (r: Resource | undefined) => r?.Properties as unknown as Rule;
 
 describe('fleet roles (deploy/policies.cjs rendered by deploy/template.cjs)', () => {
-  it('gives listCandidates read-only IAM on the rotated users path, and summarizeFleet nothing', async () => {
+  it('gives listCandidates read-only IAM on the rotated users path, summarizeFleet nothing, reportToFleet the task answers only', async () => {
     const r = await build();
     const own = (fn: string) =>
       policyStatements(r[`${pascal(fn)}Role`]).filter((s) => !actions(s).every((a) => RUNTIME.test(a)));
@@ -75,17 +75,26 @@ describe('fleet roles (deploy/policies.cjs rendered by deploy/template.cjs)', ()
         .every((a) => /^iam:List/.test(a)),
     ).toBe(true);
     expect(own('summarizeFleet')).toEqual([]);
-    expect(FLEET_FUNCTIONS).toEqual(['listCandidates', 'summarizeFleet']);
+    // Task tokens name no resource, so the answers are allowed on `*`.
+    expect(own('reportToFleet')).toEqual([
+      {
+        Sid: 'ReportToFleet',
+        Effect: 'Allow',
+        Action: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
+        Resource: '*',
+      },
+    ]);
+    expect(FLEET_FUNCTIONS).toEqual(['listCandidates', 'summarizeFleet', 'reportToFleet']);
   });
 
-  it('lets the fleet machine start executions of the rotation machine only, invoke its own functions, log and trace', async () => {
+  it('lets the fleet machine start executions of the rotation machine only, invoke its two steps, log and trace', async () => {
     const r = await build();
     const statements = policyStatements(r.FleetStateMachineRole);
     const states = statements.filter((s) => actions(s).some((a) => a.startsWith('states:')));
     expect(states.map((s) => [actions(s), s.Resource])).toEqual([[['states:StartExecution'], MACHINE]]);
     const invoke = statements.filter((s) => actions(s).includes('lambda:InvokeFunction'));
     expect(invoke.flatMap((s) => [s.Resource].flat())).toEqual(
-      FLEET_FUNCTIONS.map(
+      ['listCandidates', 'summarizeFleet'].map(
         (fn) =>
           `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:\${Service}-\${Stage}-${fn}`,
       ),
@@ -120,18 +129,33 @@ describe('fleet roles (deploy/policies.cjs rendered by deploy/template.cjs)', ()
     });
   });
 
-  it('lets the rotation machine report to the fleet with SendTaskSuccess and SendTaskFailure only (task tokens name no resource)', async () => {
+  it('lets the rotation machine signal the fleet with SendTaskSuccess only (task tokens name no resource)', async () => {
     const r = await build();
     const statements = policyStatements(r.StateMachineRole);
     const states = statements.filter((s) => actions(s).some((a) => a.startsWith('states:')));
     expect(states).toEqual([
-      {
-        Sid: 'ReportToFleet',
-        Effect: 'Allow',
-        Action: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
-        Resource: '*',
-      },
+      { Sid: 'SignalFleet', Effect: 'Allow', Action: 'states:SendTaskSuccess', Resource: '*' },
     ]);
+  });
+
+  it('hands every ended rotation to reportToFleet, through a rule only it may be invoked by', async () => {
+    const r = await build();
+    const { EventPattern, Targets } = rule(r.FleetReportRule);
+    expect(EventPattern).toEqual({
+      source: ['aws.states'],
+      'detail-type': ['Step Functions Execution Status Change'],
+      detail: {
+        status: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'],
+        stateMachineArn: [{ Ref: 'RotateAccessKeyStateMachine' }],
+      },
+    });
+    expect(Targets.map((t) => t.Arn)).toEqual([{ 'Fn::GetAtt': ['ReportToFleetLambdaFunction', 'Arn'] }]);
+    expect(r.FleetReportPermission?.Properties).toEqual({
+      Action: 'lambda:InvokeFunction',
+      FunctionName: { 'Fn::GetAtt': ['ReportToFleetLambdaFunction', 'Arn'] },
+      Principal: 'events.amazonaws.com',
+      SourceArn: { 'Fn::GetAtt': ['FleetReportRule', 'Arn'] },
+    });
   });
 });
 
@@ -364,7 +388,10 @@ describe('HTTP trigger', () => {
       additionalProperties: boolean;
     };
     const zodSchema = z.toJSONSchema(ExecutionInput, { target: 'draft-4', io: 'input' }) as typeof schema;
-    expect(Object.keys(schema.properties)).toEqual(Object.keys(zodSchema.properties));
+    expect(Object.keys(schema.properties)).toEqual(
+      Object.keys(zodSchema.properties).filter((name) => name !== 'fleetTaskToken'),
+    );
+    expect(Object.keys(schema.properties)).toContain('graceSeconds');
     expect(schema.required).toEqual(['userName']);
     expect(schema.additionalProperties).toBe(false);
     expect(schema.properties.userName).toEqual(zodSchema.properties.userName);

@@ -269,7 +269,6 @@ describe('serverless package', () => {
         'logs:ListLogDeliveries',
         'logs:PutResourcePolicy',
         'logs:UpdateLogDelivery',
-        'states:SendTaskFailure',
         'states:SendTaskSuccess',
         'xray:GetSamplingRules',
         'xray:GetSamplingTargets',
@@ -317,7 +316,10 @@ describe('serverless package', () => {
     expect(resources.FleetStateMachineLogGroup?.Properties.LogGroupName).toBe(
       '/aws/vendedlogs/states/iam-key-rotator-fleet-dev',
     );
-    for (const fn of ['listCandidates', 'summarizeFleet']) {
+    expect(resources.ListCandidatesLambdaFunction?.Properties.Environment).toMatchObject({
+      Variables: { ROTATOR_USER_PATH: '/rotated/' },
+    });
+    for (const fn of ['listCandidates', 'summarizeFleet', 'reportToFleet']) {
       expect(resources[`${pascal(fn)}LambdaFunction`]?.Properties.Role).toEqual(role(fn));
       expect(resources[`${pascal(fn)}LambdaFunction`]?.Properties.VpcConfig).toBeUndefined();
     }
