@@ -66,3 +66,4 @@ async function schedules({ resolveVariable }) {
 }
 
 module.exports = schedules;
+module.exports.floorsOf = floorsOf;

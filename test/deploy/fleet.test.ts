@@ -2,6 +2,7 @@
 // packaging): the fleet machine's and the discovery function's roles, the callback grant, the
 // alerts, the out-of-band change rule and the optional HTTP trigger. The packaged template (with
 // the state machines themselves) is checked in package.test.ts and configured.test.ts.
+import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
 import { FLEET_FUNCTIONS, FUNCTIONS, FUNCTION_STATEMENTS, type Statement } from '../../deploy/policies.cjs';
@@ -403,6 +404,38 @@ describe('HTTP trigger', () => {
     expect(allowed.properties.oldKeyInUse?.enum).toEqual(['wait', 'proceed', 'fail']);
     await expect(build({ httpTrigger: 'true', minGraceSeconds: 'soon' })).rejects.toThrow(
       'invalid deployment floors',
+    );
+  });
+});
+
+describe('the fleet schedule (deploy/fleet-schedule.cjs)', () => {
+  type FleetSchedule = (sls: { resolveVariable: (name: string) => Promise<unknown> }) => Promise<unknown[]>;
+  const fleetSchedule = createRequire(import.meta.url)('../../deploy/fleet-schedule.cjs') as FleetSchedule;
+  const run = (fleetRotation: unknown) =>
+    fleetSchedule({
+      resolveVariable: async (variable: string) => {
+        if (variable === 'self:custom.fleetRotation') return fleetRotation;
+        const fallback = variable.split(/\s*,\s*/)[1];
+        if (fallback !== undefined) return JSON.parse(fallback) as unknown;
+        throw new Error(`cannot resolve ${variable}`);
+      },
+    });
+
+  it('starts the fleet daily with its input by default', async () => {
+    await expect(run({ input: { maxKeyAgeDays: 90 } })).resolves.toEqual([
+      { schedule: { rate: 'rate(1 day)', enabled: true, input: { maxKeyAgeDays: 90 } } },
+    ]);
+    await expect(run({ schedule: 'cron(0 3 * * ? *)', enabled: false })).resolves.toEqual([
+      { schedule: { rate: 'cron(0 3 * * ? *)', enabled: false, input: {} } },
+    ]);
+  });
+
+  it('refuses, at package time, an input listCandidates would refuse', async () => {
+    await expect(run({ input: { maxKeyAgeDays: 90, maxAge: 3 } })).rejects.toThrow(
+      'invalid custom.fleetRotation.input: (input): unknown field(s) maxAge',
+    );
+    await expect(run({ input: { userDefaults: { graceSeconds: 60 } } })).rejects.toThrow(
+      "userDefaults: graceSeconds 60 is below this deployment's minGraceSeconds 300",
     );
   });
 });
