@@ -46,7 +46,8 @@ function floorsFrom(values) {
 const REQUEST_TEMPLATE =
   '{"stateMachineArn": "${StateMachine}", ' +
   `"input": "$util.escapeJavaScript($input.json('$')).replaceAll("\\\\'", "'")"}`;
-const STARTED_TEMPLATE = `{"executionArn": "$input.path('$.executionArn')", "startDate": "$input.path('$.startDate')"}`;
+// startDate is a number (epoch seconds), as StartExecution answers it.
+const STARTED_TEMPLATE = `{"executionArn": "$input.path('$.executionArn')", "startDate": $input.json('$.startDate')}`;
 const REFUSED_TEMPLATE = `{"message": "$util.escapeJavaScript($input.path('$.message'))", "error": "$input.path('$.__type')"}`;
 
 /** The API's resources; `cfn` renders a policies.cjs document as CloudFormation. */
