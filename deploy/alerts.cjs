@@ -56,6 +56,8 @@ const OUT_OF_BAND_MESSAGE = {
     event: '$.detail.eventName',
     user: '$.detail.requestParameters.userName',
     key: '$.detail.requestParameters.accessKeyId',
+    // CreateAccessKey names the new key in its response (CloudTrail leaves the secret out).
+    newKey: '$.detail.responseElements.accessKey.accessKeyId',
     actor: '$.detail.userIdentity.arn',
     time: '$.detail.eventTime',
     ip: '$.detail.sourceIPAddress',
@@ -63,7 +65,7 @@ const OUT_OF_BAND_MESSAGE = {
   },
   InputTemplate: [
     '"iam-key-rotator: <event> on the user <user> by <actor> outside a rotation, at <time> from <ip>."',
-    '"Access key (UpdateAccessKey, DeleteAccessKey): <key>"',
+    '"Access key: <key><newKey>"',
     '"CloudTrail event id: <eventId>"',
   ].join('\n'),
 };

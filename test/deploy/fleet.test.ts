@@ -318,7 +318,12 @@ describe('out-of-band changes (CloudTrail)', () => {
       event: '$.detail.eventName',
       user: '$.detail.requestParameters.userName',
       actor: '$.detail.userIdentity.arn',
+      newKey: '$.detail.responseElements.accessKey.accessKeyId',
     });
+    const message = Targets[0]?.InputTransformer;
+    for (const [, name] of (message?.InputTemplate ?? '').matchAll(/<(\w+)>/g)) {
+      expect(message?.InputPathsMap).toHaveProperty(name ?? '');
+    }
   });
 
   it('exists where IAM’s events arrive: us-east-1 by default, any region with true, none with false', async () => {
