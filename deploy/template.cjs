@@ -140,6 +140,9 @@ function check(p) {
       fail('the reader and the writer need AppRole secret_ids of their own');
     }
   }
+  if (p.alertEmail && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(p.alertEmail)) {
+    fail(`alertEmail ${p.alertEmail} is not an e-mail address`);
+  }
   const subnets = list(p.vpcSubnetIds);
   const groups = list(p.vpcSecurityGroupIds);
   if (subnets.length > 0 !== groups.length > 0) fail('vpcSubnetIds and vpcSecurityGroupIds go together');

@@ -91,6 +91,7 @@ describe('deploy/template.cjs', () => {
       { vaultAuthMethod: 'approle', vaultAppRoleRoleId: 'r', vaultAppRoleSecretIdArn: 's' },
       'vaultAuthMethod=approle needs vaultWriterAppRoleRoleId',
     ],
+    [{ alertEmail: 'ops' }, 'alertEmail ops is not an e-mail address'],
     [
       { vaultCaParameter: '/rotator/ca' },
       'vaultCaParameter is an SSM parameter name without its leading slash',
