@@ -154,10 +154,19 @@ function alertResources({ service, stage, alertEmail, outOfBand, keyAdministrato
             Resource: '*',
           },
           {
-            // SNS encrypts with the publisher's permissions: the rules and the alarms publish.
-            Sid: 'PublishersEncrypt',
+            // SNS encrypts with the publisher's permissions. EventBridge's key requests carry no
+            // aws:SourceAccount or aws:SourceArn, so a condition on them would drop every alert;
+            // the topic policy is what limits EventBridge to this stack's rules.
+            Sid: 'RulesEncrypt',
             Effect: 'Allow',
-            Principal: { Service: ['events.amazonaws.com', 'cloudwatch.amazonaws.com'] },
+            Principal: { Service: 'events.amazonaws.com' },
+            Action: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+            Resource: '*',
+          },
+          {
+            Sid: 'AlarmsEncrypt',
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
             Action: ['kms:GenerateDataKey*', 'kms:Decrypt'],
             Resource: '*',
             Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
