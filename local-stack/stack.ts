@@ -1,4 +1,5 @@
 import { type AwsEmulator, type RateLimitSettings, startAwsEmulator } from './aws/index.js';
+import { fleetMachine, routeEndedRotations } from './sfn/fleet.js';
 import { rotatorMachine, type RotatorMachineOptions } from './sfn/index.js';
 import { Traffic } from './traffic.js';
 import { startVaultEmulator, type VaultEmulator } from './vault/index.js';
@@ -9,6 +10,8 @@ export interface LocalStack {
   traffic: Traffic;
   /** The rotator's state machine on the Step Functions endpoint (which is `aws.endpoint`). */
   stateMachineArn: string;
+  /** The fleet machine (statemachine/rotate-fleet.asl.json), whose children are the rotator's executions. */
+  fleetStateMachineArn: string;
   close(): Promise<void>;
 }
 
@@ -32,9 +35,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ...(options.iamRateLimit ? { iamRateLimit: options.iamRateLimit } : {}),
     traffic,
   });
-  const stateMachineArn = aws.stepFunctions.machines.register(
-    rotatorMachine({ region: aws.region, accountId: aws.accountId, ...options.stepFunctions }),
+  const sfn = aws.stepFunctions;
+  const stateMachineArn = sfn.machines.register(
+    rotatorMachine({ region: aws.region, accountId: aws.accountId, sfn, ...options.stepFunctions }),
   );
+  const fleetStateMachineArn = sfn.machines.register(fleetMachine({ sfn, rotatorArn: stateMachineArn }));
+  routeEndedRotations(sfn, stateMachineArn);
   try {
     const vault = await startVaultEmulator({
       stsEndpoint: aws.endpoint,
@@ -47,6 +53,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       vault,
       traffic,
       stateMachineArn,
+      fleetStateMachineArn,
       close: async () => {
         await Promise.all([aws.close(), vault.close()]);
       },

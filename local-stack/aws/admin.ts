@@ -22,6 +22,7 @@ const ParameterBody = z.strictObject({
   type: z.enum(['String', 'StringList', 'SecureString']),
 });
 const PropagationBody = z.strictObject({ ms: z.number().int().nonnegative() });
+const CreateDateBody = z.strictObject({ createDate: z.iso.datetime({ offset: true }) });
 
 class BadRequestError extends Error {}
 
@@ -72,6 +73,17 @@ function adminRoutes(state: AwsState, traffic: Traffic): [string, RegExp, Route]
       (_m, body) => {
         const { name, value, type } = parseBody(ParameterBody, body);
         return ok(seedParameter(state, name, value, type), 201);
+      },
+    ],
+    [
+      'POST',
+      /^access-keys\/([^/]+)\/create-date$/,
+      // Backdates a key, so a fleet finds it due: IAM itself never changes a key's CreateDate.
+      (m, body) => {
+        const key = state.accessKeys.get(decodeURIComponent(m[1] ?? ''));
+        if (!key) return ok({ error: 'no such access key' }, 404);
+        key.createDate = new Date(parseBody(CreateDateBody, body).createDate);
+        return ok(seededAccessKey(key));
       },
     ],
     [

@@ -44,6 +44,7 @@ function parseInput(input: string): Json {
 /** Every execution of one account and region, running or ended, in start order. */
 export class ExecutionRegistry {
   private readonly executions = new Map<string, Running>();
+  private readonly endListeners: ((execution: Execution) => void)[] = [];
 
   constructor(private readonly scope: Scope) {}
 
@@ -134,6 +135,20 @@ export class ExecutionRegistry {
         Object.assign(execution, { status: 'TIMED_OUT', stopDate: end, error: 'States.Timeout' });
         break;
     }
+    if (execution.status !== 'RUNNING') this.ended(execution);
+  }
+
+  /**
+   * Calls `listener` with every execution that ends, as EventBridge's "Step Functions Execution
+   * Status Change" events reach their rules' targets in AWS.
+   */
+  onEnded(listener: (execution: Execution) => void): void {
+    this.endListeners.push(listener);
+  }
+
+  private ended(execution: Execution): void {
+    // After the caller's own bookkeeping, as EventBridge delivers asynchronously.
+    for (const listener of this.endListeners) setImmediate(() => listener(execution));
   }
 
   /** StopExecution: aborts a running execution (its current state is interrupted). */
@@ -149,6 +164,7 @@ export class ExecutionRegistry {
       ...(cause ? { cause } : {}),
     });
     execution.controller.abort();
+    this.ended(execution);
     return stopDate;
   }
 
