@@ -410,8 +410,8 @@ function stateMachineTrustPolicy(stateMachineArn = STATE_MACHINE_ARN) {
 }
 
 /**
- * The state machine's role: invoke the 8 functions (by unqualified ARN, as the ASL does), report
- * to the fleet when the fleet started it, log, trace.
+ * The state machine's role: invoke the 8 functions (by unqualified ARN, as the ASL does), signal
+ * the fleet that started it, log, trace.
  */
 function stateMachinePolicy() {
   return {
@@ -439,7 +439,7 @@ function fleetStateMachinePolicy() {
     Version: '2012-10-17',
     Statement: [
       {
-        Sid: 'InvokeDiscovery',
+        Sid: 'InvokeSteps',
         Effect: 'Allow',
         Action: 'lambda:InvokeFunction',
         Resource: FLEET_STEPS.map(functionArn),
