@@ -31,7 +31,7 @@ function translate(action: string, userName: string, error: unknown): Error {
     case 'AccessDenied':
       return action === 'iam:GetUser'
         ? new UserNotFoundError(
-            `IAM user '${userName}' does not exist under this deployment's user path (iam:GetUser: AccessDenied)`,
+            `IAM user '${userName}' does not exist under this deployment's user path, or this function's role may not read it (iam:GetUser: AccessDenied)`,
           )
         : awsFailure(action, error);
     case 'LimitExceeded':

@@ -60,7 +60,7 @@ const SCENARIOS: Scenario[] = [
   s('CreateKey', 'transient', 'iam:GetUser:Throttlingx2', ok),
   s('CreateKey', 'transient', 'iam:GetUser:ServiceUnavailablex4', ok),
   s('CreateKey', 'transient', 'iam:GetUser:500x3', ok),
-  s('CreateKey', 'permanent', 'iam:GetUser:AccessDenied', fails('AwsRequestError', CREATE_FAILED)),
+  s('CreateKey', 'permanent', 'iam:GetUser:AccessDenied', fails('UserNotFoundError', CREATE_FAILED)),
   s('CreateKey', 'timeout', 'iam:GetUser:timeout', ok),
   s('CreateKey', 'after-commit', 'iam:GetUser:after-commit', ok),
   s('CreateKey', 'transient', 'vault:login:503x2', ok),

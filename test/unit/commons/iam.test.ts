@@ -72,7 +72,7 @@ describe('getUserArn', () => {
     iam.on(GetUserCommand).rejects(sdkError('AccessDenied', 403));
     const error = await rejectionOf(getUserArn('ghost'));
     expect(error.name).toBe('UserNotFoundError');
-    expect(error.message).toContain('user path (iam:GetUser: AccessDenied)');
+    expect(error.message).toContain('may not read it (iam:GetUser: AccessDenied)');
   });
 
   it('throws AwsUnavailableError when IAM throttles', async () => {
