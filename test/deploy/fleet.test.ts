@@ -344,6 +344,28 @@ describe('out-of-band changes (CloudTrail)', () => {
 describe('HTTP trigger', () => {
   it('is off by default', async () => {
     const r = await build();
+    await expect(
+      resources({
+        resolveVariable: async (address: string) =>
+          ({ 'self:service': 'iam-key-rotator', 'sls:stage': 'dev', 'aws:region': 'us-east-1' })[address] ??
+          DEFAULTS[address.replace(/^param:/, '')] ??
+          '',
+      }),
+    ).resolves.toMatchObject({ Outputs: {} });
+    const on = await resources({
+      resolveVariable: async (address: string) =>
+        ({
+          'self:service': 'iam-key-rotator',
+          'sls:stage': 'dev',
+          'aws:region': 'us-east-1',
+          'param:httpTrigger': 'true',
+        })[address] ??
+        DEFAULTS[address.replace(/^param:/, '')] ??
+        '',
+    });
+    expect(on.Outputs.RotationsUrl?.Value).toEqual({
+      'Fn::Sub': 'https://${RotationsApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/dev/rotations',
+    });
     expect(Object.keys(r).filter((id) => id.startsWith('Rotations') || id === 'HttpTriggerRole')).toEqual([]);
     await expect(build({ httpTrigger: 'maybe' })).rejects.toThrow('httpTrigger is one of true, false');
   });
@@ -351,6 +373,7 @@ describe('HTTP trigger', () => {
   it('serves POST /rotations to signed requests only (AWS_IAM), validating the body, starting the rotation machine', async () => {
     const r = await build({ httpTrigger: 'true' });
     expect(r.RotationsApiResource?.Properties.PathPart).toBe('rotations');
+    expect(r.RotationsApiStage?.Properties.StageName).toBe('dev');
     const method = r.RotationsApiPostMethod?.Properties as Record<string, unknown> & {
       Integration: Record<string, unknown>;
     };
