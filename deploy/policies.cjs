@@ -404,6 +404,94 @@ function stateMachinePolicy() {
   };
 }
 
+/**
+ * The fleet's functions (statemachine/rotate-fleet.asl.json's listCandidates and summarizeFleet,
+ * and reportToFleet, the target of the EventBridge rule on the per-user machine's ended
+ * executions). Kept apart from FUNCTION_STATEMENTS: they are not the per-user machine's steps and
+ * none logs in to Vault. Every action here is proven needed by test/policies/fleet-mutation.
+ */
+const FLEET_FUNCTION_STATEMENTS = {
+  listCandidates: [
+    {
+      Sid: 'ReadRotatedUsers',
+      Effect: 'Allow',
+      // ListUsers is authorized on the path it lists (`user${UserPath}`), which `*` matches.
+      Action: ['iam:ListUsers', 'iam:ListUserTags', 'iam:ListAccessKeys'],
+      Resource: USERS,
+    },
+  ],
+  summarizeFleet: [],
+  reportToFleet: [
+    {
+      Sid: 'AnswerFleetTasks',
+      Effect: 'Allow',
+      // Task tokens name no resource IAM can scope: the token is the authorization.
+      Action: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
+      Resource: '*',
+    },
+  ],
+};
+
+const FLEET_FUNCTIONS = Object.keys(FLEET_FUNCTION_STATEMENTS);
+
+/** A fleet function's whole policy document, with `${...}` variables left in. */
+function fleetFunctionPolicy(fn) {
+  const statements = FLEET_FUNCTION_STATEMENTS[fn];
+  if (!statements) throw new Error(`no policy for fleet function ${fn}`);
+  return { Version: '2012-10-17', Statement: [...runtimeStatements(fn), ...statements] };
+}
+
+/** The fleet machine's ARN, from its name (serverless.yml: `${Service}-${Stage}-fleet`). */
+const FLEET_STATE_MACHINE_ARN = `${STATE_MACHINE_ARN}-fleet`;
+
+/** Who may assume the fleet machine's role: Step Functions, for that machine only. */
+function fleetStateMachineTrustPolicy() {
+  const trust = stateMachineTrustPolicy();
+  trust.Statement[0].Condition.ArnEquals['aws:SourceArn'] = FLEET_STATE_MACHINE_ARN;
+  return trust;
+}
+
+/**
+ * The fleet machine's role: invoke its two functions, start executions of the per-user machine
+ * (`.waitForTaskToken` needs StartExecution only: the child answers by token), log, trace.
+ */
+function fleetStateMachinePolicy() {
+  const [, logDelivery, tracing] = stateMachinePolicy().Statement;
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'InvokeFleetSteps',
+        Effect: 'Allow',
+        Action: 'lambda:InvokeFunction',
+        Resource: ['listCandidates', 'summarizeFleet'].map(
+          (fn) =>
+            `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:\${Service}-\${Stage}-${fn}`,
+        ),
+      },
+      {
+        Sid: 'StartRotations',
+        Effect: 'Allow',
+        Action: 'states:StartExecution',
+        Resource: STATE_MACHINE_ARN,
+      },
+      logDelivery,
+      tracing,
+    ],
+  };
+}
+
+/**
+ * What the per-user machine's role needs besides stateMachinePolicy once fleets start it: its
+ * SignalFleet states call SendTaskSuccess (aws-sdk:sfn) with the token in its input.
+ */
+const FLEET_SIGNAL_STATEMENT = {
+  Sid: 'SignalFleet',
+  Effect: 'Allow',
+  Action: 'states:SendTaskSuccess',
+  Resource: '*',
+};
+
 /** Replaces every `${Name}` (and `${AWS::Name}`) in a document with its value. */
 function render(document, values) {
   const walk = (node) => {
@@ -441,5 +529,12 @@ module.exports = {
   sealingKeyPolicy,
   stateMachineTrustPolicy,
   stateMachinePolicy,
+  FLEET_FUNCTION_STATEMENTS,
+  FLEET_FUNCTIONS,
+  fleetFunctionPolicy,
+  FLEET_STATE_MACHINE_ARN,
+  fleetStateMachineTrustPolicy,
+  fleetStateMachinePolicy,
+  FLEET_SIGNAL_STATEMENT,
   render,
 };

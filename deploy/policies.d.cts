@@ -65,4 +65,14 @@ export function roleArnVariable(fn: FunctionName): string;
 export function sealingKeyPolicy(options?: { administratorArn?: string }): PolicyDocument;
 export function stateMachineTrustPolicy(): PolicyDocument;
 export function stateMachinePolicy(): PolicyDocument;
+/** The fleet's functions: the fleet machine's two steps and the target of the rule on ended rotations. */
+export type FleetFunctionName = 'listCandidates' | 'summarizeFleet' | 'reportToFleet';
+export const FLEET_FUNCTION_STATEMENTS: Record<FleetFunctionName, Statement[]>;
+export const FLEET_FUNCTIONS: FleetFunctionName[];
+export function fleetFunctionPolicy(fn: FleetFunctionName): PolicyDocument;
+export const FLEET_STATE_MACHINE_ARN: string;
+export function fleetStateMachineTrustPolicy(): PolicyDocument;
+export function fleetStateMachinePolicy(): PolicyDocument;
+/** Added to the per-user machine's role: its SignalFleet states' SendTaskSuccess. */
+export const FLEET_SIGNAL_STATEMENT: Statement;
 export function render<T>(document: T, values: Record<string, string>): T;
