@@ -170,6 +170,8 @@ export class ExecutionRegistry {
 
   /** Aborts every running execution (the stack is closing), so no timer outlives it. */
   abortAll(): void {
+    // The stack is closing: nothing is left to deliver the end of these executions to.
+    this.endListeners.length = 0;
     for (const execution of this.executions.values()) {
       if (execution.status === 'RUNNING')
         this.stop(execution.arn, 'States.Aborted', 'the local stack closed');
