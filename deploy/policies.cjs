@@ -124,16 +124,17 @@ const FUNCTION_STATEMENTS = {
 const FUNCTIONS = Object.keys(FUNCTION_STATEMENTS);
 
 /**
- * Fleet rotation's functions, apart from the rotation machine's eight: listCandidates only reads,
- * under the rotated users' path (ListUsers with that PathPrefix is authorized on `user<path>`);
- * summarizeFleet counts what the children reported; reportToFleet (the target of the rule on the
- * rotation machine's ended executions) answers the fleet's waiting task: task tokens name no resource.
+ * The fleet's functions (statemachine/rotate-fleet.asl.json's listCandidates and summarizeFleet,
+ * and reportToFleet, the target of the EventBridge rule on the per-user machine's ended
+ * executions). Kept apart from FUNCTION_STATEMENTS: they are not the per-user machine's steps and
+ * none logs in to Vault. Every action here is proven needed by test/policies/fleet-mutation.
  */
 const FLEET_FUNCTION_STATEMENTS = {
   listCandidates: [
     {
-      Sid: 'DiscoverUsers',
+      Sid: 'ReadRotatedUsers',
       Effect: 'Allow',
+      // ListUsers is authorized on the path it lists (`user${UserPath}`), which `*` matches.
       Action: ['iam:ListUsers', 'iam:ListUserTags', 'iam:ListAccessKeys'],
       Resource: USERS,
     },
@@ -141,8 +142,9 @@ const FLEET_FUNCTION_STATEMENTS = {
   summarizeFleet: [],
   reportToFleet: [
     {
-      Sid: 'ReportToFleet',
+      Sid: 'AnswerFleetTasks',
       Effect: 'Allow',
+      // Task tokens name no resource IAM can scope: the token is the authorization.
       Action: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
       Resource: '*',
     },
@@ -276,12 +278,19 @@ function vpcStatements({ subnetIds, securityGroupIds }) {
  * the default local stack needs (Vault's AWS auth, no secrets to read, no VPC).
  */
 function functionPolicy(fn, settings = {}) {
-  const statements = FUNCTION_STATEMENTS[fn] ?? FLEET_FUNCTION_STATEMENTS[fn];
+  const statements = FUNCTION_STATEMENTS[fn];
   if (!statements) throw new Error(`no policy for function ${fn}`);
   return {
     Version: '2012-10-17',
     Statement: [...runtimeStatements(fn), ...statements, ...settingsStatements(fn, settings)],
   };
+}
+
+/** A fleet function's whole policy document, with `${...}` variables left in. */
+function fleetFunctionPolicy(fn) {
+  const statements = FLEET_FUNCTION_STATEMENTS[fn];
+  if (!statements) throw new Error(`no policy for fleet function ${fn}`);
+  return { Version: '2012-10-17', Statement: [...runtimeStatements(fn), ...statements] };
 }
 
 /** Whether a statement names the sealing key (the template keeps those out of the role, see the key policy). */
@@ -381,10 +390,11 @@ const functionArn = (fn) =>
   `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:\${Service}-\${Stage}-${fn}`;
 
 /**
- * What a rotation started by the fleet signals with once its new key is stored and verified (its
- * failures reach the fleet through reportToFleet): task tokens name no resource.
+ * What the per-user machine's role needs once fleets start it: its SignalFleet states call
+ * SendTaskSuccess (aws-sdk:sfn) with the token in its input once the new key is stored and verified
+ * (its failures reach the fleet through reportToFleet). Task tokens name no resource.
  */
-const FLEET_CALLBACK = {
+const FLEET_SIGNAL_STATEMENT = {
   Sid: 'SignalFleet',
   Effect: 'Allow',
   Action: 'states:SendTaskSuccess',
@@ -423,10 +433,15 @@ function stateMachinePolicy() {
         Action: 'lambda:InvokeFunction',
         Resource: FUNCTIONS.map(functionArn),
       },
-      FLEET_CALLBACK,
+      FLEET_SIGNAL_STATEMENT,
       ...machineRuntimeStatements(),
     ],
   };
+}
+
+/** Who may assume the fleet machine's role: Step Functions, for that machine only. */
+function fleetStateMachineTrustPolicy() {
+  return stateMachineTrustPolicy(FLEET_STATE_MACHINE_ARN);
 }
 
 /**
@@ -530,17 +545,19 @@ module.exports = {
   FLEET_FUNCTIONS,
   FLEET_FUNCTION_STATEMENTS,
   FLEET_STEPS,
-  FLEET_CALLBACK,
+  FLEET_SIGNAL_STATEMENT,
   STATE_MACHINE_ARN,
   FLEET_STATE_MACHINE_ARN,
   KEY_ADMINISTRATION,
   runtimeStatements,
   functionPolicy,
+  fleetFunctionPolicy,
   usesSealingKey,
   roleArnVariable,
   sealingKeyPolicy,
   stateMachineTrustPolicy,
   stateMachinePolicy,
+  fleetStateMachineTrustPolicy,
   fleetStateMachinePolicy,
   httpTriggerPolicy,
   render,

@@ -10,8 +10,9 @@ const { httpTriggerResources } = require('./http-trigger.cjs');
 const {
   FUNCTIONS,
   FLEET_FUNCTIONS,
-  FLEET_STATE_MACHINE_ARN,
+  fleetFunctionPolicy,
   fleetStateMachinePolicy,
+  fleetStateMachineTrustPolicy,
   functionPolicy,
   usesSealingKey,
   roleArnVariable,
@@ -306,7 +307,7 @@ function resourcesFrom(p) {
       Properties: {
         Description: DESCRIPTIONS[fn],
         AssumeRolePolicyDocument: LAMBDA_TRUST,
-        Policies: [{ PolicyName: `${fn}-step`, PolicyDocument: cfn(functionPolicy(fn)) }],
+        Policies: [{ PolicyName: `${fn}-step`, PolicyDocument: cfn(fleetFunctionPolicy(fn)) }],
       },
     };
   }
@@ -314,7 +315,7 @@ function resourcesFrom(p) {
     Type: 'AWS::IAM::Role',
     Properties: {
       Description: 'The fleet state machine: lists candidates, starts rotations, logs and traces.',
-      AssumeRolePolicyDocument: cfn(stateMachineTrustPolicy(FLEET_STATE_MACHINE_ARN)),
+      AssumeRolePolicyDocument: cfn(fleetStateMachineTrustPolicy()),
       Policies: [{ PolicyName: 'fleet-state-machine', PolicyDocument: cfn(fleetStateMachinePolicy()) }],
     },
   };

@@ -42,7 +42,7 @@ export const ExecutionInput = z
      * Set by the fleet machine: the task token its Map iteration waits on. Read only by the signal
      * states (from `$$.Execution.Input`) and reportToFleet; never copied into the request or logged.
      */
-    fleetTaskToken: z.string().min(1).max(1024).optional(),
+    fleetTaskToken: z.string().min(1).max(2048).optional(),
   })
   .strict();
 export type ExecutionInput = z.infer<typeof ExecutionInput>;

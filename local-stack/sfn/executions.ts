@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { ExecutionStatus, HistoryEvent } from '@aws-sdk/client-sfn';
 import type { Json } from '../lambda.js';
 import type { HistoryEvent as LibraryEvent } from '../state-machine.js';
@@ -59,6 +60,8 @@ export class ExecutionRegistry {
     const parsed = parseInput(input);
     const recorder = new HistoryRecorder(machine.tasks);
     const controller = new AbortController();
+    // Each running Map iteration of the execution listens for its stop: no fixed limit applies.
+    setMaxListeners(0, controller.signal);
     const startDate = new Date();
     recorder.started(input, machine.roleArn, startDate.getTime());
     const execution: Running = {
@@ -170,6 +173,8 @@ export class ExecutionRegistry {
 
   /** Aborts every running execution (the stack is closing), so no timer outlives it. */
   abortAll(): void {
+    // The stack is closing: nothing is left to deliver the end of these executions to.
+    this.endListeners.length = 0;
     for (const execution of this.executions.values()) {
       if (execution.status === 'RUNNING')
         this.stop(execution.arn, 'States.Aborted', 'the local stack closed');

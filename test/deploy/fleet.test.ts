@@ -63,7 +63,7 @@ describe('fleet roles (deploy/policies.cjs rendered by deploy/template.cjs)', ()
       policyStatements(r[`${pascal(fn)}Role`]).filter((s) => !actions(s).every((a) => RUNTIME.test(a)));
     expect(own('listCandidates')).toEqual([
       {
-        Sid: 'DiscoverUsers',
+        Sid: 'ReadRotatedUsers',
         Effect: 'Allow',
         Action: ['iam:ListUsers', 'iam:ListUserTags', 'iam:ListAccessKeys'],
         Resource: USERS,
@@ -79,7 +79,7 @@ describe('fleet roles (deploy/policies.cjs rendered by deploy/template.cjs)', ()
     // Task tokens name no resource, so the answers are allowed on `*`.
     expect(own('reportToFleet')).toEqual([
       {
-        Sid: 'ReportToFleet',
+        Sid: 'AnswerFleetTasks',
         Effect: 'Allow',
         Action: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
         Resource: '*',

@@ -52,7 +52,7 @@ async function roleOf(fn: FleetFunctionName) {
   const role = await iam.send(
     new CreateRoleCommand({ RoleName: roleName, AssumeRolePolicyDocument: JSON.stringify(trust) }),
   );
-  const document = renderLocally(policies.functionPolicy(fn), {
+  const document = renderLocally(policies.fleetFunctionPolicy(fn), {
     region: aws.region,
     accountId: aws.accountId,
     sealingKeyArn: `arn:aws:kms:${aws.region}:${aws.accountId}:key/unused`,
