@@ -6,6 +6,8 @@
 
 const { createHash } = require('node:crypto');
 const { z } = require('zod');
+// Functional omit: works on classic and zod/mini schemas alike.
+const { omit } = require('zod/mini');
 const { require: tsxRequire } = require('tsx/cjs/api');
 const { httpTriggerPolicy } = require('./policies.cjs');
 
@@ -19,7 +21,7 @@ const input = tsxRequire('../functions/commons/input.ts', __filename);
  */
 function executionInputSchema(floors) {
   // A fleet's task token is the fleet's to hand out: a caller naming one could answer a fleet's task.
-  const body = input.ExecutionInput.omit({ fleetTaskToken: true });
+  const body = omit(input.ExecutionInput, { fleetTaskToken: true });
   const schema = z.toJSONSchema(body, {
     target: 'draft-4',
     io: 'input',

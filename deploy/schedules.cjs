@@ -5,6 +5,8 @@
 'use strict';
 
 const { require: tsxRequire } = require('tsx/cjs/api');
+// Functional omit: works on classic and zod/mini schemas alike.
+const { omit } = require('zod/mini');
 
 /** The execution input schema and the floors check, from their one source. */
 const input = tsxRequire('../functions/commons/input.ts', __filename);
@@ -31,7 +33,7 @@ async function floorsOf(resolveVariable) {
 /** Every problem of one entry's execution input, each naming its field. */
 function problemsOf(entry, floors) {
   // A fleet's task token is the fleet machine's to hand out, never a schedule's.
-  const parsed = input.ExecutionInput.omit({ fleetTaskToken: true }).safeParse(entry);
+  const parsed = omit(input.ExecutionInput, { fleetTaskToken: true }).safeParse(entry);
   if (!parsed.success) {
     return parsed.error.issues.map((issue) => {
       const field = issue.path.join('.') || '(input)';
