@@ -5,6 +5,7 @@ import type { Json } from '../local-stack/lambda.js';
 import { localTarget, type Target, type VaultAuthMethod } from '../local-stack/provision.js';
 import { startLocalStack } from '../local-stack/stack.js';
 import { parseFaultSpec } from '../local-stack/traffic.js';
+import { runLocalFleet } from './local-fleet.js';
 import { rotateThroughApi } from './local-rotation.js';
 import { summary } from './progress.js';
 
@@ -20,6 +21,8 @@ options:
   --input JSON|@FILE      the execution input, exactly as given (a console or schedule input); an
                           object without userName gets the demo user's name (default {"userName":...})
   --json                  print one JSON document on stdout instead of the summary
+  --fleet N               instead: seed N demo users (most due, some young, some not opted in, one
+                          with two keys) and run the fleet machine; --json prints the fleet summary
   --propagation-ms N      how long IAM refuses a new key (default 1500)
   --fault SPEC            inject a fault, repeatable: <service>:<operation>:<fault>[xN][@n]
   --kv-version 1|2        the KV engine version of the Vault mount (default 2)
@@ -51,6 +54,7 @@ export async function runLocal(args: string[]): Promise<number> {
     options: {
       user: { type: 'string' },
       json: { type: 'boolean', default: false },
+      fleet: { type: 'string' },
       'propagation-ms': { type: 'string', default: '1500' },
       fault: { type: 'string', multiple: true, default: [] },
       'kv-version': { type: 'string', default: '2' },
@@ -105,6 +109,18 @@ export async function runLocal(args: string[]): Promise<number> {
       ...(values['vault-addr'] ? { vault: { addr: values['vault-addr'], token: vaultToken ?? '' } } : {}),
     };
     const err = (line: string) => process.stderr.write(`${line}\n`);
+    if (values.fleet !== undefined) {
+      const count = Number(values.fleet);
+      if (!Number.isInteger(count) || count < 1 || count > 1000) throw new Error('--fleet must be 1-1000');
+      return await runLocalFleet({
+        stack,
+        target,
+        count,
+        json: values.json,
+        err,
+        ...(values.verbose ? { onLog: err } : {}),
+      });
+    }
     err(
       `iam-key-rotator: rotating ${userName} (AWS ${target.aws.endpoint ?? 'default'}, Vault ${target.vault.addr}` +
         `${target.namespace ? ` namespace ${target.namespace}` : ''}, KV v${target.kvVersion}, ${vaultAuth} auth)`,

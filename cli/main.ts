@@ -2,6 +2,7 @@ import { AccessDeniedError, AwsCallError } from './aws-call.js';
 import { runHistory } from './history.js';
 import { runLocal } from './local.js';
 import { runRotate } from './rotate.js';
+import { runRotateFleet } from './rotate-fleet.js';
 import { StateMachineNotFoundError } from './sfn.js';
 import { runStack } from './stack.js';
 import { runStatus } from './status.js';
@@ -11,6 +12,8 @@ const USAGE = `usage: iam-key-rotator <command> [options]
 
 commands:
   rotate    start a rotation of a user's key (Step Functions StartExecution), --wait to follow it
+  rotate-fleet
+            rotate every opted-in user whose key is older than the policy (the fleet machine)
   status    the rotated users' keys, ages, last executions and what needs attention
   history   the states of an execution (a user's latest), with errors and retries
   stop      stop a running execution
@@ -23,6 +26,7 @@ Run 'iam-key-rotator <command> --help' for the options of a command.`;
 const [command, ...args] = process.argv.slice(2);
 const commands: Record<string, (args: string[]) => Promise<number>> = {
   rotate: runRotate,
+  'rotate-fleet': runRotateFleet,
   status: runStatus,
   history: runHistory,
   stop: runStop,

@@ -50,7 +50,11 @@ export async function stateMachineArn(client: SFNClient, connection: Connection)
       'which state machine? give --state-machine-arn, ROTATOR_STATE_MACHINE_ARN or --stage',
     );
   }
-  const name = `iam-key-rotator-${connection.stage}`;
+  return stateMachineNamed(client, `iam-key-rotator-${connection.stage}`);
+}
+
+/** The ARN of the state machine with this name (ListStateMachines, every page). */
+export async function stateMachineNamed(client: SFNClient, name: string): Promise<string> {
   const machines: StateMachineListItem[] = [];
   let nextToken: string | undefined;
   do {

@@ -123,6 +123,39 @@ const FUNCTION_STATEMENTS = {
 
 const FUNCTIONS = Object.keys(FUNCTION_STATEMENTS);
 
+/**
+ * The fleet's functions (statemachine/rotate-fleet.asl.json's listCandidates and summarizeFleet,
+ * and reportToFleet, the target of the EventBridge rule on the per-user machine's ended
+ * executions). Kept apart from FUNCTION_STATEMENTS: they are not the per-user machine's steps and
+ * none logs in to Vault. Every action here is proven needed by test/policies/fleet-mutation.
+ */
+const FLEET_FUNCTION_STATEMENTS = {
+  listCandidates: [
+    {
+      Sid: 'ReadRotatedUsers',
+      Effect: 'Allow',
+      // ListUsers is authorized on the path it lists (`user${UserPath}`), which `*` matches.
+      Action: ['iam:ListUsers', 'iam:ListUserTags', 'iam:ListAccessKeys'],
+      Resource: USERS,
+    },
+  ],
+  summarizeFleet: [],
+  reportToFleet: [
+    {
+      Sid: 'AnswerFleetTasks',
+      Effect: 'Allow',
+      // Task tokens name no resource IAM can scope: the token is the authorization.
+      Action: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
+      Resource: '*',
+    },
+  ],
+};
+
+const FLEET_FUNCTIONS = Object.keys(FLEET_FUNCTION_STATEMENTS);
+
+/** The functions the fleet machine's Tasks invoke (reportToFleet is EventBridge's target). */
+const FLEET_STEPS = ['listCandidates', 'summarizeFleet'];
+
 /** The functions that log in to Vault (every handler that imports the Vault client). */
 const VAULT_FUNCTIONS = FUNCTIONS.filter((fn) => fn !== 'validateInput');
 
@@ -253,6 +286,13 @@ function functionPolicy(fn, settings = {}) {
   };
 }
 
+/** A fleet function's whole policy document, with `${...}` variables left in. */
+function fleetFunctionPolicy(fn) {
+  const statements = FLEET_FUNCTION_STATEMENTS[fn];
+  if (!statements) throw new Error(`no policy for fleet function ${fn}`);
+  return { Version: '2012-10-17', Statement: [...runtimeStatements(fn), ...statements] };
+}
+
 /** Whether a statement names the sealing key (the template keeps those out of the role, see the key policy). */
 const usesSealingKey = (statement) => JSON.stringify(statement.Resource) === JSON.stringify(SEALING_KEY);
 
@@ -341,8 +381,28 @@ function sealingKeyPolicy({ administratorArn } = {}) {
 const STATE_MACHINE_ARN =
   'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${Service}-${Stage}';
 
-/** Who may assume the state machine's role: Step Functions, for this state machine only. */
-function stateMachineTrustPolicy() {
+/** The fleet state machine's ARN, built from its name like the rotation machine's. */
+const FLEET_STATE_MACHINE_ARN =
+  'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${Service}-fleet-${Stage}';
+
+/** A function's unqualified ARN, as the state machines invoke it. */
+const functionArn = (fn) =>
+  `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:\${Service}-\${Stage}-${fn}`;
+
+/**
+ * What the per-user machine's role needs once fleets start it: its SignalFleet states call
+ * SendTaskSuccess (aws-sdk:sfn) with the token in its input once the new key is stored and verified
+ * (its failures reach the fleet through reportToFleet). Task tokens name no resource.
+ */
+const FLEET_SIGNAL_STATEMENT = {
+  Sid: 'SignalFleet',
+  Effect: 'Allow',
+  Action: 'states:SendTaskSuccess',
+  Resource: '*',
+};
+
+/** Who may assume a state machine's role: Step Functions, for that state machine (default: the rotation machine) only. */
+function stateMachineTrustPolicy(stateMachineArn = STATE_MACHINE_ARN) {
   return {
     Version: '2012-10-17',
     Statement: [
@@ -352,14 +412,17 @@ function stateMachineTrustPolicy() {
         Action: 'sts:AssumeRole',
         Condition: {
           StringEquals: { 'aws:SourceAccount': '${AWS::AccountId}' },
-          ArnEquals: { 'aws:SourceArn': STATE_MACHINE_ARN },
+          ArnEquals: { 'aws:SourceArn': stateMachineArn },
         },
       },
     ],
   };
 }
 
-/** The state machine's role: invoke the 8 functions (by unqualified ARN, as the ASL does), log, trace. */
+/**
+ * The state machine's role: invoke the 8 functions (by unqualified ARN, as the ASL does), signal
+ * the fleet that started it, log, trace.
+ */
 function stateMachinePolicy() {
   return {
     Version: '2012-10-17',
@@ -368,40 +431,86 @@ function stateMachinePolicy() {
         Sid: 'InvokeSteps',
         Effect: 'Allow',
         Action: 'lambda:InvokeFunction',
-        Resource: FUNCTIONS.map(
-          (fn) =>
-            `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:\${Service}-\${Stage}-${fn}`,
-        ),
+        Resource: FUNCTIONS.map(functionArn),
       },
-      {
-        Sid: 'LogDelivery',
-        Effect: 'Allow',
-        // CloudWatch Logs' log-delivery actions support no resource-level permissions.
-        Action: [
-          'logs:CreateLogDelivery',
-          'logs:GetLogDelivery',
-          'logs:UpdateLogDelivery',
-          'logs:DeleteLogDelivery',
-          'logs:ListLogDeliveries',
-          'logs:PutResourcePolicy',
-          'logs:DescribeResourcePolicies',
-          'logs:DescribeLogGroups',
-        ],
-        Resource: '*',
-      },
-      {
-        Sid: 'Tracing',
-        Effect: 'Allow',
-        Action: [
-          'xray:PutTraceSegments',
-          'xray:PutTelemetryRecords',
-          'xray:GetSamplingRules',
-          'xray:GetSamplingTargets',
-        ],
-        Resource: '*',
-      },
+      FLEET_SIGNAL_STATEMENT,
+      ...machineRuntimeStatements(),
     ],
   };
+}
+
+/** Who may assume the fleet machine's role: Step Functions, for that machine only. */
+function fleetStateMachineTrustPolicy() {
+  return stateMachineTrustPolicy(FLEET_STATE_MACHINE_ARN);
+}
+
+/**
+ * The fleet machine's role: list the candidates, start rotations of the rotation machine only
+ * (`.waitForTaskToken` needs nothing more; only `.sync` would need DescribeExecution, StopExecution
+ * and the managed EventBridge rule), log, trace.
+ */
+function fleetStateMachinePolicy() {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'InvokeSteps',
+        Effect: 'Allow',
+        Action: 'lambda:InvokeFunction',
+        Resource: FLEET_STEPS.map(functionArn),
+      },
+      {
+        Sid: 'StartRotations',
+        Effect: 'Allow',
+        Action: 'states:StartExecution',
+        Resource: STATE_MACHINE_ARN,
+      },
+      ...machineRuntimeStatements(),
+    ],
+  };
+}
+
+/** API Gateway's role for `POST /rotations`: start executions of the rotation machine, nothing else. */
+function httpTriggerPolicy() {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      { Sid: 'StartRotation', Effect: 'Allow', Action: 'states:StartExecution', Resource: STATE_MACHINE_ARN },
+    ],
+  };
+}
+
+/** What Step Functions does with a machine's role to log and trace it. */
+function machineRuntimeStatements() {
+  return [
+    {
+      Sid: 'LogDelivery',
+      Effect: 'Allow',
+      // CloudWatch Logs' log-delivery actions support no resource-level permissions.
+      Action: [
+        'logs:CreateLogDelivery',
+        'logs:GetLogDelivery',
+        'logs:UpdateLogDelivery',
+        'logs:DeleteLogDelivery',
+        'logs:ListLogDeliveries',
+        'logs:PutResourcePolicy',
+        'logs:DescribeResourcePolicies',
+        'logs:DescribeLogGroups',
+      ],
+      Resource: '*',
+    },
+    {
+      Sid: 'Tracing',
+      Effect: 'Allow',
+      Action: [
+        'xray:PutTraceSegments',
+        'xray:PutTelemetryRecords',
+        'xray:GetSamplingRules',
+        'xray:GetSamplingTargets',
+      ],
+      Resource: '*',
+    },
+  ];
 }
 
 /** Replaces every `${Name}` (and `${AWS::Name}`) in a document with its value. */
@@ -433,13 +542,23 @@ module.exports = {
   VAULT_FUNCTIONS,
   VAULT_WRITERS,
   FUNCTION_STATEMENTS,
+  FLEET_FUNCTIONS,
+  FLEET_FUNCTION_STATEMENTS,
+  FLEET_STEPS,
+  FLEET_SIGNAL_STATEMENT,
+  STATE_MACHINE_ARN,
+  FLEET_STATE_MACHINE_ARN,
   KEY_ADMINISTRATION,
   runtimeStatements,
   functionPolicy,
+  fleetFunctionPolicy,
   usesSealingKey,
   roleArnVariable,
   sealingKeyPolicy,
   stateMachineTrustPolicy,
   stateMachinePolicy,
+  fleetStateMachineTrustPolicy,
+  fleetStateMachinePolicy,
+  httpTriggerPolicy,
   render,
 };

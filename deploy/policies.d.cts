@@ -23,6 +23,8 @@ export type FunctionName =
   | 'deleteOld'
   | 'restoreVault'
   | 'discardNewKey';
+/** The fleet's functions: the fleet machine's two steps and the target of the rule on ended rotations. */
+export type FleetFunctionName = 'listCandidates' | 'summarizeFleet' | 'reportToFleet';
 /** Where one Vault identity's credentials are kept (each absent when that auth method is not used). */
 export interface VaultCredentialSources {
   /** Secrets Manager secret (ARN, or name) holding the Vault token. */
@@ -56,13 +58,25 @@ export const FUNCTIONS: FunctionName[];
 export const VAULT_FUNCTIONS: FunctionName[];
 export const VAULT_WRITERS: FunctionName[];
 export const FUNCTION_STATEMENTS: Record<FunctionName, Statement[]>;
+export const FLEET_FUNCTIONS: FleetFunctionName[];
+export const FLEET_FUNCTION_STATEMENTS: Record<FleetFunctionName, Statement[]>;
+/** The functions the fleet machine's Tasks invoke. */
+export const FLEET_STEPS: FleetFunctionName[];
+/** Added to the per-user machine's role: its SignalFleet states' SendTaskSuccess. */
+export const FLEET_SIGNAL_STATEMENT: Statement;
+export const STATE_MACHINE_ARN: string;
+export const FLEET_STATE_MACHINE_ARN: string;
 export const KEY_ADMINISTRATION: string[];
 export function runtimeStatements(fn: FunctionName): Statement[];
 export function functionPolicy(fn: FunctionName, settings?: PolicySettings): PolicyDocument;
+export function fleetFunctionPolicy(fn: FleetFunctionName): PolicyDocument;
 export function usesSealingKey(statement: Statement): boolean;
 /** `CreateKeyRoleArn` for createKey: the variable the key policy names that role with. */
 export function roleArnVariable(fn: FunctionName): string;
 export function sealingKeyPolicy(options?: { administratorArn?: string }): PolicyDocument;
-export function stateMachineTrustPolicy(): PolicyDocument;
+export function stateMachineTrustPolicy(stateMachineArn?: string): PolicyDocument;
 export function stateMachinePolicy(): PolicyDocument;
+export function fleetStateMachineTrustPolicy(): PolicyDocument;
+export function fleetStateMachinePolicy(): PolicyDocument;
+export function httpTriggerPolicy(): PolicyDocument;
 export function render<T>(document: T, values: Record<string, string>): T;

@@ -5,6 +5,8 @@
 'use strict';
 
 const { require: tsxRequire } = require('tsx/cjs/api');
+// Functional omit: works on classic and zod/mini schemas alike.
+const { omit } = require('zod/mini');
 
 /** The execution input schema and the floors check, from their one source. */
 const input = tsxRequire('../functions/commons/input.ts', __filename);
@@ -30,7 +32,8 @@ async function floorsOf(resolveVariable) {
 
 /** Every problem of one entry's execution input, each naming its field. */
 function problemsOf(entry, floors) {
-  const parsed = input.ExecutionInput.safeParse(entry);
+  // A fleet's task token is the fleet machine's to hand out, never a schedule's.
+  const parsed = omit(input.ExecutionInput, { fleetTaskToken: true }).safeParse(entry);
   if (!parsed.success) {
     return parsed.error.issues.map((issue) => {
       const field = issue.path.join('.') || '(input)';
@@ -66,3 +69,4 @@ async function schedules({ resolveVariable }) {
 }
 
 module.exports = schedules;
+module.exports.floorsOf = floorsOf;

@@ -4,9 +4,15 @@
 'use strict';
 
 const policies = require('./policies.cjs');
+const { alertResources } = require('./alerts.cjs');
+const { httpTriggerResources } = require('./http-trigger.cjs');
 
 const {
   FUNCTIONS,
+  FLEET_FUNCTIONS,
+  fleetFunctionPolicy,
+  fleetStateMachinePolicy,
+  fleetStateMachineTrustPolicy,
   functionPolicy,
   usesSealingKey,
   roleArnVariable,
@@ -24,6 +30,9 @@ const DESCRIPTIONS = {
   deleteOld: 'deleteOld: deletes Inactive old keys.',
   restoreVault: 'restoreVault: Vault as the writer, and on KV v1 opening the sealed previous value.',
   discardNewKey: 'discardNewKey: deletes the new key on rollback.',
+  listCandidates: 'listCandidates: reads the users, tags and keys under the rotated path; writes nothing.',
+  summarizeFleet: 'summarizeFleet: no AWS access beyond its own logs.',
+  reportToFleet: 'reportToFleet: answers the task a fleet waits on when its rotation ends.',
 };
 
 const pascal = (name) => name.charAt(0).toUpperCase() + name.slice(1);
@@ -56,13 +65,39 @@ async function readParams(resolveVariable) {
     'keyAdministratorArn',
     'vpcSubnetIds',
     'vpcSecurityGroupIds',
+    'alertEmail',
+    'outOfBandAlerts',
+    'httpTrigger',
+    'minGraceSeconds',
+    'minRecoverySeconds',
+    'allowOldKeyInUseProceed',
   ];
   const values = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await param(n)])));
   return {
     ...values,
     service: String(await resolveVariable('self:service')),
     stage: String(await resolveVariable('sls:stage')),
+    region: String(await resolveVariable('aws:region')),
   };
+}
+
+/** A true/false parameter; anything else fails packaging. */
+function flag(p, name, allowed = ['true', 'false']) {
+  const value = String(p[name]);
+  if (!allowed.includes(value)) {
+    throw new Error(`deployment parameters: ${name} is one of ${allowed.join(', ')}, not '${value}'`);
+  }
+  return value;
+}
+
+/**
+ * Whether to deploy the out-of-band change rule: IAM's CloudTrail events reach EventBridge in
+ * us-east-1 only, so `auto` deploys it there; `true` anywhere (IAM's events forwarded to this
+ * region's default bus); `false` nowhere.
+ */
+function outOfBand(p) {
+  const value = flag(p, 'outOfBandAlerts', ['auto', 'true', 'false']);
+  return value === 'true' || (value === 'auto' && p.region === 'us-east-1');
 }
 
 /** Refuses, at package time, a deployment whose Vault credentials or VPC would not work. */
@@ -105,6 +140,9 @@ function check(p) {
     if (p.vaultAppRoleSecretIdArn === p.vaultWriterAppRoleSecretIdArn) {
       fail('the reader and the writer need AppRole secret_ids of their own');
     }
+  }
+  if (p.alertEmail && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(p.alertEmail)) {
+    fail(`alertEmail ${p.alertEmail} is not an e-mail address`);
   }
   const subnets = list(p.vpcSubnetIds);
   const groups = list(p.vpcSecurityGroupIds);
@@ -168,6 +206,40 @@ const LAMBDA_TRUST = {
   Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
 };
 
+/**
+ * The rule that hands every ended rotation to reportToFleet, which answers the fleet's waiting task
+ * when a fleet started it (its input carries the task token), and the permission it invokes with.
+ */
+function fleetReportResources() {
+  const target = { 'Fn::GetAtt': ['ReportToFleetLambdaFunction', 'Arn'] };
+  return {
+    FleetReportRule: {
+      Type: 'AWS::Events::Rule',
+      Properties: {
+        Description: 'iam-key-rotator: a rotation ended; reportToFleet answers the fleet waiting on it',
+        EventPattern: {
+          source: ['aws.states'],
+          'detail-type': ['Step Functions Execution Status Change'],
+          detail: {
+            status: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'],
+            stateMachineArn: [{ Ref: 'RotateAccessKeyStateMachine' }],
+          },
+        },
+        Targets: [{ Id: 'report-to-fleet', Arn: target }],
+      },
+    },
+    FleetReportPermission: {
+      Type: 'AWS::Lambda::Permission',
+      Properties: {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: target,
+        Principal: 'events.amazonaws.com',
+        SourceArn: { 'Fn::GetAtt': ['FleetReportRule', 'Arn'] },
+      },
+    },
+  };
+}
+
 function resourcesFrom(p) {
   const variables = {
     Service: p.service,
@@ -223,12 +295,56 @@ function resourcesFrom(p) {
   resources.StateMachineRole = {
     Type: 'AWS::IAM::Role',
     Properties: {
-      Description: 'The rotation state machine: invokes its 8 functions, logs and traces.',
+      Description:
+        'The rotation state machine: invokes its 8 functions, reports to the fleet that started it, logs and traces.',
       AssumeRolePolicyDocument: cfn(stateMachineTrustPolicy()),
       Policies: [{ PolicyName: 'state-machine', PolicyDocument: cfn(stateMachinePolicy()) }],
     },
   };
-  return { Resources: resources };
+  for (const fn of FLEET_FUNCTIONS) {
+    resources[`${pascal(fn)}Role`] = {
+      Type: 'AWS::IAM::Role',
+      Properties: {
+        Description: DESCRIPTIONS[fn],
+        AssumeRolePolicyDocument: LAMBDA_TRUST,
+        Policies: [{ PolicyName: `${fn}-step`, PolicyDocument: cfn(fleetFunctionPolicy(fn)) }],
+      },
+    };
+  }
+  resources.FleetStateMachineRole = {
+    Type: 'AWS::IAM::Role',
+    Properties: {
+      Description: 'The fleet state machine: lists candidates, starts rotations, logs and traces.',
+      AssumeRolePolicyDocument: cfn(fleetStateMachineTrustPolicy()),
+      Policies: [{ PolicyName: 'fleet-state-machine', PolicyDocument: cfn(fleetStateMachinePolicy()) }],
+    },
+  };
+  Object.assign(resources, fleetReportResources());
+  Object.assign(
+    resources,
+    alertResources({
+      service: p.service,
+      stage: p.stage,
+      alertEmail: p.alertEmail,
+      outOfBand: outOfBand(p),
+      keyAdministratorArn: p.keyAdministratorArn,
+    }),
+  );
+  const outputs = {};
+  if (flag(p, 'httpTrigger') === 'true') {
+    const floors = {
+      minGraceSeconds: p.minGraceSeconds,
+      minRecoverySeconds: p.minRecoverySeconds,
+      allowOldKeyInUseProceed: p.allowOldKeyInUseProceed,
+    };
+    Object.assign(resources, httpTriggerResources({ service: p.service, stage: p.stage, floors, cfn }));
+    outputs.RotationsUrl = {
+      Value: {
+        'Fn::Sub': `https://\${RotationsApi}.execute-api.\${AWS::Region}.\${AWS::URLSuffix}/${p.stage}/rotations`,
+      },
+    };
+  }
+  return { Resources: resources, Outputs: outputs };
 }
 
 /** serverless.yml: `resources` (a list) includes `${file(deploy/template.cjs):resources}`. */

@@ -2,6 +2,8 @@
 type ResolveVariable = (address: string) => Promise<unknown>;
 export function resources(context: { resolveVariable: ResolveVariable }): Promise<{
   Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
+  /** `RotationsUrl` when the HTTP trigger is on. */
+  Outputs: Record<string, { Value: unknown }>;
 }>;
 export function vpc(context: {
   resolveVariable: ResolveVariable;

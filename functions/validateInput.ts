@@ -56,6 +56,7 @@ export const handler = async (event: unknown): Promise<Request> => {
     oldKeyInUse: parsed.oldKeyInUse ?? defaults.oldKeyInUse,
     moveVaultPath: parsed.moveVaultPath,
     inUseRecheckSeconds: defaults.inUseRecheckSeconds,
+    ...(parsed.fleetTaskToken !== undefined ? { fleet: true as const } : {}),
     execution,
     startedAt,
   };

@@ -88,29 +88,48 @@ export async function provisionFunctionRoles(
   const roleArns = {} as Record<FunctionName, string>;
   const environment: FunctionEnvironment = {};
   for (const fn of policies.FUNCTIONS) {
-    const roleName = functionRoleName(fn);
-    const roleArn = await ensureRole(clients.iam, roleName);
-    if (!roleArn) throw new Error(`IAM CreateRole returned no ARN for ${roleName}`);
-    await clients.iam.send(
-      new PutRolePolicyCommand({
-        RoleName: roleName,
-        PolicyName: `${roleName}-policy`,
-        PolicyDocument: JSON.stringify(localFunctionPolicy(fn, values, settings)),
-      }),
+    const role = await roleWithPolicy(
+      clients,
+      functionRoleName(fn),
+      localFunctionPolicy(fn, values, settings),
     );
-    const assumed = await clients.sts.send(
-      new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: roleName, DurationSeconds: 43_200 }),
-    );
-    const keys = assumed.Credentials;
-    if (!keys?.AccessKeyId || !keys.SecretAccessKey || !keys.SessionToken) {
-      throw new Error(`STS AssumeRole returned no credentials for ${roleName}`);
-    }
-    roleArns[fn] = roleArn;
-    environment[fn] = {
+    roleArns[fn] = role.roleArn;
+    environment[fn] = role.environment;
+  }
+  return { roleArns, environment };
+}
+
+/**
+ * Creates (or finds) a Lambda role, puts `document` as its policy and assumes it: the role's ARN
+ * and the credentials as the Lambda runtime gives them, as environment variables.
+ */
+export async function roleWithPolicy(
+  clients: { iam: IAMClient; sts: STSClient },
+  roleName: string,
+  document: PolicyDocument,
+): Promise<{ roleArn: string; environment: Record<string, string> }> {
+  const roleArn = await ensureRole(clients.iam, roleName);
+  if (!roleArn) throw new Error(`IAM CreateRole returned no ARN for ${roleName}`);
+  await clients.iam.send(
+    new PutRolePolicyCommand({
+      RoleName: roleName,
+      PolicyName: `${roleName}-policy`,
+      PolicyDocument: JSON.stringify(document),
+    }),
+  );
+  const assumed = await clients.sts.send(
+    new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: roleName, DurationSeconds: 43_200 }),
+  );
+  const keys = assumed.Credentials;
+  if (!keys?.AccessKeyId || !keys.SecretAccessKey || !keys.SessionToken) {
+    throw new Error(`STS AssumeRole returned no credentials for ${roleName}`);
+  }
+  return {
+    roleArn,
+    environment: {
       AWS_ACCESS_KEY_ID: keys.AccessKeyId,
       AWS_SECRET_ACCESS_KEY: keys.SecretAccessKey,
       AWS_SESSION_TOKEN: keys.SessionToken,
-    };
-  }
-  return { roleArns, environment };
+    },
+  };
 }

@@ -343,6 +343,7 @@ export function rotatorEnvironment(target: Target, provisioned: Provisioned): Re
     ...(aws.endpoint ? { AWS_ENDPOINT_URL: aws.endpoint } : {}),
     ROTATOR_KMS_KEY_ID: provisioned.kmsKeyId,
     ROTATOR_AWS_TIMEOUT_MS: '2000',
+    ROTATOR_USER_PATH: USER_PATH,
     ROTATOR_MIN_GRACE_SECONDS: String(floors.minGraceSeconds),
     ROTATOR_MIN_RECOVERY_SECONDS: String(floors.minRecoverySeconds),
     ROTATOR_ALLOW_OLD_KEY_IN_USE_PROCEED: String(floors.allowOldKeyInUseProceed),

@@ -1,4 +1,5 @@
-import { type AwsEmulator, startAwsEmulator } from './aws/index.js';
+import { type AwsEmulator, type RateLimitSettings, startAwsEmulator } from './aws/index.js';
+import { fleetMachine, routeEndedRotations } from './sfn/fleet.js';
 import { rotatorMachine, type RotatorMachineOptions } from './sfn/index.js';
 import { Traffic } from './traffic.js';
 import { startVaultEmulator, type VaultEmulator } from './vault/index.js';
@@ -9,6 +10,8 @@ export interface LocalStack {
   traffic: Traffic;
   /** The rotator's state machine on the Step Functions endpoint (which is `aws.endpoint`). */
   stateMachineArn: string;
+  /** The fleet machine (statemachine/rotate-fleet.asl.json), whose children are the rotator's executions. */
+  fleetStateMachineArn: string;
   close(): Promise<void>;
 }
 
@@ -16,6 +19,8 @@ export interface LocalStackOptions {
   awsPort?: number;
   vaultPort?: number;
   propagationMs?: number;
+  /** IAM's rate limit (a token bucket per action, AWS's `Throttling` when empty); none by default. */
+  iamRateLimit?: RateLimitSettings;
   tls?: { key: string; cert: string };
   /** Wait states and retry pauses of executions started through the Step Functions endpoint. */
   stepFunctions?: Pick<RotatorMachineOptions, 'waitMs' | 'waitScale' | 'retryPauseMs' | 'handlers'>;
@@ -27,11 +32,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const aws = await startAwsEmulator({
     port: options.awsPort ?? 0,
     propagationMs: options.propagationMs ?? 0,
+    ...(options.iamRateLimit ? { iamRateLimit: options.iamRateLimit } : {}),
     traffic,
   });
-  const stateMachineArn = aws.stepFunctions.machines.register(
-    rotatorMachine({ region: aws.region, accountId: aws.accountId, ...options.stepFunctions }),
+  const sfn = aws.stepFunctions;
+  const stateMachineArn = sfn.machines.register(
+    rotatorMachine({ region: aws.region, accountId: aws.accountId, sfn, ...options.stepFunctions }),
   );
+  const fleetStateMachineArn = sfn.machines.register(fleetMachine({ sfn, rotatorArn: stateMachineArn }));
+  routeEndedRotations(sfn, stateMachineArn);
   try {
     const vault = await startVaultEmulator({
       stsEndpoint: aws.endpoint,
@@ -44,6 +53,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       vault,
       traffic,
       stateMachineArn,
+      fleetStateMachineArn,
       close: async () => {
         await Promise.all([aws.close(), vault.close()]);
       },

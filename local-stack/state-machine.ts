@@ -96,6 +96,8 @@ export interface RunOptions {
   retryPauseMs?: number | Record<string, number | number[]>;
   /** Handlers to use instead of the real ones, by function name. */
   handlers?: Record<string, Handler>;
+  /** Handlers of the Task states that call a service, not a function (the fleet signals), by state. */
+  serviceTasks?: Record<string, (input: Json) => Promise<Json>>;
   /**
    * Variables each function's invocations see on top of the process environment (its role's
    * keys); defaults to what the last prepareTarget provisioned.
@@ -146,6 +148,7 @@ export async function runExecution(options: RunOptions): Promise<ExecutionResult
       return [state, env ? (input: Json) => withFunctionEnvironment(env, () => lambda(input)) : lambda];
     }),
   );
+  Object.assign(taskResourceLocalHandlers, options.serviceTasks);
   const wait = options.waitMs;
   const waitTimeOverrides =
     typeof wait === 'number' ? Object.fromEntries(states.map((s) => [s, wait])) : wait;

@@ -61,3 +61,6 @@ export class OldKeyReactivatedError extends PermanentError {}
 
 /** Thrown by a rollback step that would remove the key Vault currently serves. */
 export class RollbackUnsafeError extends PermanentError {}
+
+/** Thrown by listCandidates when more users are due than one fleet execution can hand to its Map. */
+export class FleetTooLargeError extends PermanentError {}

@@ -39,6 +39,11 @@ export const ExecutionInput = z.strictObject({
   oldKeyInUse: z.optional(OldKeyInUse),
   /** Serve the key at a vaultPath other than the one the user is pinned to, on purpose. */
   moveVaultPath: z._default(z.boolean(), false),
+  /**
+   * Set by the fleet machine: the task token its Map iteration waits on. Read only by the signal
+   * states (from `$$.Execution.Input`) and reportToFleet; never copied into the request or logged.
+   */
+  fleetTaskToken: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))),
 });
 export type ExecutionInput = z.infer<typeof ExecutionInput>;
 
@@ -144,6 +149,8 @@ export const Request = z.object({
   moveVaultPath: z._default(z.boolean(), false),
   /** How long to wait before checking again whether an old key is still in use. */
   inUseRecheckSeconds: WaitSeconds,
+  /** Present (true) when a fleet started the execution and waits for its signal. */
+  fleet: z.optional(z.literal(true)),
   execution: z.string().check(z.minLength(1)),
   startedAt: z.iso.datetime({ offset: true }),
 });

@@ -38,7 +38,7 @@ export interface Claim {
 }
 
 /** The claim the user's tags hold, if any. */
-function claimOf(tags: Record<string, string>): Claim | undefined {
+export function claimOf(tags: Record<string, string>): Claim | undefined {
   const owner = tags[OWNER_TAG];
   const [claimedAt, ...keys] = (tags[CLAIM_TAG] ?? '').split(' ');
   const time = Date.parse(claimedAt ?? '');

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { FaultRequestBody, InvalidFaultSpecError, parseFaultSpec, type Traffic } from '../traffic.js';
 import { AwsServiceError } from './errors.js';
+import { RateLimitSettings } from './rate-limit.js';
 import { seedSecret } from './secrets-manager.js';
 import { seedParameter } from './ssm.js';
 import { seededAccessKey, userInfo, type AwsState } from './state.js';
@@ -21,6 +22,7 @@ const ParameterBody = z.strictObject({
   type: z.enum(['String', 'StringList', 'SecureString']),
 });
 const PropagationBody = z.strictObject({ ms: z.number().int().nonnegative() });
+const CreateDateBody = z.strictObject({ createDate: z.iso.datetime({ offset: true }) });
 
 class BadRequestError extends Error {}
 
@@ -75,6 +77,17 @@ function adminRoutes(state: AwsState, traffic: Traffic): [string, RegExp, Route]
     ],
     [
       'POST',
+      /^access-keys\/([^/]+)\/create-date$/,
+      // Backdates a key, so a fleet finds it due: IAM itself never changes a key's CreateDate.
+      (m, body) => {
+        const key = state.accessKeys.get(decodeURIComponent(m[1] ?? ''));
+        if (!key) return ok({ error: 'no such access key' }, 404);
+        key.createDate = new Date(parseBody(CreateDateBody, body).createDate);
+        return ok(seededAccessKey(key));
+      },
+    ],
+    [
+      'POST',
       /^propagation$/,
       (_m, body) => {
         state.propagationMs = parseBody(PropagationBody, body).ms;
@@ -109,6 +122,23 @@ function adminRoutes(state: AwsState, traffic: Traffic): [string, RegExp, Route]
       () => {
         state.denials.length = 0;
         return ok({ denials: [] });
+      },
+    ],
+    ['GET', /^rate-limits\/iam$/, () => ok(state.iamRateLimit.describe())],
+    [
+      'PUT',
+      /^rate-limits\/iam$/,
+      (_m, body) => {
+        state.iamRateLimit.configure(parseBody(RateLimitSettings, body));
+        return ok(state.iamRateLimit.describe());
+      },
+    ],
+    [
+      'DELETE',
+      /^rate-limits\/iam$/,
+      () => {
+        state.iamRateLimit.configure(undefined);
+        return ok(state.iamRateLimit.describe());
       },
     ],
     ['GET', /^calls$/, () => ok({ calls: traffic.calls() })],

@@ -1,5 +1,6 @@
 import { AwsServiceError, noSuchAccessKey, validationError } from './errors.js';
 import type { CallContext, QueryHandler } from './context.js';
+import { iamPage } from './iam-pages.js';
 import { optional, required, structList } from './params.js';
 import { MalformedPolicyError, parsePolicy } from './policy/document.js';
 import type { AccessKey, AccessKeyStatus, Role, User } from './state.js';
@@ -109,7 +110,8 @@ export const iamActions: ReadonlyMap<string, QueryHandler> = new Map<string, Que
       const users = [...state.users.values()]
         .filter((user) => user.path.startsWith(prefix))
         .sort((a, b) => a.userName.localeCompare(b.userName));
-      return { Users: xmlList(users.map((user) => userXml(user))), IsTruncated: false };
+      const { page, ...more } = iamPage(params, users, (user) => user.userName);
+      return { Users: xmlList(page.map((user) => userXml(user))), ...more };
     },
   ],
   [
@@ -121,10 +123,11 @@ export const iamActions: ReadonlyMap<string, QueryHandler> = new Map<string, Que
   ],
   [
     'ListUserTags',
-    (params, { state }) => ({
-      Tags: tagsXml(state.getUser(required(params, 'UserName', 'userName'))),
-      IsTruncated: false,
-    }),
+    (params, { state }) => {
+      const tags = [...state.getUser(required(params, 'UserName', 'userName')).tags];
+      const { page, ...more } = iamPage(params, tags, ([key]) => key);
+      return { Tags: xmlList(page.map(([Key, Value]) => ({ Key, Value }))), ...more };
+    },
   ],
   [
     'CreateAccessKey',
@@ -137,10 +140,8 @@ export const iamActions: ReadonlyMap<string, QueryHandler> = new Map<string, Que
     'ListAccessKeys',
     (params, ctx) => {
       const userName = ctx.state.getUser(targetUserName(params, ctx)).userName;
-      return {
-        AccessKeyMetadata: xmlList(ctx.state.keysOf(userName).map(keyMetadataXml)),
-        IsTruncated: false,
-      };
+      const { page, ...more } = iamPage(params, ctx.state.keysOf(userName), (key) => key.accessKeyId);
+      return { AccessKeyMetadata: xmlList(page.map(keyMetadataXml)), ...more };
     },
   ],
   [

@@ -1,6 +1,7 @@
 import type { StepFunctions } from '../sfn/service.js';
 import { Traffic } from '../traffic.js';
 import { seedSecret, type SeededSecret } from './secrets-manager.js';
+import type { RateLimitSettings } from './rate-limit.js';
 import { startServer } from './server.js';
 import { seedParameter, type ParameterInfo, type ParameterType } from './ssm.js';
 import {
@@ -19,6 +20,7 @@ export { AwsServiceError } from './errors.js';
 export type { AccessKeyInfo, Denial, SeededAccessKey, StateSnapshot, UserInfo } from './state.js';
 export type { SecretInfo, SeededSecret } from './secrets-manager.js';
 export type { ParameterInfo, ParameterType } from './ssm.js';
+export type { BucketSettings, RateLimitSettings } from './rate-limit.js';
 
 /**
  * The user the emulator creates at start; it may call everything. IAM policies are evaluated
@@ -34,6 +36,8 @@ export interface AwsEmulatorOptions {
   accountId?: string;
   /** How long a key made by CreateAccessKey is refused as InvalidClientTokenId; default 0. */
   propagationMs?: number;
+  /** IAM's rate limit (a token bucket per action); none by default. */
+  iamRateLimit?: RateLimitSettings;
   traffic?: Traffic;
 }
 
@@ -51,6 +55,10 @@ export interface AwsEmulator {
   createAccessKey(userName: string): SeededAccessKey;
   listAccessKeys(userName: string): AccessKeyInfo[];
   setPropagationMs(ms: number): void;
+  /** Sets IAM's rate limit, or lifts it (undefined); every bucket starts full, the counts at zero. */
+  setIamRateLimit(settings: RateLimitSettings | undefined): void;
+  /** IAM calls answered `Throttling` so far, by action. */
+  iamThrottles(): Record<string, number>;
   /** Seeds a Secrets Manager secret whose AWSCURRENT version holds `value` as SecretString. */
   createSecret(name: string, value: string): SeededSecret;
   /** Seeds an SSM parameter, or overwrites it with a new version; SecureString values are KMS-sealed. */
@@ -79,6 +87,7 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
   const accountId = options.accountId ?? '123456789012';
   const traffic = options.traffic ?? new Traffic();
   const state = new AwsState(accountId, region, checkPropagationMs(options.propagationMs ?? 0));
+  state.iamRateLimit.configure(options.iamRateLimit);
   state.addUser(ADMIN_USER_NAME);
   const adminKey = state.addAccessKey(ADMIN_USER_NAME, false);
   const server = await startServer(state, traffic, host, options.port ?? 0);
@@ -96,6 +105,8 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
     setPropagationMs: (ms) => {
       state.propagationMs = checkPropagationMs(ms);
     },
+    setIamRateLimit: (settings) => state.iamRateLimit.configure(settings),
+    iamThrottles: () => state.iamRateLimit.describe().throttled,
     createSecret: (name, value) => seedSecret(state, name, value),
     putParameter: (name, value, type) => seedParameter(state, name, value, type),
     denials: () => [...state.denials],

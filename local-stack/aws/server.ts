@@ -108,6 +108,8 @@ async function answer(
     if (fault?.kind === 'status') throw injectedStatusError(call.service, fault.status);
     if (fault?.kind === 'code') throw injectedCodeError(call.service, fault.code);
     const principal = await authenticate(request, call.service, state);
+    // AWS throttles an account's calls to each IAM action; refused calls do not reach authorization.
+    if (call.service === 'iam') state.iamRateLimit.admit(call.action);
     const ctx = { principal, state };
     authorize(call.service, principal, operation.access(ctx), state);
     const reply = operation.run(ctx, requestId);

@@ -3,6 +3,7 @@ import { newAccessKeyId, newRoleId, newSecretAccessKey, newUserId } from './ids.
 import type { Statement } from './policy/document.js';
 import { secretInfo, type Secret, type SecretInfo } from './secrets-manager.js';
 import { parameterInfo, type Parameter, type ParameterInfo } from './ssm.js';
+import { IamRateLimit } from './rate-limit.js';
 import { StepFunctions } from '../sfn/service.js';
 
 /** AWS's documented quota: two access keys per IAM user. */
@@ -136,6 +137,8 @@ export class AwsState {
   readonly secrets = new Map<string, Secret>();
   /** SSM parameters by name. */
   readonly parameters = new Map<string, Parameter>();
+  /** IAM's per-action token buckets; off unless configured. */
+  readonly iamRateLimit = new IamRateLimit();
 
   readonly stepFunctions: StepFunctions;
 

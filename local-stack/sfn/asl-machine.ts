@@ -53,7 +53,8 @@ export function aslMachine(options: AslMachineOptions): MachineSpec {
   const { definition, sfn } = options;
   const { region } = sfn.scope;
   const tasks: Record<string, TaskResource> = {};
-  for (const [name, state] of Object.entries(definition.States)) {
+  const states = allStates(definition);
+  for (const [name, state] of Object.entries(states)) {
     const task = state as { Type: string; Resource?: string; TimeoutSeconds?: number };
     if (task.Type !== 'Task' || !task.Resource) continue;
     const integration = START_EXECUTION.exec(task.Resource)?.[1];
@@ -71,10 +72,10 @@ export function aslMachine(options: AslMachineOptions): MachineSpec {
     run: async (run: MachineRun) => {
       const tokens = tokenSource(sfn);
       const handlers = Object.fromEntries(
-        Object.keys(tasks).map((state) => [state, taskHandler(state, definition, options, run, tokens)]),
+        Object.keys(tasks).map((state) => [state, taskHandler(state, states, options, run, tokens)]),
       );
       const everyState = (ms: number | undefined) =>
-        ms === undefined ? undefined : Object.fromEntries(Object.keys(definition.States).map((s) => [s, ms]));
+        ms === undefined ? undefined : Object.fromEntries(Object.keys(states).map((s) => [s, ms]));
       const machine = new StateMachine(definition, {
         validationOptions: { checkArn: false, checkPaths: true },
       });
@@ -99,6 +100,25 @@ export function aslMachine(options: AslMachineOptions): MachineSpec {
       await collecting;
     },
   };
+}
+
+/** Every state by name, those of Map item processors and Parallel branches too (the runner's handlers are by name). */
+function allStates(definition: StateMachineDefinition): Record<string, unknown> {
+  const found: Record<string, unknown> = {};
+  const walk = (machine: { States?: Record<string, unknown> } | undefined) => {
+    for (const [name, state] of Object.entries(machine?.States ?? {})) {
+      found[name] = state;
+      const nested = state as {
+        ItemProcessor?: { States?: Record<string, unknown> };
+        Iterator?: { States?: Record<string, unknown> };
+        Branches?: { States?: Record<string, unknown> }[];
+      };
+      walk(nested.ItemProcessor ?? nested.Iterator);
+      for (const branch of nested.Branches ?? []) walk(branch);
+    }
+  };
+  walk(definition as unknown as { States: Record<string, unknown> });
+  return found;
 }
 
 /**
@@ -127,12 +147,12 @@ type TokenSource = ReturnType<typeof tokenSource>;
 
 function taskHandler(
   state: string,
-  definition: StateMachineDefinition,
+  states: Record<string, unknown>,
   options: AslMachineOptions,
   run: MachineRun,
   tokens: TokenSource,
 ): (input: Json) => Promise<Json> {
-  const resource = (definition.States[state] as { Resource: string }).Resource;
+  const resource = (states[state] as { Resource: string }).Resource;
   const integration = START_EXECUTION.exec(resource)?.[1];
   if (!integration) {
     const handler = options.lambdas?.[resource];

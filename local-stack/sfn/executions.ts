@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { ExecutionStatus, HistoryEvent } from '@aws-sdk/client-sfn';
 import type { Json } from '../lambda.js';
 import type { HistoryEvent as LibraryEvent } from '../state-machine.js';
@@ -44,6 +45,7 @@ function parseInput(input: string): Json {
 /** Every execution of one account and region, running or ended, in start order. */
 export class ExecutionRegistry {
   private readonly executions = new Map<string, Running>();
+  private readonly endListeners: ((execution: Execution) => void)[] = [];
 
   constructor(private readonly scope: Scope) {}
 
@@ -58,6 +60,8 @@ export class ExecutionRegistry {
     const parsed = parseInput(input);
     const recorder = new HistoryRecorder(machine.tasks);
     const controller = new AbortController();
+    // Each running Map iteration of the execution listens for its stop: no fixed limit applies.
+    setMaxListeners(0, controller.signal);
     const startDate = new Date();
     recorder.started(input, machine.roleArn, startDate.getTime());
     const execution: Running = {
@@ -134,6 +138,20 @@ export class ExecutionRegistry {
         Object.assign(execution, { status: 'TIMED_OUT', stopDate: end, error: 'States.Timeout' });
         break;
     }
+    if (execution.status !== 'RUNNING') this.ended(execution);
+  }
+
+  /**
+   * Calls `listener` with every execution that ends, as EventBridge's "Step Functions Execution
+   * Status Change" events reach their rules' targets in AWS.
+   */
+  onEnded(listener: (execution: Execution) => void): void {
+    this.endListeners.push(listener);
+  }
+
+  private ended(execution: Execution): void {
+    // After the caller's own bookkeeping, as EventBridge delivers asynchronously.
+    for (const listener of this.endListeners) setImmediate(() => listener(execution));
   }
 
   /** StopExecution: aborts a running execution (its current state is interrupted). */
@@ -149,11 +167,14 @@ export class ExecutionRegistry {
       ...(cause ? { cause } : {}),
     });
     execution.controller.abort();
+    this.ended(execution);
     return stopDate;
   }
 
   /** Aborts every running execution (the stack is closing), so no timer outlives it. */
   abortAll(): void {
+    // The stack is closing: nothing is left to deliver the end of these executions to.
+    this.endListeners.length = 0;
     for (const execution of this.executions.values()) {
       if (execution.status === 'RUNNING')
         this.stop(execution.arn, 'States.Aborted', 'the local stack closed');

@@ -1,8 +1,10 @@
-import type { Handler, Json } from '../lambda.js';
+import { AwsServiceError } from '../aws/errors.js';
+import { asLambda, type Handler, type Json } from '../lambda.js';
 import { LOCAL_RETRY_PAUSES } from '../rotation.js';
 import { loadDefinition, loadHandlers, runExecution, taskFunctions } from '../state-machine.js';
 import type { TaskResource } from './history.js';
 import type { MachineRun, MachineSpec } from './machines.js';
+import type { StepFunctions } from './service.js';
 
 /** The name the local stack registers the rotator's state machine under. */
 export const ROTATOR_MACHINE_NAME = 'iam-key-rotator-local';
@@ -24,6 +26,34 @@ export interface RotatorMachineOptions {
   retryPauseMs?: number | Record<string, number | number[]>;
   /** Handlers to run instead of the real ones, by function name (tests). */
   handlers?: Record<string, Handler>;
+  /** Where the fleet signals (`aws-sdk:sfn:sendTaskSuccess`) answer a waiting task token. */
+  sfn?: StepFunctions;
+}
+
+/** The AWS SDK integration the per-user machine signals a waiting fleet with. */
+const SEND_TASK_SUCCESS = /^arn:aws[a-z-]*:states:::aws-sdk:sfn:sendTaskSuccess$/;
+
+/** An error of an AWS SDK integration, as Step Functions names it: `Sfn.<Code>Exception`. */
+class SdkIntegrationError extends Error {
+  constructor(error: AwsServiceError) {
+    super(error.message);
+    this.name = `Sfn.${error.code.replace(/Exception$/, '')}Exception`;
+  }
+}
+
+/** SendTaskSuccess as the state machine's own call (the machine's role, not a function's). */
+function sendTaskSuccess(sfn: StepFunctions | undefined): Handler {
+  return async (input) => {
+    const { TaskToken, Output } = (input ?? {}) as { TaskToken?: string; Output?: string };
+    if (!sfn) throw new Error('no Step Functions endpoint to signal');
+    try {
+      sfn.taskTokens.succeed(String(TaskToken ?? ''), String(Output ?? ''));
+    } catch (error) {
+      if (error instanceof AwsServiceError) throw new SdkIntegrationError(error);
+      throw error;
+    }
+    return {};
+  };
 }
 
 /** statemachine/rotate-access-key.asl.json with its real handlers, run by the local runner. */
@@ -38,6 +68,13 @@ export function rotatorMachine(options: RotatorMachineOptions): MachineSpec {
       resource: asl?.Resource ?? '',
       ...(asl?.TimeoutSeconds ? { timeoutInSeconds: asl.TimeoutSeconds } : {}),
     };
+  }
+  const signals = Object.entries(definition.States).flatMap(([state, asl]) => {
+    const task = asl as { Type: string; Resource?: string; TimeoutSeconds?: number };
+    return task.Type === 'Task' && SEND_TASK_SUCCESS.test(task.Resource ?? '') ? [state] : [];
+  });
+  for (const state of signals) {
+    tasks[state] = { resource: 'sendTaskSuccess', service: { resourceType: 'aws-sdk:sfn', region } };
   }
   return {
     name: ROTATOR_MACHINE_NAME,
@@ -58,6 +95,9 @@ export function rotatorMachine(options: RotatorMachineOptions): MachineSpec {
         region,
         account: accountId,
         handlers,
+        serviceTasks: Object.fromEntries(
+          signals.map((state) => [state, asLambda(observed(state, sendTaskSuccess(options.sfn), run))]),
+        ),
         onEvent: run.onEvent,
         signal: run.signal,
       });

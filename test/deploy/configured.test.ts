@@ -39,6 +39,8 @@ const PARAMS = {
   keyAdministratorArn: KEY_ADMIN,
   vpcSubnetIds: SUBNETS.join(','),
   vpcSecurityGroupIds: GROUPS.join(','),
+  alertEmail: 'ops@example.com',
+  httpTrigger: 'true',
 };
 
 let packaged: Packaged;
@@ -176,6 +178,24 @@ describe('serverless package with token auth, a client certificate, a key admini
         ],
       ]);
     }
+  });
+
+  it('serves POST /rotations to signed requests only (AWS_IAM), starting the rotation machine', () => {
+    const method = resources.RotationsApiPostMethod?.Properties;
+    expect(method).toMatchObject({ HttpMethod: 'POST', AuthorizationType: 'AWS_IAM' });
+    expect(JSON.stringify(method?.Integration)).toContain('{"Ref":"RotateAccessKeyStateMachine"}');
+    expect(resources.RotateAccessKeyStateMachine?.Type).toBe('AWS::StepFunctions::StateMachine');
+    const deployments = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::ApiGateway::Deployment');
+    expect(deployments).toHaveLength(1);
+    expect(resources.RotationsApiStage?.Properties.DeploymentId).toEqual({ Ref: deployments[0]?.[0] });
+    expect(resources.AlertTopic?.Properties.Subscription).toEqual([
+      { Protocol: 'email', Endpoint: 'ops@example.com' },
+    ]);
+    // The alert topic's key, too, goes to the named administrator.
+    const key = resources.AlertTopicKey?.Properties.KeyPolicy as {
+      Statement: { Sid?: string; Principal?: unknown }[];
+    };
+    expect(key.Statement.find((s) => s.Sid === 'AdministerKey')?.Principal).toEqual({ AWS: KEY_ADMIN });
   });
 
   it('has no dependency cycle between resources', () => {

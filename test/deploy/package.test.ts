@@ -240,7 +240,7 @@ describe('serverless package', () => {
     );
   });
 
-  it('lets the state machine invoke exactly its 8 functions, and log and trace', () => {
+  it('lets the state machine invoke exactly its 8 functions, report to the fleet, log and trace', () => {
     const statements = (
       resources.StateMachineRole?.Properties.Policies as { PolicyDocument: { Statement: KeyStatement[] } }[]
     ).flatMap((p) => p.PolicyDocument.Statement) as (KeyStatement & { Resource: unknown })[];
@@ -270,6 +270,7 @@ describe('serverless package', () => {
         'logs:ListLogDeliveries',
         'logs:PutResourcePolicy',
         'logs:UpdateLogDelivery',
+        'states:SendTaskSuccess',
         'xray:GetSamplingRules',
         'xray:GetSamplingTargets',
         'xray:PutTelemetryRecords',
@@ -279,16 +280,78 @@ describe('serverless package', () => {
   });
 
   it('creates a schedule rule per configured user carrying that user’s execution input', () => {
-    const rules = Object.values(resources).filter((r) => r.Type === 'AWS::Events::Rule');
+    const rules = Object.values(resources).filter(
+      (r) =>
+        r.Type === 'AWS::Events::Rule' &&
+        JSON.stringify(r.Properties.Targets).includes('{"Ref":"RotateAccessKeyStateMachine"}'),
+    );
     const inputs = rules.map((r) => {
+      expect(r.Properties.ScheduleExpression).toBe('rate(30 days)');
       const [target] = r.Properties.Targets as { Input: string; Arn: unknown }[];
-      expect(target?.Arn).toEqual({ Ref: 'RotateAccessKeyStateMachine' });
       return JSON.parse(target?.Input ?? '{}') as Record<string, unknown>;
     });
     expect(inputs).toEqual([
       { userName: 'ci-deployer' },
       { userName: 'vendor-sync', vaultPath: 'aws/iam-users/vendors/vendor-sync', graceSeconds: 3600 },
     ]);
+  });
+
+  it('defines the fleet machine from its ASL, under its own role, logged and traced like the rotation machine', () => {
+    const fleet = resources.RotateFleetStateMachine;
+    expect(fleet?.Type).toBe('AWS::StepFunctions::StateMachine');
+    expect(fleet?.Properties.StateMachineName).toBe('iam-key-rotator-fleet-dev');
+    expect(fleet?.Properties.RoleArn).toEqual({ 'Fn::GetAtt': ['FleetStateMachineRole', 'Arn'] });
+    const definition = JSON.stringify(fleet?.Properties.DefinitionString);
+    expect(definition).toContain('states:startExecution.waitForTaskToken');
+    expect(definition).toContain('ListCandidatesLambdaFunction');
+    // The children it starts are the rotation machine's.
+    expect(definition).toContain('RotateAccessKeyStateMachine');
+    expect(fleet?.Properties.TracingConfiguration).toEqual({ Enabled: true });
+    expect(fleet?.Properties.LoggingConfiguration).toEqual({
+      Level: 'ERROR',
+      IncludeExecutionData: false,
+      Destinations: [
+        { CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': ['FleetStateMachineLogGroup', 'Arn'] } } },
+      ],
+    });
+    expect(resources.FleetStateMachineLogGroup?.Properties.LogGroupName).toBe(
+      '/aws/vendedlogs/states/iam-key-rotator-fleet-dev',
+    );
+    expect(resources.ListCandidatesLambdaFunction?.Properties.Environment).toMatchObject({
+      Variables: { ROTATOR_USER_PATH: '/rotated/' },
+    });
+    for (const fn of ['listCandidates', 'summarizeFleet', 'reportToFleet']) {
+      expect(resources[`${pascal(fn)}LambdaFunction`]?.Properties.Role).toEqual(role(fn));
+      expect(resources[`${pascal(fn)}LambdaFunction`]?.Properties.VpcConfig).toBeUndefined();
+    }
+  });
+
+  it('starts the fleet daily with the default fleet input', () => {
+    const schedules = Object.values(resources).filter(
+      (r) =>
+        r.Type === 'AWS::Events::Rule' &&
+        JSON.stringify(r.Properties.Targets).includes('{"Ref":"RotateFleetStateMachine"}'),
+    );
+    expect(schedules).toHaveLength(1);
+    expect(schedules[0]?.Properties).toMatchObject({ ScheduleExpression: 'rate(1 day)', State: 'ENABLED' });
+    const [target] = schedules[0]?.Properties.Targets as { Input: string }[];
+    expect(JSON.parse(target?.Input ?? '')).toEqual({ maxKeyAgeDays: 90 });
+  });
+
+  it('alerts on both machines that the template defines, and (in us-east-1) on out-of-band changes', () => {
+    const machines = (
+      resources.ExecutionFailedRule?.Properties.EventPattern as {
+        detail: { stateMachineArn: { Ref: string }[] };
+      }
+    ).detail.stateMachineArn.map((ref) => ref.Ref);
+    expect(machines).toEqual(['RotateAccessKeyStateMachine', 'RotateFleetStateMachine']);
+    for (const id of machines) expect(resources[id]?.Type).toBe('AWS::StepFunctions::StateMachine');
+    for (const id of ['RotationFailedAlarm', 'FleetFailedAlarm']) {
+      expect(resources[id]?.Type).toBe('AWS::CloudWatch::Alarm');
+    }
+    expect(resources.OutOfBandChangeRule?.Type).toBe('AWS::Events::Rule');
+    // No HTTP trigger unless asked for.
+    expect(Object.values(resources).filter((r) => r.Type.startsWith('AWS::ApiGateway::'))).toEqual([]);
   });
 
   it('never deploys a plain Vault token or a switch that turns TLS verification off', () => {

@@ -21,12 +21,19 @@ const DEFAULTS: Record<string, string> = {
   keyAdministratorArn: '',
   vpcSubnetIds: '',
   vpcSecurityGroupIds: '',
+  alertEmail: '',
+  outOfBandAlerts: 'auto',
+  httpTrigger: 'false',
+  minGraceSeconds: '300',
+  minRecoverySeconds: '3600',
+  allowOldKeyInUseProceed: 'false',
 };
 
 const context = (params: Record<string, unknown>) => ({
   resolveVariable: async (address: string) => {
     if (address === 'self:service') return 'iam-key-rotator';
     if (address === 'sls:stage') return 'dev';
+    if (address === 'aws:region') return 'us-east-1';
     const name = address.replace(/^param:/, '');
     if (!(name in DEFAULTS)) throw new Error(`unexpected variable ${address}`);
     return params[name] ?? DEFAULTS[name];
@@ -84,6 +91,7 @@ describe('deploy/template.cjs', () => {
       { vaultAuthMethod: 'approle', vaultAppRoleRoleId: 'r', vaultAppRoleSecretIdArn: 's' },
       'vaultAuthMethod=approle needs vaultWriterAppRoleRoleId',
     ],
+    [{ alertEmail: 'ops' }, 'alertEmail ops is not an e-mail address'],
     [
       { vaultCaParameter: '/rotator/ca' },
       'vaultCaParameter is an SSM parameter name without its leading slash',

@@ -51,6 +51,12 @@ describe('scheduled rotations (deploy/schedules.cjs)', () => {
     );
   });
 
+  it('refuses an entry carrying a fleet task token, which only the fleet machine hands out', async () => {
+    await expect(run([{ userName: 'ci', fleetTaskToken: 'token' }])).rejects.toThrow(
+      'custom.rotations[0] (ci): (input): unknown field(s) fleetTaskToken',
+    );
+  });
+
   it('refuses an entry below the deployment’s floors, naming the entry, the field and the floor', async () => {
     await expect(run([{ userName: 'ci', graceSeconds: 60 }])).rejects.toThrow(
       "custom.rotations[0] (ci): graceSeconds 60 is below this deployment's minGraceSeconds 300",

@@ -211,6 +211,7 @@ const unknownFields = fc
             'deleteInactiveKey',
             'oldKeyInUse',
             'moveVaultPath',
+            'fleetTaskToken',
           ].includes(k),
       ),
     fc.jsonValue({ maxDepth: 2 }),

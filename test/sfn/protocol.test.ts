@@ -71,6 +71,12 @@ describe('the Step Functions endpoint', () => {
     const listed = await sfn.send(new ListStateMachinesCommand({}));
     expect(listed.stateMachines).toEqual([
       {
+        stateMachineArn: stack.fleetStateMachineArn,
+        name: 'iam-key-rotator-fleet-local',
+        type: 'STANDARD',
+        creationDate: expect.any(Date),
+      },
+      {
         stateMachineArn: stack.stateMachineArn,
         name: 'iam-key-rotator-local',
         type: 'STANDARD',
@@ -379,13 +385,13 @@ describe('the Step Functions endpoint', () => {
         onEvent({ type: 'ExecutionSucceeded', timestamp: Date.now(), output: input });
       },
     });
-    const first = await sfn.send(new ListStateMachinesCommand({ maxResults: 1 }));
+    const first = await sfn.send(new ListStateMachinesCommand({ maxResults: 2 }));
     const second = await sfn.send(
-      new ListStateMachinesCommand({ maxResults: 1, nextToken: first.nextToken }),
+      new ListStateMachinesCommand({ maxResults: 2, nextToken: first.nextToken }),
     );
     expect(
       [...(first.stateMachines ?? []), ...(second.stateMachines ?? [])].map((m) => m.stateMachineArn),
-    ).toEqual([otherArn, stack.stateMachineArn]);
+    ).toEqual([otherArn, stack.fleetStateMachineArn, stack.stateMachineArn]);
     expect(second.nextToken).toBeUndefined();
     const { executionArn } = await sfn.send(
       new StartExecutionCommand({ stateMachineArn: otherArn, input: '{"n":1}' }),

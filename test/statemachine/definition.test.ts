@@ -11,6 +11,7 @@ interface Retrier {
 }
 interface State {
   Type: string;
+  Resource?: unknown;
   Next?: string;
   End?: boolean;
   Default?: string;
@@ -26,7 +27,8 @@ interface State {
 
 const definition = loadDefinition() as unknown as { StartAt: string; States: Record<string, State> };
 const states = Object.entries(definition.States);
-const tasks = states.filter(([, s]) => s.Type === 'Task');
+/** The Lambda tasks; the fleet signals (aws-sdk:sfn) are checked in test/fleet. */
+const tasks = states.filter(([, s]) => s.Type === 'Task' && String(s.Resource).includes(':lambda:'));
 const LAMBDA_ERRORS = [
   'Lambda.ServiceException',
   'Lambda.AWSLambdaException',
@@ -162,7 +164,7 @@ describe('statemachine/rotate-access-key.asl.json', () => {
       name =
         state?.Type === 'Choice'
           ? name === 'HasOldKeys'
-            ? state.Choices?.[0]?.Next
+            ? state.Choices?.find((c) => c.Next === 'GracePeriod')?.Next
             : state.Default
           : state?.Next;
     }

@@ -1,0 +1,187 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { DescribeExecutionOutput, SFNClient } from '@aws-sdk/client-sfn';
+import { FleetInput } from '../functions/commons/fleet-input.js';
+import { follow } from './follow.js';
+import { FleetProgress, fleetTable, liveLine } from './fleet-view.js';
+import { startExecution } from './rotate.js';
+import { CONNECTION_OPTIONS, consoleLink, sfnClient, stateMachineNamed, UsageError } from './sfn.js';
+
+const HELP = `usage: iam-key-rotator rotate-fleet [options]
+
+Starts the fleet machine: every user under the deployment's IAM path that is opted in (tag
+iam-key-rotator:rotate=true, or --tag, or --all-users) and whose oldest Active key is older than
+--max-key-age-days gets a rotation of its own.
+
+options:
+  --max-key-age-days D    due when the oldest Active key is older than D days (default 90)
+  --max-concurrency N     rotations between their start and their stored, verified key (default 5)
+  --tag KEY=VALUE         opt-in tag (default iam-key-rotator:rotate=true)
+  --all-users             every user under the path, tagged or not
+  --dry-run               each child plans its rotation and changes nothing
+  --input FILE|-          the fleet input as JSON; the options above override it
+  --wait                  follow the fleet: one live progress line, then a per-user table
+  --json                  print the fleet summary (with --wait) or the started execution as JSON
+  --poll-ms N             how often --wait reads the history (default 1000)
+connection (credentials and region from the SDK's default chain):
+  --endpoint URL             Step Functions endpoint (default: AWS_ENDPOINT_URL_SFN, else AWS's)
+  --state-machine-arn ARN    the fleet machine (default: ROTATOR_FLEET_STATE_MACHINE_ARN)
+  --stage STAGE              or find the state machine named iam-key-rotator-fleet-<stage>
+
+The input is checked with listCandidates' own schema before any call: bad input exits 2.
+exit code: 0 started (with --wait: SUCCEEDED), 1 the fleet FAILED (FleetRotationIncomplete names the
+users), 2 bad usage or input, 3 a Step Functions call failed.`;
+
+function readInput(source: string): Record<string, unknown> {
+  try {
+    const parsed = JSON.parse(readFileSync(source === '-' ? 0 : source, 'utf8')) as unknown;
+    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
+      return parsed as Record<string, unknown>;
+    }
+  } catch (error) {
+    throw new UsageError(`--input ${source}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  throw new UsageError(`--input ${source} must hold a JSON object`);
+}
+
+const whole = (value: string, option: string): number => {
+  if (!/^\d+$/.test(value)) throw new UsageError(`${option} must be a whole number, not '${value}'`);
+  return Number(value);
+};
+
+/** The fleet input from the options, checked with the schema listCandidates uses. */
+export function buildFleetInput(values: Record<string, unknown>): Record<string, unknown> {
+  const input = typeof values.input === 'string' ? readInput(values.input) : {};
+  if (typeof values['max-key-age-days'] === 'string')
+    input.maxKeyAgeDays = whole(values['max-key-age-days'], '--max-key-age-days');
+  if (typeof values['max-concurrency'] === 'string')
+    input.maxConcurrency = whole(values['max-concurrency'], '--max-concurrency');
+  if (typeof values.tag === 'string') {
+    const [key, ...value] = values.tag.split('=');
+    if (!key || value.length === 0) throw new UsageError('--tag must be KEY=VALUE');
+    input.tagKey = key;
+    input.tagValue = value.join('=');
+  }
+  if (values['all-users'] === true) input.allUsersInPath = true;
+  if (values['dry-run'] === true) input.dryRun = true;
+  const checked = FleetInput.safeParse(input);
+  if (!checked.success) {
+    const problems = checked.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`);
+    throw new UsageError(`bad fleet input: ${problems.join('; ')}`);
+  }
+  return input;
+}
+
+/**
+ * Follows a fleet execution to its end: one live line on stderr, then the per-user table (or,
+ * with `json`, the summary) on stdout. Returns the exit code; undefined when interrupted.
+ */
+export async function followFleet(
+  client: SFNClient,
+  executionArn: string,
+  options: { pollMs: number; json: boolean; signal?: AbortSignal },
+): Promise<number | undefined> {
+  const progress = new FleetProgress();
+  const live = liveLine(process.stderr);
+  let execution: DescribeExecutionOutput | undefined;
+  try {
+    execution = await follow(client, executionArn, {
+      pollMs: options.pollMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+      onEvent: (event) => {
+        progress.add(event);
+        live.update(progress.line());
+      },
+    });
+  } finally {
+    live.end();
+  }
+  if (!execution) return undefined;
+  const { summary } = progress;
+  if (options.json) {
+    process.stdout.write(
+      `${JSON.stringify({ status: execution.status, executionArn, error: execution.error ?? null, summary: summary ?? null }, null, 2)}\n`,
+    );
+  } else {
+    if (summary) process.stdout.write(`${fleetTable(summary)}\n`);
+    if (execution.status !== 'SUCCEEDED') {
+      process.stdout.write(`fleet ${execution.status}: ${execution.error ?? ''}: ${execution.cause ?? ''}\n`);
+    }
+  }
+  return execution.status === 'SUCCEEDED' ? 0 : 1;
+}
+
+/** The fleet machine: --state-machine-arn, ROTATOR_FLEET_STATE_MACHINE_ARN, or iam-key-rotator-fleet-<stage>. */
+async function fleetMachineArn(
+  client: SFNClient,
+  values: { 'state-machine-arn'?: string | undefined; stage?: string | undefined },
+): Promise<string> {
+  const given = values['state-machine-arn'] ?? process.env.ROTATOR_FLEET_STATE_MACHINE_ARN;
+  if (given) return given;
+  if (!values.stage) {
+    throw new UsageError(
+      'which fleet machine? give --state-machine-arn, ROTATOR_FLEET_STATE_MACHINE_ARN or --stage',
+    );
+  }
+  return stateMachineNamed(client, `iam-key-rotator-fleet-${values.stage}`);
+}
+
+/** `iam-key-rotator rotate-fleet`. */
+export async function runRotateFleet(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      ...CONNECTION_OPTIONS,
+      'max-key-age-days': { type: 'string' },
+      'max-concurrency': { type: 'string' },
+      tag: { type: 'string' },
+      'all-users': { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
+      input: { type: 'string' },
+      wait: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      'poll-ms': { type: 'string', default: '1000' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  const input = buildFleetInput(values);
+  const pollMs = whole(values['poll-ms'], '--poll-ms');
+  const client = sfnClient(values);
+  const machineArn = await fleetMachineArn(client, values);
+  const name = `fleet-${new Date().toISOString().replace(/[-:]|\.\d{3}/g, '')}`;
+  const started = await startExecution(client, machineArn, input, name);
+  const executionArn = started.executionArn ?? '';
+  if (!values.wait) {
+    process.stdout.write(
+      values.json
+        ? `${JSON.stringify({ status: 'RUNNING', executionArn })}\n`
+        : `${executionArn}\n${consoleLink(executionArn)}\n`,
+    );
+    return 0;
+  }
+  process.stderr.write(
+    `iam-key-rotator: fleet rotation ${executionArn}\n  console: ${consoleLink(executionArn)}\n`,
+  );
+  const interrupt = new AbortController();
+  const onSigint = () => interrupt.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    const code = await followFleet(client, executionArn, {
+      pollMs,
+      json: values.json,
+      signal: interrupt.signal,
+    });
+    if (code === undefined) {
+      process.stderr.write(`stopped following; the fleet goes on: iam-key-rotator history ${executionArn}\n`);
+      return 130;
+    }
+    return code;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}

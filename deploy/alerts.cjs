@@ -1,0 +1,248 @@
+// The alert resources: one SNS topic (its own KMS key, since EventBridge and CloudWatch cannot
+// publish to a topic under the AWS-managed key), the rule on failed, timed-out or aborted
+// executions of both state machines, the ExecutionsFailed alarms, and the rule on IAM key and tag
+// changes made by anyone but the rotator's own roles (CloudTrail). template.cjs merges them in.
+'use strict';
+
+const { FUNCTION_STATEMENTS, KEY_ADMINISTRATION, ROTATOR_TAG_KEYS } = require('./policies.cjs');
+
+/** The state machines an operator hears about, by logical id. */
+const MACHINES = ['RotateAccessKeyStateMachine', 'RotateFleetStateMachine'];
+
+/** The IAM calls that change a user's keys or the rotator's tags. */
+const KEY_EVENTS = ['CreateAccessKey', 'UpdateAccessKey', 'DeleteAccessKey'];
+const TAG_EVENTS = ['TagUser', 'UntagUser'];
+const AUDITED_ACTIONS = [...KEY_EVENTS, ...TAG_EVENTS].map((name) => `iam:${name}`);
+
+/** Every tag the rotator writes or reads starts with this. */
+const TAG_PREFIX = `${ROTATOR_TAG_KEYS[0].split(':')[0]}:`;
+
+const pascal = (name) => name.charAt(0).toUpperCase() + name.slice(1);
+
+/** The rotator's functions allowed an audited call: their roles' calls are the rotations' own. */
+const auditedWriters = () =>
+  Object.keys(FUNCTION_STATEMENTS).filter((fn) =>
+    FUNCTION_STATEMENTS[fn].some((s) => [s.Action].flat().some((a) => AUDITED_ACTIONS.includes(a))),
+  );
+
+const CONSOLE =
+  'https://<region>.console.aws.amazon.com/states/home?region=<region>#/v2/executions/details/<execution>';
+
+/** The message an operator gets for a failed execution (EventBridge input transformer). */
+const FAILURE_MESSAGE = {
+  InputPathsMap: {
+    region: '$.region',
+    machine: '$.detail.stateMachineArn',
+    execution: '$.detail.executionArn',
+    name: '$.detail.name',
+    status: '$.detail.status',
+    error: '$.detail.error',
+    cause: '$.detail.cause',
+    input: '$.detail.input',
+  },
+  InputTemplate: [
+    '"iam-key-rotator: execution <name> ended <status>."',
+    '"State machine: <machine>"',
+    '"Error: <error>"',
+    '"Cause: <cause>"',
+    '"Input (the user): <input>"',
+    `"Console: ${CONSOLE}"`,
+  ].join('\n'),
+};
+
+/** The message for a key or tag change made outside a rotation. */
+const OUT_OF_BAND_MESSAGE = {
+  InputPathsMap: {
+    event: '$.detail.eventName',
+    user: '$.detail.requestParameters.userName',
+    key: '$.detail.requestParameters.accessKeyId',
+    // CreateAccessKey names the new key in its response (CloudTrail leaves the secret out).
+    newKey: '$.detail.responseElements.accessKey.accessKeyId',
+    actor: '$.detail.userIdentity.arn',
+    time: '$.detail.eventTime',
+    ip: '$.detail.sourceIPAddress',
+    eventId: '$.detail.eventID',
+  },
+  InputTemplate: [
+    '"iam-key-rotator: <event> on the user <user> by <actor> outside a rotation, at <time> from <ip>."',
+    '"Access key: <key><newKey>"',
+    '"CloudTrail event id: <eventId>"',
+  ].join('\n'),
+};
+
+/**
+ * CloudTrail's IAM events for key changes and for tag changes on the rotator's tags, made by an
+ * identity that is not an assumed role (a user, root, a federated user), or by a role other than
+ * the rotator's functions'. The event names the user but not its path: every user is covered.
+ */
+function outOfBandPattern() {
+  const roles = auditedWriters().map((fn) => ({ 'Fn::GetAtt': [`${pascal(fn)}Role`, 'Arn'] }));
+  return {
+    source: ['aws.iam'],
+    'detail-type': ['AWS API Call via CloudTrail'],
+    detail: {
+      eventSource: ['iam.amazonaws.com'],
+      $or: [
+        { eventName: KEY_EVENTS },
+        { eventName: ['TagUser'], requestParameters: { tags: { key: [{ prefix: TAG_PREFIX }] } } },
+        { eventName: ['UntagUser'], requestParameters: { tagKeys: [{ prefix: TAG_PREFIX }] } },
+      ],
+      userIdentity: {
+        $or: [
+          { type: [{ 'anything-but': 'AssumedRole' }] },
+          { sessionContext: { sessionIssuer: { arn: [{ 'anything-but': roles }] } } },
+        ],
+      },
+    },
+  };
+}
+
+/** The alarm on a machine's ExecutionsFailed metric. */
+function failedAlarm(service, stage, machineId, label) {
+  return {
+    Type: 'AWS::CloudWatch::Alarm',
+    Properties: {
+      AlarmName: `${service}-${stage}-${label}-executions-failed`,
+      AlarmDescription: `iam-key-rotator: an execution of the ${label} state machine failed.`,
+      Namespace: 'AWS/States',
+      MetricName: 'ExecutionsFailed',
+      Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: machineId } }],
+      Statistic: 'Sum',
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: 'AlertTopic' }],
+    },
+  };
+}
+
+const ALARMS = { RotationFailedAlarm: 'rotation', FleetFailedAlarm: 'fleet' };
+
+/**
+ * The alert resources for the deployment's parameters: `alertEmail` subscribes an address,
+ * `outOfBand` adds the CloudTrail rule (it only sees IAM's events where they arrive: us-east-1, or
+ * a region they are forwarded to).
+ */
+function alertResources({ service, stage, alertEmail, outOfBand, keyAdministratorArn }) {
+  const resources = {};
+  const publishers = {
+    events: { 'Fn::GetAtt': ['ExecutionFailedRule', 'Arn'] },
+    alarms: Object.values(ALARMS).map((label) => ({
+      'Fn::Sub': `arn:\${AWS::Partition}:cloudwatch:\${AWS::Region}:\${AWS::AccountId}:alarm:${service}-${stage}-${label}-executions-failed`,
+    })),
+  };
+  const eventRules = [publishers.events];
+  if (outOfBand) eventRules.push({ 'Fn::GetAtt': ['OutOfBandChangeRule', 'Arn'] });
+
+  resources.AlertTopicKey = {
+    Type: 'AWS::KMS::Key',
+    Properties: {
+      Description: 'iam-key-rotator: encrypts the alert topic',
+      EnableKeyRotation: true,
+      KeyPolicy: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'AdministerKey',
+            Effect: 'Allow',
+            Principal: {
+              AWS: keyAdministratorArn || { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' },
+            },
+            Action: KEY_ADMINISTRATION,
+            Resource: '*',
+          },
+          {
+            // SNS encrypts with the publisher's permissions. EventBridge's key requests carry no
+            // aws:SourceAccount or aws:SourceArn, so a condition on them would drop every alert;
+            // the topic policy is what limits EventBridge to this stack's rules.
+            Sid: 'RulesEncrypt',
+            Effect: 'Allow',
+            Principal: { Service: 'events.amazonaws.com' },
+            Action: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+            Resource: '*',
+          },
+          {
+            Sid: 'AlarmsEncrypt',
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+            Resource: '*',
+            Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+          },
+        ],
+      },
+    },
+  };
+  resources.AlertTopic = {
+    Type: 'AWS::SNS::Topic',
+    Properties: {
+      TopicName: `${service}-${stage}-alerts`,
+      DisplayName: 'iam-key-rotator alerts',
+      KmsMasterKeyId: { Ref: 'AlertTopicKey' },
+      ...(alertEmail ? { Subscription: [{ Protocol: 'email', Endpoint: alertEmail }] } : {}),
+    },
+  };
+  resources.AlertTopicPolicy = {
+    Type: 'AWS::SNS::TopicPolicy',
+    Properties: {
+      Topics: [{ Ref: 'AlertTopic' }],
+      PolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'AlertRules',
+            Effect: 'Allow',
+            Principal: { Service: 'events.amazonaws.com' },
+            Action: 'sns:Publish',
+            Resource: { Ref: 'AlertTopic' },
+            Condition: { ArnEquals: { 'aws:SourceArn': eventRules } },
+          },
+          {
+            Sid: 'Alarms',
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Resource: { Ref: 'AlertTopic' },
+            Condition: {
+              ArnEquals: { 'aws:SourceArn': publishers.alarms },
+              StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+            },
+          },
+        ],
+      },
+    },
+  };
+  resources.ExecutionFailedRule = {
+    Type: 'AWS::Events::Rule',
+    Properties: {
+      Description: 'iam-key-rotator: a rotation or fleet execution failed, timed out or was aborted',
+      EventPattern: {
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: {
+          status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+          stateMachineArn: MACHINES.map((id) => ({ Ref: id })),
+        },
+      },
+      Targets: [{ Id: 'alert-topic', Arn: { Ref: 'AlertTopic' }, InputTransformer: FAILURE_MESSAGE }],
+    },
+  };
+  for (const [id, label] of Object.entries(ALARMS)) {
+    resources[id] = failedAlarm(service, stage, MACHINES[label === 'fleet' ? 1 : 0], label);
+  }
+  if (outOfBand) {
+    resources.OutOfBandChangeRule = {
+      Type: 'AWS::Events::Rule',
+      Properties: {
+        Description: 'iam-key-rotator: an access key or a rotator tag changed outside a rotation',
+        EventPattern: outOfBandPattern(),
+        Targets: [{ Id: 'alert-topic', Arn: { Ref: 'AlertTopic' }, InputTransformer: OUT_OF_BAND_MESSAGE }],
+      },
+    };
+  }
+  return resources;
+}
+
+module.exports = { alertResources, auditedWriters, AUDITED_ACTIONS, MACHINES };

@@ -1,0 +1,91 @@
+import { createHash } from 'node:crypto';
+import { ExecutionInput } from './input.js';
+import * as z from './zod.js';
+
+/** The tag that opts a user in, unless the fleet input names another. */
+export const DEFAULT_TAG_KEY = 'iam-key-rotator:rotate';
+export const DEFAULT_TAG_VALUE = 'true';
+
+/** What every child execution of one fleet run gets besides its user name (ExecutionInput's rules). */
+export const UserDefaults = z.strictObject({
+  graceSeconds: ExecutionInput.shape.graceSeconds,
+  recoverySeconds: ExecutionInput.shape.recoverySeconds,
+  oldKeyInUse: ExecutionInput.shape.oldKeyInUse,
+  deleteInactiveKey: z.optional(z.boolean()),
+});
+export type UserDefaults = z.infer<typeof UserDefaults>;
+
+/**
+ * The fleet machine's execution input (a schedule, the console, `rotate-fleet`). Unknown fields are
+ * refused. Shared by listCandidates, which checks it before any call, and the CLI.
+ */
+export const FleetInput = z
+  .strictObject({
+    /** A user is due when its oldest Active key is older than this. */
+    maxKeyAgeDays: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(3650)), 90),
+    /** Which users are rotated: those tagged tagKey=tagValue, or every user under the path. */
+    tagKey: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+    tagValue: z.optional(z.string().check(z.maxLength(256))),
+    allUsersInPath: z._default(z.boolean(), false),
+    /** How many children may be between their start and their signal at once. */
+    maxConcurrency: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(40)), 5),
+    /** Children run as dry runs: each plans its rotation and changes nothing. */
+    dryRun: z._default(z.boolean(), false),
+    userDefaults: z._default(UserDefaults, {}),
+  })
+  .check(
+    z.refine((input) => !(input.allUsersInPath && (input.tagKey ?? input.tagValue) !== undefined), {
+      message: 'allUsersInPath and tagKey/tagValue exclude each other',
+    }),
+  );
+export type FleetInput = z.infer<typeof FleetInput>;
+
+/** Why a user under the path is not rotated by this fleet run. */
+export const SKIP_REASONS = ['notTagged', 'keyYoung', 'noActiveKey', 'twoKeys', 'rotationRunning'] as const;
+export type SkipReason = (typeof SKIP_REASONS)[number];
+
+/** A user the fleet starts a rotation of: names and ids only. */
+export interface DueUser {
+  userName: string;
+  /** The oldest Active key, and its age in whole days. */
+  accessKeyId: string;
+  keyAgeDays: number;
+  /** The child execution's name: the same for every attempt of this fleet run and user. */
+  executionName: string;
+}
+
+export interface SkippedUser {
+  userName: string;
+  reason: SkipReason;
+}
+
+/** listCandidates' result: the Map's items and the fleet-level values every item reads. */
+export interface Candidates {
+  due: DueUser[];
+  skipped: SkippedUser[];
+  dryRun: boolean;
+  maxConcurrency: number;
+  userDefaults: UserDefaults;
+}
+
+/** Step Functions' limit on a state's input or output (256 KiB of UTF-8). */
+export const MAX_PAYLOAD_BYTES = 256 * 1024;
+
+/**
+ * The most users one fleet run hands to its Map. An entry is at most ~300 bytes (a 64-character
+ * name, an 80-character execution name, a 20-character key id), and the Map's results, the summary
+ * and the Fail cause each repeat the names: 400 users stay well under 256 KiB at every state.
+ */
+export const MAX_FLEET_USERS = 400;
+
+/** Execution names: 1-80 characters, none of whitespace, brackets, wildcards, `"#%\^|~`$&,;:/` or controls. */
+const NAME_UNSAFE = /[^\w.@+=-]/g;
+
+/**
+ * The child's execution name, derived from the fleet execution and the user: a retried Map iteration
+ * asks for the same name, so Step Functions starts no second rotation of the user.
+ */
+export function childExecutionName(fleetExecutionArn: string, userName: string): string {
+  const digest = createHash('sha256').update(`${fleetExecutionArn}\n${userName}`).digest('hex').slice(0, 16);
+  return `fleet-${digest}-${userName.replace(NAME_UNSAFE, '_')}`.slice(0, 80);
+}

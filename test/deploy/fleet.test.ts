@@ -1,0 +1,471 @@
+// Fleet rotation's deployment, from deploy/template.cjs called as serverless calls it (no
+// packaging): the fleet machine's and the discovery function's roles, the callback grant, the
+// alerts, the out-of-band change rule and the optional HTTP trigger. The packaged template (with
+// the state machines themselves) is checked in package.test.ts and configured.test.ts.
+import { createRequire } from 'node:module';
+import { z } from 'zod';
+import { describe, expect, it } from 'vitest';
+import { FLEET_FUNCTIONS, FUNCTIONS, FUNCTION_STATEMENTS, type Statement } from '../../deploy/policies.cjs';
+import { resources } from '../../deploy/template.cjs';
+import { ExecutionInput } from '../../functions/commons/input.js';
+import { actions, fromCloudFormation, pascal, type Resource } from './template.js';
+
+const DEFAULTS: Record<string, string> = {
+  userPath: '/rotated/',
+  vaultAuthMethod: 'aws',
+  alertEmail: '',
+  outOfBandAlerts: 'auto',
+  httpTrigger: 'false',
+  minGraceSeconds: '300',
+  minRecoverySeconds: '3600',
+  allowOldKeyInUseProceed: 'false',
+};
+
+/** The template's resources for these parameters, deployed in `region`. */
+async function build(params: Record<string, string> = {}, region = 'us-east-1') {
+  const { Resources } = await resources({
+    resolveVariable: async (address: string) => {
+      if (address === 'self:service') return 'iam-key-rotator';
+      if (address === 'sls:stage') return 'dev';
+      if (address === 'aws:region') return region;
+      const name = address.replace(/^param:/, '');
+      return params[name] ?? DEFAULTS[name] ?? '';
+    },
+  });
+  return Resources as Record<string, Resource>;
+}
+
+const policyStatements = (role: Resource | undefined) =>
+  fromCloudFormation(
+    (role?.Properties.Policies as { PolicyDocument: { Statement: Statement[] } }[]).flatMap(
+      (p) => p.PolicyDocument.Statement,
+    ),
+  ) as Statement[];
+
+const MACHINE =
+  'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${Service}-${Stage}';
+const USERS = 'arn:${AWS::Partition}:iam::${AWS::AccountId}:user${UserPath}*';
+const RUNTIME = /^(logs|xray):/;
+
+interface Rule {
+  EventPattern: Record<string, unknown> & { detail: Record<string, unknown> };
+  Targets: {
+    Arn: unknown;
+    InputTransformer: { InputPathsMap: Record<string, string>; InputTemplate: string };
+  }[];
+}
+const rule = (r: Resource | undefined) => r?.Properties as unknown as Rule;
+
+describe('fleet roles (deploy/policies.cjs rendered by deploy/template.cjs)', () => {
+  it('gives listCandidates read-only IAM on the rotated users path, summarizeFleet nothing, reportToFleet the task answers only', async () => {
+    const r = await build();
+    const own = (fn: string) =>
+      policyStatements(r[`${pascal(fn)}Role`]).filter((s) => !actions(s).every((a) => RUNTIME.test(a)));
+    expect(own('listCandidates')).toEqual([
+      {
+        Sid: 'ReadRotatedUsers',
+        Effect: 'Allow',
+        Action: ['iam:ListUsers', 'iam:ListUserTags', 'iam:ListAccessKeys'],
+        Resource: USERS,
+      },
+    ]);
+    // Read-only: every action is a List.
+    expect(
+      own('listCandidates')
+        .flatMap(actions)
+        .every((a) => /^iam:List/.test(a)),
+    ).toBe(true);
+    expect(own('summarizeFleet')).toEqual([]);
+    // Task tokens name no resource, so the answers are allowed on `*`.
+    expect(own('reportToFleet')).toEqual([
+      {
+        Sid: 'AnswerFleetTasks',
+        Effect: 'Allow',
+        Action: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
+        Resource: '*',
+      },
+    ]);
+    expect(FLEET_FUNCTIONS).toEqual(['listCandidates', 'summarizeFleet', 'reportToFleet']);
+  });
+
+  it('lets the fleet machine start executions of the rotation machine only, invoke its two steps, log and trace', async () => {
+    const r = await build();
+    const statements = policyStatements(r.FleetStateMachineRole);
+    const states = statements.filter((s) => actions(s).some((a) => a.startsWith('states:')));
+    expect(states.map((s) => [actions(s), s.Resource])).toEqual([[['states:StartExecution'], MACHINE]]);
+    const invoke = statements.filter((s) => actions(s).includes('lambda:InvokeFunction'));
+    expect(invoke.flatMap((s) => [s.Resource].flat())).toEqual(
+      ['listCandidates', 'summarizeFleet'].map(
+        (fn) =>
+          `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:\${Service}-\${Stage}-${fn}`,
+      ),
+    );
+    const rest = statements.filter((s) => !states.includes(s) && !invoke.includes(s)).flatMap(actions);
+    expect(rest.every((a) => RUNTIME.test(a))).toBe(true);
+    // No iam:, no events: (a .waitForTaskToken start needs neither DescribeExecution nor the managed rule).
+    expect(statements.flatMap(actions).filter((a) => /^(iam|events|states:(Describe|Stop))/.test(a))).toEqual(
+      [],
+    );
+  });
+
+  it('lets only Step Functions, for the fleet machine in this account, assume the fleet role', async () => {
+    const r = await build();
+    const trust = fromCloudFormation(r.FleetStateMachineRole?.Properties.AssumeRolePolicyDocument);
+    expect(trust).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { Service: 'states.amazonaws.com' },
+          Action: 'sts:AssumeRole',
+          Condition: {
+            StringEquals: { 'aws:SourceAccount': '${AWS::AccountId}' },
+            ArnEquals: {
+              'aws:SourceArn':
+                'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${Service}-fleet-${Stage}',
+            },
+          },
+        },
+      ],
+    });
+  });
+
+  it('lets the rotation machine signal the fleet with SendTaskSuccess only (task tokens name no resource)', async () => {
+    const r = await build();
+    const statements = policyStatements(r.StateMachineRole);
+    const states = statements.filter((s) => actions(s).some((a) => a.startsWith('states:')));
+    expect(states).toEqual([
+      { Sid: 'SignalFleet', Effect: 'Allow', Action: 'states:SendTaskSuccess', Resource: '*' },
+    ]);
+  });
+
+  it('hands every ended rotation to reportToFleet, through a rule only it may be invoked by', async () => {
+    const r = await build();
+    const { EventPattern, Targets } = rule(r.FleetReportRule);
+    expect(EventPattern).toEqual({
+      source: ['aws.states'],
+      'detail-type': ['Step Functions Execution Status Change'],
+      detail: {
+        status: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'],
+        stateMachineArn: [{ Ref: 'RotateAccessKeyStateMachine' }],
+      },
+    });
+    expect(Targets.map((t) => t.Arn)).toEqual([{ 'Fn::GetAtt': ['ReportToFleetLambdaFunction', 'Arn'] }]);
+    expect(r.FleetReportPermission?.Properties).toEqual({
+      Action: 'lambda:InvokeFunction',
+      FunctionName: { 'Fn::GetAtt': ['ReportToFleetLambdaFunction', 'Arn'] },
+      Principal: 'events.amazonaws.com',
+      SourceArn: { 'Fn::GetAtt': ['FleetReportRule', 'Arn'] },
+    });
+  });
+});
+
+describe('alerts', () => {
+  it('publishes to one topic under a key of its own that only the rules and alarms may use', async () => {
+    const r = await build();
+    expect(r.AlertTopic?.Properties).toMatchObject({
+      TopicName: 'iam-key-rotator-dev-alerts',
+      KmsMasterKeyId: { Ref: 'AlertTopicKey' },
+    });
+    expect(r.AlertTopic?.Properties.Subscription).toBeUndefined();
+    const key = r.AlertTopicKey?.Properties.KeyPolicy as { Statement: Statement[] };
+    const users = key.Statement.filter((s) => s.Effect === 'Allow' && actions(s).includes('kms:Decrypt'));
+    expect(users.map((s) => [s.Principal, actions(s).sort()])).toEqual([
+      [{ Service: 'events.amazonaws.com' }, ['kms:Decrypt', 'kms:GenerateDataKey*']],
+      [{ Service: 'cloudwatch.amazonaws.com' }, ['kms:Decrypt', 'kms:GenerateDataKey*']],
+    ]);
+    // EventBridge's key requests carry no source keys: a condition there would drop every alert.
+    expect(users[0]?.Condition).toBeUndefined();
+    expect(users[1]?.Condition).toEqual({ StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } });
+  });
+
+  it('subscribes alertEmail when given', async () => {
+    const r = await build({ alertEmail: 'ops@example.com' });
+    expect(r.AlertTopic?.Properties.Subscription).toEqual([
+      { Protocol: 'email', Endpoint: 'ops@example.com' },
+    ]);
+  });
+
+  it('lets only the two rules (by aws:SourceArn) and the two alarms publish to the topic', async () => {
+    const r = await build();
+    const policy = r.AlertTopicPolicy?.Properties as {
+      Topics: unknown[];
+      PolicyDocument: { Statement: (Statement & { Resource: unknown })[] };
+    };
+    expect(policy.Topics).toEqual([{ Ref: 'AlertTopic' }]);
+    const [events, alarms, ...others] = policy.PolicyDocument.Statement;
+    expect(others).toEqual([]);
+    expect(events).toMatchObject({
+      Effect: 'Allow',
+      Principal: { Service: 'events.amazonaws.com' },
+      Action: 'sns:Publish',
+      Resource: { Ref: 'AlertTopic' },
+      Condition: {
+        ArnEquals: {
+          'aws:SourceArn': [
+            { 'Fn::GetAtt': ['ExecutionFailedRule', 'Arn'] },
+            { 'Fn::GetAtt': ['OutOfBandChangeRule', 'Arn'] },
+          ],
+        },
+      },
+    });
+    expect(alarms?.Principal).toEqual({ Service: 'cloudwatch.amazonaws.com' });
+    const alarmArns = fromCloudFormation(alarms?.Condition?.ArnEquals?.['aws:SourceArn']) as string[];
+    const names = ['RotationFailedAlarm', 'FleetFailedAlarm'].map(
+      (id) => r[id]?.Properties.AlarmName as string,
+    );
+    expect(alarmArns).toEqual(
+      names.map((n) => `arn:\${AWS::Partition}:cloudwatch:\${AWS::Region}:\${AWS::AccountId}:alarm:${n}`),
+    );
+  });
+
+  it('sends failed, timed-out and aborted executions of both machines to the topic with what an operator needs', async () => {
+    const r = await build();
+    const { EventPattern, Targets } = rule(r.ExecutionFailedRule);
+    expect(EventPattern).toEqual({
+      source: ['aws.states'],
+      'detail-type': ['Step Functions Execution Status Change'],
+      detail: {
+        status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+        stateMachineArn: [{ Ref: 'RotateAccessKeyStateMachine' }, { Ref: 'RotateFleetStateMachine' }],
+      },
+    });
+    expect(Targets).toHaveLength(1);
+    const [target] = Targets;
+    expect(target?.Arn).toEqual({ Ref: 'AlertTopic' });
+    expect(target?.InputTransformer.InputPathsMap).toMatchObject({
+      execution: '$.detail.executionArn',
+      error: '$.detail.error',
+      input: '$.detail.input',
+    });
+    const template = target?.InputTransformer.InputTemplate ?? '';
+    for (const placeholder of ['<name>', '<status>', '<error>', '<cause>', '<input>']) {
+      expect(template).toContain(placeholder);
+    }
+    expect(template).toContain(
+      'console.aws.amazon.com/states/home?region=<region>#/v2/executions/details/<execution>',
+    );
+    // Every placeholder has a path.
+    for (const [, name] of template.matchAll(/<(\w+)>/g)) {
+      expect(target?.InputTransformer.InputPathsMap).toHaveProperty(name ?? '');
+    }
+  });
+
+  it('alarms on ExecutionsFailed of each machine, to the topic', async () => {
+    const r = await build();
+    for (const [id, machine] of [
+      ['RotationFailedAlarm', 'RotateAccessKeyStateMachine'],
+      ['FleetFailedAlarm', 'RotateFleetStateMachine'],
+    ] as const) {
+      expect(r[id]?.Properties).toMatchObject({
+        Namespace: 'AWS/States',
+        MetricName: 'ExecutionsFailed',
+        Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: machine } }],
+        Statistic: 'Sum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: 'AlertTopic' }],
+      });
+    }
+  });
+});
+
+describe('out-of-band changes (CloudTrail)', () => {
+  it('alerts on key changes and rotator-tag changes by anyone but the rotator’s roles that make them', async () => {
+    const r = await build();
+    const { EventPattern, Targets } = rule(r.OutOfBandChangeRule);
+    expect(EventPattern.source).toEqual(['aws.iam']);
+    expect(EventPattern['detail-type']).toEqual(['AWS API Call via CloudTrail']);
+    const detail = EventPattern.detail as {
+      eventSource: string[];
+      $or: { eventName: string[]; requestParameters?: unknown }[];
+      userIdentity: {
+        $or: [
+          { type: unknown },
+          { sessionContext: { sessionIssuer: { arn: [{ 'anything-but': unknown[] }] } } },
+        ];
+      };
+    };
+    expect(detail.eventSource).toEqual(['iam.amazonaws.com']);
+    expect(detail.$or.flatMap((branch) => branch.eventName)).toEqual([
+      'CreateAccessKey',
+      'UpdateAccessKey',
+      'DeleteAccessKey',
+      'TagUser',
+      'UntagUser',
+    ]);
+    // Tag changes only on the rotator's tags.
+    expect(JSON.stringify(detail.$or.slice(1))).toContain('"prefix":"iam-key-rotator:"');
+    // Users, root and federated callers always; roles unless they are the rotator's.
+    const [notRole, role] = detail.userIdentity.$or;
+    expect(notRole.type).toEqual([{ 'anything-but': 'AssumedRole' }]);
+    const excluded = role.sessionContext.sessionIssuer.arn[0]['anything-but'];
+    // Exactly the functions whose policy allows one of the audited calls.
+    const audited = /^iam:(CreateAccessKey|UpdateAccessKey|DeleteAccessKey|TagUser|UntagUser)$/;
+    const writers = FUNCTIONS.filter((fn) =>
+      FUNCTION_STATEMENTS[fn].some((s) => actions(s).some((a) => audited.test(a))),
+    );
+    expect([...writers].sort()).toEqual([
+      'createKey',
+      'deactivateOld',
+      'deleteOld',
+      'discardNewKey',
+      'verifyKey',
+    ]);
+    expect(excluded).toEqual(writers.map((fn) => ({ 'Fn::GetAtt': [`${pascal(fn)}Role`, 'Arn'] })));
+    expect(Targets).toHaveLength(1);
+    expect(Targets[0]?.Arn).toEqual({ Ref: 'AlertTopic' });
+    expect(Targets[0]?.InputTransformer.InputPathsMap).toMatchObject({
+      event: '$.detail.eventName',
+      user: '$.detail.requestParameters.userName',
+      actor: '$.detail.userIdentity.arn',
+      newKey: '$.detail.responseElements.accessKey.accessKeyId',
+    });
+    const message = Targets[0]?.InputTransformer;
+    for (const [, name] of (message?.InputTemplate ?? '').matchAll(/<(\w+)>/g)) {
+      expect(message?.InputPathsMap).toHaveProperty(name ?? '');
+    }
+  });
+
+  it('exists where IAM’s events arrive: us-east-1 by default, any region with true, none with false', async () => {
+    expect((await build({}, 'eu-west-1')).OutOfBandChangeRule).toBeUndefined();
+    expect((await build({ outOfBandAlerts: 'true' }, 'eu-west-1')).OutOfBandChangeRule).toBeDefined();
+    const off = await build({ outOfBandAlerts: 'false' });
+    expect(off.OutOfBandChangeRule).toBeUndefined();
+    // The topic policy names only the rules that exist.
+    expect(JSON.stringify(off.AlertTopicPolicy)).not.toContain('OutOfBandChangeRule');
+    await expect(build({ outOfBandAlerts: 'yes' })).rejects.toThrow(
+      "outOfBandAlerts is one of auto, true, false, not 'yes'",
+    );
+  });
+});
+
+describe('HTTP trigger', () => {
+  it('is off by default', async () => {
+    const r = await build();
+    await expect(
+      resources({
+        resolveVariable: async (address: string) =>
+          ({ 'self:service': 'iam-key-rotator', 'sls:stage': 'dev', 'aws:region': 'us-east-1' })[address] ??
+          DEFAULTS[address.replace(/^param:/, '')] ??
+          '',
+      }),
+    ).resolves.toMatchObject({ Outputs: {} });
+    const on = await resources({
+      resolveVariable: async (address: string) =>
+        ({
+          'self:service': 'iam-key-rotator',
+          'sls:stage': 'dev',
+          'aws:region': 'us-east-1',
+          'param:httpTrigger': 'true',
+        })[address] ??
+        DEFAULTS[address.replace(/^param:/, '')] ??
+        '',
+    });
+    expect(on.Outputs.RotationsUrl?.Value).toEqual({
+      'Fn::Sub': 'https://${RotationsApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/dev/rotations',
+    });
+    expect(Object.keys(r).filter((id) => id.startsWith('Rotations') || id === 'HttpTriggerRole')).toEqual([]);
+    await expect(build({ httpTrigger: 'maybe' })).rejects.toThrow('httpTrigger is one of true, false');
+  });
+
+  it('serves POST /rotations to signed requests only (AWS_IAM), validating the body, starting the rotation machine', async () => {
+    const r = await build({ httpTrigger: 'true' });
+    expect(r.RotationsApiResource?.Properties.PathPart).toBe('rotations');
+    expect(r.RotationsApiStage?.Properties.StageName).toBe('dev');
+    const method = r.RotationsApiPostMethod?.Properties as Record<string, unknown> & {
+      Integration: Record<string, unknown>;
+    };
+    expect(method).toMatchObject({
+      HttpMethod: 'POST',
+      AuthorizationType: 'AWS_IAM',
+      RequestValidatorId: { Ref: 'RotationsApiBodyValidator' },
+      RequestModels: { 'application/json': { Ref: 'RotationsApiInputModel' } },
+    });
+    expect(r.RotationsApiBodyValidator?.Properties.ValidateRequestBody).toBe(true);
+    expect(method.Integration).toMatchObject({
+      Type: 'AWS',
+      IntegrationHttpMethod: 'POST',
+      Uri: { 'Fn::Sub': 'arn:${AWS::Partition}:apigateway:${AWS::Region}:states:action/StartExecution' },
+      Credentials: { 'Fn::GetAtt': ['HttpTriggerRole', 'Arn'] },
+      PassthroughBehavior: 'NEVER',
+    });
+    const request = JSON.stringify(method.Integration.RequestTemplates);
+    expect(request).toContain('{"Ref":"RotateAccessKeyStateMachine"}');
+    expect(request).toContain("$input.json('$')");
+    expect(JSON.stringify(method.Integration.IntegrationResponses)).toContain(
+      "$input.path('$.executionArn')",
+    );
+    // A body the model refuses is a 400 naming every reason.
+    expect(r.RotationsApiBadBody?.Properties).toMatchObject({
+      ResponseType: 'BAD_REQUEST_BODY',
+      StatusCode: '400',
+    });
+    expect(JSON.stringify(r.RotationsApiBadBody?.Properties.ResponseTemplates)).toContain(
+      '$context.error.validationErrorString',
+    );
+    // API Gateway's role starts executions of the rotation machine and does nothing else.
+    expect(policyStatements(r.HttpTriggerRole)).toEqual([
+      { Sid: 'StartRotation', Effect: 'Allow', Action: 'states:StartExecution', Resource: MACHINE },
+    ]);
+  });
+
+  it('validates the body with the execution input schema (from the zod schema) at the deployment’s floors', async () => {
+    const r = await build({ httpTrigger: 'true', minGraceSeconds: '600' });
+    const schema = r.RotationsApiInputModel?.Properties.Schema as {
+      properties: Record<string, { minimum?: number; enum?: string[] }>;
+      required: string[];
+      additionalProperties: boolean;
+    };
+    const zodSchema = z.toJSONSchema(ExecutionInput, { target: 'draft-4', io: 'input' }) as typeof schema;
+    expect(Object.keys(schema.properties)).toEqual(
+      Object.keys(zodSchema.properties).filter((name) => name !== 'fleetTaskToken'),
+    );
+    expect(Object.keys(schema.properties)).toContain('graceSeconds');
+    expect(schema.required).toEqual(['userName']);
+    expect(schema.additionalProperties).toBe(false);
+    expect(schema.properties.userName).toEqual(zodSchema.properties.userName);
+    expect(schema.properties.graceSeconds?.minimum).toBe(600);
+    expect(schema.properties.recoverySeconds?.minimum).toBe(3600);
+    expect(schema.properties.oldKeyInUse?.enum).toEqual(['wait', 'fail']);
+    const allowing = await build({ httpTrigger: 'true', allowOldKeyInUseProceed: 'true' });
+    const allowed = allowing.RotationsApiInputModel?.Properties.Schema as typeof schema;
+    expect(allowed.properties.oldKeyInUse?.enum).toEqual(['wait', 'proceed', 'fail']);
+    await expect(build({ httpTrigger: 'true', minGraceSeconds: 'soon' })).rejects.toThrow(
+      'invalid deployment floors',
+    );
+  });
+});
+
+describe('the fleet schedule (deploy/fleet-schedule.cjs)', () => {
+  type FleetSchedule = (sls: { resolveVariable: (name: string) => Promise<unknown> }) => Promise<unknown[]>;
+  const fleetSchedule = createRequire(import.meta.url)('../../deploy/fleet-schedule.cjs') as FleetSchedule;
+  const run = (fleetRotation: unknown) =>
+    fleetSchedule({
+      resolveVariable: async (variable: string) => {
+        if (variable === 'self:custom.fleetRotation') return fleetRotation;
+        const fallback = variable.split(/\s*,\s*/)[1];
+        if (fallback !== undefined) return JSON.parse(fallback) as unknown;
+        throw new Error(`cannot resolve ${variable}`);
+      },
+    });
+
+  it('starts the fleet daily with its input by default', async () => {
+    await expect(run({ input: { maxKeyAgeDays: 90 } })).resolves.toEqual([
+      { schedule: { rate: 'rate(1 day)', enabled: true, input: { maxKeyAgeDays: 90 } } },
+    ]);
+    await expect(run({ schedule: 'cron(0 3 * * ? *)', enabled: false })).resolves.toEqual([
+      { schedule: { rate: 'cron(0 3 * * ? *)', enabled: false, input: {} } },
+    ]);
+  });
+
+  it('refuses, at package time, an input listCandidates would refuse', async () => {
+    await expect(run({ input: { maxKeyAgeDays: 90, maxAge: 3 } })).rejects.toThrow(
+      'invalid custom.fleetRotation.input: (input): unknown field(s) maxAge',
+    );
+    await expect(run({ input: { userDefaults: { graceSeconds: 60 } } })).rejects.toThrow(
+      "userDefaults: graceSeconds 60 is below this deployment's minGraceSeconds 300",
+    );
+  });
+});

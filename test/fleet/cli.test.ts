@@ -1,0 +1,111 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { IAMClient, TagUserCommand } from '@aws-sdk/client-iam';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localTarget, seedUser, type Target } from '../../local-stack/provision.js';
+import { prepareTarget } from '../../local-stack/rotation.js';
+import { type LocalStack, startLocalStack } from '../../local-stack/stack.js';
+
+const exec = promisify(execFile);
+const BIN = 'bin/iam-key-rotator.mjs';
+
+let stack: LocalStack;
+let target: Target;
+
+beforeAll(async () => {
+  stack = await startLocalStack({ stepFunctions: { waitMs: 0, retryPauseMs: 0 } });
+  target = localTarget(stack);
+  await prepareTarget(target);
+});
+
+afterAll(async () => {
+  await stack.close();
+});
+
+async function cli(args: string[], extra: NodeJS.ProcessEnv = {}) {
+  const { accessKeyId, secretAccessKey } = stack.aws.adminCredentials;
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], {
+      env: {
+        PATH: process.env.PATH,
+        AWS_REGION: stack.aws.region,
+        AWS_ACCESS_KEY_ID: accessKeyId,
+        AWS_SECRET_ACCESS_KEY: secretAccessKey,
+        AWS_ENDPOINT_URL: stack.aws.endpoint,
+        ROTATOR_FLEET_STATE_MACHINE_ARN: stack.fleetStateMachineArn,
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        ...extra,
+      },
+      timeout: 60_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('iam-key-rotator rotate-fleet', () => {
+  it('--wait --json runs the fleet machine and prints its summary', async () => {
+    const iam = new IAMClient({
+      region: stack.aws.region,
+      endpoint: stack.aws.endpoint,
+      credentials: stack.aws.adminCredentials,
+    });
+    for (const name of ['cli-fleet-a', 'cli-fleet-b']) {
+      await seedUser(target, name);
+      await iam.send(new TagUserCommand({ UserName: name, Tags: [{ Key: 'team', Value: 'cli' }] }));
+    }
+    const old = await seedUser(target, 'cli-fleet-c');
+    await iam.send(new TagUserCommand({ UserName: 'cli-fleet-c', Tags: [{ Key: 'team', Value: 'cli' }] }));
+    await fetch(`${stack.aws.endpoint}/__admin/access-keys/${old.oldAccessKeyId}/create-date`, {
+      method: 'POST',
+      body: JSON.stringify({ createDate: '2020-01-01T00:00:00Z' }),
+    });
+    const run = await cli([
+      'rotate-fleet',
+      '--tag',
+      'team=cli',
+      '--max-key-age-days',
+      '30',
+      '--wait',
+      '--json',
+      '--poll-ms',
+      '50',
+    ]);
+    expect(run.code).toBe(0);
+    const document = JSON.parse(run.stdout) as {
+      status: string;
+      summary: { rotated: string[]; skipped: unknown[] };
+    };
+    expect(document.status).toBe('SUCCEEDED');
+    expect(document.summary.rotated).toEqual(['cli-fleet-c']);
+    expect(document.summary.skipped).toEqual([
+      { userName: 'cli-fleet-a', reason: 'keyYoung' },
+      { userName: 'cli-fleet-b', reason: 'keyYoung' },
+    ]);
+    expect(run.stderr).toContain('1/1  rotated 1 · failed 0 · skipped 2');
+  });
+
+  it('refuses bad input before any call (exit 2)', async () => {
+    const bad = await cli(['rotate-fleet', '--max-key-age-days', '0']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('bad fleet input: maxKeyAgeDays');
+    const both = await cli(['rotate-fleet', '--all-users', '--tag', 'a=b']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('allUsersInPath and tagKey/tagValue exclude each other');
+  });
+});
+
+describe('npm start -- --fleet N', () => {
+  it('seeds N demo users and runs the fleet: a live line on stderr, a per-user table on stdout', async () => {
+    const { code, stdout, stderr } = await cli(['local', '--fleet', '6', '--propagation-ms', '0']);
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/\[#+\] 3\/3 {2}rotated 3 · failed 0 · skipped 3/);
+    expect(stdout).toMatch(/demo-fleet-\w+-000 +rotated/);
+    expect(stdout).toMatch(/demo-fleet-\w+-001 +skipped +keyYoung/);
+    expect(stdout).toMatch(/demo-fleet-\w+-002 +skipped +twoKeys/);
+    expect(stdout).toMatch(/demo-fleet-\w+-003 +skipped +notTagged/);
+    expect(stdout).toContain('rotated 3, planned 0, failed 0, alreadyStarted 0, skipped 3');
+  });
+});
