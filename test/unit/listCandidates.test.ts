@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Candidates } from '../../functions/commons/fleet-input.js';
 import { EXECUTION, rejectionOf, resetBeforeEach, useHandler } from './support.js';
 
-const { handler } = useHandler<Candidates>(() => import('../../functions/listCandidates.js'));
+const { handler, deployment } = useHandler<Candidates>(() => import('../../functions/listCandidates.js'));
 const iam = resetBeforeEach(mockClient(IAMClient));
 
 beforeAll(() => {
@@ -104,14 +104,26 @@ describe('listCandidates', () => {
   });
 
   it('lets a user with an Inactive second key through when the defaults allow deleting it; allUsersInPath ignores tags', async () => {
+    const allowing = await deployment({
+      ROTATOR_USER_PATH: '/rotated/',
+      ROTATOR_ALLOW_DELETE_INACTIVE_KEY: 'true',
+    });
     users({
       pair: { keys: [key('AKIAPAIR000000000001', 200), key('AKIAPAIR000000000002', 300, 'Inactive')] },
     });
-    const candidates = await handler({
+    const candidates = await allowing({
       input: { allUsersInPath: true, userDefaults: { deleteInactiveKey: true } },
       execution: EXECUTION,
     });
     expect(candidates.due.map((u) => u.userName)).toEqual(['pair']);
+  });
+
+  it('refuses defaults that ask to delete an Inactive key where the deployment does not allow it', async () => {
+    const error = await rejectionOf(
+      handler({ input: { userDefaults: { deleteInactiveKey: true } }, execution: EXECUTION }),
+    );
+    expect(error.name).toBe('InvalidInputError');
+    expect(error.message).toContain('allowDeleteInactiveKey is false');
   });
 
   it('refuses bad input, and waits below the deployment floors, before any call', async () => {
