@@ -38,14 +38,12 @@ const FAILURE_MESSAGE = {
     status: '$.detail.status',
     error: '$.detail.error',
     cause: '$.detail.cause',
-    input: '$.detail.input',
   },
   InputTemplate: [
     '"iam-key-rotator: execution <name> ended <status>."',
     '"State machine: <machine>"',
     '"Error: <error>"',
     '"Cause: <cause>"',
-    '"Input (the user): <input>"',
     `"Console: ${CONSOLE}"`,
   ].join('\n'),
 };

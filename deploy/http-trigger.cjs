@@ -33,6 +33,13 @@ function executionInputSchema(floors) {
   if (!floors.allowOldKeyInUseProceed) {
     properties.oldKeyInUse.enum = properties.oldKeyInUse.enum.filter((v) => v !== 'proceed');
   }
+  // A switch the deployment leaves off admits only false; moving and proceeding together never pass.
+  if (!floors.allowVaultPathMove) properties.moveVaultPath.enum = [false];
+  if (!floors.allowDeleteInactiveKey) properties.deleteInactiveKey.enum = [false];
+  schema.not = {
+    properties: { moveVaultPath: { enum: [true] }, oldKeyInUse: { enum: ['proceed'] } },
+    required: ['moveVaultPath', 'oldKeyInUse'],
+  };
   delete schema.$schema;
   return { $schema: 'http://json-schema.org/draft-04/schema#', title: 'ExecutionInput', ...schema };
 }

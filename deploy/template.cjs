@@ -71,6 +71,8 @@ async function readParams(resolveVariable) {
     'minGraceSeconds',
     'minRecoverySeconds',
     'allowOldKeyInUseProceed',
+    'allowVaultPathMove',
+    'allowDeleteInactiveKey',
   ];
   const values = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await param(n)])));
   return {
@@ -336,6 +338,8 @@ function resourcesFrom(p) {
       minGraceSeconds: p.minGraceSeconds,
       minRecoverySeconds: p.minRecoverySeconds,
       allowOldKeyInUseProceed: p.allowOldKeyInUseProceed,
+      allowVaultPathMove: p.allowVaultPathMove,
+      allowDeleteInactiveKey: p.allowDeleteInactiveKey,
     };
     Object.assign(resources, httpTriggerResources({ service: p.service, stage: p.stage, floors, cfn }));
     outputs.RotationsUrl = {

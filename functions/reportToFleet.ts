@@ -17,7 +17,11 @@ const Event = z.object({
 });
 
 /** The only field read from the execution input; the rest was checked by validateInput. */
-const FleetMember = z.object({ userName: z.string(), fleetTaskToken: z.string().check(z.minLength(1)) });
+const FleetMember = z.object({
+  userName: z.string(),
+  fleetTaskToken: z.string().check(z.minLength(1)),
+  dryRun: z.optional(z.boolean()),
+});
 
 /**
  * The answers that mean the fleet no longer waits for this token: it was answered already (the
@@ -51,7 +55,7 @@ export const handler = async (event: unknown): Promise<{ reported: boolean }> =>
   }
   const member = FleetMember.safeParse(input);
   if (!member.success) return { reported: false };
-  const { userName, fleetTaskToken } = member.data;
+  const { userName, fleetTaskToken, dryRun } = member.data;
   client ??= new SFNClient(clientConfig());
   const sfn = client;
   const send = () =>
@@ -59,7 +63,8 @@ export const handler = async (event: unknown): Promise<{ reported: boolean }> =>
       ? sfn.send(
           new SendTaskSuccessCommand({
             taskToken: fleetTaskToken,
-            output: JSON.stringify({ userName, outcome: 'rotated' }),
+            // A dry run changed nothing: it planned, as the child's own signal would have said.
+            output: JSON.stringify({ userName, outcome: dryRun === true ? 'planned' : 'rotated' }),
           }),
         )
       : sfn.send(

@@ -19,6 +19,8 @@ const DEFAULTS: Record<string, string> = {
   minGraceSeconds: '300',
   minRecoverySeconds: '3600',
   allowOldKeyInUseProceed: 'false',
+  allowVaultPathMove: 'false',
+  allowDeleteInactiveKey: 'false',
 };
 
 /** The template's resources for these parameters, deployed in `region`. */
@@ -236,10 +238,11 @@ describe('alerts', () => {
     expect(target?.InputTransformer.InputPathsMap).toMatchObject({
       execution: '$.detail.executionArn',
       error: '$.detail.error',
-      input: '$.detail.input',
     });
+    // The execution input carries a fleet's task token: it never goes into an e-mail.
+    expect(target?.InputTransformer.InputPathsMap).not.toHaveProperty('input');
     const template = target?.InputTransformer.InputTemplate ?? '';
-    for (const placeholder of ['<name>', '<status>', '<error>', '<cause>', '<input>']) {
+    for (const placeholder of ['<name>', '<status>', '<error>', '<cause>']) {
       expect(template).toContain(placeholder);
     }
     expect(template).toContain(
@@ -432,6 +435,23 @@ describe('HTTP trigger', () => {
     const allowing = await build({ httpTrigger: 'true', allowOldKeyInUseProceed: 'true' });
     const allowed = allowing.RotationsApiInputModel?.Properties.Schema as typeof schema;
     expect(allowed.properties.oldKeyInUse?.enum).toEqual(['wait', 'proceed', 'fail']);
+    // The switches a deployment leaves off admit only false in the body, as ValidateInput would.
+    const switches = schema.properties as Record<string, { enum?: unknown[] }>;
+    expect(switches.moveVaultPath?.enum).toEqual([false]);
+    expect(switches.deleteInactiveKey?.enum).toEqual([false]);
+    const opened = await build({
+      httpTrigger: 'true',
+      allowVaultPathMove: 'true',
+      allowDeleteInactiveKey: 'true',
+    });
+    const open = opened.RotationsApiInputModel?.Properties.Schema as typeof schema & { not: unknown };
+    const openSwitches = open.properties as Record<string, { enum?: unknown[] }>;
+    expect(openSwitches.moveVaultPath?.enum).toBeUndefined();
+    expect(openSwitches.deleteInactiveKey?.enum).toBeUndefined();
+    expect(open.not).toEqual({
+      properties: { moveVaultPath: { enum: [true] }, oldKeyInUse: { enum: ['proceed'] } },
+      required: ['moveVaultPath', 'oldKeyInUse'],
+    });
     await expect(build({ httpTrigger: 'true', minGraceSeconds: 'soon' })).rejects.toThrow(
       'invalid deployment floors',
     );

@@ -39,6 +39,13 @@ describe('reportToFleet', () => {
     );
   });
 
+  it('answers a dry run that succeeded as planned, not rotated', async () => {
+    await handler(ended('SUCCEEDED', { userName: 'alice', fleetTaskToken: TOKEN, dryRun: true }));
+    expect(sfn.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input.output).toBe(
+      JSON.stringify({ userName: 'alice', outcome: 'planned' }),
+    );
+  });
+
   it('does nothing for an execution no fleet started', async () => {
     expect(await handler(ended('FAILED', { userName: 'alice' }, 'X'))).toEqual({ reported: false });
     expect(sfn.calls()).toHaveLength(0);
