@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Candidates } from '../../functions/commons/fleet-input.js';
 import { EXECUTION, rejectionOf, resetBeforeEach, useHandler } from './support.js';
 
-const { handler } = useHandler<Candidates>(() => import('../../functions/listCandidates.js'));
+const { handler, deployment } = useHandler<Candidates>(() => import('../../functions/listCandidates.js'));
 const iam = resetBeforeEach(mockClient(IAMClient));
 
 beforeAll(() => {
@@ -103,11 +103,19 @@ describe('listCandidates', () => {
     expect(candidates).toMatchObject({ dryRun: false, maxConcurrency: 5, userDefaults: {} });
   });
 
-  it('lets a user with an Inactive second key through when the defaults allow deleting it; allUsersInPath ignores tags', async () => {
+  it('lets a user with an Inactive second key through when the defaults (and the deployment) allow deleting it; allUsersInPath ignores tags', async () => {
     users({
       pair: { keys: [key('AKIAPAIR000000000001', 200), key('AKIAPAIR000000000002', 300, 'Inactive')] },
     });
-    const candidates = await handler({
+    const input = { allUsersInPath: true, userDefaults: { deleteInactiveKey: true } };
+    expect((await rejectionOf(handler({ input, execution: EXECUTION }))).message).toContain(
+      'allowDeleteInactiveKey',
+    );
+    const allowing = await deployment({
+      ROTATOR_ALLOW_DELETE_INACTIVE_KEY: 'true',
+      ROTATOR_USER_PATH: '/rotated/',
+    });
+    const candidates = await allowing({
       input: { allUsersInPath: true, userDefaults: { deleteInactiveKey: true } },
       execution: EXECUTION,
     });
