@@ -2,7 +2,7 @@ import { IAMClient, ListAccessKeysCommand, ListUsersCommand, ListUserTagsCommand
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Candidates } from '../../functions/commons/fleet-input.js';
-import { EXECUTION, rejectionOf, resetBeforeEach, useHandler } from './support.js';
+import { EXECUTION, rejectionOf, resetBeforeEach, sdkError, useHandler } from './support.js';
 
 const { handler, deployment } = useHandler<Candidates>(() => import('../../functions/listCandidates.js'));
 const iam = resetBeforeEach(mockClient(IAMClient));
@@ -120,6 +120,27 @@ describe('listCandidates', () => {
       execution: EXECUTION,
     });
     expect(candidates.due.map((u) => u.userName)).toEqual(['pair']);
+  });
+
+  it('tries a throttled page again and keeps the pages already read; a permanent refusal fails at once', async () => {
+    users({ due: { tags: OPTED_IN, keys: [key('AKIADUE0000000000001', 120)] } });
+    iam
+      .on(ListAccessKeysCommand)
+      .rejectsOnce(sdkError('Throttling', 400))
+      .rejectsOnce(sdkError('Throttling', 400))
+      .resolves({
+        AccessKeyMetadata: [{ ...key('AKIADUE0000000000001', 120), UserName: 'due' }],
+        IsTruncated: false,
+      });
+    const candidates = await handler({ input: {}, execution: EXECUTION });
+    expect(candidates.due.map((u) => u.userName)).toEqual(['due']);
+    expect(iam.commandCalls(ListUsersCommand)).toHaveLength(1);
+    expect(iam.commandCalls(ListAccessKeysCommand)).toHaveLength(3);
+
+    iam.on(ListAccessKeysCommand).rejects(sdkError('AccessDenied', 403));
+    const error = await rejectionOf(handler({ input: {}, execution: EXECUTION }));
+    expect(error.name).toBe('AwsRequestError');
+    expect(iam.commandCalls(ListAccessKeysCommand)).toHaveLength(4);
   });
 
   it('refuses bad input, and waits below the deployment floors, before any call', async () => {
