@@ -12,13 +12,15 @@ import { localTarget, observe, seedUser, type SeededUser } from '../local-stack/
 import { prepareTarget } from '../local-stack/rotation.js';
 import { startLocalStack } from '../local-stack/stack.js';
 
-const HELP = `usage: iam-key-rotator bench --fleet N [--max-concurrency C] [--wait-scale S] [--json]
+const HELP = `usage: iam-key-rotator bench --fleet N [--max-concurrency C] [--wait-scale S] [--iam-rate R] [--json]
 
 Seeds N users (9 in 10 due, 1 in 10 with a young key) and runs the fleet machine on the local stack
 with the deployment's default waits (grace 900 s, recovery 86400 s) scaled by S (default 0.0001):
 reports the fleet's time (bounded by the active steps, not the waits), the time until every child
-ended, throughput, the most children running at once, the calls per service, and every user whose
-keys break the promises (one Active key, the one Vault serves, not the old one).`;
+ended, throughput, the most children running at once, the calls per service, IAM's Throttling
+answers (a token bucket per action, R calls/s with a burst of R, default 20; every one was retried
+when every due user rotated), and every user whose keys break the promises (one Active key, the
+one Vault serves, not the old one).`;
 
 const DAY_MS = 86_400_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -31,6 +33,7 @@ export async function runFleetBench(args: string[]): Promise<number> {
       fleet: { type: 'string', default: '200' },
       'max-concurrency': { type: 'string', default: '10' },
       'wait-scale': { type: 'string', default: '0.0001' },
+      'iam-rate': { type: 'string', default: '20' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
@@ -42,8 +45,24 @@ export async function runFleetBench(args: string[]): Promise<number> {
   const count = Number(values.fleet);
   const maxConcurrency = Number(values['max-concurrency']);
   const waitScale = Number(values['wait-scale']);
+  const iamRate = Number(values['iam-rate']);
   if (!Number.isInteger(count) || count < 1) throw new Error('--fleet must be a whole number >= 1');
-  const stack = await startLocalStack({ propagationMs: 0, stepFunctions: { waitScale, retryPauseMs: 50 } });
+  if (!Number.isInteger(iamRate) || iamRate < 1) throw new Error('--iam-rate must be a whole number >= 1');
+  // The ASL's retry backoff (2 s doubling, at most 30 s) scaled × 0.1: throttled steps back off.
+  const backoff = [200, 400, 800, 1600, 3000, 3000, 3000, 3000];
+  const retryPauseMs = Object.fromEntries(
+    [
+      'ValidateInput',
+      'CreateKey',
+      'StoreInVault',
+      'VerifyKey',
+      'DeactivateOld',
+      'DeleteOld',
+      'RestoreVault',
+      'DiscardNewKey',
+    ].map((state) => [state, backoff]),
+  );
+  const stack = await startLocalStack({ propagationMs: 0, stepFunctions: { waitScale, retryPauseMs } });
   try {
     const target = localTarget(stack);
     await prepareTarget(target);
@@ -75,6 +94,8 @@ export async function runFleetBench(args: string[]): Promise<number> {
       users.push(user);
     }
     stack.traffic.resetCalls();
+    // Seeding ran unthrottled; the fleet runs under IAM's rate limit.
+    stack.aws.setIamRateLimit({ ratePerSecond: iamRate, burst: iamRate });
     const started = Date.now();
     const input = { maxConcurrency, userDefaults: { graceSeconds: 900, recoverySeconds: 86_400 } };
     const { executionArn } = await sfn.send(
@@ -96,6 +117,7 @@ export async function runFleetBench(args: string[]): Promise<number> {
       new ListExecutionsCommand({ stateMachineArn: stack.stateMachineArn, maxResults: 1000 }),
     );
     const spans: [number, number][] = [];
+    const statuses: Record<string, number> = {};
     for (const child of listed.executions ?? []) {
       let ended: DescribeExecutionOutput;
       for (;;) {
@@ -104,8 +126,10 @@ export async function runFleetBench(args: string[]): Promise<number> {
         await sleep(100);
       }
       spans.push([ended.startDate?.getTime() ?? 0, ended.stopDate?.getTime() ?? 0]);
+      statuses[ended.status ?? ''] = (statuses[ended.status ?? ''] ?? 0) + 1;
     }
     const allMs = Date.now() - started;
+    // Users whose child signalled (the summary's `rotated`; a FAILED fleet has no output: its SUCCEEDED children).
     const rotated = new Set(summary?.rotated ?? []);
     const violations: string[] = [];
     for (const user of users.filter((u) => rotated.has(u.userName))) {
@@ -131,13 +155,18 @@ export async function runFleetBench(args: string[]): Promise<number> {
       maxConcurrency,
       waitScale,
       fleetStatus: fleet.status,
+      fleetError: fleet.error ?? null,
+      fleetCause: fleet.cause ?? null,
       counts: summary?.counts ?? null,
       fleetMs,
       allChildrenEndedMs: allMs,
-      rotatedPerSecond: Number(((summary?.counts.rotated ?? 0) / (fleetMs / 1000)).toFixed(2)),
+      children: statuses,
+      rotatedPerSecond: Number(((statuses.SUCCEEDED ?? 0) / (fleetMs / 1000)).toFixed(2)),
       mostChildrenRunningAtOnce: mostRunning,
       scaledGraceMs: 900_000 * waitScale,
       scaledRecoveryMs: 86_400_000 * waitScale,
+      iamRatePerSecond: iamRate,
+      iamThrottles: stack.aws.iamThrottles(),
       calls: stack.traffic.calls(),
       invariantViolations: violations,
     };
@@ -146,9 +175,10 @@ export async function runFleetBench(args: string[]): Promise<number> {
         ? `${JSON.stringify(result, null, 2)}\n`
         : [
             `fleet of ${count} users, maxConcurrency ${maxConcurrency}, waits × ${waitScale}: ${fleet.status}`,
-            `  ${JSON.stringify(result.counts)}`,
-            `  fleet ${fleetMs} ms (${result.rotatedPerSecond} rotated/s); every child ended after ${allMs} ms`,
+            `  ${JSON.stringify(result.counts)}${fleet.error ? ` ${fleet.error}: ${fleet.cause ?? ''}` : ''}`,
+            `  fleet ${fleetMs} ms (${result.rotatedPerSecond} rotated/s); every child ended after ${allMs} ms: ${JSON.stringify(statuses)}`,
             `  at most ${mostRunning} children running at once (slots: ${maxConcurrency})`,
+            `  IAM at ${iamRate} calls/s per action: Throttling ${JSON.stringify(result.iamThrottles)}`,
             `  invariant violations: ${violations.length ? violations.join(', ') : 'none'}`,
           ].join('\n') + '\n',
     );

@@ -35,6 +35,29 @@ const DAY_MS = 86_400_000;
 /** Users read at once: each needs ListUserTags and ListAccessKeys, and IAM throttles per account. */
 const PARALLEL_USERS = 4;
 
+/** Attempts of one page while IAM throttles (or fails transiently), with full-jitter backoff. */
+const PAGE_ATTEMPTS = 10;
+const BACKOFF_BASE_MS = 100;
+const BACKOFF_MAX_MS = 3_000;
+
+/**
+ * One IAM call, tried again while IAM answers Throttling (or another transient error): a page
+ * retried here keeps the pages already read, where the state machine's retry would list every
+ * user again, into the same throttle.
+ */
+async function paced<T>(action: string, call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      const failure = awsFailure(action, error);
+      if (!failure.transient || attempt >= PAGE_ATTEMPTS) throw failure;
+      const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt);
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
+    }
+  }
+}
+
 /** Every page of a paginated IAM list (Marker / IsTruncated), as one array. */
 async function allPages<T>(
   action: string,
@@ -45,12 +68,7 @@ async function allPages<T>(
   const items: T[] = [];
   let marker: string | undefined;
   do {
-    let out;
-    try {
-      out = await page(marker);
-    } catch (error) {
-      throw awsFailure(action, error);
-    }
+    const out = await paced(action, () => page(marker));
     items.push(...out.items);
     marker = out.more ? out.marker : undefined;
   } while (marker !== undefined);
