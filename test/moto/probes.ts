@@ -63,13 +63,8 @@ export async function probe(target: Endpoint, prefix: string): Promise<Record<st
       const out = await iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId }));
       const used = out.AccessKeyLastUsed;
       const date = used?.LastUsedDate;
-      const precision = !date
-        ? 'no date'
-        : date.getUTCMilliseconds()
-          ? 'ms'
-          : date.getUTCSeconds()
-            ? 's'
-            : 'min';
+      // Whole seconds or milliseconds; a date on a whole minute is whole seconds too.
+      const precision = !date ? 'no date' : date.getUTCMilliseconds() ? 'ms' : 's';
       return `${precision}, service ${used?.ServiceName ?? '-'}, region ${used?.Region ?? '-'}`;
     });
   const newKey = async (userName: string): Promise<Credentials> => {
