@@ -3,11 +3,13 @@ import { parseArgs } from 'node:util';
 import {
   type DescribeExecutionOutput,
   type HistoryEvent,
+  ListTagsForResourceCommand,
   type SFNClient,
   StartExecutionCommand,
   type StartExecutionOutput,
 } from '@aws-sdk/client-sfn';
-import { ExecutionInput } from '../functions/commons/input.js';
+import { floorsFromTags } from '../functions/commons/floor-tags.js';
+import { belowFloors, ExecutionInput, type Floors } from '../functions/commons/input.js';
 import { callAws } from './aws-call.js';
 import { follow } from './follow.js';
 import { outcomeDocument, outcomeSummary } from './outcome.js';
@@ -38,7 +40,8 @@ options:
   --poll-ms N            how often --wait reads the history (default 1000)
 ${CONNECTION_HELP}
 
-The input is checked with the Lambda's own schema before any call: bad input exits 2.
+The input is checked with the Lambda's own schema, then with the floors the deployment publishes as
+its state machine's tags, before StartExecution: bad input exits 2.
 exit code: 0 started (with --wait: SUCCEEDED), 1 FAILED, TIMED_OUT or ABORTED, 2 bad usage or input,
 3 a Step Functions call failed (the message names a denied action), 130 interrupted while following.`;
 
@@ -90,6 +93,40 @@ export function checkInput<T extends Record<string, unknown>>(input: T): T {
   return input;
 }
 
+/** Floors that refuse nothing: what the CLI assumes of a floor the deployment does not publish. */
+const OPEN_FLOORS: Floors = {
+  minGraceSeconds: 0,
+  minRecoverySeconds: 0,
+  allowOldKeyInUseProceed: true,
+  allowVaultPathMove: true,
+  allowDeleteInactiveKey: true,
+};
+
+/**
+ * Checks a (schema-checked) input against the floors the deployment publishes as its state machine's
+ * tags, with ValidateInput's messages: below them is a UsageError (exit 2). An unpublished floor is left
+ * to the state machine, which checks every floor anyway.
+ */
+export async function checkFloors(
+  client: SFNClient,
+  machineArn: string,
+  input: Record<string, unknown>,
+  warn: (line: string) => void,
+): Promise<void> {
+  const { tags = [] } = await callAws('states:ListTagsForResource', machineArn, () =>
+    client.send(new ListTagsForResourceCommand({ resourceArn: machineArn })),
+  );
+  const published = floorsFromTags(tags);
+  const unknown = Object.keys(OPEN_FLOORS).filter((name) => !(name in published));
+  if (unknown.length > 0) {
+    warn(
+      `iam-key-rotator: the deployment publishes no floors (${unknown.join(', ')}); the state machine will check them`,
+    );
+  }
+  const below = belowFloors(ExecutionInput.parse(input), { ...OPEN_FLOORS, ...published });
+  if (below.length > 0) throw new UsageError(`invalid execution input: ${below.join('; ')}`);
+}
+
 /** A default execution name: the user (characters Step Functions refuses replaced) and the time. */
 export function executionName(user: string, now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]|\.\d{3}/g, '');
@@ -128,9 +165,10 @@ export async function runRotate(args: string[]): Promise<number> {
 
   const client = sfnClient(values);
   const machineArn = await stateMachineArn(client, values);
+  const err = (line: string) => process.stderr.write(`${line}\n`);
+  await checkFloors(client, machineArn, input, err);
   const started = await startExecution(client, machineArn, input, values.name ?? executionName(user));
   const executionArn = started.executionArn ?? '';
-  const err = (line: string) => process.stderr.write(`${line}\n`);
   if (!values.wait) {
     process.stdout.write(
       values.json

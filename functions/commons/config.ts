@@ -92,6 +92,17 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   };
 }
 
+/** Only the floors of an environment (the local stack publishes them as the rotator's tags). */
+export function floorsFromEnv(env: NodeJS.ProcessEnv): Floors {
+  return z.parse(FloorSettings, {
+    minGraceSeconds: env.ROTATOR_MIN_GRACE_SECONDS,
+    minRecoverySeconds: env.ROTATOR_MIN_RECOVERY_SECONDS,
+    allowOldKeyInUseProceed: env.ROTATOR_ALLOW_OLD_KEY_IN_USE_PROCEED,
+    allowVaultPathMove: env.ROTATOR_ALLOW_VAULT_PATH_MOVE,
+    allowDeleteInactiveKey: env.ROTATOR_ALLOW_DELETE_INACTIVE_KEY,
+  });
+}
+
 let cached: Config | undefined;
 
 /** The configuration, read from the environment once per Lambda container. */

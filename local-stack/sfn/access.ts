@@ -1,7 +1,7 @@
 import { conditionKeys, field, type JsonAccess } from '../aws/access.js';
 
 /** An operation on the state machine or execution the input names (the request's ARN field). */
-function on(action: string, arnField: 'stateMachineArn' | 'executionArn'): JsonAccess {
+function on(action: string, arnField: 'stateMachineArn' | 'executionArn' | 'resourceArn'): JsonAccess {
   return (input) => {
     const resource = field(input, arnField);
     if (resource === undefined) return [];
@@ -18,6 +18,7 @@ function anywhere(action: string): JsonAccess {
 export const sfnAccess: ReadonlyMap<string, JsonAccess> = new Map<string, JsonAccess>([
   ['ListStateMachines', anywhere('states:ListStateMachines')],
   ['DescribeStateMachine', on('states:DescribeStateMachine', 'stateMachineArn')],
+  ['ListTagsForResource', on('states:ListTagsForResource', 'resourceArn')],
   ['StartExecution', on('states:StartExecution', 'stateMachineArn')],
   ['DescribeExecution', on('states:DescribeExecution', 'executionArn')],
   ['GetExecutionHistory', on('states:GetExecutionHistory', 'executionArn')],

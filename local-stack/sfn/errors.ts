@@ -16,6 +16,9 @@ export const invalidExecutionInput = (detail: string): AwsServiceError =>
 export const stateMachineDoesNotExist = (arn: string): AwsServiceError =>
   new AwsServiceError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
 
+export const resourceNotFound = (arn: string): AwsServiceError =>
+  new AwsServiceError('ResourceNotFound', `Resource Not Found: '${arn}'`);
+
 export const executionDoesNotExist = (arn: string): AwsServiceError =>
   new AwsServiceError('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
 

@@ -24,6 +24,8 @@ export interface MachineSpec {
   definition: string;
   roleArn: string;
   tasks: Record<string, TaskResource>;
+  /** The machine's tags (ListTagsForResource), read at each call. */
+  tags?: () => Record<string, string>;
   /** Runs one execution to its end; the outcome is read from the events it reported. */
   run(run: MachineRun): Promise<void>;
 }

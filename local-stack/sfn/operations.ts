@@ -3,11 +3,11 @@ import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
 import type { CallContext, JsonHandler } from '../aws/context.js';
 import { parseInput } from '../aws/json-input.js';
-import { missingParameter } from './errors.js';
+import { missingParameter, resourceNotFound } from './errors.js';
 import type { Execution } from './executions.js';
 import { withoutData } from './history.js';
 import type { RegisteredMachine } from './machines.js';
-import { checkName } from './names.js';
+import { checkName, parseStateMachineArn } from './names.js';
 import { MAX_PAGE, page } from './pages.js';
 import type { StepFunctions } from './service.js';
 
@@ -73,6 +73,15 @@ const describeStateMachine: JsonHandler = (input, ctx) => {
     loggingConfiguration: { level: 'OFF', includeExecutionData: false },
     tracingConfiguration: { enabled: false },
   };
+};
+
+// Tags of state machines only: the endpoint serves no activities.
+const listTagsForResource: JsonHandler = (input, ctx) => {
+  required(input, 'resourceArn');
+  const { resourceArn } = parseInput(z.object({ resourceArn: Arn }), input);
+  const machine = service(ctx).machines.byName(parseStateMachineArn(resourceArn));
+  if (machine?.arn !== resourceArn) throw resourceNotFound(resourceArn);
+  return { tags: Object.entries(machine.tags?.() ?? {}).map(([key, value]) => ({ key, value })) };
 };
 
 const startExecution: JsonHandler = (input, ctx) => {
@@ -217,6 +226,7 @@ const sendTaskHeartbeat: JsonHandler = (input, ctx) => {
 export const sfnActions: ReadonlyMap<string, JsonHandler> = new Map([
   ['ListStateMachines', listStateMachines],
   ['DescribeStateMachine', describeStateMachine],
+  ['ListTagsForResource', listTagsForResource],
   ['StartExecution', startExecution],
   ['DescribeExecution', describeExecution],
   ['GetExecutionHistory', getExecutionHistory],

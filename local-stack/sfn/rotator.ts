@@ -1,3 +1,5 @@
+import { floorsFromEnv } from '../../functions/commons/config.js';
+import { floorTags } from '../../functions/commons/floor-tags.js';
 import { AwsServiceError } from '../aws/errors.js';
 import { asLambda, type Handler, type Json } from '../lambda.js';
 import { LOCAL_RETRY_PAUSES } from '../rotation.js';
@@ -81,6 +83,8 @@ export function rotatorMachine(options: RotatorMachineOptions): MachineSpec {
     definition: JSON.stringify(definition, null, 2),
     roleArn: `arn:aws:iam::${accountId}:role/${ROTATOR_MACHINE_NAME}`,
     tasks,
+    // The floors of the environment the in-process functions read (provision.ts rotatorEnvironment sets it).
+    tags: () => floorTags(floorsFromEnv(process.env)),
     run: async (run: MachineRun) => {
       const real = options.handlers ?? (await loadHandlers());
       // Each function is invoked by one Task state; the wrapper tells the history when and with what.

@@ -384,6 +384,17 @@ describe('serverless package', () => {
     }
   });
 
+  it('publishes the default floors as tags of the rotation machine, for the CLI to check input with', () => {
+    const tags = resources.RotateAccessKeyStateMachine?.Properties.Tags as { Key: string; Value: string }[];
+    expect(tags.filter((tag) => tag.Key.startsWith('iam-key-rotator:'))).toEqual([
+      { Key: 'iam-key-rotator:minGraceSeconds', Value: '300' },
+      { Key: 'iam-key-rotator:minRecoverySeconds', Value: '3600' },
+      { Key: 'iam-key-rotator:allowOldKeyInUseProceed', Value: 'false' },
+      { Key: 'iam-key-rotator:allowVaultPathMove', Value: 'false' },
+      { Key: 'iam-key-rotator:allowDeleteInactiveKey', Value: 'false' },
+    ]);
+  });
+
   it('grants no secret, parameter or network access that the default parameters do not use', () => {
     for (const action of [
       'secretsmanager:GetSecretValue',

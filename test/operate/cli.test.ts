@@ -7,6 +7,8 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { userStatus, type UserStatus } from '../../cli/status.js';
+import { floorTags } from '../../functions/commons/floor-tags.js';
+import { DEFAULT_FLOORS } from '../../functions/commons/input.js';
 import { localTarget, readVaultKey, seedUser, type Target } from '../../local-stack/provision.js';
 import { prepareTarget } from '../../local-stack/rotation.js';
 import { type LocalStack, startLocalStack } from '../../local-stack/stack.js';
@@ -156,6 +158,77 @@ describe('iam-key-rotator rotate', () => {
     expect(badGrace.stderr).toContain('--grace must be whole seconds');
     expect(badFile.stderr).toMatch(/vaultPath: .*; input: Unrecognized key: "surprise"/);
     expect(stack.traffic.calls()).toEqual({});
+  });
+
+  it('refuses input below the floors the deployment publishes (exit 2), with no StartExecution', async () => {
+    await seedUser(target, 'op-floor');
+    stack.traffic.resetCalls();
+    const low = await cli(['rotate', 'op-floor', '--grace', '0', '--recovery', '60']);
+    const atFloor = await cli([
+      'rotate',
+      'op-floor',
+      '--dry-run',
+      '--grace',
+      '300',
+      '--wait',
+      '--poll-ms',
+      '50',
+    ]);
+    expect(low.code).toBe(2);
+    expect(low.stderr).toContain(
+      "invalid execution input: graceSeconds 0 is below this deployment's minGraceSeconds 300; " +
+        "recoverySeconds 60 is below this deployment's minRecoverySeconds 3600",
+    );
+    expect(low.stderr).not.toContain('publishes no floors');
+    expect(atFloor.code).toBe(0);
+    expect(atFloor.stdout).toContain('op-floor');
+    expect(stack.traffic.calls()['sfn:ListTagsForResource']).toBe(2);
+    expect(stack.traffic.calls()['sfn:StartExecution']).toBe(1);
+  });
+
+  it('starts input the published floors allow, and leaves unpublished floors to the state machine', async () => {
+    // Deployments with other floors: machines that end at once, tagged as serverless.yml tags the rotator.
+    const deployment = (name: string, tags: Record<string, string>) =>
+      stack.aws.stepFunctions.machines.register({
+        name,
+        definition: JSON.stringify({ StartAt: 'Done', States: { Done: { Type: 'Pass', End: true } } }),
+        roleArn: `arn:aws:iam::123456789012:role/${name}`,
+        tasks: {},
+        tags: () => tags,
+        run: async ({ input, onEvent }) => {
+          onEvent({ type: 'ExecutionSucceeded', timestamp: Date.now(), output: input });
+        },
+      });
+    const open = deployment('op-open-floors', floorTags({ ...DEFAULT_FLOORS, minGraceSeconds: 0 }));
+    const untagged = deployment('op-untagged', {});
+    stack.traffic.resetCalls();
+    const allowed = await cli(['rotate', 'op-floor', '--grace', '0', '--state-machine-arn', open]);
+    const unpublished = await cli(['rotate', 'op-floor', '--grace', '0', '--state-machine-arn', untagged]);
+    const stillBelow = await cli(['rotate', 'op-floor', '--recovery', '0', '--state-machine-arn', open]);
+
+    expect(allowed.code).toBe(0);
+    expect(allowed.stdout).toContain(':execution:op-open-floors:op-floor-');
+    expect(allowed.stderr).toBe('');
+    expect(unpublished.code).toBe(0);
+    expect(unpublished.stderr).toBe(
+      'iam-key-rotator: the deployment publishes no floors (minGraceSeconds, minRecoverySeconds, ' +
+        'allowOldKeyInUseProceed, allowVaultPathMove, allowDeleteInactiveKey); the state machine will check them\n',
+    );
+    expect(stillBelow.code).toBe(2);
+    expect(stillBelow.stderr).toContain(
+      "recoverySeconds 0 is below this deployment's minRecoverySeconds 3600",
+    );
+    expect(stack.traffic.calls()['sfn:StartExecution']).toBe(2);
+  });
+
+  it('names a denied states:ListTagsForResource and exits 3, starting nothing', async () => {
+    stack.traffic.resetCalls();
+    stack.traffic.addFault('sfn:ListTagsForResource:AccessDeniedException');
+    const { code, stderr } = await cli(['rotate', 'op-ok']);
+    stack.traffic.clearFaults();
+    expect(code).toBe(3);
+    expect(stderr).toContain(`not allowed to call states:ListTagsForResource on ${stack.stateMachineArn}`);
+    expect(stack.traffic.calls()['sfn:StartExecution']).toBeUndefined();
   });
 
   it('names the denied action and resource and exits 3 (endpoint from AWS_ENDPOINT_URL_SFN)', async () => {

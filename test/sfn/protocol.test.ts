@@ -6,6 +6,7 @@ import {
   type HistoryEvent,
   ListExecutionsCommand,
   ListStateMachinesCommand,
+  ListTagsForResourceCommand,
   SFNClient,
   StartExecutionCommand,
   StopExecutionCommand,
@@ -369,6 +370,39 @@ describe('the Step Functions endpoint', () => {
       }),
     );
     expect(await finished(ok.executionArn ?? '')).toBe('FAILED');
+  });
+
+  it('lists the rotator’s tags: the floors of its functions’ environment; ResourceNotFound, InvalidArn', async () => {
+    const tagsOf = async (resourceArn: string) =>
+      (await sfn.send(new ListTagsForResourceCommand({ resourceArn }))).tags;
+    expect(await tagsOf(stack.stateMachineArn)).toEqual([
+      { key: 'iam-key-rotator:minGraceSeconds', value: '300' },
+      { key: 'iam-key-rotator:minRecoverySeconds', value: '3600' },
+      { key: 'iam-key-rotator:allowOldKeyInUseProceed', value: 'false' },
+      { key: 'iam-key-rotator:allowVaultPathMove', value: 'false' },
+      { key: 'iam-key-rotator:allowDeleteInactiveKey', value: 'false' },
+    ]);
+    // The tags follow the environment the in-process functions read (rotatorEnvironment sets it).
+    const saved = process.env.ROTATOR_MIN_GRACE_SECONDS;
+    process.env.ROTATOR_MIN_GRACE_SECONDS = '60';
+    try {
+      expect(await tagsOf(stack.stateMachineArn)).toContainEqual({
+        key: 'iam-key-rotator:minGraceSeconds',
+        value: '60',
+      });
+    } finally {
+      if (saved === undefined) delete process.env.ROTATOR_MIN_GRACE_SECONDS;
+      else process.env.ROTATOR_MIN_GRACE_SECONDS = saved;
+    }
+    expect(await tagsOf(stack.fleetStateMachineArn)).toEqual([]);
+
+    const unknown = stack.stateMachineArn.replace(/:stateMachine:.*/, ':stateMachine:no-such-machine');
+    expect(await errorOf(tagsOf(unknown))).toEqual({
+      name: 'ResourceNotFound',
+      message: `Resource Not Found: '${unknown}'`,
+      status: 400,
+    });
+    expect((await errorOf(tagsOf('not-an-arn'))).name).toBe('InvalidArn');
   });
 
   it('serves another registered machine beside the rotator, and pages ListStateMachines', async () => {
