@@ -18,7 +18,7 @@ Seeds N users (9 in 10 due, 1 in 10 with a young key) and runs the fleet machine
 with the deployment's default waits (grace 900 s, recovery 86400 s) scaled by S (default 0.0001):
 reports the fleet's time (bounded by the active steps, not the waits), the time until every child
 ended, throughput, the most children running at once, the calls per service, IAM's Throttling
-answers (a token bucket per action, R calls/s with a burst of R, default 20; every one was retried
+answers (a token bucket per action, R calls/s with a burst of R, default 50; every one was retried
 when every due user rotated), and every user whose keys break the promises (one Active key, the
 one Vault serves, not the old one).`;
 
@@ -33,7 +33,7 @@ export async function runFleetBench(args: string[]): Promise<number> {
       fleet: { type: 'string', default: '200' },
       'max-concurrency': { type: 'string', default: '10' },
       'wait-scale': { type: 'string', default: '0.0001' },
-      'iam-rate': { type: 'string', default: '20' },
+      'iam-rate': { type: 'string', default: '50' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },

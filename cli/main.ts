@@ -32,7 +32,10 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   stop: runStop,
   local: runLocal,
   stack: runStack,
-  bench: async (rest) => (await import('../bench/rotation.js')).runBench(rest),
+  bench: async (rest) =>
+    rest.some((arg) => arg === '--fleet' || arg.startsWith('--fleet='))
+      ? (await import('../bench/fleet.js')).runFleetBench(rest)
+      : (await import('../bench/rotation.js')).runBench(rest),
 };
 
 /** A failed AWS call exits 3; bad usage or input, 2. */
