@@ -2,8 +2,8 @@ import { DescribeExecutionCommand, ListExecutionsCommand, type SFNClient } from 
 import type { IAMClient } from '@aws-sdk/client-iam';
 import { CLAIM_TAG, OWNER_TAG } from '../functions/commons/ownership.js';
 import { AccessDeniedError, callAws } from './aws-call.js';
-import { userTags } from './iam.js';
-import { UsageError } from './sfn.js';
+import { iamClient, userTags } from './iam.js';
+import { type Connection, sfnClient, stateMachineArn, UsageError } from './sfn.js';
 
 /** How many recent executions are read to find a user's when the user carries no claim tag. */
 const SCAN_LIMIT = 50;
@@ -55,4 +55,21 @@ export async function executionOf(
   throw new UsageError(
     `no execution found for user ${ref} (no claim tag, none of the last ${SCAN_LIMIT} executions)`,
   );
+}
+
+/** The one execution a command's positional argument names (an ARN, or a user's latest), and its client. */
+export async function namedExecution(
+  command: string,
+  positionals: string[],
+  options: Connection & { 'iam-endpoint'?: string | undefined },
+): Promise<{ sfn: SFNClient; executionArn: string }> {
+  const [ref, ...rest] = positionals;
+  if (!ref || rest.length > 0) throw new UsageError(`${command} takes one execution ARN or user`);
+  const sfn = sfnClient(options);
+  const executionArn = await executionOf(ref, {
+    sfn,
+    iam: iamClient(options['iam-endpoint']),
+    machineArn: () => stateMachineArn(sfn, options),
+  });
+  return { sfn, executionArn };
 }

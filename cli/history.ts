@@ -1,12 +1,11 @@
 import { parseArgs } from 'node:util';
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { callAws } from './aws-call.js';
-import { executionOf } from './executions.js';
+import { namedExecution } from './executions.js';
 import { fullHistory } from './follow.js';
-import { iamClient } from './iam.js';
 import { Progress } from './progress.js';
 import { followToEnd, report } from './rotate.js';
-import { CONNECTION_HELP, CONNECTION_OPTIONS, sfnClient, stateMachineArn, UsageError } from './sfn.js';
+import { CONNECTION_HELP, CONNECTION_OPTIONS } from './sfn.js';
 
 const HELP = `usage: iam-key-rotator history <execution-arn|user> [--json] [--follow]
 
@@ -42,14 +41,7 @@ export async function runHistory(args: string[]): Promise<number> {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
-  const [ref, ...rest] = positionals;
-  if (!ref || rest.length > 0) throw new UsageError('history takes one execution ARN or user');
-  const sfn = sfnClient(values);
-  const executionArn = await executionOf(ref, {
-    sfn,
-    iam: iamClient(values['iam-endpoint']),
-    machineArn: () => stateMachineArn(sfn, values),
-  });
+  const { sfn, executionArn } = await namedExecution('history', positionals, values);
   const err = (line: string) => process.stderr.write(`${line}\n`);
   if (values.follow) {
     const followed = await followToEnd(executionArn, sfn, Number(values['poll-ms']), err);

@@ -2,11 +2,10 @@ import { parseArgs } from 'node:util';
 import { DescribeExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { callAws } from './aws-call.js';
 import { afterStop } from './error-table.js';
-import { executionOf } from './executions.js';
+import { namedExecution } from './executions.js';
 import { fullHistory } from './follow.js';
-import { iamClient } from './iam.js';
 import { statesOf } from './progress.js';
-import { CONNECTION_HELP, CONNECTION_OPTIONS, sfnClient, stateMachineArn, UsageError } from './sfn.js';
+import { CONNECTION_HELP, CONNECTION_OPTIONS } from './sfn.js';
 
 const HELP = `usage: iam-key-rotator stop <execution-arn|user> [--reason R] [--json]
 
@@ -41,14 +40,7 @@ export async function runStop(args: string[]): Promise<number> {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
-  const [ref, ...rest] = positionals;
-  if (!ref || rest.length > 0) throw new UsageError('stop takes one execution ARN or user');
-  const sfn = sfnClient(values);
-  const executionArn = await executionOf(ref, {
-    sfn,
-    iam: iamClient(values['iam-endpoint']),
-    machineArn: () => stateMachineArn(sfn, values),
-  });
+  const { sfn, executionArn } = await namedExecution('stop', positionals, values);
   const before = await callAws('states:DescribeExecution', executionArn, () =>
     sfn.send(new DescribeExecutionCommand({ executionArn })),
   );
