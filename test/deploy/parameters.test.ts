@@ -27,6 +27,8 @@ const DEFAULTS: Record<string, string> = {
   minGraceSeconds: '300',
   minRecoverySeconds: '3600',
   allowOldKeyInUseProceed: 'false',
+  allowVaultPathMove: 'false',
+  allowDeleteInactiveKey: 'false',
 };
 
 const context = (params: Record<string, unknown>) => ({
