@@ -13,6 +13,7 @@ import {
   FleetInput,
   MAX_FLEET_USERS,
   MAX_PAYLOAD_BYTES,
+  MAX_SKIPPED_LISTED,
   type SkippedUser,
   type SkipReason,
 } from './commons/fleet-input.js';
@@ -153,9 +154,11 @@ export const handler = async (event: unknown): Promise<Candidates> => {
     return due;
   });
 
+  const skipped = verdicts.filter((v): v is SkippedUser => 'reason' in v);
   const candidates: Candidates = {
     due: verdicts.filter((v): v is DueUser => 'executionName' in v),
-    skipped: verdicts.filter((v): v is SkippedUser => 'reason' in v),
+    skipped: skipped.slice(0, MAX_SKIPPED_LISTED),
+    skippedTotal: skipped.length,
     dryRun: request.dryRun,
     maxConcurrency: request.maxConcurrency,
     userDefaults: request.userDefaults,
@@ -169,7 +172,7 @@ export const handler = async (event: unknown): Promise<Candidates> => {
   logger.info('candidates listed', {
     users: users.length,
     due: candidates.due.length,
-    skipped: candidates.skipped.length,
+    skipped: candidates.skippedTotal,
   });
   return candidates;
 };

@@ -62,7 +62,9 @@ export interface SkippedUser {
 /** listCandidates' result: the Map's items and the fleet-level values every item reads. */
 export interface Candidates {
   due: DueUser[];
+  /** The first MAX_SKIPPED_LISTED skipped users with their reasons; `skippedTotal` counts them all. */
   skipped: SkippedUser[];
+  skippedTotal: number;
   dryRun: boolean;
   maxConcurrency: number;
   userDefaults: UserDefaults;
@@ -77,6 +79,12 @@ export const MAX_PAYLOAD_BYTES = 256 * 1024;
  * and the Fail cause each repeat the names: 400 users stay well under 256 KiB at every state.
  */
 export const MAX_FLEET_USERS = 400;
+
+/**
+ * Skipped users named in the output (~60 bytes each): a path holding thousands of users that are not
+ * due must not make the fleet's state too large, so beyond these only the count is kept.
+ */
+export const MAX_SKIPPED_LISTED = 200;
 
 /** Execution names: 1-80 characters, none of whitespace, brackets, wildcards, `"#%\^|~`$&,;:/` or controls. */
 const NAME_UNSAFE = /[^\w.@+=-]/g;

@@ -149,4 +149,17 @@ describe('listCandidates', () => {
     expect(error.name).toBe('FleetTooLargeError');
     expect(error.message).toContain('401 users are due');
   });
+
+  it('names at most 200 skipped users but counts them all, so a large path never blocks a fleet', async () => {
+    const many: Record<string, Fixture> = {
+      due: { tags: OPTED_IN, keys: [key('AKIADUE0000000000001', 100)] },
+    };
+    for (let i = 0; i < 3000; i++) many[`x${i}`] = { keys: [key(`AKIA${String(i).padStart(16, '0')}`, 100)] };
+    users(many);
+    const candidates = await handler({ input: {}, execution: EXECUTION });
+    expect(candidates.due.map((u) => u.userName)).toEqual(['due']);
+    expect(candidates.skipped).toHaveLength(200);
+    expect(candidates.skipped[0]).toEqual({ userName: 'x0', reason: 'notTagged' });
+    expect(candidates.skippedTotal).toBe(3000);
+  });
 });
