@@ -122,7 +122,10 @@ export function createHttp(vault: VaultConfig, tls: TlsMaterial = {}): VaultHttp
   };
 }
 
-/** One request over node:http(s), the whole exchange bounded by the timeout. Follows no redirect. */
+/** The most of a response body read into memory. */
+export const MAX_RESPONSE_BYTES = 1024 * 1024;
+
+/** One request over node:http(s), the whole exchange bounded by the timeout and its size. Follows no redirect. */
 function exchange(
   secure: boolean,
   agent: HttpAgent | HttpsAgent,
@@ -133,7 +136,20 @@ function exchange(
   return new Promise((resolve, reject) => {
     const request = (secure ? httpsRequest : httpRequest)(url, { method, agent, headers }, (response) => {
       const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      let bytes = 0;
+      response.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        // A key's secret is a few hundred bytes: a body this large is a proxy's or a fault, not Vault's.
+        if (bytes > MAX_RESPONSE_BYTES) {
+          request.destroy(
+            Object.assign(new Error(`response over ${MAX_RESPONSE_BYTES} bytes`), {
+              code: 'ERESPONSETOOLARGE',
+            }),
+          );
+          return;
+        }
+        chunks.push(chunk);
+      });
       response.on('error', reject);
       response.on('end', () =>
         resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),

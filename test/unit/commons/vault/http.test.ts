@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VaultConfig } from '../../../../functions/commons/vault/config.js';
 import {
   createHttp,
+  MAX_RESPONSE_BYTES,
   send,
   vaultFailure,
   VaultHttpStatusError,
@@ -320,6 +321,28 @@ describe('send', () => {
       expect(error).toMatchObject({ status: 0 });
       expectNoSecrets(error);
     } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('stops reading a body larger than MAX_RESPONSE_BYTES: VaultUnavailableError, nothing buffered beyond it', async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(64 * 1024, 'a');
+      for (let sent = 0; sent <= MAX_RESPONSE_BYTES; sent += chunk.length) res.write(chunk);
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const error = await rejectionOf(
+        send(createHttp(settings(`http://127.0.0.1:${port}`)), 'GET', 'sys/health', { token: TOKEN }),
+      );
+      expect(error.name).toBe('VaultUnavailableError');
+      expect(error.message).toBe('Vault GET sys/health failed (no response): ERESPONSETOOLARGE');
+      expectNoSecrets(error);
+    } finally {
+      server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     }
   });
