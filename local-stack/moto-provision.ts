@@ -30,7 +30,7 @@ export async function createMotoAdmin(
     region,
     endpoint,
     // moto accepts any signature while its authorization is off.
-    credentials: { accessKeyId: 'AKIAMOTOBOOTSTRAP000', secretAccessKey: 'bootstrap'.padEnd(40, '0') },
+    credentials: { accessKeyId: 'moto-bootstrap', secretAccessKey: 'bootstrap'.padEnd(40, '0') },
   });
   const user = await iam.send(new CreateUserCommand({ UserName: 'moto-admin' }));
   await iam.send(

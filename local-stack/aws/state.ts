@@ -118,6 +118,25 @@ export interface StateSnapshot {
 }
 
 /** Everything the emulator knows; lost when it stops. */
+/** IAM's checks on a new user or role: its name and path, and a name unique whatever its case. */
+function checkNewEntity(kind: 'User' | 'Role', name: string, path: string, existing: Iterable<string>): void {
+  const field = kind === 'User' ? 'userName' : 'roleName';
+  if (!USER_NAME.test(name)) {
+    throw validationError(name, field, 'Member must satisfy regular expression pattern: [\\w+=,.@-]+');
+  }
+  if (!PATH.test(path)) {
+    throw validationError(
+      path,
+      'path',
+      'Member must satisfy regular expression pattern: (\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)',
+    );
+  }
+  const clash = [...existing].find((other) => other.toLowerCase() === name.toLowerCase());
+  if (clash !== undefined) {
+    throw new AwsServiceError('EntityAlreadyExists', `${kind} with name ${clash} already exists.`, 409);
+  }
+}
+
 export class AwsState {
   readonly users = new Map<string, User>();
   readonly accessKeys = new Map<string, AccessKey>();
@@ -151,25 +170,7 @@ export class AwsState {
   }
 
   addUser(userName: string, path = '/'): User {
-    if (!USER_NAME.test(userName)) {
-      throw validationError(
-        userName,
-        'userName',
-        'Member must satisfy regular expression pattern: [\\w+=,.@-]+',
-      );
-    }
-    if (!PATH.test(path)) {
-      throw validationError(
-        path,
-        'path',
-        'Member must satisfy regular expression pattern: (\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)',
-      );
-    }
-    // IAM user names are case-insensitively unique.
-    const clash = [...this.users.keys()].find((name) => name.toLowerCase() === userName.toLowerCase());
-    if (clash !== undefined) {
-      throw new AwsServiceError('EntityAlreadyExists', `User with name ${clash} already exists.`, 409);
-    }
+    checkNewEntity('User', userName, path, this.users.keys());
     const user: User = {
       userName,
       path,
@@ -183,25 +184,7 @@ export class AwsState {
   }
 
   addRole(roleName: string, path: string, assumeRolePolicyDocument: string): Role {
-    if (!/^[\w+=,.@-]{1,64}$/.test(roleName)) {
-      throw validationError(
-        roleName,
-        'roleName',
-        'Member must satisfy regular expression pattern: [\\w+=,.@-]+',
-      );
-    }
-    if (!PATH.test(path)) {
-      throw validationError(
-        path,
-        'path',
-        'Member must satisfy regular expression pattern: (\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)',
-      );
-    }
-    // IAM role names are case-insensitively unique, like user names.
-    const clash = [...this.roles.keys()].find((name) => name.toLowerCase() === roleName.toLowerCase());
-    if (clash !== undefined) {
-      throw new AwsServiceError('EntityAlreadyExists', `Role with name ${clash} already exists.`, 409);
-    }
+    checkNewEntity('Role', roleName, path, this.roles.keys());
     const arn = `arn:aws:iam::${this.accountId}:role${path}${roleName}`;
     const roleId = this.roleIds.get(arn) ?? newRoleId();
     this.roleIds.set(arn, roleId);
