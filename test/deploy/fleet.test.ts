@@ -8,32 +8,11 @@ import { describe, expect, it } from 'vitest';
 import { FLEET_FUNCTIONS, FUNCTIONS, FUNCTION_STATEMENTS, type Statement } from '../../deploy/policies.cjs';
 import { resources } from '../../deploy/template.cjs';
 import { ExecutionInput } from '../../functions/commons/input.js';
-import { actions, fromCloudFormation, pascal, type Resource } from './template.js';
-
-const DEFAULTS: Record<string, string> = {
-  userPath: '/rotated/',
-  vaultAuthMethod: 'aws',
-  alertEmail: '',
-  outOfBandAlerts: 'auto',
-  httpTrigger: 'false',
-  minGraceSeconds: '300',
-  minRecoverySeconds: '3600',
-  allowOldKeyInUseProceed: 'false',
-  allowVaultPathMove: 'false',
-  allowDeleteInactiveKey: 'false',
-};
+import { actions, fromCloudFormation, pascal, type Resource, templateContext } from './template.js';
 
 /** The template's resources for these parameters, deployed in `region`. */
 async function build(params: Record<string, string> = {}, region = 'us-east-1') {
-  const { Resources } = await resources({
-    resolveVariable: async (address: string) => {
-      if (address === 'self:service') return 'iam-key-rotator';
-      if (address === 'sls:stage') return 'dev';
-      if (address === 'aws:region') return region;
-      const name = address.replace(/^param:/, '');
-      return params[name] ?? DEFAULTS[name] ?? '';
-    },
-  });
+  const { Resources } = await resources(templateContext(params, region));
   return Resources as Record<string, Resource>;
 }
 
@@ -347,25 +326,8 @@ describe('out-of-band changes (CloudTrail)', () => {
 describe('HTTP trigger', () => {
   it('is off by default', async () => {
     const r = await build();
-    await expect(
-      resources({
-        resolveVariable: async (address: string) =>
-          ({ 'self:service': 'iam-key-rotator', 'sls:stage': 'dev', 'aws:region': 'us-east-1' })[address] ??
-          DEFAULTS[address.replace(/^param:/, '')] ??
-          '',
-      }),
-    ).resolves.toMatchObject({ Outputs: {} });
-    const on = await resources({
-      resolveVariable: async (address: string) =>
-        ({
-          'self:service': 'iam-key-rotator',
-          'sls:stage': 'dev',
-          'aws:region': 'us-east-1',
-          'param:httpTrigger': 'true',
-        })[address] ??
-        DEFAULTS[address.replace(/^param:/, '')] ??
-        '',
-    });
+    await expect(resources(templateContext({}))).resolves.toMatchObject({ Outputs: {} });
+    const on = await resources(templateContext({ httpTrigger: 'true' }));
     expect(on.Outputs.RotationsUrl?.Value).toEqual({
       'Fn::Sub': 'https://${RotationsApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/dev/rotations',
     });

@@ -3,46 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { VAULT_FUNCTIONS, VAULT_WRITERS } from '../../deploy/policies.cjs';
 import { environment, resources, vpc } from '../../deploy/template.cjs';
+import { pascal, templateContext } from './template.js';
 
-const DEFAULTS: Record<string, string> = {
-  userPath: '/rotated/',
-  vaultAuthMethod: 'aws',
-  vaultAppRoleRoleId: '',
-  vaultAppRoleSecretIdArn: '',
-  vaultTokenSecretArn: '',
-  vaultTokenParameter: '',
-  vaultWriterAppRoleRoleId: '',
-  vaultWriterAppRoleSecretIdArn: '',
-  vaultWriterTokenSecretArn: '',
-  vaultWriterTokenParameter: '',
-  vaultCaParameter: '',
-  vaultClientCertSecretArn: '',
-  vaultSecretsKmsKeyArn: '',
-  keyAdministratorArn: '',
-  vpcSubnetIds: '',
-  vpcSecurityGroupIds: '',
-  alertEmail: '',
-  outOfBandAlerts: 'auto',
-  httpTrigger: 'false',
-  minGraceSeconds: '300',
-  minRecoverySeconds: '3600',
-  allowOldKeyInUseProceed: 'false',
-  allowVaultPathMove: 'false',
-  allowDeleteInactiveKey: 'false',
-};
-
-const context = (params: Record<string, unknown>) => ({
-  resolveVariable: async (address: string) => {
-    if (address === 'self:service') return 'iam-key-rotator';
-    if (address === 'sls:stage') return 'dev';
-    if (address === 'aws:region') return 'us-east-1';
-    const name = address.replace(/^param:/, '');
-    if (!(name in DEFAULTS)) throw new Error(`unexpected variable ${address}`);
-    return params[name] ?? DEFAULTS[name];
-  },
-});
-
-const pascal = (name: string) => name.charAt(0).toUpperCase() + name.slice(1);
+const context = (params: Record<string, unknown>) => templateContext(params);
 
 describe('deploy/template.cjs', () => {
   it('lets only storeInVault and restoreVault read the writer’s AppRole secret_id, the others the reader’s', async () => {

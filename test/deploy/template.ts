@@ -172,3 +172,45 @@ export async function cfnLint(template: string): Promise<{ Rule: { Id: string };
   );
   return JSON.parse(stdout || '[]') as { Rule: { Id: string }; Message: string }[];
 }
+
+/** Every parameter deploy/template.cjs reads, at serverless.yml's defaults. */
+export const TEMPLATE_PARAMS: Record<string, string> = {
+  userPath: '/rotated/',
+  vaultAuthMethod: 'aws',
+  vaultAppRoleRoleId: '',
+  vaultAppRoleSecretIdArn: '',
+  vaultTokenSecretArn: '',
+  vaultTokenParameter: '',
+  vaultWriterAppRoleRoleId: '',
+  vaultWriterAppRoleSecretIdArn: '',
+  vaultWriterTokenSecretArn: '',
+  vaultWriterTokenParameter: '',
+  vaultCaParameter: '',
+  vaultClientCertSecretArn: '',
+  vaultSecretsKmsKeyArn: '',
+  keyAdministratorArn: '',
+  vpcSubnetIds: '',
+  vpcSecurityGroupIds: '',
+  alertEmail: '',
+  outOfBandAlerts: 'auto',
+  httpTrigger: 'false',
+  minGraceSeconds: '300',
+  minRecoverySeconds: '3600',
+  allowOldKeyInUseProceed: 'false',
+  allowVaultPathMove: 'false',
+  allowDeleteInactiveKey: 'false',
+};
+
+/** What serverless hands deploy/template.cjs: these parameters over the defaults; an unknown one is a test bug. */
+export function templateContext(params: Record<string, unknown>, region = 'us-east-1') {
+  return {
+    resolveVariable: async (address: string) => {
+      if (address === 'self:service') return 'iam-key-rotator';
+      if (address === 'sls:stage') return 'dev';
+      if (address === 'aws:region') return region;
+      const name = address.replace(/^param:/, '');
+      if (!(name in TEMPLATE_PARAMS)) throw new Error(`unexpected variable ${address}`);
+      return params[name] ?? TEMPLATE_PARAMS[name];
+    },
+  };
+}
