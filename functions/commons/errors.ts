@@ -64,3 +64,9 @@ export class RollbackUnsafeError extends PermanentError {}
 
 /** Thrown by listCandidates when more users are due than one fleet execution can hand to its Map. */
 export class FleetTooLargeError extends PermanentError {}
+
+/**
+ * Thrown when the target role in another account cannot be assumed: it is missing, does not trust
+ * this step's role, or expects another ExternalId. The step changed nothing.
+ */
+export class TargetAccountAccessError extends PermanentError {}

@@ -1,5 +1,10 @@
 import { IAMClient } from '@aws-sdk/client-iam';
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import { accountSettings } from '../accounts.js';
 import { clientConfig } from '../aws.js';
+import { assumedRoleCredentials, type IamTarget } from './assume-role.js';
+
+export type { IamTarget, TargetStep } from './assume-role.js';
 
 interface IamClients {
   iam: IAMClient;
@@ -10,13 +15,35 @@ interface IamClients {
   iamOnce: IAMClient;
 }
 
-let clients: IamClients | undefined;
+let own: IamClients | undefined;
+/** Clients acting in other accounts, by account, step and execution; the oldest are dropped. */
+const assumed = new Map<string, IamClients>();
+const MAX_ASSUMED = 16;
 
-/** The IAM clients, created once per container with the function's own credentials. */
-export function iamClients(): IamClients {
-  clients ??= {
-    iam: new IAMClient(clientConfig()),
-    iamOnce: new IAMClient({ ...clientConfig(), maxAttempts: 1 }),
-  };
+function makeClients(credentials?: AwsCredentialIdentityProvider): IamClients {
+  const settings = { ...clientConfig(), ...(credentials ? { credentials } : {}) };
+  return { iam: new IAMClient(settings), iamOnce: new IAMClient({ ...settings, maxAttempts: 1 }) };
+}
+
+/**
+ * The IAM clients for the account a step acts in: with the function's own credentials for the
+ * rotator's own account (or no target), else with the target role's, assumed as the step.
+ * Created once per container (per account, step and execution for other accounts).
+ */
+export function iamClients(target?: IamTarget): IamClients {
+  if (target === undefined || target.accountId === accountSettings().ownAccountId) {
+    own ??= makeClients();
+    return own;
+  }
+  const key = `${target.accountId} ${target.step} ${target.execution}`;
+  let clients = assumed.get(key);
+  if (clients === undefined) {
+    clients = makeClients(assumedRoleCredentials(target));
+    assumed.set(key, clients);
+    for (const oldest of assumed.keys()) {
+      if (assumed.size <= MAX_ASSUMED) break;
+      assumed.delete(oldest);
+    }
+  }
   return clients;
 }

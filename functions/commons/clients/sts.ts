@@ -6,3 +6,11 @@ import { clientConfig } from '../aws.js';
 export function stsWith(credentials: AwsCredentialIdentity): STSClient {
   return new STSClient(clientConfig(credentials));
 }
+
+let own: STSClient | undefined;
+
+/** The STS client signing with the function's own credentials, created once per container. */
+export function stsClient(): STSClient {
+  own ??= new STSClient(clientConfig());
+  return own;
+}
