@@ -36,7 +36,7 @@ export interface AwsEmulatorOptions {
   region?: string;
   /** The home account (the rotator's); default 123456789012. */
   accountId?: string;
-  /** Further accounts, each with its own IAM, STS sessions, KMS, secrets, parameters and local-admin. */
+  /** Further accounts, each with its own IAM users and roles, KMS, secrets, parameters, Step Functions and local-admin. */
   memberAccountIds?: string[];
   /** How long a key made by CreateAccessKey is refused as InvalidClientTokenId; default 0. */
   propagationMs?: number;
