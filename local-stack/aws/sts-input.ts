@@ -1,4 +1,4 @@
-import { validationError } from './errors.js';
+import { AwsServiceError, validationError } from './errors.js';
 import { optional, required } from './params.js';
 
 /** AssumeRole's parameters the emulator models, checked as the SDK model constrains them. */
@@ -42,6 +42,14 @@ function checkString(
 
 /** Reads AssumeRole's parameters, or throws the ValidationError STS answers. */
 export function readAssumeRole(params: URLSearchParams): AssumeRoleInput {
+  // A session policy narrows the session: ignoring one would grant more than asked, so it is refused.
+  if ([...params.keys()].some((key) => key === 'Policy' || key.startsWith('PolicyArns.'))) {
+    throw new AwsServiceError(
+      'ValidationError',
+      'The AWS emulator does not model session policies (Policy, PolicyArns).',
+      400,
+    );
+  }
   const roleArn = required(params, 'RoleArn', 'roleArn');
   const sessionName = required(params, 'RoleSessionName', 'roleSessionName');
   const [, accountId, roleName] = ROLE_ARN.exec(roleArn) ?? [];

@@ -15,11 +15,15 @@ const CHAINED_MAX_DURATION_S = 3600;
 export const assumedRoleArn = (session: Session): string =>
   `arn:aws:sts::${session.accountId}:assumed-role/${session.roleName}/${session.sessionName}`;
 
-/** How the caller appears to a trust policy and in AWS's messages. */
-function callerOf(
-  principal: Principal,
-  state: AwsState,
-): TrustCaller & { arn: string; principalArn: string } {
+/** How the caller of AssumeRole appears to a trust policy and in AWS's messages. */
+interface Caller extends TrustCaller {
+  /** As AWS's messages name it: a user's ARN, or the session's assumed-role ARN. */
+  arn: string;
+  /** aws:PrincipalArn: a user's ARN, or the session's role ARN. */
+  principalArn: string;
+}
+
+function callerOf(principal: Principal, state: AwsState): Caller {
   if (principal.kind === 'user') {
     const { arn } = principal.user;
     return { accountId: state.accountId, arn, principalArn: arn, arns: [arn] };
@@ -35,7 +39,7 @@ function callerOf(
  */
 function notAuthorized(
   accounts: AwsAccounts,
-  caller: ReturnType<typeof callerOf>,
+  caller: Caller,
   action: string,
   roleArn: string,
 ): AwsServiceError {
