@@ -4,10 +4,17 @@ import { AwsServiceError } from './errors.js';
 import { RateLimitSettings } from './rate-limit.js';
 import { seedSecret } from './secrets-manager.js';
 import { seedParameter } from './ssm.js';
+import type { AwsAccounts } from './accounts.js';
 import { seededAccessKey, userInfo, type AwsState } from './state.js';
 
-/** `/__admin/*`: unauthenticated JSON for seeding and inspecting; the server only serves it to loopback peers. */
+/**
+ * `/__admin/*`: unauthenticated JSON for seeding and inspecting; the server only serves it to
+ * loopback peers. Routes about one account's contents (state, users, keys, secrets, parameters,
+ * IAM's rate limit) act in the home account, or in another under `/__admin/accounts/<id>/…`.
+ */
 export const ADMIN_PREFIX = '/__admin/';
+
+const ACCOUNT_SCOPE = /^accounts\/(\d{12})\/(.*)$/;
 
 export interface AdminReply {
   status: number;
@@ -40,8 +47,10 @@ function parseBody<T>(schema: z.ZodType<T>, body: Buffer): T {
 
 type Route = (match: RegExpExecArray, body: Buffer) => AdminReply;
 
-function adminRoutes(state: AwsState, traffic: Traffic): [string, RegExp, Route][] {
-  const ok = (body: unknown, status = 200): AdminReply => ({ status, body });
+const ok = (body: unknown, status = 200): AdminReply => ({ status, body });
+
+/** The routes about one account's contents. */
+function accountRoutes(state: AwsState): [string, RegExp, Route][] {
   return [
     ['GET', /^state$/, () => ok(state.snapshot())],
     [
@@ -75,23 +84,52 @@ function adminRoutes(state: AwsState, traffic: Traffic): [string, RegExp, Route]
         return ok(seedParameter(state, name, value, type), 201);
       },
     ],
+    ['GET', /^rate-limits\/iam$/, () => ok(state.iamRateLimit.describe())],
+    [
+      'PUT',
+      /^rate-limits\/iam$/,
+      (_m, body) => {
+        state.iamRateLimit.configure(parseBody(RateLimitSettings, body));
+        return ok(state.iamRateLimit.describe());
+      },
+    ],
+    [
+      'DELETE',
+      /^rate-limits\/iam$/,
+      () => {
+        state.iamRateLimit.configure(undefined);
+        return ok(state.iamRateLimit.describe());
+      },
+    ],
+  ];
+}
+
+/** The routes about the emulator as a whole: every account, the traffic. */
+function emulatorRoutes(accounts: AwsAccounts, traffic: Traffic): [string, RegExp, Route][] {
+  return [
+    [
+      'GET',
+      /^accounts$/,
+      () => ok({ home: accounts.home.accountId, accountIds: accounts.all().map((a) => a.accountId) }),
+    ],
     [
       'POST',
       /^access-keys\/([^/]+)\/create-date$/,
       // Backdates a key, so a fleet finds it due: IAM itself never changes a key's CreateDate.
       (m, body) => {
-        const key = state.accessKeys.get(decodeURIComponent(m[1] ?? ''));
-        if (!key) return ok({ error: 'no such access key' }, 404);
-        key.createDate = new Date(parseBody(CreateDateBody, body).createDate);
-        return ok(seededAccessKey(key));
+        const found = accounts.findAccessKey(decodeURIComponent(m[1] ?? ''));
+        if (!found) return ok({ error: 'no such access key' }, 404);
+        found.key.createDate = new Date(parseBody(CreateDateBody, body).createDate);
+        return ok(seededAccessKey(found.key));
       },
     ],
     [
       'POST',
       /^propagation$/,
+      // IAM's eventual consistency, the same in every account.
       (_m, body) => {
-        state.propagationMs = parseBody(PropagationBody, body).ms;
-        return ok({ propagationMs: state.propagationMs });
+        accounts.setPropagationMs(parseBody(PropagationBody, body).ms);
+        return ok({ propagationMs: accounts.home.propagationMs });
       },
     ],
     ['GET', /^faults$/, () => ok({ faults: traffic.describe() })],
@@ -115,30 +153,13 @@ function adminRoutes(state: AwsState, traffic: Traffic): [string, RegExp, Route]
         return ok({ faults: [] });
       },
     ],
-    ['GET', /^denials$/, () => ok({ denials: state.denials })],
+    ['GET', /^denials$/, () => ok({ denials: accounts.denials })],
     [
       'DELETE',
       /^denials$/,
       () => {
-        state.denials.length = 0;
+        accounts.denials.length = 0;
         return ok({ denials: [] });
-      },
-    ],
-    ['GET', /^rate-limits\/iam$/, () => ok(state.iamRateLimit.describe())],
-    [
-      'PUT',
-      /^rate-limits\/iam$/,
-      (_m, body) => {
-        state.iamRateLimit.configure(parseBody(RateLimitSettings, body));
-        return ok(state.iamRateLimit.describe());
-      },
-    ],
-    [
-      'DELETE',
-      /^rate-limits\/iam$/,
-      () => {
-        state.iamRateLimit.configure(undefined);
-        return ok(state.iamRateLimit.describe());
       },
     ],
     ['GET', /^calls$/, () => ok({ calls: traffic.calls() })],
@@ -158,12 +179,23 @@ export function handleAdmin(
   method: string,
   path: string,
   body: Buffer,
-  state: AwsState,
+  accounts: AwsAccounts,
   traffic: Traffic,
 ): AdminReply {
-  const routes = adminRoutes(state, traffic);
+  const scope = ACCOUNT_SCOPE.exec(path);
+  let routes: [string, RegExp, Route][];
+  let rest = path;
+  if (scope) {
+    const [, accountId = '', inner = ''] = scope;
+    const state = accounts.get(accountId);
+    if (!state) return { status: 404, body: { error: `the emulator models no account ${accountId}` } };
+    routes = accountRoutes(state);
+    rest = inner;
+  } else {
+    routes = [...accountRoutes(accounts.home), ...emulatorRoutes(accounts, traffic)];
+  }
   const matching = routes.flatMap(([verb, pattern, route]) => {
-    const match = pattern.exec(path);
+    const match = pattern.exec(rest);
     return match ? [{ verb, match, route }] : [];
   });
   if (matching.length === 0) return { status: 404, body: { error: `no admin route ${path}` } };

@@ -10,6 +10,7 @@ import {
   type ReceivedRequest,
   type SigningCredentials,
 } from './sigv4.js';
+import type { AwsAccounts } from './accounts.js';
 import type { AwsState, Session, User } from './state.js';
 
 /**
@@ -18,6 +19,12 @@ import type { AwsState, Session, User } from './state.js';
  */
 export type Principal =
   { kind: 'user'; user: User; accessKeyId: string } | { kind: 'role'; session: Session };
+
+/** The principal and its account (a user's, or the assumed role's), where the call acts. */
+export interface Authenticated {
+  principal: Principal;
+  state: AwsState;
+}
 
 export type AwsService = Exclude<Service, 'vault'>;
 
@@ -58,9 +65,9 @@ function fail(service: AwsService, failure: Failure, message?: string): AwsServi
 export async function authenticate(
   request: ReceivedRequest,
   service: AwsService,
-  state: AwsState,
+  accounts: AwsAccounts,
   now = new Date(),
-): Promise<Principal> {
+): Promise<Authenticated> {
   const header = request.headers.authorization;
   if (header === undefined) {
     const message = isJsonService(service)
@@ -88,41 +95,49 @@ export async function authenticate(
       `Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=${header}`,
     );
   }
-  const { principal, credentials } = lookUp(auth.accessKeyId, request, service, state, now);
+  const { caller, credentials } = lookUp(auth.accessKeyId, request, service, accounts, now);
   checkSkew(signingDate, now, service);
   if (!(await signatureMatches(request, auth, signingDate, credentials))) throw fail(service, 'badSignature');
+  const { principal, state } = caller;
   if (principal.kind === 'user') {
     const key = state.accessKeys.get(principal.accessKeyId);
     if (key) key.lastUsed = { date: now, service, region: auth.region };
   }
-  return principal;
+  return caller;
 }
 
 function lookUp(
   accessKeyId: string,
   request: ReceivedRequest,
   service: AwsService,
-  state: AwsState,
+  accounts: AwsAccounts,
   now: Date,
-): { principal: Principal; credentials: SigningCredentials } {
+): { caller: Authenticated; credentials: SigningCredentials } {
   const token = request.headers['x-amz-security-token'];
-  const session = state.sessions.get(accessKeyId);
-  if (session) {
+  const session = accounts.sessions.get(accessKeyId);
+  const sessionState = session && accounts.get(session.accountId);
+  if (session && sessionState) {
     if (token !== session.sessionToken) throw fail(service, 'invalidToken');
     if (session.expiration <= now) throw fail(service, 'expiredToken');
     const { secretAccessKey, sessionToken } = session;
     return {
-      principal: { kind: 'role', session },
+      caller: { principal: { kind: 'role', session }, state: sessionState },
       credentials: { accessKeyId, secretAccessKey, sessionToken },
     };
   }
-  const key = state.accessKeys.get(accessKeyId);
+  const found = accounts.findAccessKey(accessKeyId);
   // Real IAM answers the same for unknown, deleted, inactive and not-yet-propagated keys.
-  if (!key || key.status !== 'Active' || state.isPropagating(key, now.getTime()) || token !== undefined) {
+  if (
+    !found ||
+    found.key.status !== 'Active' ||
+    found.state.isPropagating(found.key, now.getTime()) ||
+    token !== undefined
+  ) {
     throw fail(service, 'invalidToken');
   }
+  const { key, state } = found;
   return {
-    principal: { kind: 'user', user: state.getUser(key.userName), accessKeyId },
+    caller: { principal: { kind: 'user', user: state.getUser(key.userName), accessKeyId }, state },
     credentials: { accessKeyId, secretAccessKey: key.secretAccessKey },
   };
 }

@@ -3,7 +3,7 @@ import type { AwsService, Principal } from './auth.js';
 import { AwsServiceError } from './errors.js';
 import { evaluate } from './policy/evaluate.js';
 import { isJsonService } from './protocol.js';
-import type { AwsState, Denial } from './state.js';
+import type { AuthorizationLog, Denial } from './state.js';
 import { assumedRoleArn } from './sts.js';
 
 /**
@@ -15,18 +15,22 @@ export function authorize(
   service: AwsService,
   principal: Principal,
   requests: Access[],
-  state: AwsState,
+  log: AuthorizationLog,
 ): void {
   if (principal.kind !== 'role' || principal.session.role === undefined) return;
+  const { session } = principal;
   const { role } = principal.session;
-  const caller = assumedRoleArn(principal.session);
+  const caller = assumedRoleArn(session);
   const statements = [...role.policies.values()].flatMap((policy) => policy.statements);
   for (const request of requests) {
+    // The global keys every request of the session carries.
     const context = new Map(request.context);
     context.set('aws:principalarn', [role.arn]);
+    context.set('aws:principalaccount', [session.accountId]);
+    if (session.sourceIdentity !== undefined) context.set('aws:sourceidentity', [session.sourceIdentity]);
     const decision = evaluate(statements, { ...request, context });
     if (decision === 'allow') {
-      state.allowed.add(`${role.arn} ${request.action}`);
+      log.allowed.add(`${role.arn} ${request.action}`);
       continue;
     }
     const denial: Denial = {
@@ -36,7 +40,7 @@ export function authorize(
       roleArn: role.arn,
       reason: decision,
     };
-    state.denials.push(denial);
+    log.denials.push(denial);
     throw accessDenied(service, denial, request.shown);
   }
 }

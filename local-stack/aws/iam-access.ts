@@ -104,4 +104,5 @@ export const iamAccess: ReadonlyMap<string, QueryAccess> = new Map<string, Query
   ['CreateRole', onRole('iam:CreateRole')],
   ['GetRole', onRole('iam:GetRole')],
   ['PutRolePolicy', onRole('iam:PutRolePolicy')],
+  ['UpdateAssumeRolePolicy', onRole('iam:UpdateAssumeRolePolicy')],
 ]);

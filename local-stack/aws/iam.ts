@@ -3,6 +3,7 @@ import type { CallContext, QueryHandler } from './context.js';
 import { iamPage } from './iam-pages.js';
 import { optional, required, structList } from './params.js';
 import { MalformedPolicyError, parsePolicy } from './policy/document.js';
+import { parseTrustPolicy } from './policy/trust.js';
 import type { AccessKey, AccessKeyStatus, Role, User } from './state.js';
 import { xmlDate, xmlList, type XmlObject } from './xml.js';
 
@@ -39,9 +40,10 @@ const roleXml = (role: Role): XmlObject => ({
   AssumeRolePolicyDocument: encodeURIComponent(role.assumeRolePolicyDocument),
 });
 
-function parseDocument(text: string): ReturnType<typeof parsePolicy> {
+/** A policy parsed by `parse`, or IAM's MalformedPolicyDocument. */
+function parseDocument<T>(text: string, parse: (text: string) => T): T {
   try {
-    return parsePolicy(text);
+    return parse(text);
   } catch (error) {
     if (error instanceof MalformedPolicyError) {
       throw new AwsServiceError('MalformedPolicyDocument', error.message, 400);
@@ -162,13 +164,24 @@ export const iamActions: ReadonlyMap<string, QueryHandler> = new Map<string, Que
   [
     'CreateRole',
     (params, { state }) => {
-      const trust = required(params, 'AssumeRolePolicyDocument', 'assumeRolePolicyDocument');
+      const document = required(params, 'AssumeRolePolicyDocument', 'assumeRolePolicyDocument');
       const role = state.addRole(
         required(params, 'RoleName', 'roleName'),
         optional(params, 'Path') ?? '/',
-        trust,
+        document,
+        parseDocument(document, parseTrustPolicy),
       );
       return { Role: roleXml(role) };
+    },
+  ],
+  [
+    'UpdateAssumeRolePolicy',
+    (params, { state }) => {
+      const role = state.getRole(required(params, 'RoleName', 'roleName'));
+      const document = required(params, 'PolicyDocument', 'policyDocument');
+      role.trust = parseDocument(document, parseTrustPolicy);
+      role.assumeRolePolicyDocument = document;
+      return undefined;
     },
   ],
   [
@@ -181,7 +194,7 @@ export const iamActions: ReadonlyMap<string, QueryHandler> = new Map<string, Que
       const role = state.getRole(required(params, 'RoleName', 'roleName'));
       const name = required(params, 'PolicyName', 'policyName');
       const document = required(params, 'PolicyDocument', 'policyDocument');
-      role.policies.set(name, { document, statements: parseDocument(document) });
+      role.policies.set(name, { document, statements: parseDocument(document, parsePolicy) });
       return undefined;
     },
   ],

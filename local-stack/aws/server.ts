@@ -10,7 +10,7 @@ import { injectedCodeError, injectedStatusError } from './faults.js';
 import { newRequestId } from './ids.js';
 import { detectRoute, errorReply, readCall, type Reply, type Route } from './protocol.js';
 import type { ReceivedRequest } from './sigv4.js';
-import type { AwsState } from './state.js';
+import type { AwsAccounts } from './accounts.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -20,7 +20,7 @@ export interface RunningServer {
 }
 
 export async function startServer(
-  state: AwsState,
+  accounts: AwsAccounts,
   traffic: Traffic,
   host: string,
   port: number,
@@ -29,7 +29,7 @@ export async function startServer(
   const sockets = new Set<Socket>();
   const server: Server = createServer((req, res) => {
     // answer() turns every service failure into a reply; what is left (e.g. an oversized body) drops the connection.
-    serve(req, res, state, traffic).catch(() => req.socket.destroy());
+    serve(req, res, accounts, traffic).catch(() => req.socket.destroy());
   });
   server.on('connection', (socket) => {
     sockets.add(socket);
@@ -54,7 +54,7 @@ export async function startServer(
 async function serve(
   req: IncomingMessage,
   res: ServerResponse,
-  state: AwsState,
+  accounts: AwsAccounts,
   traffic: Traffic,
 ): Promise<void> {
   const body = await readBody(req);
@@ -66,7 +66,7 @@ async function serve(
           method,
           new URL(url, 'http://localhost').pathname.slice(ADMIN_PREFIX.length),
           body,
-          state,
+          accounts,
           traffic,
         )
       : { status: 403, body: { error: 'the admin API only answers loopback clients' } };
@@ -80,7 +80,7 @@ async function serve(
   const request: ReceivedRequest = { method, url, headers: req.headers, body };
   const route = detectRoute(request);
   const requestId = newRequestId();
-  const reply = await answer(request, route, requestId, state, traffic);
+  const reply = await answer(request, route, requestId, accounts, traffic);
   if (reply === 'hold') return;
   if (reply === 'drop') {
     req.socket.destroy();
@@ -94,7 +94,7 @@ async function answer(
   request: ReceivedRequest,
   route: Route,
   requestId: string,
-  state: AwsState,
+  accounts: AwsAccounts,
   traffic: Traffic,
 ): Promise<Reply | 'hold' | 'drop'> {
   let fault: FaultAction | undefined;
@@ -107,11 +107,12 @@ async function answer(
     if (fault?.kind === 'timeout') return 'hold';
     if (fault?.kind === 'status') throw injectedStatusError(call.service, fault.status);
     if (fault?.kind === 'code') throw injectedCodeError(call.service, fault.code);
-    const principal = await authenticate(request, call.service, state);
+    // The call acts in the principal's account.
+    const { principal, state } = await authenticate(request, call.service, accounts);
     // AWS throttles an account's calls to each IAM action; refused calls do not reach authorization.
     if (call.service === 'iam') state.iamRateLimit.admit(call.action);
-    const ctx = { principal, state };
-    authorize(call.service, principal, operation.access(ctx), state);
+    const ctx = { principal, state, accounts };
+    authorize(call.service, principal, operation.access(ctx), accounts);
     const reply = operation.run(ctx, requestId);
     return fault?.kind === 'after-commit' ? 'drop' : reply;
   } catch (error) {

@@ -1,6 +1,7 @@
 import { AwsServiceError, noSuchUser, validationError } from './errors.js';
 import { newAccessKeyId, newRoleId, newSecretAccessKey, newUserId } from './ids.js';
 import type { Statement } from './policy/document.js';
+import type { TrustStatement } from './policy/trust.js';
 import { secretInfo, type Secret, type SecretInfo } from './secrets-manager.js';
 import { parameterInfo, type Parameter, type ParameterInfo } from './ssm.js';
 import { IamRateLimit } from './rate-limit.js';
@@ -48,6 +49,8 @@ export interface Role {
   arn: string;
   createDate: Date;
   assumeRolePolicyDocument: string;
+  /** The trust policy, parsed: who may assume the role. */
+  trust: TrustStatement[];
   /** Inline policies by name: the document as given, and parsed. */
   policies: Map<string, { document: string; statements: Statement[] }>;
 }
@@ -59,9 +62,18 @@ export interface Denial {
   resource: string;
   /** The caller, e.g. arn:aws:sts::123456789012:assumed-role/role/session */
   principal: string;
-  /** The role the caller's session belongs to. */
+  /** The role the caller's session belongs to (the user's ARN for an IAM user refused by a trust policy). */
   roleArn: string;
-  reason: 'explicit-deny' | 'implicit-deny';
+  /** `untrusted`: AssumeRole refused by the role's trust policy, or of a role that does not exist. */
+  reason: 'explicit-deny' | 'implicit-deny' | 'untrusted';
+}
+
+/** What policy evaluation decided, across every account. */
+export interface AuthorizationLog {
+  /** Calls refused by policy evaluation, oldest first. */
+  readonly denials: Denial[];
+  /** Each `<role ARN> <action>` a role's policy allowed, so tests can tell which grants a run used. */
+  readonly allowed: Set<string>;
 }
 
 /** Temporary credentials from AssumeRole. */
@@ -70,11 +82,18 @@ export interface Session {
   secretAccessKey: string;
   sessionToken: string;
   expiration: Date;
+  /** The role's account: the session's calls act there. */
   accountId: string;
+  roleArn: string;
   roleName: string;
   roleId: string;
   sessionName: string;
-  /** The emulated role assumed, when the ARN named one; sessions of other ARNs are not evaluated. */
+  /** AssumeRole's SourceIdentity: the session's calls carry it as aws:SourceIdentity. */
+  sourceIdentity?: string;
+  /**
+   * The emulated role assumed. Only local-admin may assume an ARN its account does not hold (see
+   * sts.ts); such a session is not evaluated, like local-admin itself.
+   */
   role?: Role;
 }
 
@@ -117,7 +136,6 @@ export interface StateSnapshot {
   parameters: ParameterInfo[];
 }
 
-/** Everything the emulator knows; lost when it stops. */
 /** IAM's checks on a new user or role: its name and path, and a name unique whatever its case. */
 function checkNewEntity(kind: 'User' | 'Role', name: string, path: string, existing: Iterable<string>): void {
   const field = kind === 'User' ? 'userName' : 'roleName';
@@ -137,18 +155,17 @@ function checkNewEntity(kind: 'User' | 'Role', name: string, path: string, exist
   }
 }
 
+/** The user the emulator creates in every account at start; it may call everything. */
+export const ADMIN_USER_NAME = 'local-admin';
+
+/** One account's IAM, KMS, Secrets Manager, SSM and Step Functions; lost when the emulator stops. */
 export class AwsState {
   readonly users = new Map<string, User>();
   readonly accessKeys = new Map<string, AccessKey>();
-  readonly sessions = new Map<string, Session>();
   /** Role ARN → role id, so one role keeps one AROA id across sessions. */
   readonly roleIds = new Map<string, string>();
   /** Roles made with CreateRole, by name. */
   readonly roles = new Map<string, Role>();
-  /** Calls refused by policy evaluation, oldest first. */
-  readonly denials: Denial[] = [];
-  /** Each `<role ARN> <action>` a role's policy allowed, so tests can tell which grants a run used. */
-  readonly allowed = new Set<string>();
   readonly kmsKeys = new Map<string, KmsKey>();
   /** Alias name (alias/...) → key id. */
   readonly aliases = new Map<string, string>();
@@ -183,7 +200,7 @@ export class AwsState {
     return user;
   }
 
-  addRole(roleName: string, path: string, assumeRolePolicyDocument: string): Role {
+  addRole(roleName: string, path: string, assumeRolePolicyDocument: string, trust: TrustStatement[]): Role {
     checkNewEntity('Role', roleName, path, this.roles.keys());
     const arn = `arn:aws:iam::${this.accountId}:role${path}${roleName}`;
     const roleId = this.roleIds.get(arn) ?? newRoleId();
@@ -195,6 +212,7 @@ export class AwsState {
       arn,
       createDate: new Date(),
       assumeRolePolicyDocument,
+      trust,
       policies: new Map(),
     };
     this.roles.set(roleName, role);

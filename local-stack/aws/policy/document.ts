@@ -2,12 +2,18 @@ import { z } from 'zod';
 import { OPERATORS } from './conditions.js';
 
 /** What a policy document may say; anything else is refused when the policy is put. */
-const Values = z.union([z.string(), z.array(z.string()).min(1)]);
+export const Values = z.union([z.string(), z.array(z.string()).min(1)]);
 const ConditionValues = z.union([
   z.string(),
   z.boolean(),
   z.array(z.union([z.string(), z.boolean()])).min(1),
 ]);
+export const ConditionBlock = z
+  .record(z.string(), z.record(z.string(), ConditionValues))
+  .refine(
+    (condition) => Object.keys(condition).every((op) => OPERATORS.has(op.toLowerCase())),
+    'a condition operator the emulator does not evaluate',
+  );
 
 const StatementSchema = z
   .strictObject({
@@ -17,7 +23,7 @@ const StatementSchema = z
     NotAction: Values.optional(),
     Resource: Values.optional(),
     NotResource: Values.optional(),
-    Condition: z.record(z.string(), z.record(z.string(), ConditionValues)).optional(),
+    Condition: ConditionBlock.optional(),
   })
   .refine(
     (s) => (s.Action === undefined) !== (s.NotAction === undefined),
@@ -26,10 +32,6 @@ const StatementSchema = z
   .refine(
     (s) => (s.Resource === undefined) !== (s.NotResource === undefined),
     'exactly one of Resource and NotResource',
-  )
-  .refine(
-    (s) => Object.keys(s.Condition ?? {}).every((op) => OPERATORS.has(op.toLowerCase())),
-    'a condition operator the emulator does not evaluate',
   );
 
 const DocumentSchema = z.strictObject({
@@ -50,34 +52,46 @@ export interface Statement {
 
 export class MalformedPolicyError extends Error {}
 
-const list = (value: string | string[]): string[] => (Array.isArray(value) ? value : [value]);
+export const list = (value: string | string[]): string[] => (Array.isArray(value) ? value : [value]);
 
-/** Parses a policy document (as PutRolePolicy receives it) into statements. */
-export function parsePolicy(text: string): Statement[] {
+/** A document's statements, as a list, once its JSON satisfies `schema`. */
+export function parseStatements<S>(text: string, schema: z.ZodType<{ Statement: S | S[] }>): S[] {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
     throw new MalformedPolicyError('Syntax errors in policy.');
   }
-  const parsed = DocumentSchema.safeParse(json);
+  const parsed = schema.safeParse(json);
   if (!parsed.success) throw new MalformedPolicyError(z.prettifyError(parsed.error));
-  const statements = Array.isArray(parsed.data.Statement) ? parsed.data.Statement : [parsed.data.Statement];
-  return statements.map((s) => ({
+  const { Statement } = parsed.data;
+  return Array.isArray(Statement) ? Statement : [Statement];
+}
+
+/** A Condition block with every value a list of strings. */
+export function normalizeCondition(
+  condition: z.infer<typeof ConditionBlock> | undefined,
+): Record<string, Record<string, string[]>> {
+  return Object.fromEntries(
+    Object.entries(condition ?? {}).map(([op, keys]) => [
+      op,
+      Object.fromEntries(
+        Object.entries(keys).map(([key, values]) => [
+          key,
+          (Array.isArray(values) ? values : [values]).map(String),
+        ]),
+      ),
+    ]),
+  );
+}
+
+/** Parses a policy document (as PutRolePolicy receives it) into statements. */
+export function parsePolicy(text: string): Statement[] {
+  return parseStatements(text, DocumentSchema).map((s) => ({
     sid: s.Sid,
     effect: s.Effect,
     actions: { not: s.NotAction !== undefined, patterns: list(s.Action ?? s.NotAction ?? []) },
     resources: { not: s.NotResource !== undefined, patterns: list(s.Resource ?? s.NotResource ?? []) },
-    condition: Object.fromEntries(
-      Object.entries(s.Condition ?? {}).map(([op, keys]) => [
-        op,
-        Object.fromEntries(
-          Object.entries(keys).map(([key, values]) => [
-            key,
-            (Array.isArray(values) ? values : [values]).map(String),
-          ]),
-        ),
-      ]),
-    ),
+    condition: normalizeCondition(s.Condition),
   }));
 }
