@@ -1,7 +1,8 @@
-// The one source of the IAM policy documents: each function's role, the sealing key's policy and
-// the state machine's role. deploy/template.cjs renders them into the CloudFormation template at
-// package time (every `${...}` becomes an Fn::Sub variable); the local stack renders them with its
-// own account and key, and its emulated AWS evaluates them.
+// The one source of the IAM policy documents: each function's role, the sealing key's policy, the
+// state machines' roles, and the target role in member accounts. deploy/template.cjs renders them
+// into the CloudFormation template at package time (every `${...}` becomes an Fn::Sub variable),
+// deploy/target-account.cjs into deploy/target-account.yml; the local stack renders them with its
+// own accounts and key, and its emulated AWS evaluates them.
 'use strict';
 
 /** The user tags createKey writes to claim a user (functions/commons/ownership.ts). */
