@@ -1,7 +1,8 @@
-// The one source of the IAM policy documents: each function's role, the sealing key's policy and
-// the state machine's role. deploy/template.cjs renders them into the CloudFormation template at
-// package time (every `${...}` becomes an Fn::Sub variable); the local stack renders them with its
-// own account and key, and its emulated AWS evaluates them.
+// The one source of the IAM policy documents: each function's role, the sealing key's policy, the
+// state machines' roles, and the target role in member accounts. deploy/template.cjs renders them
+// into the CloudFormation template at package time (every `${...}` becomes an Fn::Sub variable),
+// deploy/target-account.cjs into deploy/target-account.yml; the local stack renders them with its
+// own accounts and key, and its emulated AWS evaluates them.
 'use strict';
 
 /** The user tags createKey writes to claim a user (functions/commons/ownership.ts). */
@@ -21,9 +22,10 @@ const ENCRYPTION_CONTEXT_KEYS = [
 
 /**
  * Variables the function documents use, besides AWS's pseudo parameters (Partition, Region,
- * AccountId). The key policy also names each role as `${<Fn>RoleArn}` (see roleArnVariable).
+ * AccountId); TargetRoleName only when target accounts are set. The key policy also names each role
+ * as `${<Fn>RoleArn}` (see roleArnVariable).
  */
-const VARIABLES = ['Service', 'Stage', 'UserPath', 'SealingKeyArn'];
+const VARIABLES = ['Service', 'Stage', 'UserPath', 'SealingKeyArn', 'TargetRoleName'];
 
 const USERS = 'arn:${AWS::Partition}:iam::${AWS::AccountId}:user${UserPath}*';
 const SEALING_KEY = '${SealingKeyArn}';
@@ -156,6 +158,20 @@ const FLEET_FUNCTIONS = Object.keys(FLEET_FUNCTION_STATEMENTS);
 /** The functions the fleet machine's Tasks invoke (reportToFleet is EventBridge's target). */
 const FLEET_STEPS = ['listCandidates', 'summarizeFleet'];
 
+/**
+ * The steps that touch IAM for the user: in another account, each assumes the target role there
+ * with its own name as SourceIdentity, and the target role lets that session do what the step's own
+ * role does at home.
+ */
+const TARGET_STEPS = [
+  'createKey',
+  'verifyKey',
+  'deactivateOld',
+  'deleteOld',
+  'discardNewKey',
+  'listCandidates',
+];
+
 /** The functions that log in to Vault (every handler that imports the Vault client). */
 const VAULT_FUNCTIONS = FUNCTIONS.filter((fn) => fn !== 'validateInput');
 
@@ -273,31 +289,109 @@ function vpcStatements({ subnetIds, securityGroupIds }) {
   ];
 }
 
+const pascal = (name) => `${name.charAt(0).toUpperCase()}${name.slice(1)}`;
+
+/**
+ * The variable naming a function's role ARN in the key policy and the target role's trust policy,
+ * e.g. `CreateKeyRoleArn` (also the member template's parameter and the rotator stack's output).
+ */
+const roleArnVariable = (fn) => `${pascal(fn)}RoleArn`;
+
+/**
+ * A step's grant to assume the target role (`${TargetRoleName}`) in each allowed account, setting
+ * its SourceIdentity; nothing when the deployment names no other account.
+ */
+function targetAccountStatements(fn, settings) {
+  const accountIds = settings.targetAccounts?.accountIds ?? [];
+  if (!TARGET_STEPS.includes(fn) || accountIds.length === 0) return [];
+  return [
+    {
+      Sid: 'AssumeTargetRole',
+      Effect: 'Allow',
+      Action: ['sts:AssumeRole', 'sts:SetSourceIdentity'],
+      Resource: accountIds.map((id) => `arn:\${AWS::Partition}:iam::${id}:role/\${TargetRoleName}`),
+    },
+  ];
+}
+
 /**
  * A function's whole policy document, with `${...}` variables left in. Without settings it is what
- * the default local stack needs (Vault's AWS auth, no secrets to read, no VPC).
+ * the default local stack needs (Vault's AWS auth, no secrets to read, no VPC, no other account).
  */
 function functionPolicy(fn, settings = {}) {
   const statements = FUNCTION_STATEMENTS[fn];
   if (!statements) throw new Error(`no policy for function ${fn}`);
   return {
     Version: '2012-10-17',
-    Statement: [...runtimeStatements(fn), ...statements, ...settingsStatements(fn, settings)],
+    Statement: [
+      ...runtimeStatements(fn),
+      ...statements,
+      ...settingsStatements(fn, settings),
+      ...targetAccountStatements(fn, settings),
+    ],
   };
 }
 
-/** A fleet function's whole policy document, with `${...}` variables left in. */
-function fleetFunctionPolicy(fn) {
+/** A fleet function's whole policy document, with `${...}` variables left in (only targetAccounts matters). */
+function fleetFunctionPolicy(fn, settings = {}) {
   const statements = FLEET_FUNCTION_STATEMENTS[fn];
   if (!statements) throw new Error(`no policy for fleet function ${fn}`);
-  return { Version: '2012-10-17', Statement: [...runtimeStatements(fn), ...statements] };
+  return {
+    Version: '2012-10-17',
+    Statement: [...runtimeStatements(fn), ...statements, ...targetAccountStatements(fn, settings)],
+  };
+}
+
+/** A step's statements, whether it is a per-user machine's step or the fleet's. */
+const stepStatements = (step) => FUNCTION_STATEMENTS[step] ?? FLEET_FUNCTION_STATEMENTS[step] ?? [];
+
+const isIamStatement = (statement) => [statement.Action].flat().every((a) => a.startsWith('iam:'));
+
+/**
+ * The target role's permission policy in a member account (deploy/target-account.yml): each step's
+ * IAM statements, as its own role has them at home (`${AWS::AccountId}` is the member account,
+ * `${UserPath}` the member template's parameter), usable only by a session whose SourceIdentity is
+ * that step. So createKey's session can do what createKey does, and nothing of deleteOld's.
+ */
+function targetRolePolicy() {
+  return {
+    Version: '2012-10-17',
+    Statement: TARGET_STEPS.flatMap((step) =>
+      stepStatements(step)
+        .filter(isIamStatement)
+        .map((s) => ({
+          ...s,
+          Sid: `${pascal(step)}${s.Sid}`,
+          Condition: {
+            ...s.Condition,
+            StringEquals: { ...s.Condition?.StringEquals, 'aws:SourceIdentity': step },
+          },
+        })),
+    ),
+  };
+}
+
+/**
+ * Who may assume the target role: each step's role in the rotator's account (`${<Step>RoleArn}`),
+ * with the deployment's ExternalId, and only as itself (SourceIdentity = the step), which then
+ * holds for every call of the session.
+ */
+function targetRoleTrustPolicy() {
+  return {
+    Version: '2012-10-17',
+    // No Sids: six principal ARNs and six ExternalIds already take most of IAM's default
+    // 2,048-character trust policy quota.
+    Statement: TARGET_STEPS.map((step) => ({
+      Effect: 'Allow',
+      Principal: { AWS: `\${${roleArnVariable(step)}}` },
+      Action: ['sts:AssumeRole', 'sts:SetSourceIdentity'],
+      Condition: { StringEquals: { 'sts:ExternalId': '${ExternalId}', 'sts:SourceIdentity': step } },
+    })),
+  };
 }
 
 /** Whether a statement names the sealing key (the template keeps those out of the role, see the key policy). */
 const usesSealingKey = (statement) => JSON.stringify(statement.Resource) === JSON.stringify(SEALING_KEY);
-
-/** The variable naming a function's role ARN in the key policy, e.g. `CreateKeyRoleArn`. */
-const roleArnVariable = (fn) => `${fn.charAt(0).toUpperCase()}${fn.slice(1)}RoleArn`;
 
 /** What the key's administrator may do: everything but use the key, grant it, or re-encrypt under it. */
 const KEY_ADMINISTRATION = [
@@ -545,6 +639,7 @@ module.exports = {
   FLEET_FUNCTIONS,
   FLEET_FUNCTION_STATEMENTS,
   FLEET_STEPS,
+  TARGET_STEPS,
   FLEET_SIGNAL_STATEMENT,
   STATE_MACHINE_ARN,
   FLEET_STATE_MACHINE_ARN,
@@ -552,6 +647,8 @@ module.exports = {
   runtimeStatements,
   functionPolicy,
   fleetFunctionPolicy,
+  targetRolePolicy,
+  targetRoleTrustPolicy,
   usesSealingKey,
   roleArnVariable,
   sealingKeyPolicy,

@@ -25,6 +25,9 @@ export type FunctionName =
   | 'discardNewKey';
 /** The fleet's functions: the fleet machine's two steps and the target of the rule on ended rotations. */
 export type FleetFunctionName = 'listCandidates' | 'summarizeFleet' | 'reportToFleet';
+/** The steps that touch IAM for the user; in another account each assumes the target role as itself. */
+export type TargetStep =
+  'createKey' | 'verifyKey' | 'deactivateOld' | 'deleteOld' | 'discardNewKey' | 'listCandidates';
 /** Where one Vault identity's credentials are kept (each absent when that auth method is not used). */
 export interface VaultCredentialSources {
   /** Secrets Manager secret (ARN, or name) holding the Vault token. */
@@ -48,6 +51,8 @@ export interface PolicySettings {
   secretsKeyArn?: string;
   /** The VPC the Vault functions run in. */
   vpc?: { subnetIds: string[]; securityGroupIds: string[] };
+  /** The other accounts whose target role (`${TargetRoleName}`) the TARGET_STEPS may assume. */
+  targetAccounts?: { accountIds: string[] };
 }
 export const CLAIM_TAG_KEYS: string[];
 export const VAULT_PATH_TAG_KEY: string;
@@ -62,6 +67,8 @@ export const FLEET_FUNCTIONS: FleetFunctionName[];
 export const FLEET_FUNCTION_STATEMENTS: Record<FleetFunctionName, Statement[]>;
 /** The functions the fleet machine's Tasks invoke. */
 export const FLEET_STEPS: FleetFunctionName[];
+/** The steps that touch IAM for the user, in the order the target role's policies list them. */
+export const TARGET_STEPS: TargetStep[];
 /** Added to the per-user machine's role: its SignalFleet states' SendTaskSuccess. */
 export const FLEET_SIGNAL_STATEMENT: Statement;
 export const STATE_MACHINE_ARN: string;
@@ -69,10 +76,24 @@ export const FLEET_STATE_MACHINE_ARN: string;
 export const KEY_ADMINISTRATION: string[];
 export function runtimeStatements(fn: FunctionName): Statement[];
 export function functionPolicy(fn: FunctionName, settings?: PolicySettings): PolicyDocument;
-export function fleetFunctionPolicy(fn: FleetFunctionName): PolicyDocument;
+export function fleetFunctionPolicy(fn: FleetFunctionName, settings?: PolicySettings): PolicyDocument;
+/**
+ * The member account's target role permissions: each TARGET_STEPS step's IAM statements, Sid
+ * prefixed with the step, usable only with `aws:SourceIdentity` = the step. Variables:
+ * `${AWS::Partition}`, `${AWS::AccountId}` (the member account), `${UserPath}`.
+ */
+export function targetRolePolicy(): PolicyDocument;
+/**
+ * The target role's trust policy: one statement per step, Principal `${<Step>RoleArn}`, with
+ * `sts:ExternalId` = `${ExternalId}` and `sts:SourceIdentity` = the step.
+ */
+export function targetRoleTrustPolicy(): PolicyDocument;
 export function usesSealingKey(statement: Statement): boolean;
-/** `CreateKeyRoleArn` for createKey: the variable the key policy names that role with. */
-export function roleArnVariable(fn: FunctionName): string;
+/**
+ * `CreateKeyRoleArn` for createKey: the variable the key policy and the target role's trust policy
+ * name that role with (also the member template's parameter and the rotator stack's output).
+ */
+export function roleArnVariable(fn: FunctionName | FleetFunctionName): string;
 export function sealingKeyPolicy(options?: { administratorArn?: string }): PolicyDocument;
 export function stateMachineTrustPolicy(stateMachineArn?: string): PolicyDocument;
 export function stateMachinePolicy(): PolicyDocument;

@@ -1,6 +1,7 @@
 // The CloudFormation resources built from deploy/policies.cjs at package time: one role per
-// function, the sealing key and its policy, the state machine's role, and the VPC settings. The
-// deployment parameters decide which statements exist (no CloudFormation Conditions needed).
+// function, the sealing key and its policy, the state machine's role, the VPC settings, and the
+// grants to assume the target role in other accounts. The deployment parameters decide which
+// statements exist (no CloudFormation Conditions needed).
 'use strict';
 
 const policies = require('./policies.cjs');
@@ -10,6 +11,7 @@ const { httpTriggerResources } = require('./http-trigger.cjs');
 const {
   FUNCTIONS,
   FLEET_FUNCTIONS,
+  TARGET_STEPS,
   fleetFunctionPolicy,
   fleetStateMachinePolicy,
   fleetStateMachineTrustPolicy,
@@ -73,6 +75,9 @@ async function readParams(resolveVariable) {
     'allowOldKeyInUseProceed',
     'allowVaultPathMove',
     'allowDeleteInactiveKey',
+    'allowedAccountIds',
+    'targetRoleName',
+    'targetExternalId',
   ];
   const values = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await param(n)])));
   return {
@@ -83,12 +88,15 @@ async function readParams(resolveVariable) {
   };
 }
 
+/** Refuses the deployment at package time. */
+function fail(message) {
+  throw new Error(`deployment parameters: ${message}`);
+}
+
 /** A true/false parameter; anything else fails packaging. */
 function flag(p, name, allowed = ['true', 'false']) {
   const value = String(p[name]);
-  if (!allowed.includes(value)) {
-    throw new Error(`deployment parameters: ${name} is one of ${allowed.join(', ')}, not '${value}'`);
-  }
+  if (!allowed.includes(value)) fail(`${name} is one of ${allowed.join(', ')}, not '${value}'`);
   return value;
 }
 
@@ -104,9 +112,6 @@ function outOfBand(p) {
 
 /** Refuses, at package time, a deployment whose Vault credentials or VPC would not work. */
 function check(p) {
-  const fail = (message) => {
-    throw new Error(`deployment parameters: ${message}`);
-  };
   for (const name of ['vaultTokenParameter', 'vaultWriterTokenParameter', 'vaultCaParameter']) {
     if (p[name].startsWith('/')) fail(`${name} is an SSM parameter name without its leading slash`);
   }
@@ -156,6 +161,25 @@ function check(p) {
   return subnets.length > 0 ? { subnetIds: subnets, securityGroupIds: groups } : undefined;
 }
 
+/**
+ * The other accounts the rotator may act in, the target role's name and the ExternalId, refused at
+ * package time when the functions would refuse them (functions/commons/accounts.ts) or STS would.
+ */
+function targetAccounts(p) {
+  const accountIds = list(p.allowedAccountIds);
+  for (const id of accountIds)
+    if (!/^\d{12}$/.test(id)) fail(`allowedAccountIds: ${id} is not a 12-digit account id`);
+  if (!/^[\w+=,.@-]{1,64}$/.test(p.targetRoleName)) {
+    fail(`targetRoleName '${p.targetRoleName}' is not an IAM role name (1-64 of [\\w+=,.@-])`);
+  }
+  const externalId = p.targetExternalId;
+  if (accountIds.length > 0 && !externalId) fail('allowedAccountIds needs targetExternalId');
+  if (externalId && !/^[\w+=,.@:/-]{2,1224}$/.test(externalId)) {
+    fail('targetExternalId is 2-1224 of [\\w+=,.@:/-]');
+  }
+  return { accountIds: [...new Set(accountIds)], roleName: p.targetRoleName, externalId };
+}
+
 /** The settings functionPolicy takes, from the deployment parameters: only what the auth method reads. */
 function settings(p) {
   const vpc = check(p);
@@ -172,6 +196,7 @@ function settings(p) {
     clientCertSecret: p.vaultClientCertSecretArn,
     secretsKeyArn: p.vaultSecretsKmsKeyArn,
     vpc,
+    targetAccounts: { accountIds: targetAccounts(p).accountIds },
   };
 }
 
@@ -247,6 +272,7 @@ function resourcesFrom(p) {
     Service: p.service,
     Stage: p.stage,
     UserPath: p.userPath,
+    TargetRoleName: p.targetRoleName,
     SealingKeyArn: { 'Fn::GetAtt': ['SecretSealingKey', 'Arn'] },
     ...Object.fromEntries(
       FUNCTIONS.map((fn) => [roleArnVariable(fn), { 'Fn::GetAtt': [`${pascal(fn)}Role`, 'Arn'] }]),
@@ -309,7 +335,9 @@ function resourcesFrom(p) {
       Properties: {
         Description: DESCRIPTIONS[fn],
         AssumeRolePolicyDocument: LAMBDA_TRUST,
-        Policies: [{ PolicyName: `${fn}-step`, PolicyDocument: cfn(fleetFunctionPolicy(fn)) }],
+        Policies: [
+          { PolicyName: `${fn}-step`, PolicyDocument: cfn(fleetFunctionPolicy(fn, policySettings)) },
+        ],
       },
     };
   }
@@ -332,7 +360,16 @@ function resourcesFrom(p) {
       keyAdministratorArn: p.keyAdministratorArn,
     }),
   );
-  const outputs = {};
+  // deploy/target-account.yml's parameters of the same names: a StackSet is fed from these.
+  const outputs = Object.fromEntries(
+    TARGET_STEPS.map((step) => [
+      roleArnVariable(step),
+      {
+        Description: `${step}'s role: deploy/target-account.yml's ${roleArnVariable(step)}`,
+        Value: { 'Fn::GetAtt': [`${pascal(step)}Role`, 'Arn'] },
+      },
+    ]),
+  );
   if (flag(p, 'httpTrigger') === 'true') {
     const floors = {
       minGraceSeconds: p.minGraceSeconds,
@@ -361,14 +398,21 @@ async function vpc({ resolveVariable }) {
   return check(await readParams(resolveVariable)) ?? false;
 }
 
-/** serverless.yml: environment values derived from parameters (SSM names get their leading slash). */
+/**
+ * serverless.yml: environment values derived from parameters (SSM names get their leading slash;
+ * the account ids one comma-separated string however the parameter was written).
+ */
 async function environment({ resolveVariable }) {
   const p = await readParams(resolveVariable);
   const path = (name) => (name ? `/${name}` : '');
+  const targets = targetAccounts(p);
   return {
     readerTokenParameter: path(p.vaultTokenParameter),
     writerTokenParameter: path(p.vaultWriterTokenParameter),
     caParameter: path(p.vaultCaParameter),
+    allowedAccountIds: targets.accountIds.join(','),
+    targetRoleName: targets.roleName,
+    targetExternalId: targets.externalId,
   };
 }
 

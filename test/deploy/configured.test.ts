@@ -1,8 +1,11 @@
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  FLEET_FUNCTIONS,
   FUNCTIONS,
   type FunctionName,
+  TARGET_STEPS,
+  roleArnVariable,
   VAULT_FUNCTIONS,
   VAULT_WRITERS,
   functionPolicy,
@@ -14,6 +17,7 @@ import {
   type Resource,
   actions,
   allowing,
+  assumeRoleGrants,
   cfnLint,
   cycles,
   fromCloudFormation,
@@ -23,12 +27,14 @@ import {
 } from './template.js';
 
 // The other shape: token auth (the reader's token in Secrets Manager, the writer's in SSM), a private
-// CA, a client certificate, a customer-managed key on those, a key administrator, and a VPC.
+// CA, a client certificate, a customer-managed key on those, a key administrator, a VPC, and two
+// other accounts to rotate in.
 const READER_TOKEN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:rotator/reader-token-AbCdEf';
 const SECRETS_KEY = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const KEY_ADMIN = 'arn:aws:iam::123456789012:role/key-admin';
 const SUBNETS = ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'];
 const GROUPS = ['sg-0123456789abcdef0'];
+const ACCOUNTS = ['222222222222', '333333333333'];
 const PARAMS = {
   vaultAuthMethod: 'token',
   vaultTokenSecretArn: READER_TOKEN,
@@ -41,6 +47,8 @@ const PARAMS = {
   vpcSecurityGroupIds: GROUPS.join(','),
   alertEmail: 'ops@example.com',
   httpTrigger: 'true',
+  allowedAccountIds: ACCOUNTS.join(','),
+  targetExternalId: 'rotator-ext-id',
 };
 
 let packaged: Packaged;
@@ -81,6 +89,7 @@ describe('serverless package with token auth, a client certificate, a key admini
       clientCertSecret: 'rotator/vault-client-cert',
       secretsKeyArn: SECRETS_KEY,
       vpc: { subnetIds: SUBNETS, securityGroupIds: GROUPS },
+      targetAccounts: { accountIds: ACCOUNTS },
     }).Statement;
     const bySid = (list: { Sid?: string }[]) =>
       [...list].sort((a, b) => (a.Sid ?? '').localeCompare(b.Sid ?? ''));
@@ -196,6 +205,49 @@ describe('serverless package with token auth, a client certificate, a key admini
       Statement: { Sid?: string; Principal?: unknown }[];
     };
     expect(key.Statement.find((s) => s.Sid === 'AdministerKey')?.Principal).toEqual({ AWS: KEY_ADMIN });
+  });
+
+  it('lets only the 6 steps’ roles assume the target role, and only in the two allowed accounts', () => {
+    const grants = assumeRoleGrants(resources);
+    expect([...grants.keys()].sort()).toEqual(TARGET_STEPS.map((step) => `${pascal(step)}Role`).sort());
+    for (const [id, list] of grants) {
+      expect(
+        list.map((s) => [actions(s), fromCloudFormation(s.Resource), s.Condition]),
+        id,
+      ).toEqual([
+        [
+          ['sts:AssumeRole', 'sts:SetSourceIdentity'],
+          ACCOUNTS.map((account) => `arn:\${AWS::Partition}:iam::${account}:role/\${TargetRoleName}`),
+          undefined,
+        ],
+      ]);
+      expect(JSON.stringify(list[0]?.Resource)).toContain('"TargetRoleName":"iam-key-rotator-target"');
+    }
+    // No role gets AWS-managed policies that could grant it behind the inline ones.
+    for (const r of Object.values(resources).filter((r) => r.Type === 'AWS::IAM::Role')) {
+      expect(r.Properties.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+
+  it('tells every function its own account, the other accounts, the target role and the ExternalId', () => {
+    for (const fn of [...FUNCTIONS, ...FLEET_FUNCTIONS]) {
+      expect(env(fn), fn).toMatchObject({
+        ROTATOR_ACCOUNT_ID: { Ref: 'AWS::AccountId' },
+        ROTATOR_ALLOWED_ACCOUNT_IDS: ACCOUNTS.join(','),
+        ROTATOR_TARGET_ROLE_NAME: 'iam-key-rotator-target',
+        ROTATOR_TARGET_EXTERNAL_ID: 'rotator-ext-id',
+      });
+    }
+    // listCandidates keeps its own variable on top of the deployment's.
+    expect(env('listCandidates').ROTATOR_USER_PATH).toBe('/rotated/');
+  });
+
+  it('outputs the 6 steps’ role ARNs, which deploy/target-account.yml takes as parameters of the same names', () => {
+    for (const step of TARGET_STEPS) {
+      expect(packaged.outputs[roleArnVariable(step)]?.Value).toEqual({
+        'Fn::GetAtt': [`${pascal(step)}Role`, 'Arn'],
+      });
+    }
   });
 
   it('has no dependency cycle between resources', () => {

@@ -18,6 +18,7 @@ import {
   type Resource,
   actions,
   allowing,
+  assumeRoleGrants,
   cfnLint,
   cycles,
   fromCloudFormation,
@@ -413,6 +414,27 @@ describe('serverless package', () => {
     expect(Object.values(resources).filter((r) => r.Condition)).toEqual([]);
   });
 
+  it('lets no role assume any other role, and tells the functions they act in their own account only', () => {
+    expect([...assumeRoleGrants(resources).keys()]).toEqual([]);
+    for (const fn of Object.keys(FUNCTIONS)) {
+      expect(env(fn)).toMatchObject({
+        ROTATOR_ACCOUNT_ID: { Ref: 'AWS::AccountId' },
+        ROTATOR_ALLOWED_ACCOUNT_IDS: '',
+        ROTATOR_TARGET_ROLE_NAME: 'iam-key-rotator-target',
+        ROTATOR_TARGET_EXTERNAL_ID: '',
+      });
+    }
+    // The role ARNs a member account's template would take, there in any case.
+    expect(Object.keys(packaged.outputs).filter((name) => name.endsWith('RoleArn'))).toEqual([
+      'CreateKeyRoleArn',
+      'VerifyKeyRoleArn',
+      'DeactivateOldRoleArn',
+      'DeleteOldRoleArn',
+      'DiscardNewKeyRoleArn',
+      'ListCandidatesRoleArn',
+    ]);
+  });
+
   it('has no dependency cycle between resources (CloudFormation refuses such a stack)', () => {
     expect(cycles(resources)).toEqual([]);
   });
@@ -435,6 +457,7 @@ describe('serverless package', () => {
     Object.assign(process.env, {
       AWS_REGION: 'us-east-1',
       ROTATOR_KMS_KEY_ID: 'unused',
+      ROTATOR_ACCOUNT_ID: '123456789012',
       VAULT_ADDR: 'http://127.0.0.1:9',
       VAULT_AUTH_METHOD: 'token',
       VAULT_TOKEN: 'unused',

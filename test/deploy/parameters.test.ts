@@ -34,11 +34,30 @@ describe('deploy/template.cjs', () => {
       readerTokenParameter: '/a/reader',
       writerTokenParameter: '/a/writer',
       caParameter: '',
+      allowedAccountIds: '',
+      targetRoleName: 'iam-key-rotator-target',
+      targetExternalId: '',
     });
     await expect(vpc(context({}))).resolves.toBe(false);
     await expect(
       vpc(context({ vpcSubnetIds: ['subnet-0123456789abcdef0'], vpcSecurityGroupIds: 'sg-01234567' })),
     ).resolves.toEqual({ subnetIds: ['subnet-0123456789abcdef0'], securityGroupIds: ['sg-01234567'] });
+  });
+
+  it('hands the functions the other accounts as one comma-separated list, however they were written', async () => {
+    await expect(
+      environment(
+        context({
+          allowedAccountIds: [' 222222222222', '333333333333 ', '222222222222'],
+          targetRoleName: 'rotator-target',
+          targetExternalId: 'rotator-ext-id',
+        }),
+      ),
+    ).resolves.toMatchObject({
+      allowedAccountIds: '222222222222,333333333333',
+      targetRoleName: 'rotator-target',
+      targetExternalId: 'rotator-ext-id',
+    });
   });
 
   it.each([
@@ -57,6 +76,17 @@ describe('deploy/template.cjs', () => {
       'vaultAuthMethod=approle needs vaultWriterAppRoleRoleId',
     ],
     [{ alertEmail: 'ops' }, 'alertEmail ops is not an e-mail address'],
+    [
+      { allowedAccountIds: '222222222222,33333333333', targetExternalId: 'rotator-ext-id' },
+      'allowedAccountIds: 33333333333 is not a 12-digit account id',
+    ],
+    [{ allowedAccountIds: '222222222222' }, 'allowedAccountIds needs targetExternalId'],
+    [
+      { allowedAccountIds: '222222222222', targetExternalId: 'x' },
+      'targetExternalId is 2-1224 of [\\w+=,.@:/-]',
+    ],
+    [{ targetExternalId: 'has space' }, 'targetExternalId is 2-1224 of'],
+    [{ targetRoleName: 'a/b' }, "targetRoleName 'a/b' is not an IAM role name"],
     [
       { vaultCaParameter: '/rotator/ca' },
       'vaultCaParameter is an SSM parameter name without its leading slash',

@@ -17,6 +17,7 @@ export interface Packaged {
   dir: string;
   template: string;
   resources: Record<string, Resource>;
+  outputs: Record<string, { Description?: string; Value: unknown }>;
 }
 
 export const run = promisify(execFile);
@@ -33,10 +34,11 @@ export async function packageService(params: Record<string, string> = {}): Promi
     timeout: 120_000,
   });
   const template = join(dir, 'cloudformation-template-update-stack.json');
-  const { Resources } = JSON.parse(await readFile(template, 'utf8')) as {
+  const { Resources, Outputs } = JSON.parse(await readFile(template, 'utf8')) as {
     Resources: Record<string, Resource>;
+    Outputs: Packaged['outputs'];
   };
-  return { dir, template, resources: Resources };
+  return { dir, template, resources: Resources, outputs: Outputs };
 }
 
 /** Each statement of a role: its inline policies and the policies attached to it, in that order. */
@@ -66,6 +68,26 @@ export function allowing(
         (s) => s.Effect === 'Allow' && actions(s).some((a) => matches(a, action)),
       ),
     ]),
+  );
+}
+
+/**
+ * Every role's statements (inline and attached policies, not trust policies) allowing
+ * sts:AssumeRole or sts:SetSourceIdentity, by role; roles with none are left out.
+ */
+export function assumeRoleGrants(resources: Record<string, Resource>): Map<string, Statement[]> {
+  return new Map(
+    Object.entries(resources)
+      .filter(([, r]) => r.Type === 'AWS::IAM::Role')
+      .map(([id]): [string, Statement[]] => [
+        id,
+        roleStatements(resources, id).filter(
+          (s) =>
+            s.Effect === 'Allow' &&
+            actions(s).some((a) => matches(a, 'sts:AssumeRole') || matches(a, 'sts:SetSourceIdentity')),
+        ),
+      ])
+      .filter(([, list]) => list.length > 0),
   );
 }
 
@@ -199,6 +221,9 @@ export const TEMPLATE_PARAMS: Record<string, string> = {
   allowOldKeyInUseProceed: 'false',
   allowVaultPathMove: 'false',
   allowDeleteInactiveKey: 'false',
+  allowedAccountIds: '',
+  targetRoleName: 'iam-key-rotator-target',
+  targetExternalId: '',
 };
 
 /** What serverless hands deploy/template.cjs: these parameters over the defaults; an unknown one is a test bug. */
