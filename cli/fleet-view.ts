@@ -1,10 +1,13 @@
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
-import type { FleetSummary } from '../functions/summarizeFleet.js';
+import type { AccountSummary, FleetSummary } from '../functions/summarizeFleet.js';
 
 /** The rows the per-user table shows: every user the fleet listed, with what became of it. */
 export interface FleetRow {
+  /** Set when the fleet spans several accounts. */
+  accountId?: string;
   userName: string;
-  outcome: 'rotated' | 'planned' | 'failed' | 'alreadyStarted' | 'skipped';
+  /** `notListed`: the account's users could not be listed (userName is empty). */
+  outcome: 'rotated' | 'planned' | 'failed' | 'alreadyStarted' | 'skipped' | 'notListed';
   /** The error name of a failure, or the reason a user was skipped. */
   detail: string;
 }
@@ -33,6 +36,8 @@ export class FleetProgress {
   rotated = 0;
   failed = 0;
   alreadyStarted = 0;
+  /** Accounts whose users could not be listed. */
+  accountsNotListed = 0;
   summary: FleetSummary | undefined;
 
   add(event: HistoryEvent): void {
@@ -42,7 +47,13 @@ export class FleetProgress {
     switch (state.name) {
       case 'ListCandidates':
         this.due = Array.isArray(output?.due) ? output.due.length : 0;
-        this.skipped = Array.isArray(output?.skipped) ? output.skipped.length : 0;
+        this.skipped =
+          typeof output?.skippedTotal === 'number'
+            ? output.skippedTotal
+            : Array.isArray(output?.skipped)
+              ? output.skipped.length
+              : 0;
+        this.accountsNotListed = Array.isArray(output?.failedAccounts) ? output.failedAccounts.length : 0;
         break;
       case 'UserSignalled':
         this.rotated += 1;
@@ -66,38 +77,79 @@ export class FleetProgress {
     const bar = `${'#'.repeat(filled)}${'.'.repeat(width - filled)}`;
     return `[${bar}] ${done}/${this.due}  rotated ${this.rotated} · failed ${this.failed} · skipped ${this.skipped}${
       this.alreadyStarted ? ` · already started ${this.alreadyStarted}` : ''
-    }`;
+    }${this.accountsNotListed ? ` · accounts not listed ${this.accountsNotListed}` : ''}`;
   }
 }
 
-/** Every listed user and its outcome, from the fleet's summary. */
-export function fleetRows(summary: FleetSummary): FleetRow[] {
-  const rows: FleetRow[] = [
-    ...summary.rotated.map((userName) => ({ userName, outcome: 'rotated' as const, detail: '' })),
-    ...summary.planned.map((userName) => ({ userName, outcome: 'planned' as const, detail: '' })),
-    ...summary.failed.map((f) => ({ userName: f.userName, outcome: 'failed' as const, detail: f.error })),
-    ...summary.alreadyStarted.map((userName) => ({
+/** Every listed user of one account (or of the whole fleet) and its outcome. */
+function outcomeRows(part: Omit<AccountSummary, 'accountId'>, accountId?: string): FleetRow[] {
+  const at = accountId === undefined ? {} : { accountId };
+  return [
+    ...part.rotated.map((userName) => ({ ...at, userName, outcome: 'rotated' as const, detail: '' })),
+    ...part.planned.map((userName) => ({ ...at, userName, outcome: 'planned' as const, detail: '' })),
+    ...part.failed.map((f) => ({ ...at, userName: f.userName, outcome: 'failed' as const, detail: f.error })),
+    ...part.alreadyStarted.map((userName) => ({
+      ...at,
       userName,
       outcome: 'alreadyStarted' as const,
       detail: '',
     })),
-    ...summary.skipped.map((s) => ({ userName: s.userName, outcome: 'skipped' as const, detail: s.reason })),
+    ...part.skipped.map((s) => ({
+      ...at,
+      userName: s.userName,
+      outcome: 'skipped' as const,
+      detail: s.reason,
+    })),
   ];
-  return rows.sort((a, b) => a.userName.localeCompare(b.userName));
 }
 
-/** The per-user table printed when the fleet ends. */
-export function fleetTable(summary: FleetSummary): string {
-  const rows = fleetRows(summary);
-  const width = Math.max(4, ...rows.map((r) => r.userName.length));
-  const counts = Object.entries(summary.counts)
+/** The summary's accounts when the fleet spans several; undefined over one account (or for a summary from before accounts). */
+function severalAccounts(summary: FleetSummary): AccountSummary[] | undefined {
+  const accounts = summary.accounts ?? [];
+  return accounts.length > 1 ? accounts : undefined;
+}
+
+/** Every listed user and its outcome, from the fleet's summary; by account when it spans several. */
+export function fleetRows(summary: FleetSummary): FleetRow[] {
+  const accounts = severalAccounts(summary);
+  if (!accounts) return outcomeRows(summary).sort((a, b) => a.userName.localeCompare(b.userName));
+  return accounts.flatMap((account) =>
+    account.error === undefined
+      ? outcomeRows(account, account.accountId).sort((a, b) => a.userName.localeCompare(b.userName))
+      : [
+          {
+            accountId: account.accountId,
+            userName: '',
+            outcome: 'notListed' as const,
+            detail: account.error,
+          },
+        ],
+  );
+}
+
+const countsLine = (counts: Record<string, number>) =>
+  Object.entries(counts)
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
+
+/** The per-user table printed when the fleet ends: with an ACCOUNT column and a line per account when it spans several. */
+export function fleetTable(summary: FleetSummary): string {
+  const rows = fleetRows(summary);
+  const accounts = severalAccounts(summary);
+  const width = Math.max(4, ...rows.map((r) => r.userName.length));
+  const account = (id: string) => (accounts ? `${id.padEnd(12)}  ` : '');
+  const perAccount = (accounts ?? []).map(
+    (a) =>
+      `${a.accountId}: ${a.error === undefined ? countsLine(a.counts) : `not listed (${a.error}), none of its users started`}`,
+  );
   return [
-    `${'USER'.padEnd(width)}  ${'OUTCOME'.padEnd(14)}  DETAIL`,
-    ...rows.map((r) => `${r.userName.padEnd(width)}  ${r.outcome.padEnd(14)}  ${r.detail}`),
+    `${account('ACCOUNT')}${'USER'.padEnd(width)}  ${'OUTCOME'.padEnd(14)}  DETAIL`,
+    ...rows.map(
+      (r) => `${account(r.accountId ?? '')}${r.userName.padEnd(width)}  ${r.outcome.padEnd(14)}  ${r.detail}`,
+    ),
     '',
-    `${summary.dryRun ? 'dry run: ' : ''}${counts}`,
+    ...perAccount,
+    `${summary.dryRun ? 'dry run: ' : ''}${accounts ? 'all accounts: ' : ''}${countsLine(summary.counts)}`,
   ].join('\n');
 }
 

@@ -11,7 +11,8 @@ const HELP = `usage: iam-key-rotator rotate-fleet [options]
 
 Starts the fleet machine: every user under the deployment's IAM path that is opted in (tag
 iam-key-rotator:rotate=true, or --tag, or --all-users) and whose oldest Active key is older than
---max-key-age-days gets a rotation of its own.
+--max-key-age-days gets a rotation of its own, in the deployment's own account unless --accounts
+or --allowed-accounts says which.
 
 options:
   --max-key-age-days D    due when the oldest Active key is older than D days (default 90)
@@ -19,8 +20,11 @@ options:
   --tag KEY=VALUE         opt-in tag (default iam-key-rotator:rotate=true)
   --all-users             every user under the path, tagged or not
   --dry-run               each child plans its rotation and changes nothing
+  --accounts ID[,ID...]   the accounts whose users are listed (each own or allowed by the deployment)
+  --allowed-accounts      every account the deployment may rotate in: its own and allowedAccountIds
   --input FILE|-          the fleet input as JSON; the options above override it
-  --wait                  follow the fleet: one live progress line, then a per-user table
+  --wait                  follow the fleet: one live progress line, then a per-user table (with an
+                          ACCOUNT column and a line per account when the fleet spans several)
   --json                  print the fleet summary (with --wait) or the started execution as JSON
   --poll-ms N             how often --wait reads the history (default 1000)
 connection (credentials and region from the SDK's default chain):
@@ -30,7 +34,7 @@ connection (credentials and region from the SDK's default chain):
 
 The input is checked with listCandidates' own schema before any call: bad input exits 2.
 exit code: 0 started (with --wait: SUCCEEDED), 1 the fleet FAILED (FleetRotationIncomplete names the
-users), 2 bad usage or input, 3 a Step Functions call failed.`;
+users, and the accounts that could not be listed), 2 bad usage or input, 3 a Step Functions call failed.`;
 
 function readInput(source: string): Record<string, unknown> {
   try {
@@ -64,6 +68,9 @@ export function buildFleetInput(values: Record<string, unknown>): Record<string,
   }
   if (values['all-users'] === true) input.allUsersInPath = true;
   if (values['dry-run'] === true) input.dryRun = true;
+  if (typeof values.accounts === 'string')
+    input.accountIds = values.accounts.split(',').map((id) => id.trim());
+  if (values['allowed-accounts'] === true) input.allowedAccounts = true;
   const checked = FleetInput.safeParse(input);
   if (!checked.success) {
     const problems = checked.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`);
@@ -137,6 +144,8 @@ export async function runRotateFleet(args: string[]): Promise<number> {
       tag: { type: 'string' },
       'all-users': { type: 'boolean' },
       'dry-run': { type: 'boolean' },
+      accounts: { type: 'string' },
+      'allowed-accounts': { type: 'boolean' },
       input: { type: 'string' },
       wait: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },

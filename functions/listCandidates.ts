@@ -1,8 +1,21 @@
-import { ListAccessKeysCommand, ListUsersCommand, ListUserTagsCommand, type User } from '@aws-sdk/client-iam';
+import {
+  type IAMClient,
+  ListAccessKeysCommand,
+  ListUsersCommand,
+  ListUserTagsCommand,
+  type User,
+} from '@aws-sdk/client-iam';
+import { accountSettings } from './commons/accounts.js';
 import { awsFailure } from './commons/aws.js';
 import { iamClients } from './commons/clients/iam.js';
 import { config } from './commons/config.js';
-import { FleetTooLargeError, InvalidInputError } from './commons/errors.js';
+import {
+  AwsRequestError,
+  AwsUnavailableError,
+  FleetTooLargeError,
+  InvalidInputError,
+  TargetAccountAccessError,
+} from './commons/errors.js';
 import { parseEvent } from './commons/event.js';
 import {
   type Candidates,
@@ -10,7 +23,10 @@ import {
   DEFAULT_TAG_KEY,
   DEFAULT_TAG_VALUE,
   type DueUser,
+  type FailedAccount,
   FleetInput,
+  fleetAccounts,
+  MAX_ACCOUNT_CAUSE,
   MAX_FLEET_USERS,
   MAX_PAYLOAD_BYTES,
   MAX_SKIPPED_LISTED,
@@ -33,8 +49,16 @@ const Env = z.object({
 });
 
 const DAY_MS = 86_400_000;
-/** Users read at once: each needs ListUserTags and ListAccessKeys, and IAM throttles per account. */
+/** Users read at once in one account: each needs ListUserTags and ListAccessKeys, and IAM throttles per account. */
 const PARALLEL_USERS = 4;
+/** Accounts listed at once: each has its own IAM throttle. */
+const PARALLEL_ACCOUNTS = 4;
+
+/**
+ * What makes one account of a fleet over several unlistable without failing the others: its target
+ * role refused, IAM refused, or IAM still failed after the page's retries.
+ */
+const ACCOUNT_FAILURES = [TargetAccountAccessError, AwsRequestError, AwsUnavailableError];
 
 /** Attempts of one page while IAM throttles (or fails transiently), with full-jitter backoff. */
 const PAGE_ATTEMPTS = 10;
@@ -76,21 +100,21 @@ async function allPages<T>(
   return items;
 }
 
-async function usersUnder(path: string): Promise<User[]> {
+async function usersUnder(iam: IAMClient, path: string): Promise<User[]> {
   return allPages('iam:ListUsers', async (Marker) => {
-    const out = await iamClients().iam.send(new ListUsersCommand({ PathPrefix: path, Marker }));
+    const out = await iam.send(new ListUsersCommand({ PathPrefix: path, Marker }));
     return { items: out.Users ?? [], marker: out.Marker, more: out.IsTruncated };
   });
 }
 
-async function userState(userName: string) {
+async function userState(iam: IAMClient, userName: string) {
   const [tags, keys] = await Promise.all([
     allPages('iam:ListUserTags', async (Marker) => {
-      const out = await iamClients().iam.send(new ListUserTagsCommand({ UserName: userName, Marker }));
+      const out = await iam.send(new ListUserTagsCommand({ UserName: userName, Marker }));
       return { items: out.Tags ?? [], marker: out.Marker, more: out.IsTruncated };
     }),
     allPages('iam:ListAccessKeys', async (Marker) => {
-      const out = await iamClients().iam.send(new ListAccessKeysCommand({ UserName: userName, Marker }));
+      const out = await iam.send(new ListAccessKeysCommand({ UserName: userName, Marker }));
       return { items: out.AccessKeyMetadata ?? [], marker: out.Marker, more: out.IsTruncated };
     }),
   ]);
@@ -111,27 +135,26 @@ async function pooled<T, R>(items: T[], limit: number, work: (item: T) => Promis
   return results;
 }
 
-/**
- * ListCandidates: checks the fleet input, lists the users under the deployment's IAM path with
- * their tags and keys, and returns who is due (oldest Active key older than maxKeyAgeDays) and who
- * is skipped, and why. Reads only; names and ids only.
- */
-export const handler = async (event: unknown): Promise<Candidates> => {
-  const { input, execution } = parseEvent(Event, event);
-  const request = parseEvent(FleetInput, input, 'fleet input');
-  const below = belowFloors(request.userDefaults, config().floors);
-  if (below.length > 0) throw new InvalidInputError(`invalid fleet input: userDefaults: ${below.join('; ')}`);
-  const env = Env.safeParse(process.env);
-  if (!env.success) throw new InvalidInputError(`ROTATOR_USER_PATH: ${env.error.issues[0]?.message ?? ''}`);
-  const path = env.data.ROTATOR_USER_PATH;
-  const tagKey = request.tagKey ?? DEFAULT_TAG_KEY;
-  const tagValue = request.tagValue ?? DEFAULT_TAG_VALUE;
-  const now = Date.now();
+/** What one fleet run asks of every account it lists. */
+interface Selection {
+  request: FleetInput;
+  path: string;
+  tagKey: string;
+  tagValue: string;
+  now: number;
+  /** The fleet execution's ARN (child names) and name (role session names in other accounts). */
+  execution: string;
+  executionName: string;
+}
 
-  const users = (await usersUnder(path)).flatMap((u) => (u.UserName ? [u.UserName] : []));
-  const verdicts = await pooled(users, PARALLEL_USERS, async (userName) => {
-    const { tags, keys } = await userState(userName);
-    const skip = (reason: SkipReason): SkippedUser => ({ userName, reason });
+/** Lists one account's users under the path and says who is due and who is skipped, and why. */
+async function listAccount(accountId: string, selection: Selection): Promise<(DueUser | SkippedUser)[]> {
+  const { request, now, tagKey, tagValue } = selection;
+  const { iam } = iamClients({ accountId, execution: selection.executionName, step: 'listCandidates' });
+  const users = (await usersUnder(iam, selection.path)).flatMap((u) => (u.UserName ? [u.UserName] : []));
+  return pooled(users, PARALLEL_USERS, async (userName) => {
+    const { tags, keys } = await userState(iam, userName);
+    const skip = (reason: SkipReason): SkippedUser => ({ accountId, userName, reason });
     if (!request.allUsersInPath && tags[tagKey] !== tagValue) return skip('notTagged');
     const claim = claimOf(tags);
     if (claim && now - claim.claimedAt < CLAIM_TTL_MS) return skip('rotationRunning');
@@ -146,19 +169,70 @@ export const handler = async (event: unknown): Promise<Candidates> => {
       request.userDefaults.deleteInactiveKey === true && keys.some((k) => k.Status === 'Inactive');
     if (keys.length >= 2 && !roomByDeleting) return skip('twoKeys');
     const due: DueUser = {
+      accountId,
       userName,
       accessKeyId: oldest.AccessKeyId,
       keyAgeDays: ageDays,
-      executionName: childExecutionName(execution, userName),
+      executionName: childExecutionName(selection.execution, accountId, userName),
     };
     return due;
   });
+}
+
+/**
+ * ListCandidates: checks the fleet input, lists the users under the deployment's IAM path in each
+ * account asked for (another account through its target role) with their tags and keys, and
+ * returns who is due (oldest Active key older than maxKeyAgeDays) and who is skipped, and why. In
+ * a fleet over several accounts, an account that cannot be listed is recorded in `failedAccounts`
+ * and the others are listed; a fleet over one account fails as a whole (the state's retry lists it
+ * again). Reads only; names and ids only.
+ */
+export const handler = async (event: unknown): Promise<Candidates> => {
+  const { input, execution } = parseEvent(Event, event);
+  const request = parseEvent(FleetInput, input, 'fleet input');
+  const below = belowFloors(request.userDefaults, config().floors);
+  if (below.length > 0) throw new InvalidInputError(`invalid fleet input: userDefaults: ${below.join('; ')}`);
+  const accountIds = fleetAccounts(request, accountSettings());
+  const env = Env.safeParse(process.env);
+  if (!env.success) throw new InvalidInputError(`ROTATOR_USER_PATH: ${env.error.issues[0]?.message ?? ''}`);
+  const selection: Selection = {
+    request,
+    path: env.data.ROTATOR_USER_PATH,
+    tagKey: request.tagKey ?? DEFAULT_TAG_KEY,
+    tagValue: request.tagValue ?? DEFAULT_TAG_VALUE,
+    now: Date.now(),
+    execution,
+    // An execution ARN ends with the execution's name.
+    executionName: execution.slice(execution.lastIndexOf(':') + 1),
+  };
+
+  const failedAccounts: FailedAccount[] = [];
+  const listed = await pooled(accountIds, PARALLEL_ACCOUNTS, async (accountId) => {
+    try {
+      return { accountId, verdicts: await listAccount(accountId, selection) };
+    } catch (error) {
+      if (accountIds.length === 1 || !ACCOUNT_FAILURES.some((type) => error instanceof type)) throw error;
+      const { name, message } = error as Error;
+      failedAccounts.push({ accountId, error: name, cause: message.slice(0, MAX_ACCOUNT_CAUSE) });
+      logger.warn('account not listed', { accountId, error: name });
+      return undefined;
+    }
+  });
+  const accounts = listed.filter((a) => a !== undefined);
+  const verdicts = accounts.flatMap((a) => a.verdicts);
+  // In the order asked for, whichever account failed first.
+  failedAccounts.sort((a, b) => accountIds.indexOf(a.accountId) - accountIds.indexOf(b.accountId));
 
   const skipped = verdicts.filter((v): v is SkippedUser => 'reason' in v);
   const candidates: Candidates = {
     due: verdicts.filter((v): v is DueUser => 'executionName' in v),
     skipped: skipped.slice(0, MAX_SKIPPED_LISTED),
     skippedTotal: skipped.length,
+    accounts: accounts.map((a) => ({
+      accountId: a.accountId,
+      skippedTotal: a.verdicts.filter((v) => 'reason' in v).length,
+    })),
+    failedAccounts,
     dryRun: request.dryRun,
     maxConcurrency: request.maxConcurrency,
     userDefaults: request.userDefaults,
@@ -166,11 +240,13 @@ export const handler = async (event: unknown): Promise<Candidates> => {
   const bytes = Buffer.byteLength(JSON.stringify(candidates), 'utf8');
   if (candidates.due.length > MAX_FLEET_USERS || bytes > MAX_PAYLOAD_BYTES / 2) {
     throw new FleetTooLargeError(
-      `${candidates.due.length} users are due (${bytes} bytes): one fleet execution takes at most ${MAX_FLEET_USERS}; narrow the selector (tagKey/tagValue) or lower the path, and run the fleet again for the rest`,
+      `${candidates.due.length} users are due (${bytes} bytes): one fleet execution takes at most ${MAX_FLEET_USERS}; narrow the selector (tagKey/tagValue), lower the path or list fewer accounts, and run the fleet again for the rest`,
     );
   }
   logger.info('candidates listed', {
-    users: users.length,
+    accounts: accounts.length,
+    failedAccounts: failedAccounts.length,
+    users: verdicts.length,
     due: candidates.due.length,
     skipped: candidates.skippedTotal,
   });

@@ -1,24 +1,42 @@
 import { parseEvent } from './commons/event.js';
-import { SKIP_REASONS } from './commons/fleet-input.js';
+import { type FailedAccount, SKIP_REASONS } from './commons/fleet-input.js';
 import { logger } from './commons/logger.js';
 import * as z from './commons/zod.js';
 
+// `accountId`, `accounts` and `failedAccounts` are optional: a fleet started before they existed
+// ends with a summary that is not grouped by account.
+const AccountId = z.optional(z.string());
+
 /** What each Map iteration of the fleet machine ends with. */
 const Result = z.discriminatedUnion('outcome', [
-  z.object({ userName: z.string(), outcome: z.enum(['rotated', 'planned', 'alreadyStarted']) }),
-  z.object({ userName: z.string(), outcome: z.literal('failed'), error: z.string() }),
+  z.object({
+    accountId: AccountId,
+    userName: z.string(),
+    outcome: z.enum(['rotated', 'planned', 'alreadyStarted']),
+  }),
+  z.object({ accountId: AccountId, userName: z.string(), outcome: z.literal('failed'), error: z.string() }),
 ]);
+
+const Count = z.number().check(z.int(), z.minimum(0));
 
 const Event = z.object({
   results: z.array(Result),
-  skipped: z.array(z.object({ userName: z.string(), reason: z.enum(SKIP_REASONS) })),
+  skipped: z.array(z.object({ accountId: AccountId, userName: z.string(), reason: z.enum(SKIP_REASONS) })),
   /** All skipped users; `skipped` names only the first of them. Absent: `skipped` is all of them. */
-  skippedTotal: z.optional(z.number().check(z.int(), z.minimum(0))),
+  skippedTotal: z.optional(Count),
+  /** The accounts listed, each with its own count of skipped users. */
+  accounts: z._default(z.array(z.object({ accountId: z.string(), skippedTotal: Count })), []),
+  failedAccounts: z._default(
+    z.array(z.object({ accountId: z.string(), error: z.string(), cause: z.string() })),
+    [],
+  ),
   dryRun: z.boolean(),
 });
 
-export interface FleetSummary {
-  dryRun: boolean;
+type Outcome = 'rotated' | 'planned' | 'failed' | 'alreadyStarted' | 'skipped';
+
+/** Who became what, in one account or in the whole fleet. */
+interface Outcomes {
   /** Users whose new key is stored and verified (their old keys retire later, in their own executions). */
   rotated: string[];
   /** Dry run: users whose rotation was planned. */
@@ -28,41 +46,98 @@ export interface FleetSummary {
   alreadyStarted: string[];
   /** The first skipped users with their reasons (listCandidates names at most 200); `counts.skipped` counts all. */
   skipped: { userName: string; reason: string }[];
-  counts: Record<'rotated' | 'planned' | 'failed' | 'alreadyStarted' | 'skipped', number>;
-  /** The Fail state's cause when any child failed: the users and their error names. */
+  counts: Record<Outcome, number>;
+}
+
+/** One account's part of the fleet; `error` when its users could not be listed (none was started). */
+export interface AccountSummary extends Outcomes {
+  accountId: string;
+  error?: string;
+}
+
+export interface FleetSummary extends Outcomes {
+  dryRun: boolean;
+  /** The accounts listed, with their users' outcomes, then those that could not be listed. */
+  accounts: AccountSummary[];
+  /** The accounts whose users could not be listed, with the error and its message. */
+  failedAccounts: FailedAccount[];
+  /** The Fail state's cause when any child failed or any account could not be listed. */
   failureCause?: string;
 }
 
 /** The Fail cause: Step Functions keeps at most 32 KiB of it. */
 const MAX_CAUSE = 32_000;
 
-/** SummarizeFleet: the fleet execution's output, from the Map's results. Pure: makes no calls. */
-export const handler = async (event: unknown): Promise<FleetSummary> => {
-  const { results, skipped, skippedTotal, dryRun } = parseEvent(Event, event);
+type Event = z.infer<typeof Event>;
+
+/** The outcomes of the results and skipped users given; `skippedTotal` counts the skipped ones. */
+function outcomes(results: Event['results'], skipped: Event['skipped'], skippedTotal: number): Outcomes {
   const named = (outcome: string) => results.filter((r) => r.outcome === outcome).map((r) => r.userName);
   const failed = results.flatMap((r) =>
     r.outcome === 'failed' ? [{ userName: r.userName, error: r.error }] : [],
   );
-  const summary: FleetSummary = {
-    dryRun,
+  return {
     rotated: named('rotated'),
     planned: named('planned'),
     failed,
     alreadyStarted: named('alreadyStarted'),
-    skipped,
+    skipped: skipped.map(({ userName, reason }) => ({ userName, reason })),
     counts: {
       rotated: named('rotated').length,
       planned: named('planned').length,
       failed: failed.length,
       alreadyStarted: named('alreadyStarted').length,
-      skipped: skippedTotal ?? skipped.length,
+      skipped: skippedTotal,
     },
   };
+}
+
+/** SummarizeFleet: the fleet execution's output, from the Map's results, in all and by account. Pure: makes no calls. */
+export const handler = async (event: unknown): Promise<FleetSummary> => {
+  const { results, skipped, skippedTotal, accounts, failedAccounts, dryRun } = parseEvent(Event, event);
+  const inAccount = <T extends { accountId?: string | undefined }>(items: T[], accountId: string) =>
+    items.filter((item) => item.accountId === accountId);
+  const listed = accounts.map((a): AccountSummary => ({
+    accountId: a.accountId,
+    ...outcomes(inAccount(results, a.accountId), inAccount(skipped, a.accountId), a.skippedTotal),
+  }));
+  const unlisted = failedAccounts.map((f): AccountSummary => ({
+    accountId: f.accountId,
+    error: f.error,
+    ...outcomes([], [], 0),
+  }));
+  const summary: FleetSummary = {
+    dryRun,
+    ...outcomes(results, skipped, skippedTotal ?? skipped.length),
+    accounts: [...listed, ...unlisted],
+    failedAccounts,
+  };
+  // Users are named with their account when the fleet spans several.
+  const several = summary.accounts.length > 1;
+  const problems: string[] = [];
+  const failed = results.flatMap((r) => (r.outcome === 'failed' ? [r] : []));
   if (failed.length > 0) {
-    const list = failed.map((f) => `${f.userName} (${f.error})`).join(', ');
-    const cause = `${failed.length} of ${results.length} rotations failed before their new key was stored and verified: ${list}. Each child execution's history says why and what it left (the error table in the README).`;
+    const list = failed
+      .map((f) => `${several && f.accountId ? `${f.accountId}/` : ''}${f.userName} (${f.error})`)
+      .join(', ');
+    problems.push(
+      `${failed.length} of ${results.length} rotations failed before their new key was stored and verified: ${list}. Each child execution's history says why and what it left (the error table in the README).`,
+    );
+  }
+  if (failedAccounts.length > 0) {
+    const list = failedAccounts.map((f) => `${f.accountId} (${f.error}: ${f.cause})`).join(', ');
+    problems.push(
+      `${failedAccounts.length} account(s) could not be listed, so none of their users was started: ${list}.`,
+    );
+  }
+  if (problems.length > 0) {
+    const cause = problems.join(' ');
     summary.failureCause = cause.length > MAX_CAUSE ? `${cause.slice(0, MAX_CAUSE)}…` : cause;
   }
-  logger.info('fleet summarized', { counts: summary.counts });
+  logger.info('fleet summarized', {
+    counts: summary.counts,
+    accounts: summary.accounts.length,
+    failedAccounts: failedAccounts.length,
+  });
   return summary;
 };

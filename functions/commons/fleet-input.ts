@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { AccountId, type AccountSettings, checkAccountAllowed } from './accounts.js';
 import { ExecutionInput } from './input.js';
 import * as z from './zod.js';
 
@@ -32,13 +33,41 @@ export const FleetInput = z
     /** Children run as dry runs: each plans its rotation and changes nothing. */
     dryRun: z._default(z.boolean(), false),
     userDefaults: z._default(UserDefaults, {}),
+    /** The accounts whose users are listed; neither this nor allowedAccounts: the deployment's own. */
+    accountIds: z.optional(
+      z.array(AccountId).check(
+        z.minLength(1),
+        z.refine((ids) => new Set(ids).size === ids.length, 'must not repeat an account'),
+      ),
+    ),
+    /** Every account the deployment may rotate in: its own and ROTATOR_ALLOWED_ACCOUNT_IDS. */
+    allowedAccounts: z.optional(z.boolean()),
   })
   .check(
     z.refine((input) => !(input.allUsersInPath && (input.tagKey ?? input.tagValue) !== undefined), {
       message: 'allUsersInPath and tagKey/tagValue exclude each other',
     }),
+    z.refine((input) => !(input.allowedAccounts === true && input.accountIds !== undefined), {
+      message: 'accountIds and allowedAccounts exclude each other',
+    }),
   );
 export type FleetInput = z.infer<typeof FleetInput>;
+
+/**
+ * The accounts a fleet run lists, in order: those named (each must be allowed: InvalidInputError
+ * before any call), every allowed one, or the deployment's own.
+ */
+export function fleetAccounts(
+  input: Pick<FleetInput, 'accountIds' | 'allowedAccounts'>,
+  settings: AccountSettings,
+): string[] {
+  if (input.accountIds) {
+    for (const id of input.accountIds) checkAccountAllowed(id, settings);
+    return input.accountIds;
+  }
+  if (input.allowedAccounts === true) return [settings.ownAccountId, ...settings.allowedAccountIds];
+  return [settings.ownAccountId];
+}
 
 /** Why a user under the path is not rotated by this fleet run. */
 export const SKIP_REASONS = ['notTagged', 'keyYoung', 'noActiveKey', 'twoKeys', 'rotationRunning'] as const;
@@ -46,6 +75,8 @@ export type SkipReason = (typeof SKIP_REASONS)[number];
 
 /** A user the fleet starts a rotation of: names and ids only. */
 export interface DueUser {
+  /** The account the user is in: the child's input `accountId`. */
+  accountId: string;
   userName: string;
   /** The oldest Active key, and its age in whole days. */
   accessKeyId: string;
@@ -55,8 +86,27 @@ export interface DueUser {
 }
 
 export interface SkippedUser {
+  accountId: string;
   userName: string;
   reason: SkipReason;
+}
+
+/** An account whose users were listed, and how many of them were skipped. */
+export interface ListedAccount {
+  accountId: string;
+  skippedTotal: number;
+}
+
+/**
+ * An account of a fleet over several accounts whose users could not be listed (its target role
+ * refused, or IAM failed past the retries): none of its users was started; the others go on.
+ */
+export interface FailedAccount {
+  accountId: string;
+  /** The error's name: TargetAccountAccessError, AwsUnavailableError or AwsRequestError. */
+  error: string;
+  /** Its message, at most MAX_ACCOUNT_CAUSE characters. */
+  cause: string;
 }
 
 /** listCandidates' result: the Map's items and the fleet-level values every item reads. */
@@ -65,6 +115,9 @@ export interface Candidates {
   /** The first MAX_SKIPPED_LISTED skipped users with their reasons; `skippedTotal` counts them all. */
   skipped: SkippedUser[];
   skippedTotal: number;
+  /** Every account listed, in the order asked for. */
+  accounts: ListedAccount[];
+  failedAccounts: FailedAccount[];
   dryRun: boolean;
   maxConcurrency: number;
   userDefaults: UserDefaults;
@@ -73,10 +126,14 @@ export interface Candidates {
 /** Step Functions' limit on a state's input or output (256 KiB of UTF-8). */
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
 
+/** A failed account's cause is cut here: the summary and the Fail cause repeat it. */
+export const MAX_ACCOUNT_CAUSE = 500;
+
 /**
- * The most users one fleet run hands to its Map. An entry is at most ~300 bytes (a 64-character
- * name, an 80-character execution name, a 20-character key id), and the Map's results, the summary
- * and the Fail cause each repeat the names: 400 users stay well under 256 KiB at every state.
+ * The most users one fleet run hands to its Map, across all its accounts. An entry is at most
+ * ~330 bytes (a 64-character name, an 80-character execution name, a 20-character key id, a
+ * 12-digit account), and the Map's results, the summary (flat and by account) and the Fail cause
+ * each repeat the names: 400 users stay under 256 KiB at every state.
  */
 export const MAX_FLEET_USERS = 400;
 
@@ -90,10 +147,14 @@ export const MAX_SKIPPED_LISTED = 200;
 const NAME_UNSAFE = /[^\w.@+=-]/g;
 
 /**
- * The child's execution name, derived from the fleet execution and the user: a retried Map iteration
- * asks for the same name, so Step Functions starts no second rotation of the user.
+ * The child's execution name, derived from the fleet execution, the account and the user: a retried
+ * Map iteration asks for the same name, so Step Functions starts no second rotation of the user,
+ * and users of the same name in two accounts get two names.
  */
-export function childExecutionName(fleetExecutionArn: string, userName: string): string {
-  const digest = createHash('sha256').update(`${fleetExecutionArn}\n${userName}`).digest('hex').slice(0, 16);
+export function childExecutionName(fleetExecutionArn: string, accountId: string, userName: string): string {
+  const digest = createHash('sha256')
+    .update(`${fleetExecutionArn}\n${accountId}\n${userName}`)
+    .digest('hex')
+    .slice(0, 16);
   return `fleet-${digest}-${userName.replace(NAME_UNSAFE, '_')}`.slice(0, 80);
 }

@@ -16,6 +16,8 @@ beforeAll(async () => {
   stack = await startLocalStack({ stepFunctions: { waitMs: 0, retryPauseMs: 0 } });
   target = localTarget(stack);
   await prepareTarget(target);
+  // What serverless.yml sets from AWS::AccountId; listCandidates names each user's account.
+  process.env.ROTATOR_ACCOUNT_ID = stack.aws.accountId;
 });
 
 afterAll(async () => {
@@ -99,7 +101,9 @@ describe('iam-key-rotator rotate-fleet', () => {
 
 describe('npm start -- --fleet N', () => {
   it('seeds N demo users and runs the fleet: a live line on stderr, a per-user table on stdout', async () => {
-    const { code, stdout, stderr } = await cli(['local', '--fleet', '6', '--propagation-ms', '0']);
+    const { code, stdout, stderr } = await cli(['local', '--fleet', '6', '--propagation-ms', '0'], {
+      ROTATOR_ACCOUNT_ID: stack.aws.accountId,
+    });
     expect(code).toBe(0);
     expect(stderr).toMatch(/\[#+\] 3\/3 {2}rotated 3 · failed 0 · skipped 3/);
     expect(stdout).toMatch(/demo-fleet-\w+-000 +rotated/);

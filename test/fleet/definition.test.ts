@@ -42,6 +42,12 @@ describe('statemachine/rotate-fleet.asl.json', () => {
     expect(start?.Resource).toBe('arn:aws:states:::states:startExecution.waitForTaskToken');
     expect(start?.Parameters).toMatchObject({ StateMachineArn: ROTATOR, 'Name.$': '$.user.executionName' });
     expect(String(start?.Parameters?.['Input.$'])).toContain('$$.Task.Token');
+    // Each child rotates in its user's account.
+    expect(String(start?.Parameters?.['Input.$'])).toContain('"accountId":"{}"');
+    expect(String(start?.Parameters?.['Input.$'])).toContain('$.user.accountId');
+    for (const end of ['UserSignalled', 'AlreadyStarted', 'UserFailed']) {
+      expect(map?.ItemProcessor?.States[end]?.Parameters?.['accountId.$'], end).toBe('$.user.accountId');
+    }
     expect(start?.TimeoutSeconds).toBeGreaterThan(0);
     expect(start?.Catch?.map((c) => [c.ErrorEquals, c.Next])).toEqual([
       [['StepFunctions.ExecutionAlreadyExistsException'], 'AlreadyStarted'],
@@ -49,7 +55,14 @@ describe('statemachine/rotate-fleet.asl.json', () => {
     ]);
   });
 
-  it('ends FleetRotationIncomplete, with the summary’s cause, when any child failed', () => {
+  it('ends FleetRotationIncomplete, with the summary’s cause, when any child failed or any account was not listed', () => {
+    expect(fleet.States.Summarize?.Parameters).toMatchObject({
+      'accounts.$': '$.accounts',
+      'failedAccounts.$': '$.failedAccounts',
+    });
+    expect(fleet.States.AnyFailed?.Choices).toEqual([
+      { Variable: '$.failureCause', IsPresent: true, Next: 'FleetRotationIncomplete' },
+    ]);
     expect(fleet.States.FleetRotationIncomplete).toMatchObject({
       Type: 'Fail',
       Error: 'FleetRotationIncomplete',

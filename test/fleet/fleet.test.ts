@@ -39,6 +39,8 @@ beforeAll(async () => {
   });
   target = localTarget(stack);
   await prepareTarget(target);
+  // What serverless.yml sets from AWS::AccountId; listCandidates names each user's account.
+  process.env.ROTATOR_ACCOUNT_ID = stack.aws.accountId;
   const client = {
     region: stack.aws.region,
     endpoint: stack.aws.endpoint,
@@ -178,7 +180,9 @@ describe('the fleet machine (statemachine/rotate-fleet.asl.json) on the local St
     expect(due.length).toBeGreaterThan(30);
     const intervals: [number, number][] = [];
     for (const { user } of due) {
-      const [child] = await children(childExecutionName(run.executionArn ?? '', user.userName));
+      const [child] = await children(
+        childExecutionName(run.executionArn ?? '', stack.aws.accountId, user.userName),
+      );
       const ended = await settled(child?.executionArn ?? '');
       expect(ended.status).toBe('SUCCEEDED');
       intervals.push([ended.startDate?.getTime() ?? 0, ended.stopDate?.getTime() ?? 0]);
@@ -213,7 +217,9 @@ describe('the fleet machine (statemachine/rotate-fleet.asl.json) on the local St
     expect(run.cause).toContain('fault-2 (AwsRequestError)');
     for (const other of users.filter((u) => u.userName !== 'fault-2')) {
       expect(run.cause).not.toContain(other.userName);
-      const [child] = await children(childExecutionName(run.executionArn ?? '', other.userName));
+      const [child] = await children(
+        childExecutionName(run.executionArn ?? '', stack.aws.accountId, other.userName),
+      );
       expect((await settled(child?.executionArn ?? '')).status).toBe('SUCCEEDED');
       await expectRotated(other);
     }
@@ -227,7 +233,7 @@ describe('the fleet machine (statemachine/rotate-fleet.asl.json) on the local St
     const user = await fleetUser('retried-0', { tag: 'retried', ageDays: 100 });
     const fleetName = 'retried-fleet';
     const fleetArn = `arn:aws:states:${stack.aws.region}:${stack.aws.accountId}:execution:fleet-retried:${fleetName}`;
-    const childName = childExecutionName(fleetArn, user.userName);
+    const childName = childExecutionName(fleetArn, stack.aws.accountId, user.userName);
     // The first attempt of the iteration started the child, and its answer was lost: the child runs.
     const machine = stack.aws.stepFunctions.machines.register(
       fleetMachine({
