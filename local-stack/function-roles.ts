@@ -8,7 +8,7 @@ import {
 import type { STSClient } from '@aws-sdk/client-sts';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import policies from '../deploy/policies.cjs';
-import type { FunctionName, PolicyDocument, PolicySettings } from '../deploy/policies.cjs';
+import type { FleetFunctionName, FunctionName, PolicyDocument, PolicySettings } from '../deploy/policies.cjs';
 import type { FunctionEnvironment } from './function-environment.js';
 
 /** The values the local stack renders the deployment's policy documents with. */
@@ -23,10 +23,11 @@ export const LOCAL_SERVICE = 'iam-key-rotator';
 export const LOCAL_STAGE = 'local';
 
 /** The role each function runs as locally, named like the deployed function. */
-export const functionRoleName = (fn: FunctionName): string => `${LOCAL_SERVICE}-${LOCAL_STAGE}-${fn}`;
+export const functionRoleName = (fn: FunctionName | FleetFunctionName): string =>
+  `${LOCAL_SERVICE}-${LOCAL_STAGE}-${fn}`;
 
 /** The ARN the function's role gets (roles are made at the root path). */
-export const functionRoleArn = (accountId: string, fn: FunctionName): string =>
+export const functionRoleArn = (accountId: string, fn: FunctionName | FleetFunctionName): string =>
   `arn:aws:iam::${accountId}:role/${functionRoleName(fn)}`;
 
 /** A function's policy document from deploy/policies.cjs, rendered for the local account. */
