@@ -20,13 +20,6 @@ const NOT_YET_VALID = new Set(['InvalidClientTokenId', 'UnrecognizedClientExcept
  */
 export const handler = async (event: unknown): Promise<{ arn: string; vaultVersion: number } & Pinning> => {
   const { request, created } = parseEvent(VerifyEvent, event);
-  const user = iamUser(request, 'verifyKey');
-  // createKey read the ARN in the execution's account; anything else is a key of another account's user.
-  if (created.userArn.split(':')[4] !== user.target.accountId) {
-    throw new KeyVerificationError(
-      `${created.userArn} is not a user of account ${user.target.accountId}, where this execution rotates`,
-    );
-  }
   const current = await readStoredKey(request.vaultPath);
   if (current.key?.accessKeyId !== created.accessKeyId) {
     throw new KeyVerificationError(
@@ -51,6 +44,13 @@ export const handler = async (event: unknown): Promise<{ arn: string; vaultVersi
   if (arn !== created.userArn) {
     throw new KeyVerificationError(
       `${created.accessKeyId} belongs to ${arn ?? 'nobody'}, not ${created.userArn}`,
+    );
+  }
+  const user = iamUser(request, 'verifyKey');
+  // createKey read the ARN in the execution's account; another account's user is not the one rotated.
+  if (arn.split(':')[4] !== user.target.accountId) {
+    throw new KeyVerificationError(
+      `${arn} is not a user of account ${user.target.accountId}, where this execution rotates`,
     );
   }
   logger.info('verified new key', { accessKeyId: created.accessKeyId, arn });

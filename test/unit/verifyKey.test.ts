@@ -228,14 +228,16 @@ describe('verifyKey handler', () => {
       ['an execution in the own account, named', { accountId: ACCOUNT_ID }, memberArn],
       ['an execution in another account', { accountId: MEMBER }, userArn],
     ])(
-      'throws KeyVerificationError for %s whose created user is of another account, before Vault or STS',
+      'throws KeyVerificationError for %s whose created user is of another account, and pins nothing',
       async (_what, overrides, arnOf) => {
         const { request, event } = verification(NEW_KEY, overrides);
         const created = { ...event.created, userArn: arnOf(request.userName), pinnedVaultPath: null };
+        sts.on(GetCallerIdentityCommand).resolves({ Arn: created.userArn });
         const error = await rejectionOf(handler({ ...event, created }));
         expect(error.name).toBe('KeyVerificationError');
-        expect(error.message).toContain(`is not a user of account ${request.accountId ?? ACCOUNT_ID}`);
-        expect(sts.calls()).toHaveLength(0);
+        expect(error.message).toBe(
+          `${created.userArn} is not a user of account ${request.accountId ?? ACCOUNT_ID}, where this execution rotates`,
+        );
         expect(iam.calls()).toHaveLength(0);
       },
     );
