@@ -6,6 +6,8 @@ import {
   deleteAccessKey,
   getUserArn,
   getUserTags,
+  type IamUser,
+  iamUser,
   keyOwner,
   listAccessKeys,
   MAX_KEYS_PER_USER,
@@ -49,9 +51,14 @@ function keysToRemove(
  * A vaultPath that serves another user's key is a mistake in the input: rotating would hand this
  * user's key to that path's consumers. A key that no longer exists is fine: the rotation repairs it.
  */
-async function checkVaultServesThisUser(request: Request, keys: AccessKeyInfo[], vaultKeyId: string | null) {
+async function checkVaultServesThisUser(
+  request: Request,
+  user: IamUser,
+  keys: AccessKeyInfo[],
+  vaultKeyId: string | null,
+) {
   if (vaultKeyId === null || keys.some((key) => key.accessKeyId === vaultKeyId)) return;
-  const owner = await keyOwner(vaultKeyId);
+  const owner = await keyOwner(user.target, vaultKeyId);
   if (owner === null || owner === request.userName) return;
   throw new InvalidInputError(
     `vaultPath ${request.vaultPath} serves ${vaultKeyId}, a key of ${owner ? `'${owner}'` : 'another user'}, not of '${request.userName}'`,
@@ -77,15 +84,16 @@ async function unpinnedHome(
 export const handler = async (event: unknown): Promise<Created | DryRunPlan> => {
   const { request } = parseEvent(CreateKeyEvent, event);
   const { userName } = request;
-  const userArn = await getUserArn(userName);
+  const user = iamUser(request, 'createKey');
+  const userArn = await getUserArn(user);
   const stored = await readStoredKey(request.vaultPath);
   const vaultBefore: Created['vaultBefore'] = {
     version: stored.version,
     accessKeyId: stored.key?.accessKeyId ?? null,
   };
-  const keys = await listAccessKeys(userName);
-  const tags = await getUserTags(userName);
-  await checkVaultServesThisUser(request, keys, vaultBefore.accessKeyId);
+  const keys = await listAccessKeys(user);
+  const tags = await getUserTags(user);
+  await checkVaultServesThisUser(request, user, keys, vaultBefore.accessKeyId);
   const pinned = pinnedVaultPath(tags);
   const home = pinned ?? (await unpinnedHome(request, keys, vaultBefore.accessKeyId));
   checkVaultPathPin(request, home, pinned !== null);
@@ -95,7 +103,7 @@ export const handler = async (event: unknown): Promise<Created | DryRunPlan> => 
     vaultBefore.accessKeyId,
     movingFrom ? ((await readStoredKey(movingFrom)).key?.accessKeyId ?? null) : null,
   ];
-  const existing = await keysBeforeThisExecution(request, keys, served, tags);
+  const existing = await keysBeforeThisExecution(request, user, keys, served, tags);
   const remove = keysToRemove(request, existing, served);
   const oldKeys = existing.filter((key) => !remove.includes(key));
 
@@ -117,9 +125,9 @@ export const handler = async (event: unknown): Promise<Created | DryRunPlan> => 
       purpose: 'previous-secret',
     });
   }
-  await claimUser(request, oldKeys);
-  for (const key of remove) await deleteAccessKey(userName, key.accessKeyId);
-  const key = await createAccessKey(userName).catch((error: unknown) => {
+  await claimUser(request, user, oldKeys);
+  for (const key of remove) await deleteAccessKey(user, key.accessKeyId);
+  const key = await createAccessKey(user).catch((error: unknown) => {
     // The count said there was room: another key appeared after it, from an overlapping rotation.
     if (!(error instanceof TooManyAccessKeysError)) throw error;
     throw new ConcurrentRotationError(
@@ -136,7 +144,7 @@ export const handler = async (event: unknown): Promise<Created | DryRunPlan> => 
     });
   } catch (error) {
     // Without the sealed secret nobody can store this key: remove it rather than orphan it.
-    await deleteAccessKey(userName, key.accessKeyId);
+    await deleteAccessKey(user, key.accessKeyId);
     throw error;
   }
   logger.info('created access key', { userName, accessKeyId: key.accessKeyId, oldKeys: oldKeys.length });

@@ -1,7 +1,7 @@
 import { config } from './commons/config.js';
 import { OldKeyStillInUseError } from './commons/errors.js';
 import { parseEvent } from './commons/event.js';
-import { getLastUsed, listAccessKeys, setAccessKeyStatus } from './commons/iam.js';
+import { getLastUsed, iamUser, listAccessKeys, setAccessKeyStatus } from './commons/iam.js';
 import { logger } from './commons/logger.js';
 import { DeactivateEvent } from './commons/state.js';
 import { readStoredKey } from './commons/vault/stored-key.js';
@@ -22,9 +22,10 @@ export interface Deactivated {
 export const handler = async (event: unknown): Promise<Deactivated> => {
   const { request, created, stored } = parseEvent(DeactivateEvent, event);
   const { marginSeconds, maxWaitSeconds } = config().inUse;
+  const user = iamUser(request, 'deactivateOld');
   const vaultKeyId = (await readStoredKey(request.vaultPath)).key?.accessKeyId;
   // An old key someone already deleted counts as retired.
-  const existing = new Set((await listAccessKeys(request.userName)).map((k) => k.accessKeyId));
+  const existing = new Set((await listAccessKeys(user)).map((k) => k.accessKeyId));
   const old = created.oldAccessKeyIds.filter((id) => id !== vaultKeyId && existing.has(id));
   const storedAt = Date.parse(stored.storedAt);
   // In use: used after the store (plus the margin) and within the last re-check interval, so a
@@ -37,7 +38,7 @@ export const handler = async (event: unknown): Promise<Deactivated> => {
 
   const inUse: Deactivated['inUse'] = [];
   for (const accessKeyId of old) {
-    const lastUsedAt = await getLastUsed(request.userName, accessKeyId);
+    const lastUsedAt = await getLastUsed(user, accessKeyId);
     if (lastUsedAt && Date.parse(lastUsedAt) >= threshold) inUse.push({ accessKeyId, lastUsedAt });
   }
   if (inUse.length > 0 && request.oldKeyInUse !== 'proceed') {
@@ -56,7 +57,7 @@ export const handler = async (event: unknown): Promise<Deactivated> => {
   const skipped = created.oldAccessKeyIds.filter((id) => !old.includes(id));
   for (const id of old) {
     // Already Inactive is fine; a key that is already gone counts as retired.
-    if (await setAccessKeyStatus(request.userName, id, 'Inactive')) deactivated.push(id);
+    if (await setAccessKeyStatus(user, id, 'Inactive')) deactivated.push(id);
     else skipped.push(id);
   }
   logger.info('deactivated old keys', { userName: request.userName, deactivated, skipped, inUse });

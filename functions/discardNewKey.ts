@@ -1,6 +1,6 @@
 import { RollbackUnsafeError } from './commons/errors.js';
 import { parseEvent } from './commons/event.js';
-import { deleteAccessKey } from './commons/iam.js';
+import { deleteAccessKey, iamUser } from './commons/iam.js';
 import { logger } from './commons/logger.js';
 import { NewKeyEvent } from './commons/state.js';
 import { readStoredKey } from './commons/vault/stored-key.js';
@@ -14,7 +14,7 @@ export const handler = async (event: unknown): Promise<{ accessKeyId: string; de
       `Vault at ${request.vaultPath} still serves ${created.accessKeyId}; it was not deleted`,
     );
   }
-  const deleted = await deleteAccessKey(request.userName, created.accessKeyId);
+  const deleted = await deleteAccessKey(iamUser(request, 'discardNewKey'), created.accessKeyId);
   logger.info('discarded the new key', { accessKeyId: created.accessKeyId, deleted });
   return { accessKeyId: created.accessKeyId, deleted };
 };

@@ -1,3 +1,4 @@
+import { accountSettings, checkAccountAllowed } from './commons/accounts.js';
 import { config } from './commons/config.js';
 import { InvalidInputError } from './commons/errors.js';
 import { parseEvent } from './commons/event.js';
@@ -9,11 +10,9 @@ const Event = z.object({
   input: z.unknown(),
   execution: z.string().check(z.minLength(1)),
   startedAt: z.iso.datetime({ offset: true }),
-  /** The state machine's ARN, whose account fills {accountId} in the path template. */
-  stateMachine: z.string().check(z.regex(/^arn:[\w-]+:states:[\w-]+:\d{12}:stateMachine:/)),
 });
 
-/** The default Vault path: the template with {prefix}, {userName} and {accountId} filled in. */
+/** The default Vault path: the template with {prefix}, {userName} and the user's {accountId} filled in. */
 function defaultPath(template: string, values: Record<'prefix' | 'userName' | 'accountId', string>): string {
   return template.replace(/\{(prefix|userName|accountId)\}/g, (_, name: keyof typeof values) => values[name]);
 }
@@ -23,14 +22,15 @@ function defaultPath(template: string, values: Record<'prefix' | 'userName' | 'a
  * in defaults; makes no calls at all.
  */
 export const handler = async (event: unknown): Promise<Request> => {
-  const { input, execution, startedAt, stateMachine } = parseEvent(Event, event);
+  const { input, execution, startedAt } = parseEvent(Event, event);
   const parsed = parseEvent(ExecutionInput, input, 'execution input');
+  const accountId = parsed.accountId ?? accountSettings().ownAccountId;
+  checkAccountAllowed(accountId);
   const { pathPrefix, pathTemplate } = config().vault;
   const { defaults, floors } = config();
   // The deployment's default in-use policy counts too: a move under "proceed" is refused either way.
   const below = belowFloors({ ...parsed, oldKeyInUse: parsed.oldKeyInUse ?? defaults.oldKeyInUse }, floors);
   if (below.length > 0) throw new InvalidInputError(`invalid execution input: ${below.join('; ')}`);
-  const accountId = stateMachine.split(':')[4] ?? '';
   const defaultVaultPath = defaultPath(pathTemplate, {
     prefix: pathPrefix,
     userName: parsed.userName,
@@ -47,6 +47,7 @@ export const handler = async (event: unknown): Promise<Request> => {
   }
   const request: Request = {
     userName: parsed.userName,
+    accountId,
     vaultPath,
     ...(VaultPath.safeParse(defaultVaultPath).success ? { defaultVaultPath } : {}),
     dryRun: parsed.dryRun,
@@ -60,6 +61,6 @@ export const handler = async (event: unknown): Promise<Request> => {
     execution,
     startedAt,
   };
-  logger.info('input accepted', { userName: request.userName, vaultPath, dryRun: request.dryRun });
+  logger.info('input accepted', { userName: request.userName, accountId, vaultPath, dryRun: request.dryRun });
   return request;
 };

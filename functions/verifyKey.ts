@@ -3,6 +3,7 @@ import { awsFailure, errorCode } from './commons/aws.js';
 import { stsWith } from './commons/clients/sts.js';
 import { KeyNotYetValidError, KeyVerificationError } from './commons/errors.js';
 import { parseEvent } from './commons/event.js';
+import { iamUser } from './commons/iam.js';
 import { logger } from './commons/logger.js';
 import { type Pinning, pinVerifiedPath } from './commons/ownership.js';
 import { VerifyEvent } from './commons/state.js';
@@ -12,7 +13,8 @@ import { readStoredKey } from './commons/vault/stored-key.js';
 const NOT_YET_VALID = new Set(['InvalidClientTokenId', 'UnrecognizedClientException', 'AuthFailure']);
 
 /**
- * VerifyKey: reads the key back from Vault and calls sts:GetCallerIdentity with it. While IAM
+ * VerifyKey: reads the key back from Vault and calls sts:GetCallerIdentity with it, which must name
+ * the user createKey made it for, in the execution's account. While IAM
  * propagates the key STS refuses it; KeyNotYetValidError lets the state machine retry with backoff.
  * Once verified, the user is pinned to this Vault path (first rotation, or a move).
  */
@@ -44,6 +46,17 @@ export const handler = async (event: unknown): Promise<{ arn: string; vaultVersi
       `${created.accessKeyId} belongs to ${arn ?? 'nobody'}, not ${created.userArn}`,
     );
   }
+  const user = iamUser(request, 'verifyKey');
+  // createKey read the ARN in the execution's account; another account's user is not the one rotated.
+  if (arn.split(':')[4] !== user.target.accountId) {
+    throw new KeyVerificationError(
+      `${arn} is not a user of account ${user.target.accountId}, where this execution rotates`,
+    );
+  }
   logger.info('verified new key', { accessKeyId: created.accessKeyId, arn });
-  return { arn, vaultVersion: current.version, ...(await pinVerifiedPath(request, created.pinnedVaultPath)) };
+  return {
+    arn,
+    vaultVersion: current.version,
+    ...(await pinVerifiedPath(request, user, created.pinnedVaultPath)),
+  };
 };

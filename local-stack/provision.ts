@@ -45,7 +45,14 @@ export interface Target {
   namespace?: string;
   /** The deployment's floors on execution input; unset ones are a deployment's defaults. */
   floors?: Partial<Floors>;
+  /** Other accounts the rotator may act in (allowedAccountIds); none: its own account only. */
+  allowedAccountIds?: string[];
+  /** The ExternalId the target roles expect (targetExternalId); default LOCAL_TARGET_EXTERNAL_ID. */
+  targetExternalId?: string;
 }
+
+/** The ExternalId of the local stack's target roles, unless the target names another. */
+export const LOCAL_TARGET_EXTERNAL_ID = 'iam-key-rotator-local';
 
 /** A target on the local stack's emulators with the defaults of a deployment. */
 export function localTarget(
@@ -123,6 +130,8 @@ async function ignoringExisting(call: Promise<unknown>): Promise<void> {
 
 export interface Provisioned {
   kmsKeyId: string;
+  /** The account the rotator is deployed in (the handlers' ROTATOR_ACCOUNT_ID). */
+  accountId: string;
   /** The identity the handlers run as (the Lambda role in AWS). */
   rotatorArn: string;
   /** Environment for the auth method: role ids and where secrets are stored, never the secrets. */
@@ -171,7 +180,13 @@ export async function provisionRotator(target: Target): Promise<Provisioned> {
         vaultSecretSettings(authEnvironment),
       )
     : undefined;
-  return { kmsKeyId, rotatorArn, authEnvironment, functionEnvironment: roles?.environment ?? {} };
+  return {
+    kmsKeyId,
+    accountId,
+    rotatorArn,
+    authEnvironment,
+    functionEnvironment: roles?.environment ?? {},
+  };
 }
 
 /**
@@ -342,6 +357,9 @@ export function rotatorEnvironment(target: Target, provisioned: Provisioned): Re
     AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey,
     ...(aws.endpoint ? { AWS_ENDPOINT_URL: aws.endpoint } : {}),
     ROTATOR_KMS_KEY_ID: provisioned.kmsKeyId,
+    ROTATOR_ACCOUNT_ID: provisioned.accountId,
+    ROTATOR_ALLOWED_ACCOUNT_IDS: (target.allowedAccountIds ?? []).join(','),
+    ROTATOR_TARGET_EXTERNAL_ID: target.targetExternalId ?? LOCAL_TARGET_EXTERNAL_ID,
     ROTATOR_AWS_TIMEOUT_MS: '2000',
     ROTATOR_USER_PATH: USER_PATH,
     ROTATOR_MIN_GRACE_SECONDS: String(floors.minGraceSeconds),

@@ -7,6 +7,10 @@
 # Written for the defaults: KV v1 mount "secret", path prefix "aws/iam-users/". For another mount
 # or prefix, replace the "secret/" after `path "` and the "aws/iam-users/" before `*"`.
 #
+# A trailing `*` matches across `/`: a per-account layout (VAULT_PATH_TEMPLATE
+# "{prefix}{accountId}/{userName}", e.g. aws/iam-users/222222222222/alice) is covered by the same
+# rules, for every account the deployment rotates in.
+#
 # KV v1 keeps no versions, no metadata and no check-and-set: a write replaces the value and a
 # delete is permanent. No list and no sys/ path are granted; KV version detection
 # (GET sys/internal/ui/mounts/secret) needs no rule.

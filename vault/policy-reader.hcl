@@ -9,6 +9,10 @@
 # or prefix, replace the "secret/" after `path "` and the "aws/iam-users/" before `*"` (the
 # Terraform in terraform/ and local-stack/provision.ts do exactly that).
 #
+# A trailing `*` matches across `/`: a per-account layout (VAULT_PATH_TEMPLATE
+# "{prefix}{accountId}/{userName}", e.g. aws/iam-users/222222222222/alice) is covered by the same
+# rules, for every account the deployment rotates in.
+#
 # Nothing else is granted:
 # - no earlier version: every reader reads the version Vault serves now, never `?version=N` (only
 #   restoreVault, with the writer policy, reads the version it puts back);

@@ -8,6 +8,10 @@
 # or prefix, replace the "secret/" after `path "` and the "aws/iam-users/" before `*"` (the
 # Terraform in terraform/ and local-stack/provision.ts do exactly that).
 #
+# A trailing `*` matches across `/`: a per-account layout (VAULT_PATH_TEMPLATE
+# "{prefix}{accountId}/{userName}", e.g. aws/iam-users/222222222222/alice) is covered by the same
+# rules, for every account the deployment rotates in.
+#
 # Deliberately absent:
 # - secret/destroy/... and secret/delete/..., secret/undelete/... (no rule: denied): versions are
 #   never destroyed, so a rollback or an operator can always get back an earlier key;

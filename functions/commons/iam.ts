@@ -8,9 +8,11 @@ import {
   TagUserCommand,
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
+import { accountSettings } from './accounts.js';
 import { awsFailure, errorCode } from './aws.js';
-import { iamClients } from './clients/iam.js';
+import { type IamTarget, iamClients, type TargetStep } from './clients/iam.js';
 import { TooManyAccessKeysError, UserNotFoundError } from './errors.js';
+import type { Request } from './input.js';
 
 export type KeyStatus = 'Active' | 'Inactive';
 
@@ -18,6 +20,31 @@ export interface AccessKeyInfo {
   accessKeyId: string;
   status: KeyStatus;
   createDate: string;
+}
+
+/** An IAM user, and the account and step its calls act in. */
+export interface IamUser {
+  userName: string;
+  target: IamTarget;
+}
+
+/**
+ * The request's user as `step` acts on it: in the execution's account (the rotator's own for
+ * executions started before accounts existed), with the execution's name as the role session's.
+ */
+export function iamUser(
+  request: Pick<Request, 'userName' | 'accountId' | 'execution'>,
+  step: TargetStep,
+): IamUser {
+  return {
+    userName: request.userName,
+    target: {
+      accountId: request.accountId ?? accountSettings().ownAccountId,
+      // The execution ARN ends with its name.
+      execution: request.execution.split(':').at(-1) ?? request.execution,
+      step,
+    },
+  };
 }
 
 /** IAM's quota of access keys per user. */
@@ -64,18 +91,18 @@ async function onKey(action: string, userName: string, send: () => Promise<unkno
 }
 
 /** The user's ARN; throws UserNotFoundError. */
-export async function getUserArn(userName: string): Promise<string> {
+export async function getUserArn({ userName, target }: IamUser): Promise<string> {
   const out = await call('iam:GetUser', userName, () =>
-    iamClients().iam.send(new GetUserCommand({ UserName: userName })),
+    iamClients(target).iam.send(new GetUserCommand({ UserName: userName })),
   );
   if (!out.User?.Arn) throw awsFailure('iam:GetUser', new Error('response without User.Arn'));
   return out.User.Arn;
 }
 
 /** The user's access keys, oldest first. */
-export async function listAccessKeys(userName: string): Promise<AccessKeyInfo[]> {
+export async function listAccessKeys({ userName, target }: IamUser): Promise<AccessKeyInfo[]> {
   const out = await call('iam:ListAccessKeys', userName, () =>
-    iamClients().iam.send(new ListAccessKeysCommand({ UserName: userName })),
+    iamClients(target).iam.send(new ListAccessKeysCommand({ UserName: userName })),
   );
   return (out.AccessKeyMetadata ?? [])
     .flatMap((key) =>
@@ -93,11 +120,12 @@ export async function listAccessKeys(userName: string): Promise<AccessKeyInfo[]>
 }
 
 /** A new key with its secret; the secret must go straight to sealing, never to output or logs. */
-export async function createAccessKey(
-  userName: string,
-): Promise<AccessKeyInfo & { secretAccessKey: string }> {
+export async function createAccessKey({
+  userName,
+  target,
+}: IamUser): Promise<AccessKeyInfo & { secretAccessKey: string }> {
   const out = await call('iam:CreateAccessKey', userName, () =>
-    iamClients().iamOnce.send(new CreateAccessKeyCommand({ UserName: userName })),
+    iamClients(target).iamOnce.send(new CreateAccessKeyCommand({ UserName: userName })),
   );
   const key = out.AccessKey;
   if (!key?.AccessKeyId || !key.SecretAccessKey) {
@@ -113,39 +141,44 @@ export async function createAccessKey(
 
 /** Sets a key's status; false when the key no longer exists. */
 export async function setAccessKeyStatus(
-  userName: string,
+  { userName, target }: IamUser,
   accessKeyId: string,
   status: KeyStatus,
 ): Promise<boolean> {
   return onKey('iam:UpdateAccessKey', userName, () =>
-    iamClients().iam.send(
+    iamClients(target).iam.send(
       new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId, Status: status }),
     ),
   );
 }
 
 /** Deletes a key; false when it was already gone. */
-export async function deleteAccessKey(userName: string, accessKeyId: string): Promise<boolean> {
+export async function deleteAccessKey({ userName, target }: IamUser, accessKeyId: string): Promise<boolean> {
   return onKey('iam:DeleteAccessKey', userName, () =>
-    iamClients().iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId })),
+    iamClients(target).iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId })),
   );
 }
 
 /** When the key was last used, or undefined when never. */
-export async function getLastUsed(userName: string, accessKeyId: string): Promise<string | undefined> {
+export async function getLastUsed(
+  { userName, target }: IamUser,
+  accessKeyId: string,
+): Promise<string | undefined> {
   const out = await call('iam:GetAccessKeyLastUsed', userName, () =>
-    iamClients().iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId })),
+    iamClients(target).iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId })),
   );
   return out.AccessKeyLastUsed?.LastUsedDate?.toISOString();
 }
 
 /**
- * The user an access key belongs to: null when no such key exists any more, `undefined` when IAM
- * will not say (the key belongs to a user outside the rotated path).
+ * The user an access key belongs to, asked in the target's account: null when no such key exists
+ * any more, `undefined` when IAM will not say (the key belongs to a user outside the rotated path).
  */
-export async function keyOwner(accessKeyId: string): Promise<string | null | undefined> {
+export async function keyOwner(target: IamTarget, accessKeyId: string): Promise<string | null | undefined> {
   try {
-    const out = await iamClients().iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId }));
+    const out = await iamClients(target).iam.send(
+      new GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId }),
+    );
     return out.UserName ?? undefined;
   } catch (error) {
     const code = errorCode(error);
@@ -156,17 +189,17 @@ export async function keyOwner(accessKeyId: string): Promise<string | null | und
 }
 
 /** The user's tags as a map. */
-export async function getUserTags(userName: string): Promise<Record<string, string>> {
+export async function getUserTags({ userName, target }: IamUser): Promise<Record<string, string>> {
   const out = await call('iam:ListUserTags', userName, () =>
-    iamClients().iam.send(new ListUserTagsCommand({ UserName: userName })),
+    iamClients(target).iam.send(new ListUserTagsCommand({ UserName: userName })),
   );
   return Object.fromEntries((out.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
 }
 
 /** Sets tags on the user, in one call. */
-export async function tagUsers(userName: string, tags: Record<string, string>): Promise<void> {
+export async function tagUsers({ userName, target }: IamUser, tags: Record<string, string>): Promise<void> {
   const Tags = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
   await call('iam:TagUser', userName, () =>
-    iamClients().iam.send(new TagUserCommand({ UserName: userName, Tags })),
+    iamClients(target).iam.send(new TagUserCommand({ UserName: userName, Tags })),
   );
 }

@@ -1,3 +1,4 @@
+import { AccountId } from './accounts.js';
 import * as z from './zod.js';
 
 /** Step Functions' Wait states accept up to a year; a rotation that waits longer is a mistake. */
@@ -29,6 +30,8 @@ const OldKeyInUse = z.enum(['wait', 'proceed', 'fail']);
 /** What a schedule, the console or the CLI passes to an execution. Unknown fields are refused. */
 export const ExecutionInput = z.strictObject({
   userName: UserName,
+  /** The account the user is in; default: the rotator's own. Another one must be allowed by the deployment. */
+  accountId: z.optional(AccountId),
   vaultPath: z.optional(VaultPath),
   dryRun: z._default(z.boolean(), false),
   graceSeconds: z.optional(WaitSeconds),
@@ -137,6 +140,8 @@ export function belowFloors(
 /** The validated request every later step receives. */
 export const Request = z.object({
   userName: UserName,
+  /** The user's account; validateInput always sets it, executions started before accounts carry none (own account). */
+  accountId: z.optional(AccountId),
   vaultPath: VaultPath,
   /** Where the path template puts the user's key (vaultPath without the input's); absent in older executions. */
   defaultVaultPath: z.optional(VaultPath),

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { errorCode } from './aws.js';
 import { ConcurrentRotationError, InvalidInputError, RotatorError } from './errors.js';
-import type { AccessKeyInfo } from './iam.js';
+import type { AccessKeyInfo, IamUser } from './iam.js';
 import { deleteAccessKey, getUserTags, tagUsers } from './iam.js';
 import { logger } from './logger.js';
 import type { Request } from './input.js';
@@ -47,8 +47,8 @@ export function claimOf(tags: Record<string, string>): Claim | undefined {
 }
 
 /** The user's current claim, if any, read from IAM. */
-export async function readClaim(userName: string): Promise<Claim | undefined> {
-  return claimOf(await getUserTags(userName));
+export async function readClaim(user: IamUser): Promise<Claim | undefined> {
+  return claimOf(await getUserTags(user));
 }
 
 // IAM tag values allow no comma, which Vault paths (and user names) may hold; a colon is never in one.
@@ -103,11 +103,12 @@ export interface Pinning {
  */
 export async function pinVerifiedPath(
   request: Request,
+  user: IamUser,
   pinnedBefore: string | null | undefined,
 ): Promise<Pinning> {
   if (pinnedBefore === request.vaultPath) return { pinned: true };
   try {
-    await tagUsers(request.userName, { [VAULT_PATH_TAG]: pinOf(request.vaultPath) });
+    await tagUsers(user, { [VAULT_PATH_TAG]: pinOf(request.vaultPath) });
   } catch (error) {
     if (pinnedBefore) throw error;
     const pinFailure = error instanceof RotatorError ? `${error.name}: ${error.message}` : errorCode(error);
@@ -133,9 +134,9 @@ export async function pinVerifiedPath(
  * Marks the user as being rotated by this execution and records the keys it has, before a new key
  * exists: a retry after a lost CreateAccessKey response can then tell its own key from the others.
  */
-export async function claim(request: Request, existing: AccessKeyInfo[]): Promise<void> {
+export async function claim(request: Request, user: IamUser, existing: AccessKeyInfo[]): Promise<void> {
   const keys = existing.map((k) => k.accessKeyId).join(' ');
-  await tagUsers(request.userName, {
+  await tagUsers(user, {
     [OWNER_TAG]: ownerOf(request),
     [CLAIM_TAG]: `${new Date().toISOString()}${keys ? ` ${keys}` : ''}`,
   });
@@ -172,6 +173,7 @@ export function describeKeys(keys: AccessKeyInfo[]): string {
  */
 export async function keysBeforeThisExecution(
   request: Request,
+  user: IamUser,
   keys: AccessKeyInfo[],
   served: readonly (string | null)[],
   tags: Record<string, string>,
@@ -188,7 +190,7 @@ export async function keysBeforeThisExecution(
   }
   // A dry run reports, and changes nothing.
   if (request.dryRun) return keys.filter((key) => !unclaimed.includes(key));
-  for (const orphan of unclaimed) await deleteAccessKey(request.userName, orphan.accessKeyId);
+  for (const orphan of unclaimed) await deleteAccessKey(user, orphan.accessKeyId);
   logger.warn('discarded keys of an earlier attempt', { orphans: unclaimed.map((k) => k.accessKeyId) });
   return keys.filter((key) => !unclaimed.includes(key));
 }
@@ -198,9 +200,9 @@ export async function keysBeforeThisExecution(
  * back: if another execution claimed the user in between, the later claim wins and this one steps
  * aside, having changed nothing but the tags.
  */
-export async function claimUser(request: Request, existing: AccessKeyInfo[]): Promise<void> {
-  await claim(request, existing);
-  const now = await readClaim(request.userName);
+export async function claimUser(request: Request, user: IamUser, existing: AccessKeyInfo[]): Promise<void> {
+  await claim(request, user, existing);
+  const now = await readClaim(user);
   if (now?.owner !== ownerOf(request)) {
     throw new ConcurrentRotationError(
       `execution ${now?.owner ?? 'unknown'} claimed '${request.userName}' at the same time`,

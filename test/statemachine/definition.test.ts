@@ -2,6 +2,7 @@ import aslValidator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
 import { HAPPY_PATH } from '../support/paths.js';
 import { loadDefinition, taskFunctions } from '../../local-stack/state-machine.js';
+import * as errors from '../../functions/commons/errors.js';
 
 interface Retrier {
   ErrorEquals: string[];
@@ -29,6 +30,10 @@ const definition = loadDefinition() as unknown as { StartAt: string; States: Rec
 const states = Object.entries(definition.States);
 /** The Lambda tasks; the fleet signals (aws-sdk:sfn) are checked in test/fleet. */
 const tasks = states.filter(([, s]) => s.Type === 'Task' && String(s.Resource).includes(':lambda:'));
+/** The names of the rotator's errors that retrying cannot fix. */
+const PERMANENT_ERRORS = Object.values(errors)
+  .filter((value) => typeof value === 'function' && value.prototype instanceof errors.PermanentError)
+  .map((cls) => cls.name);
 const LAMBDA_ERRORS = [
   'Lambda.ServiceException',
   'Lambda.AWSLambdaException',
@@ -114,6 +119,16 @@ describe('statemachine/rotate-access-key.asl.json', () => {
     (_, task) => {
       const retriedErrors = (task.Retry ?? []).flatMap((r) => r.ErrorEquals);
       expect(retriedErrors).toEqual(expect.arrayContaining(['AwsUnavailableError', 'VaultUnavailableError']));
+    },
+  );
+
+  it.each(tasks)(
+    '%s retries no permanent error: TargetAccountAccessError and the others go to its Catch',
+    (_, task) => {
+      const retriedErrors = (task.Retry ?? []).flatMap((r) => r.ErrorEquals);
+      expect(PERMANENT_ERRORS).toContain('TargetAccountAccessError');
+      expect(retriedErrors.filter((name) => PERMANENT_ERRORS.includes(name))).toEqual([]);
+      expect(task.Catch?.[0]?.ErrorEquals).toEqual(['States.ALL']);
     },
   );
 

@@ -21,8 +21,6 @@ export const REGION = 'eu-west-1';
 export const KMS_KEY_ID = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 export const EXECUTION = 'arn:aws:states:eu-west-1:123456789012:execution:rotate-access-key:run-1';
 export const STARTED_AT = '2024-05-01T12:00:00.750Z';
-/** The state machine's ARN, as validateInput receives it ($$.StateMachine.Id). */
-export const STATE_MACHINE = 'arn:aws:states:eu-west-1:123456789012:stateMachine:rotate-access-key';
 export const ACCOUNT_ID = '123456789012';
 
 /** Sets the environment every handler reads; call before importing a handler module. */
@@ -42,6 +40,7 @@ export function setHandlerEnv(
     AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
     AWS_SECRET_ACCESS_KEY: 'dummy-function-secret-not-used',
     ROTATOR_KMS_KEY_ID: KMS_KEY_ID,
+    ROTATOR_ACCOUNT_ID: ACCOUNT_ID,
     VAULT_ADDR: vault.addr,
     VAULT_AUTH_METHOD: 'token',
     VAULT_TOKEN: vault.rootToken,
@@ -105,6 +104,7 @@ export function setAwsAuthEnv(extra: Record<string, string> = {}) {
     AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
     AWS_SECRET_ACCESS_KEY: 'dummy',
     ROTATOR_KMS_KEY_ID: 'alias/rotator',
+    ROTATOR_ACCOUNT_ID: ACCOUNT_ID,
     VAULT_ADDR: 'http://127.0.0.1:9',
     VAULT_AUTH_METHOD: 'aws',
     ...extra,

@@ -1,16 +1,18 @@
+import { IAMClient } from '@aws-sdk/client-iam';
+import { STSClient } from '@aws-sdk/client-sts';
+import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Request } from '../../functions/commons/input.js';
-import { ACCOUNT_ID, EXECUTION, rejectionOf, setHandlerEnv, STARTED_AT, STATE_MACHINE } from './support.js';
+import { ACCOUNT_ID, EXECUTION, rejectionOf, resetBeforeEach, setHandlerEnv, STARTED_AT } from './support.js';
 
 type Handler = (event: unknown) => Promise<Request>;
 let handler: Handler;
 
-const event = (input: unknown, stateMachine = STATE_MACHINE) => ({
-  input,
-  execution: EXECUTION,
-  startedAt: STARTED_AT,
-  stateMachine,
-});
+const event = (input: unknown) => ({ input, execution: EXECUTION, startedAt: STARTED_AT });
+
+/** Another account, and a deployment's variables that allow it. */
+const MEMBER = '222222222222';
+const MEMBERS = { ROTATOR_ALLOWED_ACCOUNT_IDS: MEMBER, ROTATOR_TARGET_EXTERNAL_ID: 'rotator-external-id' };
 
 /** The handler of a deployment with these variables (on top of the unit-test environment). */
 async function deployment(env: Record<string, string>): Promise<Handler> {
@@ -38,6 +40,7 @@ describe('validateInput handler', () => {
     it('fills in the vault path below the prefix and the deployment defaults', async () => {
       await expect(handler(event({ userName: 'alice' }))).resolves.toEqual({
         userName: 'alice',
+        accountId: ACCOUNT_ID,
         vaultPath: 'aws/iam-users/alice',
         defaultVaultPath: 'aws/iam-users/alice',
         dryRun: false,
@@ -180,14 +183,32 @@ describe('validateInput handler', () => {
   });
 
   describe('path template', () => {
-    it('fills in {accountId} from the state machine ARN', async () => {
+    it("fills in {accountId} with the rotator's own account by default", async () => {
       const other = await deployment({ VAULT_PATH_TEMPLATE: '{prefix}{accountId}/{userName}' });
       await expect(other(event({ userName: 'alice' }))).resolves.toMatchObject({
+        accountId: ACCOUNT_ID,
         vaultPath: `aws/iam-users/${ACCOUNT_ID}/alice`,
+        defaultVaultPath: `aws/iam-users/${ACCOUNT_ID}/alice`,
       });
-      await expect(
-        other(event({ userName: 'alice' }, 'arn:aws:states:us-east-1:210987654321:stateMachine:rotate')),
-      ).resolves.toMatchObject({ vaultPath: 'aws/iam-users/210987654321/alice' });
+    });
+
+    it("fills in {accountId} with the execution's account", async () => {
+      const other = await deployment({
+        VAULT_PATH_TEMPLATE: '{prefix}{accountId}/{userName}',
+        ...MEMBERS,
+      });
+      await expect(other(event({ userName: 'alice', accountId: MEMBER }))).resolves.toMatchObject({
+        accountId: MEMBER,
+        vaultPath: `aws/iam-users/${MEMBER}/alice`,
+        defaultVaultPath: `aws/iam-users/${MEMBER}/alice`,
+      });
+    });
+
+    it('leaves the default template as it was: no account in the path', async () => {
+      const other = await deployment(MEMBERS);
+      await expect(other(event({ userName: 'alice', accountId: MEMBER }))).resolves.toMatchObject({
+        vaultPath: 'aws/iam-users/alice',
+      });
     });
 
     it('fills in every placeholder, wherever it is, and repeated ones each time', async () => {
@@ -200,15 +221,6 @@ describe('validateInput handler', () => {
       });
     });
 
-    it('uses the account of a state machine in another partition', async () => {
-      const other = await deployment({ VAULT_PATH_TEMPLATE: '{prefix}{accountId}/{userName}' });
-      await expect(
-        other(
-          event({ userName: 'alice' }, 'arn:aws-us-gov:states:us-gov-west-1:111122223333:stateMachine:r'),
-        ),
-      ).resolves.toMatchObject({ vaultPath: 'aws/iam-users/111122223333/alice' });
-    });
-
     it('lets an explicit vaultPath below the prefix override the template', async () => {
       const other = await deployment({ VAULT_PATH_TEMPLATE: '{prefix}{accountId}/{userName}' });
       await expect(
@@ -216,22 +228,72 @@ describe('validateInput handler', () => {
       ).resolves.toMatchObject({ vaultPath: 'aws/iam-users/shared/alice' });
     });
 
+    it("ignores the state machine's ARN that executions started with the earlier definition pass", async () => {
+      const other = await deployment({ VAULT_PATH_TEMPLATE: '{prefix}{accountId}/{userName}' });
+      const stateMachine = 'arn:aws:states:us-east-1:210987654321:stateMachine:rotate';
+      await expect(other({ ...event({ userName: 'alice' }), stateMachine })).resolves.toMatchObject({
+        accountId: ACCOUNT_ID,
+        vaultPath: `aws/iam-users/${ACCOUNT_ID}/alice`,
+      });
+    });
+  });
+
+  describe('accounts', () => {
+    const iam = resetBeforeEach(mockClient(IAMClient));
+    const sts = resetBeforeEach(mockClient(STSClient));
+
+    it('accepts the own account given explicitly', async () => {
+      await expect(handler(event({ userName: 'alice', accountId: ACCOUNT_ID }))).resolves.toMatchObject({
+        accountId: ACCOUNT_ID,
+      });
+    });
+
+    it('accepts an allowed account', async () => {
+      const other = await deployment(MEMBERS);
+      await expect(other(event({ userName: 'alice', accountId: MEMBER }))).resolves.toMatchObject({
+        userName: 'alice',
+        accountId: MEMBER,
+      });
+    });
+
     it.each([
-      ['missing', undefined],
-      ['not an ARN', 'rotate-access-key'],
-      ['an execution ARN', EXECUTION],
-      ['without an account', 'arn:aws:states:eu-west-1::stateMachine:rotate'],
-    ])('throws InvalidInputError when the state machine is %s', async (_what, stateMachine) => {
-      const error = await rejectionOf(
-        handler({
-          input: { userName: 'alice' },
-          execution: EXECUTION,
-          startedAt: STARTED_AT,
-          ...(stateMachine === undefined ? {} : { stateMachine }),
-        }),
-      );
-      expect(error.name).toBe('InvalidInputError');
-      expect(error.message).toContain('stateMachine');
+      ['a deployment that allows none', {}],
+      ['a deployment that allows others', MEMBERS],
+    ])(
+      'refuses an account that is not allowed in %s with InvalidInputError, making no call',
+      async (_what, env) => {
+        const other = await deployment(env);
+        const error = await rejectionOf(other(event({ userName: 'alice', accountId: '999999999999' })));
+        expect(error.name).toBe('InvalidInputError');
+        expect(error.message).toContain(
+          'accountId: 999999999999 is not an account this deployment may rotate in',
+        );
+        expect(iam.calls()).toHaveLength(0);
+        expect(sts.calls()).toHaveLength(0);
+      },
+    );
+
+    it.each(['12345678901', '1234567890123', 'abcdefghijkl', 123456789012])(
+      'throws InvalidInputError for accountId %j',
+      async (accountId) => {
+        const error = await rejectionOf(handler(event({ userName: 'alice', accountId })));
+        expect(error.name).toBe('InvalidInputError');
+        expect(error.message).toContain('accountId');
+      },
+    );
+
+    it('refuses to run without ROTATOR_ACCOUNT_ID with ConfigurationError', async () => {
+      vi.resetModules();
+      const saved = { ...process.env };
+      delete process.env.ROTATOR_ACCOUNT_ID;
+      try {
+        const other = (await import('../../functions/validateInput.js')).handler;
+        const error = await rejectionOf(other(event({ userName: 'alice' })));
+        expect(error.name).toBe('ConfigurationError');
+        expect(error.message).toContain('ROTATOR_ACCOUNT_ID');
+      } finally {
+        process.env = saved;
+      }
     });
   });
 

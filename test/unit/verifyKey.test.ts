@@ -4,6 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import type { Request } from '../../functions/commons/input.js';
 import {
+  ACCOUNT_ID,
   makeCreated,
   makeRequest,
   makeStored,
@@ -206,5 +207,49 @@ describe('verifyKey handler', () => {
     const { request } = verification();
     const error = await rejectionOf(handler({ request, created: makeCreated(request.userName) }));
     expect(error.name).toBe('InvalidInputError');
+  });
+  describe('the account', () => {
+    const MEMBER = '222222222222';
+    const memberArn = (userName: string) => `arn:aws:iam::${MEMBER}:user/${userName}`;
+
+    it("accepts the key of a user in the execution's account, another than the rotator's", async () => {
+      const { request, event } = verification(NEW_KEY, { accountId: MEMBER });
+      sts.on(GetCallerIdentityCommand).resolves({ Arn: memberArn(request.userName), Account: MEMBER });
+      const created = { ...event.created, userArn: memberArn(request.userName) };
+      await expect(handler({ ...event, created })).resolves.toEqual({
+        arn: memberArn(request.userName),
+        vaultVersion: 2,
+        pinned: true,
+      });
+    });
+
+    it.each([
+      ['an execution in the own account', {}, memberArn],
+      ['an execution in the own account, named', { accountId: ACCOUNT_ID }, memberArn],
+      ['an execution in another account', { accountId: MEMBER }, userArn],
+    ])(
+      'throws KeyVerificationError for %s whose created user is of another account, and pins nothing',
+      async (_what, overrides, arnOf) => {
+        const { request, event } = verification(NEW_KEY, overrides);
+        const created = { ...event.created, userArn: arnOf(request.userName), pinnedVaultPath: null };
+        sts.on(GetCallerIdentityCommand).resolves({ Arn: created.userArn });
+        const error = await rejectionOf(handler({ ...event, created }));
+        expect(error.name).toBe('KeyVerificationError');
+        expect(error.message).toBe(
+          `${created.userArn} is not a user of account ${request.accountId ?? ACCOUNT_ID}, where this execution rotates`,
+        );
+        expect(iam.calls()).toHaveLength(0);
+      },
+    );
+
+    it('throws KeyVerificationError when STS places the key with a user of the same name in another account', async () => {
+      const { request, event } = verification();
+      sts.on(GetCallerIdentityCommand).resolves({ Arn: memberArn(request.userName), Account: MEMBER });
+      const error = await rejectionOf(handler(event));
+      expect(error.name).toBe('KeyVerificationError');
+      expect(error.message).toContain(
+        `belongs to ${memberArn(request.userName)}, not ${userArn(request.userName)}`,
+      );
+    });
   });
 });

@@ -18,12 +18,15 @@ import {
   getLastUsed,
   getUserArn,
   getUserTags,
+  type IamUser,
+  iamUser,
   listAccessKeys,
   setAccessKeyStatus,
   tagUsers,
 } from '../../../functions/commons/iam.js';
 import {
   keyMeta,
+  makeRequest,
   noSuchEntity,
   rejectionOf,
   resetBeforeEach,
@@ -42,6 +45,9 @@ beforeAll(() => {
   setAwsAuthEnv();
 });
 
+/** A user of the rotator's own account: its calls go out with the function's own credentials. */
+const user = (userName: string): IamUser => iamUser(makeRequest({ userName }), 'createKey');
+
 describe('getUserArn', () => {
   it("returns the user's ARN", async () => {
     iam.on(GetUserCommand, { UserName: 'alice' }).resolves({
@@ -53,36 +59,36 @@ describe('getUserArn', () => {
         CreateDate: new Date(),
       },
     });
-    await expect(getUserArn('alice')).resolves.toBe('arn:aws:iam::123456789012:user/alice');
+    await expect(getUserArn(user('alice'))).resolves.toBe('arn:aws:iam::123456789012:user/alice');
   });
 
   it('throws UserNotFoundError when IAM answers NoSuchEntity', async () => {
     iam.on(GetUserCommand).rejects(noSuchEntity());
-    const error = await rejectionOf(getUserArn('ghost'));
+    const error = await rejectionOf(getUserArn(user('ghost')));
     expect(error.name).toBe('UserNotFoundError');
     expect(error.message).toContain("'ghost'");
   });
 
   it('throws UserNotFoundError for a plain error carrying only the NoSuchEntity name', async () => {
     iam.on(GetUserCommand).rejects(sdkError('NoSuchEntity', 404));
-    expect((await rejectionOf(getUserArn('ghost'))).name).toBe('UserNotFoundError');
+    expect((await rejectionOf(getUserArn(user('ghost')))).name).toBe('UserNotFoundError');
   });
 
   it('throws UserNotFoundError when IAM denies GetUser: a missing user has no path, so a path-scoped policy refuses it', async () => {
     iam.on(GetUserCommand).rejects(sdkError('AccessDenied', 403));
-    const error = await rejectionOf(getUserArn('ghost'));
+    const error = await rejectionOf(getUserArn(user('ghost')));
     expect(error.name).toBe('UserNotFoundError');
     expect(error.message).toContain('may not read it (iam:GetUser: AccessDenied)');
   });
 
   it('throws AwsUnavailableError when IAM throttles', async () => {
     iam.on(GetUserCommand).rejects(sdkError('Throttling', 400));
-    expect((await rejectionOf(getUserArn('alice'))).name).toBe('AwsUnavailableError');
+    expect((await rejectionOf(getUserArn(user('alice')))).name).toBe('AwsUnavailableError');
   });
 
   it('throws AwsRequestError when the response has no ARN', async () => {
     iam.on(GetUserCommand).resolves({});
-    const error = await rejectionOf(getUserArn('alice'));
+    const error = await rejectionOf(getUserArn(user('alice')));
     expect(error.name).toBe('AwsRequestError');
     expect(error.message).toContain('iam:GetUser');
   });
@@ -96,7 +102,7 @@ describe('listAccessKeys', () => {
         keyMeta('AKIAA', 'Inactive', '2023-01-01T00:00:00Z'),
       ],
     });
-    await expect(listAccessKeys('alice')).resolves.toEqual([
+    await expect(listAccessKeys(user('alice'))).resolves.toEqual([
       { accessKeyId: 'AKIAA', status: 'Inactive', createDate: '2023-01-01T00:00:00.000Z' },
       { accessKeyId: 'AKIAB', status: 'Active', createDate: '2024-02-01T00:00:00.000Z' },
     ]);
@@ -104,21 +110,21 @@ describe('listAccessKeys', () => {
 
   it('returns an empty list for a user without keys', async () => {
     iam.on(ListAccessKeysCommand).resolves({});
-    await expect(listAccessKeys('alice')).resolves.toEqual([]);
+    await expect(listAccessKeys(user('alice'))).resolves.toEqual([]);
   });
 
   it('skips entries without an id and dates entries without a date at the epoch', async () => {
     iam.on(ListAccessKeysCommand).resolves({
       AccessKeyMetadata: [{ Status: 'Active' }, { AccessKeyId: 'AKIAX', Status: 'Active' }],
     });
-    await expect(listAccessKeys('alice')).resolves.toEqual([
+    await expect(listAccessKeys(user('alice'))).resolves.toEqual([
       { accessKeyId: 'AKIAX', status: 'Active', createDate: '1970-01-01T00:00:00.000Z' },
     ]);
   });
 
   it('throws UserNotFoundError for a missing user', async () => {
     iam.on(ListAccessKeysCommand).rejects(noSuchEntity());
-    expect((await rejectionOf(listAccessKeys('ghost'))).name).toBe('UserNotFoundError');
+    expect((await rejectionOf(listAccessKeys(user('ghost')))).name).toBe('UserNotFoundError');
   });
 });
 
@@ -133,7 +139,7 @@ describe('createAccessKey', () => {
         CreateDate: new Date('2024-05-01T12:00:01Z'),
       },
     });
-    await expect(createAccessKey('alice')).resolves.toEqual({
+    await expect(createAccessKey(user('alice'))).resolves.toEqual({
       accessKeyId: 'AKIANEW',
       secretAccessKey: SECRET,
       status: 'Active',
@@ -149,13 +155,13 @@ describe('createAccessKey', () => {
         AccessKey: { UserName: 'alice', AccessKeyId: 'AKIANEW', SecretAccessKey: SECRET, Status: 'Active' },
       };
     });
-    await createAccessKey('alice');
+    await createAccessKey(user('alice'));
     expect(maxAttempts).toBe(1);
   });
 
   it('throws TooManyAccessKeysError when IAM answers LimitExceeded', async () => {
     iam.on(CreateAccessKeyCommand).rejects(limitExceeded());
-    const error = await rejectionOf(createAccessKey('alice'));
+    const error = await rejectionOf(createAccessKey(user('alice')));
     expect(error.name).toBe('TooManyAccessKeysError');
     expect(error.message).toContain('2 access keys');
   });
@@ -164,14 +170,14 @@ describe('createAccessKey', () => {
     iam.on(CreateAccessKeyCommand).resolves({
       AccessKey: { UserName: 'alice', AccessKeyId: 'AKIANEW', SecretAccessKey: '', Status: 'Active' },
     });
-    expect((await rejectionOf(createAccessKey('alice'))).name).toBe('AwsRequestError');
+    expect((await rejectionOf(createAccessKey(user('alice')))).name).toBe('AwsRequestError');
   });
 });
 
 describe('setAccessKeyStatus', () => {
   it('sends UpdateAccessKey with the status and answers true', async () => {
     iam.on(UpdateAccessKeyCommand).resolves({});
-    await expect(setAccessKeyStatus('alice', 'AKIAOLD', 'Inactive')).resolves.toBe(true);
+    await expect(setAccessKeyStatus(user('alice'), 'AKIAOLD', 'Inactive')).resolves.toBe(true);
     expect(iam.commandCalls(UpdateAccessKeyCommand)[0]?.args[0].input).toEqual({
       UserName: 'alice',
       AccessKeyId: 'AKIAOLD',
@@ -181,12 +187,12 @@ describe('setAccessKeyStatus', () => {
 
   it('answers false when the key is already gone', async () => {
     iam.on(UpdateAccessKeyCommand).rejects(noSuchEntity());
-    await expect(setAccessKeyStatus('alice', 'AKIAOLD', 'Inactive')).resolves.toBe(false);
+    await expect(setAccessKeyStatus(user('alice'), 'AKIAOLD', 'Inactive')).resolves.toBe(false);
   });
 
   it('throws AwsRequestError when IAM denies the call', async () => {
     iam.on(UpdateAccessKeyCommand).rejects(sdkError('AccessDenied', 403));
-    expect((await rejectionOf(setAccessKeyStatus('alice', 'AKIAOLD', 'Inactive'))).name).toBe(
+    expect((await rejectionOf(setAccessKeyStatus(user('alice'), 'AKIAOLD', 'Inactive'))).name).toBe(
       'AwsRequestError',
     );
   });
@@ -195,7 +201,7 @@ describe('setAccessKeyStatus', () => {
 describe('deleteAccessKey', () => {
   it('sends DeleteAccessKey and answers true', async () => {
     iam.on(DeleteAccessKeyCommand).resolves({});
-    await expect(deleteAccessKey('alice', 'AKIAOLD')).resolves.toBe(true);
+    await expect(deleteAccessKey(user('alice'), 'AKIAOLD')).resolves.toBe(true);
     expect(iam.commandCalls(DeleteAccessKeyCommand)[0]?.args[0].input).toEqual({
       UserName: 'alice',
       AccessKeyId: 'AKIAOLD',
@@ -204,12 +210,12 @@ describe('deleteAccessKey', () => {
 
   it('answers false when the key is already gone', async () => {
     iam.on(DeleteAccessKeyCommand).rejects(noSuchEntity());
-    await expect(deleteAccessKey('alice', 'AKIAOLD')).resolves.toBe(false);
+    await expect(deleteAccessKey(user('alice'), 'AKIAOLD')).resolves.toBe(false);
   });
 
   it('throws AwsUnavailableError on a 5xx', async () => {
     iam.on(DeleteAccessKeyCommand).rejects(sdkError('ServiceFailure', 500));
-    expect((await rejectionOf(deleteAccessKey('alice', 'AKIAOLD'))).name).toBe('AwsUnavailableError');
+    expect((await rejectionOf(deleteAccessKey(user('alice'), 'AKIAOLD'))).name).toBe('AwsUnavailableError');
   });
 });
 
@@ -222,14 +228,14 @@ describe('getLastUsed', () => {
         Region: 'eu-west-1',
       },
     });
-    await expect(getLastUsed('alice', 'AKIAOLD')).resolves.toBe('2024-04-30T10:00:00.000Z');
+    await expect(getLastUsed(user('alice'), 'AKIAOLD')).resolves.toBe('2024-04-30T10:00:00.000Z');
   });
 
   it('returns undefined for a key never used', async () => {
     iam
       .on(GetAccessKeyLastUsedCommand)
       .resolves({ AccessKeyLastUsed: { ServiceName: 'N/A', Region: 'N/A' } });
-    await expect(getLastUsed('alice', 'AKIAOLD')).resolves.toBeUndefined();
+    await expect(getLastUsed(user('alice'), 'AKIAOLD')).resolves.toBeUndefined();
   });
 });
 
@@ -241,12 +247,15 @@ describe('user tags', () => {
         { Key: 'iam-key-rotator:execution', Value: 'exec-1' },
       ],
     });
-    await expect(getUserTags('alice')).resolves.toEqual({ team: 'a', 'iam-key-rotator:execution': 'exec-1' });
+    await expect(getUserTags(user('alice'))).resolves.toEqual({
+      team: 'a',
+      'iam-key-rotator:execution': 'exec-1',
+    });
   });
 
   it('sends all the tags in one TagUser call, in order', async () => {
     iam.on(TagUserCommand).resolves({});
-    await tagUsers('alice', { k: 'v', 'iam-key-rotator:claim': '2024-05-01T12:00:01.000Z AKIAOLD' });
+    await tagUsers(user('alice'), { k: 'v', 'iam-key-rotator:claim': '2024-05-01T12:00:01.000Z AKIAOLD' });
     expect(iam.commandCalls(TagUserCommand)).toHaveLength(1);
     expect(iam.commandCalls(TagUserCommand)[0]?.args[0].input).toEqual({
       UserName: 'alice',
@@ -259,12 +268,12 @@ describe('user tags', () => {
 
   it('throws UserNotFoundError when tagging a missing user', async () => {
     iam.on(TagUserCommand).rejects(noSuchEntity());
-    expect((await rejectionOf(tagUsers('ghost', { k: 'v' }))).name).toBe('UserNotFoundError');
+    expect((await rejectionOf(tagUsers(user('ghost'), { k: 'v' }))).name).toBe('UserNotFoundError');
   });
 
   it('throws AwsRequestError when IAM refuses a tag value', async () => {
     iam.on(TagUserCommand).rejects(sdkError('ValidationError', 400));
-    const error = await rejectionOf(tagUsers('alice', { k: 'bad|value' }));
+    const error = await rejectionOf(tagUsers(user('alice'), { k: 'bad|value' }));
     expect(error.name).toBe('AwsRequestError');
     expect(error.message).toContain('iam:TagUser');
   });

@@ -1,7 +1,8 @@
 import { IAMClient, ListUserTagsCommand, TagUserCommand } from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { AccessKeyInfo } from '../../../functions/commons/iam.js';
+import { type AccessKeyInfo, type IamUser, iamUser } from '../../../functions/commons/iam.js';
+import type { Request } from '../../../functions/commons/input.js';
 import {
   checkVaultPathPin,
   claim,
@@ -35,6 +36,12 @@ import {
 } from '../support.js';
 
 const iam = resetBeforeEach(mockClient(IAMClient));
+
+/** A user of the rotator's own account, as createKey acts on it. */
+const user = (userName: string): IamUser => iamUser(makeRequest({ userName }), 'createKey');
+/** A request and its user, as createKey and verifyKey pass them. */
+const creating = (request: Request) => [request, iamUser(request, 'createKey')] as const;
+const verifying = (request: Request) => [request, iamUser(request, 'verifyKey')] as const;
 
 /** What IAM accepts in a tag value. */
 const IAM_TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
@@ -106,7 +113,7 @@ describe('readClaim', () => {
         { Key: CLAIM_TAG, Value: `${CLAIMED_AT} ${OLD} ${OTHER}` },
       ],
     });
-    await expect(readClaim('alice')).resolves.toEqual({
+    await expect(readClaim(user('alice'))).resolves.toEqual({
       owner: ownerOf(makeRequest()),
       claimedAt: Date.parse(CLAIMED_AT),
       keys: new Set([OLD, OTHER]),
@@ -115,7 +122,7 @@ describe('readClaim', () => {
 
   it('returns a claim without keys for a user that had none', async () => {
     givenTags({ [OWNER_TAG]: `${EXECUTION}-other`, [CLAIM_TAG]: CLAIMED_AT });
-    await expect(readClaim('alice')).resolves.toEqual({
+    await expect(readClaim(user('alice'))).resolves.toEqual({
       owner: `${EXECUTION}-other`,
       claimedAt: Date.parse(CLAIMED_AT),
       keys: new Set(),
@@ -124,27 +131,27 @@ describe('readClaim', () => {
 
   it('ignores repeated and trailing spaces between the keys', async () => {
     givenTags({ [OWNER_TAG]: EXECUTION, [CLAIM_TAG]: `${CLAIMED_AT}  ${OLD}   ${OTHER} ` });
-    expect((await readClaim('alice'))?.keys).toEqual(new Set([OLD, OTHER]));
+    expect((await readClaim(user('alice')))?.keys).toEqual(new Set([OLD, OTHER]));
   });
 
   it('returns undefined for a user without tags', async () => {
     iam.on(ListUserTagsCommand).resolves({});
-    await expect(readClaim('alice')).resolves.toBeUndefined();
+    await expect(readClaim(user('alice'))).resolves.toBeUndefined();
   });
 
   it('returns undefined when the owner tag is missing', async () => {
     givenTags({ [CLAIM_TAG]: `${CLAIMED_AT} ${OLD}` });
-    await expect(readClaim('alice')).resolves.toBeUndefined();
+    await expect(readClaim(user('alice'))).resolves.toBeUndefined();
   });
 
   it('returns undefined when the owner tag is empty', async () => {
     givenTags({ [OWNER_TAG]: '', [CLAIM_TAG]: `${CLAIMED_AT} ${OLD}` });
-    await expect(readClaim('alice')).resolves.toBeUndefined();
+    await expect(readClaim(user('alice'))).resolves.toBeUndefined();
   });
 
   it('returns undefined when only the owner tag is set (as an earlier version wrote it)', async () => {
     givenTags({ [OWNER_TAG]: EXECUTION });
-    await expect(readClaim('alice')).resolves.toBeUndefined();
+    await expect(readClaim(user('alice'))).resolves.toBeUndefined();
   });
 
   it.each([
@@ -155,17 +162,17 @@ describe('readClaim', () => {
     ['an impossible date', `2024-13-45T99:00:00.000Z ${OLD}`],
   ])('returns undefined when the claim tag is %s', async (_case, value) => {
     givenTags({ [OWNER_TAG]: EXECUTION, [CLAIM_TAG]: value });
-    await expect(readClaim('alice')).resolves.toBeUndefined();
+    await expect(readClaim(user('alice'))).resolves.toBeUndefined();
   });
 
   it('throws AwsUnavailableError when IAM throttles', async () => {
     iam.on(ListUserTagsCommand).rejects(sdkError('Throttling', 400));
-    expect((await rejectionOf(readClaim('alice'))).name).toBe('AwsUnavailableError');
+    expect((await rejectionOf(readClaim(user('alice')))).name).toBe('AwsUnavailableError');
   });
 
   it('throws UserNotFoundError for a missing user', async () => {
     iam.on(ListUserTagsCommand).rejects(sdkError('NoSuchEntity', 404));
-    expect((await rejectionOf(readClaim('ghost'))).name).toBe('UserNotFoundError');
+    expect((await rejectionOf(readClaim(user('ghost')))).name).toBe('UserNotFoundError');
   });
 });
 
@@ -177,7 +184,7 @@ describe('claim', () => {
 
   it('writes the owner and the claim (time and existing keys) in one TagUser call', async () => {
     iam.on(TagUserCommand).resolves({});
-    await claim(makeRequest({ userName: 'bob' }), [key(OLD), key(OTHER)]);
+    await claim(...creating(makeRequest({ userName: 'bob' })), [key(OLD), key(OTHER)]);
     expect(iam.commandCalls(TagUserCommand)).toHaveLength(1);
     expect(iam.commandCalls(TagUserCommand)[0]?.args[0].input).toEqual({
       UserName: 'bob',
@@ -190,7 +197,7 @@ describe('claim', () => {
 
   it('writes just the time, without a trailing space, when no key exists', async () => {
     iam.on(TagUserCommand).resolves({});
-    await claim(makeRequest(), []);
+    await claim(...creating(makeRequest()), []);
     expect(writtenTags()).toContainEqual({ Key: CLAIM_TAG, Value: CLAIMED_AT });
   });
 
@@ -204,7 +211,7 @@ describe('claim', () => {
     // State machine and execution names may be 80 characters each; access key ids up to 128.
     const execution = `arn:aws-us-gov:states:us-gov-west-1:123456789012:execution:${'s'.repeat(79)}-:${'r'.repeat(79)}_`;
     const longKey = `AKIA${'Z9'.repeat(62)}`;
-    await claim(makeRequest({ execution }), [key(longKey)]);
+    await claim(...creating(makeRequest({ execution })), [key(longKey)]);
     const tags = writtenTags();
     expect(tags).toHaveLength(2);
     for (const tag of tags) {
@@ -215,7 +222,7 @@ describe('claim', () => {
 
   it('writes tag values IAM accepts for a realistic claim', async () => {
     iam.on(TagUserCommand).resolves({});
-    await claim(makeRequest(), [key(OLD)]);
+    await claim(...creating(makeRequest()), [key(OLD)]);
     for (const tag of writtenTags()) expect(tag.Value).toMatch(IAM_TAG_VALUE);
   });
 
@@ -226,8 +233,8 @@ describe('claim', () => {
       return {};
     });
     iam.on(ListUserTagsCommand).callsFake(() => ({ Tags: stored }));
-    await claim(makeRequest(), [key(OLD)]);
-    await expect(readClaim('alice')).resolves.toEqual({
+    await claim(...creating(makeRequest()), [key(OLD)]);
+    await expect(readClaim(user('alice'))).resolves.toEqual({
       owner: ownerOf(makeRequest()),
       claimedAt: Date.parse(CLAIMED_AT),
       keys: new Set([OLD]),
@@ -236,7 +243,9 @@ describe('claim', () => {
 
   it('throws AwsUnavailableError when tagging is throttled', async () => {
     iam.on(TagUserCommand).rejects(sdkError('Throttling', 400));
-    expect((await rejectionOf(claim(makeRequest(), [key(OLD)]))).name).toBe('AwsUnavailableError');
+    expect((await rejectionOf(claim(...creating(makeRequest()), [key(OLD)]))).name).toBe(
+      'AwsUnavailableError',
+    );
   });
 });
 
@@ -355,14 +364,16 @@ describe('the Vault path pin', () => {
   });
 
   it('writes nothing when the user is pinned to the verified path already', async () => {
-    await expect(pinVerifiedPath(makeRequest({ vaultPath: PATH }), PATH)).resolves.toEqual({ pinned: true });
+    await expect(pinVerifiedPath(...verifying(makeRequest({ vaultPath: PATH })), PATH)).resolves.toEqual({
+      pinned: true,
+    });
     expect(iam.commandCalls(TagUserCommand)).toHaveLength(0);
   });
 
   it('pins an unpinned user (or one from an execution that predates pins) without reporting a move', async () => {
     iam.on(TagUserCommand).resolves({});
     for (const before of [null, undefined]) {
-      await expect(pinVerifiedPath(makeRequest({ vaultPath: PATH }), before)).resolves.toEqual({
+      await expect(pinVerifiedPath(...verifying(makeRequest({ vaultPath: PATH })), before)).resolves.toEqual({
         pinned: true,
       });
     }
@@ -372,7 +383,10 @@ describe('the Vault path pin', () => {
 
   it('re-pins a moved key and reports the move and that the old path’s consumers must switch', async () => {
     iam.on(TagUserCommand).resolves({});
-    const moved = await pinVerifiedPath(makeRequest({ vaultPath: `${PATH}/v2`, moveVaultPath: true }), PATH);
+    const moved = await pinVerifiedPath(
+      ...verifying(makeRequest({ vaultPath: `${PATH}/v2`, moveVaultPath: true })),
+      PATH,
+    );
     expect(moved).toEqual({
       pinned: true,
       moved: {
@@ -393,7 +407,7 @@ describe('the Vault path pin', () => {
     'reports a first pin IAM refuses (%s) as not written, naming the error, instead of failing',
     async (code, refusal) => {
       iam.on(TagUserCommand).rejects(refusal);
-      const result = await pinVerifiedPath(makeRequest({ vaultPath: PATH }), null);
+      const result = await pinVerifiedPath(...verifying(makeRequest({ vaultPath: PATH })), null);
       expect(result).toEqual({
         pinned: false,
         pinFailure: `AwsRequestError: iam:TagUser failed: ${code} (HTTP ${code === 'AccessDenied' ? 403 : 409})`,
@@ -404,7 +418,7 @@ describe('the Vault path pin', () => {
   it('fails a move whose pin IAM refuses: the next rotation would follow the old pin', async () => {
     iam.on(TagUserCommand).rejects(sdkError('AccessDenied', 403, { Code: 'AccessDenied' }));
     const error = await rejectionOf(
-      pinVerifiedPath(makeRequest({ vaultPath: `${PATH}/v2`, moveVaultPath: true }), PATH),
+      pinVerifiedPath(...verifying(makeRequest({ vaultPath: `${PATH}/v2`, moveVaultPath: true })), PATH),
     );
     expect(error.name).toBe('AwsRequestError');
   });
@@ -412,7 +426,7 @@ describe('the Vault path pin', () => {
   it('stores a path with commas (IAM allows none in tag values) as a value IAM accepts and reads it back', async () => {
     iam.on(TagUserCommand).resolves({});
     const path = `aws/iam-users/a,b@corp/${'x'.repeat(200)}`;
-    await pinVerifiedPath(makeRequest({ vaultPath: path }), null);
+    await pinVerifiedPath(...verifying(makeRequest({ vaultPath: path })), null);
     const value = iam.commandCalls(TagUserCommand)[0]?.args[0].input.Tags?.[0]?.Value ?? '';
     expect(value).toMatch(IAM_TAG_VALUE);
     expect(value.length).toBeLessThanOrEqual(MAX_TAG_VALUE);
