@@ -17,7 +17,12 @@ export interface PolicyValues {
   accountId: string;
   sealingKeyArn: string;
   userPath: string;
+  /** The role the steps assume in other accounts; default LOCAL_TARGET_ROLE_NAME. */
+  targetRoleName?: string;
 }
+
+/** The target role's name in the local stack's member accounts (the deployment's default). */
+export const LOCAL_TARGET_ROLE_NAME = 'iam-key-rotator-target';
 
 export const LOCAL_SERVICE = 'iam-key-rotator';
 export const LOCAL_STAGE = 'local';
@@ -49,6 +54,7 @@ export function renderLocally(document: PolicyDocument, values: PolicyValues): P
     Stage: LOCAL_STAGE,
     UserPath: values.userPath,
     SealingKeyArn: values.sealingKeyArn,
+    TargetRoleName: values.targetRoleName ?? LOCAL_TARGET_ROLE_NAME,
   });
 }
 

@@ -16,7 +16,8 @@ import { DEFAULT_FLOORS, type Floors } from '../functions/commons/input.js';
 import type { FunctionEnvironment } from './function-environment.js';
 import policies from '../deploy/policies.cjs';
 import type { PolicySettings, VaultCredentialSources } from '../deploy/policies.cjs';
-import { functionRoleArn, provisionFunctionRoles } from './function-roles.js';
+import { functionRoleArn, LOCAL_TARGET_ROLE_NAME, provisionFunctionRoles } from './function-roles.js';
+import { provisionTargetRole } from './target-account.js';
 
 export type VaultAuthMethod = 'aws' | 'approle' | 'token';
 
@@ -47,6 +48,11 @@ export interface Target {
   floors?: Partial<Floors>;
   /** Other accounts the rotator may act in (allowedAccountIds); none: its own account only. */
   allowedAccountIds?: string[];
+  /**
+   * Member accounts in which provisioning makes the target role (as deploy/target-account.yml
+   * does), with the credentials of an administrator there. Each must be among allowedAccountIds.
+   */
+  memberAccounts?: { accountId: string; credentials: { accessKeyId: string; secretAccessKey: string } }[];
   /** The ExternalId the target roles expect (targetExternalId); default LOCAL_TARGET_EXTERNAL_ID. */
   targetExternalId?: string;
 }
@@ -177,9 +183,24 @@ export async function provisionRotator(target: Target): Promise<Provisioned> {
           sealingKeyArn: key.KeyMetadata?.Arn ?? '',
           userPath: USER_PATH,
         },
-        vaultSecretSettings(authEnvironment),
+        {
+          ...vaultSecretSettings(authEnvironment),
+          ...(target.allowedAccountIds?.length
+            ? { targetAccounts: { accountIds: target.allowedAccountIds } }
+            : {}),
+        },
       )
     : undefined;
+  for (const member of target.memberAccounts ?? []) {
+    await provisionTargetRole(new IAMClient({ ...awsConfig(target), credentials: member.credentials }), {
+      accountId: member.accountId,
+      rotatorAccountId: accountId,
+      externalId: target.targetExternalId ?? LOCAL_TARGET_EXTERNAL_ID,
+      roleName: LOCAL_TARGET_ROLE_NAME,
+      userPath: USER_PATH,
+      region: target.aws.region,
+    });
+  }
   return {
     kmsKeyId,
     accountId,

@@ -22,6 +22,8 @@ export interface LocalStackOptions {
   /** IAM's rate limit (a token bucket per action, AWS's `Throttling` when empty); none by default. */
   iamRateLimit?: RateLimitSettings;
   tls?: { key: string; cert: string };
+  /** Other accounts the AWS emulator models, each with its own IAM and STS state. */
+  memberAccountIds?: string[];
   /** Wait states and retry pauses of executions started through the Step Functions endpoint. */
   stepFunctions?: Pick<RotatorMachineOptions, 'waitMs' | 'waitScale' | 'retryPauseMs' | 'handlers'>;
 }
@@ -33,6 +35,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     port: options.awsPort ?? 0,
     propagationMs: options.propagationMs ?? 0,
     ...(options.iamRateLimit ? { iamRateLimit: options.iamRateLimit } : {}),
+    ...(options.memberAccountIds ? { memberAccountIds: options.memberAccountIds } : {}),
     traffic,
   });
   const sfn = aws.stepFunctions;

@@ -53,7 +53,11 @@ const SCENARIOS: Record<FleetFunctionName, () => Promise<void>> = {
   listCandidates: async () => {
     const { handler } = await import('../../functions/listCandidates.js');
     const candidates = await handler({ input: { maxKeyAgeDays: 1 }, execution: EXECUTION });
-    expect(candidates.skipped).toContainEqual({ userName: 'fleet-policy-user', reason: 'keyYoung' });
+    expect(candidates.skipped).toContainEqual({
+      accountId: stack.aws.accountId,
+      userName: 'fleet-policy-user',
+      reason: 'keyYoung',
+    });
   },
   summarizeFleet: async () => {
     const { handler } = await import('../../functions/summarizeFleet.js');
