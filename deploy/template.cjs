@@ -78,6 +78,7 @@ async function readParams(resolveVariable) {
     'allowedAccountIds',
     'targetRoleName',
     'targetExternalId',
+    'vaultPathTemplate',
   ];
   const values = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await param(n)])));
   return {
@@ -174,6 +175,10 @@ function targetAccounts(p) {
   }
   const externalId = p.targetExternalId;
   if (accountIds.length > 0 && !externalId) fail('allowedAccountIds needs targetExternalId');
+  // Else users of one name in two accounts would be served at one Vault path.
+  if (accountIds.length > 0 && !p.vaultPathTemplate.includes('{accountId}')) {
+    fail('allowedAccountIds needs {accountId} in vaultPathTemplate');
+  }
   if (externalId && !/^[\w+=,.@:/-]{2,1224}$/.test(externalId)) {
     fail('targetExternalId is 2-1224 of [\\w+=,.@:/-]');
   }

@@ -1,6 +1,6 @@
 import { accountSettings, checkAccountAllowed } from './commons/accounts.js';
 import { config } from './commons/config.js';
-import { InvalidInputError } from './commons/errors.js';
+import { ConfigurationError, InvalidInputError } from './commons/errors.js';
 import { parseEvent } from './commons/event.js';
 import { belowFloors, ExecutionInput, type Request, VaultPath } from './commons/input.js';
 import { logger } from './commons/logger.js';
@@ -24,9 +24,16 @@ function defaultPath(template: string, values: Record<'prefix' | 'userName' | 'a
 export const handler = async (event: unknown): Promise<Request> => {
   const { input, execution, startedAt } = parseEvent(Event, event);
   const parsed = parseEvent(ExecutionInput, input, 'execution input');
-  const accountId = parsed.accountId ?? accountSettings().ownAccountId;
-  checkAccountAllowed(accountId);
+  const accounts = accountSettings();
   const { pathPrefix, pathTemplate } = config().vault;
+  // Else users of one name in two accounts would be served at one Vault path.
+  if (accounts.allowedAccountIds.length > 0 && !pathTemplate.includes('{accountId}')) {
+    throw new ConfigurationError(
+      'invalid environment: VAULT_PATH_TEMPLATE needs {accountId} when ROTATOR_ALLOWED_ACCOUNT_IDS is set',
+    );
+  }
+  const accountId = parsed.accountId ?? accounts.ownAccountId;
+  checkAccountAllowed(accountId, accounts);
   const { defaults, floors } = config();
   // The deployment's default in-use policy counts too: a move under "proceed" is refused either way.
   const below = belowFloors({ ...parsed, oldKeyInUse: parsed.oldKeyInUse ?? defaults.oldKeyInUse }, floors);

@@ -49,6 +49,7 @@ const PARAMS = {
   httpTrigger: 'true',
   allowedAccountIds: ACCOUNTS.join(','),
   targetExternalId: 'rotator-ext-id',
+  vaultPathTemplate: '{prefix}{accountId}/{userName}',
 };
 
 let packaged: Packaged;

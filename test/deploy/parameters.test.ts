@@ -51,6 +51,7 @@ describe('deploy/template.cjs', () => {
           allowedAccountIds: [' 222222222222', '333333333333 ', '222222222222'],
           targetRoleName: 'rotator-target',
           targetExternalId: 'rotator-ext-id',
+          vaultPathTemplate: '{prefix}{accountId}/{userName}',
         }),
       ),
     ).resolves.toMatchObject({
@@ -77,12 +78,24 @@ describe('deploy/template.cjs', () => {
     ],
     [{ alertEmail: 'ops' }, 'alertEmail ops is not an e-mail address'],
     [
-      { allowedAccountIds: '222222222222,33333333333', targetExternalId: 'rotator-ext-id' },
+      {
+        allowedAccountIds: '222222222222,33333333333',
+        targetExternalId: 'rotator-ext-id',
+        vaultPathTemplate: '{prefix}{accountId}/{userName}',
+      },
       'allowedAccountIds: 33333333333 is not a 12-digit account id',
     ],
     [{ allowedAccountIds: '222222222222' }, 'allowedAccountIds needs targetExternalId'],
     [
-      { allowedAccountIds: '222222222222', targetExternalId: 'x' },
+      { allowedAccountIds: '222222222222', targetExternalId: 'rotator-ext-id' },
+      'allowedAccountIds needs {accountId} in vaultPathTemplate',
+    ],
+    [
+      {
+        allowedAccountIds: '222222222222',
+        targetExternalId: 'x',
+        vaultPathTemplate: '{prefix}{accountId}/{userName}',
+      },
       'targetExternalId is 2-1224 of [\\w+=,.@:/-]',
     ],
     [{ targetExternalId: 'has space' }, 'targetExternalId is 2-1224 of'],

@@ -18,7 +18,8 @@ import { TEMPLATE_PATH } from '../../deploy/target-account.cjs';
 import { assumeRoleGrants, fromCloudFormation, pascal, type Resource, templateContext } from './template.js';
 
 const ACCOUNTS = ['222222222222', '333333333333'];
-const TARGETS = { allowedAccountIds: ACCOUNTS.join(','), targetExternalId: 'rotator-ext-id' };
+const PER_ACCOUNT = { vaultPathTemplate: '{prefix}{accountId}/{userName}' };
+const TARGETS = { allowedAccountIds: ACCOUNTS.join(','), targetExternalId: 'rotator-ext-id', ...PER_ACCOUNT };
 
 async function build(params: Record<string, unknown> = {}) {
   const built = await resources(templateContext(params));
@@ -94,7 +95,7 @@ describe('the rotator’s roles with allowed accounts (deploy/template.cjs)', ()
   });
 
   it('takes an ExternalId of 2 to 1224 characters and a role name of up to 64, as STS and IAM do', async () => {
-    const ok = { allowedAccountIds: ACCOUNTS[0] };
+    const ok = { allowedAccountIds: ACCOUNTS[0], ...PER_ACCOUNT };
     await expect(build({ ...ok, targetExternalId: 'ab' })).resolves.toBeDefined();
     await expect(build({ ...ok, targetExternalId: 'e'.repeat(1224) })).resolves.toBeDefined();
     await expect(build({ ...ok, targetExternalId: 'e'.repeat(1225) })).rejects.toThrow(
@@ -105,7 +106,7 @@ describe('the rotator’s roles with allowed accounts (deploy/template.cjs)', ()
       'is not an IAM role name',
     );
     await expect(
-      build({ allowedAccountIds: 'not-an-account', targetExternalId: 'rotator-ext-id' }),
+      build({ allowedAccountIds: 'not-an-account', targetExternalId: 'rotator-ext-id', ...PER_ACCOUNT }),
     ).rejects.toThrow('allowedAccountIds: not-an-account is not a 12-digit account id');
   });
 

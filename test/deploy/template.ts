@@ -224,6 +224,7 @@ export const TEMPLATE_PARAMS: Record<string, string> = {
   allowedAccountIds: '',
   targetRoleName: 'iam-key-rotator-target',
   targetExternalId: '',
+  vaultPathTemplate: '{prefix}{userName}',
 };
 
 /** What serverless hands deploy/template.cjs: these parameters over the defaults; an unknown one is a test bug. */

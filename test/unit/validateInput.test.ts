@@ -12,7 +12,11 @@ const event = (input: unknown) => ({ input, execution: EXECUTION, startedAt: STA
 
 /** Another account, and a deployment's variables that allow it. */
 const MEMBER = '222222222222';
-const MEMBERS = { ROTATOR_ALLOWED_ACCOUNT_IDS: MEMBER, ROTATOR_TARGET_EXTERNAL_ID: 'rotator-external-id' };
+const MEMBERS = {
+  ROTATOR_ALLOWED_ACCOUNT_IDS: MEMBER,
+  ROTATOR_TARGET_EXTERNAL_ID: 'rotator-external-id',
+  VAULT_PATH_TEMPLATE: '{prefix}{accountId}/{userName}',
+};
 
 /** The handler of a deployment with these variables (on top of the unit-test environment). */
 async function deployment(env: Record<string, string>): Promise<Handler> {
@@ -204,11 +208,20 @@ describe('validateInput handler', () => {
       });
     });
 
-    it('leaves the default template as it was: no account in the path', async () => {
-      const other = await deployment(MEMBERS);
-      await expect(other(event({ userName: 'alice', accountId: MEMBER }))).resolves.toMatchObject({
-        vaultPath: 'aws/iam-users/alice',
-      });
+    it('refuses a deployment with other accounts whose template has no {accountId}: one name, one path', async () => {
+      vi.resetModules();
+      const saved = { ...process.env };
+      Object.assign(process.env, { ...MEMBERS, VAULT_PATH_TEMPLATE: '{prefix}{userName}' });
+      try {
+        const other = (await import('../../functions/validateInput.js')).handler;
+        const error = await rejectionOf(other(event({ userName: 'alice' })));
+        expect(error.name).toBe('ConfigurationError');
+        expect(error.message).toContain(
+          'VAULT_PATH_TEMPLATE needs {accountId} when ROTATOR_ALLOWED_ACCOUNT_IDS is set',
+        );
+      } finally {
+        process.env = saved;
+      }
     });
 
     it('fills in every placeholder, wherever it is, and repeated ones each time', async () => {
