@@ -310,6 +310,8 @@ function targetAccountStatements(fn, settings) {
       Effect: 'Allow',
       Action: ['sts:AssumeRole', 'sts:SetSourceIdentity'],
       Resource: accountIds.map((id) => `arn:\${AWS::Partition}:iam::${id}:role/\${TargetRoleName}`),
+      // Only as itself, whatever a member account's trust policy has come to say.
+      Condition: { StringEquals: { 'sts:SourceIdentity': fn } },
     },
   ];
 }
@@ -372,21 +374,26 @@ function targetRolePolicy() {
 }
 
 /**
- * Who may assume the target role: each step's role in the rotator's account (`${<Step>RoleArn}`),
- * with the deployment's ExternalId, and only as itself (SourceIdentity = the step), which then
- * holds for every call of the session.
+ * Who may assume the target role: the 6 steps' roles in the rotator's account (`${<Step>RoleArn}`),
+ * with the deployment's ExternalId, setting a step's name as SourceIdentity; it then holds for every
+ * call of the session, and each name gets only its step's statements (targetRolePolicy). Which name
+ * a role may set is bound on the rotator's side (targetAccountStatements): binding it here too
+ * would name every role twice, and six long role ARNs twice outgrow IAM's default 2,048-character
+ * trust policy quota.
  */
 function targetRoleTrustPolicy() {
   return {
     Version: '2012-10-17',
-    // No Sids: six principal ARNs and six ExternalIds already take most of IAM's default
-    // 2,048-character trust policy quota.
-    Statement: TARGET_STEPS.map((step) => ({
-      Effect: 'Allow',
-      Principal: { AWS: `\${${roleArnVariable(step)}}` },
-      Action: ['sts:AssumeRole', 'sts:SetSourceIdentity'],
-      Condition: { StringEquals: { 'sts:ExternalId': '${ExternalId}', 'sts:SourceIdentity': step } },
-    })),
+    Statement: [
+      {
+        Effect: 'Allow',
+        Principal: { AWS: TARGET_STEPS.map((step) => `\${${roleArnVariable(step)}}`) },
+        Action: ['sts:AssumeRole', 'sts:SetSourceIdentity'],
+        Condition: {
+          StringEquals: { 'sts:ExternalId': '${ExternalId}', 'sts:SourceIdentity': TARGET_STEPS },
+        },
+      },
+    ],
   };
 }
 

@@ -84,8 +84,8 @@ export function fleetFunctionPolicy(fn: FleetFunctionName, settings?: PolicySett
  */
 export function targetRolePolicy(): PolicyDocument;
 /**
- * The target role's trust policy: one statement per step, Principal `${<Step>RoleArn}`, with
- * `sts:ExternalId` = `${ExternalId}` and `sts:SourceIdentity` = the step.
+ * The target role's trust policy: the 6 step roles (`${<Step>RoleArn}`) may assume it with
+ * `sts:ExternalId` = `${ExternalId}`, setting a step name as SourceIdentity.
  */
 export function targetRoleTrustPolicy(): PolicyDocument;
 export function usesSealingKey(statement: Statement): boolean;

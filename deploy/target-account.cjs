@@ -74,9 +74,9 @@ function targetAccountTemplate() {
       // role's trust policy (iam:GetRole) and the rotator's Lambda environment anyway.
       Description: "The rotator's targetExternalId: its AssumeRole calls must present it.",
       MinLength: 2,
-      MaxLength: 1224,
+      MaxLength: 1024,
       AllowedPattern: '^[\\w+=,.@:/-]*$',
-      ConstraintDescription: '2-1224 of [\\w+=,.@:/-]',
+      ConstraintDescription: '2-1024 of [\\w+=,.@:/-]',
     },
     TargetRoleName: {
       Type: 'String',

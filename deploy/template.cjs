@@ -176,11 +176,12 @@ function targetAccounts(p) {
   const externalId = p.targetExternalId;
   if (accountIds.length > 0 && !externalId) fail('allowedAccountIds needs targetExternalId');
   // Else users of one name in two accounts would be served at one Vault path.
-  if (accountIds.length > 0 && !p.vaultPathTemplate.includes('{accountId}')) {
-    fail('allowedAccountIds needs {accountId} in vaultPathTemplate');
+  const folder = p.vaultPathTemplate.indexOf('{accountId}/');
+  if (accountIds.length > 0 && (folder < 0 || p.vaultPathTemplate.slice(0, folder).includes('{userName}'))) {
+    fail('allowedAccountIds needs a segment {accountId}/ before {userName} in vaultPathTemplate');
   }
-  if (externalId && !/^[\w+=,.@:/-]{2,1224}$/.test(externalId)) {
-    fail('targetExternalId is 2-1224 of [\\w+=,.@:/-]');
+  if (externalId && !/^[\w+=,.@:/-]{2,1024}$/.test(externalId)) {
+    fail('targetExternalId is 2-1024 of [\\w+=,.@:/-]');
   }
   return { accountIds: [...new Set(accountIds)], roleName: p.targetRoleName, externalId };
 }

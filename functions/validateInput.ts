@@ -17,6 +17,45 @@ function defaultPath(template: string, values: Record<'prefix' | 'userName' | 'a
   return template.replace(/\{(prefix|userName|accountId)\}/g, (_, name: keyof typeof values) => values[name]);
 }
 
+const ACCOUNT_SEGMENT = '{accountId}/';
+
+/**
+ * Where a per-account layout keeps an account's paths: the template up to `{accountId}/`, filled in.
+ * Undefined for a template without that segment, or with {userName} before it.
+ */
+function accountFolder(template: string, prefix: string, accountId: string): string | undefined {
+  const at = template.indexOf(ACCOUNT_SEGMENT);
+  const head = template.slice(0, at + ACCOUNT_SEGMENT.length);
+  if (at < 0 || head.includes('{userName}')) return undefined;
+  return defaultPath(head, { prefix, userName: '', accountId });
+}
+
+/**
+ * With other accounts, a path (given, or the pin a user's tag names) must not reach into another
+ * account's folder: that account's consumers would be served this account's key. Another account's
+ * paths stay inside its own folder; the own account's may also lie outside every account folder.
+ */
+function checkAccountFolder(
+  vaultPath: string,
+  accountId: string,
+  folder: string,
+  ownAccountId: string,
+): void {
+  if (vaultPath.startsWith(folder)) return;
+  if (accountId !== ownAccountId) {
+    throw new InvalidInputError(
+      `invalid execution input: vaultPath: account ${accountId}'s paths are below '${folder}'`,
+    );
+  }
+  const head = folder.slice(0, folder.length - accountId.length - 1);
+  const [next, ...rest] = vaultPath.startsWith(head) ? vaultPath.slice(head.length).split('/') : [];
+  if (next !== undefined && /^\d{12}$/.test(next) && rest.length > 0) {
+    throw new InvalidInputError(
+      `invalid execution input: vaultPath: '${vaultPath}' is in account ${next}'s folder`,
+    );
+  }
+}
+
 /**
  * ValidateInput: checks the execution input against the schema and the deployment's floors and fills
  * in defaults; makes no calls at all.
@@ -26,13 +65,14 @@ export const handler = async (event: unknown): Promise<Request> => {
   const parsed = parseEvent(ExecutionInput, input, 'execution input');
   const accounts = accountSettings();
   const { pathPrefix, pathTemplate } = config().vault;
+  const accountId = parsed.accountId ?? accounts.ownAccountId;
   // Else users of one name in two accounts would be served at one Vault path.
-  if (accounts.allowedAccountIds.length > 0 && !pathTemplate.includes('{accountId}')) {
+  const folder = accountFolder(pathTemplate, pathPrefix, accountId);
+  if (accounts.allowedAccountIds.length > 0 && folder === undefined) {
     throw new ConfigurationError(
-      'invalid environment: VAULT_PATH_TEMPLATE needs {accountId} when ROTATOR_ALLOWED_ACCOUNT_IDS is set',
+      'invalid environment: VAULT_PATH_TEMPLATE needs a segment {accountId}/ before {userName} when ROTATOR_ALLOWED_ACCOUNT_IDS is set',
     );
   }
-  const accountId = parsed.accountId ?? accounts.ownAccountId;
   checkAccountAllowed(accountId, accounts);
   const { defaults, floors } = config();
   // The deployment's default in-use policy counts too: a move under "proceed" is refused either way.
@@ -51,6 +91,9 @@ export const handler = async (event: unknown): Promise<Request> => {
     vaultPath === pathPrefix
   ) {
     throw new InvalidInputError(`invalid execution input: vaultPath: must be below '${pathPrefix}'`);
+  }
+  if (folder !== undefined && accounts.allowedAccountIds.length > 0) {
+    checkAccountFolder(vaultPath, accountId, folder, accounts.ownAccountId);
   }
   const request: Request = {
     userName: parsed.userName,

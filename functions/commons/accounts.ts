@@ -25,7 +25,7 @@ const Env = z
     ),
     // AWS's pattern and length for sts:AssumeRole's ExternalId.
     ROTATOR_TARGET_EXTERNAL_ID: z._default(
-      z.string().check(z.regex(/^([\w+=,.@:/-]{2,1224})?$/, 'must be 2-1224 characters of [\\w+=,.@:/-]')),
+      z.string().check(z.regex(/^([\w+=,.@:/-]{2,1024})?$/, 'must be 2-1024 characters of [\\w+=,.@:/-]')),
       '',
     ),
   })

@@ -219,7 +219,9 @@ describe('serverless package with token auth, a client certificate, a key admini
         [
           ['sts:AssumeRole', 'sts:SetSourceIdentity'],
           ACCOUNTS.map((account) => `arn:\${AWS::Partition}:iam::${account}:role/\${TargetRoleName}`),
-          undefined,
+          {
+            StringEquals: { 'sts:SourceIdentity': TARGET_STEPS.find((step) => id === `${pascal(step)}Role`) },
+          },
         ],
       ]);
       expect(JSON.stringify(list[0]?.Resource)).toContain('"TargetRoleName":"iam-key-rotator-target"');

@@ -88,7 +88,15 @@ describe('deploy/template.cjs', () => {
     [{ allowedAccountIds: '222222222222' }, 'allowedAccountIds needs targetExternalId'],
     [
       { allowedAccountIds: '222222222222', targetExternalId: 'rotator-ext-id' },
-      'allowedAccountIds needs {accountId} in vaultPathTemplate',
+      'allowedAccountIds needs a segment {accountId}/ before {userName} in vaultPathTemplate',
+    ],
+    [
+      {
+        allowedAccountIds: '222222222222',
+        targetExternalId: 'rotator-ext-id',
+        vaultPathTemplate: '{prefix}{userName}/{accountId}/key',
+      },
+      'allowedAccountIds needs a segment {accountId}/ before {userName} in vaultPathTemplate',
     ],
     [
       {
@@ -96,9 +104,9 @@ describe('deploy/template.cjs', () => {
         targetExternalId: 'x',
         vaultPathTemplate: '{prefix}{accountId}/{userName}',
       },
-      'targetExternalId is 2-1224 of [\\w+=,.@:/-]',
+      'targetExternalId is 2-1024 of [\\w+=,.@:/-]',
     ],
-    [{ targetExternalId: 'has space' }, 'targetExternalId is 2-1224 of'],
+    [{ targetExternalId: 'has space' }, 'targetExternalId is 2-1024 of'],
     [{ targetRoleName: 'a/b' }, "targetRoleName 'a/b' is not an IAM role name"],
     [
       { vaultCaParameter: '/rotator/ca' },

@@ -31,12 +31,13 @@ describe('the rotator’s roles with allowed accounts (deploy/template.cjs)', ()
     const { Resources } = await build({ ...TARGETS, targetRoleName: 'rotator-target' });
     const grants = assumeRoleGrants(Resources);
     expect([...grants.keys()].sort()).toEqual(TARGET_STEPS.map((step) => `${pascal(step)}Role`).sort());
-    for (const [, list] of grants) {
+    for (const [id, list] of grants) {
+      const step = TARGET_STEPS.find((name) => id === `${pascal(name)}Role`);
       expect(list).toHaveLength(1);
       const [statement] = list;
       expect(statement?.Sid).toBe('AssumeTargetRole');
       expect(statement?.Action).toEqual(['sts:AssumeRole', 'sts:SetSourceIdentity']);
-      expect(statement?.Condition).toBeUndefined();
+      expect(statement?.Condition).toEqual({ StringEquals: { 'sts:SourceIdentity': step } });
       const arns = render(fromCloudFormation(statement?.Resource) as string[], {
         'AWS::Partition': 'aws',
         TargetRoleName: 'rotator-target',
@@ -94,12 +95,12 @@ describe('the rotator’s roles with allowed accounts (deploy/template.cjs)', ()
     expect(Object.keys(Outputs).filter((name) => name.endsWith('RoleArn'))).toEqual(roleParameters);
   });
 
-  it('takes an ExternalId of 2 to 1224 characters and a role name of up to 64, as STS and IAM do', async () => {
+  it('takes an ExternalId of 2 to 1024 characters and a role name of up to 64, within STS’s 1,224 and the trust policy quota', async () => {
     const ok = { allowedAccountIds: ACCOUNTS[0], ...PER_ACCOUNT };
     await expect(build({ ...ok, targetExternalId: 'ab' })).resolves.toBeDefined();
-    await expect(build({ ...ok, targetExternalId: 'e'.repeat(1224) })).resolves.toBeDefined();
-    await expect(build({ ...ok, targetExternalId: 'e'.repeat(1225) })).rejects.toThrow(
-      'targetExternalId is 2-1224 of',
+    await expect(build({ ...ok, targetExternalId: 'e'.repeat(1024) })).resolves.toBeDefined();
+    await expect(build({ ...ok, targetExternalId: 'e'.repeat(1025) })).rejects.toThrow(
+      'targetExternalId is 2-1024 of',
     );
     await expect(build({ ...TARGETS, targetRoleName: 'r'.repeat(64) })).resolves.toBeDefined();
     await expect(build({ ...TARGETS, targetRoleName: 'r'.repeat(65) })).rejects.toThrow(

@@ -197,10 +197,7 @@ describe('validateInput handler', () => {
     });
 
     it("fills in {accountId} with the execution's account", async () => {
-      const other = await deployment({
-        VAULT_PATH_TEMPLATE: '{prefix}{accountId}/{userName}',
-        ...MEMBERS,
-      });
+      const other = await deployment(MEMBERS);
       await expect(other(event({ userName: 'alice', accountId: MEMBER }))).resolves.toMatchObject({
         accountId: MEMBER,
         vaultPath: `aws/iam-users/${MEMBER}/alice`,
@@ -217,7 +214,7 @@ describe('validateInput handler', () => {
         const error = await rejectionOf(other(event({ userName: 'alice' })));
         expect(error.name).toBe('ConfigurationError');
         expect(error.message).toContain(
-          'VAULT_PATH_TEMPLATE needs {accountId} when ROTATOR_ALLOWED_ACCOUNT_IDS is set',
+          'VAULT_PATH_TEMPLATE needs a segment {accountId}/ before {userName} when ROTATOR_ALLOWED_ACCOUNT_IDS is set',
         );
       } finally {
         process.env = saved;
@@ -254,6 +251,53 @@ describe('validateInput handler', () => {
   describe('accounts', () => {
     const iam = resetBeforeEach(mockClient(IAMClient));
     const sts = resetBeforeEach(mockClient(STSClient));
+
+    it.each([
+      ['another account’s user into the own account’s folder', MEMBER, `aws/iam-users/${ACCOUNT_ID}/alice`],
+      ['another account’s user outside every folder', MEMBER, 'aws/iam-users/shared/alice'],
+      ['an own-account user into another account’s folder', ACCOUNT_ID, `aws/iam-users/${MEMBER}/alice`],
+      [
+        'an own-account user into an unknown account’s folder',
+        ACCOUNT_ID,
+        'aws/iam-users/999999999999/alice',
+      ],
+    ])('refuses a vaultPath that takes %s, making no call', async (_, accountId, vaultPath) => {
+      const other = await deployment(MEMBERS);
+      const error = await rejectionOf(other(event({ userName: 'alice', accountId, vaultPath })));
+      expect(error.name).toBe('InvalidInputError');
+      expect(error.message).toMatch(
+        /vaultPath: (account \d{12}'s paths are below|'.*' is in account \d{12}'s folder)/,
+      );
+      expect(iam.calls()).toHaveLength(0);
+      expect(sts.calls()).toHaveLength(0);
+    });
+
+    it.each([
+      ['another account’s user inside its folder', MEMBER, `aws/iam-users/${MEMBER}/team/alice`],
+      ['an own-account user inside its folder', ACCOUNT_ID, `aws/iam-users/${ACCOUNT_ID}/alice`],
+      ['an own-account user outside every folder', ACCOUNT_ID, 'aws/iam-users/shared/alice'],
+      ['an own-account user named like an account', ACCOUNT_ID, `aws/iam-users/${MEMBER}`],
+    ])('accepts a vaultPath that keeps %s', async (_, accountId, vaultPath) => {
+      const other = await deployment(MEMBERS);
+      await expect(other(event({ userName: 'alice', accountId, vaultPath }))).resolves.toMatchObject({
+        vaultPath,
+      });
+    });
+
+    it('refuses a template without an {accountId}/ folder before {userName}', async () => {
+      for (const template of ['{prefix}{userName}-{accountId}', '{prefix}{userName}/{accountId}/key']) {
+        vi.resetModules();
+        const saved = { ...process.env };
+        Object.assign(process.env, { ...MEMBERS, VAULT_PATH_TEMPLATE: template });
+        try {
+          const other = (await import('../../functions/validateInput.js')).handler;
+          const error = await rejectionOf(other(event({ userName: 'alice' })));
+          expect(error.name, template).toBe('ConfigurationError');
+        } finally {
+          process.env = saved;
+        }
+      }
+    });
 
     it('accepts the own account given explicitly', async () => {
       await expect(handler(event({ userName: 'alice', accountId: ACCOUNT_ID }))).resolves.toMatchObject({

@@ -40,9 +40,12 @@ export function iamClients(target?: IamTarget): IamClients {
   if (clients === undefined) {
     clients = makeClients(assumedRoleCredentials(target));
     assumed.set(key, clients);
-    for (const oldest of assumed.keys()) {
+    for (const [oldest, dropped] of assumed) {
       if (assumed.size <= MAX_ASSUMED) break;
       assumed.delete(oldest);
+      // Their sockets would otherwise stay open in a warm container.
+      dropped.iam.destroy();
+      dropped.iamOnce.destroy();
     }
   }
   return clients;
