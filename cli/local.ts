@@ -22,11 +22,12 @@ options:
                           demo-ci-<random>)
   --input JSON|@FILE      the execution input, exactly as given (a console or schedule input); an
                           object without userName gets the demo user's name (default {"userName":...})
-  --account ID            rotate in this AWS account: a second emulated account (not the rotator's
-                          ${HOME_ACCOUNT_ID}) where the target role is made from deploy/policies.cjs
-                          as deploy/target-account.yml makes it, and the demo user is created; the
-                          deployment allows it, each step assumes that role, and Vault keeps keys
-                          per account ({prefix}{accountId}/{userName}); the input's accountId
+  --account ID            rotate in this AWS account (the input's accountId; an --input naming
+                          another is refused): a second emulated account, unless it is the
+                          rotator's ${HOME_ACCOUNT_ID}, holding the demo user and the target role
+                          made from deploy/policies.cjs as deploy/target-account.yml makes it;
+                          the deployment allows it and keeps keys per account in Vault
+                          ({prefix}{accountId}/{userName}); each step assumes the role there
   --json                  print one JSON document on stdout instead of the summary
   --fleet N               instead: seed N demo users (most due, some young, some not opted in, one
                           with two keys) and run the fleet machine; --json prints the fleet summary
