@@ -12,6 +12,10 @@ export interface LocalReport {
   status: string;
   error: { Error: string; Cause: string } | null;
   user: string;
+  /** The account the user is in and the rotation ran in (the input's accountId, else the home account). */
+  accountId: string;
+  /** Where Vault served the user's key before the rotation: the deployment's template filled in. */
+  vaultPath: string;
   states: string[];
   /** Step Functions history events, as GetExecutionHistory returns them. */
   history: HistoryEvent[];
@@ -26,6 +30,8 @@ export interface LocalRotationOptions {
   stack: LocalStack;
   target: Target;
   userName: string;
+  /** A member account of `target` to seed the demo user in and rotate there; default the home account. */
+  accountId?: string;
   faults: string[];
   /** The execution input exactly as given (`--input`), passed unchecked so ValidateInput judges it. */
   input?: Json;
@@ -39,9 +45,13 @@ export interface LocalRotationOptions {
  */
 export async function rotateThroughApi(options: LocalRotationOptions): Promise<LocalReport> {
   const { stack, target, userName } = options;
-  await prepareTarget(target);
-  const user = await seedUser(target, userName);
-  const input = options.input === undefined ? checkInput({ userName }) : options.input;
+  const provisioned = await prepareTarget(target);
+  const { accountId } = options;
+  const user = await seedUser(target, userName, accountId === undefined ? {} : { accountId });
+  const input =
+    options.input === undefined
+      ? checkInput({ userName, ...(accountId === undefined ? {} : { accountId }) })
+      : options.input;
   const before = await observe(target, user);
   const sfn = new SFNClient({
     region: stack.aws.region,
@@ -69,6 +79,8 @@ export async function rotateThroughApi(options: LocalRotationOptions): Promise<L
     status: outcome.status,
     error: outcome.error,
     user: userName,
+    accountId: accountId ?? provisioned.accountId,
+    vaultPath: user.vaultPath,
     states: outcome.states,
     history: outcome.history,
     before,

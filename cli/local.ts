@@ -1,9 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { AccountId } from '../functions/commons/accounts.js';
 import { FloorSeconds, type Floors, UserName } from '../functions/commons/input.js';
 import type { Json } from '../local-stack/lambda.js';
 import { localTarget, type Target, type VaultAuthMethod } from '../local-stack/provision.js';
-import { startLocalStack } from '../local-stack/stack.js';
+import { LOCAL_TARGET_ROLE_NAME } from '../local-stack/function-roles.js';
+import { HOME_ACCOUNT_ID, type LocalStack, startLocalStack } from '../local-stack/stack.js';
 import { parseFaultSpec } from '../local-stack/traffic.js';
 import { runLocalFleet } from './local-fleet.js';
 import { rotateThroughApi } from './local-rotation.js';
@@ -20,6 +22,12 @@ options:
                           demo-ci-<random>)
   --input JSON|@FILE      the execution input, exactly as given (a console or schedule input); an
                           object without userName gets the demo user's name (default {"userName":...})
+  --account ID            rotate in this AWS account (the input's accountId; an --input naming
+                          another is refused): a second emulated account, unless it is the
+                          rotator's ${HOME_ACCOUNT_ID}, holding the demo user and the target role
+                          made from deploy/policies.cjs as deploy/target-account.yml makes it;
+                          the deployment allows it and keeps keys per account in Vault
+                          ({prefix}{accountId}/{userName}); each step assumes the role there
   --json                  print one JSON document on stdout instead of the summary
   --fleet N               instead: seed N demo users (most due, some young, some not opted in, one
                           with two keys) and run the fleet machine; --json prints the fleet summary
@@ -53,6 +61,7 @@ export async function runLocal(args: string[]): Promise<number> {
     args,
     options: {
       user: { type: 'string' },
+      account: { type: 'string' },
       json: { type: 'boolean', default: false },
       fleet: { type: 'string' },
       'propagation-ms': { type: 'string', default: '1500' },
@@ -92,16 +101,25 @@ export async function runLocal(args: string[]): Promise<number> {
   const given = values.input === undefined ? undefined : await readInput(values.input);
   const named = isObject(given) ? UserName.safeParse(given.userName).data : undefined;
   const userName = values.user ?? named ?? `demo-ci-${Math.random().toString(36).slice(2, 8)}`;
-  // Exactly the document given; only an object without userName gets the demo user's.
-  const input = isObject(given) && !('userName' in given) ? { ...given, userName } : given;
+  const account = accountOf(values.account, given, values);
+  // Exactly the document given; only an object without userName (or accountId) gets the demo user's.
+  const input = isObject(given)
+    ? {
+        ...given,
+        ...('userName' in given ? {} : { userName }),
+        ...(account === undefined || 'accountId' in given ? {} : { accountId: account }),
+      }
+    : given;
+  const member = account === HOME_ACCOUNT_ID ? undefined : account;
 
-  const stack = await startLocalStack({ propagationMs });
+  const stack = await startLocalStack({ propagationMs, ...(member ? { memberAccountIds: [member] } : {}) });
   try {
     const local = localTarget(stack, {
       vaultAuth,
       kvVersion: values['kv-version'] === '1' ? 1 : 2,
       ...(values['vault-namespace'] ? { namespace: values['vault-namespace'] } : {}),
       floors,
+      ...(account === undefined ? {} : accountSettings(stack, member)),
     });
     const target: Target = {
       ...local,
@@ -122,7 +140,8 @@ export async function runLocal(args: string[]): Promise<number> {
       });
     }
     err(
-      `iam-key-rotator: rotating ${userName} (AWS ${target.aws.endpoint ?? 'default'}, Vault ${target.vault.addr}` +
+      `iam-key-rotator: rotating ${userName}${account === undefined ? '' : ` in account ${accountLabel(account)}`}` +
+        ` (AWS ${target.aws.endpoint ?? 'default'}, Vault ${target.vault.addr}` +
         `${target.namespace ? ` namespace ${target.namespace}` : ''}, KV v${target.kvVersion}, ${vaultAuth} auth)`,
     );
     // The same path as `iam-key-rotator rotate <user> --wait`, against the stack's Step Functions endpoint.
@@ -130,6 +149,7 @@ export async function runLocal(args: string[]): Promise<number> {
       target,
       stack,
       userName,
+      ...(member ? { accountId: member } : {}),
       faults: values.fault,
       ...(input === undefined ? {} : { input }),
       err,
@@ -138,13 +158,52 @@ export async function runLocal(args: string[]): Promise<number> {
     process.stdout.write(
       values.json
         ? `${JSON.stringify(document, null, 2)}\n`
-        : `${summary(document, `${target.kvMount}/${target.pathPrefix}${userName}`)}\n`,
+        : `${summary(document, `${target.kvMount}/${document.vaultPath}`)}\n  account:      ${accountLabel(document.accountId)}\n`,
     );
     return document.status === 'SUCCEEDED' ? 0 : 1;
   } finally {
     await stack.close();
   }
 }
+
+/** `--account`: 12 digits, with the emulated AWS only, for one rotation; an --input naming another is refused. */
+function accountOf(
+  option: string | undefined,
+  given: Json | undefined,
+  values: { fleet?: string; 'aws-endpoint'?: string },
+): string | undefined {
+  if (option === undefined) return undefined;
+  if (!AccountId.safeParse(option).success) throw new Error('--account must be a 12-digit AWS account id');
+  if (values.fleet !== undefined) throw new Error('--account runs one rotation: it does not go with --fleet');
+  // A member account's target role is made by that account's administrator: the emulator's.
+  if (values['aws-endpoint']) throw new Error('--account needs the emulated AWS, not --aws-endpoint');
+  if (isObject(given) && 'accountId' in given && given.accountId !== option) {
+    throw new Error(`--input names accountId ${JSON.stringify(given.accountId)}, --account ${option}`);
+  }
+  return option;
+}
+
+/**
+ * The deployment for `--account`: the member account allowed, its target role made by its
+ * administrator, and Vault keeping each account's users apart.
+ */
+function accountSettings(stack: LocalStack, member: string | undefined): Partial<Target> {
+  return {
+    vaultPathTemplate: '{prefix}{accountId}/{userName}',
+    ...(member
+      ? {
+          allowedAccountIds: [member],
+          memberAccounts: [{ accountId: member, credentials: stack.aws.account(member).adminCredentials }],
+        }
+      : {}),
+  };
+}
+
+/** An account as the output names it: the rotator's own, or a member one and the role assumed there. */
+const accountLabel = (account: string): string =>
+  account === HOME_ACCOUNT_ID
+    ? `${account}, the rotator's own`
+    : `${account} via arn:aws:iam::${account}:role/${LOCAL_TARGET_ROLE_NAME}`;
 
 const isObject = (value: unknown): value is Record<string, Json> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -28,6 +28,8 @@ const HELP = `usage: iam-key-rotator rotate <user> [options]
 Starts one rotation of <user>'s access key: an execution of the rotator's state machine.
 
 options:
+  --account ID           the AWS account <user> is in (default: the deployment's own; another one
+                         must be among its allowedAccountIds, where the steps assume its target role)
   --dry-run              plan only: report what would change, change nothing
   --vault-path P         where Vault serves the user's key (default: the deployment's prefix + user)
   --grace S              seconds between storing the new key and deactivating the old one
@@ -75,6 +77,7 @@ export function buildInput(
 ): Record<string, unknown> {
   const input: Record<string, unknown> = typeof values.input === 'string' ? readInput(values.input) : {};
   if (user !== undefined) input.userName = user;
+  if (typeof values.account === 'string') input.accountId = values.account;
   if (values['dry-run'] === true) input.dryRun = true;
   if (typeof values['vault-path'] === 'string') input.vaultPath = values['vault-path'];
   if (typeof values.grace === 'string') input.graceSeconds = wholeSeconds(values.grace, '--grace');
@@ -140,6 +143,7 @@ export async function runRotate(args: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       ...CONNECTION_OPTIONS,
+      account: { type: 'string' },
       'dry-run': { type: 'boolean' },
       'vault-path': { type: 'string' },
       grace: { type: 'string' },
@@ -177,7 +181,8 @@ export async function runRotate(args: string[]): Promise<number> {
     );
     return 0;
   }
-  err(`iam-key-rotator: rotating ${user}: ${executionArn}`);
+  const account = typeof input.accountId === 'string' ? ` in account ${input.accountId}` : '';
+  err(`iam-key-rotator: rotating ${user}${account}: ${executionArn}`);
   err(`  console: ${consoleLink(executionArn)}`);
   const described = await followToEnd(executionArn, client, pollMs, err);
   if (!described) return 130;

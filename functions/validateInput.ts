@@ -2,7 +2,7 @@ import { accountSettings, checkAccountAllowed } from './commons/accounts.js';
 import { config } from './commons/config.js';
 import { ConfigurationError, InvalidInputError } from './commons/errors.js';
 import { parseEvent } from './commons/event.js';
-import { belowFloors, ExecutionInput, type Request, VaultPath } from './commons/input.js';
+import { belowFloors, defaultPath, ExecutionInput, type Request, VaultPath } from './commons/input.js';
 import { logger } from './commons/logger.js';
 import * as z from './commons/zod.js';
 
@@ -11,11 +11,6 @@ const Event = z.object({
   execution: z.string().check(z.minLength(1)),
   startedAt: z.iso.datetime({ offset: true }),
 });
-
-/** The default Vault path: the template with {prefix}, {userName} and the user's {accountId} filled in. */
-function defaultPath(template: string, values: Record<'prefix' | 'userName' | 'accountId', string>): string {
-  return template.replace(/\{(prefix|userName|accountId)\}/g, (_, name: keyof typeof values) => values[name]);
-}
 
 const ACCOUNT_SEGMENT = '{accountId}/';
 

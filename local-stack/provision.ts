@@ -12,7 +12,7 @@ import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import axios, { type AxiosInstance } from 'axios';
-import { DEFAULT_FLOORS, type Floors } from '../functions/commons/input.js';
+import { DEFAULT_FLOORS, defaultPath, type Floors } from '../functions/commons/input.js';
 import type { FunctionEnvironment } from './function-environment.js';
 import policies from '../deploy/policies.cjs';
 import type { PolicySettings, VaultCredentialSources } from '../deploy/policies.cjs';
@@ -43,6 +43,8 @@ export interface Target {
   kvVersion: 1 | 2;
   kvMount: string;
   pathPrefix: string;
+  /** The deployment's VAULT_PATH_TEMPLATE; default the deployment's, `{prefix}{userName}`. */
+  vaultPathTemplate?: string;
   namespace?: string;
   /** The deployment's floors on execution input; unset ones are a deployment's defaults. */
   floors?: Partial<Floors>;
@@ -50,9 +52,15 @@ export interface Target {
   allowedAccountIds?: string[];
   /**
    * Member accounts in which provisioning makes the target role (as deploy/target-account.yml
-   * does), with the credentials of an administrator there. Each must be among allowedAccountIds.
+   * does), with the credentials of an administrator there; users may be seeded there. One outside
+   * allowedAccountIds has a role the rotator may not use. `externalId`: the one its role expects,
+   * default targetExternalId (another one is a member account set up with the wrong ExternalId).
    */
-  memberAccounts?: { accountId: string; credentials: { accessKeyId: string; secretAccessKey: string } }[];
+  memberAccounts?: {
+    accountId: string;
+    credentials: { accessKeyId: string; secretAccessKey: string };
+    externalId?: string;
+  }[];
   /** The ExternalId the target roles expect (targetExternalId); default LOCAL_TARGET_EXTERNAL_ID. */
   targetExternalId?: string;
 }
@@ -195,7 +203,7 @@ export async function provisionRotator(target: Target): Promise<Provisioned> {
     await provisionTargetRole(new IAMClient({ ...awsConfig(target), credentials: member.credentials }), {
       accountId: member.accountId,
       rotatorAccountId: accountId,
-      externalId: target.targetExternalId ?? LOCAL_TARGET_EXTERNAL_ID,
+      externalId: member.externalId ?? target.targetExternalId ?? LOCAL_TARGET_EXTERNAL_ID,
       roleName: LOCAL_TARGET_ROLE_NAME,
       userPath: USER_PATH,
       region: target.aws.region,
@@ -299,17 +307,51 @@ export interface SeededUser {
   vaultPath: string;
   /** The key the user had before the rotation, stored in Vault when `storeInVault`. */
   oldAccessKeyId: string | null;
+  /** The member account the user is in (one of `target.memberAccounts`); absent: the target's own. */
+  accountId?: string;
 }
 
-/** Creates an IAM user under the rotated path with `keys` access keys; the newest goes to Vault. */
+/** The account the target's own credentials act in, asked of STS once per target. */
+const ownAccounts = new WeakMap<Target, Promise<string>>();
+function ownAccountId(target: Target): Promise<string> {
+  let id = ownAccounts.get(target);
+  if (!id) {
+    id = new STSClient(awsConfig(target))
+      .send(new GetCallerIdentityCommand({}))
+      .then((identity) => identity.Account ?? '');
+    ownAccounts.set(target, id);
+  }
+  return id;
+}
+
+/** IAM in the user's account: a member account's administrator there, else the target's credentials. */
+function iamOf(target: Target, accountId: string | undefined): IAMClient {
+  if (accountId === undefined) return new IAMClient(awsConfig(target));
+  const member = target.memberAccounts?.find((m) => m.accountId === accountId);
+  if (!member) throw new Error(`account ${accountId} is not one of the target's memberAccounts`);
+  return new IAMClient({ ...awsConfig(target), credentials: member.credentials });
+}
+
+/**
+ * Creates an IAM user under the rotated path with `keys` access keys, in the target's own account or
+ * in one of its member accounts (`accountId`); the newest key goes to Vault, at the path ValidateInput
+ * fills in from the deployment's template for that user and account.
+ */
 export async function seedUser(
   target: Target,
   userName: string,
-  options: { keys?: number; storeInVault?: boolean } = {},
+  options: { keys?: number; storeInVault?: boolean; accountId?: string } = {},
 ): Promise<SeededUser> {
-  const iam = new IAMClient(awsConfig(target));
+  const { accountId } = options;
+  const iam = iamOf(target, accountId);
   await iam.send(new CreateUserCommand({ UserName: userName, Path: USER_PATH }));
-  const vaultPath = `${target.pathPrefix}${userName}`;
+  const template = target.vaultPathTemplate ?? '{prefix}{userName}';
+  const vaultPath = defaultPath(template, {
+    prefix: target.pathPrefix,
+    userName,
+    // The own account's id is asked for only when the template needs it.
+    accountId: accountId ?? (template.includes('{accountId}') ? await ownAccountId(target) : ''),
+  });
   let newest: { AccessKeyId?: string; SecretAccessKey?: string } | undefined;
   for (let i = 0; i < (options.keys ?? 1); i++) {
     newest = (await iam.send(new CreateAccessKeyCommand({ UserName: userName }))).AccessKey;
@@ -318,7 +360,12 @@ export async function seedUser(
     const data = { access_key: newest.AccessKeyId, secret_key: newest.SecretAccessKey };
     await vaultAdmin(target).post(dataPath(target, vaultPath), target.kvVersion === 2 ? { data } : data);
   }
-  return { userName, vaultPath, oldAccessKeyId: newest?.AccessKeyId ?? null };
+  return {
+    userName,
+    vaultPath,
+    oldAccessKeyId: newest?.AccessKeyId ?? null,
+    ...(accountId === undefined ? {} : { accountId }),
+  };
 }
 
 /** A fingerprint that shows whether two secrets are equal without showing either. */
@@ -350,9 +397,12 @@ export interface Observed {
   vault: { version: number; accessKeyId: string; secretAccessKey: string } | null;
 }
 
-/** The user's keys in IAM and what Vault serves at the path, the secret shown only as a fingerprint. */
+/**
+ * The user's keys in IAM (in the user's account) and what Vault serves at the path, the secret
+ * shown only as a fingerprint.
+ */
 export async function observe(target: Target, user: SeededUser): Promise<Observed> {
-  const iam = new IAMClient(awsConfig(target));
+  const iam = iamOf(target, user.accountId);
   const listed = await iam.send(new ListAccessKeysCommand({ UserName: user.userName }));
   const accessKeys = (listed.AccessKeyMetadata ?? [])
     .map((k) => ({
@@ -392,6 +442,7 @@ export function rotatorEnvironment(target: Target, provisioned: Provisioned): Re
     VAULT_NAMESPACE: target.namespace ?? '',
     VAULT_KV_MOUNT: target.kvMount,
     VAULT_PATH_PREFIX: target.pathPrefix,
+    ...(target.vaultPathTemplate ? { VAULT_PATH_TEMPLATE: target.vaultPathTemplate } : {}),
     VAULT_TIMEOUT_MS: '2000',
     ...(target.vault.caCert ? { VAULT_CACERT_PEM: target.vault.caCert } : {}),
     ...provisioned.authEnvironment,

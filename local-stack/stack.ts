@@ -4,6 +4,9 @@ import { rotatorMachine, type RotatorMachineOptions } from './sfn/index.js';
 import { Traffic } from './traffic.js';
 import { startVaultEmulator, type VaultEmulator } from './vault/index.js';
 
+/** The home account: the rotator's, the one the local stack's admin credentials act in. */
+export const HOME_ACCOUNT_ID = '123456789012';
+
 export interface LocalStack {
   aws: AwsEmulator;
   vault: VaultEmulator;
@@ -22,7 +25,7 @@ export interface LocalStackOptions {
   /** IAM's rate limit (a token bucket per action, AWS's `Throttling` when empty); none by default. */
   iamRateLimit?: RateLimitSettings;
   tls?: { key: string; cert: string };
-  /** Other accounts the AWS emulator models, each with its own IAM and STS state. */
+  /** Other accounts the AWS emulator models, each with its own IAM and STS state (not HOME_ACCOUNT_ID). */
   memberAccountIds?: string[];
   /** Wait states and retry pauses of executions started through the Step Functions endpoint. */
   stepFunctions?: Pick<RotatorMachineOptions, 'waitMs' | 'waitScale' | 'retryPauseMs' | 'handlers'>;
@@ -33,6 +36,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const traffic = new Traffic();
   const aws = await startAwsEmulator({
     port: options.awsPort ?? 0,
+    accountId: HOME_ACCOUNT_ID,
     propagationMs: options.propagationMs ?? 0,
     ...(options.iamRateLimit ? { iamRateLimit: options.iamRateLimit } : {}),
     ...(options.memberAccountIds ? { memberAccountIds: options.memberAccountIds } : {}),

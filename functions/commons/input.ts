@@ -24,6 +24,17 @@ export const VaultPath = z.string().check(
   ),
 );
 
+/**
+ * The default Vault path: the template with {prefix}, {userName} and the user's {accountId} filled in
+ * (ValidateInput's, and the local stack's when it seeds a user's key where the rotator will look).
+ */
+export function defaultPath(
+  template: string,
+  values: Record<'prefix' | 'userName' | 'accountId', string>,
+): string {
+  return template.replace(/\{(prefix|userName|accountId)\}/g, (_, name: keyof typeof values) => values[name]);
+}
+
 const WaitSeconds = z.number().check(z.int(), z.minimum(0), z.maximum(MAX_WAIT_SECONDS));
 const OldKeyInUse = z.enum(['wait', 'proceed', 'fail']);
 

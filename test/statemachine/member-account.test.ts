@@ -1,0 +1,279 @@
+import { GetUserCommand, IAMClient, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
+import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { functionRoleArn, LOCAL_TARGET_ROLE_NAME } from '../../local-stack/function-roles.js';
+import {
+  LOCAL_TARGET_EXTERNAL_ID,
+  localTarget,
+  type Provisioned,
+  readVaultKey,
+  type SeededUser,
+  seedUser,
+  type Target,
+  USER_PATH,
+} from '../../local-stack/provision.js';
+import { prepareTarget, rotate } from '../../local-stack/rotation.js';
+import { type LocalStack, startLocalStack } from '../../local-stack/stack.js';
+import { expectInvariants } from '../support/invariants.js';
+import { type TestStack, vaultSecrets } from '../support/local-stack.js';
+import { HAPPY_PATH } from '../support/paths.js';
+
+// One stack for the file: the rotator's home account and three member accounts, each with the
+// target role made from deploy/policies.cjs as deploy/target-account.yml makes it.
+const MEMBER = '222222222222';
+/** Allowed, but its target role expects another ExternalId than the rotator's. */
+const WRONG_EXTERNAL_ID = '333333333333';
+/** Not allowed by the deployment, though its target role would trust the rotator. */
+const NOT_ALLOWED = '444444444444';
+const TARGET_ROLE = (account: string) => `arn:aws:iam::${account}:role/${LOCAL_TARGET_ROLE_NAME}`;
+const WRITES = ['iam:CreateAccessKey', 'iam:TagUser', 'iam:UpdateAccessKey', 'iam:DeleteAccessKey'];
+
+let stack: LocalStack;
+let target: Target;
+let provisioned: Provisioned;
+
+beforeAll(async () => {
+  stack = await startLocalStack({ memberAccountIds: [MEMBER, WRONG_EXTERNAL_ID, NOT_ALLOWED] });
+  const member = (accountId: string, externalId?: string) => ({
+    accountId,
+    credentials: stack.aws.account(accountId).adminCredentials,
+    ...(externalId ? { externalId } : {}),
+  });
+  target = localTarget(stack, {
+    vaultPathTemplate: '{prefix}{accountId}/{userName}',
+    allowedAccountIds: [MEMBER, WRONG_EXTERNAL_ID],
+    memberAccounts: [member(MEMBER), member(WRONG_EXTERNAL_ID, 'another-external-id'), member(NOT_ALLOWED)],
+  });
+  provisioned = await prepareTarget(target);
+});
+afterAll(async () => {
+  await stack.close();
+});
+beforeEach(() => {
+  stack.aws.clearAuthorizationLog();
+});
+
+/** What expectInvariants needs of a test stack, for this file's stack. */
+const ctx = {
+  get stack() {
+    return stack;
+  },
+  get target() {
+    return target;
+  },
+  async vaultKey(user: SeededUser) {
+    const served = await readVaultKey(target, user.vaultPath);
+    return served ? { accessKeyId: served.accessKeyId, secretAccessKey: served.secretAccessKey } : null;
+  },
+  async works(key: { accessKeyId: string; secretAccessKey: string }) {
+    const sts = new STSClient({ region: stack.aws.region, endpoint: stack.aws.endpoint, credentials: key });
+    return sts.send(new GetCallerIdentityCommand({})).then(
+      () => true,
+      () => false,
+    );
+  },
+  knownSecrets: () => vaultSecrets(stack),
+} as TestStack;
+
+const rotateIn = (user: SeededUser, accountId: string) =>
+  rotate({
+    target,
+    stack,
+    user,
+    input: { userName: user.userName, accountId },
+    waitMs: 0,
+    retryPauseMs: 0,
+  });
+
+/** An account's users and their keys' ids and status (local-admin's last use changes with every seeding). */
+const usersOf = (accountId: string) =>
+  stack.aws
+    .account(accountId)
+    .snapshot()
+    .users.map((u) => ({ ...u, accessKeys: u.accessKeys.map((k) => [k.accessKeyId, k.status]) }));
+const allUsers = () => [stack.aws.accountId, MEMBER, WRONG_EXTERNAL_ID, NOT_ALLOWED].map(usersOf);
+
+const writesIn = (calls: Record<string, number>) => WRITES.filter((action) => calls[action] !== undefined);
+
+describe('a rotation in a member account', () => {
+  it('creates, stores, verifies and retires keys in 222222222222 only, each step as its own session of the target role', async () => {
+    const home = await seedUser(target, 'member-alice');
+    const user = await seedUser(target, 'member-alice', { accountId: MEMBER });
+    const homeVaultBefore = await readVaultKey(target, home.vaultPath);
+    const homeBefore = usersOf(stack.aws.accountId);
+
+    const report = await rotateIn(user, MEMBER);
+
+    expect(report.status).toBe('SUCCEEDED');
+    expect(report.states).toEqual(HAPPY_PATH);
+    // The key was made in 222 and Vault serves it at that account's path.
+    expect(user.vaultPath).toBe(`aws/iam-users/${MEMBER}/member-alice`);
+    const newKey = report.after.vault?.accessKeyId;
+    expect(newKey).toBeDefined();
+    expect(newKey).not.toBe(user.oldAccessKeyId);
+    const memberUser = stack.aws
+      .account(MEMBER)
+      .snapshot()
+      .users.find((u) => u.userName === 'member-alice');
+    expect(memberUser?.accessKeys.map((k) => [k.accessKeyId, k.status])).toEqual([[newKey, 'Active']]);
+    // VerifyKey found the new key to be 222's user.
+    const verified = report.history.find((e) => e.type === 'StateExited' && e.state?.name === 'VerifyKey');
+    expect((verified?.state?.output as { verified?: { arn?: string } }).verified?.arn).toBe(
+      `arn:aws:iam::${MEMBER}:user${USER_PATH}member-alice`,
+    );
+    await expectInvariants(ctx, user, report);
+
+    // Nothing changed at home: the same-named user, its key and its Vault path are as they were.
+    expect(usersOf(stack.aws.accountId)).toEqual(homeBefore);
+    expect(await readVaultKey(target, home.vaultPath)).toEqual(homeVaultBefore);
+    const allowed = stack.aws.allowedActions();
+    const homeRoles = `arn:aws:iam::${stack.aws.accountId}:`;
+    expect(allowed.filter((a) => a.roleArn.startsWith(homeRoles) && a.action.startsWith('iam:'))).toEqual([]);
+    expect(stack.aws.denials()).toEqual([]);
+
+    // Every IAM call in 222 was the target role's; each step set its own SourceIdentity, which the
+    // trust policy requires for that step's role (and the role's policy for each statement).
+    expect(
+      allowed
+        .filter((a) => a.roleArn === TARGET_ROLE(MEMBER))
+        .map((a) => a.action)
+        .sort(),
+    ).toEqual(
+      expect.arrayContaining([
+        'iam:CreateAccessKey',
+        'iam:DeleteAccessKey',
+        'iam:GetUser',
+        'iam:UpdateAccessKey',
+      ]),
+    );
+    expect(
+      allowed.filter((a) => a.action.startsWith('iam:')).every((a) => a.roleArn === TARGET_ROLE(MEMBER)),
+    ).toBe(true);
+    for (const step of ['createKey', 'verifyKey', 'deactivateOld', 'deleteOld'] as const) {
+      const role = functionRoleArn(stack.aws.accountId, step);
+      expect(allowed, step).toContainEqual({ roleArn: role, action: 'sts:AssumeRole' });
+      expect(allowed, step).toContainEqual({ roleArn: role, action: 'sts:SetSourceIdentity' });
+    }
+  });
+});
+
+describe('a member account the rotator may not use', () => {
+  it('fails with TargetAccountAccessError and zero IAM writes anywhere when the role expects another ExternalId', async () => {
+    const user = await seedUser(target, 'wrong-external-id', { accountId: WRONG_EXTERNAL_ID });
+    const before = allUsers();
+
+    const report = await rotateIn(user, WRONG_EXTERNAL_ID);
+
+    expect(report.status).toBe('FAILED');
+    expect(report.error?.Error).toBe('TargetAccountAccessError');
+    expect(report.error?.Cause).toContain(TARGET_ROLE(WRONG_EXTERNAL_ID));
+    expect(report.states).toEqual(['ValidateInput', 'CreateKey', 'CreateKeyFailed']);
+    expect(writesIn(report.calls)).toEqual([]);
+    expect(allUsers()).toEqual(before);
+    expect(report.after).toEqual(report.before);
+    expect(stack.aws.denials()).toContainEqual(
+      expect.objectContaining({
+        action: 'sts:AssumeRole',
+        resource: TARGET_ROLE(WRONG_EXTERNAL_ID),
+        reason: 'untrusted',
+      }),
+    );
+  });
+
+  it('refuses an account the deployment does not allow with InvalidInputError, before any call', async () => {
+    const user = await seedUser(target, 'not-allowed', { accountId: NOT_ALLOWED });
+    const before = allUsers();
+
+    const report = await rotateIn(user, NOT_ALLOWED);
+
+    expect(report.status).toBe('FAILED');
+    expect(report.error?.Error).toBe('InvalidInputError');
+    expect(report.error?.Cause).toContain(
+      `accountId: ${NOT_ALLOWED} is not an account this deployment may rotate in`,
+    );
+    expect(report.states).toEqual(['ValidateInput', 'InputRejected']);
+    expect(report.calls).toEqual({});
+    expect(allUsers()).toEqual(before);
+  });
+});
+
+describe('the target role in a member account', () => {
+  it('cannot touch a user outside the rotated path: the rotation fails with UserNotFoundError and the user is unchanged', async () => {
+    const member = stack.aws.account(MEMBER);
+    member.createUser('outsider', '/other/');
+    const oldKey = member.createAccessKey('outsider');
+    const before = member.listAccessKeys('outsider');
+    const user: SeededUser = {
+      userName: 'outsider',
+      vaultPath: `aws/iam-users/${MEMBER}/outsider`,
+      oldAccessKeyId: oldKey.accessKeyId,
+      accountId: MEMBER,
+    };
+
+    const report = await rotateIn(user, MEMBER);
+
+    expect(report.status).toBe('FAILED');
+    expect(report.error?.Error).toBe('UserNotFoundError');
+    expect(writesIn(report.calls)).toEqual([]);
+    expect(member.listAccessKeys('outsider')).toEqual(before);
+    expect(stack.aws.denials()).toContainEqual(
+      expect.objectContaining({ action: 'iam:GetUser', roleArn: TARGET_ROLE(MEMBER) }),
+    );
+  });
+
+  it('refuses createKey’s session what only deactivateOld may do (UpdateAccessKey)', async () => {
+    const user = await seedUser(target, 'direct-check', { accountId: MEMBER });
+    const createKeyRole = provisioned.functionEnvironment.createKey;
+    const sts = new STSClient({
+      region: stack.aws.region,
+      endpoint: stack.aws.endpoint,
+      credentials: {
+        accessKeyId: createKeyRole?.AWS_ACCESS_KEY_ID ?? '',
+        secretAccessKey: createKeyRole?.AWS_SECRET_ACCESS_KEY ?? '',
+        sessionToken: createKeyRole?.AWS_SESSION_TOKEN ?? '',
+      },
+    });
+    const session = await sts.send(
+      new AssumeRoleCommand({
+        RoleArn: TARGET_ROLE(MEMBER),
+        RoleSessionName: 'iam-key-rotator-direct-check',
+        ExternalId: LOCAL_TARGET_EXTERNAL_ID,
+        SourceIdentity: 'createKey',
+        DurationSeconds: 900,
+      }),
+    );
+    const keys = session.Credentials;
+    const iam = new IAMClient({
+      region: stack.aws.region,
+      endpoint: stack.aws.endpoint,
+      maxAttempts: 1,
+      credentials: {
+        accessKeyId: keys?.AccessKeyId ?? '',
+        secretAccessKey: keys?.SecretAccessKey ?? '',
+        sessionToken: keys?.SessionToken ?? '',
+      },
+    });
+
+    // What createKey may do, it can: read the user in its path.
+    const got = await iam.send(new GetUserCommand({ UserName: user.userName }));
+    expect(got.User?.Arn).toBe(`arn:aws:iam::${MEMBER}:user${USER_PATH}direct-check`);
+    await expect(
+      iam.send(
+        new UpdateAccessKeyCommand({
+          UserName: user.userName,
+          AccessKeyId: user.oldAccessKeyId ?? '',
+          Status: 'Inactive',
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'AccessDenied' });
+    expect(stack.aws.denials()).toContainEqual(
+      expect.objectContaining({ action: 'iam:UpdateAccessKey', roleArn: TARGET_ROLE(MEMBER) }),
+    );
+    expect(
+      stack.aws
+        .account(MEMBER)
+        .listAccessKeys(user.userName)
+        .map((k) => [k.accessKeyId, k.status]),
+    ).toEqual([[user.oldAccessKeyId, 'Active']]);
+  });
+});
