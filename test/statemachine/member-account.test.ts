@@ -277,3 +277,43 @@ describe('the target role in a member account', () => {
     ).toEqual([[user.oldAccessKeyId, 'Active']]);
   });
 });
+
+describe('a step’s role', () => {
+  it('may set only its own name as SourceIdentity: createKey cannot become deleteOld, nor go without a name', async () => {
+    const createKeyRole = provisioned.functionEnvironment.createKey;
+    const sts = new STSClient({
+      region: stack.aws.region,
+      endpoint: stack.aws.endpoint,
+      maxAttempts: 1,
+      credentials: {
+        accessKeyId: createKeyRole?.AWS_ACCESS_KEY_ID ?? '',
+        secretAccessKey: createKeyRole?.AWS_SECRET_ACCESS_KEY ?? '',
+        sessionToken: createKeyRole?.AWS_SESSION_TOKEN ?? '',
+      },
+    });
+    const assume = (sourceIdentity?: string) =>
+      sts.send(
+        new AssumeRoleCommand({
+          RoleArn: TARGET_ROLE(MEMBER),
+          RoleSessionName: 'iam-key-rotator-impostor',
+          ExternalId: LOCAL_TARGET_EXTERNAL_ID,
+          ...(sourceIdentity ? { SourceIdentity: sourceIdentity } : {}),
+          DurationSeconds: 900,
+        }),
+      );
+    stack.aws.clearAuthorizationLog();
+    await expect(assume('deleteOld')).rejects.toMatchObject({ name: 'AccessDenied' });
+    await expect(assume()).rejects.toMatchObject({ name: 'AccessDenied' });
+    // Refused by createKey's own role (its grant names its own step), before the member's trust policy.
+    expect(stack.aws.denials()).toEqual([
+      expect.objectContaining({
+        action: 'sts:AssumeRole',
+        roleArn: functionRoleArn(stack.aws.accountId, 'createKey'),
+      }),
+      expect.objectContaining({
+        action: 'sts:AssumeRole',
+        roleArn: functionRoleArn(stack.aws.accountId, 'createKey'),
+      }),
+    ]);
+  });
+});
