@@ -5,6 +5,7 @@ import {
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
   GetExecutionHistoryCommand,
+  ListExecutionsCommand,
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
@@ -270,6 +271,75 @@ describe('the fleet across accounts (statemachine/rotate-fleet.asl.json on the l
     await expectUnchanged(noRoleUser);
   });
 
+  it('a child that fails in a member account: named with its account, the other users of every account rotated', async () => {
+    const homeUser = await accountUser(home, 'fail-home', { tag: 'fail', ageDays: 120 });
+    const memberUsers = [
+      await accountUser(MEMBER, 'fail-a', { tag: 'fail', ageDays: 120 }),
+      await accountUser(MEMBER, 'fail-b', { tag: 'fail', ageDays: 120 }),
+    ];
+    // One at a time, the home account's user first: the second CreateAccessKey is a member's.
+    stack.traffic.addFault('iam:CreateAccessKey:AccessDenied@2');
+    let run;
+    try {
+      run = await runFleet({
+        tagKey: TAG_KEY,
+        tagValue: 'fail',
+        accountIds: [home, MEMBER],
+        maxConcurrency: 1,
+      });
+    } finally {
+      stack.traffic.clearFaults();
+    }
+
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toBe('FleetRotationIncomplete');
+    const failed = accountOf(run.summary, MEMBER)?.failed ?? [];
+    expect(failed).toEqual([{ userName: expect.stringMatching(/^fail-[ab]$/), error: 'AwsRequestError' }]);
+    const failedUser = memberUsers.find((u) => u.userName === failed[0]?.userName) as AccountUser;
+    expect(run.cause).toContain(
+      `1 of 3 rotations failed before their new key was stored and verified: ${MEMBER}/${failedUser.userName} (AwsRequestError)`,
+    );
+    expect(run.cause).not.toContain('could not be listed');
+    expect(run.summary?.failedAccounts).toEqual([]);
+    expect(accountOf(run.summary, home)?.rotated).toEqual(['fail-home']);
+    expect((await childOf(run.executionArn, failedUser))?.status).toBe('FAILED');
+    await expectUnchanged(failedUser);
+    // The fleet ends at the last signal: the others' children retire their old keys after it.
+    for (const other of [homeUser, ...memberUsers.filter((u) => u !== failedUser)]) {
+      expect((await childOf(run.executionArn, other))?.status).toBe('SUCCEEDED');
+      await expectRotated(other);
+    }
+  });
+
+  it('a dry run across accounts: each due user planned in its own account, nothing changed in any account', async () => {
+    await accountUser(home, 'dry-home', { tag: 'dry', ageDays: 120 });
+    await accountUser(MEMBER, 'dry-member', { tag: 'dry', ageDays: 120 });
+    await accountUser(NO_ROLE, 'dry-no-role', { tag: 'dry', ageDays: 120 });
+    // The rotated users of every account: their tags and keys (local-admin's own key records its use).
+    const snapshots = () =>
+      [home, MEMBER, NO_ROLE].map((id) =>
+        stack.aws
+          .account(id)
+          .snapshot()
+          .users.filter((u) => u.path === USER_PATH),
+      );
+    const before = snapshots();
+    stack.traffic.resetCalls();
+
+    const run = await runFleet({ tagKey: TAG_KEY, tagValue: 'dry', allowedAccounts: true, dryRun: true });
+
+    expect(run.error).toBe('FleetRotationIncomplete');
+    expect(run.summary?.dryRun).toBe(true);
+    expect(accountOf(run.summary, home)?.planned).toEqual(['dry-home']);
+    expect(accountOf(run.summary, MEMBER)?.planned).toEqual(['dry-member']);
+    expect(accountOf(run.summary, NO_ROLE)?.error).toBe('TargetAccountAccessError');
+    expect(snapshots()).toEqual(before);
+    const writes = Object.keys(stack.traffic.calls()).filter((c) =>
+      /^iam:(Create|Update|Delete|Tag|Untag)/.test(c),
+    );
+    expect(writes).toEqual([]);
+  });
+
   it('rotate-fleet --accounts (the CLI, end to end): a table by account, the account not listed named, exit 1', async () => {
     const memberUser = await accountUser(MEMBER, 'cli-member', { tag: 'cli', ageDays: 120 });
     const noRoleUser = await accountUser(NO_ROLE, 'cli-no-role', { tag: 'cli', ageDays: 120 });
@@ -298,13 +368,21 @@ describe('the fleet across accounts (statemachine/rotate-fleet.asl.json on the l
     expect(run.stdout).toMatch(new RegExp(`^${MEMBER} +cli-member +rotated`, 'm'));
     expect(run.stdout).toMatch(new RegExp(`^${NO_ROLE} +notListed +TargetAccountAccessError`, 'm'));
     // The member account's users of the other tests are skipped as not tagged.
-    expect(run.stdout).toContain(`${MEMBER}: rotated 1, planned 0, failed 0, alreadyStarted 0, skipped 3`);
+    expect(run.stdout).toMatch(
+      new RegExp(`^${MEMBER}: rotated 1, planned 0, failed 0, alreadyStarted 0, skipped \\d+$`, 'm'),
+    );
     expect(run.stdout).toContain(
       `${NO_ROLE}: not listed (TargetAccountAccessError), none of its users started`,
     );
     expect(run.stdout).toContain('all accounts: rotated 1, planned 0, failed 0');
     expect(run.stdout).toContain(`fleet FAILED: FleetRotationIncomplete: 1 account(s) could not be listed`);
     expect(run.stderr).toContain('accounts not listed 1');
+    const listed = await sfn.send(
+      new ListExecutionsCommand({ stateMachineArn: stack.stateMachineArn, maxResults: 1000 }),
+    );
+    const children = (listed.executions ?? []).filter((e) => e.name?.endsWith('-cli-member'));
+    expect(children).toHaveLength(1);
+    expect((await settled(children[0]?.executionArn ?? '')).status).toBe('SUCCEEDED');
     await expectRotated(memberUser);
     await expectUnchanged(noRoleUser);
   });
