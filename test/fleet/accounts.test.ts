@@ -311,6 +311,26 @@ describe('the fleet across accounts (statemachine/rotate-fleet.asl.json on the l
     }
   });
 
+  it('STS throttling AssumeRole past the SDK’s retries: listCandidates tries again and lists the member account', async () => {
+    const memberUser = await accountUser(MEMBER, 'sts-member', { tag: 'sts', ageDays: 120 });
+    await accountUser(NO_ROLE, 'sts-no-role', { tag: 'sts', ageDays: 120 });
+    stack.traffic.resetCalls();
+    // The first AssumeRole calls are listCandidates' (children start after the listing).
+    stack.traffic.addFault('sts:AssumeRole:Throttlingx3');
+    let run;
+    try {
+      run = await runFleet({ tagKey: TAG_KEY, tagValue: 'sts', accountIds: [home, MEMBER] });
+    } finally {
+      stack.traffic.clearFaults();
+    }
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.summary?.rotated).toEqual(['sts-member']);
+    expect(stack.traffic.calls()['sts:AssumeRole']).toBeGreaterThan(3);
+    expect((await childOf(run.executionArn, memberUser))?.status).toBe('SUCCEEDED');
+    await expectRotated(memberUser);
+  });
+
   it('a dry run across accounts: each due user planned in its own account, nothing changed in any account', async () => {
     await accountUser(home, 'dry-home', { tag: 'dry', ageDays: 120 });
     await accountUser(MEMBER, 'dry-member', { tag: 'dry', ageDays: 120 });
