@@ -1,10 +1,13 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@smithy/types';
-import type { FunctionName } from '../deploy/policies.cjs';
+import type { FleetFunctionName, FunctionName } from '../deploy/policies.cjs';
 
-/** Environment variables each function's invocations see on top of the process environment. */
-export type FunctionEnvironment = Partial<Record<FunctionName, Record<string, string>>>;
+/**
+ * Environment variables each function's invocations see on top of the process environment: the
+ * per-user machine's steps and the fleet's functions.
+ */
+export type FunctionEnvironment = Partial<Record<FunctionName | FleetFunctionName, Record<string, string>>>;
 
 /**
  * In AWS each function runs in its own container with its own environment and role. Here all

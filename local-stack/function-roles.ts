@@ -103,7 +103,27 @@ export async function provisionFunctionRoles(
     roleArns[fn] = role.roleArn;
     environment[fn] = role.environment;
   }
+  Object.assign(environment, await provisionFleetRoles(clients, values, settings));
   return { roleArns, environment };
+}
+
+/**
+ * The fleet's functions' roles (listCandidates, summarizeFleet, reportToFleet), each with its
+ * deployment policy (`fleetFunctionPolicy`, with the AssumeTargetRole grant when `settings` names
+ * target accounts), assumed as Lambda does: the fleet's functions run as their own roles too, so
+ * listCandidates assumes a member account's target role as the role that role trusts.
+ */
+export async function provisionFleetRoles(
+  clients: { iam: IAMClient; sts: STSClient },
+  values: PolicyValues,
+  settings?: PolicySettings,
+): Promise<FunctionEnvironment> {
+  const environment: FunctionEnvironment = {};
+  for (const fn of policies.FLEET_FUNCTIONS) {
+    const document = renderLocally(policies.fleetFunctionPolicy(fn, settings), values);
+    environment[fn] = (await roleWithPolicy(clients, functionRoleName(fn), document)).environment;
+  }
+  return environment;
 }
 
 /**

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
+import type { FleetFunctionName } from '../../deploy/policies.cjs';
+import { defaultFunctionEnvironment, withFunctionEnvironment } from '../function-environment.js';
 import { asLambda, type Handler, type Json } from '../lambda.js';
 import { aslMachine } from './asl-machine.js';
 import type { Execution } from './executions.js';
@@ -20,6 +22,18 @@ const FLEET_FUNCTIONS = {
   listCandidates: async () => (await import('../../functions/listCandidates.js')).handler,
   summarizeFleet: async () => (await import('../../functions/summarizeFleet.js')).handler,
 };
+
+/**
+ * Runs `handler` as the function's role, as the per-user machine's steps run (state-machine.ts):
+ * inside the variables the last prepareTarget provisioned for it, read at each invocation (the
+ * stack starts before it is provisioned); none provisioned: the process's identity.
+ */
+function asFunctionRole<E, R>(fn: FleetFunctionName, handler: (event: E) => Promise<R>) {
+  return (event: E): Promise<R> => {
+    const env = defaultFunctionEnvironment()[fn];
+    return env ? withFunctionEnvironment(env, () => handler(event)) : handler(event);
+  };
+}
 
 const lambdaArn = (region: string, account: string, fn: string) =>
   `arn:aws:lambda:${region}:${account}:function:iam-key-rotator-local-${fn}`;
@@ -65,7 +79,7 @@ export function fleetMachine(options: FleetMachineOptions): MachineSpec {
     Object.entries(FLEET_FUNCTIONS).map(([fn, load]) => {
       const given = options.handlers?.[fn as keyof typeof FLEET_FUNCTIONS];
       const handler: Handler = async (event) => (given ?? (await load()))(event);
-      return [lambdaArn(region, accountId, fn), handler];
+      return [lambdaArn(region, accountId, fn), asFunctionRole(fn as keyof typeof FLEET_FUNCTIONS, handler)];
     }),
   );
   return aslMachine({
@@ -110,7 +124,7 @@ export function routeEndedRotations(sfn: StepFunctions, rotatorArn: string, hand
     if (execution.machine.arn !== rotatorArn) return;
     void (async () => {
       const report = asLambda(handler ?? (await import('../../functions/reportToFleet.js')).handler);
-      await report(statusChange(execution));
+      await asFunctionRole('reportToFleet', report)(statusChange(execution));
     })().catch((error: unknown) => {
       process.stderr.write(`reportToFleet failed for ${execution.arn}: ${String(error)}\n`);
     });
