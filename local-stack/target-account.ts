@@ -1,7 +1,7 @@
+import type { IAMClient } from '@aws-sdk/client-iam';
 import {
   CreateRoleCommand,
   EntityAlreadyExistsException,
-  IAMClient,
   PutRolePolicyCommand,
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
