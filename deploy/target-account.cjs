@@ -62,8 +62,8 @@ function targetAccountTemplate() {
       {
         Type: 'String',
         Description: `The role of the rotator's ${step} function (the rotator stack's output ${roleArnVariable(step)}).`,
-        AllowedPattern: '^arn:aws[a-z-]*:iam::\\d{12}:role/[\\w+=,.@/-]+$',
-        ConstraintDescription: 'an IAM role ARN',
+        AllowedPattern: '^arn:aws[a-z-]*:iam::\\d{12}:role/[\\w+=,.@-]{1,64}$',
+        ConstraintDescription: 'an IAM role ARN at the root path (the rotator makes its roles there)',
       },
     ]),
   );

@@ -44,9 +44,10 @@ function checkAccountFolder(
   }
   const head = folder.slice(0, folder.length - accountId.length - 1);
   const [next, ...rest] = vaultPath.startsWith(head) ? vaultPath.slice(head.length).split('/') : [];
-  if (next !== undefined && /^\d{12}$/.test(next) && rest.length > 0) {
+  // A folder that merely starts like an account's, too: a consumer policy on `<id>*` would reach it.
+  if (next !== undefined && /^\d{12}/.test(next) && rest.length > 0) {
     throw new InvalidInputError(
-      `invalid execution input: vaultPath: '${vaultPath}' is in account ${next}'s folder`,
+      `invalid execution input: vaultPath: '${vaultPath}' is in account ${next.slice(0, 12)}'s folder, or one named like it`,
     );
   }
 }

@@ -164,8 +164,11 @@ describe('deploy/target-account.yml', () => {
     expect(
       accepts('CreateKeyRoleArn', 'arn:aws:iam::111111111111:role/iam-key-rotator-prod-CreateKeyRole-AbC123'),
     ).toBe(true);
-    expect(accepts('CreateKeyRoleArn', 'arn:aws-us-gov:iam::111111111111:role/path/r')).toBe(true);
+    expect(accepts('CreateKeyRoleArn', 'arn:aws-us-gov:iam::111111111111:role/r')).toBe(true);
     for (const bad of [
+      // The rotator's roles are at the root path, with names of up to 64: so the trust policy fits its quota.
+      'arn:aws:iam::111111111111:role/path/r',
+      `arn:aws:iam::111111111111:role/${'r'.repeat(65)}`,
       'arn:aws:iam::111111111111:user/u',
       'arn:aws:iam::111111111111:root',
       '*',

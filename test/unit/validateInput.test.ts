@@ -261,6 +261,11 @@ describe('validateInput handler', () => {
         ACCOUNT_ID,
         'aws/iam-users/999999999999/alice',
       ],
+      [
+        'an own-account user into a folder named like an account’s',
+        ACCOUNT_ID,
+        `aws/iam-users/${MEMBER}x/alice`,
+      ],
     ])('refuses a vaultPath that takes %s, making no call', async (_, accountId, vaultPath) => {
       const other = await deployment(MEMBERS);
       const error = await rejectionOf(other(event({ userName: 'alice', accountId, vaultPath })));
