@@ -51,8 +51,8 @@ const Env = z.object({
 const DAY_MS = 86_400_000;
 /** Users read at once in one account: each needs ListUserTags and ListAccessKeys, and IAM throttles per account. */
 const PARALLEL_USERS = 4;
-/** Accounts listed at once: each has its own IAM throttle. */
-const PARALLEL_ACCOUNTS = 4;
+/** Accounts listed at once: each has its own IAM throttle; below clients/iam.ts MAX_ASSUMED (a test checks). */
+export const PARALLEL_ACCOUNTS = 4;
 
 /**
  * What makes one account of a fleet over several unlistable without failing the others: its target

@@ -12,9 +12,16 @@ import {
   type Target,
   USER_PATH,
 } from '../../local-stack/provision.js';
-import { prepareTarget, rotate } from '../../local-stack/rotation.js';
+import type { Handler } from '../../local-stack/lambda.js';
+import {
+  prepareTarget,
+  rotate,
+  type RotateOptions,
+  type RotationReport,
+} from '../../local-stack/rotation.js';
 import { type LocalStack, startLocalStack } from '../../local-stack/stack.js';
-import { expectInvariants } from '../support/invariants.js';
+import { loadHandlers } from '../../local-stack/state-machine.js';
+import { expectInvariants, newKeyId } from '../support/invariants.js';
 import { type TestStack, vaultSecrets } from '../support/local-stack.js';
 import { HAPPY_PATH } from '../support/paths.js';
 
@@ -75,7 +82,7 @@ const ctx = {
   knownSecrets: () => vaultSecrets(stack),
 } as TestStack;
 
-const rotateIn = (user: SeededUser, accountId: string) =>
+const rotateIn = (user: SeededUser, accountId: string, options: Partial<RotateOptions> = {}) =>
   rotate({
     target,
     stack,
@@ -83,6 +90,7 @@ const rotateIn = (user: SeededUser, accountId: string) =>
     input: { userName: user.userName, accountId },
     waitMs: 0,
     retryPauseMs: 0,
+    ...options,
   });
 
 /** An account's users and their keys' ids and status (local-admin's last use changes with every seeding). */
@@ -315,5 +323,147 @@ describe('a step’s role', () => {
         roleArn: functionRoleArn(stack.aws.accountId, 'createKey'),
       }),
     ]);
+  });
+});
+
+// A rotation of a user with one old key assumes the target role once per step that acts in IAM
+// (the credentials are cached per account, step and execution): CreateKey @1, VerifyKey @2 (the
+// Vault path pin), DeactivateOld @3, DeleteOld @4. A VerifyKey that fails before its pin assumes
+// nothing, so DiscardNewKey is then @2. Each case checks the step that failed by its error's cause.
+const refusedFrom = (nth: number) => `sts:AssumeRole:AccessDeniedx20@${nth}`;
+
+/** The error a step's Catch put in the state (`$.error`), as the Fail or rollback state entered with it. */
+const caughtAt = (report: RotationReport, state: string) => {
+  const entered = report.history.find((e) => e.type === 'StateEntered' && e.state?.name === state);
+  return (entered?.state?.input as { error?: { Error: string; Cause: string } } | undefined)?.error;
+};
+const verifiedOutput = (report: RotationReport) => {
+  const exited = report.history.find((e) => e.type === 'StateExited' && e.state?.name === 'VerifyKey');
+  return (exited?.state?.output as { verified?: { pinned?: boolean; pinFailure?: string } } | undefined)
+    ?.verified;
+};
+/** Key ids and statuses, in id order. */
+const byId = (keys: [string | null | undefined, string][]) =>
+  keys.sort(([a], [b]) => String(a).localeCompare(String(b)));
+const keysOf = (report: RotationReport) =>
+  byId(report.after.accessKeys.map((k): [string, string] => [k.accessKeyId, k.status]));
+const refusal = (step: string) => `${step} cannot assume ${TARGET_ROLE(MEMBER)} (AccessDenied)`;
+const UP_TO_RETIREMENT = HAPPY_PATH.slice(0, HAPPY_PATH.indexOf('DeactivateOld') + 1);
+
+describe('a target role refused mid-rotation', () => {
+  it('from DeactivateOld on: RetirementFailed (TargetAccountAccessError), the new key in Vault and verified, the old key still Active', async () => {
+    const user = await seedUser(target, 'refused-deactivate', { accountId: MEMBER });
+
+    const report = await rotateIn(user, MEMBER, { faults: [refusedFrom(3)] });
+
+    expect(report.status).toBe('FAILED');
+    expect(report.error?.Error).toBe('TargetAccountAccessError');
+    expect(report.error?.Cause).toContain(refusal('deactivateOld'));
+    expect(report.states).toEqual([...UP_TO_RETIREMENT, 'RetirementFailed']);
+    expect(report.calls['sts:AssumeRole']).toBe(3);
+    expect(report.calls['iam:UpdateAccessKey']).toBeUndefined();
+    const newKey = report.after.vault?.accessKeyId;
+    expect(verifiedOutput(report)?.pinned).toBe(true);
+    expect(newKey).not.toBe(user.oldAccessKeyId);
+    expect(keysOf(report)).toEqual(
+      byId([
+        [newKey, 'Active'],
+        [user.oldAccessKeyId, 'Active'],
+      ]),
+    );
+    await expectInvariants(ctx, user, report);
+  });
+
+  it('from DeleteOld on: RetirementFailed (TargetAccountAccessError), the old key Inactive and not deleted, the new key in Vault', async () => {
+    const user = await seedUser(target, 'refused-delete', { accountId: MEMBER });
+
+    const report = await rotateIn(user, MEMBER, { faults: [refusedFrom(4)] });
+
+    expect(report.status).toBe('FAILED');
+    expect(report.error?.Error).toBe('TargetAccountAccessError');
+    expect(report.error?.Cause).toContain(refusal('deleteOld'));
+    expect(report.states).toEqual([
+      ...HAPPY_PATH.slice(0, HAPPY_PATH.indexOf('DeleteOld') + 1),
+      'RetirementFailed',
+    ]);
+    expect(report.calls['sts:AssumeRole']).toBe(4);
+    expect(report.calls['iam:DeleteAccessKey']).toBeUndefined();
+    const newKey = report.after.vault?.accessKeyId;
+    expect(newKey).not.toBe(user.oldAccessKeyId);
+    expect(keysOf(report)).toEqual(
+      byId([
+        [newKey, 'Active'],
+        [user.oldAccessKeyId, 'Inactive'],
+      ]),
+    );
+    await expectInvariants(ctx, user, report);
+  });
+
+  it('at VerifyKey’s first pin: the rotation goes on and succeeds, VerifyKey’s output says pinned: false', async () => {
+    const user = await seedUser(target, 'refused-pin', { accountId: MEMBER });
+
+    const report = await rotateIn(user, MEMBER, { faults: ['sts:AssumeRole:AccessDenied@2'] });
+
+    expect(report.status).toBe('SUCCEEDED');
+    expect(report.states).toEqual(HAPPY_PATH);
+    expect(verifiedOutput(report)).toMatchObject({ pinned: false });
+    expect(verifiedOutput(report)?.pinFailure).toContain(`TargetAccountAccessError: ${refusal('verifyKey')}`);
+    // Refused once (VerifyKey's), then DeactivateOld and DeleteOld assumed the role as their own sessions.
+    expect(report.calls['sts:AssumeRole']).toBe(4);
+    expect(report.calls['iam:TagUser']).toBe(1);
+    const memberUser = stack.aws
+      .account(MEMBER)
+      .snapshot()
+      .users.find((u) => u.userName === user.userName);
+    expect(memberUser?.tags['iam-key-rotator:vault-path']).toBeUndefined();
+    const newKey = report.after.vault?.accessKeyId;
+    expect(newKey).not.toBe(user.oldAccessKeyId);
+    expect(keysOf(report)).toEqual([[newKey, 'Active']]);
+    await expectInvariants(ctx, user, report);
+  });
+
+  it('from DiscardNewKey on, after VerifyKey failed: RollbackFailed, Vault serves the previous key again, the new key kept', async () => {
+    const user = await seedUser(target, 'refused-discard', { accountId: MEMBER });
+    const real = await loadHandlers();
+    const verifyKey = real.verifyKey as Handler;
+    const report = await rotateIn(user, MEMBER, {
+      faults: [refusedFrom(2)],
+      handlers: {
+        ...real,
+        // Armed as VerifyKey starts, so it takes VerifyKey's own sts:GetCallerIdentity whether or not
+        // CreateKey logged in to Vault (which Vault checks with that call) in this execution.
+        verifyKey: (event) => {
+          stack.traffic.addFault('sts:GetCallerIdentity:SignatureDoesNotMatch');
+          return verifyKey(event);
+        },
+      },
+    });
+
+    expect(report.status).toBe('FAILED');
+    expect(report.error?.Error).toBe('RollbackFailed');
+    expect(report.states).toEqual([
+      ...HAPPY_PATH.slice(0, HAPPY_PATH.indexOf('VerifyKey') + 1),
+      'VerificationFailedRollback',
+      'RestoreVault',
+      'DiscardNewKey',
+      'RollbackFailed',
+    ]);
+    expect(caughtAt(report, 'VerificationFailedRollback')?.Error).toBe('KeyVerificationError');
+    expect(caughtAt(report, 'RollbackFailed')).toMatchObject({ Error: 'TargetAccountAccessError' });
+    expect(caughtAt(report, 'RollbackFailed')?.Cause).toContain(refusal('discardNewKey'));
+    expect(report.calls['sts:AssumeRole']).toBe(2);
+    expect(report.calls['iam:DeleteAccessKey']).toBeUndefined();
+    // Vault serves the previous key again (RestoreVault wrote it back); both keys are Active.
+    expect(report.after.vault?.accessKeyId).toBe(user.oldAccessKeyId);
+    expect(report.after.vault?.secretAccessKey).toBe(report.before.vault?.secretAccessKey);
+    const newKey = newKeyId(report);
+    expect(newKey).toBeDefined();
+    expect(keysOf(report)).toEqual(
+      byId([
+        [newKey, 'Active'],
+        [user.oldAccessKeyId, 'Active'],
+      ]),
+    );
+    await expectInvariants(ctx, user, report);
   });
 });

@@ -18,7 +18,8 @@ interface IamClients {
 let own: IamClients | undefined;
 /** Clients acting in other accounts, by account, step and execution; the oldest are dropped. */
 const assumed = new Map<string, IamClients>();
-const MAX_ASSUMED = 16;
+/** Above listCandidates' PARALLEL_ACCOUNTS, so the accounts it lists at once keep their clients (a test checks). */
+export const MAX_ASSUMED = 16;
 
 function makeClients(credentials?: AwsCredentialIdentityProvider): IamClients {
   const settings = { ...clientConfig(), ...(credentials ? { credentials } : {}) };

@@ -1,0 +1,55 @@
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import type * as IamClients from '../../../../functions/commons/clients/iam.js';
+import { setAwsAuthEnv } from '../../support.js';
+
+// No AWS here: clients for another account assume its role only on their first call.
+const OWN = '111111111111';
+const OTHER = '222222222222';
+
+let mod: typeof IamClients;
+
+beforeAll(async () => {
+  setAwsAuthEnv({
+    ROTATOR_ACCOUNT_ID: OWN,
+    ROTATOR_ALLOWED_ACCOUNT_IDS: OTHER,
+    ROTATOR_TARGET_EXTERNAL_ID: 'org-7f3a:rotator',
+  });
+  vi.resetModules();
+  mod = await import('../../../../functions/commons/clients/iam.js');
+});
+
+const target = (execution: string) => ({ accountId: OTHER, execution, step: 'deleteOld' as const });
+
+describe('iamClients eviction', () => {
+  it(`keeps 16 other-account clients: the 17th destroys the oldest, which is made anew when asked again; the own account's are kept`, () => {
+    const own = mod.iamClients();
+    const ownDestroyed = [vi.spyOn(own.iam, 'destroy'), vi.spyOn(own.iamOnce, 'destroy')];
+    const first = mod.iamClients(target('run-0'));
+    const firstDestroyed = [vi.spyOn(first.iam, 'destroy'), vi.spyOn(first.iamOnce, 'destroy')];
+    const second = mod.iamClients(target('run-1'));
+    const secondDestroyed = vi.spyOn(second.iam, 'destroy');
+
+    for (let i = 2; i < mod.MAX_ASSUMED; i++) mod.iamClients(target(`run-${i}`));
+    // 16 held: nothing dropped yet, and a known target gets its own clients back.
+    expect(mod.iamClients(target('run-0'))).toBe(first);
+    for (const spy of firstDestroyed) expect(spy).not.toHaveBeenCalled();
+
+    mod.iamClients(target(`run-${mod.MAX_ASSUMED}`));
+    for (const spy of firstDestroyed) expect(spy).toHaveBeenCalledOnce();
+    expect(secondDestroyed).not.toHaveBeenCalled();
+    const again = mod.iamClients(target('run-0'));
+    expect(again).not.toBe(first);
+    // Asking for run-0 again made a 17th entry: the next oldest (run-1) went.
+    expect(secondDestroyed).toHaveBeenCalledOnce();
+
+    for (let i = 100; i < 140; i++) mod.iamClients({ ...target(`run-${i}`), step: 'createKey' });
+    for (const spy of ownDestroyed) expect(spy).not.toHaveBeenCalled();
+    expect(mod.iamClients()).toBe(own);
+    expect(mod.iamClients({ accountId: OWN, execution: 'run-0', step: 'createKey' })).toBe(own);
+  });
+
+  it('holds more clients than listCandidates lists accounts at once', async () => {
+    const { PARALLEL_ACCOUNTS } = await import('../../../../functions/listCandidates.js');
+    expect(PARALLEL_ACCOUNTS).toBeLessThan(mod.MAX_ASSUMED);
+  });
+});
