@@ -103,6 +103,21 @@ const allUsers = () => [stack.aws.accountId, MEMBER, WRONG_EXTERNAL_ID, NOT_ALLO
 
 const writesIn = (calls: Record<string, number>) => WRITES.filter((action) => calls[action] !== undefined);
 
+/** STS as createKey's own role signs (what Lambda gives the function). */
+function stsAsCreateKey(): STSClient {
+  const role = provisioned.functionEnvironment.createKey;
+  return new STSClient({
+    region: stack.aws.region,
+    endpoint: stack.aws.endpoint,
+    maxAttempts: 1,
+    credentials: {
+      accessKeyId: role?.AWS_ACCESS_KEY_ID ?? '',
+      secretAccessKey: role?.AWS_SECRET_ACCESS_KEY ?? '',
+      sessionToken: role?.AWS_SESSION_TOKEN ?? '',
+    },
+  });
+}
+
 describe('a rotation in a member account', () => {
   it('creates, stores, verifies and retires keys in 222222222222 only, each step as its own session of the target role', async () => {
     const home = await seedUser(target, 'member-alice');
@@ -231,16 +246,7 @@ describe('the target role in a member account', () => {
 
   it('refuses createKey’s session what only deactivateOld may do (UpdateAccessKey)', async () => {
     const user = await seedUser(target, 'direct-check', { accountId: MEMBER });
-    const createKeyRole = provisioned.functionEnvironment.createKey;
-    const sts = new STSClient({
-      region: stack.aws.region,
-      endpoint: stack.aws.endpoint,
-      credentials: {
-        accessKeyId: createKeyRole?.AWS_ACCESS_KEY_ID ?? '',
-        secretAccessKey: createKeyRole?.AWS_SECRET_ACCESS_KEY ?? '',
-        sessionToken: createKeyRole?.AWS_SESSION_TOKEN ?? '',
-      },
-    });
+    const sts = stsAsCreateKey();
     const session = await sts.send(
       new AssumeRoleCommand({
         RoleArn: TARGET_ROLE(MEMBER),
@@ -288,17 +294,7 @@ describe('the target role in a member account', () => {
 
 describe('a step’s role', () => {
   it('may set only its own name as SourceIdentity: createKey cannot become deleteOld, nor go without a name', async () => {
-    const createKeyRole = provisioned.functionEnvironment.createKey;
-    const sts = new STSClient({
-      region: stack.aws.region,
-      endpoint: stack.aws.endpoint,
-      maxAttempts: 1,
-      credentials: {
-        accessKeyId: createKeyRole?.AWS_ACCESS_KEY_ID ?? '',
-        secretAccessKey: createKeyRole?.AWS_SECRET_ACCESS_KEY ?? '',
-        sessionToken: createKeyRole?.AWS_SESSION_TOKEN ?? '',
-      },
-    });
+    const sts = stsAsCreateKey();
     const assume = (sourceIdentity?: string) =>
       sts.send(
         new AssumeRoleCommand({

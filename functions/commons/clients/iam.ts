@@ -16,10 +16,15 @@ interface IamClients {
 }
 
 let own: IamClients | undefined;
-/** Clients acting in other accounts, by account, step and execution; the oldest are dropped. */
+/** Clients acting in other accounts, by account, step and execution; the least recently used are dropped. */
 const assumed = new Map<string, IamClients>();
 /** Above listCandidates' PARALLEL_ACCOUNTS, so the accounts it lists at once keep their clients (a test checks). */
 export const MAX_ASSUMED = 16;
+/**
+ * A dropped client may still be in use by the running invocation (listCandidates holds one per
+ * account it lists): it is closed only once no invocation could still be running, Lambda's 15 minutes.
+ */
+export const CLOSE_DROPPED_AFTER_MS = 15 * 60 * 1000;
 
 function makeClients(credentials?: AwsCredentialIdentityProvider): IamClients {
   const settings = { ...clientConfig(), ...(credentials ? { credentials } : {}) };
@@ -45,9 +50,15 @@ export function iamClients(target?: IamTarget): IamClients {
       if (assumed.size <= MAX_ASSUMED) break;
       assumed.delete(oldest);
       // Their sockets would otherwise stay open in a warm container.
-      dropped.iam.destroy();
-      dropped.iamOnce.destroy();
+      setTimeout(() => {
+        dropped.iam.destroy();
+        dropped.iamOnce.destroy();
+      }, CLOSE_DROPPED_AFTER_MS).unref();
     }
+  } else {
+    // The least recently used go first.
+    assumed.delete(key);
+    assumed.set(key, clients);
   }
   return clients;
 }

@@ -21,31 +21,41 @@ beforeAll(async () => {
 const target = (execution: string) => ({ accountId: OTHER, execution, step: 'deleteOld' as const });
 
 describe('iamClients eviction', () => {
-  it(`keeps 16 other-account clients: the 17th destroys the oldest, which is made anew when asked again; the own account's are kept`, () => {
-    const own = mod.iamClients();
-    const ownDestroyed = [vi.spyOn(own.iam, 'destroy'), vi.spyOn(own.iamOnce, 'destroy')];
-    const first = mod.iamClients(target('run-0'));
-    const firstDestroyed = [vi.spyOn(first.iam, 'destroy'), vi.spyOn(first.iamOnce, 'destroy')];
-    const second = mod.iamClients(target('run-1'));
-    const secondDestroyed = vi.spyOn(second.iam, 'destroy');
+  it(`keeps the 16 most recently used other-account clients, closes a dropped one only after Lambda's 15 minutes, and keeps the own account's`, () => {
+    vi.useFakeTimers();
+    try {
+      const own = mod.iamClients();
+      const ownDestroyed = [vi.spyOn(own.iam, 'destroy'), vi.spyOn(own.iamOnce, 'destroy')];
+      const first = mod.iamClients(target('run-0'));
+      const firstDestroyed = [vi.spyOn(first.iam, 'destroy'), vi.spyOn(first.iamOnce, 'destroy')];
+      const second = mod.iamClients(target('run-1'));
+      const secondDestroyed = vi.spyOn(second.iam, 'destroy');
 
-    for (let i = 2; i < mod.MAX_ASSUMED; i++) mod.iamClients(target(`run-${i}`));
-    // 16 held: nothing dropped yet, and a known target gets its own clients back.
-    expect(mod.iamClients(target('run-0'))).toBe(first);
-    for (const spy of firstDestroyed) expect(spy).not.toHaveBeenCalled();
+      for (let i = 2; i < mod.MAX_ASSUMED; i++) mod.iamClients(target(`run-${i}`));
+      // 16 held: a known target gets its own clients back, and is now the most recently used.
+      expect(mod.iamClients(target('run-0'))).toBe(first);
 
-    mod.iamClients(target(`run-${mod.MAX_ASSUMED}`));
-    for (const spy of firstDestroyed) expect(spy).toHaveBeenCalledOnce();
-    expect(secondDestroyed).not.toHaveBeenCalled();
-    const again = mod.iamClients(target('run-0'));
-    expect(again).not.toBe(first);
-    // Asking for run-0 again made a 17th entry: the next oldest (run-1) went.
-    expect(secondDestroyed).toHaveBeenCalledOnce();
+      mod.iamClients(target(`run-${mod.MAX_ASSUMED}`));
+      // run-1 was the least recently used: dropped, made anew when asked again; run-0 kept.
+      expect(mod.iamClients(target('run-0'))).toBe(first);
+      // The dropped client may still be in use by this invocation: closed only after 15 minutes.
+      expect(secondDestroyed).not.toHaveBeenCalled();
+      vi.advanceTimersByTime(mod.CLOSE_DROPPED_AFTER_MS - 1);
+      expect(secondDestroyed).not.toHaveBeenCalled();
+      vi.advanceTimersByTime(1);
+      expect(secondDestroyed).toHaveBeenCalledOnce();
+      for (const spy of firstDestroyed) expect(spy).not.toHaveBeenCalled();
+      expect(mod.iamClients(target('run-1'))).not.toBe(second);
 
-    for (let i = 100; i < 140; i++) mod.iamClients({ ...target(`run-${i}`), step: 'createKey' });
-    for (const spy of ownDestroyed) expect(spy).not.toHaveBeenCalled();
-    expect(mod.iamClients()).toBe(own);
-    expect(mod.iamClients({ accountId: OWN, execution: 'run-0', step: 'createKey' })).toBe(own);
+      for (let i = 100; i < 140; i++) mod.iamClients({ ...target(`run-${i}`), step: 'createKey' });
+      vi.advanceTimersByTime(mod.CLOSE_DROPPED_AFTER_MS);
+      for (const spy of firstDestroyed) expect(spy).toHaveBeenCalledOnce();
+      for (const spy of ownDestroyed) expect(spy).not.toHaveBeenCalled();
+      expect(mod.iamClients()).toBe(own);
+      expect(mod.iamClients({ accountId: OWN, execution: 'run-0', step: 'createKey' })).toBe(own);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('holds more clients than listCandidates lists accounts at once', async () => {
