@@ -1,3 +1,4 @@
+import { config } from './commons/config.js';
 import { ConcurrentRotationError, InvalidInputError, TooManyAccessKeysError } from './commons/errors.js';
 import { parseEvent } from './commons/event.js';
 import {
@@ -12,7 +13,7 @@ import {
   listAccessKeys,
   MAX_KEYS_PER_USER,
 } from './commons/iam.js';
-import type { Request } from './commons/input.js';
+import { isServablePath, type Request } from './commons/input.js';
 import { logger } from './commons/logger.js';
 import {
   checkVaultPathPin,
@@ -20,6 +21,7 @@ import {
   describeKeys,
   keysBeforeThisExecution,
   pinnedVaultPath,
+  VAULT_PATH_TAG,
 } from './commons/ownership.js';
 import { seal } from './commons/seal.js';
 import { type Created, CreateKeyEvent, type DryRunPlan } from './commons/state.js';
@@ -95,6 +97,12 @@ export const handler = async (event: unknown): Promise<Created | DryRunPlan> => 
   const tags = await getUserTags(user);
   await checkVaultServesThisUser(request, user, keys, vaultBefore.accessKeyId);
   const pinned = pinnedVaultPath(tags);
+  // Anyone who may tag the user can write the pin: a move reads the path it names.
+  if (pinned !== null && !isServablePath(pinned, config().vault.pathPrefix)) {
+    throw new InvalidInputError(
+      `user tag ${VAULT_PATH_TAG} of '${request.userName}' names no Vault path below '${config().vault.pathPrefix}': correct or remove the tag`,
+    );
+  }
   const home = pinned ?? (await unpinnedHome(request, keys, vaultBefore.accessKeyId));
   checkVaultPathPin(request, home, pinned !== null);
   // A move leaves the path it leaves serving the user's current key until it is retired: a stored key.

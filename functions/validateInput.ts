@@ -2,7 +2,14 @@ import { accountSettings, checkAccountAllowed } from './commons/accounts.js';
 import { config } from './commons/config.js';
 import { ConfigurationError, InvalidInputError } from './commons/errors.js';
 import { parseEvent } from './commons/event.js';
-import { belowFloors, defaultPath, ExecutionInput, type Request, VaultPath } from './commons/input.js';
+import {
+  belowFloors,
+  defaultPath,
+  ExecutionInput,
+  isServablePath,
+  type Request,
+  VaultPath,
+} from './commons/input.js';
 import { logger } from './commons/logger.js';
 import * as z from './commons/zod.js';
 
@@ -81,11 +88,7 @@ export const handler = async (event: unknown): Promise<Request> => {
   });
   const vaultPath = parsed.vaultPath ?? defaultVaultPath;
   // The template fills in a user name, which IAM allows to be `.` or `..`: check the result too.
-  if (
-    !VaultPath.safeParse(vaultPath).success ||
-    !vaultPath.startsWith(pathPrefix) ||
-    vaultPath === pathPrefix
-  ) {
+  if (!isServablePath(vaultPath, pathPrefix)) {
     throw new InvalidInputError(`invalid execution input: vaultPath: must be below '${pathPrefix}'`);
   }
   if (folder !== undefined && accounts.allowedAccountIds.length > 0) {

@@ -35,6 +35,11 @@ export function defaultPath(
   return template.replace(/\{(prefix|userName|accountId)\}/g, (_, name: keyof typeof values) => values[name]);
 }
 
+/** A path the rotator may serve a key at: VaultPath's rules, strictly below the deployment's prefix. */
+export function isServablePath(path: string, prefix: string): boolean {
+  return VaultPath.safeParse(path).success && path.startsWith(prefix) && path !== prefix;
+}
+
 const WaitSeconds = z.number().check(z.int(), z.minimum(0), z.maximum(MAX_WAIT_SECONDS));
 const OldKeyInUse = z.enum(['wait', 'proceed', 'fail']);
 

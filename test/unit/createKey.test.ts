@@ -535,6 +535,22 @@ describe('createKey handler', () => {
       expect(kms.commandCalls(EncryptCommand)).toHaveLength(0);
     });
 
+    it.each(['aws/iam-users/../../sys/x', 'elsewhere/alice', 'aws/iam-users/'])(
+      'refuses a pin tag naming no servable path (%s) with InvalidInputError, before any write, even when moving',
+      async (pin) => {
+        const userName = uniqueUser();
+        givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Active', BEFORE)], ...pinned(pin) });
+        const request = makeRequest({ userName, moveVaultPath: true });
+        const error = await rejectionOf(handler({ request }));
+        expect(error.name).toBe('InvalidInputError');
+        expect(error.message).toContain(
+          `user tag ${VAULT_PATH_TAG} of '${userName}' names no Vault path below`,
+        );
+        expect(commandNames(iam).filter((name) => IAM_WRITES.includes(name))).toEqual([]);
+        expect(kms.commandCalls(EncryptCommand)).toHaveLength(0);
+      },
+    );
+
     it('refuses the other path in a dry run too', async () => {
       const userName = uniqueUser();
       givenUser(userName, pinned(vaultPathOf(userName)));
