@@ -1,5 +1,3 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, TagUserCommand } from '@aws-sdk/client-iam';
 import {
   DescribeExecutionCommand,
@@ -22,6 +20,7 @@ import {
   vaultAdmin,
 } from '../../local-stack/provision.js';
 import { prepareTarget } from '../../local-stack/rotation.js';
+import { runFleetCli } from '../support/fleet-cli.js';
 import { type LocalStack, startLocalStack } from '../../local-stack/stack.js';
 
 // Two member accounts, both allowed: 222222222222 has the target role (deploy/target-account.yml's
@@ -30,7 +29,6 @@ const MEMBER = '222222222222';
 const NO_ROLE = '333333333333';
 const TAG_KEY = 'iam-key-rotator:rotate';
 const DAY_MS = 86_400_000;
-const exec = promisify(execFile);
 
 let stack: LocalStack;
 let target: Target;
@@ -363,26 +361,10 @@ describe('the fleet across accounts (statemachine/rotate-fleet.asl.json on the l
   it('rotate-fleet --accounts (the CLI, end to end): a table by account, the account not listed named, exit 1', async () => {
     const memberUser = await accountUser(MEMBER, 'cli-member', { tag: 'cli', ageDays: 120 });
     const noRoleUser = await accountUser(NO_ROLE, 'cli-no-role', { tag: 'cli', ageDays: 120 });
-    const { accessKeyId, secretAccessKey } = stack.aws.adminCredentials;
-    const args = [
-      ...['bin/iam-key-rotator.mjs', 'rotate-fleet', '--accounts', `${MEMBER},${NO_ROLE}`],
+    const run = await runFleetCli(stack, [
+      ...['rotate-fleet', '--accounts', `${MEMBER},${NO_ROLE}`],
       ...['--tag', `${TAG_KEY}=cli`, '--max-key-age-days', '90', '--wait', '--poll-ms', '50'],
-    ];
-    const run = await exec(process.execPath, args, {
-      env: {
-        PATH: process.env.PATH,
-        AWS_REGION: stack.aws.region,
-        AWS_ACCESS_KEY_ID: accessKeyId,
-        AWS_SECRET_ACCESS_KEY: secretAccessKey,
-        AWS_ENDPOINT_URL: stack.aws.endpoint,
-        ROTATOR_FLEET_STATE_MACHINE_ARN: stack.fleetStateMachineArn,
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      },
-      timeout: 60_000,
-    }).then(
-      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-      (error: { code: number; stdout: string; stderr: string }) => error,
-    );
+    ]);
 
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(new RegExp(`^${MEMBER} +cli-member +rotated`, 'm'));

@@ -1,13 +1,9 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { IAMClient, TagUserCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localTarget, seedUser, type Target } from '../../local-stack/provision.js';
 import { prepareTarget } from '../../local-stack/rotation.js';
 import { type LocalStack, startLocalStack } from '../../local-stack/stack.js';
-
-const exec = promisify(execFile);
-const BIN = 'bin/iam-key-rotator.mjs';
+import { runFleetCli } from '../support/fleet-cli.js';
 
 let stack: LocalStack;
 let target: Target;
@@ -24,28 +20,7 @@ afterAll(async () => {
   await stack.close();
 });
 
-async function cli(args: string[], extra: NodeJS.ProcessEnv = {}) {
-  const { accessKeyId, secretAccessKey } = stack.aws.adminCredentials;
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], {
-      env: {
-        PATH: process.env.PATH,
-        AWS_REGION: stack.aws.region,
-        AWS_ACCESS_KEY_ID: accessKeyId,
-        AWS_SECRET_ACCESS_KEY: secretAccessKey,
-        AWS_ENDPOINT_URL: stack.aws.endpoint,
-        ROTATOR_FLEET_STATE_MACHINE_ARN: stack.fleetStateMachineArn,
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-        ...extra,
-      },
-      timeout: 60_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const cli = (args: string[], extra: NodeJS.ProcessEnv = {}) => runFleetCli(stack, args, extra);
 
 describe('iam-key-rotator rotate-fleet', () => {
   it('--wait --json runs the fleet machine and prints its summary', async () => {
