@@ -1,3 +1,5 @@
+import { accountFolder, accountFolderProblem } from './commons/account-folders.js';
+import { accountSettings } from './commons/accounts.js';
 import { config } from './commons/config.js';
 import { ConcurrentRotationError, InvalidInputError, TooManyAccessKeysError } from './commons/errors.js';
 import { parseEvent } from './commons/event.js';
@@ -82,6 +84,26 @@ async function unpinnedHome(
   return own((await readStoredKey(defaultVaultPath)).key?.accessKeyId) ? defaultVaultPath : null;
 }
 
+/**
+ * Anyone who may tag the user can write the pin, and a move reads the path it names: it must be a
+ * path this user may be served at, as ValidateInput checks a given one.
+ */
+function checkPinnedPath(request: Request, pinned: string): void {
+  const { pathPrefix, pathTemplate } = config().vault;
+  const tag = `user tag ${VAULT_PATH_TAG} of '${request.userName}'`;
+  if (!isServablePath(pinned, pathPrefix)) {
+    throw new InvalidInputError(
+      `${tag} names no Vault path below '${pathPrefix}': correct or remove the tag`,
+    );
+  }
+  const accounts = accountSettings();
+  if (accounts.allowedAccountIds.length === 0) return;
+  const accountId = request.accountId ?? accounts.ownAccountId;
+  const folder = accountFolder(pathTemplate, pathPrefix, accountId);
+  const problem = folder && accountFolderProblem(pinned, accountId, folder, accounts.ownAccountId);
+  if (problem) throw new InvalidInputError(`${tag} names '${pinned}': ${problem}; correct or remove the tag`);
+}
+
 /** CreateKey: makes the new access key and seals its secret; outputs ids and dates only. */
 export const handler = async (event: unknown): Promise<Created | DryRunPlan> => {
   const { request } = parseEvent(CreateKeyEvent, event);
@@ -97,12 +119,7 @@ export const handler = async (event: unknown): Promise<Created | DryRunPlan> => 
   const tags = await getUserTags(user);
   await checkVaultServesThisUser(request, user, keys, vaultBefore.accessKeyId);
   const pinned = pinnedVaultPath(tags);
-  // Anyone who may tag the user can write the pin: a move reads the path it names.
-  if (pinned !== null && !isServablePath(pinned, config().vault.pathPrefix)) {
-    throw new InvalidInputError(
-      `user tag ${VAULT_PATH_TAG} of '${request.userName}' names no Vault path below '${config().vault.pathPrefix}': correct or remove the tag`,
-    );
-  }
+  if (pinned !== null) checkPinnedPath(request, pinned);
   const home = pinned ?? (await unpinnedHome(request, keys, vaultBefore.accessKeyId));
   checkVaultPathPin(request, home, pinned !== null);
   // A move leaves the path it leaves serving the user's current key until it is retired: a stored key.

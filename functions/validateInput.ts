@@ -1,3 +1,4 @@
+import { accountFolder, accountFolderProblem } from './commons/account-folders.js';
 import { accountSettings, checkAccountAllowed } from './commons/accounts.js';
 import { config } from './commons/config.js';
 import { ConfigurationError, InvalidInputError } from './commons/errors.js';
@@ -18,46 +19,6 @@ const Event = z.object({
   execution: z.string().check(z.minLength(1)),
   startedAt: z.iso.datetime({ offset: true }),
 });
-
-const ACCOUNT_SEGMENT = '{accountId}/';
-
-/**
- * Where a per-account layout keeps an account's paths: the template up to `{accountId}/`, filled in.
- * Undefined for a template without that segment, or with {userName} before it.
- */
-function accountFolder(template: string, prefix: string, accountId: string): string | undefined {
-  const at = template.indexOf(ACCOUNT_SEGMENT);
-  const head = template.slice(0, at + ACCOUNT_SEGMENT.length);
-  if (at < 0 || head.includes('{userName}')) return undefined;
-  return defaultPath(head, { prefix, userName: '', accountId });
-}
-
-/**
- * With other accounts, a path (given, or the pin a user's tag names) must not reach into another
- * account's folder: that account's consumers would be served this account's key. Another account's
- * paths stay inside its own folder; the own account's may also lie outside every account folder.
- */
-function checkAccountFolder(
-  vaultPath: string,
-  accountId: string,
-  folder: string,
-  ownAccountId: string,
-): void {
-  if (vaultPath.startsWith(folder)) return;
-  if (accountId !== ownAccountId) {
-    throw new InvalidInputError(
-      `invalid execution input: vaultPath: account ${accountId}'s paths are below '${folder}'`,
-    );
-  }
-  const head = folder.slice(0, folder.length - accountId.length - 1);
-  const [next, ...rest] = vaultPath.startsWith(head) ? vaultPath.slice(head.length).split('/') : [];
-  // A folder that merely starts like an account's, too: a consumer policy on `<id>*` would reach it.
-  if (next !== undefined && /^\d{12}/.test(next) && rest.length > 0) {
-    throw new InvalidInputError(
-      `invalid execution input: vaultPath: '${vaultPath}' is in account ${next.slice(0, 12)}'s folder, or one named like it`,
-    );
-  }
-}
 
 /**
  * ValidateInput: checks the execution input against the schema and the deployment's floors and fills
@@ -91,9 +52,11 @@ export const handler = async (event: unknown): Promise<Request> => {
   if (!isServablePath(vaultPath, pathPrefix)) {
     throw new InvalidInputError(`invalid execution input: vaultPath: must be below '${pathPrefix}'`);
   }
-  if (folder !== undefined && accounts.allowedAccountIds.length > 0) {
-    checkAccountFolder(vaultPath, accountId, folder, accounts.ownAccountId);
-  }
+  const problem =
+    folder !== undefined && accounts.allowedAccountIds.length > 0
+      ? accountFolderProblem(vaultPath, accountId, folder, accounts.ownAccountId)
+      : undefined;
+  if (problem !== undefined) throw new InvalidInputError(`invalid execution input: vaultPath: ${problem}`);
   const request: Request = {
     userName: parsed.userName,
     accountId,

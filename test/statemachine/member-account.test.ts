@@ -1,4 +1,5 @@
-import { GetUserCommand, IAMClient, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
+import { GetUserCommand, IAMClient, TagUserCommand, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
+import policies from '../../deploy/policies.cjs';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { functionRoleArn, LOCAL_TARGET_ROLE_NAME } from '../../local-stack/function-roles.js';
@@ -33,6 +34,7 @@ const WRONG_EXTERNAL_ID = '333333333333';
 /** Not allowed by the deployment, though its target role would trust the rotator. */
 const NOT_ALLOWED = '444444444444';
 const TARGET_ROLE = (account: string) => `arn:aws:iam::${account}:role/${LOCAL_TARGET_ROLE_NAME}`;
+const { VAULT_PATH_TAG_KEY } = policies;
 const WRITES = ['iam:CreateAccessKey', 'iam:TagUser', 'iam:UpdateAccessKey', 'iam:DeleteAccessKey'];
 
 let stack: LocalStack;
@@ -461,5 +463,33 @@ describe('a target role refused mid-rotation', () => {
       ]),
     );
     await expectInvariants(ctx, user, report);
+  });
+});
+
+describe('a pin tag a member account’s administrator wrote', () => {
+  it('naming the rotator’s own account’s folder is refused in CreateKey, before any write', async () => {
+    const user = await seedUser(target, 'pinned-away', { accountId: MEMBER });
+    const home = `${target.pathPrefix}${stack.aws.accountId}/${user.userName}`;
+    const admin = new IAMClient({
+      region: stack.aws.region,
+      endpoint: stack.aws.endpoint,
+      credentials: stack.aws.account(MEMBER).adminCredentials,
+    });
+    await admin.send(
+      new TagUserCommand({ UserName: user.userName, Tags: [{ Key: VAULT_PATH_TAG_KEY, Value: home }] }),
+    );
+    const before = allUsers();
+
+    const report = await rotateIn(user, MEMBER);
+
+    expect(report.status).toBe('FAILED');
+    expect(report.error?.Error).toBe('InvalidInputError');
+    expect(report.error?.Cause).toContain(
+      `names '${home}': account ${MEMBER}'s paths are below '${target.pathPrefix}${MEMBER}/'`,
+    );
+    expect(report.states).toEqual(['ValidateInput', 'CreateKey', 'CreateKeyFailed']);
+    expect(writesIn(report.calls)).toEqual([]);
+    expect(allUsers()).toEqual(before);
+    expect(await readVaultKey(target, home)).toBeNull();
   });
 });

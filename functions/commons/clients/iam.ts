@@ -18,7 +18,7 @@ interface IamClients {
 let own: IamClients | undefined;
 /** Clients acting in other accounts, by account, step and execution; the least recently used are dropped. */
 const assumed = new Map<string, IamClients>();
-/** Above listCandidates' PARALLEL_ACCOUNTS, so the accounts it lists at once keep their clients (a test checks). */
+/** Above listCandidates' PARALLEL_ACCOUNTS (a test checks), so a fleet run seldom assumes a role twice. */
 export const MAX_ASSUMED = 16;
 /**
  * A dropped client may still be in use by the running invocation (listCandidates holds one per
