@@ -5,7 +5,14 @@ import { FleetInput } from '../functions/commons/fleet-input.js';
 import { follow } from './follow.js';
 import { FleetProgress, fleetTable, liveLine } from './fleet-view.js';
 import { startExecution } from './rotate.js';
-import { CONNECTION_OPTIONS, consoleLink, sfnClient, stateMachineNamed, UsageError } from './sfn.js';
+import {
+  CONNECTION_OPTIONS,
+  consoleLink,
+  sfnClient,
+  stateMachineNamed,
+  UsageError,
+  wholeNumber,
+} from './sfn.js';
 
 const HELP = `usage: iam-key-rotator rotate-fleet [options]
 
@@ -48,18 +55,13 @@ function readInput(source: string): Record<string, unknown> {
   throw new UsageError(`--input ${source} must hold a JSON object`);
 }
 
-const whole = (value: string, option: string): number => {
-  if (!/^\d+$/.test(value)) throw new UsageError(`${option} must be a whole number, not '${value}'`);
-  return Number(value);
-};
-
 /** The fleet input from the options, checked with the schema listCandidates uses. */
 export function buildFleetInput(values: Record<string, unknown>): Record<string, unknown> {
   const input = typeof values.input === 'string' ? readInput(values.input) : {};
   if (typeof values['max-key-age-days'] === 'string')
-    input.maxKeyAgeDays = whole(values['max-key-age-days'], '--max-key-age-days');
+    input.maxKeyAgeDays = wholeNumber(values['max-key-age-days'], '--max-key-age-days');
   if (typeof values['max-concurrency'] === 'string')
-    input.maxConcurrency = whole(values['max-concurrency'], '--max-concurrency');
+    input.maxConcurrency = wholeNumber(values['max-concurrency'], '--max-concurrency');
   if (typeof values.tag === 'string') {
     const [key, ...value] = values.tag.split('=');
     if (!key || value.length === 0) throw new UsageError('--tag must be KEY=VALUE');
@@ -159,7 +161,7 @@ export async function runRotateFleet(args: string[]): Promise<number> {
     return 0;
   }
   const input = buildFleetInput(values);
-  const pollMs = whole(values['poll-ms'], '--poll-ms');
+  const pollMs = wholeNumber(values['poll-ms'], '--poll-ms', 1);
   const client = sfnClient(values);
   const machineArn = await fleetMachineArn(client, values);
   const name = `fleet-${new Date().toISOString().replace(/[-:]|\.\d{3}/g, '')}`;

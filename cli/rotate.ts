@@ -21,6 +21,7 @@ import {
   sfnClient,
   stateMachineArn,
   UsageError,
+  wholeNumber,
 } from './sfn.js';
 
 const HELP = `usage: iam-key-rotator rotate <user> [options]
@@ -164,8 +165,7 @@ export async function runRotate(args: string[]): Promise<number> {
   if (positionals.length > 1) throw new UsageError('rotate takes one user');
   const input = buildInput(positionals[0], values);
   const user = String(input.userName);
-  const pollMs = Number(values['poll-ms']);
-  if (!Number.isInteger(pollMs) || pollMs < 1) throw new UsageError('--poll-ms must be a whole number >= 1');
+  const pollMs = wholeNumber(values['poll-ms'], '--poll-ms', 1);
 
   const client = sfnClient(values);
   const machineArn = await stateMachineArn(client, values);

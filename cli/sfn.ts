@@ -41,6 +41,15 @@ export class UsageError extends Error {
   }
 }
 
+/** An option's whole number of at least `min`; anything else is bad usage. */
+export function wholeNumber(value: string, option: string, min = 0): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) {
+    throw new UsageError(`${option} must be a whole number${min > 0 ? ` >= ${min}` : ''}, not '${value}'`);
+  }
+  return n;
+}
+
 /** The state machine ARN: --state-machine-arn, ROTATOR_STATE_MACHINE_ARN, or iam-key-rotator-<stage>. */
 export async function stateMachineArn(client: SFNClient, connection: Connection): Promise<string> {
   const given = connection['state-machine-arn'] ?? process.env.ROTATOR_STATE_MACHINE_ARN;

@@ -4,7 +4,7 @@ import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { AwsCallError, callAws } from './aws-call.js';
 import { claimOf } from './executions.js';
 import { accessKeys, iamClient, userTags, usersUnder } from './iam.js';
-import { CONNECTION_HELP, CONNECTION_OPTIONS, sfnClient, UsageError } from './sfn.js';
+import { CONNECTION_HELP, CONNECTION_OPTIONS, sfnClient, wholeNumber } from './sfn.js';
 
 const HELP = `usage: iam-key-rotator status [user...] [--json] [--max-age-days N] [--user-path P]
 
@@ -137,9 +137,7 @@ export async function runStatus(args: string[]): Promise<number> {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
-  const maxAgeDays = Number(values['max-age-days']);
-  if (!Number.isInteger(maxAgeDays) || maxAgeDays < 1)
-    throw new UsageError('--max-age-days must be a whole number >= 1');
+  const maxAgeDays = wholeNumber(values['max-age-days'], '--max-age-days', 1);
   const iam = iamClient(values['iam-endpoint']);
   const sfn = sfnClient(values);
   const users = positionals.length
