@@ -103,6 +103,7 @@ const OPEN_FLOORS: Floors = {
   minRecoverySeconds: 0,
   allowOldKeyInUseProceed: true,
   allowVaultPathMove: true,
+  allowVaultPathAdopt: true,
   allowDeleteInactiveKey: true,
 };
 

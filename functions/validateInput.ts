@@ -68,6 +68,7 @@ export const handler = async (event: unknown): Promise<Request> => {
     deleteInactiveKey: parsed.deleteInactiveKey,
     oldKeyInUse: parsed.oldKeyInUse ?? defaults.oldKeyInUse,
     moveVaultPath: parsed.moveVaultPath,
+    adoptVaultPath: parsed.adoptVaultPath,
     inUseRecheckSeconds: defaults.inUseRecheckSeconds,
     ...(parsed.fleetTaskToken !== undefined ? { fleet: true as const } : {}),
     execution,

@@ -144,6 +144,9 @@ async function ignoringExisting(call: Promise<unknown>): Promise<void> {
 
 export interface Provisioned {
   kmsKeyId: string;
+  /** The HMAC_256 keys that sign the pin (verifyKey) and the claim (createKey) tags. */
+  pinKeyId: string;
+  claimKeyId: string;
   /** The account the rotator is deployed in (the handlers' ROTATOR_ACCOUNT_ID). */
   accountId: string;
   /** The identity the handlers run as (the Lambda role in AWS). */
@@ -160,6 +163,20 @@ export async function provisionRotator(target: Target): Promise<Provisioned> {
   const key = await kms.send(new CreateKeyCommand({ Description: 'iam-key-rotator local sealing key' }));
   const kmsKeyId = key.KeyMetadata?.KeyId;
   if (!kmsKeyId) throw new Error('KMS CreateKey returned no KeyId');
+  const [pinKey, claimKey] = await Promise.all(
+    ['pin', 'claim'].map((tag) =>
+      kms.send(
+        new CreateKeyCommand({
+          Description: `iam-key-rotator local ${tag} signing key`,
+          KeySpec: 'HMAC_256',
+          KeyUsage: 'GENERATE_VERIFY_MAC',
+        }),
+      ),
+    ),
+  );
+  const pinKeyId = pinKey?.KeyMetadata?.Arn;
+  const claimKeyId = claimKey?.KeyMetadata?.Arn;
+  if (!pinKeyId || !claimKeyId) throw new Error('KMS CreateKey returned no Arn');
   const sts = new STSClient(awsConfig(target));
   const identity = await sts.send(new GetCallerIdentityCommand({}));
   const rotatorArn = identity.Arn ?? '';
@@ -211,6 +228,8 @@ export async function provisionRotator(target: Target): Promise<Provisioned> {
   }
   return {
     kmsKeyId,
+    pinKeyId,
+    claimKeyId,
     accountId,
     rotatorArn,
     authEnvironment,
@@ -428,6 +447,9 @@ export function rotatorEnvironment(target: Target, provisioned: Provisioned): Re
     AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey,
     ...(aws.endpoint ? { AWS_ENDPOINT_URL: aws.endpoint } : {}),
     ROTATOR_KMS_KEY_ID: provisioned.kmsKeyId,
+    ROTATOR_PIN_KEY_ID: provisioned.pinKeyId,
+    ROTATOR_CLAIM_KEY_ID: provisioned.claimKeyId,
+    ROTATOR_ALLOW_VAULT_PATH_ADOPT: String(floors.allowVaultPathAdopt),
     ROTATOR_ACCOUNT_ID: provisioned.accountId,
     ROTATOR_ALLOWED_ACCOUNT_IDS: (target.allowedAccountIds ?? []).join(','),
     ROTATOR_TARGET_EXTERNAL_ID: target.targetExternalId ?? LOCAL_TARGET_EXTERNAL_ID,

@@ -24,6 +24,10 @@ const RotatorEnv = z.object({
   ROTATOR_ALLOW_OLD_KEY_IN_USE_PROCEED: FloorSettings.shape.allowOldKeyInUseProceed,
   ROTATOR_ALLOW_VAULT_PATH_MOVE: FloorSettings.shape.allowVaultPathMove,
   ROTATOR_ALLOW_DELETE_INACTIVE_KEY: FloorSettings.shape.allowDeleteInactiveKey,
+  ROTATOR_ALLOW_VAULT_PATH_ADOPT: FloorSettings.shape.allowVaultPathAdopt,
+  /** The HMAC keys that sign the rotator's user tags: the pin (verifyKey writes) and the claim (createKey writes). */
+  ROTATOR_PIN_KEY_ID: z.string().check(z.minLength(1)),
+  ROTATOR_CLAIM_KEY_ID: z.string().check(z.minLength(1)),
   ROTATOR_AWS_TIMEOUT_MS: z._default(
     z.coerce.number().check(z.int(), z.minimum(100), z.maximum(60_000)),
     10_000,
@@ -34,6 +38,8 @@ const Env = z.extend(RotatorEnv, VaultEnv.shape);
 export interface Config {
   region: string;
   kmsKeyId: string;
+  /** The HMAC_256 KMS keys that sign the pin and the claim tags. */
+  tagKeys: { pin: string; claim: string };
   awsTimeoutMs: number;
   defaults: {
     graceSeconds: number;
@@ -62,6 +68,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     allowOldKeyInUseProceed: e.ROTATOR_ALLOW_OLD_KEY_IN_USE_PROCEED,
     allowVaultPathMove: e.ROTATOR_ALLOW_VAULT_PATH_MOVE,
     allowDeleteInactiveKey: e.ROTATOR_ALLOW_DELETE_INACTIVE_KEY,
+    allowVaultPathAdopt: e.ROTATOR_ALLOW_VAULT_PATH_ADOPT,
   };
   // The deployment's own defaults obey its floors, or every input without the field would pass below them.
   const ownDefaults = {
@@ -76,6 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   return {
     region: e.AWS_REGION,
     kmsKeyId: e.ROTATOR_KMS_KEY_ID,
+    tagKeys: { pin: e.ROTATOR_PIN_KEY_ID, claim: e.ROTATOR_CLAIM_KEY_ID },
     awsTimeoutMs: e.ROTATOR_AWS_TIMEOUT_MS,
     defaults: {
       graceSeconds: e.ROTATOR_GRACE_SECONDS,
@@ -100,6 +108,7 @@ export function floorsFromEnv(env: NodeJS.ProcessEnv): Floors {
     allowOldKeyInUseProceed: env.ROTATOR_ALLOW_OLD_KEY_IN_USE_PROCEED,
     allowVaultPathMove: env.ROTATOR_ALLOW_VAULT_PATH_MOVE,
     allowDeleteInactiveKey: env.ROTATOR_ALLOW_DELETE_INACTIVE_KEY,
+    allowVaultPathAdopt: env.ROTATOR_ALLOW_VAULT_PATH_ADOPT,
   });
 }
 

@@ -59,6 +59,11 @@ export const ExecutionInput = z.strictObject({
   /** Serve the key at a vaultPath other than the one the user is pinned to, on purpose. */
   moveVaultPath: z._default(z.boolean(), false),
   /**
+   * Serve the key of a user never pinned at a vaultPath that does not serve one of its Active keys
+   * today: the operator vouches that the user's consumers read it there.
+   */
+  adoptVaultPath: z._default(z.boolean(), false),
+  /**
    * Set by the fleet machine: the task token its Map iteration waits on. Read only by the signal
    * states (from `$$.Execution.Input`) and reportToFleet; never copied into the request or logged.
    */
@@ -75,6 +80,8 @@ export interface Floors {
   allowVaultPathMove: boolean;
   /** Lets input have createKey delete an Inactive key (deleteInactiveKey), maybe another execution's rollback key. */
   allowDeleteInactiveKey: boolean;
+  /** Lets input serve an unpinned user's key at a path nothing proves its consumers read (adoptVaultPath). */
+  allowVaultPathAdopt: boolean;
 }
 
 /** The floors of a deployment that sets none. */
@@ -84,6 +91,7 @@ export const DEFAULT_FLOORS: Floors = {
   allowOldKeyInUseProceed: false,
   allowVaultPathMove: false,
   allowDeleteInactiveKey: false,
+  allowVaultPathAdopt: false,
 };
 
 /** A floor in seconds, as an environment variable or a deployment parameter gives it: digits only. */
@@ -106,6 +114,7 @@ export const FloorSettings = z.object({
   allowOldKeyInUseProceed: z._default(FloorFlag, DEFAULT_FLOORS.allowOldKeyInUseProceed),
   allowVaultPathMove: z._default(FloorFlag, DEFAULT_FLOORS.allowVaultPathMove),
   allowDeleteInactiveKey: z._default(FloorFlag, DEFAULT_FLOORS.allowDeleteInactiveKey),
+  allowVaultPathAdopt: z._default(FloorFlag, DEFAULT_FLOORS.allowVaultPathAdopt),
 });
 
 /**
@@ -120,11 +129,13 @@ export function belowFloors(
     oldKeyInUse?: string;
     moveVaultPath?: boolean;
     deleteInactiveKey?: boolean;
+    adoptVaultPath?: boolean;
   },
   floors: Floors,
 ): string[] {
   const problems: string[] = [];
-  const { graceSeconds, recoverySeconds, oldKeyInUse, moveVaultPath, deleteInactiveKey } = values;
+  const { graceSeconds, recoverySeconds, oldKeyInUse, moveVaultPath, deleteInactiveKey, adoptVaultPath } =
+    values;
   if (graceSeconds !== undefined && graceSeconds < floors.minGraceSeconds) {
     problems.push(
       `graceSeconds ${graceSeconds} is below this deployment's minGraceSeconds ${floors.minGraceSeconds}`,
@@ -150,6 +161,9 @@ export function belowFloors(
   if (deleteInactiveKey === true && !floors.allowDeleteInactiveKey) {
     problems.push(`deleteInactiveKey is not allowed: this deployment's allowDeleteInactiveKey is false`);
   }
+  if (adoptVaultPath === true && !floors.allowVaultPathAdopt) {
+    problems.push(`adoptVaultPath is not allowed: this deployment's allowVaultPathAdopt is false`);
+  }
   return problems;
 }
 
@@ -168,6 +182,8 @@ export const Request = z.object({
   oldKeyInUse: OldKeyInUse,
   /** Executions started before the flag existed carry none. */
   moveVaultPath: z._default(z.boolean(), false),
+  /** Executions started before the flag existed carry none. */
+  adoptVaultPath: z._default(z.boolean(), false),
   /** How long to wait before checking again whether an old key is still in use. */
   inUseRecheckSeconds: WaitSeconds,
   /** Present (true) when a fleet started the execution and waits for its signal. */

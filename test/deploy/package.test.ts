@@ -457,6 +457,8 @@ describe('serverless package', () => {
     Object.assign(process.env, {
       AWS_REGION: 'us-east-1',
       ROTATOR_KMS_KEY_ID: 'unused',
+      ROTATOR_PIN_KEY_ID: 'unused',
+      ROTATOR_CLAIM_KEY_ID: 'unused',
       ROTATOR_ACCOUNT_ID: '123456789012',
       VAULT_ADDR: 'http://127.0.0.1:9',
       VAULT_AUTH_METHOD: 'token',

@@ -37,6 +37,8 @@ path "secret/metadata/${prefix}*" { capabilities = ["create", "update", "read"] 
   Object.assign(process.env, {
     AWS_REGION: 'us-east-1',
     ROTATOR_KMS_KEY_ID: 'unused',
+    ROTATOR_PIN_KEY_ID: 'unused',
+    ROTATOR_CLAIM_KEY_ID: 'unused',
     VAULT_ADDR: addr,
     VAULT_AUTH_METHOD: 'token',
     VAULT_TOKEN: (created.data as { auth: { client_token: string } }).auth.client_token,

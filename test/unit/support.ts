@@ -19,6 +19,8 @@ export const OLD_SECRET = 'je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY';
 
 export const REGION = 'eu-west-1';
 export const KMS_KEY_ID = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+export const PIN_KEY_ID = 'arn:aws:kms:eu-west-1:123456789012:key/0000pin0-12ab-34cd-56ef-1234567890ab';
+export const CLAIM_KEY_ID = 'arn:aws:kms:eu-west-1:123456789012:key/000claim-12ab-34cd-56ef-1234567890ab';
 export const EXECUTION = 'arn:aws:states:eu-west-1:123456789012:execution:rotate-access-key:run-1';
 export const STARTED_AT = '2024-05-01T12:00:00.750Z';
 export const ACCOUNT_ID = '123456789012';
@@ -40,6 +42,8 @@ export function setHandlerEnv(
     AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
     AWS_SECRET_ACCESS_KEY: 'dummy-function-secret-not-used',
     ROTATOR_KMS_KEY_ID: KMS_KEY_ID,
+    ROTATOR_PIN_KEY_ID: PIN_KEY_ID,
+    ROTATOR_CLAIM_KEY_ID: CLAIM_KEY_ID,
     ROTATOR_ACCOUNT_ID: ACCOUNT_ID,
     VAULT_ADDR: vault.addr,
     VAULT_AUTH_METHOD: 'token',
@@ -104,6 +108,8 @@ export function setAwsAuthEnv(extra: Record<string, string> = {}) {
     AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
     AWS_SECRET_ACCESS_KEY: 'dummy',
     ROTATOR_KMS_KEY_ID: 'alias/rotator',
+    ROTATOR_PIN_KEY_ID: 'alias/rotator-pin',
+    ROTATOR_CLAIM_KEY_ID: 'alias/rotator-claim',
     ROTATOR_ACCOUNT_ID: ACCOUNT_ID,
     VAULT_ADDR: 'http://127.0.0.1:9',
     VAULT_AUTH_METHOD: 'aws',
@@ -191,6 +197,7 @@ export function makeRequest(overrides: Partial<Request> = {}): Request {
     deleteInactiveKey: false,
     oldKeyInUse: 'wait',
     moveVaultPath: false,
+    adoptVaultPath: false,
     inUseRecheckSeconds: 900,
     execution: EXECUTION,
     startedAt: STARTED_AT,

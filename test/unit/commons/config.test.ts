@@ -6,6 +6,8 @@ import { awsAuthSettings, rejectionOf } from '../support.js';
 const REQUIRED = {
   AWS_REGION: 'eu-west-1',
   ROTATOR_KMS_KEY_ID: 'alias/iam-key-rotator',
+  ROTATOR_PIN_KEY_ID: 'alias/iam-key-rotator-pin',
+  ROTATOR_CLAIM_KEY_ID: 'alias/iam-key-rotator-claim',
   VAULT_ADDR: 'https://vault.example.com:8200/',
 };
 

@@ -49,6 +49,8 @@ beforeAll(() => {
     AWS_ACCESS_KEY_ID: FUNCTION_KEY_ID,
     AWS_SECRET_ACCESS_KEY: FUNCTION_SECRET,
     ROTATOR_KMS_KEY_ID: 'alias/rotator',
+    ROTATOR_PIN_KEY_ID: 'alias/rotator-pin',
+    ROTATOR_CLAIM_KEY_ID: 'alias/rotator-claim',
     VAULT_ADDR: 'https://vault.test',
     VAULT_AUTH_METHOD: 'aws',
   });
