@@ -7,7 +7,7 @@ import {
   type AccessKeyInfo,
   createAccessKey,
   deleteAccessKey,
-  getUserArn,
+  getUser,
   getUserTags,
   type IamUser,
   iamUser,
@@ -15,19 +15,21 @@ import {
   listAccessKeys,
   MAX_KEYS_PER_USER,
 } from './commons/iam.js';
-import { isServablePath, type Request } from './commons/input.js';
+import { defaultPath, isServablePath, type Request } from './commons/input.js';
 import { logger } from './commons/logger.js';
+import { claimUser, describeKeys, keysBeforeThisExecution } from './commons/ownership.js';
 import {
   checkVaultPathPin,
-  claimUser,
-  describeKeys,
-  keysBeforeThisExecution,
-  pinnedVaultPath,
+  describeServed,
+  isActiveKeyOf,
+  type Pin,
+  readPin,
+  type TagSubject,
   VAULT_PATH_TAG,
-} from './commons/ownership.js';
+} from './commons/pin.js';
 import { seal } from './commons/seal.js';
 import { type Created, CreateKeyEvent, type DryRunPlan } from './commons/state.js';
-import { kvVersion, readStoredKey } from './commons/vault/stored-key.js';
+import { kvVersion, readStoredKey, type StoredKey } from './commons/vault/stored-key.js';
 
 /** Inactive keys that may go to make room: only with deleteInactiveKey, never a key Vault serves. */
 function keysToRemove(
@@ -70,18 +72,65 @@ async function checkVaultServesThisUser(
 }
 
 /**
- * Where the key of a user never pinned (every user when pins came) is served, when vaultPath serves
- * none of its keys: its default path, if that serves one.
+ * IAM names are case-insensitive, Vault paths are not: the rotation goes on under IAM's spelling of
+ * the name, and a default path is the default path of that spelling.
  */
-async function unpinnedHome(
+function withIamName(request: Request, userName: string): Request {
+  if (userName === request.userName) return request;
+  const { pathPrefix, pathTemplate } = config().vault;
+  if (request.defaultVaultPath === undefined || request.vaultPath !== request.defaultVaultPath) {
+    return { ...request, userName };
+  }
+  const accountId = request.accountId ?? accountSettings().ownAccountId;
+  const path = defaultPath(pathTemplate, { prefix: pathPrefix, userName, accountId });
+  return { ...request, userName, vaultPath: path, defaultVaultPath: path };
+}
+
+/**
+ * Where this user's consumers read its key today, as far as the rotator can prove it: the path its
+ * pin names, followed only while that path serves one of the user's Active keys (a replayed older
+ * pin names a path the user moved away from, which keeps only the old key: Active only while the new
+ * one is too, when no rotation can start, then Inactive, then gone); for a user never pinned, a path
+ * that serves one of its Active keys, the request's or (for a move) the default one. Null when the
+ * user has no Active key (nothing to lose) or the input adopts the path. Anything else is
+ * InvalidInputError before any write.
+ */
+async function servingHome(
   request: Request,
   keys: AccessKeyInfo[],
-  vaultKeyId: string | null,
+  stored: StoredKey,
+  pin: Pin | null,
 ): Promise<string | null> {
-  const own = (id: string | null | undefined) => keys.some((key) => key.accessKeyId === id);
+  const served = async (path: string) =>
+    path === request.vaultPath ? stored.key?.accessKeyId : (await readStoredKey(path)).key?.accessKeyId;
+  const active = keys.filter((key) => key.status === 'Active');
+  if (pin !== null) {
+    const at = await served(pin.path);
+    if (active.length === 0 || isActiveKeyOf(at, keys)) return pin.path;
+    const kind = pin.signed ? 'pin' : 'unsigned pin (written by an earlier version)';
+    throw new InvalidInputError(
+      `the ${kind} of '${request.userName}' names ${pin.path}, which serves ${describeServed(at, keys)}, not one of its Active keys (${describeKeys(active)}): a stale or replayed pin is not followed; remove the tags ${VAULT_PATH_TAG} and ${VAULT_PATH_TAG}-mac and rotate with the vaultPath its consumers read`,
+    );
+  }
+  if (active.length === 0 || isActiveKeyOf(stored.key?.accessKeyId, keys)) return request.vaultPath;
   const { defaultVaultPath } = request;
-  if (!defaultVaultPath || defaultVaultPath === request.vaultPath || own(vaultKeyId)) return null;
-  return own((await readStoredKey(defaultVaultPath)).key?.accessKeyId) ? defaultVaultPath : null;
+  if (request.moveVaultPath && defaultVaultPath !== undefined && defaultVaultPath !== request.vaultPath) {
+    if (isActiveKeyOf(await served(defaultVaultPath), keys)) return defaultVaultPath;
+  }
+  if (request.adoptVaultPath) {
+    logger.warn('adopting a Vault path nothing proves the consumers read', {
+      userName: request.userName,
+      vaultPath: request.vaultPath,
+    });
+    return null;
+  }
+  const hint =
+    defaultVaultPath !== undefined && defaultVaultPath !== request.vaultPath
+      ? `rotate with the vaultPath that serves its key (its default is ${defaultVaultPath})`
+      : 'rotate with the vaultPath that serves its key';
+  throw new InvalidInputError(
+    `'${request.userName}' has no ${VAULT_PATH_TAG} tag and vaultPath ${request.vaultPath} serves ${describeServed(stored.key?.accessKeyId, keys)}, not one of its Active keys (${describeKeys(active)}): nothing proves its consumers read ${request.vaultPath}, and the key they read would be retired. ${hint}, or set "adoptVaultPath": true if they read ${request.vaultPath} (the deployment must allow it: allowVaultPathAdopt)`,
+  );
 }
 
 /**
@@ -104,12 +153,20 @@ function checkPinnedPath(request: Request, pinned: string): void {
   if (problem) throw new InvalidInputError(`${tag} names '${pinned}': ${problem}; correct or remove the tag`);
 }
 
-/** CreateKey: makes the new access key and seals its secret; outputs ids and dates only. */
-export const handler = async (event: unknown): Promise<Created | DryRunPlan> => {
-  const { request } = parseEvent(CreateKeyEvent, event);
+/** createKey's output: the request under IAM's spelling of the user name, and what it did. */
+type Output = (Created | DryRunPlan) & { request: Request };
+
+/**
+ * CreateKey: makes the new access key and seals its secret; outputs ids and dates only. The state
+ * machine takes its `request` as the rotation's from here on (IAM's spelling of the user name).
+ */
+export const handler = async (event: unknown): Promise<Output> => {
+  const given = parseEvent(CreateKeyEvent, event).request;
+  const identity = await getUser(iamUser(given, 'createKey'));
+  const request = withIamName(given, identity.userName);
   const { userName } = request;
   const user = iamUser(request, 'createKey');
-  const userArn = await getUserArn(user);
+  const subject: TagSubject = { accountId: user.target.accountId, userId: identity.userId, userName };
   const stored = await readStoredKey(request.vaultPath);
   const vaultBefore: Created['vaultBefore'] = {
     version: stored.version,
@@ -118,24 +175,25 @@ export const handler = async (event: unknown): Promise<Created | DryRunPlan> => 
   const keys = await listAccessKeys(user);
   const tags = await getUserTags(user);
   await checkVaultServesThisUser(request, user, keys, vaultBefore.accessKeyId);
-  const pinned = pinnedVaultPath(tags);
-  if (pinned !== null) checkPinnedPath(request, pinned);
-  const home = pinned ?? (await unpinnedHome(request, keys, vaultBefore.accessKeyId));
-  checkVaultPathPin(request, home, pinned !== null);
+  const pin = await readPin(tags, subject);
+  if (pin !== null) checkPinnedPath(request, pin.path);
+  const home = await servingHome(request, keys, stored, pin);
+  checkVaultPathPin(request, home, pin !== null);
   // A move leaves the path it leaves serving the user's current key until it is retired: a stored key.
   const movingFrom = home !== null && home !== request.vaultPath ? home : null;
   const served = [
     vaultBefore.accessKeyId,
     movingFrom ? ((await readStoredKey(movingFrom)).key?.accessKeyId ?? null) : null,
   ];
-  const existing = await keysBeforeThisExecution(request, user, keys, served, tags);
+  const existing = await keysBeforeThisExecution(request, user, subject, keys, served, tags);
   const remove = keysToRemove(request, existing, served);
   const oldKeys = existing.filter((key) => !remove.includes(key));
 
   if (request.dryRun) {
     return {
+      request,
       dryRun: true,
-      userArn,
+      userArn: identity.arn,
       existingAccessKeyIds: existing.map((k) => k.accessKeyId),
       wouldRemoveInactiveKeyIds: remove.map((k) => k.accessKeyId),
       vaultBefore,
@@ -150,7 +208,7 @@ export const handler = async (event: unknown): Promise<Created | DryRunPlan> => 
       purpose: 'previous-secret',
     });
   }
-  await claimUser(request, user, oldKeys);
+  await claimUser(request, user, subject, oldKeys);
   for (const key of remove) await deleteAccessKey(user, key.accessKeyId);
   const key = await createAccessKey(user).catch((error: unknown) => {
     // The count said there was room: another key appeared after it, from an overlapping rotation.
@@ -174,8 +232,10 @@ export const handler = async (event: unknown): Promise<Created | DryRunPlan> => 
   }
   logger.info('created access key', { userName, accessKeyId: key.accessKeyId, oldKeys: oldKeys.length });
   return {
+    request,
     dryRun: false,
-    userArn,
+    userArn: identity.arn,
+    userId: identity.userId,
     accessKeyId: key.accessKeyId,
     createDate: key.createDate,
     sealedSecret,
@@ -184,5 +244,6 @@ export const handler = async (event: unknown): Promise<Created | DryRunPlan> => 
     removedInactiveKeyIds: remove.map((k) => k.accessKeyId),
     vaultBefore,
     pinnedVaultPath: home,
+    pinSigned: pin?.signed === true && pin.path === home,
   };
 };

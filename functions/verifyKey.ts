@@ -5,7 +5,7 @@ import { KeyNotYetValidError, KeyVerificationError } from './commons/errors.js';
 import { parseEvent } from './commons/event.js';
 import { iamUser } from './commons/iam.js';
 import { logger } from './commons/logger.js';
-import { type Pinning, pinVerifiedPath } from './commons/ownership.js';
+import { type Pinning, pinVerifiedPath } from './commons/pin.js';
 import { VerifyEvent } from './commons/state.js';
 import { readStoredKey } from './commons/vault/stored-key.js';
 
@@ -57,6 +57,10 @@ export const handler = async (event: unknown): Promise<{ arn: string; vaultVersi
   return {
     arn,
     vaultVersion: current.version,
-    ...(await pinVerifiedPath(request, user, created.pinnedVaultPath)),
+    ...(await pinVerifiedPath(request, user, {
+      path: created.pinnedVaultPath,
+      signed: created.pinSigned,
+      userId: created.userId,
+    })),
   };
 };

@@ -28,9 +28,10 @@ export function accountFolderProblem(
   if (path.startsWith(folder)) return undefined;
   if (accountId !== ownAccountId) return `account ${accountId}'s paths are below '${folder}'`;
   const head = folder.slice(0, folder.length - accountId.length - 1);
-  const [next, ...rest] = path.startsWith(head) ? path.slice(head.length).split('/') : [];
-  // A folder that merely starts like an account's, too: a consumer policy on `<id>*` would reach it.
-  if (next !== undefined && /^\d{12}/.test(next) && rest.length > 0) {
+  const [next] = path.startsWith(head) ? path.slice(head.length).split('/') : [];
+  // A folder that merely starts like an account's, too: a consumer policy on `<id>*` would reach it;
+  // and the folder itself, which a policy on `<id>/*` or `<id>*` covers.
+  if (next !== undefined && /^\d{12}/.test(next)) {
     return `'${path}' is in account ${next.slice(0, 12)}'s folder, or one named like it`;
   }
   return undefined;

@@ -90,13 +90,26 @@ async function onKey(action: string, userName: string, send: () => Promise<unkno
   }
 }
 
-/** The user's ARN; throws UserNotFoundError. */
-export async function getUserArn({ userName, target }: IamUser): Promise<string> {
+/**
+ * The user as IAM knows it: IAM names are case-insensitive, so its own spelling of the name, and the
+ * id that a deleted and re-created user does not inherit.
+ */
+export interface UserIdentity {
+  userName: string;
+  userId: string;
+  arn: string;
+}
+
+/** The user's name, id and ARN as IAM returns them; throws UserNotFoundError. */
+export async function getUser({ userName, target }: IamUser): Promise<UserIdentity> {
   const out = await call('iam:GetUser', userName, () =>
     iamClients(target).iam.send(new GetUserCommand({ UserName: userName })),
   );
-  if (!out.User?.Arn) throw awsFailure('iam:GetUser', new Error('response without User.Arn'));
-  return out.User.Arn;
+  const { UserName, UserId, Arn } = out.User ?? {};
+  if (!UserName || !UserId || !Arn) {
+    throw awsFailure('iam:GetUser', new Error('response without User.UserName, UserId or Arn'));
+  }
+  return { userName: UserName, userId: UserId, arn: Arn };
 }
 
 /** The user's access keys, oldest first. */

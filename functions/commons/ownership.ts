@@ -1,24 +1,24 @@
 import { createHash } from 'node:crypto';
-import { errorCode } from './aws.js';
-import { ConcurrentRotationError, InvalidInputError, RotatorError } from './errors.js';
+import { ConcurrentRotationError } from './errors.js';
 import type { AccessKeyInfo, IamUser } from './iam.js';
 import { deleteAccessKey, getUserTags, tagUsers } from './iam.js';
-import { logger } from './logger.js';
 import type { Request } from './input.js';
+import { logger } from './logger.js';
+import { CLOCK_SKEW_MS, type TagSubject } from './pin.js';
+import { signTag, verifyTag } from './tag-mac.js';
 
 /** The user tag naming the execution that is creating a key for the user. */
 export const OWNER_TAG = 'iam-key-rotator:execution';
 /** When that execution claimed the user and which keys existed then (space-separated). */
 export const CLAIM_TAG = 'iam-key-rotator:claim';
-
-/**
- * The user tag naming the Vault path that serves the user's key: written once a key stored there is
- * verified, so a later rotation cannot hand the key to another path by mistake.
- */
-export const VAULT_PATH_TAG = 'iam-key-rotator:vault-path';
+/** `v1 <MAC>`: the claim key's MAC over the account, the user's id, the owner, the time and the keys. */
+export const CLAIM_MAC_TAG = 'iam-key-rotator:claim-mac';
 
 /** A claim goes stale after this: by then its key is stored in Vault, or its execution has failed. */
 export const CLAIM_TTL_MS = 15 * 60_000;
+
+/** IAM's CreateDate has whole seconds: a key made right after a claim may show an earlier second. */
+const CREATE_DATE_RESOLUTION_MS = 1_000;
 
 /**
  * The execution as a tag value: IAM tag values allow letters, digits, spaces and _ . : / = + - @,
@@ -37,7 +37,7 @@ export interface Claim {
   keys: Set<string>;
 }
 
-/** The claim the user's tags hold, if any. */
+/** The claim the user's tags seem to hold, unchecked: only a hint until verifiedClaim proves it. */
 export function claimOf(tags: Record<string, string>): Claim | undefined {
   const owner = tags[OWNER_TAG];
   const [claimedAt, ...keys] = (tags[CLAIM_TAG] ?? '').split(' ');
@@ -46,100 +46,35 @@ export function claimOf(tags: Record<string, string>): Claim | undefined {
   return { owner, claimedAt: time, keys: new Set(keys.filter(Boolean)) };
 }
 
-/** The user's current claim, if any, read from IAM. */
-export async function readClaim(user: IamUser): Promise<Claim | undefined> {
-  return claimOf(await getUserTags(user));
-}
-
-// IAM tag values allow no comma, which Vault paths (and user names) may hold; a colon is never in one.
-const pinOf = (path: string) => path.replaceAll(',', ':');
-const pathOf = (pin: string) => pin.replaceAll(':', ',');
-
-/** The path the user's key is pinned to, or null before its first rotation since pins exist. */
-export function pinnedVaultPath(tags: Record<string, string>): string | null {
-  const pin = tags[VAULT_PATH_TAG];
-  return pin ? pathOf(pin) : null;
-}
+const signedFields = (subject: TagSubject, owner: string, claimTag: string) => [
+  subject.accountId,
+  subject.userId,
+  owner,
+  claimTag,
+];
 
 /**
- * A vaultPath other than the one serving the user's key (its pin, or for a user never pinned its
- * default path) is a typo until the input says it moves the key on purpose: the key would go where
- * no consumer reads it, and the key they read be retired.
+ * The claim the user's tags hold, if the rotator wrote it: tags anyone who may tag the user can
+ * write, so a claim whose MAC does not verify, or that is dated in the future, is no claim at all.
  */
-export function checkVaultPathPin(request: Request, servedAt: string | null, pinned = true): void {
-  if (servedAt === null || servedAt === request.vaultPath || request.moveVaultPath) return;
-  const how = pinned
-    ? `user tag ${VAULT_PATH_TAG}`
-    : `its default path; the user has no ${VAULT_PATH_TAG} tag yet`;
-  throw new InvalidInputError(
-    `vaultPath ${request.vaultPath} is not ${servedAt}, where the key of '${request.userName}' is served (${how}); to move the key there on purpose, set "moveVaultPath": true (the deployment must allow it: allowVaultPathMove)`,
-  );
-}
-
-/** A move of the user's key to another Vault path, as the execution reports it. */
-export interface VaultPathMove {
-  from: string;
-  to: string;
-  notice: string;
-}
-
-/** What verifyKey reports of the pin: whether it names the verified path now, and a move. */
-export interface Pinning {
-  pinned: boolean;
-  /** Why the pin could not be written (an error name and code, never a secret). */
-  pinFailure?: string;
-  moved?: VaultPathMove;
-}
-
-/**
- * Pins the user to the path whose key was just verified (a first rotation or a move); a re-run
- * writes the same tag again. Reports a move, which the old path's consumers must follow.
- *
- * A first pin that cannot be written (after the SDK's own retries) does not fail the step: STS
- * accepted the key Vault serves, and a rollback would take that working key away; without the pin
- * the next rotation is checked as before this one. A move's pin failure fails it: the next rotation
- * would otherwise follow the old pin and retire the key the new path serves, while a rollback of a
- * move leaves the old path's consumers their key.
- */
-export async function pinVerifiedPath(
-  request: Request,
-  user: IamUser,
-  pinnedBefore: string | null | undefined,
-): Promise<Pinning> {
-  if (pinnedBefore === request.vaultPath) return { pinned: true };
-  try {
-    await tagUsers(user, { [VAULT_PATH_TAG]: pinOf(request.vaultPath) });
-  } catch (error) {
-    if (pinnedBefore) throw error;
-    const pinFailure = error instanceof RotatorError ? `${error.name}: ${error.message}` : errorCode(error);
-    logger.warn('could not pin the Vault path; the key stays, the user unpinned', {
-      userName: request.userName,
-      vaultPath: request.vaultPath,
-      error: error instanceof Error ? error.name : 'UnknownError',
-      pinFailure,
-    });
-    return { pinned: false, pinFailure };
+export async function verifiedClaim(
+  tags: Record<string, string>,
+  subject: TagSubject,
+): Promise<Claim | undefined> {
+  const claimed = claimOf(tags);
+  if (!claimed) return undefined;
+  const [version, signature, ...rest] = (tags[CLAIM_MAC_TAG] ?? '').split(' ');
+  const valid =
+    version === 'v1' &&
+    signature !== undefined &&
+    rest.length === 0 &&
+    claimed.claimedAt <= Date.now() + CLOCK_SKEW_MS &&
+    (await verifyTag('claim', signedFields(subject, claimed.owner, tags[CLAIM_TAG] ?? ''), signature));
+  if (!valid) {
+    logger.warn('ignored a claim the rotator did not write', { userName: subject.userName, owner: claimed.owner });
+    return undefined;
   }
-  if (!pinnedBefore) return { pinned: true };
-  const moved = {
-    from: pinnedBefore,
-    to: request.vaultPath,
-    notice: `consumers of ${pinnedBefore} must read ${request.vaultPath} from now on: ${pinnedBefore} keeps the old key, which is deactivated after the grace period`,
-  };
-  logger.warn('moved the key to another Vault path', { userName: request.userName, ...moved });
-  return { pinned: true, moved };
-}
-
-/**
- * Marks the user as being rotated by this execution and records the keys it has, before a new key
- * exists: a retry after a lost CreateAccessKey response can then tell its own key from the others.
- */
-export async function claim(request: Request, user: IamUser, existing: AccessKeyInfo[]): Promise<void> {
-  const keys = existing.map((k) => k.accessKeyId).join(' ');
-  await tagUsers(user, {
-    [OWNER_TAG]: ownerOf(request),
-    [CLAIM_TAG]: `${new Date().toISOString()}${keys ? ` ${keys}` : ''}`,
-  });
+  return claimed;
 }
 
 /**
@@ -166,19 +101,22 @@ export function describeKeys(keys: AccessKeyInfo[]): string {
 
 /**
  * Keys that exist before this execution's key, judged by the user's tags read after `keys` were
- * listed (read before, they could miss a claim made in between). A retry of this execution drops the
- * key an earlier attempt created but never learned of (its response was lost); a fresh claim of
- * another execution with a key not in Vault yet means two rotations overlap: refuse without changing
- * anything.
+ * listed (read before, they could miss a claim made in between). A retry of this execution deletes
+ * the key an earlier attempt created but never learned of (its response was lost): only under a
+ * claim this execution verifiably made during its own run, and only keys created at or after it. A
+ * fresh claim of another execution with a key not in Vault yet means two rotations overlap: refuse
+ * without changing anything. A claim the rotator did not write is ignored: no key is ever deleted
+ * for it.
  */
 export async function keysBeforeThisExecution(
   request: Request,
   user: IamUser,
+  subject: TagSubject,
   keys: AccessKeyInfo[],
   served: readonly (string | null)[],
   tags: Record<string, string>,
 ) {
-  const claimed = claimOf(tags);
+  const claimed = await verifiedClaim(tags, subject);
   if (!claimed) return keys;
   const unclaimed = unclaimedKeys(claimed, keys, served);
   if (unclaimed.length === 0) return keys;
@@ -188,24 +126,40 @@ export async function keysBeforeThisExecution(
       `execution ${claimed.owner} is rotating '${request.userName}': key(s) ${describeKeys(unclaimed)} are not in Vault yet`,
     );
   }
+  // An execution name can be used again 90 days after its execution closed: an older claim under the
+  // same name is that other execution's, never this one's.
+  if (claimed.claimedAt < Date.parse(request.startedAt) - CLOCK_SKEW_MS) return keys;
+  const leftovers = unclaimed.filter(
+    (key) => Date.parse(key.createDate) >= claimed.claimedAt - CREATE_DATE_RESOLUTION_MS,
+  );
+  if (leftovers.length === 0) return keys;
   // A dry run reports, and changes nothing.
-  if (request.dryRun) return keys.filter((key) => !unclaimed.includes(key));
-  for (const orphan of unclaimed) await deleteAccessKey(user, orphan.accessKeyId);
-  logger.warn('discarded keys of an earlier attempt', { orphans: unclaimed.map((k) => k.accessKeyId) });
-  return keys.filter((key) => !unclaimed.includes(key));
+  if (request.dryRun) return keys.filter((key) => !leftovers.includes(key));
+  for (const orphan of leftovers) await deleteAccessKey(user, orphan.accessKeyId);
+  logger.warn('discarded keys of an earlier attempt', { orphans: leftovers.map((k) => k.accessKeyId) });
+  return keys.filter((key) => !leftovers.includes(key));
 }
 
 /**
  * Claims the user for this execution. Tags cannot be written conditionally, so the claim is read
- * back: if another execution claimed the user in between, the later claim wins and this one steps
+ * back: if anyone wrote the claim tags in between, the later write wins and this execution steps
  * aside, having changed nothing but the tags.
  */
-export async function claimUser(request: Request, user: IamUser, existing: AccessKeyInfo[]): Promise<void> {
-  await claim(request, user, existing);
-  const now = await readClaim(user);
-  if (now?.owner !== ownerOf(request)) {
+export async function claimUser(
+  request: Request,
+  user: IamUser,
+  subject: TagSubject,
+  existing: AccessKeyInfo[],
+): Promise<void> {
+  const owner = ownerOf(request);
+  const claimTag = [new Date().toISOString(), ...existing.map((k) => k.accessKeyId)].join(' ');
+  const signature = await signTag('claim', signedFields(subject, owner, claimTag));
+  const written = { [OWNER_TAG]: owner, [CLAIM_TAG]: claimTag, [CLAIM_MAC_TAG]: `v1 ${signature}` };
+  await tagUsers(user, written);
+  const now = await getUserTags(user);
+  if (Object.entries(written).some(([key, value]) => now[key] !== value)) {
     throw new ConcurrentRotationError(
-      `execution ${now?.owner ?? 'unknown'} claimed '${request.userName}' at the same time`,
+      `execution ${now[OWNER_TAG] ?? 'unknown'} claimed '${request.userName}' at the same time`,
     );
   }
 }

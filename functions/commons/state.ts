@@ -29,6 +29,10 @@ export const Created = z.object({
    * key is verified and reports a move. Absent in executions started before pins existed.
    */
   pinnedVaultPath: z.optional(z.nullable(z.string())),
+  /** Whether that pin carried the rotator's signature; verifyKey signs the path it pins otherwise. */
+  pinSigned: z.optional(z.boolean()),
+  /** IAM's id of the user, which the signed pin names; absent in executions started before pins were signed. */
+  userId: z.optional(z.string()),
 });
 export type Created = z.infer<typeof Created>;
 
