@@ -1,4 +1,5 @@
 import {
+  type AccessKeyMetadata,
   type IAMClient,
   ListAccessKeysCommand,
   ListUsersCommand,
@@ -14,7 +15,9 @@ import {
   AwsUnavailableError,
   FleetTooLargeError,
   InvalidInputError,
+  RotatorError,
   TargetAccountAccessError,
+  TransientError,
 } from './commons/errors.js';
 import { parseEvent } from './commons/event.js';
 import {
@@ -24,18 +27,24 @@ import {
   DEFAULT_TAG_VALUE,
   type DueUser,
   type FailedAccount,
+  type FailedUser,
   FleetInput,
   fleetAccounts,
   MAX_ACCOUNT_CAUSE,
+  MAX_USER_CAUSE,
   MAX_FLEET_USERS,
   MAX_PAYLOAD_BYTES,
   MAX_SKIPPED_LISTED,
   type SkippedUser,
   type SkipReason,
 } from './commons/fleet-input.js';
-import { belowFloors } from './commons/input.js';
+import type { AccessKeyInfo } from './commons/iam.js';
+import { belowFloors, defaultPath } from './commons/input.js';
 import { logger } from './commons/logger.js';
-import { CLAIM_TTL_MS, claimOf } from './commons/ownership.js';
+import { claimOf, isFresh, verifiedClaim } from './commons/ownership.js';
+import { readPin, type TagSubject } from './commons/pin.js';
+import { checkPinnedPath, servingHome } from './commons/serving.js';
+import { readStoredKey } from './commons/vault/stored-key.js';
 import * as z from './commons/zod.js';
 
 const Event = z.object({
@@ -147,17 +156,63 @@ interface Selection {
   executionName: string;
 }
 
-/** Lists one account's users under the path and says who is due and who is skipped, and why. */
-async function listAccount(accountId: string, selection: Selection): Promise<(DueUser | SkippedUser)[]> {
+/**
+ * Where a due user's rotation will serve its key: the path its verified pin names, or its default
+ * path, by the rules createKey applies (serving.ts), so that a user the rotator cannot place starts
+ * no rotation. Throws what createKey would.
+ */
+async function placement(
+  accountId: string,
+  user: { userName: string; userId: string },
+  tags: Record<string, string>,
+  keys: AccessKeyInfo[],
+): Promise<string> {
+  const { pathPrefix, pathTemplate } = config().vault;
+  const subject: TagSubject = { accountId, ...user };
+  const pin = await readPin(tags, subject);
+  const defaultVaultPath = defaultPath(pathTemplate, {
+    prefix: pathPrefix,
+    userName: user.userName,
+    accountId,
+  });
+  const request = {
+    userName: user.userName,
+    accountId,
+    vaultPath: pin?.path ?? defaultVaultPath,
+    defaultVaultPath,
+    moveVaultPath: false,
+    adoptVaultPath: false,
+  };
+  if (pin !== null) checkPinnedPath(request, pin.path);
+  await servingHome(request, keys, await readStoredKey(request.vaultPath), pin);
+  return request.vaultPath;
+}
+
+const keyInfo = (key: AccessKeyMetadata): AccessKeyInfo => ({
+  accessKeyId: key.AccessKeyId ?? '',
+  status: key.Status === 'Inactive' ? 'Inactive' : 'Active',
+  createDate: (key.CreateDate ?? new Date(0)).toISOString(),
+});
+
+/** Lists one account's users under the path and says who is due, who is skipped and who failed, and why. */
+async function listAccount(
+  accountId: string,
+  selection: Selection,
+): Promise<(DueUser | SkippedUser | FailedUser)[]> {
   const { request, now, tagKey, tagValue } = selection;
   const { iam } = iamClients({ accountId, execution: selection.executionName, step: 'listCandidates' });
-  const users = (await usersUnder(iam, selection.path)).flatMap((u) => (u.UserName ? [u.UserName] : []));
-  return pooled(users, PARALLEL_USERS, async (userName) => {
+  const users = (await usersUnder(iam, selection.path)).flatMap((u) =>
+    u.UserName && u.UserId ? [{ userName: u.UserName, userId: u.UserId }] : [],
+  );
+  return pooled(users, PARALLEL_USERS, async (user) => {
+    const { userName } = user;
     const { tags, keys } = await userState(iam, userName);
     const skip = (reason: SkipReason): SkippedUser => ({ accountId, userName, reason });
     if (!request.allUsersInPath && tags[tagKey] !== tagValue) return skip('notTagged');
-    const claim = claimOf(tags);
-    if (claim && now - claim.claimedAt < CLAIM_TTL_MS) return skip('rotationRunning');
+    const subject = { accountId, ...user };
+    const hint = claimOf(tags);
+    // Only a claim the rotator wrote holds a user back; a fresh-looking one is checked.
+    if (hint && isFresh(hint, now) && (await verifiedClaim(tags, subject))) return skip('rotationRunning');
     const active = keys
       .filter((k) => k.Status === 'Active' && k.AccessKeyId)
       .sort((a, b) => (a.CreateDate?.getTime() ?? 0) - (b.CreateDate?.getTime() ?? 0));
@@ -168,9 +223,18 @@ async function listAccount(accountId: string, selection: Selection): Promise<(Du
     const roomByDeleting =
       request.userDefaults.deleteInactiveKey === true && keys.some((k) => k.Status === 'Inactive');
     if (keys.length >= 2 && !roomByDeleting) return skip('twoKeys');
+    let vaultPath: string;
+    try {
+      vaultPath = await placement(accountId, user, tags, keys.map(keyInfo));
+    } catch (error) {
+      if (!(error instanceof RotatorError) || error instanceof TransientError) throw error;
+      logger.warn('user not placed', { accountId, userName, error: error.name });
+      return { accountId, userName, error: error.name, cause: error.message.slice(0, MAX_USER_CAUSE) };
+    }
     const due: DueUser = {
       accountId,
       userName,
+      vaultPath,
       accessKeyId: oldest.AccessKeyId,
       keyAgeDays: ageDays,
       executionName: childExecutionName(selection.execution, accountId, userName),
@@ -226,6 +290,7 @@ export const handler = async (event: unknown): Promise<Candidates> => {
   const skipped = verdicts.filter((v): v is SkippedUser => 'reason' in v);
   const candidates: Candidates = {
     due: verdicts.filter((v): v is DueUser => 'executionName' in v),
+    failedUsers: verdicts.filter((v): v is FailedUser => 'error' in v),
     skipped: skipped.slice(0, MAX_SKIPPED_LISTED),
     skippedTotal: skipped.length,
     accounts: accounts.map((a) => ({

@@ -1,6 +1,10 @@
+import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { clientConfig, errorCode } from './commons/aws.js';
+import { ExecutionNameTakenError } from './commons/errors.js';
 import { parseEvent } from './commons/event.js';
 import { type FailedAccount, SKIP_REASONS } from './commons/fleet-input.js';
 import { logger } from './commons/logger.js';
+import { CLOCK_SKEW_MS } from './commons/pin.js';
 import * as z from './commons/zod.js';
 
 // `accountId`, `accounts` and `failedAccounts` are optional: a fleet started before they existed
@@ -9,10 +13,14 @@ const AccountId = z.optional(z.string());
 
 /** What each Map iteration of the fleet machine ends with. */
 const Result = z.discriminatedUnion('outcome', [
+  z.object({ accountId: AccountId, userName: z.string(), outcome: z.enum(['rotated', 'planned']) }),
   z.object({
     accountId: AccountId,
     userName: z.string(),
-    outcome: z.enum(['rotated', 'planned', 'alreadyStarted']),
+    outcome: z.literal('alreadyStarted'),
+    // Absent in fleets started before the check.
+    stateMachineArn: z.optional(z.string()),
+    executionName: z.optional(z.string()),
   }),
   z.object({ accountId: AccountId, userName: z.string(), outcome: z.literal('failed'), error: z.string() }),
 ]);
@@ -21,6 +29,12 @@ const Count = z.number().check(z.int(), z.minimum(0));
 
 const Event = z.object({
   results: z.array(Result),
+  /** Due users listCandidates could not place: no child was started. */
+  failedUsers: z._default(
+    z.array(z.object({ accountId: z.string(), userName: z.string(), error: z.string(), cause: z.string() })),
+    [],
+  ),
+  fleetStartedAt: z.optional(z.iso.datetime({ offset: true })),
   skipped: z.array(z.object({ accountId: AccountId, userName: z.string(), reason: z.enum(SKIP_REASONS) })),
   /** All skipped users; `skipped` names only the first of them. Absent: `skipped` is all of them. */
   skippedTotal: z.optional(Count),
@@ -69,6 +83,63 @@ export interface FleetSummary extends Outcomes {
 const MAX_CAUSE = 32_000;
 
 type Event = z.infer<typeof Event>;
+type Result = z.infer<typeof Result>;
+
+/** What the check reads of a child's input: the fleet machine writes these fields. */
+const ChildInput = z.object({
+  userName: z.string(),
+  accountId: z.optional(z.string()),
+  dryRun: z.optional(z.boolean()),
+  fleetTaskToken: z.string(),
+});
+
+let client: SFNClient | undefined;
+
+/**
+ * Why the execution holding a child's name is not this fleet's rotation of the user, or undefined
+ * when it is: anyone allowed StartExecution can predict the name and start, say, a dry run under it.
+ * It must rotate the same user in the same account, be a dry run exactly when the fleet is one, carry
+ * a fleet's task token and have started after the fleet did.
+ */
+async function notThisFleets(
+  result: Extract<Result, { outcome: 'alreadyStarted' }>,
+  dryRun: boolean,
+  fleetStartedAt: string,
+  arn: string,
+): Promise<string | undefined> {
+  client ??= new SFNClient(clientConfig());
+  try {
+    const out = await client.send(new DescribeExecutionCommand({ executionArn: arn }));
+    const input = ChildInput.safeParse(JSON.parse(out.input ?? 'null'));
+    if (!input.success) return 'its input is not a fleet child input';
+    const { userName, accountId, dryRun: childDryRun } = input.data;
+    if (userName !== result.userName || (accountId ?? result.accountId) !== result.accountId) {
+      return `it rotates ${accountId ?? ''}/${userName}`;
+    }
+    if ((childDryRun ?? false) !== dryRun) return `it is ${dryRun ? 'not ' : ''}a dry run`;
+    const started = out.startDate?.getTime() ?? 0;
+    if (started < Date.parse(fleetStartedAt) - CLOCK_SKEW_MS) return 'it started before this fleet';
+    return undefined;
+  } catch (error) {
+    return `it could not be described (${errorCode(error)})`;
+  }
+}
+
+/** The result, with an `alreadyStarted` child that is not this fleet's turned into a failure. */
+async function checked(result: Result, dryRun: boolean, fleetStartedAt: string | undefined): Promise<Result> {
+  if (result.outcome !== 'alreadyStarted' || !result.stateMachineArn || !result.executionName) return result;
+  if (fleetStartedAt === undefined) return result;
+  const arn = `${result.stateMachineArn.replace(':stateMachine:', ':execution:')}:${result.executionName}`;
+  const why = await notThisFleets(result, dryRun, fleetStartedAt, arn);
+  if (why === undefined) return result;
+  logger.warn('a child name is held by another execution', { executionArn: arn, why });
+  return {
+    accountId: result.accountId,
+    userName: result.userName,
+    outcome: 'failed',
+    error: ExecutionNameTakenError.name,
+  };
+}
 
 /** The outcomes of the results and skipped users given; `skippedTotal` counts the skipped ones. */
 function outcomes(results: Event['results'], skipped: Event['skipped'], skippedTotal: number): Outcomes {
@@ -92,9 +163,23 @@ function outcomes(results: Event['results'], skipped: Event['skipped'], skippedT
   };
 }
 
-/** SummarizeFleet: the fleet execution's output, from the Map's results, in all and by account. Pure: makes no calls. */
+/**
+ * SummarizeFleet: the fleet execution's output, from the Map's results and the users listCandidates
+ * could not place, in all and by account. Its only call describes a child whose name an earlier
+ * execution held (states:DescribeExecution).
+ */
 export const handler = async (event: unknown): Promise<FleetSummary> => {
-  const { results, skipped, skippedTotal, accounts, failedAccounts, dryRun } = parseEvent(Event, event);
+  const parsed = parseEvent(Event, event);
+  const { skipped, skippedTotal, accounts, failedAccounts, failedUsers, dryRun } = parsed;
+  const results: Result[] = [
+    ...(await Promise.all(parsed.results.map((r) => checked(r, dryRun, parsed.fleetStartedAt)))),
+    ...failedUsers.map((f) => ({
+      accountId: f.accountId,
+      userName: f.userName,
+      outcome: 'failed' as const,
+      error: f.error,
+    })),
+  ];
   const inAccount = <T extends { accountId?: string | undefined }>(items: T[], accountId: string) =>
     items.filter((item) => item.accountId === accountId);
   const listed = accounts.map((a): AccountSummary => ({
@@ -123,6 +208,12 @@ export const handler = async (event: unknown): Promise<FleetSummary> => {
     problems.push(
       `${failed.length} of ${results.length} rotations failed before their new key was stored and verified: ${list}. Each child execution's history says why and what it left (the error table in the README).`,
     );
+  }
+  if (failedUsers.length > 0) {
+    const list = failedUsers
+      .map((f) => `${several ? `${f.accountId}/` : ''}${f.userName} (${f.error}: ${f.cause})`)
+      .join(', ');
+    problems.push(`${failedUsers.length} due user(s) were not started: ${list}.`);
   }
   if (failedAccounts.length > 0) {
     const list = failedAccounts.map((f) => `${f.accountId} (${f.error}: ${f.cause})`).join(', ');

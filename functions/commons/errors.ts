@@ -66,6 +66,12 @@ export class RollbackUnsafeError extends PermanentError {}
 export class FleetTooLargeError extends PermanentError {}
 
 /**
+ * Fleet: the execution holding a child's name is not this fleet's rotation of that user (someone
+ * started one under the predictable name first): the user was not rotated by this run.
+ */
+export class ExecutionNameTakenError extends PermanentError {}
+
+/**
  * Thrown when the target role in another account cannot be assumed: it is missing, does not trust
  * this step's role, or expects another ExternalId. The step changed nothing.
  */

@@ -78,6 +78,8 @@ export interface DueUser {
   /** The account the user is in: the child's input `accountId`. */
   accountId: string;
   userName: string;
+  /** Where the child serves the key: the user's verified pin, or its default path serving its key. */
+  vaultPath: string;
   /** The oldest Active key, and its age in whole days. */
   accessKeyId: string;
   keyAgeDays: number;
@@ -89,6 +91,20 @@ export interface SkippedUser {
   accountId: string;
   userName: string;
   reason: SkipReason;
+}
+
+/**
+ * A due user the fleet starts no rotation of, because the rotator cannot prove where its consumers
+ * read its key (no verified pin, and its default path serves none of its Active keys) or its pin was
+ * changed outside the rotator: createKey would refuse it too.
+ */
+export interface FailedUser {
+  accountId: string;
+  userName: string;
+  /** The error's name: InvalidInputError, or VaultDataError for a path holding no key pair. */
+  error: string;
+  /** Its message, at most MAX_USER_CAUSE characters. */
+  cause: string;
 }
 
 /** An account whose users were listed, and how many of them were skipped. */
@@ -112,6 +128,8 @@ export interface FailedAccount {
 /** listCandidates' result: the Map's items and the fleet-level values every item reads. */
 export interface Candidates {
   due: DueUser[];
+  /** Due users not started, with the reason; the fleet ends FleetRotationIncomplete. */
+  failedUsers: FailedUser[];
   /** The first MAX_SKIPPED_LISTED skipped users with their reasons; `skippedTotal` counts them all. */
   skipped: SkippedUser[];
   skippedTotal: number;
@@ -128,6 +146,8 @@ export const MAX_PAYLOAD_BYTES = 256 * 1024;
 
 /** A failed account's cause is cut here: the summary and the Fail cause repeat it. */
 export const MAX_ACCOUNT_CAUSE = 500;
+/** A failed user's cause is cut here, for the same reason. */
+export const MAX_USER_CAUSE = 500;
 
 /**
  * The most users one fleet run hands to its Map, across all its accounts. An entry is at most

@@ -71,7 +71,10 @@ export async function verifiedClaim(
     claimed.claimedAt <= Date.now() + CLOCK_SKEW_MS &&
     (await verifyTag('claim', signedFields(subject, claimed.owner, tags[CLAIM_TAG] ?? ''), signature));
   if (!valid) {
-    logger.warn('ignored a claim the rotator did not write', { userName: subject.userName, owner: claimed.owner });
+    logger.warn('ignored a claim the rotator did not write', {
+      userName: subject.userName,
+      owner: claimed.owner,
+    });
     return undefined;
   }
   return claimed;

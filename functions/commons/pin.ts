@@ -77,12 +77,18 @@ export async function pinTags(subject: TagSubject, path: string): Promise<Record
 }
 
 /** True when `accessKeyId` is one of the user's Active keys: whoever reads it there uses this user's key. */
-export function isActiveKeyOf(accessKeyId: string | null | undefined, keys: readonly AccessKeyInfo[]): boolean {
+export function isActiveKeyOf(
+  accessKeyId: string | null | undefined,
+  keys: readonly AccessKeyInfo[],
+): boolean {
   return keys.some((key) => key.status === 'Active' && key.accessKeyId === accessKeyId);
 }
 
 /** What a Vault path serves, for messages. */
-export function describeServed(accessKeyId: string | null | undefined, keys: readonly AccessKeyInfo[]): string {
+export function describeServed(
+  accessKeyId: string | null | undefined,
+  keys: readonly AccessKeyInfo[],
+): string {
   if (!accessKeyId) return 'no key';
   const key = keys.find((k) => k.accessKeyId === accessKeyId);
   if (!key) return `${accessKeyId}, which is not a key of this user`;

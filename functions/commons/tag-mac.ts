@@ -21,7 +21,11 @@ const keyOf = (tag: SignedTag) => config().tagKeys[tag];
 export async function signTag(tag: SignedTag, fields: readonly string[]): Promise<string> {
   try {
     const out = await kmsClient().send(
-      new GenerateMacCommand({ KeyId: keyOf(tag), MacAlgorithm: MAC_ALGORITHM, Message: message(tag, fields) }),
+      new GenerateMacCommand({
+        KeyId: keyOf(tag),
+        MacAlgorithm: MAC_ALGORITHM,
+        Message: message(tag, fields),
+      }),
     );
     if (!out.Mac) throw new Error('response without Mac');
     return Buffer.from(out.Mac).toString('base64');
