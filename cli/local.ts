@@ -22,6 +22,9 @@ options:
                           demo-ci-<random>)
   --input JSON|@FILE      the execution input, exactly as given (a console or schedule input); an
                           object without userName gets the demo user's name (default {"userName":...})
+  --adopt-vault-path      set the input's adoptVaultPath: serve a user never pinned at its vaultPath
+                          although that path serves none of its Active keys (refused, exit 2, unless
+                          --allow-vault-path-adopt)
   --account ID            rotate in this AWS account (the input's accountId; an --input naming
                           another is refused): a second emulated account, unless it is the
                           rotator's ${HOME_ACCOUNT_ID}, holding the demo user and the target role
@@ -49,6 +52,9 @@ options:
   --allow-delete-inactive-key
                           the deployment's allowDeleteInactiveKey: input may set deleteInactiveKey
                           (default: refused)
+  --allow-vault-path-adopt
+                          the deployment's allowVaultPathAdopt: input may set adoptVaultPath
+                          (default: refused)
   --verbose               also print the handlers' log lines on stderr
 
 exit code: 0 when the execution SUCCEEDED, 1 when it FAILED, 2 on bad usage.`;
@@ -72,11 +78,13 @@ export async function runLocal(args: string[]): Promise<number> {
       'vault-addr': { type: 'string' },
       'aws-endpoint': { type: 'string' },
       input: { type: 'string' },
+      'adopt-vault-path': { type: 'boolean' },
       'min-grace-seconds': { type: 'string' },
       'min-recovery-seconds': { type: 'string' },
       'allow-old-key-in-use-proceed': { type: 'boolean' },
       'allow-vault-path-move': { type: 'boolean' },
       'allow-delete-inactive-key': { type: 'boolean' },
+      'allow-vault-path-adopt': { type: 'boolean' },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
@@ -98,18 +106,30 @@ export async function runLocal(args: string[]): Promise<number> {
   const vaultToken = process.env.VAULT_TOKEN;
   if (values['vault-addr'] && !vaultToken) throw new Error('--vault-addr needs the token in VAULT_TOKEN');
   const floors = floorsOf(values);
+  // The flag is this deployment's to allow, and its floors are the options: refused before any stack starts.
+  if (values['adopt-vault-path'] && !floors.allowVaultPathAdopt) {
+    throw new Error(
+      "--adopt-vault-path: adoptVaultPath is not allowed: this deployment's allowVaultPathAdopt is false (--allow-vault-path-adopt)",
+    );
+  }
   const given = values.input === undefined ? undefined : await readInput(values.input);
   const named = isObject(given) ? UserName.safeParse(given.userName).data : undefined;
   const userName = values.user ?? named ?? `demo-ci-${Math.random().toString(36).slice(2, 8)}`;
   const account = accountOf(values.account, given, values);
   // Exactly the document given; only an object without userName (or accountId) gets the demo user's.
-  const input = isObject(given)
+  if (values['adopt-vault-path'] && given !== undefined && !isObject(given)) {
+    throw new Error('--adopt-vault-path needs an --input object (or none)');
+  }
+  // --adopt-vault-path alone is the default input with the flag set.
+  const base = given === undefined && values['adopt-vault-path'] ? {} : given;
+  const input: Json | undefined = isObject(base)
     ? {
-        ...given,
-        ...('userName' in given ? {} : { userName }),
-        ...(account === undefined || 'accountId' in given ? {} : { accountId: account }),
+        ...base,
+        ...('userName' in base ? {} : { userName }),
+        ...(account === undefined || 'accountId' in base ? {} : { accountId: account }),
+        ...(values['adopt-vault-path'] ? { adoptVaultPath: true } : {}),
       }
-    : given;
+    : base;
   const member = account === HOME_ACCOUNT_ID ? undefined : account;
 
   const stack = await startLocalStack({ propagationMs, ...(member ? { memberAccountIds: [member] } : {}) });
@@ -227,6 +247,7 @@ function floorsOf(values: {
   'allow-old-key-in-use-proceed'?: boolean;
   'allow-vault-path-move'?: boolean;
   'allow-delete-inactive-key'?: boolean;
+  'allow-vault-path-adopt'?: boolean;
 }): Partial<Floors> {
   const seconds = (option: 'min-grace-seconds' | 'min-recovery-seconds') => {
     const parsed = FloorSeconds.safeParse(values[option]);
@@ -241,6 +262,7 @@ function floorsOf(values: {
     ...(values['allow-old-key-in-use-proceed'] ? { allowOldKeyInUseProceed: true } : {}),
     ...(values['allow-vault-path-move'] ? { allowVaultPathMove: true } : {}),
     ...(values['allow-delete-inactive-key'] ? { allowDeleteInactiveKey: true } : {}),
+    ...(values['allow-vault-path-adopt'] ? { allowVaultPathAdopt: true } : {}),
   };
 }
 

@@ -33,6 +33,9 @@ options:
                          must be among its allowedAccountIds, where the steps assume its target role)
   --dry-run              plan only: report what would change, change nothing
   --vault-path P         where Vault serves the user's key (default: the deployment's prefix + user)
+  --adopt-vault-path     serve a user never pinned at --vault-path although it serves none of the
+                         user's Active keys today: you vouch its consumers read there (adoptVaultPath;
+                         refused, exit 2, unless the deployment allows it: allowVaultPathAdopt)
   --grace S              seconds between storing the new key and deactivating the old one
   --recovery S           seconds between deactivating and deleting the old key
   --input FILE|-         execution input as JSON (a file, or - for stdin); the options above override it
@@ -81,6 +84,7 @@ export function buildInput(
   if (typeof values.account === 'string') input.accountId = values.account;
   if (values['dry-run'] === true) input.dryRun = true;
   if (typeof values['vault-path'] === 'string') input.vaultPath = values['vault-path'];
+  if (values['adopt-vault-path'] === true) input.adoptVaultPath = true;
   if (typeof values.grace === 'string') input.graceSeconds = wholeSeconds(values.grace, '--grace');
   if (typeof values.recovery === 'string')
     input.recoverySeconds = wholeSeconds(values.recovery, '--recovery');
@@ -148,6 +152,7 @@ export async function runRotate(args: string[]): Promise<number> {
       account: { type: 'string' },
       'dry-run': { type: 'boolean' },
       'vault-path': { type: 'string' },
+      'adopt-vault-path': { type: 'boolean' },
       grace: { type: 'string' },
       recovery: { type: 'string' },
       input: { type: 'string' },

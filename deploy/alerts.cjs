@@ -1,10 +1,17 @@
 // The alert resources: one SNS topic (its own KMS key, since EventBridge and CloudWatch cannot
 // publish to a topic under the AWS-managed key), the rule on failed, timed-out or aborted
-// executions of both state machines, the ExecutionsFailed alarms, and the rule on IAM key and tag
-// changes made by anyone but the rotator's own roles (CloudTrail). template.cjs merges them in.
+// executions of both state machines, the rule on rotations stopped by a pin that does not verify
+// (possible tampering), the ExecutionsFailed alarms, and the rule on IAM key and tag changes made by
+// anyone but the rotator's own roles (CloudTrail). template.cjs merges them in.
 'use strict';
 
-const { FUNCTION_STATEMENTS, KEY_ADMINISTRATION, ROTATOR_TAG_KEYS } = require('./policies.cjs');
+const {
+  FUNCTION_STATEMENTS,
+  KEY_ADMINISTRATION,
+  ROTATOR_TAG_KEYS,
+  TAMPER_PHRASE,
+  VAULT_PATH_TAG_KEY,
+} = require('./policies.cjs');
 
 /** The state machines an operator hears about, by logical id. */
 const MACHINES = ['RotateAccessKeyStateMachine', 'RotateFleetStateMachine'];
@@ -47,6 +54,44 @@ const FAILURE_MESSAGE = {
     `"Console: ${CONSOLE}"`,
   ].join('\n'),
 };
+
+/**
+ * The message for a rotation stopped because a user's pin does not verify: someone who may tag the
+ * user rewrote where its key is served. The generic failure message goes out too; this one says why
+ * it matters and where to look.
+ */
+const TAMPER_MESSAGE = {
+  InputPathsMap: {
+    region: '$.region',
+    execution: '$.detail.executionArn',
+    name: '$.detail.name',
+    error: '$.detail.error',
+    cause: '$.detail.cause',
+  },
+  InputTemplate: [
+    '"iam-key-rotator: POSSIBLE TAMPERING: execution <name> stopped: a user\'s pin was changed outside the rotator."',
+    `"Someone allowed iam:TagUser may have rewritten its ${VAULT_PATH_TAG_KEY} tag: find who in CloudTrail (TagUser on that user)."`,
+    '"Execution: <execution>"',
+    '"Error: <error>"',
+    '"Cause: <cause>"',
+    `"Console: ${CONSOLE}"`,
+  ].join('\n'),
+};
+
+/**
+ * A failed rotation whose cause carries TAMPER_PHRASE (the InvalidInputError of a pin whose MAC does
+ * not verify, functions/commons/ownership.ts). Only the rotation machine: the fleet reports its
+ * children's failures, and each child's own failure is the event.
+ */
+const tamperPattern = () => ({
+  source: ['aws.states'],
+  'detail-type': ['Step Functions Execution Status Change'],
+  detail: {
+    status: ['FAILED'],
+    stateMachineArn: [{ Ref: MACHINES[0] }],
+    cause: [{ wildcard: `*${TAMPER_PHRASE}*` }],
+  },
+});
 
 /** The message for a key or tag change made outside a rotation. */
 const OUT_OF_BAND_MESSAGE = {
@@ -131,7 +176,7 @@ function alertResources({ service, stage, alertEmail, outOfBand, keyAdministrato
       'Fn::Sub': `arn:\${AWS::Partition}:cloudwatch:\${AWS::Region}:\${AWS::AccountId}:alarm:${service}-${stage}-${label}-executions-failed`,
     })),
   };
-  const eventRules = [publishers.events];
+  const eventRules = [publishers.events, { 'Fn::GetAtt': ['PinTamperRule', 'Arn'] }];
   if (outOfBand) eventRules.push({ 'Fn::GetAtt': ['OutOfBandChangeRule', 'Arn'] });
 
   resources.AlertTopicKey = {
@@ -227,6 +272,15 @@ function alertResources({ service, stage, alertEmail, outOfBand, keyAdministrato
       Targets: [{ Id: 'alert-topic', Arn: { Ref: 'AlertTopic' }, InputTransformer: FAILURE_MESSAGE }],
     },
   };
+  resources.PinTamperRule = {
+    Type: 'AWS::Events::Rule',
+    Properties: {
+      Description:
+        'iam-key-rotator: possible tampering: a rotation stopped on a pin changed outside the rotator',
+      EventPattern: tamperPattern(),
+      Targets: [{ Id: 'alert-topic', Arn: { Ref: 'AlertTopic' }, InputTransformer: TAMPER_MESSAGE }],
+    },
+  };
   for (const [id, label] of Object.entries(ALARMS)) {
     resources[id] = failedAlarm(service, stage, MACHINES[label === 'fleet' ? 1 : 0], label);
   }
@@ -243,4 +297,4 @@ function alertResources({ service, stage, alertEmail, outOfBand, keyAdministrato
   return resources;
 }
 
-module.exports = { alertResources, auditedWriters, AUDITED_ACTIONS, MACHINES };
+module.exports = { alertResources, auditedWriters, AUDITED_ACTIONS, MACHINES, TAMPER_PHRASE };

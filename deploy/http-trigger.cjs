@@ -36,6 +36,7 @@ function executionInputSchema(floors) {
   // A switch the deployment leaves off admits only false; moving and proceeding together never pass.
   if (!floors.allowVaultPathMove) properties.moveVaultPath.enum = [false];
   if (!floors.allowDeleteInactiveKey) properties.deleteInactiveKey.enum = [false];
+  if (!floors.allowVaultPathAdopt) properties.adoptVaultPath.enum = [false];
   schema.not = {
     properties: { moveVaultPath: { enum: [true] }, oldKeyInUse: { enum: ['proceed'] } },
     required: ['moveVaultPath', 'oldKeyInUse'],

@@ -1,16 +1,29 @@
-// The one source of the IAM policy documents: each function's role, the sealing key's policy, the
-// state machines' roles, and the target role in member accounts. deploy/template.cjs renders them
+// The one source of the IAM policy documents: each function's role, the sealing key's and the tag
+// signing keys' policies, the state machines' roles, and the target role in member accounts. deploy/template.cjs renders them
 // into the CloudFormation template at package time (every `${...}` becomes an Fn::Sub variable),
 // deploy/target-account.cjs into deploy/target-account.yml; the local stack renders them with its
 // own accounts and key, and its emulated AWS evaluates them.
 'use strict';
 
+/** The claim's MAC (claim key), so that a claim nobody but createKey wrote is never trusted. */
+const CLAIM_MAC_TAG_KEY = 'iam-key-rotator:claim-mac';
 /** The user tags createKey writes to claim a user (functions/commons/ownership.ts). */
-const CLAIM_TAG_KEYS = ['iam-key-rotator:execution', 'iam-key-rotator:claim'];
+const CLAIM_TAG_KEYS = ['iam-key-rotator:execution', 'iam-key-rotator:claim', CLAIM_MAC_TAG_KEY];
 /** The user tag verifyKey writes: the Vault path that serves the user's key. */
 const VAULT_PATH_TAG_KEY = 'iam-key-rotator:vault-path';
+/** The pin's MAC (pin key), so that a pin nobody but verifyKey wrote is never trusted. */
+const VAULT_PATH_MAC_TAG_KEY = 'iam-key-rotator:vault-path-mac';
+/** The user tags verifyKey writes: the pin and its MAC. */
+const PIN_TAG_KEYS = [VAULT_PATH_TAG_KEY, VAULT_PATH_MAC_TAG_KEY];
 /** Every user tag the rotator writes; each function's TagUser is limited to the keys it writes. */
-const ROTATOR_TAG_KEYS = [...CLAIM_TAG_KEYS, VAULT_PATH_TAG_KEY];
+const ROTATOR_TAG_KEYS = [...CLAIM_TAG_KEYS, ...PIN_TAG_KEYS];
+
+/**
+ * What ends the execution of a user whose pin does not verify ("the pin of U was changed outside the
+ * rotator"): the tamper alert's rule (deploy/alerts.cjs) matches the Fail's cause on it, so the
+ * functions import it from here rather than repeat it.
+ */
+const TAMPER_PHRASE = 'changed outside the rotator';
 
 /** The encryption context every sealed secret carries; KMS grants are limited to it. */
 const ENCRYPTION_CONTEXT_KEYS = [
@@ -25,10 +38,28 @@ const ENCRYPTION_CONTEXT_KEYS = [
  * AccountId); TargetRoleName only when target accounts are set. The key policy also names each role
  * as `${<Fn>RoleArn}` (see roleArnVariable).
  */
-const VARIABLES = ['Service', 'Stage', 'UserPath', 'SealingKeyArn', 'TargetRoleName'];
+const VARIABLES = [
+  'Service',
+  'Stage',
+  'UserPath',
+  'SealingKeyArn',
+  'PinKeyArn',
+  'ClaimKeyArn',
+  'TargetRoleName',
+];
 
 const USERS = 'arn:${AWS::Partition}:iam::${AWS::AccountId}:user${UserPath}*';
 const SEALING_KEY = '${SealingKeyArn}';
+/** The HMAC_256 keys that sign the pin (verifyKey) and the claim (createKey) tags. */
+const PIN_KEY = '${PinKeyArn}';
+const CLAIM_KEY = '${ClaimKeyArn}';
+const SIGNING_KEYS = { pin: PIN_KEY, claim: CLAIM_KEY };
+/** The rotation machine's executions, by its name like STATE_MACHINE_ARN (a reference would be a cycle). */
+const ROTATION_EXECUTIONS =
+  'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${Service}-${Stage}:*';
+
+// HMAC_256 keys take HMAC_SHA_256 only; the condition keeps a future key spec from widening the grant.
+const MAC_ALGORITHM = { StringEquals: { 'kms:MacAlgorithm': 'HMAC_SHA_256' } };
 
 const sealingCondition = (purposes) => ({
   StringEquals: { 'kms:EncryptionContext:iam-key-rotator:purpose': purposes },
@@ -63,6 +94,22 @@ const FUNCTION_STATEMENTS = {
       Condition: { 'ForAllValues:StringEquals': { 'aws:TagKeys': CLAIM_TAG_KEYS } },
     },
     {
+      // Only createKey may sign a claim: the claim key's policy denies GenerateMac to every other role.
+      Sid: 'SignClaims',
+      Effect: 'Allow',
+      Action: 'kms:GenerateMac',
+      Resource: CLAIM_KEY,
+      Condition: MAC_ALGORITHM,
+    },
+    {
+      // The user's pin (where its key is served) and its claim (which execution owns it) are trusted only verified.
+      Sid: 'VerifyTags',
+      Effect: 'Allow',
+      Action: 'kms:VerifyMac',
+      Resource: [PIN_KEY, CLAIM_KEY],
+      Condition: MAC_ALGORITHM,
+    },
+    {
       Sid: 'SealSecrets',
       Effect: 'Allow',
       Action: 'kms:Encrypt',
@@ -85,7 +132,15 @@ const FUNCTION_STATEMENTS = {
       Effect: 'Allow',
       Action: 'iam:TagUser',
       Resource: USERS,
-      Condition: { 'ForAllValues:StringEquals': { 'aws:TagKeys': [VAULT_PATH_TAG_KEY] } },
+      Condition: { 'ForAllValues:StringEquals': { 'aws:TagKeys': PIN_TAG_KEYS } },
+    },
+    {
+      // Only verifyKey may sign a pin: the pin key's policy denies GenerateMac to every other role.
+      Sid: 'SignPins',
+      Effect: 'Allow',
+      Action: 'kms:GenerateMac',
+      Resource: PIN_KEY,
+      Condition: MAC_ALGORITHM,
     },
   ],
   deactivateOld: [
@@ -128,8 +183,9 @@ const FUNCTIONS = Object.keys(FUNCTION_STATEMENTS);
 /**
  * The fleet's functions (statemachine/rotate-fleet.asl.json's listCandidates and summarizeFleet,
  * and reportToFleet, the target of the EventBridge rule on the per-user machine's ended
- * executions). Kept apart from FUNCTION_STATEMENTS: they are not the per-user machine's steps and
- * none logs in to Vault. Every action here is proven needed by test/policies/fleet-mutation.
+ * executions). Kept apart from FUNCTION_STATEMENTS: they are not the per-user machine's steps.
+ * listCandidates logs in to Vault as the reader (VAULT_FUNCTIONS). Every action here is proven
+ * needed by test/policies/fleet-mutation.
  */
 const FLEET_FUNCTION_STATEMENTS = {
   listCandidates: [
@@ -140,8 +196,25 @@ const FLEET_FUNCTION_STATEMENTS = {
       Action: ['iam:ListUsers', 'iam:ListUserTags', 'iam:ListAccessKeys'],
       Resource: USERS,
     },
+    {
+      // A child goes only to a verified pin; a claim is trusted only verified. Never GenerateMac.
+      Sid: 'VerifyTags',
+      Effect: 'Allow',
+      Action: 'kms:VerifyMac',
+      Resource: [PIN_KEY, CLAIM_KEY],
+      Condition: MAC_ALGORITHM,
+    },
   ],
-  summarizeFleet: [],
+  summarizeFleet: [
+    {
+      // An execution already holding a child's name counts only if it is this fleet's rotation of
+      // that user: its input and start date say so. Only the rotation machine's executions.
+      Sid: 'DescribeChildren',
+      Effect: 'Allow',
+      Action: 'states:DescribeExecution',
+      Resource: ROTATION_EXECUTIONS,
+    },
+  ],
   reportToFleet: [
     {
       Sid: 'AnswerFleetTasks',
@@ -172,8 +245,12 @@ const TARGET_STEPS = [
   'listCandidates',
 ];
 
-/** The functions that log in to Vault (every handler that imports the Vault client). */
-const VAULT_FUNCTIONS = FUNCTIONS.filter((fn) => fn !== 'validateInput');
+/**
+ * The functions that log in to Vault (every handler that imports the Vault client): the per-user
+ * machine's steps but validateInput, and listCandidates, which reads the default path of a user
+ * never pinned to know whether it serves the user's key.
+ */
+const VAULT_FUNCTIONS = [...FUNCTIONS.filter((fn) => fn !== 'validateInput'), 'listCandidates'];
 
 /** The functions that write to Vault: they log in with the writer's credentials, the others the reader's. */
 const VAULT_WRITERS = ['storeInVault', 'restoreVault'];
@@ -334,13 +411,18 @@ function functionPolicy(fn, settings = {}) {
   };
 }
 
-/** A fleet function's whole policy document, with `${...}` variables left in (only targetAccounts matters). */
+/** A fleet function's whole policy document, with `${...}` variables left in, like functionPolicy's. */
 function fleetFunctionPolicy(fn, settings = {}) {
   const statements = FLEET_FUNCTION_STATEMENTS[fn];
   if (!statements) throw new Error(`no policy for fleet function ${fn}`);
   return {
     Version: '2012-10-17',
-    Statement: [...runtimeStatements(fn), ...statements, ...targetAccountStatements(fn, settings)],
+    Statement: [
+      ...runtimeStatements(fn),
+      ...statements,
+      ...settingsStatements(fn, settings),
+      ...targetAccountStatements(fn, settings),
+    ],
   };
 }
 
@@ -399,6 +481,12 @@ function targetRoleTrustPolicy() {
 
 /** Whether a statement names the sealing key (the template keeps those out of the role, see the key policy). */
 const usesSealingKey = (statement) => JSON.stringify(statement.Resource) === JSON.stringify(SEALING_KEY);
+
+/** Whether a statement names a tag signing key (kept out of the role like the sealing key's statements). */
+const usesSigningKey = (statement, kind) =>
+  [statement.Resource]
+    .flat()
+    .some((r) => (kind === undefined ? Object.values(SIGNING_KEYS) : [SIGNING_KEYS[kind]]).includes(r));
 
 /** What the key's administrator may do: everything but use the key, grant it, or re-encrypt under it. */
 const KEY_ADMINISTRATION = [
@@ -473,6 +561,57 @@ function sealingKeyPolicy({ administratorArn } = {}) {
         Principal: { AWS: '*' },
         Action: ['kms:CreateGrant', 'kms:ReEncryptFrom', 'kms:ReEncryptTo'],
         Resource: '*',
+      },
+    ],
+  };
+}
+
+/** Each function's statements, the per-user machine's and the fleet's, in the order the key policies name them. */
+const ALL_STATEMENTS = { ...FUNCTION_STATEMENTS, ...FLEET_FUNCTION_STATEMENTS };
+
+/**
+ * A tag signing key's policy (`kind`: pin or claim). Each function's statements on the key are
+ * granted to its role (as the sealing key's are: a key administrator other than the account leaves
+ * IAM policies without effect), and nobody but the one role that writes the tag may GenerateMac: an
+ * explicit Deny no IAM policy or grant overrides, so a tag only the rotator can sign stays so.
+ */
+function signingKeyPolicy(kind, { administratorArn } = {}) {
+  const key = SIGNING_KEYS[kind];
+  if (!key) throw new Error(`no signing key ${kind}`);
+  const onKey = (fn) => ALL_STATEMENTS[fn].filter((s) => usesSigningKey(s, kind));
+  const use = Object.keys(ALL_STATEMENTS).flatMap((fn) =>
+    onKey(fn).map((s) => ({
+      Sid: `${roleArnVariable(fn).replace(/Arn$/, '')}${s.Sid}`,
+      Effect: 'Allow',
+      Principal: { AWS: `\${${roleArnVariable(fn)}}` },
+      Action: s.Action,
+      Resource: '*',
+      Condition: s.Condition,
+    })),
+  );
+  const signing = Object.keys(ALL_STATEMENTS).filter((fn) =>
+    onKey(fn).some((s) => [s.Action].flat().includes('kms:GenerateMac')),
+  );
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'AdministerKey',
+        Effect: 'Allow',
+        Principal: { AWS: administratorArn || 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' },
+        Action: KEY_ADMINISTRATION,
+        Resource: '*',
+      },
+      ...use,
+      {
+        Sid: 'OnlyTheWriterSigns',
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: 'kms:GenerateMac',
+        Resource: '*',
+        Condition: {
+          ArnNotEquals: { 'aws:PrincipalArn': signing.map((fn) => `\${${roleArnVariable(fn)}}`) },
+        },
       },
     ],
   };
@@ -635,8 +774,12 @@ function render(document, values) {
 
 module.exports = {
   CLAIM_TAG_KEYS,
+  CLAIM_MAC_TAG_KEY,
   VAULT_PATH_TAG_KEY,
+  VAULT_PATH_MAC_TAG_KEY,
+  PIN_TAG_KEYS,
   ROTATOR_TAG_KEYS,
+  TAMPER_PHRASE,
   ENCRYPTION_CONTEXT_KEYS,
   VARIABLES,
   FUNCTIONS,
@@ -650,6 +793,7 @@ module.exports = {
   FLEET_SIGNAL_STATEMENT,
   STATE_MACHINE_ARN,
   FLEET_STATE_MACHINE_ARN,
+  ROTATION_EXECUTIONS,
   KEY_ADMINISTRATION,
   runtimeStatements,
   functionPolicy,
@@ -657,8 +801,10 @@ module.exports = {
   targetRolePolicy,
   targetRoleTrustPolicy,
   usesSealingKey,
+  usesSigningKey,
   roleArnVariable,
   sealingKeyPolicy,
+  signingKeyPolicy,
   stateMachineTrustPolicy,
   stateMachinePolicy,
   fleetStateMachineTrustPolicy,

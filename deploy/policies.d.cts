@@ -55,13 +55,25 @@ export interface PolicySettings {
   targetAccounts?: { accountIds: string[] };
 }
 export const CLAIM_TAG_KEYS: string[];
+/** createKey's claim MAC tag (`v1 <base64 MAC>`), one of CLAIM_TAG_KEYS. */
+export const CLAIM_MAC_TAG_KEY: string;
 export const VAULT_PATH_TAG_KEY: string;
+/** verifyKey's pin MAC tag (`v1 <ISO time> <base64 MAC>`), one of PIN_TAG_KEYS. */
+export const VAULT_PATH_MAC_TAG_KEY: string;
+/** The tags verifyKey writes: the pin and its MAC. */
+export const PIN_TAG_KEYS: string[];
 export const ROTATOR_TAG_KEYS: string[];
+/** In the cause of a rotation ended by a pin that does not verify; the tamper alert matches it. */
+export const TAMPER_PHRASE: 'changed outside the rotator';
+/** The tag signing keys: pin (verifyKey signs) and claim (createKey signs). */
+export type SigningKeyKind = 'pin' | 'claim';
 export const ENCRYPTION_CONTEXT_KEYS: string[];
 export const VARIABLES: string[];
 export const FUNCTIONS: FunctionName[];
-export const VAULT_FUNCTIONS: FunctionName[];
-export const VAULT_WRITERS: FunctionName[];
+/** The functions that log in to Vault: every step but validateInput, and listCandidates (as the reader). */
+export const VAULT_FUNCTIONS: (FunctionName | FleetFunctionName)[];
+/** The Vault functions that log in as the writer (storeInVault, restoreVault), typed like VAULT_FUNCTIONS. */
+export const VAULT_WRITERS: (FunctionName | FleetFunctionName)[];
 export const FUNCTION_STATEMENTS: Record<FunctionName, Statement[]>;
 export const FLEET_FUNCTIONS: FleetFunctionName[];
 export const FLEET_FUNCTION_STATEMENTS: Record<FleetFunctionName, Statement[]>;
@@ -73,6 +85,8 @@ export const TARGET_STEPS: TargetStep[];
 export const FLEET_SIGNAL_STATEMENT: Statement;
 export const STATE_MACHINE_ARN: string;
 export const FLEET_STATE_MACHINE_ARN: string;
+/** Every execution of the rotation machine (summarizeFleet's DescribeExecution). */
+export const ROTATION_EXECUTIONS: string;
 export const KEY_ADMINISTRATION: string[];
 export function runtimeStatements(fn: FunctionName): Statement[];
 export function functionPolicy(fn: FunctionName, settings?: PolicySettings): PolicyDocument;
@@ -89,12 +103,22 @@ export function targetRolePolicy(): PolicyDocument;
  */
 export function targetRoleTrustPolicy(): PolicyDocument;
 export function usesSealingKey(statement: Statement): boolean;
+/** Whether a statement names a tag signing key (`kind`), or either when `kind` is left out. */
+export function usesSigningKey(statement: Statement, kind?: SigningKeyKind): boolean;
 /**
  * `CreateKeyRoleArn` for createKey: the variable the key policy and the target role's trust policy
  * name that role with (also the member template's parameter and the rotator stack's output).
  */
 export function roleArnVariable(fn: FunctionName | FleetFunctionName): string;
 export function sealingKeyPolicy(options?: { administratorArn?: string }): PolicyDocument;
+/**
+ * A tag signing key's policy: the administrator, each role's statements on the key, and a Deny of
+ * kms:GenerateMac to every principal but the tag's writer (`${VerifyKeyRoleArn}` or `${CreateKeyRoleArn}`).
+ */
+export function signingKeyPolicy(
+  kind: SigningKeyKind,
+  options?: { administratorArn?: string },
+): PolicyDocument;
 export function stateMachineTrustPolicy(stateMachineArn?: string): PolicyDocument;
 export function stateMachinePolicy(): PolicyDocument;
 export function fleetStateMachineTrustPolicy(): PolicyDocument;

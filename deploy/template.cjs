@@ -1,5 +1,5 @@
 // The CloudFormation resources built from deploy/policies.cjs at package time: one role per
-// function, the sealing key and its policy, the state machine's role, the VPC settings, and the
+// function, the sealing key, the tag signing keys and their policies, the state machine's role, the VPC settings, and the
 // grants to assume the target role in other accounts. The deployment parameters decide which
 // statements exist (no CloudFormation Conditions needed).
 'use strict';
@@ -17,8 +17,10 @@ const {
   fleetStateMachineTrustPolicy,
   functionPolicy,
   usesSealingKey,
+  usesSigningKey,
   roleArnVariable,
   sealingKeyPolicy,
+  signingKeyPolicy,
   stateMachinePolicy,
   stateMachineTrustPolicy,
 } = policies;
@@ -27,13 +29,15 @@ const DESCRIPTIONS = {
   validateInput: 'validateInput: no AWS access beyond its own logs.',
   createKey: 'createKey: creates keys for rotated users and seals the secret.',
   storeInVault: 'storeInVault: opens the sealed new secret and writes it to Vault as the writer.',
-  verifyKey: 'verifyKey: calls STS with the new key itself; tags the user with the Vault path it verified.',
+  verifyKey:
+    'verifyKey: calls STS with the new key itself; tags the user with the Vault path it verified, signed.',
   deactivateOld: 'deactivateOld: sets old keys Inactive.',
   deleteOld: 'deleteOld: deletes Inactive old keys.',
   restoreVault: 'restoreVault: Vault as the writer, and on KV v1 opening the sealed previous value.',
   discardNewKey: 'discardNewKey: deletes the new key on rollback.',
-  listCandidates: 'listCandidates: reads the users, tags and keys under the rotated path; writes nothing.',
-  summarizeFleet: 'summarizeFleet: no AWS access beyond its own logs.',
+  listCandidates:
+    'listCandidates: reads the users, tags and keys under the rotated path, verifies their tags, reads Vault; writes nothing.',
+  summarizeFleet: "summarizeFleet: reads the rotation machine's executions a fleet found already started.",
   reportToFleet: 'reportToFleet: answers the task a fleet waits on when its rotation ends.',
 };
 
@@ -75,6 +79,7 @@ async function readParams(resolveVariable) {
     'allowOldKeyInUseProceed',
     'allowVaultPathMove',
     'allowDeleteInactiveKey',
+    'allowVaultPathAdopt',
     'allowedAccountIds',
     'targetRoleName',
     'targetExternalId',
@@ -273,6 +278,33 @@ function fleetReportResources() {
   };
 }
 
+/** The tag signing keys' logical ids, by the kind of tag each signs (policies.cjs SIGNING_KEYS). */
+const SIGNING_KEYS = { pin: 'PinSigningKey', claim: 'ClaimSigningKey' };
+
+/**
+ * A function's statements on the rotator's KMS keys, as policies of their own attached to its role:
+ * each key policy names the roles, so a role naming the key would be a dependency cycle.
+ */
+function keyUsePolicies(fn, statements, cfn) {
+  const policies = {};
+  const groups = [
+    ['SealingKeyUse', statements.filter(usesSealingKey)],
+    ['SigningKeyUse', statements.filter((s) => usesSigningKey(s))],
+  ];
+  for (const [suffix, list] of groups) {
+    if (list.length === 0) continue;
+    policies[`${pascal(fn)}${suffix}`] = {
+      Type: 'AWS::IAM::Policy',
+      Properties: {
+        PolicyName: `${fn}${suffix}`,
+        Roles: [{ Ref: `${pascal(fn)}Role` }],
+        PolicyDocument: cfn({ Version: '2012-10-17', Statement: list }),
+      },
+    };
+  }
+  return policies;
+}
+
 function resourcesFrom(p) {
   const variables = {
     Service: p.service,
@@ -281,7 +313,16 @@ function resourcesFrom(p) {
     TargetRoleName: p.targetRoleName,
     SealingKeyArn: { 'Fn::GetAtt': ['SecretSealingKey', 'Arn'] },
     ...Object.fromEntries(
-      FUNCTIONS.map((fn) => [roleArnVariable(fn), { 'Fn::GetAtt': [`${pascal(fn)}Role`, 'Arn'] }]),
+      Object.entries(SIGNING_KEYS).map(([kind, id]) => [
+        `${pascal(kind)}KeyArn`,
+        { 'Fn::GetAtt': [id, 'Arn'] },
+      ]),
+    ),
+    ...Object.fromEntries(
+      [...FUNCTIONS, ...FLEET_FUNCTIONS].map((fn) => [
+        roleArnVariable(fn),
+        { 'Fn::GetAtt': [`${pascal(fn)}Role`, 'Arn'] },
+      ]),
     ),
   };
   const cfn = (document) => toCloudFormation(document, variables);
@@ -299,24 +340,13 @@ function resourcesFrom(p) {
             PolicyName: `${fn}-step`,
             PolicyDocument: cfn({
               Version: '2012-10-17',
-              Statement: Statement.filter((s) => !usesSealingKey(s)),
+              Statement: Statement.filter((s) => !usesSealingKey(s) && !usesSigningKey(s)),
             }),
           },
         ],
       },
     };
-    // Apart from the role: the key policy names the roles, so a role naming the key would be a cycle.
-    const sealing = Statement.filter(usesSealingKey);
-    if (sealing.length > 0) {
-      resources[`${pascal(fn)}SealingKeyUse`] = {
-        Type: 'AWS::IAM::Policy',
-        Properties: {
-          PolicyName: `${fn}SealingKeyUse`,
-          Roles: [{ Ref: `${pascal(fn)}Role` }],
-          PolicyDocument: cfn({ Version: '2012-10-17', Statement: sealing }),
-        },
-      };
-    }
+    Object.assign(resources, keyUsePolicies(fn, Statement, cfn));
   }
   resources.SecretSealingKey = {
     Type: 'AWS::KMS::Key',
@@ -326,6 +356,19 @@ function resourcesFrom(p) {
       KeyPolicy: cfn(sealingKeyPolicy({ administratorArn: p.keyAdministratorArn || undefined })),
     },
   };
+  for (const [kind, id] of Object.entries(SIGNING_KEYS)) {
+    resources[id] = {
+      Type: 'AWS::KMS::Key',
+      Properties: {
+        Description: `iam-key-rotator: signs the ${kind} tag of rotated users (HMAC), so that nobody else can write one`,
+        KeySpec: 'HMAC_256',
+        KeyUsage: 'GENERATE_VERIFY_MAC',
+        // KMS rotates symmetric encryption keys only; an HMAC key with rotation on fails to deploy.
+        EnableKeyRotation: false,
+        KeyPolicy: cfn(signingKeyPolicy(kind, { administratorArn: p.keyAdministratorArn || undefined })),
+      },
+    };
+  }
   resources.StateMachineRole = {
     Type: 'AWS::IAM::Role',
     Properties: {
@@ -336,16 +379,24 @@ function resourcesFrom(p) {
     },
   };
   for (const fn of FLEET_FUNCTIONS) {
+    const { Statement } = fleetFunctionPolicy(fn, policySettings);
     resources[`${pascal(fn)}Role`] = {
       Type: 'AWS::IAM::Role',
       Properties: {
         Description: DESCRIPTIONS[fn],
         AssumeRolePolicyDocument: LAMBDA_TRUST,
         Policies: [
-          { PolicyName: `${fn}-step`, PolicyDocument: cfn(fleetFunctionPolicy(fn, policySettings)) },
+          {
+            PolicyName: `${fn}-step`,
+            PolicyDocument: cfn({
+              Version: '2012-10-17',
+              Statement: Statement.filter((s) => !usesSigningKey(s)),
+            }),
+          },
         ],
       },
     };
+    Object.assign(resources, keyUsePolicies(fn, Statement, cfn));
   }
   resources.FleetStateMachineRole = {
     Type: 'AWS::IAM::Role',
@@ -383,6 +434,7 @@ function resourcesFrom(p) {
       allowOldKeyInUseProceed: p.allowOldKeyInUseProceed,
       allowVaultPathMove: p.allowVaultPathMove,
       allowDeleteInactiveKey: p.allowDeleteInactiveKey,
+      allowVaultPathAdopt: p.allowVaultPathAdopt,
     };
     Object.assign(resources, httpTriggerResources({ service: p.service, stage: p.stage, floors, cfn }));
     outputs.RotationsUrl = {

@@ -158,6 +158,11 @@ describe('iam-key-rotator local --input', () => {
       'allowVaultPathMove',
       '{"userName":"cli-move","vaultPath":"aws/iam-users/cli-move/v2","moveVaultPath":true}',
     ],
+    [
+      '--allow-vault-path-adopt',
+      'allowVaultPathAdopt',
+      '{"userName":"cli-adopt","vaultPath":"aws/iam-users/cli-adopt/v2","adoptVaultPath":true}',
+    ],
   ])(
     'lets %s set the deployment’s %s: refused without it, SUCCEEDED with it',
     async (option, flag, input) => {
@@ -171,6 +176,30 @@ describe('iam-key-rotator local --input', () => {
       expect(allowed.report.states.at(-1)).toBe('Rotated');
     },
   );
+
+  it('refuses --adopt-vault-path with exit 2 before starting anything, unless --allow-vault-path-adopt', async () => {
+    const refused = await run(process.execPath, [BIN, 'local', '--adopt-vault-path'], {
+      timeout: 60_000,
+    }).catch((error: { code: number; stdout: string; stderr: string }) => error);
+    expect('code' in refused ? refused.code : 0).toBe(2);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toContain(
+      "adoptVaultPath is not allowed: this deployment's allowVaultPathAdopt is false (--allow-vault-path-adopt)",
+    );
+  });
+
+  it('sets adoptVaultPath in the input with --adopt-vault-path, run to success where the deployment allows it', async () => {
+    const { code, report } = await local([
+      '--input',
+      '{"userName":"cli-adopt-flag","vaultPath":"aws/iam-users/cli-adopt-flag/v2"}',
+      '--adopt-vault-path',
+      '--allow-vault-path-adopt',
+      '--propagation-ms',
+      '0',
+    ]);
+    expect(code).toBe(0);
+    expect(report.states.at(-1)).toBe('Rotated');
+  });
 
   it.each(['"rotate ci please"', '[{"userName":"ci"}]', '42', 'null'])(
     'passes the non-object input %s to ValidateInput, which refuses it cleanly',

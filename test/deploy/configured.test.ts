@@ -3,11 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   FLEET_FUNCTIONS,
   FUNCTIONS,
+  type FleetFunctionName,
   type FunctionName,
+  type PolicySettings,
   TARGET_STEPS,
   roleArnVariable,
   VAULT_FUNCTIONS,
   VAULT_WRITERS,
+  fleetFunctionPolicy,
   functionPolicy,
 } from '../../deploy/policies.cjs';
 import {
@@ -72,30 +75,38 @@ const CLIENT_CERT_ARN =
   'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:rotator/vault-client-cert-??????';
 
 /** The functions whose role allows `action` on a resource (as policies.cjs writes it). */
-function readers(action: string, resource: string): FunctionName[] {
+function readers(action: string, resource: string): (FunctionName | FleetFunctionName)[] {
   return [...allowing(resources, action)]
     .filter(([, list]) => list.some((s) => [fromCloudFormation(s.Resource)].flat().includes(resource)))
     .map(([fn]) => fn);
 }
 
 describe('serverless package with token auth, a client certificate, a key administrator and a VPC', () => {
-  it.each(FUNCTIONS)('renders the policy of %s from deploy/policies.cjs with the parameters', (fn) => {
-    const statements = fromCloudFormation(roleStatements(resources, `${pascal(fn)}Role`)) as {
-      Sid?: string;
-    }[];
-    const expected = functionPolicy(fn, {
-      reader: { tokenSecret: READER_TOKEN, tokenParameter: '' },
-      writer: { tokenSecret: '', tokenParameter: 'rotator/writer-token' },
-      caParameter: 'rotator/vault-ca',
-      clientCertSecret: 'rotator/vault-client-cert',
-      secretsKeyArn: SECRETS_KEY,
-      vpc: { subnetIds: SUBNETS, securityGroupIds: GROUPS },
-      targetAccounts: { accountIds: ACCOUNTS },
-    }).Statement;
-    const bySid = (list: { Sid?: string }[]) =>
-      [...list].sort((a, b) => (a.Sid ?? '').localeCompare(b.Sid ?? ''));
-    expect(bySid(statements)).toEqual(bySid(expected));
-  });
+  it.each([...FUNCTIONS, ...FLEET_FUNCTIONS])(
+    'renders the policy of %s from deploy/policies.cjs with the parameters',
+    (fn) => {
+      const statements = fromCloudFormation(roleStatements(resources, `${pascal(fn)}Role`)) as {
+        Sid?: string;
+      }[];
+      const settings: PolicySettings = {
+        reader: { tokenSecret: READER_TOKEN, tokenParameter: '' },
+        writer: { tokenSecret: '', tokenParameter: 'rotator/writer-token' },
+        caParameter: 'rotator/vault-ca',
+        clientCertSecret: 'rotator/vault-client-cert',
+        secretsKeyArn: SECRETS_KEY,
+        vpc: { subnetIds: SUBNETS, securityGroupIds: GROUPS },
+        targetAccounts: { accountIds: ACCOUNTS },
+      };
+      const expected = (
+        (FUNCTIONS as string[]).includes(fn)
+          ? functionPolicy(fn as FunctionName, settings)
+          : fleetFunctionPolicy(fn as FleetFunctionName, settings)
+      ).Statement;
+      const bySid = (list: { Sid?: string }[]) =>
+        [...list].sort((a, b) => (a.Sid ?? '').localeCompare(b.Sid ?? ''));
+      expect(bySid(statements)).toEqual(bySid(expected));
+    },
+  );
 
   it('lets only storeInVault and restoreVault read the writer’s token, and only the other Vault functions the reader’s', () => {
     expect(readers('ssm:GetParameter', WRITER_TOKEN_ARN).sort()).toEqual([...VAULT_WRITERS].sort());
@@ -145,16 +156,29 @@ describe('serverless package with token auth, a client certificate, a key admini
     }
   });
 
-  it('hands the sealing key to the named administrator instead of the account', () => {
-    const policy = resources.SecretSealingKey?.Properties.KeyPolicy as {
-      Statement: { Sid?: string; Principal?: unknown }[];
-    };
-    expect(policy.Statement.find((s) => s.Sid === 'AdministerKey')?.Principal).toEqual({ AWS: KEY_ADMIN });
-    expect(JSON.stringify(policy)).not.toContain(':root');
+  it.each(['SecretSealingKey', 'PinSigningKey', 'ClaimSigningKey'])(
+    'hands %s to the named administrator instead of the account',
+    (id) => {
+      const policy = resources[id]?.Properties.KeyPolicy as {
+        Statement: { Sid?: string; Principal?: unknown }[];
+      };
+      expect(policy.Statement.find((s) => s.Sid === 'AdministerKey')?.Principal).toEqual({ AWS: KEY_ADMIN });
+      expect(JSON.stringify(policy)).not.toContain(':root');
+    },
+  );
+
+  it('lets listCandidates log in to Vault as the reader, like the other reading functions', () => {
+    expect(VAULT_FUNCTIONS).toContain('listCandidates');
+    expect(VAULT_WRITERS).not.toContain('listCandidates');
+    expect(env('listCandidates')).toMatchObject({
+      VAULT_AUTH_METHOD: 'token',
+      VAULT_TOKEN_SECRET_ID: READER_TOKEN,
+      VAULT_AWS_AUTH_ROLE: 'iam-key-rotator-reader',
+    });
   });
 
   it('puts every Vault function, and only those, in the VPC', () => {
-    for (const fn of FUNCTIONS) {
+    for (const fn of [...FUNCTIONS, ...FLEET_FUNCTIONS]) {
       expect(lambda(fn)?.VpcConfig).toEqual(
         VAULT_FUNCTIONS.includes(fn) ? { SubnetIds: SUBNETS, SecurityGroupIds: GROUPS } : undefined,
       );
@@ -163,7 +187,7 @@ describe('serverless package with token auth, a client certificate, a key admini
 
   it('gives the VPC functions’ roles the network-interface actions Lambda needs, scoped where EC2 allows', () => {
     const ec2 = 'arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}';
-    for (const fn of FUNCTIONS) {
+    for (const fn of [...FUNCTIONS, ...FLEET_FUNCTIONS]) {
       const statements = roleStatements(resources, `${pascal(fn)}Role`).filter((s) =>
         actions(s).some((a) => a.startsWith('ec2:')),
       );

@@ -38,7 +38,7 @@ interface Rule {
 const rule = (r: Resource | undefined) => r?.Properties as unknown as Rule;
 
 describe('fleet roles (deploy/policies.cjs rendered by deploy/template.cjs)', () => {
-  it('gives listCandidates read-only IAM on the rotated users path, summarizeFleet nothing, reportToFleet the task answers only', async () => {
+  it('gives listCandidates read-only IAM on the rotated users path, summarizeFleet its children’s descriptions, reportToFleet the task answers only', async () => {
     const r = await build();
     const own = (fn: string) =>
       policyStatements(r[`${pascal(fn)}Role`]).filter((s) => !actions(s).every((a) => RUNTIME.test(a)));
@@ -56,7 +56,30 @@ describe('fleet roles (deploy/policies.cjs rendered by deploy/template.cjs)', ()
         .flatMap(actions)
         .every((a) => /^iam:List/.test(a)),
     ).toBe(true);
-    expect(own('summarizeFleet')).toEqual([]);
+    // Only the rotation machine's executions: a fleet's children, never the fleet's own or another machine's.
+    expect(own('summarizeFleet')).toEqual([
+      {
+        Sid: 'DescribeChildren',
+        Effect: 'Allow',
+        Action: 'states:DescribeExecution',
+        Resource:
+          'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${Service}-${Stage}:*',
+      },
+    ]);
+    // Its signing-key grant sits in a policy of its own (the key policies name its role): verify, never sign.
+    expect(
+      fromCloudFormation(
+        (r.ListCandidatesSigningKeyUse?.Properties.PolicyDocument as { Statement: Statement[] }).Statement,
+      ),
+    ).toEqual([
+      {
+        Sid: 'VerifyTags',
+        Effect: 'Allow',
+        Action: 'kms:VerifyMac',
+        Resource: ['${PinKeyArn}', '${ClaimKeyArn}'],
+        Condition: { StringEquals: { 'kms:MacAlgorithm': 'HMAC_SHA_256' } },
+      },
+    ]);
     // Task tokens name no resource, so the answers are allowed on `*`.
     expect(own('reportToFleet')).toEqual([
       {
@@ -167,7 +190,7 @@ describe('alerts', () => {
     ]);
   });
 
-  it('lets only the two rules (by aws:SourceArn) and the two alarms publish to the topic', async () => {
+  it('lets only the three rules (by aws:SourceArn) and the two alarms publish to the topic', async () => {
     const r = await build();
     const policy = r.AlertTopicPolicy?.Properties as {
       Topics: unknown[];
@@ -185,6 +208,7 @@ describe('alerts', () => {
         ArnEquals: {
           'aws:SourceArn': [
             { 'Fn::GetAtt': ['ExecutionFailedRule', 'Arn'] },
+            { 'Fn::GetAtt': ['PinTamperRule', 'Arn'] },
             { 'Fn::GetAtt': ['OutOfBandChangeRule', 'Arn'] },
           ],
         },
@@ -401,15 +425,19 @@ describe('HTTP trigger', () => {
     const switches = schema.properties as Record<string, { enum?: unknown[] }>;
     expect(switches.moveVaultPath?.enum).toEqual([false]);
     expect(switches.deleteInactiveKey?.enum).toEqual([false]);
+    expect(switches.adoptVaultPath?.enum).toEqual([false]);
+    expect(Object.keys(schema.properties)).toContain('adoptVaultPath');
     const opened = await build({
       httpTrigger: 'true',
       allowVaultPathMove: 'true',
       allowDeleteInactiveKey: 'true',
+      allowVaultPathAdopt: 'true',
     });
     const open = opened.RotationsApiInputModel?.Properties.Schema as typeof schema & { not: unknown };
     const openSwitches = open.properties as Record<string, { enum?: unknown[] }>;
     expect(openSwitches.moveVaultPath?.enum).toBeUndefined();
     expect(openSwitches.deleteInactiveKey?.enum).toBeUndefined();
+    expect(openSwitches.adoptVaultPath?.enum).toBeUndefined();
     expect(open.not).toEqual({
       properties: { moveVaultPath: { enum: [true] }, oldKeyInUse: { enum: ['proceed'] } },
       required: ['moveVaultPath', 'oldKeyInUse'],

@@ -5,8 +5,9 @@ import { buildBundles } from '../../bench/bundles.js';
 import {
   FUNCTIONS as POLICY_FUNCTIONS,
   CLAIM_TAG_KEYS,
+  KEY_ADMINISTRATION,
+  PIN_TAG_KEYS,
   ROTATOR_TAG_KEYS,
-  VAULT_PATH_TAG_KEY,
   VAULT_FUNCTIONS,
   VAULT_WRITERS,
   functionPolicy,
@@ -63,9 +64,11 @@ const FUNCTIONS = {
     'iam:ListUserTags',
     'iam:TagUser',
     'kms:Encrypt',
+    'kms:GenerateMac',
+    'kms:VerifyMac',
   ],
   storeInVault: ['kms:Decrypt'],
-  verifyKey: ['iam:TagUser'],
+  verifyKey: ['iam:TagUser', 'kms:GenerateMac'],
   deactivateOld: ['iam:GetAccessKeyLastUsed', 'iam:ListAccessKeys', 'iam:UpdateAccessKey'],
   deleteOld: ['iam:DeleteAccessKey', 'iam:ListAccessKeys'],
   restoreVault: ['kms:Decrypt'],
@@ -136,12 +139,19 @@ describe('serverless package', () => {
   });
 
   it('allows iam:TagUser only in a statement of its own, limited to the tag keys each function writes', () => {
-    expect(ROTATOR_TAG_KEYS).toEqual([...CLAIM_TAG_KEYS, VAULT_PATH_TAG_KEY]);
+    expect(ROTATOR_TAG_KEYS).toEqual([...CLAIM_TAG_KEYS, ...PIN_TAG_KEYS]);
+    // Each tag and its MAC are written together, by the one function that may sign that kind.
+    expect(CLAIM_TAG_KEYS).toEqual([
+      'iam-key-rotator:execution',
+      'iam-key-rotator:claim',
+      'iam-key-rotator:claim-mac',
+    ]);
+    expect(PIN_TAG_KEYS).toEqual(['iam-key-rotator:vault-path', 'iam-key-rotator:vault-path-mac']);
     const tagging = [...allowing(resources, 'iam:TagUser')].filter(([, list]) => list.length > 0);
     expect(tagging.map(([fn]) => fn).sort()).toEqual(['createKey', 'verifyKey']);
     const keysWritten: Record<string, string[]> = {
       createKey: CLAIM_TAG_KEYS,
-      verifyKey: [VAULT_PATH_TAG_KEY],
+      verifyKey: PIN_TAG_KEYS,
     };
     for (const [fn, list] of tagging) {
       for (const statement of list) {
@@ -213,6 +223,98 @@ describe('serverless package', () => {
         (s) => s.Effect === 'Deny' && actions(s).some((a) => matches(a, 'kms:PutKeyPolicy')),
       ),
     ).toEqual([]);
+  });
+
+  it('creates the pin and claim signing keys as HMAC_256 keys without rotation, and names them to every function', () => {
+    for (const id of ['PinSigningKey', 'ClaimSigningKey']) {
+      expect(resources[id]?.Type).toBe('AWS::KMS::Key');
+      // KMS cannot rotate HMAC keys: EnableKeyRotation true would fail the deployment.
+      expect(resources[id]?.Properties).toMatchObject({
+        KeySpec: 'HMAC_256',
+        KeyUsage: 'GENERATE_VERIFY_MAC',
+        EnableKeyRotation: false,
+      });
+    }
+    for (const fn of Object.keys(FUNCTIONS)) {
+      expect(env(fn)).toMatchObject({
+        ROTATOR_PIN_KEY_ID: { Ref: 'PinSigningKey' },
+        ROTATOR_CLAIM_KEY_ID: { Ref: 'ClaimSigningKey' },
+      });
+    }
+  });
+
+  it.each([
+    ['PinSigningKey', 'verifyKey'],
+    ['ClaimSigningKey', 'createKey'],
+  ])(
+    'lets only the writer’s role GenerateMac with %s (%s), denied to every other principal',
+    (id, writer) => {
+      const statements = (resources[id]?.Properties.KeyPolicy as { Statement: KeyStatement[] }).Statement;
+      expect(statements.filter((s) => s.Effect === 'Deny')).toEqual([
+        {
+          Sid: 'OnlyTheWriterSigns',
+          Effect: 'Deny',
+          Principal: { AWS: '*' },
+          Action: 'kms:GenerateMac',
+          Resource: '*',
+          Condition: { ArnNotEquals: { 'aws:PrincipalArn': [role(writer)] } },
+        },
+      ]);
+      // The administrator statement is the sealing key's: manage, never use.
+      expect(statements.find((s) => s.Sid === 'AdministerKey')).toEqual(
+        keyStatements().find((s) => s.Sid === 'AdministerKey'),
+      );
+      expect(actions(statements.find((s) => s.Sid === 'AdministerKey') ?? { Action: [] })).toEqual(
+        KEY_ADMINISTRATION,
+      );
+      const use = statements.filter((s) => s.Effect === 'Allow' && s.Sid !== 'AdministerKey');
+      const expected =
+        writer === 'verifyKey'
+          ? [
+              ['createKey', 'kms:VerifyMac'],
+              ['verifyKey', 'kms:GenerateMac'],
+              ['listCandidates', 'kms:VerifyMac'],
+            ]
+          : [
+              ['createKey', 'kms:GenerateMac'],
+              ['createKey', 'kms:VerifyMac'],
+              ['listCandidates', 'kms:VerifyMac'],
+            ];
+      expect(use.map((s) => [s.Principal?.AWS, actions(s)])).toEqual(
+        expected.map(([fn, action]) => [role(fn ?? ''), [action]]),
+      );
+      for (const statement of use) {
+        expect(statement.Condition).toEqual({ StringEquals: { 'kms:MacAlgorithm': 'HMAC_SHA_256' } });
+      }
+    },
+  );
+
+  it('grants kms:GenerateMac to the tag writers and kms:VerifyMac to the tag readers, HMAC_SHA_256 only, outside the roles', () => {
+    const grants = (action: string) =>
+      Object.fromEntries(
+        [...allowing(resources, action)]
+          .filter(([, list]) => list.length > 0)
+          .map(([fn, list]) => [fn, list.flatMap((s) => [fromCloudFormation(s.Resource)].flat())]),
+      );
+    expect(grants('kms:GenerateMac')).toEqual({
+      createKey: ['${ClaimKeyArn}'],
+      verifyKey: ['${PinKeyArn}'],
+    });
+    expect(grants('kms:VerifyMac')).toEqual({
+      createKey: ['${PinKeyArn}', '${ClaimKeyArn}'],
+      listCandidates: ['${PinKeyArn}', '${ClaimKeyArn}'],
+    });
+    for (const action of ['kms:GenerateMac', 'kms:VerifyMac']) {
+      for (const statement of [...allowing(resources, action).values()].flat()) {
+        expect(statement.Condition).toEqual({ StringEquals: { 'kms:MacAlgorithm': 'HMAC_SHA_256' } });
+      }
+    }
+    // In policies of their own: the key policies name the roles, so a role naming a key is a cycle.
+    for (const fn of ['createKey', 'verifyKey', 'listCandidates']) {
+      const inline = JSON.stringify(resources[`${pascal(fn)}Role`]?.Properties.Policies);
+      expect(inline).not.toMatch(/PinSigningKey|ClaimSigningKey/);
+      expect(resources[`${pascal(fn)}SigningKeyUse`]?.Type).toBe('AWS::IAM::Policy');
+    }
   });
 
   it('runs the state machine under a role only Step Functions, for this state machine and account, can assume', () => {
@@ -381,6 +483,7 @@ describe('serverless package', () => {
         ROTATOR_MIN_GRACE_SECONDS: '300',
         ROTATOR_MIN_RECOVERY_SECONDS: '3600',
         ROTATOR_ALLOW_OLD_KEY_IN_USE_PROCEED: 'false',
+        ROTATOR_ALLOW_VAULT_PATH_ADOPT: 'false',
       });
     }
   });
@@ -393,6 +496,7 @@ describe('serverless package', () => {
       { Key: 'iam-key-rotator:allowOldKeyInUseProceed', Value: 'false' },
       { Key: 'iam-key-rotator:allowVaultPathMove', Value: 'false' },
       { Key: 'iam-key-rotator:allowDeleteInactiveKey', Value: 'false' },
+      { Key: 'iam-key-rotator:allowVaultPathAdopt', Value: 'false' },
     ]);
   });
 

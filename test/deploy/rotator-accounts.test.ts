@@ -12,6 +12,7 @@ import {
   render,
   roleArnVariable,
   usesSealingKey,
+  usesSigningKey,
 } from '../../deploy/policies.cjs';
 import { resources } from '../../deploy/template.cjs';
 import { TEMPLATE_PATH } from '../../deploy/target-account.cjs';
@@ -111,8 +112,8 @@ describe('the rotator’s roles with allowed accounts (deploy/template.cjs)', ()
     ).rejects.toThrow('allowedAccountIds: not-an-account is not a 12-digit account id');
   });
 
-  it('sizes: the heaviest step role stays under IAM’s 10,240-character inline policy quota up to 130 accounts', async () => {
-    const ids = Array.from({ length: 130 }, (_, i) => String(100_000_000_000 + i));
+  it('sizes: the heaviest step role stays under IAM’s 10,240-character inline policy quota up to 120 accounts', async () => {
+    const ids = Array.from({ length: 120 }, (_, i) => String(100_000_000_000 + i));
     // The heaviest shape: token auth, a CA, a client certificate, a customer-managed key, a VPC.
     const statements = functionPolicy('createKey', {
       reader: {
@@ -135,10 +136,17 @@ describe('the rotator’s roles with allowed accounts (deploy/template.cjs)', ()
       Stage: 'prod',
       UserPath: '/rotated/',
       SealingKeyArn: 'arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+      PinKeyArn: 'arn:aws:kms:us-east-1:111111111111:key/2234abcd-12ab-34cd-56ef-1234567890ab',
+      ClaimKeyArn: 'arn:aws:kms:us-east-1:111111111111:key/3234abcd-12ab-34cd-56ef-1234567890ab',
       TargetRoleName: 'iam-key-rotator-target',
     };
-    // IAM counts the role's inline policies together (the sealing statements are one of them), without whitespace.
-    const size = [statements.filter((s) => !usesSealingKey(s)), statements.filter(usesSealingKey)]
+    // IAM counts the role's inline policies together (the sealing and the signing-key statements are
+    // two of them), without whitespace.
+    const size = [
+      statements.filter((s) => !usesSealingKey(s) && !usesSigningKey(s)),
+      statements.filter(usesSealingKey),
+      statements.filter((s) => usesSigningKey(s)),
+    ]
       .map((list) => JSON.stringify(render({ Version: '2012-10-17', Statement: list }, values)).length)
       .reduce((a, b) => a + b);
     expect(size).toBeLessThan(10_240);

@@ -98,6 +98,16 @@ describe('scheduled rotations (deploy/schedules.cjs)', () => {
     await expect(run([], { allowDeleteInactiveKey: 'yes' })).rejects.toThrow('param allowDeleteInactiveKey');
   });
 
+  it('refuses adoptVaultPath unless the deployment parameters allow it (allowVaultPathAdopt)', async () => {
+    const entry = { userName: 'vendor-x', vaultPath: 'aws/iam-users/vendors/vendor-x', adoptVaultPath: true };
+    await expect(run([entry])).rejects.toThrow(
+      "custom.rotations[0] (vendor-x): adoptVaultPath is not allowed: this deployment's allowVaultPathAdopt is false",
+    );
+    await expect(run([entry], { allowVaultPathAdopt: 'true' })).resolves.toHaveLength(1);
+    await expect(run([entry], { allowVaultPathAdopt: true })).resolves.toHaveLength(1);
+    await expect(run([], { allowVaultPathAdopt: 'yes' })).rejects.toThrow('param allowVaultPathAdopt');
+  });
+
   it('refuses malformed floors instead of reading them as 0', async () => {
     await expect(run([], { minGraceSeconds: '' })).rejects.toThrow('param minGraceSeconds');
     await expect(run([], { allowOldKeyInUseProceed: 'yes' })).rejects.toThrow(

@@ -5,7 +5,13 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { existsSync } from 'node:fs';
-import { FUNCTIONS, type FunctionName, type Statement } from '../../deploy/policies.cjs';
+import {
+  FLEET_FUNCTIONS,
+  FUNCTIONS,
+  type FleetFunctionName,
+  type FunctionName,
+  type Statement,
+} from '../../deploy/policies.cjs';
 
 export interface Resource {
   Type: string;
@@ -56,13 +62,13 @@ export function roleStatements(resources: Record<string, Resource>, roleId: stri
   ].flatMap((p) => p.PolicyDocument.Statement);
 }
 
-/** The statements of every function's role that allow `action`, by function. */
+/** The statements of every function's role (the fleet's too) that allow `action`, by function. */
 export function allowing(
   resources: Record<string, Resource>,
   action: string,
-): Map<FunctionName, Statement[]> {
+): Map<FunctionName | FleetFunctionName, Statement[]> {
   return new Map(
-    FUNCTIONS.map((fn) => [
+    [...FUNCTIONS, ...FLEET_FUNCTIONS].map((fn) => [
       fn,
       roleStatements(resources, `${pascal(fn)}Role`).filter(
         (s) => s.Effect === 'Allow' && actions(s).some((a) => matches(a, action)),
@@ -100,6 +106,13 @@ export function matches(pattern: string, action: string): boolean {
   return new RegExp(`^${regex}$`, 'i').test(action);
 }
 
+/** The KMS keys' logical ids, and the variables policies.cjs names their ARNs with. */
+const KEY_VARIABLES: Record<string, string> = {
+  SecretSealingKey: '${SealingKeyArn}',
+  PinSigningKey: '${PinKeyArn}',
+  ClaimSigningKey: '${ClaimKeyArn}',
+};
+
 /**
  * A template value back in policies.cjs's notation: Fn::Sub strings as they were, a resource's ARN
  * as the variable the documents use for it.
@@ -114,7 +127,7 @@ export function fromCloudFormation(value: unknown): unknown {
     }
     if (entries.length === 1 && only?.[0] === 'Fn::GetAtt') {
       const [id] = only[1] as [string, string];
-      return id === 'SecretSealingKey' ? '${SealingKeyArn}' : `\${${id}Arn}`;
+      return KEY_VARIABLES[id] ?? `\${${id}Arn}`;
     }
     return Object.fromEntries(entries.map(([k, v]) => [k, fromCloudFormation(v)]));
   }
@@ -221,6 +234,7 @@ export const TEMPLATE_PARAMS: Record<string, string> = {
   allowOldKeyInUseProceed: 'false',
   allowVaultPathMove: 'false',
   allowDeleteInactiveKey: 'false',
+  allowVaultPathAdopt: 'false',
   allowedAccountIds: '',
   targetRoleName: 'iam-key-rotator-target',
   targetExternalId: '',

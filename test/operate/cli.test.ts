@@ -186,6 +186,40 @@ describe('iam-key-rotator rotate', () => {
     expect(stack.traffic.calls()['sfn:StartExecution']).toBe(1);
   });
 
+  it('refuses --adopt-vault-path (exit 2) where the deployment’s tags say allowVaultPathAdopt is false, starts it where true', async () => {
+    const deployment = (name: string, tags: Record<string, string>) =>
+      stack.aws.stepFunctions.machines.register({
+        name,
+        definition: JSON.stringify({ StartAt: 'Done', States: { Done: { Type: 'Pass', End: true } } }),
+        roleArn: `arn:aws:iam::123456789012:role/${name}`,
+        tasks: {},
+        tags: () => tags,
+        run: async ({ input, onEvent }) => {
+          onEvent({ type: 'ExecutionSucceeded', timestamp: Date.now(), output: input });
+        },
+      });
+    const closed = deployment('op-adopt-closed', floorTags(DEFAULT_FLOORS));
+    const open = deployment('op-adopt-open', floorTags({ ...DEFAULT_FLOORS, allowVaultPathAdopt: true }));
+    stack.traffic.resetCalls();
+    const args = [
+      'rotate',
+      'op-adopt',
+      '--vault-path',
+      'aws/iam-users/vendors/op-adopt',
+      '--adopt-vault-path',
+    ];
+    const refused = await cli([...args, '--state-machine-arn', closed]);
+    const started = await cli([...args, '--state-machine-arn', open]);
+
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(
+      "invalid execution input: adoptVaultPath is not allowed: this deployment's allowVaultPathAdopt is false",
+    );
+    expect(started.code).toBe(0);
+    expect(started.stdout).toContain(':execution:op-adopt-open:op-adopt-');
+    expect(stack.traffic.calls()['sfn:StartExecution']).toBe(1);
+  });
+
   it('starts input the published floors allow, and leaves unpublished floors to the state machine', async () => {
     // Deployments with other floors: machines that end at once, tagged as serverless.yml tags the rotator.
     const deployment = (name: string, tags: Record<string, string>) =>
@@ -212,7 +246,7 @@ describe('iam-key-rotator rotate', () => {
     expect(unpublished.code).toBe(0);
     expect(unpublished.stderr).toBe(
       'iam-key-rotator: the deployment publishes no floors (minGraceSeconds, minRecoverySeconds, ' +
-        'allowOldKeyInUseProceed, allowVaultPathMove, allowDeleteInactiveKey); the state machine will check them\n',
+        'allowOldKeyInUseProceed, allowVaultPathMove, allowVaultPathAdopt, allowDeleteInactiveKey); the state machine will check them\n',
     );
     expect(stillBelow.code).toBe(2);
     expect(stillBelow.stderr).toContain(

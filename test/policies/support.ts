@@ -1,7 +1,7 @@
 import { IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, expect, vi } from 'vitest';
 import policies from '../../deploy/policies.cjs';
-import type { FunctionName, PolicyDocument } from '../../deploy/policies.cjs';
+import type { FleetFunctionName, FunctionName, PolicyDocument } from '../../deploy/policies.cjs';
 import { functionRoleName, localFunctionPolicy, renderLocally } from '../../local-stack/function-roles.js';
 import {
   localTarget,
@@ -39,7 +39,7 @@ export interface PolicyLab {
   putPolicy(fn: FunctionName, document: PolicyDocument): Promise<void>;
   /** Puts every function's deployment policy back. */
   restorePolicies(): Promise<void>;
-  roleArn(fn: FunctionName): string;
+  roleArn(fn: FunctionName | FleetFunctionName): string;
 }
 
 export function usePolicyLab(): () => PolicyLab {

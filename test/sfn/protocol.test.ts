@@ -381,6 +381,7 @@ describe('the Step Functions endpoint', () => {
       { key: 'iam-key-rotator:allowOldKeyInUseProceed', value: 'false' },
       { key: 'iam-key-rotator:allowVaultPathMove', value: 'false' },
       { key: 'iam-key-rotator:allowDeleteInactiveKey', value: 'false' },
+      { key: 'iam-key-rotator:allowVaultPathAdopt', value: 'false' },
     ]);
     // The tags follow the environment the in-process functions read (rotatorEnvironment sets it).
     const saved = process.env.ROTATOR_MIN_GRACE_SECONDS;

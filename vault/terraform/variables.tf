@@ -109,7 +109,7 @@ variable "sts_region" {
 }
 
 variable "reader_role_arns" {
-  description = "ARNs of the IAM roles of createKey, verifyKey, deactivateOld, deleteOld and discardNewKey."
+  description = "ARNs of the IAM roles of createKey, verifyKey, deactivateOld, deleteOld, discardNewKey and listCandidates."
   type        = list(string)
   default     = []
   validation {
