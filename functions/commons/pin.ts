@@ -14,8 +14,11 @@ export const VAULT_PATH_TAG = 'iam-key-rotator:vault-path';
 /** `v1 <time> <MAC>`: the pin key's MAC over the account, the user's id, the path and the time. */
 export const VAULT_PATH_MAC_TAG = 'iam-key-rotator:vault-path-mac';
 
-/** In every error about a pin the rotator did not write: the tamper alert's rule matches it. */
-export const TAMPER_PHRASE = 'was changed outside the rotator';
+/**
+ * In every error about a pin the rotator did not write: the tamper alert's rule (deploy/alerts.cjs,
+ * policies.cjs TAMPER_PHRASE, which a test holds equal) matches it.
+ */
+export const TAMPER_PHRASE = 'changed outside the rotator';
 
 /** How far ahead of this function's clock a signed time may be and still count (clocks differ). */
 export const CLOCK_SKEW_MS = 60_000;
@@ -40,7 +43,7 @@ export interface Pin {
 
 function tampered(subject: TagSubject, detail: string): InvalidInputError {
   return new InvalidInputError(
-    `the pin of '${subject.userName}' ${TAMPER_PHRASE} (${detail}); nothing was changed. Look in CloudTrail for who tagged the user; to rotate it again, remove the tags ${VAULT_PATH_TAG} and ${VAULT_PATH_MAC_TAG} and start a rotation with the vaultPath its consumers read`,
+    `the pin of '${subject.userName}' was ${TAMPER_PHRASE} (${detail}); nothing was changed. Look in CloudTrail for who tagged the user; to rotate it again, remove the tags ${VAULT_PATH_TAG} and ${VAULT_PATH_MAC_TAG} and start a rotation with the vaultPath its consumers read`,
   );
 }
 
