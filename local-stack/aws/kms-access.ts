@@ -1,6 +1,6 @@
 import { conditionKeys, field, stringMap, type Access, type JsonAccess } from './access.js';
 import { parseBlob } from './kms-crypto.js';
-import { keyArn, resolveKey } from './kms.js';
+import { keyArn, resolveKey } from './kms-keys.js';
 import type { AwsState } from './state.js';
 
 /** kms:EncryptionContext:<key> for each pair, and kms:EncryptionContextKeys (absent without a context). */

@@ -10,7 +10,7 @@ const TAG_BYTES = 16;
 
 export type EncryptionContext = Record<string, string>;
 
-export const newKeyMaterial = (): Buffer => randomBytes(32);
+export const newKeyMaterial = (bytes = 32): Buffer => randomBytes(bytes);
 
 // The context is authenticated, not encrypted; sorting makes {a,b} and {b,a} the same AAD, as in KMS.
 function contextAad(context: EncryptionContext | undefined): Buffer {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { JsonHandler } from './context.js';
 import { AwsServiceError } from './errors.js';
 import { constraintError, parseInput } from './json-input.js';
-import { awsManagedKey, resolveKey } from './kms.js';
+import { awsManagedKey, resolveKey } from './kms-keys.js';
 import { open, parseBlob, seal } from './kms-crypto.js';
 import type { AwsState, KmsKey } from './state.js';
 
