@@ -55,4 +55,6 @@ export const kmsAccess: ReadonlyMap<string, JsonAccess> = new Map<string, JsonAc
       return [onKey(state, 'kms:Decrypt', keyArn(state, parsed.keyId), encryptionContextKeys(input))];
     },
   ],
+  ['GenerateMac', namedKey('kms:GenerateMac', false)],
+  ['VerifyMac', namedKey('kms:VerifyMac', false)],
 ]);

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * Ciphertext blob layout: version (1) | key-id length (1) | key id | IV (12) | GCM tag (16) | data.
@@ -65,4 +65,14 @@ export function open(parsed: ParsedBlob, material: Buffer, context?: EncryptionC
   } catch {
     return undefined;
   }
+}
+
+/** RFC 2104 HMAC of `message` with an HMAC key's material; `bits` is the hash's (224..512). */
+export const hmac = (material: Buffer, bits: number, message: Buffer): Buffer =>
+  createHmac(`sha${bits}`, material).update(message).digest();
+
+/** Whether `mac` is the message's HMAC, compared in constant time. */
+export function macMatches(material: Buffer, bits: number, message: Buffer, mac: Buffer): boolean {
+  const expected = hmac(material, bits, message);
+  return expected.length === mac.length && timingSafeEqual(expected, mac);
 }

@@ -13,6 +13,7 @@ import {
   usageOf,
   type KeySpec,
 } from './kms-keys.js';
+import { kmsMacActions } from './kms-mac.js';
 
 const ALGORITHM = 'SYMMETRIC_DEFAULT';
 const MAX_PLAINTEXT_BYTES = 4096;
@@ -141,4 +142,5 @@ export const kmsActions: ReadonlyMap<string, JsonHandler> = new Map<string, Json
       return { KeyId: key.arn, Plaintext: plaintext.toString('base64'), EncryptionAlgorithm: ALGORITHM };
     },
   ],
+  ...kmsMacActions,
 ]);
