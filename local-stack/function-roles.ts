@@ -16,6 +16,9 @@ export interface PolicyValues {
   region: string;
   accountId: string;
   sealingKeyArn: string;
+  /** The HMAC keys that sign the pin and the claim tags (policy variables PinKeyArn, ClaimKeyArn). */
+  pinKeyArn: string;
+  claimKeyArn: string;
   userPath: string;
   /** The role the steps assume in other accounts; default LOCAL_TARGET_ROLE_NAME. */
   targetRoleName?: string;
@@ -54,6 +57,8 @@ export function renderLocally(document: PolicyDocument, values: PolicyValues): P
     Stage: LOCAL_STAGE,
     UserPath: values.userPath,
     SealingKeyArn: values.sealingKeyArn,
+    PinKeyArn: values.pinKeyArn,
+    ClaimKeyArn: values.claimKeyArn,
     TargetRoleName: values.targetRoleName ?? LOCAL_TARGET_ROLE_NAME,
   });
 }

@@ -12,7 +12,7 @@ import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk
 import policies from '../deploy/policies.cjs';
 import type { FunctionName, PolicyDocument } from '../deploy/policies.cjs';
 import { functionRoleName, localFunctionPolicy } from './function-roles.js';
-import { ROTATOR_ROLE, type Target, USER_PATH, vaultAdmin } from './provision.js';
+import { type Provisioned, ROTATOR_ROLE, type Target, USER_PATH, vaultAdmin } from './provision.js';
 
 /** moto's fixed account (moto_server's default `MOTO_ACCOUNT_ID`). */
 export const MOTO_ACCOUNT_ID = '123456789012';
@@ -76,7 +76,10 @@ export interface FunctionIdentities {
  * AssumeRole: what Lambda gives each function. Done while moto's authorization is off. The Vault
  * role is bound to the functions' roles instead of the provisioning identity.
  */
-export async function provisionFunctionRoles(target: Target, kmsKeyId: string): Promise<FunctionIdentities> {
+export async function provisionFunctionRoles(
+  target: Target,
+  keys: Pick<Provisioned, 'kmsKeyId' | 'pinKeyId' | 'claimKeyId'>,
+): Promise<FunctionIdentities> {
   const config = {
     region: target.aws.region,
     endpoint: target.aws.endpoint,
@@ -84,9 +87,9 @@ export async function provisionFunctionRoles(target: Target, kmsKeyId: string): 
   };
   const iam = new IAMClient(config);
   const sts = new STSClient(config);
-  const keyArn = (await new KMSClient(config).send(new DescribeKeyCommand({ KeyId: kmsKeyId }))).KeyMetadata
-    ?.Arn;
-  if (!keyArn) throw new Error(`moto does not describe the sealing key ${kmsKeyId}`);
+  const keyArn = (await new KMSClient(config).send(new DescribeKeyCommand({ KeyId: keys.kmsKeyId })))
+    .KeyMetadata?.Arn;
+  if (!keyArn) throw new Error(`moto does not describe the sealing key ${keys.kmsKeyId}`);
   const provisioner = (await sts.send(new GetCallerIdentityCommand({}))).Arn;
   const trust = JSON.stringify({
     Version: '2012-10-17',
@@ -110,6 +113,8 @@ export async function provisionFunctionRoles(target: Target, kmsKeyId: string): 
               region: target.aws.region,
               accountId: MOTO_ACCOUNT_ID,
               sealingKeyArn: keyArn,
+              pinKeyArn: keys.pinKeyId,
+              claimKeyArn: keys.claimKeyId,
               userPath: USER_PATH,
             }),
           ),

@@ -144,7 +144,7 @@ async function ignoringExisting(call: Promise<unknown>): Promise<void> {
 
 export interface Provisioned {
   kmsKeyId: string;
-  /** The HMAC_256 keys that sign the pin (verifyKey) and the claim (createKey) tags. */
+  /** The HMAC_256 keys (their ARNs) that sign the pin (verifyKey) and the claim (createKey) tags. */
   pinKeyId: string;
   claimKeyId: string;
   /** The account the rotator is deployed in (the handlers' ROTATOR_ACCOUNT_ID). */
@@ -206,6 +206,8 @@ export async function provisionRotator(target: Target): Promise<Provisioned> {
           region: target.aws.region,
           accountId,
           sealingKeyArn: key.KeyMetadata?.Arn ?? '',
+          pinKeyArn: pinKeyId,
+          claimKeyArn: claimKeyId,
           userPath: USER_PATH,
         },
         {

@@ -1,6 +1,6 @@
 import { conditionKeys, field, stringMap, type Access, type JsonAccess } from './access.js';
 import { parseBlob } from './kms-crypto.js';
-import { keyArn, resolveKey } from './kms.js';
+import { keyArn, resolveKey } from './kms-keys.js';
 import type { AwsState } from './state.js';
 
 /** kms:EncryptionContext:<key> for each pair, and kms:EncryptionContextKeys (absent without a context). */
@@ -55,4 +55,6 @@ export const kmsAccess: ReadonlyMap<string, JsonAccess> = new Map<string, JsonAc
       return [onKey(state, 'kms:Decrypt', keyArn(state, parsed.keyId), encryptionContextKeys(input))];
     },
   ],
+  ['GenerateMac', namedKey('kms:GenerateMac', false)],
+  ['VerifyMac', namedKey('kms:VerifyMac', false)],
 ]);

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * Ciphertext blob layout: version (1) | key-id length (1) | key id | IV (12) | GCM tag (16) | data.
@@ -10,7 +10,7 @@ const TAG_BYTES = 16;
 
 export type EncryptionContext = Record<string, string>;
 
-export const newKeyMaterial = (): Buffer => randomBytes(32);
+export const newKeyMaterial = (bytes = 32): Buffer => randomBytes(bytes);
 
 // The context is authenticated, not encrypted; sorting makes {a,b} and {b,a} the same AAD, as in KMS.
 function contextAad(context: EncryptionContext | undefined): Buffer {
@@ -65,4 +65,14 @@ export function open(parsed: ParsedBlob, material: Buffer, context?: EncryptionC
   } catch {
     return undefined;
   }
+}
+
+/** RFC 2104 HMAC of `message` with an HMAC key's material; `bits` is the hash's (224..512). */
+export const hmac = (material: Buffer, bits: number, message: Buffer): Buffer =>
+  createHmac(`sha${bits}`, material).update(message).digest();
+
+/** Whether `mac` is the message's HMAC, compared in constant time. */
+export function macMatches(material: Buffer, bits: number, message: Buffer, mac: Buffer): boolean {
+  const expected = hmac(material, bits, message);
+  return expected.length === mac.length && timingSafeEqual(expected, mac);
 }

@@ -1,10 +1,19 @@
 import { z } from 'zod';
 import type { JsonHandler } from './context.js';
 import { AwsServiceError } from './errors.js';
-import { newKmsKeyId } from './ids.js';
 import { parseInput } from './json-input.js';
-import { newKeyMaterial, open, parseBlob, seal } from './kms-crypto.js';
-import type { AwsState, KmsKey } from './state.js';
+import { open, parseBlob, seal } from './kms-crypto.js';
+import {
+  addKey,
+  KEY_SPECS,
+  KEY_USAGES,
+  keyMetadata,
+  requireUsage,
+  resolveKey,
+  usageOf,
+  type KeySpec,
+} from './kms-keys.js';
+import { kmsMacActions } from './kms-mac.js';
 
 const ALGORITHM = 'SYMMETRIC_DEFAULT';
 const MAX_PLAINTEXT_BYTES = 4096;
@@ -13,11 +22,13 @@ const Base64 = z.base64();
 const Context = z.record(z.string(), z.string()).optional();
 const Algorithm = z.literal(ALGORITHM).optional();
 
-// Only symmetric encryption keys are emulated; other fields KMS accepts are ignored.
+// Only symmetric encryption and HMAC keys are emulated; other fields KMS accepts are ignored.
 const CreateKeyInput = z.looseObject({
   Description: z.string().max(8192).optional(),
-  KeyUsage: z.literal('ENCRYPT_DECRYPT').optional(),
-  KeySpec: z.literal(ALGORITHM).optional(),
+  KeyUsage: z.enum(KEY_USAGES).optional(),
+  KeySpec: z.enum(KEY_SPECS).optional(),
+  // The deprecated name of KeySpec.
+  CustomerMasterKeySpec: z.enum(KEY_SPECS).optional(),
 });
 const EncryptInput = z.looseObject({
   KeyId: z.string().min(1),
@@ -37,75 +48,24 @@ const CreateAliasInput = z.looseObject({
   TargetKeyId: z.string().min(1),
 });
 
-export const keyArn = (state: AwsState, keyId: string): string =>
-  `arn:aws:kms:${state.region}:${state.accountId}:key/${keyId}`;
-
-/** Resolves a key id, key ARN, alias name or alias ARN. */
-export function resolveKey(state: AwsState, reference: string): KmsKey {
-  const alias = reference.startsWith('alias/')
-    ? reference
-    : /^arn:aws:kms:[^:]*:\d{12}:(alias\/.+)$/.exec(reference)?.[1];
-  if (alias !== undefined) {
-    const target = state.aliases.get(alias);
-    const key = target === undefined ? undefined : state.kmsKeys.get(target);
-    if (!key) {
-      throw new AwsServiceError(
-        'NotFoundException',
-        `Alias arn:aws:kms:${state.region}:${state.accountId}:${alias} is not found.`,
-      );
-    }
-    return key;
+/** The spec of the key CreateKey makes: KMS refuses a usage the spec does not allow (HMAC needs its usage named). */
+function createdSpec(input: z.infer<typeof CreateKeyInput>): KeySpec {
+  if (input.KeySpec !== undefined && input.CustomerMasterKeySpec !== undefined) {
+    throw new AwsServiceError(
+      'ValidationException',
+      'You cannot specify KeySpec and CustomerMasterKeySpec in the same request.',
+    );
   }
-  const keyId = /^arn:aws:kms:[^:]*:\d{12}:key\/(.+)$/.exec(reference)?.[1] ?? reference;
-  const key = state.kmsKeys.get(keyId);
-  if (!key) throw new AwsServiceError('NotFoundException', `Key '${keyArn(state, keyId)}' does not exist`);
-  return key;
+  const spec = input.KeySpec ?? input.CustomerMasterKeySpec ?? 'SYMMETRIC_DEFAULT';
+  const usage = input.KeyUsage ?? 'ENCRYPT_DECRYPT';
+  if (usageOf(spec) !== usage) {
+    throw new AwsServiceError(
+      'ValidationException',
+      `KeyUsage ${usage} is not compatible with KeySpec ${spec}`,
+    );
+  }
+  return spec;
 }
-
-function addKey(state: AwsState, description: string, awsManaged = false): KmsKey {
-  const keyId = newKmsKeyId();
-  const key: KmsKey = {
-    keyId,
-    arn: keyArn(state, keyId),
-    material: newKeyMaterial(),
-    createDate: new Date(),
-    description,
-    ...(awsManaged ? { awsManaged } : {}),
-  };
-  state.kmsKeys.set(keyId, key);
-  return key;
-}
-
-/**
- * The AWS managed key behind `alias` (e.g. alias/aws/ssm), created on first use as AWS does.
- * Callers cannot make alias/aws/* aliases themselves (CreateAlias refuses them).
- */
-export function awsManagedKey(state: AwsState, alias: string, description: string): KmsKey {
-  const existing = state.aliases.get(alias);
-  const key = existing === undefined ? undefined : state.kmsKeys.get(existing);
-  if (key) return key;
-  const created = addKey(state, description, true);
-  state.aliases.set(alias, created.keyId);
-  return created;
-}
-
-const keyMetadata = (state: AwsState, key: KmsKey): Record<string, unknown> => ({
-  AWSAccountId: state.accountId,
-  KeyId: key.keyId,
-  Arn: key.arn,
-  // awsJson encodes timestamps as epoch seconds.
-  CreationDate: key.createDate.getTime() / 1000,
-  Enabled: true,
-  Description: key.description,
-  KeyUsage: 'ENCRYPT_DECRYPT',
-  KeyState: 'Enabled',
-  Origin: 'AWS_KMS',
-  KeyManager: key.awsManaged === true ? 'AWS' : 'CUSTOMER',
-  CustomerMasterKeySpec: ALGORITHM,
-  KeySpec: ALGORITHM,
-  EncryptionAlgorithms: [ALGORITHM],
-  MultiRegion: false,
-});
 
 // KMS sends InvalidCiphertextException without a message.
 const invalidCiphertext = (): AwsServiceError => new AwsServiceError('InvalidCiphertextException', '', 400);
@@ -114,8 +74,9 @@ export const kmsActions: ReadonlyMap<string, JsonHandler> = new Map<string, Json
   [
     'CreateKey',
     (input, { state }) => {
-      const { Description } = parseInput(CreateKeyInput, input);
-      return { KeyMetadata: keyMetadata(state, addKey(state, Description ?? '')) };
+      const parsed = parseInput(CreateKeyInput, input);
+      const key = addKey(state, parsed.Description ?? '', createdSpec(parsed));
+      return { KeyMetadata: keyMetadata(state, key) };
     },
   ],
   [
@@ -156,6 +117,7 @@ export const kmsActions: ReadonlyMap<string, JsonHandler> = new Map<string, Json
         );
       }
       const key = resolveKey(state, KeyId);
+      requireUsage(key, 'ENCRYPT_DECRYPT', 'Encrypt');
       const blob = seal(key.keyId, key.material, plaintext, EncryptionContext);
       return { CiphertextBlob: blob.toString('base64'), KeyId: key.arn, EncryptionAlgorithm: ALGORITHM };
     },
@@ -167,7 +129,9 @@ export const kmsActions: ReadonlyMap<string, JsonHandler> = new Map<string, Json
       const parsed = parseBlob(Buffer.from(CiphertextBlob, 'base64'));
       const key = parsed === undefined ? undefined : state.kmsKeys.get(parsed.keyId);
       if (parsed === undefined || key === undefined) throw invalidCiphertext();
-      if (KeyId !== undefined && resolveKey(state, KeyId).keyId !== key.keyId) {
+      const named = KeyId === undefined ? undefined : resolveKey(state, KeyId);
+      if (named) requireUsage(named, 'ENCRYPT_DECRYPT', 'Decrypt');
+      if (named && named.keyId !== key.keyId) {
         throw new AwsServiceError(
           'IncorrectKeyException',
           'The key ID in the request does not identify a CMK that can perform this operation.',
@@ -178,4 +142,5 @@ export const kmsActions: ReadonlyMap<string, JsonHandler> = new Map<string, Json
       return { KeyId: key.arn, Plaintext: plaintext.toString('base64'), EncryptionAlgorithm: ALGORITHM };
     },
   ],
+  ...kmsMacActions,
 ]);

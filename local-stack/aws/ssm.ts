@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { JsonHandler } from './context.js';
 import { AwsServiceError } from './errors.js';
 import { constraintError, parseInput } from './json-input.js';
-import { awsManagedKey, resolveKey } from './kms.js';
+import { awsManagedKey, resolveKey, usageOf } from './kms-keys.js';
 import { open, parseBlob, seal } from './kms-crypto.js';
 import type { AwsState, KmsKey } from './state.js';
 
@@ -96,14 +96,17 @@ function encryptionKey(state: AwsState, keyId: string | undefined): KmsKey {
   if (keyId === undefined || keyId === DEFAULT_SSM_KEY_ALIAS) {
     return awsManagedKey(state, DEFAULT_SSM_KEY_ALIAS, DEFAULT_KEY_DESCRIPTION);
   }
+  const invalid = new AwsServiceError('InvalidKeyId', `Invalid keyId ${keyId}`);
+  let key: KmsKey;
   try {
-    return resolveKey(state, keyId);
+    key = resolveKey(state, keyId);
   } catch (error) {
-    if (error instanceof AwsServiceError && error.code === 'NotFoundException') {
-      throw new AwsServiceError('InvalidKeyId', `Invalid keyId ${keyId}`);
-    }
+    if (error instanceof AwsServiceError && error.code === 'NotFoundException') throw invalid;
     throw error;
   }
+  // SSM can only seal with an encryption key; an HMAC key's material is no AES key.
+  if (usageOf(key.spec) !== 'ENCRYPT_DECRYPT') throw invalid;
+  return key;
 }
 
 export interface NewParameter {

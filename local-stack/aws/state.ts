@@ -1,5 +1,6 @@
 import { AwsServiceError, noSuchUser, validationError } from './errors.js';
 import { newAccessKeyId, newRoleId, newSecretAccessKey, newUserId } from './ids.js';
+import type { KeySpec } from './kms-keys.js';
 import type { Statement } from './policy/document.js';
 import type { TrustStatement } from './policy/trust.js';
 import { secretInfo, type Secret, type SecretInfo } from './secrets-manager.js';
@@ -100,6 +101,8 @@ export interface Session {
 export interface KmsKey {
   keyId: string;
   arn: string;
+  /** Its usage follows from it: ENCRYPT_DECRYPT for SYMMETRIC_DEFAULT, GENERATE_VERIFY_MAC for HMAC_*. */
+  spec: KeySpec;
   material: Buffer;
   createDate: Date;
   description: string;

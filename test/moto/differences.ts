@@ -94,6 +94,45 @@ const EXPECTED: Record<string, Row> = {
     'error: AccessDeniedException',
     'error: AccessDeniedException',
   ],
+  // The pin and claim MACs (issue 16). moto's key metadata has no MacAlgorithms; nothing reads it.
+  'CreateKey HMAC_256': [
+    'ok: HMAC_256, GENERATE_VERIFY_MAC, HMAC_SHA_256',
+    'ok: HMAC_256, GENERATE_VERIFY_MAC, undefined',
+    'ok: HMAC_256, GENERATE_VERIFY_MAC, undefined',
+  ],
+  // AWS (CreateKey's reference: GENERATE_VERIFY_MAC is an HMAC key's only usage) and ours refuse;
+  // moto makes the key. Provisioning names the usage, so either works for the rotator.
+  'CreateKey HMAC_256 with ENCRYPT_DECRYPT': ['error: ValidationException', 'ok', 'ok'],
+  // Ours answers the key ARN, as KMS's cryptographic operations do; moto echoes the key id given.
+  // The rotator reads only the Mac and MacValid.
+  GenerateMac: [
+    'ok: 32 bytes, HMAC_SHA_256, arn:aws:kms:us-east-1:123456789012:key/<hmac-key>',
+    'ok: 32 bytes, HMAC_SHA_256, <hmac-key>',
+    'ok: 32 bytes, HMAC_SHA_256, <hmac-key>',
+  ],
+  'VerifyMac of that MAC': [
+    'ok: true, arn:aws:kms:us-east-1:123456789012:key/<hmac-key>',
+    'ok: true, <hmac-key>',
+    'ok: true, <hmac-key>',
+  ],
+  // As AWS documents: a MAC that does not match fails VerifyMac; it never answers MacValid false.
+  'VerifyMac of a changed message': same('error: KMSInvalidMacException'),
+  'VerifyMac of a truncated MAC': same('error: KMSInvalidMacException'),
+  // AWS (GenerateMac's reference: the algorithm must be one the key supports; InvalidKeyUsageException)
+  // and ours refuse; moto computes an HMAC-SHA-512 with the HMAC_256 key. The rotator always asks
+  // HMAC_SHA_256 of HMAC_256 keys.
+  'GenerateMac with HMAC_SHA_512 on an HMAC_256 key': ['error: InvalidKeyUsageException', 'ok', 'ok'],
+  'GenerateMac with an encryption key': same('error: InvalidKeyUsageException'),
+  // The model bounds Message to 1..4096 bytes; moto does not check. The rotator's messages are short.
+  'GenerateMac of 4097 bytes': ['error: ValidationException', 'ok', 'ok'],
+  // moto ignores DryRun and computes the MAC; the rotator never sets it.
+  'GenerateMac DryRun': ['error: DryRunOperationException', 'ok', 'ok'],
+  // As for kms:Encrypt: moto's denial is IAM's XML on KMS's JSON protocol.
+  'kms:GenerateMac by a role without it': [
+    'error: AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/<role>/probe is not authorized to perform: kms:GenerateMac on resource: arn:aws:kms:us-east-1:123456789012:key/<hmac-key> because no identity-based policy allows the kms:GenerateMac action',
+    'ok',
+    expect.stringMatching(/^error: SyntaxError: Unexpected token '<'/) as Outcome,
+  ],
 };
 
 /** The probes on our emulator and on moto, without and with moto's authorization. */

@@ -15,6 +15,7 @@ import {
 import { CreateKeyCommand, DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { errorCode } from '../../functions/commons/aws.js';
+import { macProbes } from './mac-probes.js';
 
 /** An AWS-compatible endpoint and credentials that may call everything there. */
 export interface Endpoint {
@@ -237,6 +238,7 @@ export async function probe(target: Endpoint, prefix: string): Promise<Record<st
   });
   results['Decrypt without context'] = await decrypt(key, {});
   results['Decrypt naming another key'] = await decrypt(otherKey, context);
+  Object.assign(results, await macProbes(kms, new KMSClient(config(asRole)), outcome));
   // Names and ids differ per run; the table shows them as <user>, <role> and <key>.
   const shown = (seen: string) =>
     seen.replaceAll(user, '<user>').replaceAll(role, '<role>').replaceAll(key, '<key>');

@@ -94,7 +94,7 @@ export function useMoto(
     };
     provisioned = await prepareTarget(target);
     if (options.authorization) {
-      identities = await provisionFunctionRoles(target, provisioned.kmsKeyId);
+      identities = await provisionFunctionRoles(target, provisioned);
       // A handler call made without its function's own role would sign with an unknown key and fail.
       Object.assign(process.env, {
         AWS_ACCESS_KEY_ID: 'AKIANOFUNCTIONSROLE0',

@@ -98,6 +98,8 @@ async function asRole(fn: FleetFunctionName, document: PolicyDocument, run: () =
     region: stack.aws.region,
     accountId: stack.aws.accountId,
     sealingKeyArn: '',
+    pinKeyArn: '',
+    claimKeyArn: '',
     userPath: USER_PATH,
   });
   const role = await roleWithPolicy(clients, `iam-key-rotator-local-${fn}`, rendered);

@@ -56,6 +56,8 @@ async function roleOf(fn: FleetFunctionName) {
     region: aws.region,
     accountId: aws.accountId,
     sealingKeyArn: `arn:aws:kms:${aws.region}:${aws.accountId}:key/unused`,
+    pinKeyArn: `arn:aws:kms:${aws.region}:${aws.accountId}:key/unused-pin`,
+    claimKeyArn: `arn:aws:kms:${aws.region}:${aws.accountId}:key/unused-claim`,
     userPath: USER_PATH,
   });
   await iam.send(

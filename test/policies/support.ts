@@ -63,6 +63,8 @@ export function usePolicyLab(): () => PolicyLab {
       region: local.aws.region,
       accountId: local.aws.accountId,
       sealingKeyArn: `arn:aws:kms:${local.aws.region}:${local.aws.accountId}:key/${need().provisioned.kmsKeyId}`,
+      pinKeyArn: need().provisioned.pinKeyId,
+      claimKeyArn: need().provisioned.claimKeyId,
       userPath: USER_PATH,
     });
     const policy = (fn: FunctionName) => localFunctionPolicy(fn, values());

@@ -10,46 +10,10 @@ import { CreateKeyCommand, DecryptCommand, EncryptCommand } from '@aws-sdk/clien
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { clients, failure, uniqueName, useEmulator, type Credentials } from './helpers.js';
+import { clients, failure, LAMBDA_TRUST, roleSession, uniqueName, useEmulator } from './helpers.js';
 
 const emulator = useEmulator();
 const ACCOUNT = '123456789012';
-
-const TRUST = JSON.stringify({
-  Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-});
-
-/** Creates a role with one inline policy (or none) through IAM's API and assumes it. */
-async function roleSession(
-  statements: unknown[] | undefined,
-): Promise<{ name: string; credentials: Credentials }> {
-  const admin = clients(emulator());
-  const name = uniqueName('role');
-  const { Role } = await admin.iam.send(
-    new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: TRUST }),
-  );
-  if (statements) {
-    await admin.iam.send(
-      new PutRolePolicyCommand({
-        RoleName: name,
-        PolicyName: 'inline',
-        PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: statements }),
-      }),
-    );
-  }
-  const { Credentials: c } = await admin.sts.send(
-    new AssumeRoleCommand({ RoleArn: Role?.Arn, RoleSessionName: 'session' }),
-  );
-  return {
-    name,
-    credentials: {
-      accessKeyId: c?.AccessKeyId ?? '',
-      secretAccessKey: c?.SecretAccessKey ?? '',
-      sessionToken: c?.SessionToken ?? '',
-    },
-  };
-}
 
 let userName: string;
 let keyArn: string;
@@ -66,7 +30,7 @@ const ROTATED = `arn:aws:iam::${ACCOUNT}:user/rotated/*`;
 
 describe('IAM policy evaluation on the wire', () => {
   it('IAM: a call no policy allows is AccessDenied, HTTP 403, in AWS words, and recorded', async () => {
-    const { name, credentials } = await roleSession([
+    const { name, credentials } = await roleSession(emulator(), [
       { Effect: 'Allow', Action: 'iam:ListAccessKeys', Resource: ROTATED },
     ]);
     const { iam } = clients(emulator(), credentials);
@@ -95,7 +59,7 @@ describe('IAM policy evaluation on the wire', () => {
   });
 
   it('IAM: an explicit Deny says so', async () => {
-    const { name, credentials } = await roleSession([
+    const { name, credentials } = await roleSession(emulator(), [
       { Effect: 'Allow', Action: 'iam:*', Resource: '*' },
       { Effect: 'Deny', Action: 'iam:GetUser', Resource: ROTATED },
     ]);
@@ -111,7 +75,7 @@ describe('IAM policy evaluation on the wire', () => {
   it('IAM: a path-scoped grant does not cover a user outside the path, nor one that does not exist', async () => {
     const outside = uniqueName('outside');
     emulator().createUser(outside);
-    const { credentials } = await roleSession([
+    const { credentials } = await roleSession(emulator(), [
       { Effect: 'Allow', Action: 'iam:GetUser', Resource: ROTATED },
     ]);
     const { iam } = clients(emulator(), credentials);
@@ -123,7 +87,7 @@ describe('IAM policy evaluation on the wire', () => {
   });
 
   it('IAM: TagUser limited to listed tag keys with ForAllValues:StringEquals on aws:TagKeys', async () => {
-    const { credentials } = await roleSession([
+    const { credentials } = await roleSession(emulator(), [
       {
         Effect: 'Allow',
         Action: 'iam:TagUser',
@@ -151,7 +115,7 @@ describe('IAM policy evaluation on the wire', () => {
 
   it('KMS: AccessDeniedException, HTTP 400, on the key the ciphertext names, by encryption context', async () => {
     const purpose = 'kms:EncryptionContext:purpose';
-    const { name, credentials } = await roleSession([
+    const { name, credentials } = await roleSession(emulator(), [
       { Effect: 'Allow', Action: 'kms:Encrypt', Resource: keyArn },
       {
         Effect: 'Allow',
@@ -196,7 +160,9 @@ describe('IAM policy evaluation on the wire', () => {
 
   it('Secrets Manager: AccessDeniedException, HTTP 400', async () => {
     const secret = emulator().createSecret(uniqueName('secret'), 'value');
-    const { credentials } = await roleSession([{ Effect: 'Allow', Action: 'kms:Encrypt', Resource: '*' }]);
+    const { credentials } = await roleSession(emulator(), [
+      { Effect: 'Allow', Action: 'kms:Encrypt', Resource: '*' },
+    ]);
     const error = await failure(
       clients(emulator(), credentials).secretsManager.send(
         new GetSecretValueCommand({ SecretId: secret.arn }),
@@ -208,7 +174,7 @@ describe('IAM policy evaluation on the wire', () => {
   });
 
   it('STS: GetCallerIdentity needs no permission, even for a role without policies', async () => {
-    const { name, credentials } = await roleSession(undefined);
+    const { name, credentials } = await roleSession(emulator(), undefined);
     const { sts, iam } = clients(emulator(), credentials);
     expect((await sts.send(new GetCallerIdentityCommand({}))).Arn).toBe(
       `arn:aws:sts::${ACCOUNT}:assumed-role/${name}/session`,
@@ -245,7 +211,7 @@ describe('IAM policy evaluation on the wire', () => {
   it('PutRolePolicy refuses a malformed document with MalformedPolicyDocument', async () => {
     const admin = clients(emulator());
     const name = uniqueName('bad');
-    await admin.iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: TRUST }));
+    await admin.iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: LAMBDA_TRUST }));
     const error = await failure(
       admin.iam.send(
         new PutRolePolicyCommand({

@@ -1,8 +1,8 @@
-import { IAMClient } from '@aws-sdk/client-iam';
+import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { STSClient } from '@aws-sdk/client-sts';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll } from 'vitest';
 import {
   startAwsEmulator,
@@ -61,3 +61,41 @@ let counter = 0;
 /** A user name unique within the run, so tests sharing an emulator do not collide. */
 export const uniqueName = (prefix: string): string =>
   `${prefix}-${Date.now().toString(36)}-${(counter += 1)}`;
+
+/** The trust policy of a Lambda function's role. */
+export const LAMBDA_TRUST = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+});
+
+/** Creates a role with one inline policy (or none) through IAM's API and assumes it. */
+export async function roleSession(
+  emulator: AwsEmulator,
+  statements: unknown[] | undefined,
+): Promise<{ name: string; credentials: Credentials }> {
+  const admin = clients(emulator);
+  const name = uniqueName('role');
+  const { Role } = await admin.iam.send(
+    new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: LAMBDA_TRUST }),
+  );
+  if (statements) {
+    await admin.iam.send(
+      new PutRolePolicyCommand({
+        RoleName: name,
+        PolicyName: 'inline',
+        PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: statements }),
+      }),
+    );
+  }
+  const { Credentials: c } = await admin.sts.send(
+    new AssumeRoleCommand({ RoleArn: Role?.Arn, RoleSessionName: 'session' }),
+  );
+  return {
+    name,
+    credentials: {
+      accessKeyId: c?.AccessKeyId ?? '',
+      secretAccessKey: c?.SecretAccessKey ?? '',
+      sessionToken: c?.SessionToken ?? '',
+    },
+  };
+}

@@ -63,7 +63,7 @@ describe('SSM Parameter Store over awsJson1_1', () => {
     expect(kmsKeys.find((key) => key.aliases.includes('alias/aws/ssm'))?.arn).toBe(decrypted.KeyId);
   });
 
-  it('encrypts a SecureString with the KeyId given, and answers InvalidKeyId for an unknown key', async () => {
+  it('encrypts a SecureString with the KeyId given, and answers InvalidKeyId for an unknown or HMAC key', async () => {
     const { ssm, kms } = clients(emulator());
     const { KeyMetadata } = await kms.send(new CreateKeyCommand({ Description: 'ca bundle' }));
     const name = path('vault/ca');
@@ -97,6 +97,20 @@ describe('SSM Parameter Store over awsJson1_1', () => {
       ),
     );
     expect(unknown.name).toBe('InvalidKeyId');
+    const hmacKey = await kms.send(
+      new CreateKeyCommand({ KeySpec: 'HMAC_224', KeyUsage: 'GENERATE_VERIFY_MAC' }),
+    );
+    const notForEncryption = await failure(
+      ssm.send(
+        new PutParameterCommand({
+          Name: path('y'),
+          Value: 'v',
+          Type: 'SecureString',
+          KeyId: hmacKey.KeyMetadata?.Arn,
+        }),
+      ),
+    );
+    expect(notForEncryption.name).toBe('InvalidKeyId');
   });
 
   it('answers ParameterAlreadyExists without Overwrite and adds a version with it', async () => {
