@@ -75,8 +75,8 @@ export async function servingHome(
   }
   const hint =
     defaultVaultPath !== undefined && defaultVaultPath !== request.vaultPath
-      ? `rotate with the vaultPath that serves its key (its default is ${defaultVaultPath})`
-      : 'rotate with the vaultPath that serves its key';
+      ? `Rotate with the vaultPath that serves its key (its default is ${defaultVaultPath})`
+      : 'Rotate with the vaultPath that serves its key';
   throw new InvalidInputError(
     `'${request.userName}' has no ${VAULT_PATH_TAG} tag and vaultPath ${request.vaultPath} serves ${describeServed(stored.key?.accessKeyId, keys)}, not one of its Active keys (${describeKeys(active)}): nothing proves its consumers read ${request.vaultPath}, and the key they read would be retired. ${hint}, or set "adoptVaultPath": true if they read ${request.vaultPath} (the deployment must allow it: allowVaultPathAdopt)`,
   );

@@ -31,6 +31,18 @@ function namedKey(action: string, withContext: boolean): JsonAccess {
   };
 }
 
+/** A MAC operation on the key named: kms:MacAlgorithm is its condition key, as in AWS. */
+function macOnKey(action: string): JsonAccess {
+  return (input, { state }) => {
+    const keyId = field(input, 'KeyId');
+    if (keyId === undefined) return [];
+    const algorithm = field(input, 'MacAlgorithm');
+    return [
+      onKey(state, action, resolveKey(state, keyId).arn, algorithm ? { 'kms:MacAlgorithm': algorithm } : {}),
+    ];
+  };
+}
+
 /** The IAM action, resource and condition keys of every emulated KMS operation. */
 export const kmsAccess: ReadonlyMap<string, JsonAccess> = new Map<string, JsonAccess>([
   ['CreateKey', (_input, { state }) => [onKey(state, 'kms:CreateKey', '*')]],
@@ -55,6 +67,6 @@ export const kmsAccess: ReadonlyMap<string, JsonAccess> = new Map<string, JsonAc
       return [onKey(state, 'kms:Decrypt', keyArn(state, parsed.keyId), encryptionContextKeys(input))];
     },
   ],
-  ['GenerateMac', namedKey('kms:GenerateMac', false)],
-  ['VerifyMac', namedKey('kms:VerifyMac', false)],
+  ['GenerateMac', macOnKey('kms:GenerateMac')],
+  ['VerifyMac', macOnKey('kms:VerifyMac')],
 ]);
