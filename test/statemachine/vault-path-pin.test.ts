@@ -1,6 +1,6 @@
 import { IAMClient, ListUserTagsCommand } from '@aws-sdk/client-iam';
 import { describe, expect, it } from 'vitest';
-import { VAULT_PATH_TAG } from '../../functions/commons/ownership.js';
+import { VAULT_PATH_TAG } from '../../functions/commons/pin.js';
 import type { Handler } from '../../local-stack/lambda.js';
 import { observe, type SeededUser } from '../../local-stack/provision.js';
 import { expectInvariants } from '../support/invariants.js';

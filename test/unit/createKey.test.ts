@@ -1,6 +1,7 @@
 import {
   CreateAccessKeyCommand,
   DeleteAccessKeyCommand,
+  GetAccessKeyLastUsedCommand,
   GetUserCommand,
   IAMClient,
   LimitExceededException,
@@ -8,20 +9,24 @@ import {
   ListUserTagsCommand,
   TagUserCommand,
 } from '@aws-sdk/client-iam';
-import { EncryptCommand } from '@aws-sdk/client-kms';
+import { EncryptCommand, GenerateMacCommand, VerifyMacCommand } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Request } from '../../functions/commons/input.js';
 import {
+  CLAIM_MAC_TAG,
   CLAIM_TAG,
   CLAIM_TTL_MS,
   OWNER_TAG,
   ownerOf,
-  VAULT_PATH_TAG,
 } from '../../functions/commons/ownership.js';
+import { TAMPER_PHRASE, VAULT_PATH_MAC_TAG, VAULT_PATH_TAG } from '../../functions/commons/pin.js';
 import { Created as CreatedSchema, type Created, type DryRunPlan } from '../../functions/commons/state.js';
 import {
+  ACCOUNT_ID,
   commandNames,
   EXECUTION,
+  installFakeMac,
   IAM_WRITES,
   keyMeta,
   makeRequest,
@@ -32,21 +37,24 @@ import {
   SECRET,
   sdkError,
   setHandlerEnv,
+  signedClaimTags,
+  signedPinTags,
   STARTED_AT,
+  tagMac,
   uniqueUser,
   useFakeKms,
   useHandler,
   userArn,
+  userIdOf,
   vaultPathOf,
 } from './support.js';
 
-type Handler = (event: unknown) => Promise<Created | DryRunPlan>;
+type Output = (Created | DryRunPlan) & { request: Request };
+type Handler = (event: unknown) => Promise<Output>;
 
 /** How this execution names itself in the claim tag. */
 const OWNER = ownerOf(makeRequest());
-const { vault, handler, deployment } = useHandler<Created | DryRunPlan>(
-  () => import('../../functions/createKey.js'),
-);
+const { vault, handler, deployment } = useHandler<Output>(() => import('../../functions/createKey.js'));
 const iam = resetBeforeEach(mockClient(IAMClient));
 const { kms, fakeKms } = useFakeKms();
 
@@ -56,12 +64,16 @@ const OTHER_KEY = 'AKIAOLDKEY0000000002';
 const BEFORE = '2024-03-01T08:00:00Z';
 const LONG_BEFORE = '2023-01-01T08:00:00Z';
 const SINCE_START = '2024-05-01T12:00:01Z';
+/** When this execution's own claim was made: after it started (STARTED_AT), before SINCE_START. */
+const OWN_CLAIM_AT = '2024-05-01T12:00:00.900Z';
 
-/** A claim on the user's tags: its owner, its age and the keys it lists. */
+/** A claim on the user's tags: its owner, when (`at`, or `ageMs` ago), the keys it lists, and whether the rotator signed it. */
 interface ClaimTags {
   owner: string;
   ageMs?: number;
+  at?: string;
   keys: string[];
+  signed?: boolean;
 }
 
 interface Scenario {
@@ -69,32 +81,42 @@ interface Scenario {
   claim?: ClaimTags;
   /** Raw user tags, for claims that are malformed. */
   tags?: Record<string, string>;
+  /** IAM's spelling of the name, when the request spells it otherwise. */
+  iamName?: string;
 }
 
-/** The user tags of a claim made `ageMs` ago by `owner` while the user had `keys`. */
-function claimTags({ owner, ageMs = 60_000, keys }: ClaimTags): Record<string, string> {
-  const claimedAt = new Date(Date.now() - ageMs).toISOString();
-  return {
-    [OWNER_TAG]: owner,
-    [CLAIM_TAG]: [claimedAt, ...keys].join(' '),
-  };
+/** Whom the rotator's signed tags of this user name: the own account and IAM's id of the user. */
+const signee = (userName: string) => ({ accountId: ACCOUNT_ID, userId: userIdOf(userName) });
+
+/** The user tags of a claim made by `owner` while the user had `keys`, signed by the rotator unless `signed` is false. */
+function claimTags(userName: string, { owner, ageMs = 60_000, at, keys, signed = true }: ClaimTags) {
+  const claimedAt = at ?? new Date(Date.now() - ageMs).toISOString();
+  const tags = signedClaimTags(signee(userName), owner, claimedAt, keys);
+  return signed ? tags : Object.fromEntries(Object.entries(tags).filter(([key]) => key !== CLAIM_MAC_TAG));
 }
+
+/** The signed pin of `userName` to `path`, as verifyKey writes it. */
+const signedPin = (userName: string, path: string, time?: string) => ({
+  tags: signedPinTags(signee(userName), path, time),
+});
+/** A pin an earlier version wrote: the path alone, unsigned. */
+const unsignedPin = (path: string) => ({ tags: { [VAULT_PATH_TAG]: path } });
 
 /** Mocks IAM for one user: GetUser, ListAccessKeys, tags, and a CreateAccessKey returning NEW_KEY. */
-function givenUser(userName: string, { keys = [], claim, tags = {} }: Scenario = {}) {
+function givenUser(userName: string, { keys = [], claim, tags = {}, iamName = userName }: Scenario = {}) {
   iam.on(GetUserCommand, { UserName: userName }).resolves({
     User: {
-      UserName: userName,
-      Arn: userArn(userName),
-      UserId: 'AIDA',
+      UserName: iamName,
+      Arn: userArn(iamName),
+      UserId: userIdOf(iamName),
       Path: '/',
       CreateDate: new Date(LONG_BEFORE),
     },
   });
-  iam.on(ListAccessKeysCommand, { UserName: userName }).resolves({ AccessKeyMetadata: keys });
+  iam.on(ListAccessKeysCommand, { UserName: iamName }).resolves({ AccessKeyMetadata: keys });
   // Tags as IAM keeps them: what TagUser writes, ListUserTags reads back.
-  const userTags: Record<string, string> = { ...tags, ...(claim ? claimTags(claim) : {}) };
-  iam.on(ListUserTagsCommand, { UserName: userName }).callsFake(() => ({
+  const userTags: Record<string, string> = { ...tags, ...(claim ? claimTags(iamName, claim) : {}) };
+  iam.on(ListUserTagsCommand, { UserName: iamName }).callsFake(() => ({
     Tags: Object.entries(userTags).map(([Key, Value]) => ({ Key, Value })),
   }));
   iam.on(TagUserCommand).callsFake((input: { Tags?: { Key?: string; Value?: string }[] }) => {
@@ -102,9 +124,9 @@ function givenUser(userName: string, { keys = [], claim, tags = {} }: Scenario =
     return {};
   });
   iam.on(DeleteAccessKeyCommand).resolves({});
-  iam.on(CreateAccessKeyCommand, { UserName: userName }).resolves({
+  iam.on(CreateAccessKeyCommand, { UserName: iamName }).resolves({
     AccessKey: {
-      UserName: userName,
+      UserName: iamName,
       AccessKeyId: NEW_KEY,
       SecretAccessKey: SECRET,
       Status: 'Active',
@@ -114,14 +136,19 @@ function givenUser(userName: string, { keys = [], claim, tags = {} }: Scenario =
 }
 
 function givenVaultHolds(userName: string, accessKeyId: string): number | undefined {
-  return vault().writeSecret({
-    mount: 'secret',
-    path: vaultPathOf(userName),
-    data: { access_key: accessKeyId, secret_key: OLD_SECRET },
-  });
+  return writeAt(vaultPathOf(userName), accessKeyId);
 }
 
-async function created(event: unknown): Promise<Created> {
+const writeAt = (path: string, accessKeyId: string) =>
+  vault().writeSecret({
+    mount: 'secret',
+    path,
+    data: { access_key: accessKeyId, secret_key: OLD_SECRET },
+  });
+
+const iamWrites = () => commandNames(iam).filter((name) => IAM_WRITES.includes(name));
+
+async function created(event: unknown): Promise<Created & { request: Request }> {
   const result = await handler(event);
   if (result.dryRun) throw new Error('expected a real rotation');
   return result;
@@ -163,8 +190,12 @@ describe('createKey handler', () => {
       expect(names.indexOf('TagUserCommand')).toBeLessThan(names.indexOf('CreateAccessKeyCommand'));
       expect(iam.commandCalls(TagUserCommand)[0]?.args[0].input.UserName).toBe(userName);
       const tags = claimWritten();
-      expect(Object.keys(tags)).toEqual([OWNER_TAG, CLAIM_TAG]);
+      // Since issue 16 the claim carries the claim key's MAC, so a claim nobody but createKey can make.
+      expect(Object.keys(tags)).toEqual([OWNER_TAG, CLAIM_TAG, CLAIM_MAC_TAG]);
       expect(tags[OWNER_TAG]).toBe(OWNER);
+      expect(tags[CLAIM_MAC_TAG]).toBe(
+        `v1 ${tagMac(process.env.ROTATOR_CLAIM_KEY_ID ?? '', 'claim', [ACCOUNT_ID, userIdOf(userName), OWNER, tags[CLAIM_TAG] ?? ''])}`,
+      );
       expect(tags[CLAIM_TAG]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
       const claimedAt = Date.parse(tags[CLAIM_TAG] ?? '');
       expect(claimedAt).toBeGreaterThanOrEqual(before);
@@ -174,6 +205,7 @@ describe('createKey handler', () => {
     it('writes claim tag values IAM accepts, within 256 characters', async () => {
       const userName = uniqueUser();
       givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Active', BEFORE)] });
+      givenVaultHolds(userName, OLD_KEY);
       await created({ request: makeRequest({ userName }) });
       for (const value of Object.values(claimWritten())) {
         expect(value).toMatch(/^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u);
@@ -227,6 +259,7 @@ describe('createKey handler', () => {
     it('lists the existing key in the claim', async () => {
       const userName = uniqueUser();
       givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Active', BEFORE)] });
+      givenVaultHolds(userName, OLD_KEY);
       await created({ request: makeRequest({ userName }) });
       expect(claimWritten()[CLAIM_TAG]?.split(' ').slice(1)).toEqual([OLD_KEY]);
     });
@@ -255,6 +288,7 @@ describe('createKey handler', () => {
       givenUser(userName, {
         keys: [keyMeta(OLD_KEY, 'Active', LONG_BEFORE), keyMeta(OTHER_KEY, 'Inactive', BEFORE)],
       });
+      givenVaultHolds(userName, OLD_KEY);
       const error = await rejectionOf(handler({ request: makeRequest({ userName }) }));
       expect(error.name).toBe('TooManyAccessKeysError');
       expect(error.message).toContain('set deleteInactiveKey');
@@ -297,8 +331,9 @@ describe('createKey handler', () => {
         keys: [keyMeta(OLD_KEY, 'Inactive', LONG_BEFORE), keyMeta(OTHER_KEY, 'Active', BEFORE)],
       });
       givenVaultHolds(userName, OLD_KEY);
+      // The path serves an Inactive key, not its Active one: only an adopted path gets this far.
       const error = await rejectionOf(
-        handler({ request: makeRequest({ userName, deleteInactiveKey: true }) }),
+        handler({ request: makeRequest({ userName, deleteInactiveKey: true, adoptVaultPath: true }) }),
       );
       expect(error.name).toBe('TooManyAccessKeysError');
       expect(error.message).toContain('none of them is an Inactive key');
@@ -311,6 +346,7 @@ describe('createKey handler', () => {
       givenUser(userName, {
         keys: [keyMeta(OLD_KEY, 'Active', LONG_BEFORE), keyMeta(OTHER_KEY, 'Active', BEFORE)],
       });
+      givenVaultHolds(userName, OLD_KEY);
       const error = await rejectionOf(
         handler({ request: makeRequest({ userName, deleteInactiveKey: true }) }),
       );
@@ -321,6 +357,7 @@ describe('createKey handler', () => {
     it('throws ConcurrentRotationError when IAM refuses CreateAccessKey with LimitExceeded after the count', async () => {
       const userName = uniqueUser();
       givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Active', BEFORE)] });
+      givenVaultHolds(userName, OLD_KEY);
       iam.on(CreateAccessKeyCommand).rejects(
         Object.assign(new LimitExceededException({ message: 'quota', $metadata: { httpStatusCode: 409 } }), {
           Code: 'LimitExceeded',
@@ -330,12 +367,14 @@ describe('createKey handler', () => {
       expect(error.name).toBe('ConcurrentRotationError');
       expect(error.message).toContain(`'${userName}'`);
       expect(deletedKeys()).toEqual([]);
-      expect(kms.calls()).toHaveLength(0);
+      // Since issue 16 the claim is signed (GenerateMac) before CreateAccessKey: nothing was sealed.
+      expect(kms.commandCalls(EncryptCommand)).toHaveLength(0);
     });
 
     it('passes on other CreateAccessKey failures unchanged', async () => {
       const userName = uniqueUser();
       givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Active', BEFORE)] });
+      givenVaultHolds(userName, OLD_KEY);
       iam.on(CreateAccessKeyCommand).rejects(sdkError('ServiceFailure', 500));
       expect((await rejectionOf(handler({ request: makeRequest({ userName }) }))).name).toBe(
         'AwsUnavailableError',
@@ -350,10 +389,10 @@ describe('createKey handler', () => {
         keys: [keyMeta(OLD_KEY, 'Active', LONG_BEFORE), keyMeta(OTHER_KEY, 'Inactive', BEFORE)],
       });
       givenVaultHolds(userName, OLD_KEY);
-      const result = await handler({
-        request: makeRequest({ userName, dryRun: true, deleteInactiveKey: true }),
-      });
+      const request = makeRequest({ userName, dryRun: true, deleteInactiveKey: true });
+      const result = await handler({ request });
       expect(result).toEqual({
+        request,
         dryRun: true,
         userArn: userArn(userName),
         existingAccessKeyIds: [OLD_KEY, OTHER_KEY],
@@ -370,6 +409,7 @@ describe('createKey handler', () => {
       givenUser(userName, {
         keys: [keyMeta(OLD_KEY, 'Active', LONG_BEFORE), keyMeta(OTHER_KEY, 'Active', BEFORE)],
       });
+      givenVaultHolds(userName, OLD_KEY);
       const error = await rejectionOf(handler({ request: makeRequest({ userName, dryRun: true }) }));
       expect(error.name).toBe('TooManyAccessKeysError');
       expect(commandNames(iam).filter((name) => IAM_WRITES.includes(name))).toEqual([]);
@@ -384,7 +424,7 @@ describe('createKey handler', () => {
       const userName = uniqueUser();
       givenUser(userName, {
         keys: [keyMeta(OLD_KEY, 'Active', BEFORE), keyMeta(ORPHAN, 'Active', SINCE_START)],
-        claim: { owner: OWNER, keys: [OLD_KEY] },
+        claim: { owner: OWNER, at: OWN_CLAIM_AT, keys: [OLD_KEY] },
       });
       givenVaultHolds(userName, OLD_KEY);
       const result = await created({ request: makeRequest({ userName }) });
@@ -408,8 +448,9 @@ describe('createKey handler', () => {
           keyMeta(sameSecond, 'Active', `${STARTED_AT.slice(0, 19)}Z`),
           keyMeta(ORPHAN, 'Active', SINCE_START),
         ],
-        claim: { owner: OWNER, keys: [sameSecond] },
+        claim: { owner: OWNER, at: OWN_CLAIM_AT, keys: [sameSecond] },
       });
+      givenVaultHolds(userName, sameSecond);
       const result = await created({ request: makeRequest({ userName }) });
       expect(deletedKeys()).toEqual([ORPHAN]);
       expect(result.oldAccessKeyIds).toEqual([sameSecond]);
@@ -419,8 +460,9 @@ describe('createKey handler', () => {
       const userName = uniqueUser();
       givenUser(userName, {
         keys: [keyMeta(OLD_KEY, 'Active', BEFORE)],
-        claim: { owner: OWNER, keys: [OLD_KEY] },
+        claim: { owner: OWNER, at: OWN_CLAIM_AT, keys: [OLD_KEY] },
       });
+      givenVaultHolds(userName, OLD_KEY);
       const result = await created({ request: makeRequest({ userName }) });
       expect(deletedKeys()).toEqual([]);
       expect(result.oldAccessKeyIds).toEqual([OLD_KEY]);
@@ -438,15 +480,18 @@ describe('createKey handler', () => {
       expect(error.message).toContain(ORPHAN);
       expect(error.message).toContain(OTHER_EXECUTION);
       expect(commandNames(iam).filter((name) => IAM_WRITES.includes(name))).toEqual([]);
-      expect(kms.calls()).toHaveLength(0);
+      // Since issue 16 the claim is verified (VerifyMac): KMS is asked, but nothing is signed or sealed.
+      expect(kms.commandCalls(EncryptCommand)).toHaveLength(0);
+      expect(kms.commandCalls(GenerateMacCommand)).toHaveLength(0);
     });
 
     it('throws ConcurrentRotationError in a dry run too, writing nothing', async () => {
       const userName = uniqueUser();
       givenUser(userName, {
-        keys: [keyMeta(ORPHAN, 'Active', SINCE_START)],
-        claim: { owner: OTHER_EXECUTION, keys: [] },
+        keys: [keyMeta(OLD_KEY, 'Active', BEFORE), keyMeta(ORPHAN, 'Active', SINCE_START)],
+        claim: { owner: OTHER_EXECUTION, keys: [OLD_KEY] },
       });
+      givenVaultHolds(userName, OLD_KEY);
       const error = await rejectionOf(handler({ request: makeRequest({ userName, dryRun: true }) }));
       expect(error.name).toBe('ConcurrentRotationError');
       expect(commandNames(iam).filter((name) => IAM_WRITES.includes(name))).toEqual([]);
@@ -458,7 +503,7 @@ describe('createKey handler', () => {
         keys: [keyMeta(ORPHAN, 'Active', SINCE_START)],
         claim: { owner: OTHER_EXECUTION, ageMs: CLAIM_TTL_MS + 60_000, keys: [] },
       });
-      const result = await created({ request: makeRequest({ userName }) });
+      const result = await created({ request: makeRequest({ userName, adoptVaultPath: true }) });
       expect(deletedKeys()).toEqual([]);
       expect(result.oldAccessKeyIds).toEqual([ORPHAN]);
       expect(claimWritten()[OWNER_TAG]).toBe(OWNER);
@@ -480,7 +525,7 @@ describe('createKey handler', () => {
       const userName = uniqueUser();
       givenUser(userName, {
         keys: [keyMeta(OLD_KEY, 'Inactive', BEFORE), keyMeta('AKIASTORED0000000001', 'Active', SINCE_START)],
-        claim: { owner: OWNER, keys: [OLD_KEY] },
+        claim: { owner: OWNER, at: OWN_CLAIM_AT, keys: [OLD_KEY] },
       });
       givenVaultHolds(userName, 'AKIASTORED0000000001');
       const result = await created({ request: makeRequest({ userName, deleteInactiveKey: true }) });
@@ -491,7 +536,7 @@ describe('createKey handler', () => {
     it('counts a new key of an unclaimed user as an existing key of the operator', async () => {
       const userName = uniqueUser();
       givenUser(userName, { keys: [keyMeta('AKIAOPERATOR00000001', 'Active', SINCE_START)] });
-      const result = await created({ request: makeRequest({ userName }) });
+      const result = await created({ request: makeRequest({ userName, adoptVaultPath: true }) });
       expect(deletedKeys()).toEqual([]);
       expect(result.oldAccessKeyIds).toEqual(['AKIAOPERATOR00000001']);
     });
@@ -503,35 +548,97 @@ describe('createKey handler', () => {
     ])('ignores a malformed claim with %s, deleting nothing', async (_case, tags) => {
       const userName = uniqueUser();
       givenUser(userName, { keys: [keyMeta(ORPHAN, 'Active', SINCE_START)], tags });
-      const result = await created({ request: makeRequest({ userName }) });
+      const result = await created({ request: makeRequest({ userName, adoptVaultPath: true }) });
       expect(deletedKeys()).toEqual([]);
       expect(result.oldAccessKeyIds).toEqual([ORPHAN]);
     });
   });
 
-  describe('the Vault path pin', () => {
-    const pinned = (path: string) => ({ tags: { [VAULT_PATH_TAG]: path } });
+  describe('claims the rotator did not write', () => {
+    const ORPHAN = 'AKIAORPHAN0000000001';
 
-    it('reports the pin it found, and null for a user never pinned', async () => {
+    it.each([
+      ['without a MAC', { signed: false }],
+      ['with the MAC of another user id', { signedFor: 'someone-else' }],
+    ])(
+      'deletes no key for a forged claim naming this execution (%s): a second key is TooManyAccessKeysError',
+      async (_case, forged) => {
+        // Since issue 16: before it, a claim without a MAC let createKey delete this Active key at once.
+        const userName = uniqueUser();
+        const tags =
+          'signedFor' in forged
+            ? signedClaimTags(signee(forged.signedFor), OWNER, OWN_CLAIM_AT, [OLD_KEY])
+            : claimTags(userName, { owner: OWNER, at: OWN_CLAIM_AT, keys: [OLD_KEY], signed: false });
+        givenUser(userName, {
+          keys: [keyMeta(OLD_KEY, 'Active', BEFORE), keyMeta(ORPHAN, 'Active', SINCE_START)],
+          tags,
+        });
+        givenVaultHolds(userName, OLD_KEY);
+        const error = await rejectionOf(handler({ request: makeRequest({ userName }) }));
+        expect(error.name).toBe('TooManyAccessKeysError');
+        expect(iam.commandCalls(DeleteAccessKeyCommand)).toHaveLength(0);
+        expect(iamWrites()).toEqual([]);
+      },
+    );
+
+    it("deletes no key under its own valid claim with this execution's name made before it started (a re-used name)", async () => {
       const userName = uniqueUser();
-      givenUser(userName, pinned(vaultPathOf(userName)));
+      givenUser(userName, {
+        keys: [keyMeta(OLD_KEY, 'Active', LONG_BEFORE), keyMeta(ORPHAN, 'Active', BEFORE)],
+        claim: { owner: OWNER, at: '2024-02-01T00:00:00.000Z', keys: [OLD_KEY] },
+      });
+      givenVaultHolds(userName, OLD_KEY);
+      const error = await rejectionOf(handler({ request: makeRequest({ userName }) }));
+      expect(error.name).toBe('TooManyAccessKeysError');
+      expect(iam.commandCalls(DeleteAccessKeyCommand)).toHaveLength(0);
+    });
+
+    it('deletes no key created before its own valid claim', async () => {
+      const userName = uniqueUser();
+      givenUser(userName, {
+        keys: [keyMeta(OLD_KEY, 'Active', LONG_BEFORE), keyMeta(ORPHAN, 'Active', '2024-05-01T11:59:00Z')],
+        claim: { owner: OWNER, at: OWN_CLAIM_AT, keys: [OLD_KEY] },
+      });
+      givenVaultHolds(userName, OLD_KEY);
+      const error = await rejectionOf(handler({ request: makeRequest({ userName }) }));
+      expect(error.name).toBe('TooManyAccessKeysError');
+      expect(iam.commandCalls(DeleteAccessKeyCommand)).toHaveLength(0);
+    });
+  });
+
+  describe('the Vault path pin', () => {
+    const pinned = (userName: string, path = vaultPathOf(userName)) => signedPin(userName, path);
+
+    it('reports the signed pin it found; for a user without keys and never pinned, the path it asks for, unsigned', async () => {
+      const userName = uniqueUser();
+      givenUser(userName, pinned(userName));
       const result = await created({ request: makeRequest({ userName }) });
-      expect(result.pinnedVaultPath).toBe(vaultPathOf(userName));
+      expect(result).toMatchObject({ pinnedVaultPath: vaultPathOf(userName), pinSigned: true });
       const fresh = uniqueUser();
       givenUser(fresh);
-      expect((await created({ request: makeRequest({ userName: fresh }) })).pinnedVaultPath).toBeNull();
+      // Since issue 16 (was null): the path verifyKey then pins and signs.
+      expect(await created({ request: makeRequest({ userName: fresh }) })).toMatchObject({
+        pinnedVaultPath: vaultPathOf(fresh),
+        pinSigned: false,
+      });
+    });
+
+    it('reports IAM’s id of the user, which verifyKey signs the pin for', async () => {
+      const userName = uniqueUser();
+      givenUser(userName);
+      expect((await created({ request: makeRequest({ userName }) })).userId).toBe(userIdOf(userName));
     });
 
     it('refuses a vaultPath other than the pinned one with InvalidInputError naming both, before any write', async () => {
       const userName = uniqueUser();
-      givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Active', BEFORE)], ...pinned(vaultPathOf(userName)) });
+      givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Active', BEFORE)], ...pinned(userName) });
       givenVaultHolds(userName, OLD_KEY);
       const typo = `${vaultPathOf(userName)}-typo`;
       const error = await rejectionOf(handler({ request: makeRequest({ userName, vaultPath: typo }) }));
       expect(error.name).toBe('InvalidInputError');
       expect(error.message).toContain(`vaultPath ${typo} is not ${vaultPathOf(userName)}`);
       expect(error.message).toContain('"moveVaultPath": true');
-      expect(commandNames(iam).filter((name) => IAM_WRITES.includes(name))).toEqual([]);
+      expect(iamWrites()).toEqual([]);
       expect(kms.commandCalls(EncryptCommand)).toHaveLength(0);
     });
 
@@ -539,28 +646,28 @@ describe('createKey handler', () => {
       'refuses a pin tag naming no servable path (%s) with InvalidInputError, before any write, even when moving',
       async (pin) => {
         const userName = uniqueUser();
-        givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Active', BEFORE)], ...pinned(pin) });
+        givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Active', BEFORE)], ...pinned(userName, pin) });
         const request = makeRequest({ userName, moveVaultPath: true });
         const error = await rejectionOf(handler({ request }));
         expect(error.name).toBe('InvalidInputError');
         expect(error.message).toContain(
           `user tag ${VAULT_PATH_TAG} of '${userName}' names no Vault path below`,
         );
-        expect(commandNames(iam).filter((name) => IAM_WRITES.includes(name))).toEqual([]);
+        expect(iamWrites()).toEqual([]);
         expect(kms.commandCalls(EncryptCommand)).toHaveLength(0);
       },
     );
 
     it('refuses the other path in a dry run too', async () => {
       const userName = uniqueUser();
-      givenUser(userName, pinned(vaultPathOf(userName)));
+      givenUser(userName, pinned(userName));
       const request = makeRequest({ userName, vaultPath: `${vaultPathOf(userName)}/x`, dryRun: true });
       expect((await rejectionOf(handler({ request }))).name).toBe('InvalidInputError');
     });
 
     it('creates the key for another path with moveVaultPath, reporting the old pin', async () => {
       const userName = uniqueUser();
-      givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Active', BEFORE)], ...pinned(vaultPathOf(userName)) });
+      givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Active', BEFORE)], ...pinned(userName) });
       givenVaultHolds(userName, OLD_KEY);
       const request = makeRequest({
         userName,
@@ -575,42 +682,202 @@ describe('createKey handler', () => {
         vaultBefore: { version: 0, accessKeyId: null },
       });
       // The claim does not touch the pin: verifyKey moves it once the new path is verified.
-      expect(Object.keys(claimWritten())).toEqual([OWNER_TAG, CLAIM_TAG]);
+      expect(Object.keys(claimWritten())).toEqual([OWNER_TAG, CLAIM_TAG, CLAIM_MAC_TAG]);
+    });
+
+    it('follows a signed pin whose path serves one of its Active keys', async () => {
+      const userName = uniqueUser();
+      const custom = `aws/iam-users/vendors/${userName}`;
+      givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Active', BEFORE)], ...pinned(userName, custom) });
+      writeAt(custom, OLD_KEY);
+      const result = await created({ request: makeRequest({ userName, vaultPath: custom }) });
+      expect(result).toMatchObject({ accessKeyId: NEW_KEY, pinnedVaultPath: custom, pinSigned: true });
+    });
+
+    it.each([
+      ['an Inactive key of the user', 'Inactive'],
+      ['no key', null],
+    ] as const)(
+      'refuses a signed pin whose path serves %s (a pin replayed after a move) with InvalidInputError, zero IAM writes',
+      async (_case, oldStatus) => {
+        const userName = uniqueUser();
+        const movedTo = `aws/iam-users/moved/${userName}`;
+        const keys = [keyMeta(NEW_KEY.replace('NEW', 'CUR'), 'Active', BEFORE)];
+        if (oldStatus) keys.unshift(keyMeta(OLD_KEY, oldStatus, LONG_BEFORE));
+        // The pin of the path the user moved away from, signed back then, written again by a tagger.
+        givenUser(userName, {
+          keys,
+          ...signedPin(userName, vaultPathOf(userName), '2024-01-01T00:00:00.000Z'),
+        });
+        if (oldStatus) givenVaultHolds(userName, OLD_KEY);
+        writeAt(movedTo, NEW_KEY.replace('NEW', 'CUR'));
+        const error = await rejectionOf(handler({ request: makeRequest({ userName }) }));
+        expect(error.name).toBe('InvalidInputError');
+        expect(error.message).toContain(`the pin of '${userName}' names ${vaultPathOf(userName)}`);
+        expect(error.message).toContain('a stale or replayed pin is not followed');
+        expect(iamWrites()).toEqual([]);
+        expect(kms.commandCalls(GenerateMacCommand)).toHaveLength(0);
+      },
+    );
+
+    it('follows a signed pin of a user without an Active key wherever it points', async () => {
+      const userName = uniqueUser();
+      givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Inactive', BEFORE)], ...pinned(userName) });
+      const result = await created({ request: makeRequest({ userName }) });
+      expect(result).toMatchObject({ pinnedVaultPath: vaultPathOf(userName), pinSigned: true });
+    });
+
+    describe('a pin the rotator did not write', () => {
+      it.each([
+        [
+          'a path rewritten under the old MAC',
+          (userName: string) => ({
+            ...signedPinTags(signee(userName), vaultPathOf(userName)),
+            [VAULT_PATH_TAG]: `aws/iam-users/attacker-${userName}`,
+          }),
+        ],
+        [
+          'a pin signed for a deleted user of the same name',
+          (userName: string) =>
+            signedPinTags({ accountId: ACCOUNT_ID, userId: 'AIDADELETEDUSER00001' }, vaultPathOf(userName)),
+        ],
+        [
+          'a MAC tag without a pin tag',
+          (userName: string) => {
+            const { [VAULT_PATH_MAC_TAG]: mac = '' } = signedPinTags(signee(userName), vaultPathOf(userName));
+            return { [VAULT_PATH_MAC_TAG]: mac };
+          },
+        ],
+      ])(
+        'ends InvalidInputError "was changed outside the rotator" for %s, before any write (the tamper alert)',
+        async (_case, tags) => {
+          const userName = uniqueUser();
+          givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Active', BEFORE)], tags: tags(userName) });
+          givenVaultHolds(userName, OLD_KEY);
+          for (const dryRun of [false, true]) {
+            const error = await rejectionOf(handler({ request: makeRequest({ userName, dryRun }) }));
+            expect(error.name).toBe('InvalidInputError');
+            expect(error.message).toContain(`the pin of '${userName}' ${TAMPER_PHRASE}`);
+          }
+          expect(iamWrites()).toEqual([]);
+          expect(kms.commandCalls(GenerateMacCommand)).toHaveLength(0);
+          expect(kms.commandCalls(EncryptCommand)).toHaveLength(0);
+        },
+      );
+
+      it('ends transient AwsUnavailableError, not tampering, while KMS throttles VerifyMac', async () => {
+        const userName = uniqueUser();
+        givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Active', BEFORE)], ...pinned(userName) });
+        givenVaultHolds(userName, OLD_KEY);
+        kms.on(VerifyMacCommand).rejects(sdkError('ThrottlingException', 400));
+        const error = await rejectionOf(handler({ request: makeRequest({ userName }) }));
+        expect(error.name).toBe('AwsUnavailableError');
+        expect(iamWrites()).toEqual([]);
+      });
+    });
+
+    describe('an unsigned pin (written by an earlier version)', () => {
+      it('is followed once while its path serves the current key, reported unsigned for verifyKey to sign', async () => {
+        const userName = uniqueUser();
+        givenUser(userName, {
+          keys: [keyMeta(OLD_KEY, 'Active', BEFORE)],
+          ...unsignedPin(vaultPathOf(userName)),
+        });
+        givenVaultHolds(userName, OLD_KEY);
+        const result = await created({ request: makeRequest({ userName }) });
+        expect(result).toMatchObject({
+          accessKeyId: NEW_KEY,
+          pinnedVaultPath: vaultPathOf(userName),
+          pinSigned: false,
+        });
+      });
+
+      it('is refused with InvalidInputError when its path does not serve one of its Active keys, zero writes', async () => {
+        const userName = uniqueUser();
+        const elsewhere = `aws/iam-users/elsewhere/${userName}`;
+        givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Active', BEFORE)], ...unsignedPin(elsewhere) });
+        givenVaultHolds(userName, OLD_KEY);
+        const error = await rejectionOf(
+          handler({ request: makeRequest({ userName, vaultPath: elsewhere }) }),
+        );
+        expect(error.name).toBe('InvalidInputError');
+        expect(error.message).toContain(
+          `the unsigned pin (written by an earlier version) of '${userName}' names ${elsewhere}, which serves no key`,
+        );
+        expect(iamWrites()).toEqual([]);
+      });
     });
 
     describe('a user never pinned (every user at upgrade)', () => {
-      const writeAt = (path: string, accessKeyId: string) =>
-        vault().writeSecret({
-          mount: 'secret',
-          path,
-          data: { access_key: accessKeyId, secret_key: OLD_SECRET },
-        });
-
-      it('refuses a path other than the default one serving its key, naming both, before any write', async () => {
-        const userName = uniqueUser();
-        givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Active', BEFORE)] });
-        givenVaultHolds(userName, OLD_KEY);
-        const typo = `${vaultPathOf(userName)}-typo`;
-        for (const dryRun of [false, true]) {
-          const error = await rejectionOf(
-            handler({ request: makeRequest({ userName, vaultPath: typo, dryRun }) }),
-          );
-          expect(error.name).toBe('InvalidInputError');
-          expect(error.message).toContain(`vaultPath ${typo} is not ${vaultPathOf(userName)}`);
-          expect(error.message).toContain('its default path');
-          expect(error.message).toContain('"moveVaultPath": true');
-        }
-        expect(commandNames(iam).filter((name) => IAM_WRITES.includes(name))).toEqual([]);
-        expect(kms.commandCalls(EncryptCommand)).toHaveLength(0);
-      });
-
-      it('accepts another path that serves one of its keys, even where the default one does too', async () => {
+      it('accepts a vaultPath that serves one of its Active keys, reporting it as the path to pin, unsigned', async () => {
         const userName = uniqueUser();
         givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Active', BEFORE)] });
         givenVaultHolds(userName, OLD_KEY);
         const custom = `aws/iam-users/team/${userName}`;
         writeAt(custom, OLD_KEY);
         const result = await created({ request: makeRequest({ userName, vaultPath: custom }) });
+        // Since issue 16 (was null): the path proven to serve its key, for verifyKey to pin and sign.
+        expect(result).toMatchObject({
+          accessKeyId: NEW_KEY,
+          oldAccessKeyIds: [OLD_KEY],
+          pinnedVaultPath: custom,
+          pinSigned: false,
+        });
+      });
+
+      it('refuses an empty vaultPath while it has an Active key, naming the user, the path and "no key", zero writes', async () => {
+        // Since issue 16: the default path serving its key is no longer the only path checked; any
+        // path that serves none of its Active keys is refused (before, an empty custom path was fine).
+        const userName = uniqueUser();
+        givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Active', BEFORE)] });
+        givenVaultHolds(userName, OLD_KEY);
+        const elsewhere = `aws/iam-users/elsewhere/${userName}`;
+        for (const dryRun of [false, true]) {
+          const error = await rejectionOf(
+            handler({ request: makeRequest({ userName, vaultPath: elsewhere, dryRun }) }),
+          );
+          expect(error.name).toBe('InvalidInputError');
+          expect(error.message).toContain(`'${userName}' has no ${VAULT_PATH_TAG} tag`);
+          expect(error.message).toContain(`vaultPath ${elsewhere} serves no key`);
+          expect(error.message).toContain(`${OLD_KEY} (Active)`);
+          expect(error.message).toContain(`its default is ${vaultPathOf(userName)}`);
+          expect(error.message).toContain('"adoptVaultPath": true');
+        }
+        expect(iamWrites()).toEqual([]);
+        expect(kms.commandCalls(EncryptCommand)).toHaveLength(0);
+      });
+
+      it('refuses a default path that serves none of its keys while it has an Active key', async () => {
+        const userName = uniqueUser();
+        givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Active', BEFORE)] });
+        givenVaultHolds(userName, 'AKIAGONEKEY000000001');
+        iam.on(GetAccessKeyLastUsedCommand).rejects(noSuchEntity());
+        const error = await rejectionOf(handler({ request: makeRequest({ userName }) }));
+        expect(error.name).toBe('InvalidInputError');
+        expect(error.message).toContain(`serves AKIAGONEKEY000000001, which is not a key of this user`);
+        expect(iamWrites()).toEqual([]);
+      });
+
+      it('refuses a default path that serves only its Inactive key', async () => {
+        const userName = uniqueUser();
+        givenUser(userName, {
+          keys: [keyMeta(OLD_KEY, 'Inactive', LONG_BEFORE), keyMeta(OTHER_KEY, 'Active', BEFORE)],
+        });
+        givenVaultHolds(userName, OLD_KEY);
+        const error = await rejectionOf(handler({ request: makeRequest({ userName }) }));
+        expect(error.name).toBe('InvalidInputError');
+        expect(error.message).toContain(`serves ${OLD_KEY} (Inactive)`);
+      });
+
+      it('creates the key at an empty path with adoptVaultPath, reporting no path to move from', async () => {
+        // Since issue 16 (was accepted without a flag): adoption is explicit.
+        const userName = uniqueUser();
+        givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Active', BEFORE)] });
+        givenVaultHolds(userName, 'AKIAGONEKEY000000001');
+        const elsewhere = `aws/iam-users/elsewhere/${userName}`;
+        const result = await created({
+          request: makeRequest({ userName, vaultPath: elsewhere, adoptVaultPath: true }),
+        });
         expect(result).toMatchObject({
           accessKeyId: NEW_KEY,
           oldAccessKeyIds: [OLD_KEY],
@@ -618,23 +885,27 @@ describe('createKey handler', () => {
         });
       });
 
-      it('accepts another path when the default one serves none of its keys (as before pins)', async () => {
-        const userName = uniqueUser();
-        givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Active', BEFORE)] });
-        givenVaultHolds(userName, 'AKIAGONEKEY000000001');
-        const result = await created({
-          request: makeRequest({ userName, vaultPath: `aws/iam-users/elsewhere/${userName}` }),
-        });
-        expect(result.pinnedVaultPath).toBeNull();
-      });
-
-      it('accepts any path in an execution that predates defaultVaultPath', async () => {
+      it('refuses an empty path in an execution that predates defaultVaultPath too, without naming a default', async () => {
+        // Since issue 16 (was accepted): the rule no longer depends on a default path.
         const userName = uniqueUser();
         givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Active', BEFORE)] });
         givenVaultHolds(userName, OLD_KEY);
         const request = { ...makeRequest({ userName, vaultPath: `${vaultPathOf(userName)}-other` }) };
         delete request.defaultVaultPath;
-        expect((await created({ request })).pinnedVaultPath).toBeNull();
+        const error = await rejectionOf(handler({ request }));
+        expect(error.name).toBe('InvalidInputError');
+        expect(error.message).not.toContain('its default is');
+      });
+
+      it.each([
+        ['no key at all', []],
+        ['only an Inactive key', [keyMeta(OLD_KEY, 'Inactive', BEFORE)]],
+      ])('accepts any path for a user with %s: nothing to lose', async (_case, keys) => {
+        const userName = uniqueUser();
+        givenUser(userName, { keys });
+        const anywhere = `aws/iam-users/anywhere/${userName}`;
+        const result = await created({ request: makeRequest({ userName, vaultPath: anywhere }) });
+        expect(result).toMatchObject({ accessKeyId: NEW_KEY, pinnedVaultPath: anywhere, pinSigned: false });
       });
 
       it('moves its key from the default path with moveVaultPath, reporting that path as the one it leaves', async () => {
@@ -653,7 +924,7 @@ describe('createKey handler', () => {
 
     it('reads the user tags once, after listing the keys', async () => {
       const userName = uniqueUser();
-      givenUser(userName, pinned(vaultPathOf(userName)));
+      givenUser(userName, pinned(userName));
       await created({ request: makeRequest({ userName }) });
       const names = commandNames(iam);
       expect(names.indexOf('ListUserTagsCommand')).toBeGreaterThan(names.indexOf('ListAccessKeysCommand'));
@@ -662,11 +933,67 @@ describe('createKey handler', () => {
     });
   });
 
+  describe("IAM's spelling of the user name", () => {
+    const userNames = () =>
+      iam.calls().map((call) => (call.args[0] as { input: { UserName?: string } }).input.UserName);
+
+    it('goes on under the name GetUser returns, with the default path of that spelling', async () => {
+      const iamName = uniqueUser('vendor-x');
+      const asked = iamName.toUpperCase();
+      givenUser(asked, { iamName });
+      const request = makeRequest({ userName: asked });
+      expect(request.vaultPath).toBe(vaultPathOf(asked));
+      const result = await created({ request });
+      expect(result.request).toMatchObject({
+        userName: iamName,
+        vaultPath: vaultPathOf(iamName),
+        defaultVaultPath: vaultPathOf(iamName),
+      });
+      expect(result.userArn).toBe(userArn(iamName));
+      const [first, ...after] = userNames();
+      expect(first).toBe(asked);
+      expect(after.length).toBeGreaterThan(0);
+      expect(new Set(after)).toEqual(new Set([iamName]));
+      expect(kms.commandCalls(EncryptCommand)[0]?.args[0].input.EncryptionContext).toMatchObject({
+        'iam-key-rotator:user': iamName,
+      });
+    });
+
+    it('finds the key served at the default path of IAM’s spelling', async () => {
+      const iamName = uniqueUser('vendor-x');
+      givenUser(iamName.toUpperCase(), { iamName, keys: [keyMeta(OLD_KEY, 'Active', BEFORE)] });
+      givenVaultHolds(iamName, OLD_KEY);
+      const result = await created({ request: makeRequest({ userName: iamName.toUpperCase() }) });
+      expect(result).toMatchObject({
+        vaultBefore: { accessKeyId: OLD_KEY },
+        pinnedVaultPath: vaultPathOf(iamName),
+      });
+    });
+
+    it('keeps a vaultPath given explicitly', async () => {
+      const iamName = uniqueUser('vendor-x');
+      const asked = iamName.toUpperCase();
+      givenUser(asked, { iamName });
+      const given = `aws/iam-users/vendors/${asked}`;
+      const result = await created({ request: makeRequest({ userName: asked, vaultPath: given }) });
+      expect(result.request).toMatchObject({ userName: iamName, vaultPath: given });
+    });
+
+    it('returns the request unchanged when the spelling is IAM’s', async () => {
+      const userName = uniqueUser();
+      givenUser(userName);
+      const request = makeRequest({ userName });
+      expect((await created({ request })).request).toEqual(request);
+    });
+  });
+
   describe('failures', () => {
     it('deletes the just-created key and rethrows when KMS Encrypt fails', async () => {
       const userName = uniqueUser();
       givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Active', BEFORE)] });
+      givenVaultHolds(userName, OLD_KEY);
       kms.reset();
+      installFakeMac(kms);
       kms.on(EncryptCommand).rejects(sdkError('KMSInternalException', 500));
       const error = await rejectionOf(handler({ request: makeRequest({ userName }) }));
       expect(error.name).toBe('AwsUnavailableError');
@@ -725,7 +1052,10 @@ describe('createKey handler on a KV v1 mount', () => {
     givenLegacyHolds(userName, PREVIOUS);
     const result = await v1({ request: makeRequest({ userName }) });
     if (result.dryRun) throw new Error('expected a real rotation');
-    expect(CreatedSchema.parse(result)).toEqual(result);
+    // The state machine takes `request` apart (ResultSelector); the rest is the Created state.
+    const { request, ...state } = result;
+    expect(request.userName).toBe(userName);
+    expect(CreatedSchema.parse(state)).toEqual(state);
     expect(result.vaultBefore).toEqual({
       version: 1,
       accessKeyId: OLD_KEY,

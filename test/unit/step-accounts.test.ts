@@ -14,6 +14,7 @@ import {
   resetBeforeEach,
   SECRET,
   uniqueUser,
+  useFakeKms,
   useVaultAndModule,
 } from './support.js';
 
@@ -46,6 +47,7 @@ const iam = resetBeforeEach(mockClient(IAMClient), () => {
   targets.length = 0;
 });
 const sts = resetBeforeEach(mockClient(STSClient));
+useFakeKms();
 
 /** A request of an execution in the member account, and its event for the later steps. */
 function memberEvent() {

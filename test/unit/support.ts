@@ -2,9 +2,19 @@
  * Shared fixtures of the unit tests: environment, events, SDK-shaped errors, a fake KMS and the
  * in-process Vault emulator. Not a test file itself (vitest only collects *.test.ts).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { NoSuchEntityException } from '@aws-sdk/client-iam';
-import { InvalidCiphertextException, KMSClient } from '@aws-sdk/client-kms';
+import {
+  GenerateMacCommand,
+  type GenerateMacRequest,
+  InvalidCiphertextException,
+  InvalidKeyUsageException,
+  KMSClient,
+  KMSInvalidMacException,
+  NotFoundException,
+  VerifyMacCommand,
+  type VerifyMacRequest,
+} from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, vi } from 'vitest';
 import { startVaultEmulator, type VaultEmulator } from '../../local-stack/vault/index.js';
@@ -205,6 +215,11 @@ export function makeRequest(overrides: Partial<Request> = {}): Request {
   };
 }
 
+/** IAM's unique id of a test user (GetUser's UserId), which signed tags name. */
+export function userIdOf(userName: string): string {
+  return `AIDA${createHash('sha256').update(userName).digest('hex').slice(0, 17).toUpperCase()}`;
+}
+
 export function userArn(userName: string): string {
   return `arn:aws:iam::123456789012:user/${userName}`;
 }
@@ -221,6 +236,7 @@ export function makeCreated(userName: string, overrides: Partial<Created> = {}):
     removedInactiveKeyIds: [],
     vaultBefore: { version: 1, accessKeyId: 'AKIAOLDKEY0000000001' },
     pinnedVaultPath: vaultPathOf(userName),
+    userId: userIdOf(userName),
     ...overrides,
   };
 }
@@ -251,6 +267,7 @@ export interface FakeKms {
 /**
  * Installs Encrypt/Decrypt behaviour on a mocked KMSClient: ciphertexts are random bytes, and
  * Decrypt fails with InvalidCiphertextException unless the context equals the one used to encrypt.
+ * GenerateMac/VerifyMac behave as KMS's HMAC keys do (see fakeGenerateMac, fakeVerifyMac).
  */
 export function installFakeKms(kms: KmsMock): FakeKms {
   const fake: FakeKms = { sealed: new Map() };
@@ -274,6 +291,7 @@ export function installFakeKms(kms: KmsMock): FakeKms {
       KeyId: KMS_KEY_ID,
     });
   });
+  installFakeMac(kms);
   return fake;
 }
 
@@ -351,5 +369,109 @@ export function makeStored(overrides: Partial<Stored> = {}): Stored {
     alreadyStored: false,
     storedAt: new Date().toISOString(),
     ...overrides,
+  };
+}
+
+/** The HMAC keys the fake KMS knows: the handler environment's and the aws-auth environment's. */
+const HMAC_KEY_IDS = new Set([PIN_KEY_ID, CLAIM_KEY_ID, 'alias/rotator-pin', 'alias/rotator-claim']);
+
+const kmsError = <E extends Error>(
+  Exception: new (opts: { message: string; $metadata: { httpStatusCode: number } }) => E,
+  message: string,
+): E => new Exception({ message, $metadata: { httpStatusCode: 400 } });
+
+/** The fake KMS's MAC of `message` under the HMAC key `keyId`: HMAC-SHA-256 under a secret derived from the id. */
+export function fakeMac(keyId: string, message: Uint8Array): Buffer {
+  const secret = createHash('sha256').update(`fake-kms-hmac-key:${keyId}`).digest();
+  return createHmac('sha256', secret).update(message).digest();
+}
+
+function checkMacKey(input: { KeyId?: string | undefined; MacAlgorithm?: string | undefined }): string {
+  const keyId = input.KeyId ?? '';
+  if (!HMAC_KEY_IDS.has(keyId)) {
+    if (keyId === KMS_KEY_ID)
+      throw kmsError(InvalidKeyUsageException, `${keyId} is not a GENERATE_VERIFY_MAC key`);
+    throw kmsError(NotFoundException, `Key '${keyId}' does not exist`);
+  }
+  if (input.MacAlgorithm !== 'HMAC_SHA_256') {
+    throw kmsError(InvalidKeyUsageException, `${String(input.MacAlgorithm)} is not valid for ${keyId}`);
+  }
+  return keyId;
+}
+
+/** GenerateMac/VerifyMac as KMS's HMAC keys answer them; after any catch-all callsFake, which would answer them too. */
+export function installFakeMac(kms: KmsMock): void {
+  kms.on(GenerateMacCommand).callsFake(fakeGenerateMac);
+  kms.on(VerifyMacCommand).callsFake(fakeVerifyMac);
+}
+
+/** GenerateMac as KMS answers it, for the fake's HMAC keys. */
+export function fakeGenerateMac(input: GenerateMacRequest) {
+  try {
+    const keyId = checkMacKey(input);
+    const mac = fakeMac(keyId, input.Message ?? new Uint8Array());
+    return Promise.resolve({ Mac: new Uint8Array(mac), MacAlgorithm: 'HMAC_SHA_256' as const, KeyId: keyId });
+  } catch (error) {
+    return Promise.reject(error as Error);
+  }
+}
+
+/** VerifyMac as KMS answers it: MacValid true, or KMSInvalidMacException when the MAC does not match. */
+export function fakeVerifyMac(input: VerifyMacRequest) {
+  try {
+    const keyId = checkMacKey(input);
+    const expected = fakeMac(keyId, input.Message ?? new Uint8Array());
+    const given = Buffer.from(input.Mac ?? new Uint8Array());
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      throw kmsError(KMSInvalidMacException, 'The MAC is not valid for the message');
+    }
+    return Promise.resolve({ KeyId: keyId, MacValid: true, MacAlgorithm: 'HMAC_SHA_256' as const });
+  } catch (error) {
+    return Promise.reject(error as Error);
+  }
+}
+
+/** Whom a signed tag is about, as the tests sign it. */
+export interface Signee {
+  accountId: string;
+  userId: string;
+}
+
+/** The MAC (base64) the rotator's key `keyId` makes of a tag's canonical message. */
+export function tagMac(keyId: string, kind: 'pin' | 'claim', fields: readonly string[]): string {
+  const message = Buffer.from(JSON.stringify([`iam-key-rotator/${kind}/v1`, ...fields]), 'utf8');
+  return fakeMac(keyId, message).toString('base64');
+}
+
+const envKey = (name: string) => process.env[name] ?? '';
+
+/** The pin tags the rotator writes for `path`, signed at `time` (as verifyKey writes them). */
+export function signedPinTags(
+  subject: Signee,
+  path: string,
+  time = new Date().toISOString(),
+  keyId = envKey('ROTATOR_PIN_KEY_ID'),
+): Record<string, string> {
+  const mac = tagMac(keyId, 'pin', [subject.accountId, subject.userId, path, time]);
+  return {
+    'iam-key-rotator:vault-path': path.replaceAll(',', ':'),
+    'iam-key-rotator:vault-path-mac': `v1 ${time} ${mac}`,
+  };
+}
+
+/** The claim tags the rotator writes: owner, `<time> <keys...>` and the claim key's MAC over them. */
+export function signedClaimTags(
+  subject: Signee,
+  owner: string,
+  claimedAt: string,
+  keys: readonly string[],
+  keyId = envKey('ROTATOR_CLAIM_KEY_ID'),
+): Record<string, string> {
+  const claim = [claimedAt, ...keys].join(' ');
+  const mac = tagMac(keyId, 'claim', [subject.accountId, subject.userId, owner, claim]);
+  return {
+    'iam-key-rotator:execution': owner,
+    'iam-key-rotator:claim': claim,
+    'iam-key-rotator:claim-mac': `v1 ${mac}`,
   };
 }

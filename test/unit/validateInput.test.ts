@@ -53,6 +53,7 @@ describe('validateInput handler', () => {
         deleteInactiveKey: false,
         oldKeyInUse: 'wait',
         moveVaultPath: false,
+        adoptVaultPath: false,
         inUseRecheckSeconds: 900,
         execution: EXECUTION,
         startedAt: STARTED_AT,
@@ -131,10 +132,21 @@ describe('validateInput handler', () => {
         { deleteInactiveKey: true },
         "deleteInactiveKey is not allowed: this deployment's allowDeleteInactiveKey is false",
       ],
+      [
+        { adoptVaultPath: true },
+        "adoptVaultPath is not allowed: this deployment's allowVaultPathAdopt is false",
+      ],
     ])('refuses %j with InvalidInputError naming the floor', async (fields, message) => {
       const error = await rejectionOf(handler(event({ userName: 'alice', ...fields })));
       expect(error.name).toBe('InvalidInputError');
       expect(error.message).toBe(`invalid execution input: ${message}`);
+    });
+
+    it('passes adoptVaultPath through where the deployment allows it', async () => {
+      const other = await deployment({ ROTATOR_ALLOW_VAULT_PATH_ADOPT: 'true' });
+      await expect(
+        other(event({ userName: 'alice', vaultPath: 'aws/iam-users/vendors/alice', adoptVaultPath: true })),
+      ).resolves.toMatchObject({ vaultPath: 'aws/iam-users/vendors/alice', adoptVaultPath: true });
     });
 
     it('names every floor an input goes below at once', async () => {
@@ -266,6 +278,8 @@ describe('validateInput handler', () => {
         ACCOUNT_ID,
         `aws/iam-users/${MEMBER}x/alice`,
       ],
+      // Since issue 16 (was accepted): the account's folder itself, with no segment below it.
+      ['an own-account user to an account’s folder itself', ACCOUNT_ID, `aws/iam-users/${MEMBER}`],
     ])('refuses a vaultPath that takes %s, making no call', async (_, accountId, vaultPath) => {
       const other = await deployment(MEMBERS);
       const error = await rejectionOf(other(event({ userName: 'alice', accountId, vaultPath })));
@@ -281,7 +295,6 @@ describe('validateInput handler', () => {
       ['another account’s user inside its folder', MEMBER, `aws/iam-users/${MEMBER}/team/alice`],
       ['an own-account user inside its folder', ACCOUNT_ID, `aws/iam-users/${ACCOUNT_ID}/alice`],
       ['an own-account user outside every folder', ACCOUNT_ID, 'aws/iam-users/shared/alice'],
-      ['an own-account user named like an account', ACCOUNT_ID, `aws/iam-users/${MEMBER}`],
     ])('accepts a vaultPath that keeps %s', async (_, accountId, vaultPath) => {
       const other = await deployment(MEMBERS);
       await expect(other(event({ userName: 'alice', accountId, vaultPath }))).resolves.toMatchObject({
@@ -302,6 +315,14 @@ describe('validateInput handler', () => {
           process.env = saved;
         }
       }
+    });
+
+    it('refuses adoptVaultPath in a deployment that does not allow it, making no call', async () => {
+      const error = await rejectionOf(handler(event({ userName: 'alice', adoptVaultPath: true })));
+      expect(error.name).toBe('InvalidInputError');
+      expect(error.message).toContain('allowVaultPathAdopt is false');
+      expect(iam.calls()).toHaveLength(0);
+      expect(sts.calls()).toHaveLength(0);
     });
 
     it('accepts the own account given explicitly', async () => {

@@ -1,8 +1,10 @@
 import { IAMClient, TagUserCommand } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { GenerateMacCommand } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import type { Request } from '../../functions/commons/input.js';
+import { readPin, VAULT_PATH_MAC_TAG, VAULT_PATH_TAG } from '../../functions/commons/pin.js';
 import {
   ACCOUNT_ID,
   makeCreated,
@@ -13,8 +15,10 @@ import {
   SECRET,
   sdkError,
   uniqueUser,
+  useFakeKms,
   useHandler,
   userArn,
+  userIdOf,
 } from './support.js';
 
 const { vault, handler } = useHandler<{ arn: string; vaultVersion: number }>(
@@ -22,6 +26,7 @@ const { vault, handler } = useHandler<{ arn: string; vaultVersion: number }>(
 );
 const sts = resetBeforeEach(mockClient(STSClient));
 const iam = resetBeforeEach(mockClient(IAMClient));
+const { kms } = useFakeKms();
 
 const NEW_KEY = 'AKIANEWKEY0000000001';
 
@@ -63,12 +68,58 @@ describe('verifyKey handler', () => {
       iam.on(TagUserCommand).resolves({});
       const result = await handler({ ...event, created: { ...event.created, pinnedVaultPath: null } });
       expect(result).not.toHaveProperty('moved');
+      // Since issue 16 the pin is signed: the path and `v1 <time> <MAC>` in one TagUser call.
       expect(pins()).toEqual([
         {
           UserName: request.userName,
-          Tags: [{ Key: 'iam-key-rotator:vault-path', Value: request.vaultPath }],
+          Tags: [
+            { Key: VAULT_PATH_TAG, Value: request.vaultPath },
+            {
+              Key: VAULT_PATH_MAC_TAG,
+              Value: expect.stringMatching(/^v1 \S+Z [A-Za-z0-9+/]{43}=$/) as string,
+            },
+          ],
         },
       ]);
+      const tags = Object.fromEntries((pins()[0]?.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+      const subject = {
+        accountId: ACCOUNT_ID,
+        userId: userIdOf(request.userName),
+        userName: request.userName,
+      };
+      await expect(readPin(tags, subject)).resolves.toEqual({ path: request.vaultPath, signed: true });
+    });
+
+    it('signs an unsigned pin (of an earlier version) to the verified path, reporting no move', async () => {
+      const { request, event } = verification();
+      verified(request);
+      iam.on(TagUserCommand).resolves({});
+      const result = await handler({ ...event, created: { ...event.created, pinSigned: false } });
+      expect(result).toEqual({ arn: userArn(request.userName), vaultVersion: 2, pinned: true });
+      expect(pins()[0]?.Tags?.map((t) => t.Key)).toEqual([VAULT_PATH_TAG, VAULT_PATH_MAC_TAG]);
+    });
+
+    it('keeps a verified key when KMS cannot sign its first pin: pinned false, the reason, no tag written', async () => {
+      const { request, event } = verification();
+      verified(request);
+      kms.on(GenerateMacCommand).rejects(sdkError('AccessDeniedException', 400));
+      const result = await handler({ ...event, created: { ...event.created, pinnedVaultPath: null } });
+      expect(result).toMatchObject({
+        pinned: false,
+        pinFailure: 'AwsRequestError: kms:GenerateMac failed: AccessDeniedException (HTTP 400)',
+      });
+      expect(pins()).toEqual([]);
+    });
+
+    it('fails a move whose pin KMS cannot sign', async () => {
+      const { request, event } = verification(NEW_KEY, { vaultPath: 'aws/iam-users/moved/there' });
+      verified(request);
+      kms.on(GenerateMacCommand).rejects(sdkError('ThrottlingException', 400));
+      const error = await rejectionOf(
+        handler({ ...event, created: { ...event.created, pinnedVaultPath: 'aws/iam-users/before' } }),
+      );
+      expect(error.name).toBe('AwsUnavailableError');
+      expect(pins()).toEqual([]);
     });
 
     it('re-pins a moved key and reports the move', async () => {

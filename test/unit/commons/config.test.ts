@@ -39,7 +39,12 @@ describe('loadConfig', () => {
         minRecoverySeconds: 3600,
         allowOldKeyInUseProceed: false,
         allowVaultPathMove: false,
+        allowVaultPathAdopt: false,
         allowDeleteInactiveKey: false,
+      });
+      expect(config.tagKeys).toEqual({
+        pin: 'alias/iam-key-rotator-pin',
+        claim: 'alias/iam-key-rotator-claim',
       });
       expect(config.vault).toMatchObject({
         namespace: undefined,
@@ -72,6 +77,7 @@ describe('loadConfig', () => {
         ROTATOR_MIN_RECOVERY_SECONDS: '0',
         ROTATOR_ALLOW_OLD_KEY_IN_USE_PROCEED: 'true',
         ROTATOR_ALLOW_VAULT_PATH_MOVE: 'true',
+        ROTATOR_ALLOW_VAULT_PATH_ADOPT: 'true',
         ROTATOR_ALLOW_DELETE_INACTIVE_KEY: 'true',
         ROTATOR_IN_USE_RECHECK_SECONDS: '300',
         ROTATOR_IN_USE_MARGIN_SECONDS: '5',
@@ -99,6 +105,7 @@ describe('loadConfig', () => {
         minRecoverySeconds: 0,
         allowOldKeyInUseProceed: true,
         allowVaultPathMove: true,
+        allowVaultPathAdopt: true,
         allowDeleteInactiveKey: true,
       });
       expect(config.awsTimeoutMs).toBe(2500);
@@ -208,8 +215,31 @@ describe('loadConfig', () => {
       expect(error.name).toBe('ConfigurationError');
       expect(error.message).toContain('AWS_REGION');
       expect(error.message).toContain('ROTATOR_KMS_KEY_ID');
+      expect(error.message).toContain('ROTATOR_PIN_KEY_ID');
+      expect(error.message).toContain('ROTATOR_CLAIM_KEY_ID');
       expect(error.message).toContain('VAULT_ADDR');
     });
+
+    it.each(['ROTATOR_PIN_KEY_ID', 'ROTATOR_CLAIM_KEY_ID'])(
+      'throws ConfigurationError naming %s when it is missing or empty: the signed tags need their HMAC key',
+      (name) => {
+        const missing = Object.fromEntries(Object.entries(REQUIRED).filter(([key]) => key !== name));
+        for (const env of [missing, { ...REQUIRED, [name]: '' }]) {
+          const error = failureOf(env);
+          expect(error.name).toBe('ConfigurationError');
+          expect(error.message).toContain(name);
+        }
+      },
+    );
+
+    it.each(['yes', '1', 'TRUE '])(
+      'throws ConfigurationError naming ROTATOR_ALLOW_VAULT_PATH_ADOPT when it is %j',
+      (value) => {
+        const error = failureOf({ ...REQUIRED, ROTATOR_ALLOW_VAULT_PATH_ADOPT: value });
+        expect(error.name).toBe('ConfigurationError');
+        expect(error.message).toContain('ROTATOR_ALLOW_VAULT_PATH_ADOPT');
+      },
+    );
 
     it.each([
       ['VAULT_ADDR', 'not a url'],

@@ -16,7 +16,7 @@ import {
   createAccessKey,
   deleteAccessKey,
   getLastUsed,
-  getUserArn,
+  getUser,
   getUserTags,
   type IamUser,
   iamUser,
@@ -48,47 +48,74 @@ beforeAll(() => {
 /** A user of the rotator's own account: its calls go out with the function's own credentials. */
 const user = (userName: string): IamUser => iamUser(makeRequest({ userName }), 'createKey');
 
-describe('getUserArn', () => {
-  it("returns the user's ARN", async () => {
+describe('getUser', () => {
+  it("returns the user's name, id and ARN as IAM spells them", async () => {
     iam.on(GetUserCommand, { UserName: 'alice' }).resolves({
       User: {
         UserName: 'alice',
         Arn: 'arn:aws:iam::123456789012:user/alice',
-        UserId: 'AIDA',
+        UserId: 'AIDAEXAMPLE',
         Path: '/',
         CreateDate: new Date(),
       },
     });
-    await expect(getUserArn(user('alice'))).resolves.toBe('arn:aws:iam::123456789012:user/alice');
+    await expect(getUser(user('alice'))).resolves.toEqual({
+      userName: 'alice',
+      userId: 'AIDAEXAMPLE',
+      arn: 'arn:aws:iam::123456789012:user/alice',
+    });
+  });
+
+  it("returns IAM's spelling of a name asked for in another case (IAM names are case-insensitive)", async () => {
+    iam.on(GetUserCommand, { UserName: 'VENDOR-X' }).resolves({
+      User: {
+        UserName: 'vendor-x',
+        Arn: 'arn:aws:iam::123456789012:user/vendor-x',
+        UserId: 'AIDAVENDORX',
+        Path: '/',
+        CreateDate: new Date(),
+      },
+    });
+    await expect(getUser(user('VENDOR-X'))).resolves.toMatchObject({ userName: 'vendor-x' });
   });
 
   it('throws UserNotFoundError when IAM answers NoSuchEntity', async () => {
     iam.on(GetUserCommand).rejects(noSuchEntity());
-    const error = await rejectionOf(getUserArn(user('ghost')));
+    const error = await rejectionOf(getUser(user('ghost')));
     expect(error.name).toBe('UserNotFoundError');
     expect(error.message).toContain("'ghost'");
   });
 
   it('throws UserNotFoundError for a plain error carrying only the NoSuchEntity name', async () => {
     iam.on(GetUserCommand).rejects(sdkError('NoSuchEntity', 404));
-    expect((await rejectionOf(getUserArn(user('ghost')))).name).toBe('UserNotFoundError');
+    expect((await rejectionOf(getUser(user('ghost')))).name).toBe('UserNotFoundError');
   });
 
   it('throws UserNotFoundError when IAM denies GetUser: a missing user has no path, so a path-scoped policy refuses it', async () => {
     iam.on(GetUserCommand).rejects(sdkError('AccessDenied', 403));
-    const error = await rejectionOf(getUserArn(user('ghost')));
+    const error = await rejectionOf(getUser(user('ghost')));
     expect(error.name).toBe('UserNotFoundError');
     expect(error.message).toContain('may not read it (iam:GetUser: AccessDenied)');
   });
 
   it('throws AwsUnavailableError when IAM throttles', async () => {
     iam.on(GetUserCommand).rejects(sdkError('Throttling', 400));
-    expect((await rejectionOf(getUserArn(user('alice')))).name).toBe('AwsUnavailableError');
+    expect((await rejectionOf(getUser(user('alice')))).name).toBe('AwsUnavailableError');
   });
 
   it('throws AwsRequestError when the response has no ARN', async () => {
     iam.on(GetUserCommand).resolves({});
-    const error = await rejectionOf(getUserArn(user('alice')));
+    const error = await rejectionOf(getUser(user('alice')));
+    expect(error.name).toBe('AwsRequestError');
+    expect(error.message).toContain('iam:GetUser');
+  });
+
+  it.each([
+    ['UserName', { UserName: '', UserId: 'AIDAX', Arn: 'arn:aws:iam::123456789012:user/alice' }],
+    ['UserId', { UserName: 'alice', UserId: '', Arn: 'arn:aws:iam::123456789012:user/alice' }],
+  ])('throws AwsRequestError when the response has an empty %s', async (_field, partial) => {
+    iam.on(GetUserCommand).resolves({ User: { Path: '/', CreateDate: new Date(), ...partial } });
+    const error = await rejectionOf(getUser(user('alice')));
     expect(error.name).toBe('AwsRequestError');
     expect(error.message).toContain('iam:GetUser');
   });

@@ -78,6 +78,14 @@ describe('belowFloors', () => {
     );
   });
 
+  it('refuses adoptVaultPath unless the deployment allows it, naming the flag', () => {
+    expect(belowFloors({ adoptVaultPath: false }, floors)).toEqual([]);
+    expect(belowFloors({ adoptVaultPath: true }, floors)).toEqual([
+      "adoptVaultPath is not allowed: this deployment's allowVaultPathAdopt is false",
+    ]);
+    expect(belowFloors({ adoptVaultPath: true }, { ...floors, allowVaultPathAdopt: true })).toEqual([]);
+  });
+
   it('refuses moveVaultPath with oldKeyInUse "proceed" even where both are allowed', () => {
     const open = { ...floors, allowVaultPathMove: true, allowOldKeyInUseProceed: true };
     expect(belowFloors({ moveVaultPath: true, oldKeyInUse: 'proceed' }, open)).toEqual([
@@ -87,12 +95,13 @@ describe('belowFloors', () => {
 });
 
 describe('ExecutionInput', () => {
-  it('fills in dryRun, deleteInactiveKey and moveVaultPath as false', () => {
+  it('fills in dryRun, deleteInactiveKey, moveVaultPath and adoptVaultPath as false', () => {
     expect(ExecutionInput.parse({ userName: 'alice' })).toEqual({
       userName: 'alice',
       dryRun: false,
       deleteInactiveKey: false,
       moveVaultPath: false,
+      adoptVaultPath: false,
     });
   });
 

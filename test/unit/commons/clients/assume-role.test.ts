@@ -211,7 +211,7 @@ describe('iamClients', () => {
       },
       'createKey',
     );
-    const error = await rejectionOf(mods[3].getUserArn(user));
+    const error = await rejectionOf(mods[3].getUser(user));
     expect(error.name).toBe('TargetAccountAccessError');
     expect(Object.keys(aws.traffic.calls()).filter((call) => call.startsWith('iam:'))).toEqual([]);
   });
