@@ -79,16 +79,17 @@ const TAMPER_MESSAGE = {
 };
 
 /**
- * A failed rotation whose cause carries TAMPER_PHRASE (the InvalidInputError of a pin whose MAC does
- * not verify, functions/commons/ownership.ts). Only the rotation machine: the fleet reports its
- * children's failures, and each child's own failure is the event.
+ * A failed execution whose cause carries TAMPER_PHRASE: a rotation's InvalidInputError for a pin
+ * whose MAC does not verify (functions/commons/pin.ts), or a fleet's for a user listCandidates would
+ * not start for that reason. A fleet names its children's failures by error name only, so one
+ * tampered pin is one alert.
  */
 const tamperPattern = () => ({
   source: ['aws.states'],
   'detail-type': ['Step Functions Execution Status Change'],
   detail: {
     status: ['FAILED'],
-    stateMachineArn: [{ Ref: MACHINES[0] }],
+    stateMachineArn: MACHINES.map((id) => ({ Ref: id })),
     cause: [{ wildcard: `*${TAMPER_PHRASE}*` }],
   },
 });

@@ -16,7 +16,13 @@ import {
 } from './commons/iam.js';
 import { defaultPath, type Request } from './commons/input.js';
 import { logger } from './commons/logger.js';
-import { claimUser, describeKeys, keysBeforeThisExecution } from './commons/ownership.js';
+import {
+  claimUser,
+  describeKeys,
+  keysBeforeThisExecution,
+  ownLeftovers,
+  verifiedClaim,
+} from './commons/ownership.js';
 import { checkVaultPathPin, readPin, type TagSubject } from './commons/pin.js';
 import { seal } from './commons/seal.js';
 import { type Created, CreateKeyEvent, type DryRunPlan } from './commons/state.js';
@@ -102,7 +108,15 @@ export const handler = async (event: unknown): Promise<Output> => {
   await checkVaultServesThisUser(request, user, keys, vaultBefore.accessKeyId);
   const pin = await readPin(tags, subject);
   if (pin !== null) checkPinnedPath(request, pin.path);
-  const home = await servingHome(request, keys, stored, pin);
+  const claimed = await verifiedClaim(tags, subject);
+  // A key an earlier attempt of this execution made is nobody's key yet: it proves no path.
+  const mine = ownLeftovers(request, claimed, keys, [vaultBefore.accessKeyId]);
+  const home = await servingHome(
+    request,
+    keys.filter((key) => !mine.includes(key)),
+    stored,
+    pin,
+  );
   checkVaultPathPin(request, home, pin !== null);
   // A move leaves the path it leaves serving the user's current key until it is retired: a stored key.
   const movingFrom = home !== null && home !== request.vaultPath ? home : null;
@@ -110,7 +124,7 @@ export const handler = async (event: unknown): Promise<Output> => {
     vaultBefore.accessKeyId,
     movingFrom ? ((await readStoredKey(movingFrom)).key?.accessKeyId ?? null) : null,
   ];
-  const existing = await keysBeforeThisExecution(request, user, subject, keys, served, tags);
+  const existing = await keysBeforeThisExecution(request, user, claimed, keys, served);
   const remove = keysToRemove(request, existing, served);
   const oldKeys = existing.filter((key) => !remove.includes(key));
 

@@ -103,38 +103,47 @@ export function describeKeys(keys: AccessKeyInfo[]): string {
 }
 
 /**
- * Keys that exist before this execution's key, judged by the user's tags read after `keys` were
- * listed (read before, they could miss a claim made in between). A retry of this execution deletes
- * the key an earlier attempt created but never learned of (its response was lost): only under a
- * claim this execution verifiably made during its own run, and only keys created at or after it. A
- * fresh claim of another execution with a key not in Vault yet means two rotations overlap: refuse
- * without changing anything. A claim the rotator did not write is ignored: no key is ever deleted
- * for it.
+ * The keys this execution created in an earlier attempt but never learned of (the response was
+ * lost), never stored: only under a claim this execution verifiably made during its own run (an
+ * execution name can be used again 90 days after its execution closed: an older claim under the same
+ * name is that other execution's), and only keys created at or after it.
+ */
+export function ownLeftovers(
+  request: Request,
+  claimed: Claim | undefined,
+  keys: AccessKeyInfo[],
+  served: readonly (string | null)[],
+): AccessKeyInfo[] {
+  if (!claimed || claimed.owner !== ownerOf(request)) return [];
+  if (claimed.claimedAt < Date.parse(request.startedAt) - CLOCK_SKEW_MS) return [];
+  return unclaimedKeys(claimed, keys, served).filter(
+    (key) => Date.parse(key.createDate) >= claimed.claimedAt - CREATE_DATE_RESOLUTION_MS,
+  );
+}
+
+/**
+ * Keys that exist before this execution's key, judged by the user's verified claim read after `keys`
+ * were listed (read before, it could miss a claim made in between). A retry of this execution
+ * deletes its own leftovers (ownLeftovers). A fresh claim of another execution with a key not in
+ * Vault yet means two rotations overlap: refuse without changing anything. Without a verified claim
+ * no key is ever deleted.
  */
 export async function keysBeforeThisExecution(
   request: Request,
   user: IamUser,
-  subject: TagSubject,
+  claimed: Claim | undefined,
   keys: AccessKeyInfo[],
   served: readonly (string | null)[],
-  tags: Record<string, string>,
 ) {
-  const claimed = await verifiedClaim(tags, subject);
   if (!claimed) return keys;
-  const unclaimed = unclaimedKeys(claimed, keys, served);
-  if (unclaimed.length === 0) return keys;
   if (claimed.owner !== ownerOf(request)) {
-    if (!isFresh(claimed)) return keys;
+    const unclaimed = unclaimedKeys(claimed, keys, served);
+    if (unclaimed.length === 0 || !isFresh(claimed)) return keys;
     throw new ConcurrentRotationError(
       `execution ${claimed.owner} is rotating '${request.userName}': key(s) ${describeKeys(unclaimed)} are not in Vault yet`,
     );
   }
-  // An execution name can be used again 90 days after its execution closed: an older claim under the
-  // same name is that other execution's, never this one's.
-  if (claimed.claimedAt < Date.parse(request.startedAt) - CLOCK_SKEW_MS) return keys;
-  const leftovers = unclaimed.filter(
-    (key) => Date.parse(key.createDate) >= claimed.claimedAt - CREATE_DATE_RESOLUTION_MS,
-  );
+  const leftovers = ownLeftovers(request, claimed, keys, served);
   if (leftovers.length === 0) return keys;
   // A dry run reports, and changes nothing.
   if (request.dryRun) return keys.filter((key) => !leftovers.includes(key));

@@ -2,6 +2,7 @@
 // events shaped as Step Functions and CloudTrail send them, through test/support/event-pattern.ts.
 import { describe, expect, it } from 'vitest';
 import { TAMPER_PHRASE } from '../../deploy/policies.cjs';
+import { TAMPER_PHRASE as RAISED_PHRASE } from '../../functions/commons/pin.js';
 import { resources } from '../../deploy/template.cjs';
 import { matchesPattern, resolvePattern } from '../support/event-pattern.js';
 import { type Resource, templateContext } from './template.js';
@@ -61,6 +62,8 @@ const tamperedCause = JSON.stringify({
 describe('the tamper alert (PinTamperRule)', () => {
   it('is the phrase the functions end a tampered pin with', () => {
     expect(TAMPER_PHRASE).toBe('changed outside the rotator');
+    // The phrase createKey and listCandidates put in the error is the one the rule matches.
+    expect(RAISED_PHRASE).toBe(TAMPER_PHRASE);
   });
 
   it('matches a failed rotation whose cause says its pin was changed outside the rotator', async () => {
@@ -69,13 +72,18 @@ describe('the tamper alert (PinTamperRule)', () => {
     expect(matchesPattern(pattern, statusChange({ cause: `the pin of ci was ${TAMPER_PHRASE}` }))).toBe(true);
   });
 
+  it('matches a failed fleet whose cause names a user not started for a tampered pin', async () => {
+    const pattern = patternOf(await build(), 'PinTamperRule');
+    const cause = `1 due user(s) were not started: ci (InvalidInputError: the pin of 'ci' was ${TAMPER_PHRASE} (...)).`;
+    expect(matchesPattern(pattern, statusChange({ stateMachineArn: FLEET, cause }))).toBe(true);
+  });
+
   it.each([
     ['another failure’s cause', { cause: 'vaultPath aws/iam-users/x is not aws/iam-users/ci' }],
     ['no cause at all', { cause: null }],
     ['a missing cause field', { cause: undefined }],
     ['a success', { status: 'SUCCEEDED', error: null, cause: tamperedCause }],
     ['a time-out', { status: 'TIMED_OUT', cause: tamperedCause }],
-    ['the fleet machine', { stateMachineArn: FLEET, cause: tamperedCause }],
   ])('does not match %s', async (_, detail) => {
     const pattern = patternOf(await build(), 'PinTamperRule');
     expect(matchesPattern(pattern, statusChange(detail))).toBe(false);

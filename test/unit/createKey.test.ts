@@ -757,7 +757,7 @@ describe('createKey handler', () => {
           for (const dryRun of [false, true]) {
             const error = await rejectionOf(handler({ request: makeRequest({ userName, dryRun }) }));
             expect(error.name).toBe('InvalidInputError');
-            expect(error.message).toContain(`the pin of '${userName}' ${TAMPER_PHRASE}`);
+            expect(error.message).toContain(`the pin of '${userName}' was ${TAMPER_PHRASE}`);
           }
           expect(iamWrites()).toEqual([]);
           expect(kms.commandCalls(GenerateMacCommand)).toHaveLength(0);

@@ -240,7 +240,10 @@ describe('keysBeforeThisExecution', () => {
     keys: AccessKeyInfo[],
     served: (string | null)[] = [OLD],
     r = request(),
-  ) => keysBeforeThisExecution(r, iamUser(r, 'createKey'), SUBJECT, keys, served, tags);
+  ) =>
+    verifiedClaim(tags, SUBJECT).then((claimed) =>
+      keysBeforeThisExecution(r, iamUser(r, 'createKey'), claimed, keys, served),
+    );
   const ids = (keys: AccessKeyInfo[]) => keys.map((k) => k.accessKeyId);
 
   beforeEach(() => {
