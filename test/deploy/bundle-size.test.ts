@@ -13,10 +13,12 @@ import type { FunctionName } from '../../deploy/policies.cjs';
  */
 const BUDGET: Record<FunctionName, number> = {
   validateInput: 60_000,
-  // The STS client (~18 KB) in each step that may assume the target role in another account.
-  createKey: 465_000,
+  // The STS client (~18 KB) in each step that may assume the target role in another account;
+  // createKey and verifyKey also sign or verify the rotator's tags (KMS GenerateMac/VerifyMac).
+  createKey: 470_000,
   storeInVault: 390_000,
-  verifyKey: 430_000,
+  // The KMS client (~26 KB) to sign the pin.
+  verifyKey: 460_000,
   deactivateOld: 430_000,
   deleteOld: 430_000,
   restoreVault: 390_000,
@@ -28,7 +30,7 @@ const CLIENTS: Record<FunctionName, string[]> = {
   validateInput: [],
   createKey: ['iam', 'kms', 'secrets-manager', 'ssm', 'sts'],
   storeInVault: ['kms', 'secrets-manager', 'ssm'],
-  verifyKey: ['iam', 'secrets-manager', 'ssm', 'sts'],
+  verifyKey: ['iam', 'kms', 'secrets-manager', 'ssm', 'sts'],
   deactivateOld: ['iam', 'secrets-manager', 'ssm', 'sts'],
   deleteOld: ['iam', 'secrets-manager', 'ssm', 'sts'],
   restoreVault: ['kms', 'secrets-manager', 'ssm'],
