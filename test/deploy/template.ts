@@ -1,6 +1,7 @@
 // Packages the service offline and reads the CloudFormation template: shared by the template tests.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -30,15 +31,45 @@ export const run = promisify(execFile);
 export const pascal = (name: string) => name.charAt(0).toUpperCase() + name.slice(1);
 export const actions = (s: { Action?: unknown }) => [s.Action ?? []].flat() as string[];
 
+/** A lock older than this was left by a test process that died while packaging. */
+const STALE_LOCK_MS = 5 * 60_000;
+
+/**
+ * serverless-esbuild builds in the checkout's `.esbuild` folder: two test files packaging at once
+ * (vitest runs files in parallel) would build over each other. One package at a time per checkout.
+ */
+async function exclusively<T>(work: () => Promise<T>): Promise<T> {
+  const checkout = createHash('sha256').update(process.cwd()).digest('hex').slice(0, 12);
+  const lock = join(tmpdir(), `iam-key-rotator-package-${checkout}.lock`);
+  for (;;) {
+    try {
+      await mkdir(lock);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const age = Date.now() - (await stat(lock).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs;
+      if (age > STALE_LOCK_MS) await rm(lock, { recursive: true, force: true });
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    await rm(lock, { recursive: true, force: true });
+  }
+}
+
 /** `serverless package` with `--param` values; it needs no AWS account: every credential is stripped. */
 export async function packageService(params: Record<string, string> = {}): Promise<Packaged> {
   const dir = await mkdtemp(join(tmpdir(), 'iam-key-rotator-package-'));
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^AWS_/.test(k)));
   const args = Object.entries(params).map(([k, v]) => `--param=${k}=${v}`);
-  await run(process.execPath, ['node_modules/osls/bin/serverless.js', 'package', '--package', dir, ...args], {
-    env: { ...env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
-    timeout: 120_000,
-  });
+  await exclusively(() =>
+    run(process.execPath, ['node_modules/osls/bin/serverless.js', 'package', '--package', dir, ...args], {
+      env: { ...env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
+      timeout: 120_000,
+    }),
+  );
   const template = join(dir, 'cloudformation-template-update-stack.json');
   const { Resources, Outputs } = JSON.parse(await readFile(template, 'utf8')) as {
     Resources: Record<string, Resource>;
