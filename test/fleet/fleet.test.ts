@@ -1,4 +1,4 @@
-import { IAMClient, ListAccessKeysCommand, TagUserCommand } from '@aws-sdk/client-iam';
+import { IAMClient, ListAccessKeysCommand, ListUserTagsCommand, TagUserCommand } from '@aws-sdk/client-iam';
 import {
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
@@ -59,9 +59,12 @@ const DAY_MS = 86_400_000;
 /** A user under the rotated path, tagged `iam-key-rotator:rotate=<tag>` unless `tag` is null, its keys `ageDays` old. */
 async function fleetUser(
   userName: string,
-  options: { tag: string | null; ageDays: number; keys?: number },
+  options: { tag: string | null; ageDays: number; keys?: number; vaultPath?: string },
 ): Promise<SeededUser> {
-  const user = await seedUser(target, userName, { keys: options.keys ?? 1 });
+  const user = await seedUser(target, userName, {
+    keys: options.keys ?? 1,
+    ...(options.vaultPath ? { vaultPath: options.vaultPath } : {}),
+  });
   if (options.tag !== null) {
     await iam.send(
       new TagUserCommand({
@@ -70,15 +73,38 @@ async function fleetUser(
       }),
     );
   }
+  await age(userName, options.ageDays);
+  return user;
+}
+
+/** Backdates every key of the user to `ageDays` ago. */
+async function age(userName: string, ageDays: number): Promise<void> {
   const keys = (await iam.send(new ListAccessKeysCommand({ UserName: userName }))).AccessKeyMetadata ?? [];
   for (const key of keys) {
     const response = await fetch(`${stack.aws.endpoint}/__admin/access-keys/${key.AccessKeyId}/create-date`, {
       method: 'POST',
-      body: JSON.stringify({ createDate: new Date(Date.now() - options.ageDays * DAY_MS).toISOString() }),
+      body: JSON.stringify({ createDate: new Date(Date.now() - ageDays * DAY_MS).toISOString() }),
     });
     expect(response.status).toBe(200);
   }
-  return user;
+}
+
+/** The user's tags, by key. */
+async function tagsOf(userName: string): Promise<Record<string, string>> {
+  const tags = (await iam.send(new ListUserTagsCommand({ UserName: userName }))).Tags ?? [];
+  return Object.fromEntries(tags.map((t) => [t.Key ?? '', t.Value ?? '']));
+}
+
+/** One rotation of the user started directly (not by a fleet), run to its end. */
+async function rotateDirectly(input: Record<string, unknown>, name?: string) {
+  const { executionArn } = await sfn.send(
+    new StartExecutionCommand({
+      stateMachineArn: stack.stateMachineArn,
+      input: JSON.stringify(input),
+      ...(name ? { name } : {}),
+    }),
+  );
+  return settled(executionArn ?? '');
 }
 
 async function settled(executionArn: string): Promise<DescribeExecutionCommandOutput> {
@@ -244,7 +270,14 @@ describe('the fleet machine (statemachine/rotate-fleet.asl.json) on the local St
           listCandidates: async (event) => {
             const { handler } = await import('../../functions/listCandidates.js');
             const candidates = await handler(event);
-            const input = JSON.stringify({ userName: user.userName });
+            // The child as the fleet starts it (its task token aside: the lost attempt's is not known here).
+            const input = JSON.stringify({
+              userName: user.userName,
+              accountId: stack.aws.accountId,
+              vaultPath: user.vaultPath,
+              dryRun: false,
+              fleetTaskToken: 'the-lost-attempts-token',
+            });
             const first = await sfn.send(
               new StartExecutionCommand({ stateMachineArn: stack.stateMachineArn, name: childName, input }),
             );
@@ -289,5 +322,170 @@ describe('the fleet machine (statemachine/rotate-fleet.asl.json) on the local St
     });
     expect(JSON.stringify(events)).not.toContain('"fleetSignal":{"sent"');
     await expectRotated(user);
+  });
+});
+
+describe('the fleet places each user where its key is served, and trusts no tag or name it cannot prove (issue 16)', () => {
+  const fleetArnOf = (name: string) =>
+    `${stack.fleetStateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+  const childName = (fleetArn: string, user: SeededUser) =>
+    childExecutionName(fleetArn, stack.aws.accountId, user.userName);
+
+  /** The user's child of this fleet ended SUCCEEDED and left the user rotated. */
+  async function expectChildRotated(fleetArn: string, user: SeededUser): Promise<void> {
+    const [child] = await children(childName(fleetArn, user));
+    expect((await settled(child?.executionArn ?? '')).status, user.userName).toBe('SUCCEEDED');
+    await expectRotated(user);
+  }
+
+  /**
+   * A claim stays fresh for 15 minutes after a rotation, holding the user back from a fleet. The
+   * emulated IAM has no UntagUser: backdating the claim tag stands in for the wait (its MAC then
+   * no longer matches, and a claim that does not verify is no claim, as a stale one is none).
+   */
+  async function forgetClaim(userName: string): Promise<void> {
+    await iam.send(
+      new TagUserCommand({
+        UserName: userName,
+        Tags: [{ Key: 'iam-key-rotator:claim', Value: new Date(Date.now() - DAY_MS).toISOString() }],
+      }),
+    );
+  }
+
+  /** A user the fleet must not touch: its one key as seeded, served where it was, no claim written. */
+  async function expectUntouched(user: SeededUser): Promise<void> {
+    const after = await observe(target, user);
+    expect(
+      after.accessKeys.map((k) => [k.accessKeyId, k.status]),
+      user.userName,
+    ).toEqual([[user.oldAccessKeyId, 'Active']]);
+    expect(after.vault?.accessKeyId).toBe(user.oldAccessKeyId);
+    expect(Object.keys(await tagsOf(user.userName))).not.toContain('iam-key-rotator:claim');
+  }
+
+  it('a never-pinned user served at a custom path: reported failed for adoption, no child, untouched; the others rotated', async () => {
+    const vendor = await fleetUser('adopt-vendor', {
+      tag: 'adopt',
+      ageDays: 120,
+      vaultPath: 'aws/iam-users/vendors/adopt-vendor',
+    });
+    const others = [
+      await fleetUser('adopt-0', { tag: 'adopt', ageDays: 120 }),
+      await fleetUser('adopt-1', { tag: 'adopt', ageDays: 120 }),
+    ];
+    const run = await runFleet(tagged('adopt'), { name: 'adopt-fleet' });
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toBe('FleetRotationIncomplete');
+    expect(run.cause).toContain(
+      "1 due user(s) were not started: adopt-vendor (InvalidInputError: 'adopt-vendor' has no iam-key-rotator:vault-path tag and vaultPath aws/iam-users/adopt-vendor serves no key",
+    );
+    expect(run.cause).toContain('"adoptVaultPath": true');
+    expect(await children(childName(run.executionArn ?? '', vendor))).toEqual([]);
+    await expectUntouched(vendor);
+    expect(await readVaultKey(target, 'aws/iam-users/adopt-vendor')).toBeNull();
+    for (const other of others) {
+      expect(run.cause).not.toContain(other.userName);
+      await expectChildRotated(run.executionArn ?? '', other);
+    }
+  });
+
+  it('the same user once rotated at its custom path (pinned): the fleet rotates it there', async () => {
+    const vendorPath = 'aws/iam-users/vendors/pinned-vendor';
+    const vendor = await fleetUser('pinned-vendor', { tag: 'pinned', ageDays: 120, vaultPath: vendorPath });
+    const other = await fleetUser('pinned-0', { tag: 'pinned', ageDays: 120 });
+    const first = await rotateDirectly({ userName: vendor.userName, vaultPath: vendorPath });
+    expect(first.status, first.cause).toBe('SUCCEEDED');
+    expect((await tagsOf(vendor.userName))['iam-key-rotator:vault-path']).toBe(vendorPath);
+    const pinnedKey = (await readVaultKey(target, vendorPath))?.accessKeyId;
+    await forgetClaim(vendor.userName);
+    await age(vendor.userName, 120);
+    const run = await runFleet(tagged('pinned'));
+    expect(run.status, run.cause).toBe('SUCCEEDED');
+    expect(run.summary?.rotated.sort()).toEqual([other.userName, vendor.userName].sort());
+    const [child] = await children(childName(run.executionArn ?? '', vendor));
+    const ended = await settled(child?.executionArn ?? '');
+    expect(ended.status).toBe('SUCCEEDED');
+    expect(JSON.parse(ended.input ?? '{}')).toMatchObject({
+      userName: vendor.userName,
+      vaultPath: vendorPath,
+    });
+    await expectRotated({ ...vendor, oldAccessKeyId: pinnedKey ?? null });
+    expect(await readVaultKey(target, 'aws/iam-users/pinned-vendor')).toBeNull();
+    await expectChildRotated(run.executionArn ?? '', other);
+  });
+
+  it('a pin rewritten by a tagger: reported failed as changed outside the rotator, no child, untouched; the others rotated', async () => {
+    const victim = await fleetUser('tamper-victim', { tag: 'tamper', ageDays: 120 });
+    const other = await fleetUser('tamper-0', { tag: 'tamper', ageDays: 120 });
+    const first = await rotateDirectly({ userName: victim.userName });
+    expect(first.status, first.cause).toBe('SUCCEEDED');
+    expect(Object.keys(await tagsOf(victim.userName))).toContain('iam-key-rotator:vault-path-mac');
+    await age(victim.userName, 120);
+    // Someone allowed iam:TagUser points the pin elsewhere (and backdates the claim).
+    await iam.send(
+      new TagUserCommand({
+        UserName: victim.userName,
+        Tags: [
+          { Key: 'iam-key-rotator:vault-path', Value: 'aws/iam-users/attacker' },
+          { Key: 'iam-key-rotator:claim', Value: new Date(Date.now() - DAY_MS).toISOString() },
+        ],
+      }),
+    );
+    const before = await observe(target, victim);
+    const tagsBefore = await tagsOf(victim.userName);
+    const run = await runFleet(tagged('tamper'));
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toBe('FleetRotationIncomplete');
+    expect(run.cause).toContain(
+      "tamper-victim (InvalidInputError: the pin of 'tamper-victim' was changed outside the rotator",
+    );
+    expect(run.cause).not.toContain(other.userName);
+    expect(await children(childName(run.executionArn ?? '', victim))).toEqual([]);
+    expect(await observe(target, victim)).toEqual(before);
+    expect(await tagsOf(victim.userName)).toEqual(tagsBefore);
+    expect(await readVaultKey(target, 'aws/iam-users/attacker')).toBeNull();
+    await expectChildRotated(run.executionArn ?? '', other);
+  });
+
+  it('a forged fresh claim (no valid MAC) does not hold the user back as rotationRunning', async () => {
+    const user = await fleetUser('forged-claim', { tag: 'forged', ageDays: 120 });
+    await iam.send(
+      new TagUserCommand({
+        UserName: user.userName,
+        Tags: [
+          {
+            Key: 'iam-key-rotator:execution',
+            Value: 'arn:aws:states:us-east-1:123456789012:execution:x:y abc',
+          },
+          { Key: 'iam-key-rotator:claim', Value: `${new Date().toISOString()} ${user.oldAccessKeyId ?? ''}` },
+          { Key: 'iam-key-rotator:claim-mac', Value: `v1 ${Buffer.alloc(32, 1).toString('base64')}` },
+        ],
+      }),
+    );
+    const run = await runFleet(tagged('forged'));
+    expect(run.status, run.cause).toBe('SUCCEEDED');
+    expect(run.summary?.skipped).not.toContainEqual({ userName: user.userName, reason: 'rotationRunning' });
+    expect(run.summary?.rotated).toEqual([user.userName]);
+    await expectChildRotated(run.executionArn ?? '', user);
+  });
+
+  it('a dry run started by someone else under a child’s predicted name: that user failed ExecutionNameTakenError, not already started', async () => {
+    const user = await fleetUser('taken-name', { tag: 'taken', ageDays: 120 });
+    const other = await fleetUser('taken-0', { tag: 'taken', ageDays: 120 });
+    const fleetName = 'taken-name-fleet';
+    const name = childName(fleetArnOf(fleetName), user);
+    // Anyone allowed StartExecution can compute the name from the fleet's and start a harmless-looking dry run.
+    const squatter = await rotateDirectly({ userName: user.userName, dryRun: true }, name);
+    expect(squatter.status).toBe('SUCCEEDED');
+    const run = await runFleet(tagged('taken'), { name: fleetName });
+    expect(run.executionArn).toBe(fleetArnOf(fleetName));
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toBe('FleetRotationIncomplete');
+    expect(run.cause).toContain('taken-name (ExecutionNameTakenError)');
+    expect(run.cause).not.toContain(other.userName);
+    // Only the squatter's execution holds the name; the user was not rotated.
+    expect((await children(name)).map((e) => e.executionArn)).toEqual([squatter.executionArn]);
+    await expectUntouched(user);
+    await expectChildRotated(run.executionArn ?? '', other);
   });
 });

@@ -1,13 +1,98 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { IAMClient, ListAccessKeysCommand, ListUsersCommand, ListUserTagsCommand } from '@aws-sdk/client-iam';
+import {
+  GenerateMacCommand,
+  KMSClient,
+  KMSInvalidMacException,
+  NotFoundException,
+  VerifyMacCommand,
+  type VerifyMacRequest,
+} from '@aws-sdk/client-kms';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Candidates } from '../../functions/commons/fleet-input.js';
-import { ACCOUNT_ID, EXECUTION, rejectionOf, resetBeforeEach, sdkError, useHandler } from './support.js';
+import {
+  ACCOUNT_ID,
+  CLAIM_KEY_ID,
+  EXECUTION,
+  PIN_KEY_ID,
+  rejectionOf,
+  resetBeforeEach,
+  sdkError,
+  useHandler,
+} from './support.js';
 
-const { handler, deployment } = useHandler<Candidates>(() => import('../../functions/listCandidates.js'));
+const { handler, deployment, vault } = useHandler<Candidates>(
+  () => import('../../functions/listCandidates.js'),
+);
 const iam = resetBeforeEach(mockClient(IAMClient));
 const sts = resetBeforeEach(mockClient(STSClient));
+
+/**
+ * KMS's HMAC keys, faked: VerifyMac recomputes the HMAC of the exact message under the key's secret
+ * and answers MacValid true, or rejects KMSInvalidMacException as AWS does. listCandidates may only
+ * verify: GenerateMac is never expected of it.
+ */
+const MAC_SECRETS = new Map([
+  [PIN_KEY_ID, randomBytes(32)],
+  [CLAIM_KEY_ID, randomBytes(32)],
+]);
+const hmac = (keyId: string, message: Uint8Array): Buffer => {
+  const secret = MAC_SECRETS.get(keyId);
+  if (!secret) throw new NotFoundException({ message: `${keyId} not found`, $metadata: {} });
+  return createHmac('sha256', secret).update(message).digest();
+};
+const kms = resetBeforeEach(mockClient(KMSClient), (mock) => {
+  mock.on(VerifyMacCommand).callsFake((input: VerifyMacRequest) => {
+    expect(input.MacAlgorithm).toBe('HMAC_SHA_256');
+    const expected = hmac(input.KeyId ?? '', input.Message ?? new Uint8Array());
+    const given = Buffer.from(input.Mac ?? new Uint8Array());
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      return Promise.reject(
+        new KMSInvalidMacException({ message: 'mac does not match', $metadata: { httpStatusCode: 400 } }),
+      );
+    }
+    return Promise.resolve({ KeyId: input.KeyId, MacValid: true, MacAlgorithm: 'HMAC_SHA_256' });
+  });
+});
+
+/** The rotator's MAC of a tag's fields (tag-mac.ts's message), in base64. */
+const macOf = (tag: 'pin' | 'claim', fields: string[]) =>
+  hmac(
+    tag === 'pin' ? PIN_KEY_ID : CLAIM_KEY_ID,
+    Buffer.from(JSON.stringify([`iam-key-rotator/${tag}/v1`, ...fields]), 'utf8'),
+  ).toString('base64');
+
+/** IAM's unique id of a fixture user: what the signed tags name. */
+const userIdOf = (userName: string) => `AIDA${userName.toUpperCase()}`;
+
+/** The pin tags verifyKey writes for `path`, signed for the user (or for `signedFor`, another user's id). */
+function signedPin(userName: string, path: string, signedFor = userIdOf(userName), accountId = ACCOUNT_ID) {
+  const time = new Date(Date.now() - 60_000).toISOString();
+  return [
+    { Key: 'iam-key-rotator:vault-path', Value: path.replaceAll(',', ':') },
+    {
+      Key: 'iam-key-rotator:vault-path-mac',
+      Value: `v1 ${time} ${macOf('pin', [accountId, signedFor, path, time])}`,
+    },
+  ];
+}
+
+/** Claim tags as createKey writes them at `claimedAt`: signed, or with a MAC made up by a tagger. */
+function claim(userName: string, claimedAt: Date, keys: string[], how: 'signed' | 'forged') {
+  const owner = 'arn:aws:states:eu-west-1:123456789012:execution:rotate-access-key:other abc';
+  const value = [claimedAt.toISOString(), ...keys].join(' ');
+  const mac =
+    how === 'signed'
+      ? macOf('claim', [ACCOUNT_ID, userIdOf(userName), owner, value])
+      : randomBytes(32).toString('base64');
+  return [
+    { Key: 'iam-key-rotator:execution', Value: owner },
+    { Key: 'iam-key-rotator:claim', Value: value },
+    { Key: 'iam-key-rotator:claim-mac', Value: `v1 ${mac}` },
+  ];
+}
 
 /** What the handlers here read besides setHandlerEnv's: the rotated path and the deployment's own account. */
 const FLEET_ENV = { ROTATOR_USER_PATH: '/rotated/', ROTATOR_ACCOUNT_ID: ACCOUNT_ID };
@@ -23,10 +108,36 @@ const OPTED_IN = [{ Key: 'iam-key-rotator:rotate', Value: 'true' }];
 interface Fixture {
   tags?: { Key: string; Value: string }[];
   keys?: { AccessKeyId: string; Status: 'Active' | 'Inactive'; CreateDate: Date }[];
+  /**
+   * Where Vault serves the user's oldest Active key: default, its default path (the template's,
+   * `aws/iam-users/<user>`, or `aws/iam-users/<account>/<user>` with accounts); null, nowhere.
+   */
+  servedAt?: string | null;
+}
+
+/** Stores the key pair at `path` in the file's Vault (KV v2 at `secret`). */
+function serve(path: string, accessKeyId: string, extra: Record<string, unknown> = {}) {
+  vault().writeSecret({
+    mount: 'secret',
+    path,
+    data: { access_key: accessKeyId, secret_key: 'served-secret', ...extra },
+  });
+}
+
+/** Puts each fixture's oldest Active key where it says Vault serves it. */
+function serveAll(fixtures: Record<string, Fixture>, defaultPathOf: (userName: string) => string) {
+  for (const [userName, fixture] of Object.entries(fixtures)) {
+    const active = (fixture.keys ?? [])
+      .filter((k) => k.Status === 'Active')
+      .sort((a, b) => a.CreateDate.getTime() - b.CreateDate.getTime())[0];
+    const path = fixture.servedAt === undefined ? defaultPathOf(userName) : fixture.servedAt;
+    if (active && path !== null) serve(path, active.AccessKeyId);
+  }
 }
 
 /** ListUsers in pages of two (Marker/IsTruncated), tags and keys per user, the tag list in pages too. */
 function users(fixtures: Record<string, Fixture>) {
+  serveAll(fixtures, (userName) => `aws/iam-users/${userName}`);
   const names = Object.keys(fixtures);
   iam.on(ListUsersCommand).callsFake((input: { Marker?: string; PathPrefix?: string }) => {
     expect(input.PathPrefix).toBe('/rotated/');
@@ -37,7 +148,7 @@ function users(fixtures: Record<string, Fixture>) {
       Users: page.map((UserName) => ({
         UserName,
         Path: '/rotated/',
-        UserId: 'AIDA',
+        UserId: userIdOf(UserName),
         Arn: 'arn',
         CreateDate: new Date(),
       })),
@@ -76,11 +187,7 @@ describe('listCandidates', () => {
       pair: { tags: OPTED_IN, keys: [key('AKIAPAIR000000000001', 200), key('AKIAPAIR000000000002', 100)] },
       inactiveOnly: { tags: OPTED_IN, keys: [key('AKIAINACTIVE00000001', 300, 'Inactive')] },
       busy: {
-        tags: [
-          ...OPTED_IN,
-          { Key: 'iam-key-rotator:execution', Value: 'arn:other abc' },
-          { Key: 'iam-key-rotator:claim', Value: new Date().toISOString() },
-        ],
+        tags: [...OPTED_IN, ...claim('busy', new Date(), ['AKIABUSY000000000001'], 'signed')],
         keys: [key('AKIABUSY000000000001', 120)],
       },
       staleClaim: {
@@ -93,10 +200,11 @@ describe('listCandidates', () => {
       },
     });
     const candidates = await handler({ input: { maxKeyAgeDays: 90 }, execution: EXECUTION });
-    expect(candidates.due.map((u) => [u.userName, u.accessKeyId, u.keyAgeDays])).toEqual([
-      ['due', 'AKIADUE0000000000001', 120],
-      ['staleClaim', 'AKIASTALE00000000001', 120],
+    expect(candidates.due.map((u) => [u.userName, u.accessKeyId, u.keyAgeDays, u.vaultPath])).toEqual([
+      ['due', 'AKIADUE0000000000001', 120, 'aws/iam-users/due'],
+      ['staleClaim', 'AKIASTALE00000000001', 120, 'aws/iam-users/staleClaim'],
     ]);
+    expect(candidates.failedUsers).toEqual([]);
     expect(candidates.due[0]?.executionName).toMatch(/^fleet-[0-9a-f]{16}-due$/);
     expect(candidates.skipped).toEqual(
       [
@@ -177,12 +285,193 @@ describe('listCandidates', () => {
   });
 });
 
+describe('listCandidates places each due user where createKey would serve its key', () => {
+  const due = (name: string, extra: Partial<Fixture> = {}): Fixture => ({
+    tags: OPTED_IN,
+    keys: [key(`AKIA${name.toUpperCase().padEnd(16, '0').slice(0, 16)}`, 120)],
+    ...extra,
+    ...(extra.tags ? { tags: [...OPTED_IN, ...extra.tags] } : {}),
+  });
+  const keyIdOf = (name: string) => `AKIA${name.toUpperCase().padEnd(16, '0').slice(0, 16)}`;
+
+  it('gives a verified pin’s path to the child, and an unpinned user its default path serving its key', async () => {
+    users({
+      plain: due('plain'),
+      vendor: due('vendor', {
+        tags: signedPin('vendor', 'aws/iam-users/vendors/vendor'),
+        servedAt: 'aws/iam-users/vendors/vendor',
+      }),
+      // Commas in a path are colons in the tag; the MAC is over the path itself.
+      comma: due('comma', {
+        tags: signedPin('comma', 'aws/iam-users/team,a/comma'),
+        servedAt: 'aws/iam-users/team,a/comma',
+      }),
+    });
+    const candidates = await handler({ input: {}, execution: EXECUTION });
+    expect(candidates.due.map((u) => [u.userName, u.vaultPath])).toEqual([
+      ['plain', 'aws/iam-users/plain'],
+      ['vendor', 'aws/iam-users/vendors/vendor'],
+      ['comma', 'aws/iam-users/team,a/comma'],
+    ]);
+    expect(candidates.failedUsers).toEqual([]);
+    // Two pins verified, never signed: listCandidates may only verify.
+    expect(kms.commandCalls(VerifyMacCommand).map((c) => c.args[0].input.KeyId)).toEqual([
+      PIN_KEY_ID,
+      PIN_KEY_ID,
+    ]);
+    expect(kms.commandCalls(GenerateMacCommand)).toHaveLength(0);
+  });
+
+  it('reports a never-pinned user served elsewhere failed (InvalidInputError, the adoption reason) and starts nothing for it', async () => {
+    users({
+      custom: due('custom', { servedAt: 'aws/iam-users/vendors/custom' }),
+      nowhere: due('nowhere', { servedAt: null }),
+      other: due('other'),
+    });
+    const candidates = await handler({ input: {}, execution: EXECUTION });
+    expect(candidates.due.map((u) => u.userName)).toEqual(['other']);
+    expect(candidates.failedUsers).toEqual([
+      {
+        accountId: ACCOUNT_ID,
+        userName: 'custom',
+        error: 'InvalidInputError',
+        cause: expect.stringContaining(
+          "'custom' has no iam-key-rotator:vault-path tag and vaultPath aws/iam-users/custom serves no key",
+        ) as string,
+      },
+      {
+        accountId: ACCOUNT_ID,
+        userName: 'nowhere',
+        error: 'InvalidInputError',
+        cause: expect.stringContaining('nothing proves its consumers read aws/iam-users/nowhere') as string,
+      },
+    ]);
+    expect(candidates.failedUsers[0]?.cause).toContain('"adoptVaultPath": true');
+    // A due user placed nowhere is not skipped either.
+    expect(candidates.skippedTotal).toBe(0);
+  });
+
+  it('reports a user whose default path holds another user’s key, or no key pair, failed', async () => {
+    users({ borrowed: due('borrowed', { servedAt: null }), broken: due('broken', { servedAt: null }) });
+    serve('aws/iam-users/borrowed', 'AKIASOMEONEELSE00001');
+    vault().writeSecret({ mount: 'secret', path: 'aws/iam-users/broken', data: { note: 'no key here' } });
+    const candidates = await handler({ input: {}, execution: EXECUTION });
+    expect(candidates.due).toEqual([]);
+    expect(candidates.failedUsers.map((f) => [f.userName, f.error])).toEqual([
+      ['borrowed', 'InvalidInputError'],
+      ['broken', 'VaultDataError'],
+    ]);
+    expect(candidates.failedUsers[0]?.cause).toContain(
+      'AKIASOMEONEELSE00001, which is not a key of this user',
+    );
+  });
+
+  it('reports a pin changed outside the rotator (rewritten, copied from another user, malformed) failed', async () => {
+    const rewritten = signedPin('rewritten', 'aws/iam-users/rewritten').map((t) =>
+      t.Key === 'iam-key-rotator:vault-path' ? { ...t, Value: 'aws/iam-users/attacker' } : t,
+    );
+    users({
+      rewritten: due('rewritten', { tags: rewritten, servedAt: 'aws/iam-users/attacker' }),
+      // Another user's valid pin tags, copied: signed for another user id.
+      copied: due('copied', {
+        tags: signedPin('copied', 'aws/iam-users/copied', userIdOf('someone')),
+      }),
+      unsigned: due('unsigned', {
+        tags: [
+          { Key: 'iam-key-rotator:vault-path', Value: 'aws/iam-users/unsigned' },
+          { Key: 'iam-key-rotator:vault-path-mac', Value: 'v1 not-a-time AAAA' },
+        ],
+      }),
+      macOnly: due('macOnly', {
+        tags: signedPin('macOnly', 'aws/iam-users/macOnly').filter(
+          (t) => t.Key !== 'iam-key-rotator:vault-path',
+        ),
+      }),
+    });
+    const candidates = await handler({ input: {}, execution: EXECUTION });
+    expect(candidates.due).toEqual([]);
+    expect(candidates.failedUsers.map((f) => [f.userName, f.error])).toEqual([
+      ['rewritten', 'InvalidInputError'],
+      ['copied', 'InvalidInputError'],
+      ['unsigned', 'InvalidInputError'],
+      ['macOnly', 'InvalidInputError'],
+    ]);
+    for (const failed of candidates.failedUsers) {
+      expect(failed.cause, failed.userName).toContain(
+        `the pin of '${failed.userName}' was changed outside the rotator`,
+      );
+      expect(failed.cause.length).toBeLessThanOrEqual(500);
+    }
+  });
+
+  it('reports a signed pin that no longer serves the user’s key failed (a replayed older pin is not followed)', async () => {
+    users({
+      moved: due('moved', {
+        tags: signedPin('moved', 'aws/iam-users/old-home/moved'),
+        servedAt: 'aws/iam-users/moved',
+      }),
+    });
+    serve('aws/iam-users/old-home/moved', 'AKIAMOVEDRETIRED0001');
+    const candidates = await handler({ input: {}, execution: EXECUTION });
+    expect(candidates.due).toEqual([]);
+    expect(candidates.failedUsers).toEqual([
+      {
+        accountId: ACCOUNT_ID,
+        userName: 'moved',
+        error: 'InvalidInputError',
+        cause: expect.stringContaining('a stale or replayed pin is not followed') as string,
+      },
+    ]);
+  });
+
+  it('holds a user back as rotationRunning only for a fresh claim whose MAC verifies', async () => {
+    const now = new Date();
+    users({
+      running: due('running', { tags: claim('running', now, [keyIdOf('running')], 'signed') }),
+      forged: due('forged', { tags: claim('forged', now, [keyIdOf('forged')], 'forged') }),
+      unsignedClaim: due('unsignedClaim', {
+        tags: claim('unsignedClaim', now, [], 'signed').filter((t) => t.Key !== 'iam-key-rotator:claim-mac'),
+      }),
+      // Signed for another user (its tags copied here): no claim of this user.
+      copiedClaim: due('copiedClaim', {
+        tags: claim('running', now, [keyIdOf('running')], 'signed'),
+      }),
+      future: due('future', {
+        tags: claim('future', new Date(now.getTime() + 3_600_000), [], 'signed'),
+      }),
+    });
+    const candidates = await handler({ input: {}, execution: EXECUTION });
+    expect(candidates.skipped).toEqual([
+      { accountId: ACCOUNT_ID, userName: 'running', reason: 'rotationRunning' },
+    ]);
+    expect(candidates.due.map((u) => u.userName)).toEqual([
+      'forged',
+      'unsignedClaim',
+      'copiedClaim',
+      'future',
+    ]);
+    expect(kms.commandCalls(VerifyMacCommand).every((c) => c.args[0].input.KeyId === CLAIM_KEY_ID)).toBe(
+      true,
+    );
+    expect(kms.commandCalls(GenerateMacCommand)).toHaveLength(0);
+  });
+
+  it('does not verify a stale claim: it holds nobody back', async () => {
+    users({ stale: due('stale', { tags: claim('stale', daysAgo(1), [], 'signed') }) });
+    const candidates = await handler({ input: {}, execution: EXECUTION });
+    expect(candidates.due.map((u) => u.userName)).toEqual(['stale']);
+    expect(kms.commandCalls(VerifyMacCommand)).toHaveLength(0);
+  });
+});
+
 describe('listCandidates across accounts', () => {
   /** Its target role trusts the rotator; another allowed account has none (AssumeRole is refused). */
   const MEMBER = '222222222222';
   const NO_ROLE = '333333333333';
   const ACCOUNTS_ENV = {
     ...FLEET_ENV,
+    // Users of the same name in two accounts have two default paths.
+    VAULT_PATH_TEMPLATE: '{prefix}{accountId}/{userName}',
     ROTATOR_ALLOWED_ACCOUNT_IDS: `${MEMBER},${NO_ROLE}`,
     ROTATOR_TARGET_EXTERNAL_ID: 'fleet-external-id',
   };
@@ -192,6 +481,9 @@ describe('listCandidates across accounts', () => {
    * account of the credentials the client signs with (the function's own, or the assumed role's).
    */
   function accounts(byAccount: Record<string, Record<string, Fixture>>) {
+    for (const [accountId, fixtures] of Object.entries(byAccount)) {
+      serveAll(fixtures, (userName) => `aws/iam-users/${accountId}/${userName}`);
+    }
     sts.on(AssumeRoleCommand).callsFake((input: { RoleArn: string }) => {
       const account = input.RoleArn.split(':')[4] ?? '';
       if (account !== MEMBER) return Promise.reject(sdkError('AccessDenied', 403, { Code: 'AccessDenied' }));
@@ -213,7 +505,7 @@ describe('listCandidates across accounts', () => {
       Users: Object.keys(await fixturesOf(getClient)).map((UserName) => ({
         UserName,
         Path: '/rotated/',
-        UserId: 'AIDA',
+        UserId: userIdOf(UserName),
         Arn: 'arn',
         CreateDate: new Date(),
       })),

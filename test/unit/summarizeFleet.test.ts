@@ -1,8 +1,15 @@
+import {
+  DescribeExecutionCommand,
+  type DescribeExecutionCommandOutput,
+  SFNClient,
+} from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import type { FleetSummary } from '../../functions/summarizeFleet.js';
-import { useHandler } from './support.js';
+import { resetBeforeEach, sdkError, useHandler } from './support.js';
 
 const { handler } = useHandler<FleetSummary>(() => import('../../functions/summarizeFleet.js'));
+const sfn = resetBeforeEach(mockClient(SFNClient));
 
 describe('summarizeFleet', () => {
   it('counts every skipped user from skippedTotal while naming only those listed', async () => {
@@ -138,5 +145,204 @@ describe('summarizeFleet by account', () => {
     });
     expect(before).toMatchObject({ rotated: ['a'], accounts: [], failedAccounts: [] });
     expect(before.failureCause).toBeUndefined();
+  });
+});
+
+describe('summarizeFleet with users listCandidates could not place', () => {
+  const OWN = '111111111111';
+  const cause =
+    "'vendor' has no iam-key-rotator:vault-path tag and vaultPath aws/iam-users/vendor serves no key, not one of its Active keys";
+
+  it('counts them failed and fails the fleet naming each with its error and cause', async () => {
+    const summary = await handler({
+      results: [{ accountId: OWN, userName: 'alice', outcome: 'rotated' }],
+      failedUsers: [{ accountId: OWN, userName: 'vendor', error: 'InvalidInputError', cause }],
+      skipped: [],
+      accounts: [{ accountId: OWN, skippedTotal: 0 }],
+      dryRun: false,
+    });
+    expect(summary.rotated).toEqual(['alice']);
+    expect(summary.failed).toEqual([{ userName: 'vendor', error: 'InvalidInputError' }]);
+    expect(summary.counts).toMatchObject({ rotated: 1, failed: 1 });
+    expect(summary.accounts[0]?.failed).toEqual([{ userName: 'vendor', error: 'InvalidInputError' }]);
+    expect(summary.failureCause).toContain(
+      `1 due user(s) were not started: vendor (InvalidInputError: ${cause})`,
+    );
+    // Nothing to describe: no child was started for it.
+    expect(sfn.calls()).toHaveLength(0);
+  });
+
+  // Known bug (functions/summarizeFleet.ts:203-210): unstarted users are merged into `results`, so the
+  // cause also says "1 of 2 rotations failed before their new key was stored and verified: vendor …
+  // Each child execution's history says why" of a user no child was started for.
+  // it.fails until fixed: then make it an it().
+  it.fails('does not count them among the rotations that failed (no child history exists)', async () => {
+    const summary = await handler({
+      results: [{ accountId: OWN, userName: 'alice', outcome: 'rotated' }],
+      failedUsers: [{ accountId: OWN, userName: 'vendor', error: 'InvalidInputError', cause }],
+      skipped: [],
+      accounts: [{ accountId: OWN, skippedTotal: 0 }],
+      dryRun: false,
+    });
+    expect(summary.failureCause).not.toContain('rotations failed');
+  });
+
+  it('names them with their account in a fleet over several accounts', async () => {
+    const summary = await handler({
+      results: [],
+      failedUsers: [{ accountId: '222222222222', userName: 'bob', error: 'InvalidInputError', cause: 'x' }],
+      skipped: [],
+      accounts: [
+        { accountId: OWN, skippedTotal: 0 },
+        { accountId: '222222222222', skippedTotal: 0 },
+      ],
+      dryRun: true,
+    });
+    expect(summary.accounts[1]?.failed).toEqual([{ userName: 'bob', error: 'InvalidInputError' }]);
+    expect(summary.failureCause).toContain('222222222222/bob (InvalidInputError: x)');
+  });
+});
+
+describe('summarizeFleet checks each child found already started', () => {
+  const OWN = '111111111111';
+  const MACHINE = `arn:aws:states:eu-west-1:${OWN}:stateMachine:iam-key-rotator-dev`;
+  const FLEET_STARTED = '2026-01-01T10:00:00.000Z';
+  const NAME = 'fleet-0123456789abcdef-alice';
+  const CHILD_ARN = `arn:aws:states:eu-west-1:${OWN}:execution:iam-key-rotator-dev:${NAME}`;
+
+  /** The child this fleet would have started for alice, with any of its facts changed. */
+  function holder(input: Record<string, unknown> = {}, startDate = new Date('2026-01-01T10:00:05Z')) {
+    const out: Partial<DescribeExecutionCommandOutput> = {
+      executionArn: CHILD_ARN,
+      stateMachineArn: MACHINE,
+      status: 'RUNNING',
+      startDate,
+      input: JSON.stringify({
+        userName: 'alice',
+        accountId: OWN,
+        vaultPath: 'aws/iam-users/alice',
+        dryRun: false,
+        fleetTaskToken: 'token-of-this-fleet',
+        ...input,
+      }),
+    };
+    return out;
+  }
+
+  const summarize = (dryRun = false) =>
+    handler({
+      results: [
+        {
+          accountId: OWN,
+          userName: 'alice',
+          outcome: 'alreadyStarted',
+          stateMachineArn: MACHINE,
+          executionName: NAME,
+        },
+        { accountId: OWN, userName: 'bob', outcome: dryRun ? 'planned' : 'rotated' },
+      ],
+      fleetStartedAt: FLEET_STARTED,
+      skipped: [],
+      accounts: [{ accountId: OWN, skippedTotal: 0 }],
+      dryRun,
+    });
+
+  it('counts this fleet’s rotation of the same user as already started, describing it by its ARN', async () => {
+    sfn.on(DescribeExecutionCommand).resolves(holder());
+    const summary = await summarize();
+    expect(summary.alreadyStarted).toEqual(['alice']);
+    expect(summary.failed).toEqual([]);
+    expect(summary.failureCause).toBeUndefined();
+    expect(sfn.commandCalls(DescribeExecutionCommand).map((c) => c.args[0].input)).toEqual([
+      { executionArn: CHILD_ARN },
+    ]);
+  });
+
+  it('counts a dry run’s own dry-run child as already started', async () => {
+    sfn.on(DescribeExecutionCommand).resolves(holder({ dryRun: true }));
+    expect((await summarize(true)).alreadyStarted).toEqual(['alice']);
+  });
+
+  it.each([
+    ['rotates another user', holder({ userName: 'mallory' })],
+    ['rotates the user in another account', holder({ accountId: '222222222222' })],
+    ['is a dry run where the fleet is not', holder({ dryRun: true })],
+    ['carries no fleetTaskToken', holder({ fleetTaskToken: undefined })],
+    ['has an input that is not JSON', { ...holder(), input: 'not json' }],
+    ['started before the fleet', holder({}, new Date('2026-01-01T09:00:00Z'))],
+  ])('fails the user with ExecutionNameTakenError when the execution holding the name %s', async (_, out) => {
+    sfn.on(DescribeExecutionCommand).resolves(out);
+    const summary = await summarize();
+    expect(summary.alreadyStarted).toEqual([]);
+    expect(summary.rotated).toEqual(['bob']);
+    expect(summary.failed).toEqual([{ userName: 'alice', error: 'ExecutionNameTakenError' }]);
+    expect(summary.counts).toMatchObject({ rotated: 1, failed: 1, alreadyStarted: 0 });
+    expect(summary.failureCause).toContain('alice (ExecutionNameTakenError)');
+  });
+
+  it('fails the user with ExecutionNameTakenError when a dry-run fleet finds a real rotation under the name', async () => {
+    sfn.on(DescribeExecutionCommand).resolves(holder({ dryRun: false }));
+    const summary = await summarize(true);
+    expect(summary.failed).toEqual([{ userName: 'alice', error: 'ExecutionNameTakenError' }]);
+  });
+
+  it('fails the user with ExecutionNameTakenError when the execution cannot be described', async () => {
+    sfn.on(DescribeExecutionCommand).rejects(sdkError('AccessDeniedException', 400));
+    const summary = await summarize();
+    expect(summary.failed).toEqual([{ userName: 'alice', error: 'ExecutionNameTakenError' }]);
+    expect(summary.failureCause).toContain('alice (ExecutionNameTakenError)');
+  });
+
+  // Known bug (functions/summarizeFleet.ts:116): a holder without accountId is taken as rotating the
+  // result's account, but it rotates the deployment's own; the fleet always writes accountId.
+  // it.fails until fixed: then make it an it().
+  it.fails(
+    'fails a member-account user whose name is held by an execution without accountId (it rotates the own account’s user)',
+    async () => {
+      const MEMBER = '222222222222';
+      sfn.on(DescribeExecutionCommand).resolves(holder({ accountId: undefined }));
+      const summary = await handler({
+        results: [
+          {
+            accountId: MEMBER,
+            userName: 'alice',
+            outcome: 'alreadyStarted',
+            stateMachineArn: MACHINE,
+            executionName: NAME,
+          },
+        ],
+        fleetStartedAt: FLEET_STARTED,
+        skipped: [],
+        accounts: [
+          { accountId: OWN, skippedTotal: 0 },
+          { accountId: MEMBER, skippedTotal: 0 },
+        ],
+        dryRun: false,
+      });
+      expect(summary.failed).toEqual([{ userName: 'alice', error: 'ExecutionNameTakenError' }]);
+    },
+  );
+
+  // Known bug (functions/summarizeFleet.ts:121): both start dates are Step Functions’, yet an
+  // execution started up to CLOCK_SKEW_MS (60 s) before the fleet passes as this fleet’s child.
+  // it.fails until fixed: then make it an it().
+  it.fails(
+    'fails the user when the holder started 30 s before the fleet (both dates are Step Functions’)',
+    async () => {
+      sfn.on(DescribeExecutionCommand).resolves(holder({}, new Date('2026-01-01T09:59:30Z')));
+      const summary = await summarize();
+      expect(summary.failed).toEqual([{ userName: 'alice', error: 'ExecutionNameTakenError' }]);
+    },
+  );
+
+  it('describes nothing for a result from a fleet started before the check (no machine ARN or name)', async () => {
+    const summary = await handler({
+      results: [{ accountId: OWN, userName: 'alice', outcome: 'alreadyStarted' }],
+      fleetStartedAt: FLEET_STARTED,
+      skipped: [],
+      dryRun: false,
+    });
+    expect(summary.alreadyStarted).toEqual(['alice']);
+    expect(sfn.calls()).toHaveLength(0);
   });
 });
