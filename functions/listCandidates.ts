@@ -209,10 +209,20 @@ async function listAccount(
     const { tags, keys } = await userState(iam, userName);
     const skip = (reason: SkipReason): SkippedUser => ({ accountId, userName, reason });
     if (!request.allUsersInPath && tags[tagKey] !== tagValue) return skip('notTagged');
-    const subject = { accountId, ...user };
+    const failed = (error: unknown): FailedUser => {
+      if (!(error instanceof RotatorError) || error instanceof TransientError) throw error;
+      logger.warn('user not placed', { accountId, userName, error: error.name });
+      return { accountId, userName, error: error.name, cause: error.message.slice(0, MAX_USER_CAUSE) };
+    };
     const hint = claimOf(tags);
     // Only a claim the rotator wrote holds a user back; a fresh-looking one is checked.
-    if (hint && isFresh(hint, now) && (await verifiedClaim(tags, subject))) return skip('rotationRunning');
+    if (hint && isFresh(hint, now)) {
+      const running = await verifiedClaim(tags, { accountId, ...user }).catch((error: unknown) =>
+        failed(error),
+      );
+      if (running && 'error' in running) return running;
+      if (running) return skip('rotationRunning');
+    }
     const active = keys
       .filter((k) => k.Status === 'Active' && k.AccessKeyId)
       .sort((a, b) => (a.CreateDate?.getTime() ?? 0) - (b.CreateDate?.getTime() ?? 0));
@@ -227,9 +237,7 @@ async function listAccount(
     try {
       vaultPath = await placement(accountId, user, tags, keys.map(keyInfo));
     } catch (error) {
-      if (!(error instanceof RotatorError) || error instanceof TransientError) throw error;
-      logger.warn('user not placed', { accountId, userName, error: error.name });
-      return { accountId, userName, error: error.name, cause: error.message.slice(0, MAX_USER_CAUSE) };
+      return failed(error);
     }
     const due: DueUser = {
       accountId,

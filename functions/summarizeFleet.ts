@@ -4,7 +4,6 @@ import { ExecutionNameTakenError } from './commons/errors.js';
 import { parseEvent } from './commons/event.js';
 import { type FailedAccount, SKIP_REASONS } from './commons/fleet-input.js';
 import { logger } from './commons/logger.js';
-import { CLOCK_SKEW_MS } from './commons/pin.js';
 import * as z from './commons/zod.js';
 
 // `accountId`, `accounts` and `failedAccounts` are optional: a fleet started before they existed
@@ -113,12 +112,14 @@ async function notThisFleets(
     const input = ChildInput.safeParse(JSON.parse(out.input ?? 'null'));
     if (!input.success) return 'its input is not a fleet child input';
     const { userName, accountId, dryRun: childDryRun } = input.data;
-    if (userName !== result.userName || (accountId ?? result.accountId) !== result.accountId) {
+    // The fleet always names the account: a holder without one rotates the deployment's own.
+    if (userName !== result.userName || accountId !== result.accountId) {
       return `it rotates ${accountId ?? ''}/${userName}`;
     }
     if ((childDryRun ?? false) !== dryRun) return `it is ${dryRun ? 'not ' : ''}a dry run`;
     const started = out.startDate?.getTime() ?? 0;
-    if (started < Date.parse(fleetStartedAt) - CLOCK_SKEW_MS) return 'it started before this fleet';
+    // Both times are Step Functions' own: no clock skew to allow for.
+    if (started < Date.parse(fleetStartedAt)) return 'it started before this fleet';
     return undefined;
   } catch (error) {
     return `it could not be described (${errorCode(error)})`;
@@ -171,8 +172,9 @@ function outcomes(results: Event['results'], skipped: Event['skipped'], skippedT
 export const handler = async (event: unknown): Promise<FleetSummary> => {
   const parsed = parseEvent(Event, event);
   const { skipped, skippedTotal, accounts, failedAccounts, failedUsers, dryRun } = parsed;
+  const children = await Promise.all(parsed.results.map((r) => checked(r, dryRun, parsed.fleetStartedAt)));
   const results: Result[] = [
-    ...(await Promise.all(parsed.results.map((r) => checked(r, dryRun, parsed.fleetStartedAt)))),
+    ...children,
     ...failedUsers.map((f) => ({
       accountId: f.accountId,
       userName: f.userName,
@@ -200,13 +202,14 @@ export const handler = async (event: unknown): Promise<FleetSummary> => {
   // Users are named with their account when the fleet spans several.
   const several = summary.accounts.length > 1;
   const problems: string[] = [];
-  const failed = results.flatMap((r) => (r.outcome === 'failed' ? [r] : []));
+  // Users never started are named below, with their cause.
+  const failed = children.flatMap((r) => (r.outcome === 'failed' ? [r] : []));
   if (failed.length > 0) {
     const list = failed
       .map((f) => `${several && f.accountId ? `${f.accountId}/` : ''}${f.userName} (${f.error})`)
       .join(', ');
     problems.push(
-      `${failed.length} of ${results.length} rotations failed before their new key was stored and verified: ${list}. Each child execution's history says why and what it left (the error table in the README).`,
+      `${failed.length} of ${children.length} rotations failed before their new key was stored and verified: ${list}. Each child execution's history says why and what it left (the error table in the README).`,
     );
   }
   if (failedUsers.length > 0) {

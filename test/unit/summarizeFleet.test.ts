@@ -175,8 +175,7 @@ describe('summarizeFleet with users listCandidates could not place', () => {
   // Known bug (functions/summarizeFleet.ts:203-210): unstarted users are merged into `results`, so the
   // cause also says "1 of 2 rotations failed before their new key was stored and verified: vendor …
   // Each child execution's history says why" of a user no child was started for.
-  // it.fails until fixed: then make it an it().
-  it.fails('does not count them among the rotations that failed (no child history exists)', async () => {
+  it('does not count them among the rotations that failed (no child history exists)', async () => {
     const summary = await handler({
       results: [{ accountId: OWN, userName: 'alice', outcome: 'rotated' }],
       failedUsers: [{ accountId: OWN, userName: 'vendor', error: 'InvalidInputError', cause }],
@@ -295,45 +294,37 @@ describe('summarizeFleet checks each child found already started', () => {
 
   // Known bug (functions/summarizeFleet.ts:116): a holder without accountId is taken as rotating the
   // result's account, but it rotates the deployment's own; the fleet always writes accountId.
-  // it.fails until fixed: then make it an it().
-  it.fails(
-    'fails a member-account user whose name is held by an execution without accountId (it rotates the own account’s user)',
-    async () => {
-      const MEMBER = '222222222222';
-      sfn.on(DescribeExecutionCommand).resolves(holder({ accountId: undefined }));
-      const summary = await handler({
-        results: [
-          {
-            accountId: MEMBER,
-            userName: 'alice',
-            outcome: 'alreadyStarted',
-            stateMachineArn: MACHINE,
-            executionName: NAME,
-          },
-        ],
-        fleetStartedAt: FLEET_STARTED,
-        skipped: [],
-        accounts: [
-          { accountId: OWN, skippedTotal: 0 },
-          { accountId: MEMBER, skippedTotal: 0 },
-        ],
-        dryRun: false,
-      });
-      expect(summary.failed).toEqual([{ userName: 'alice', error: 'ExecutionNameTakenError' }]);
-    },
-  );
+  it('fails a member-account user whose name is held by an execution without accountId (it rotates the own account’s user)', async () => {
+    const MEMBER = '222222222222';
+    sfn.on(DescribeExecutionCommand).resolves(holder({ accountId: undefined }));
+    const summary = await handler({
+      results: [
+        {
+          accountId: MEMBER,
+          userName: 'alice',
+          outcome: 'alreadyStarted',
+          stateMachineArn: MACHINE,
+          executionName: NAME,
+        },
+      ],
+      fleetStartedAt: FLEET_STARTED,
+      skipped: [],
+      accounts: [
+        { accountId: OWN, skippedTotal: 0 },
+        { accountId: MEMBER, skippedTotal: 0 },
+      ],
+      dryRun: false,
+    });
+    expect(summary.failed).toEqual([{ userName: 'alice', error: 'ExecutionNameTakenError' }]);
+  });
 
   // Known bug (functions/summarizeFleet.ts:121): both start dates are Step Functions’, yet an
   // execution started up to CLOCK_SKEW_MS (60 s) before the fleet passes as this fleet’s child.
-  // it.fails until fixed: then make it an it().
-  it.fails(
-    'fails the user when the holder started 30 s before the fleet (both dates are Step Functions’)',
-    async () => {
-      sfn.on(DescribeExecutionCommand).resolves(holder({}, new Date('2026-01-01T09:59:30Z')));
-      const summary = await summarize();
-      expect(summary.failed).toEqual([{ userName: 'alice', error: 'ExecutionNameTakenError' }]);
-    },
-  );
+  it('fails the user when the holder started 30 s before the fleet (both dates are Step Functions’)', async () => {
+    sfn.on(DescribeExecutionCommand).resolves(holder({}, new Date('2026-01-01T09:59:30Z')));
+    const summary = await summarize();
+    expect(summary.failed).toEqual([{ userName: 'alice', error: 'ExecutionNameTakenError' }]);
+  });
 
   it('describes nothing for a result from a fleet started before the check (no machine ARN or name)', async () => {
     const summary = await handler({
