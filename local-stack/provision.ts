@@ -356,23 +356,26 @@ function iamOf(target: Target, accountId: string | undefined): IAMClient {
 /**
  * Creates an IAM user under the rotated path with `keys` access keys, in the target's own account or
  * in one of its member accounts (`accountId`); the newest key goes to Vault, at the path ValidateInput
- * fills in from the deployment's template for that user and account.
+ * fills in from the deployment's template for that user and account, or at `vaultPath` (a custom path
+ * its consumers read).
  */
 export async function seedUser(
   target: Target,
   userName: string,
-  options: { keys?: number; storeInVault?: boolean; accountId?: string } = {},
+  options: { keys?: number; storeInVault?: boolean; accountId?: string; vaultPath?: string } = {},
 ): Promise<SeededUser> {
   const { accountId } = options;
   const iam = iamOf(target, accountId);
   await iam.send(new CreateUserCommand({ UserName: userName, Path: USER_PATH }));
   const template = target.vaultPathTemplate ?? '{prefix}{userName}';
-  const vaultPath = defaultPath(template, {
-    prefix: target.pathPrefix,
-    userName,
-    // The own account's id is asked for only when the template needs it.
-    accountId: accountId ?? (template.includes('{accountId}') ? await ownAccountId(target) : ''),
-  });
+  const vaultPath =
+    options.vaultPath ??
+    defaultPath(template, {
+      prefix: target.pathPrefix,
+      userName,
+      // The own account's id is asked for only when the template needs it.
+      accountId: accountId ?? (template.includes('{accountId}') ? await ownAccountId(target) : ''),
+    });
   let newest: { AccessKeyId?: string; SecretAccessKey?: string } | undefined;
   for (let i = 0; i < (options.keys ?? 1); i++) {
     newest = (await iam.send(new CreateAccessKeyCommand({ UserName: userName }))).AccessKey;
