@@ -1,10 +1,4 @@
-import {
-  DeleteUserCommand,
-  IAMClient,
-  ListUserTagsCommand,
-  TagUserCommand,
-  UntagUserCommand,
-} from '@aws-sdk/client-iam';
+import { IAMClient, ListUserTagsCommand, TagUserCommand } from '@aws-sdk/client-iam';
 import type { TestStack } from './local-stack.js';
 
 /** Calls that change something: IAM writes, sealing, signing, Vault writes and deletes. */
@@ -32,14 +26,4 @@ export async function userTags(ctx: TestStack, userName: string): Promise<Record
 export async function tagUser(ctx: TestStack, userName: string, tags: Record<string, string>): Promise<void> {
   const Tags = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
   await adminIam(ctx).send(new TagUserCommand({ UserName: userName, Tags }));
-}
-
-/** Removes tags from the user as the administrator. */
-export async function untagUser(ctx: TestStack, userName: string, keys: string[]): Promise<void> {
-  await adminIam(ctx).send(new UntagUserCommand({ UserName: userName, TagKeys: keys }));
-}
-
-/** Deletes a user without keys as the administrator. */
-export async function deleteUser(ctx: TestStack, userName: string): Promise<void> {
-  await adminIam(ctx).send(new DeleteUserCommand({ UserName: userName }));
 }
