@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { ListUsersCommand, IAMClient } from '@aws-sdk/client-iam';
 import axios from 'axios';
 import { describe, expect, it } from 'vitest';
+import { writeCalls } from '../support/tags.js';
 
 const run = promisify(execFile);
 const BIN = 'bin/iam-key-rotator.mjs';
@@ -120,6 +121,26 @@ describe('iam-key-rotator local --input', () => {
   /** Calls that change something: none may happen when the input is refused. */
   const writes = (calls: Record<string, number>) =>
     Object.keys(calls).filter((call) => /Create|Delete|Update|TagUser|Encrypt|kv-write|kv-delete/.test(call));
+
+  it('npm start -- --json --input {"vaultPath":"aws/iam-users/elsewhere"} ends FAILED InvalidInputError with zero write calls', async () => {
+    // Issue 16: the demo user's key is served at its default path; nothing proves its consumers read
+    // another (empty) path, so CreateKey refuses before any write (the adoption rule).
+    const input = '{"vaultPath":"aws/iam-users/elsewhere"}';
+    const { stdout } = await run('npm', ['start', '--silent', '--', '--json', '--input', input], {
+      timeout: 60_000,
+    }).catch((error: { code: number; stdout: string }) => {
+      expect(error.code).toBe(1);
+      return error;
+    });
+    const report = JSON.parse(stdout) as Report;
+
+    expect(report.status).toBe('FAILED');
+    expect(report.error?.Error).toBe('InvalidInputError');
+    expect(report.error?.Cause).toContain('vaultPath aws/iam-users/elsewhere serves no key');
+    expect(report.states).toEqual(['ValidateInput', 'CreateKey', 'CreateKeyFailed']);
+    expect(writeCalls(report.calls)).toEqual([]);
+    expect(report.after).toEqual(report.before);
+  });
 
   it('refuses {"graceSeconds":0} below the deployment floor with InvalidInputError and zero write calls', async () => {
     const { code, report } = await local(['--input', '{"graceSeconds":0}', '--propagation-ms', '0']);

@@ -1,7 +1,9 @@
+import { VAULT_PATH_TAG } from '../../functions/commons/pin.js';
 import { describe, expect, it } from 'vitest';
 import { expectInvariants } from '../support/invariants.js';
 import { useLocalStack } from '../support/local-stack.js';
 import { HAPPY_PATH } from '../support/paths.js';
+import { tagUser, writeCalls } from '../support/tags.js';
 
 // The execution's account on the local stack (one emulated account: rotations in member accounts
 // come with the emulator's accounts). A deployment with the per-account Vault layout that allows
@@ -15,8 +17,8 @@ const iamCalls = (calls: Record<string, number>) => Object.keys(calls).filter((c
 
 /** A user of the own account whose key the per-account layout serves at <prefix><account>/<user>. */
 async function seedAtAccountPath(name: string) {
-  const seeded = await ctx.seed(name, { storeInVault: false });
-  return { ...seeded, vaultPath: `${ctx.target.pathPrefix}${ctx.stack.aws.accountId}/${seeded.userName}` };
+  // Stored there: since issue 16 a user with an Active key that no path serves is not rotated.
+  return ctx.seed(name, { vaultPath: `${ctx.target.pathPrefix}${ctx.stack.aws.accountId}/${name}` });
 }
 
 describe('the execution’s account', () => {
@@ -68,5 +70,37 @@ describe('the execution’s account', () => {
     expect(report.calls['sts:AssumeRole']).toBe(1);
     expect(iamCalls(report.calls)).toEqual([]);
     expect(report.after).toEqual(report.before);
+  });
+
+  it('refuses a bare account folder (aws/iam-users/222222222222) as an own-account vaultPath at ValidateInput, before any call', async () => {
+    const user = await seedAtAccountPath('bare-folder-input');
+    const folder = `${ctx.target.pathPrefix}${MEMBER}`;
+    const report = await ctx.rotate(user, { input: { userName: user.userName, vaultPath: folder } });
+
+    expect(report.status).toBe('FAILED');
+    expect(report.error?.Error).toBe('InvalidInputError');
+    expect(report.error?.Cause).toContain(
+      `invalid execution input: vaultPath: '${folder}' is in account ${MEMBER}'s folder`,
+    );
+    expect(report.states).toEqual(['ValidateInput', 'InputRejected']);
+    expect(report.calls).toEqual({});
+    expect(report.after).toEqual(report.before);
+  });
+
+  it('refuses a bare account folder as an (unsigned) pin tag at CreateKey, with zero writes', async () => {
+    const user = await seedAtAccountPath('bare-folder-pin');
+    const folder = `${ctx.target.pathPrefix}${MEMBER}`;
+    await tagUser(ctx, user.userName, { [VAULT_PATH_TAG]: folder });
+    const report = await ctx.rotate(user);
+
+    expect(report.status).toBe('FAILED');
+    expect(report.error?.Error).toBe('InvalidInputError');
+    expect(report.error?.Cause).toContain(
+      `user tag ${VAULT_PATH_TAG} of '${user.userName}' names '${folder}': '${folder}' is in account ${MEMBER}'s folder`,
+    );
+    expect(report.states).toEqual(['ValidateInput', 'CreateKey', 'CreateKeyFailed']);
+    expect(writeCalls(report.calls)).toEqual([]);
+    expect(report.after).toEqual(report.before);
+    expect(await ctx.vaultKey({ ...user, vaultPath: folder })).toBeNull();
   });
 });

@@ -1,13 +1,19 @@
+import { DeleteAccessKeyCommand } from '@aws-sdk/client-iam';
 import { describe, expect, it } from 'vitest';
 import { HAPPY_PATH } from '../support/paths.js';
 import type { Json } from '../../local-stack/lambda.js';
 import { expectInvariants, expectNoSecrets } from '../support/invariants.js';
 import { useLocalStack } from '../support/local-stack.js';
+import { adminIam, writeCalls } from '../support/tags.js';
 
 // The real ASL file, executed by aws-local-stepfunctions, with every Task mapped to the real handler
 // module, against the local AWS and Vault emulators through the real SDK and Vault clients.
 // A deployment that lets input ask for deleteInactiveKey (allowDeleteInactiveKey).
 const ctx = useLocalStack({ env: { ROTATOR_ALLOW_DELETE_INACTIVE_KEY: 'true' } });
+
+/** Deletes a key as the administrator, behind the rotator's back. */
+const deleteKey = (UserName: string, AccessKeyId: string) =>
+  adminIam(ctx).send(new DeleteAccessKeyCommand({ UserName, AccessKeyId }));
 
 const ids = (keys: { accessKeyId: string }[]) => keys.map((k) => k.accessKeyId);
 
@@ -201,19 +207,28 @@ describe('rotation state machine', () => {
     expect(await ctx.vaultKey(other)).toMatchObject({ accessKeyId: other.oldAccessKeyId });
   });
 
-  it('repairs a Vault path that serves a key which no longer exists', async () => {
-    const user = await ctx.seed('stale-vault-key', { keys: 2 });
-    const { IAMClient, DeleteAccessKeyCommand } = await import('@aws-sdk/client-iam');
-    await new IAMClient({
-      region: ctx.target.aws.region,
-      endpoint: ctx.stack.aws.endpoint,
-      credentials: ctx.stack.aws.adminCredentials,
-    }).send(new DeleteAccessKeyCommand({ UserName: user.userName, AccessKeyId: user.oldAccessKeyId ?? '' }));
+  it('repairs a Vault path that serves a key which no longer exists, when the user has no other Active key', async () => {
+    const user = await ctx.seed('stale-vault-key');
+    await deleteKey(user.userName, user.oldAccessKeyId ?? '');
     const report = await ctx.rotate(user);
 
     expect(report.error).toBeNull();
     expect(report.after.vault?.accessKeyId).toBe(report.after.accessKeys[0]?.accessKeyId);
     await expectInvariants(ctx, user, report);
+  });
+
+  it('does not repair a stale unpinned path while the user has an Active key no path is proven to serve', async () => {
+    // Issue 16: the remaining Active key may be served elsewhere (a custom path); nothing proves its
+    // consumers read this path, so the rotation refuses before any write instead of retiring it.
+    const user = await ctx.seed('stale-vault-key-2', { keys: 2 });
+    await deleteKey(user.userName, user.oldAccessKeyId ?? '');
+    const report = await ctx.rotate(user);
+
+    expect(report.error?.Error).toBe('InvalidInputError');
+    expect(report.error?.Cause).toContain(`which is not a key of this user, not one of its Active keys`);
+    expect(report.states).toEqual(['ValidateInput', 'CreateKey', 'CreateKeyFailed']);
+    expect(report.after).toEqual(report.before);
+    expect(writeCalls(report.calls)).toEqual([]);
   });
 
   it('never puts a secret access key in any state input or output', async () => {

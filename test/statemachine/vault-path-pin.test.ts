@@ -1,30 +1,19 @@
-import { IAMClient, ListUserTagsCommand } from '@aws-sdk/client-iam';
 import { describe, expect, it } from 'vitest';
-import { VAULT_PATH_TAG } from '../../functions/commons/pin.js';
+import { VAULT_PATH_MAC_TAG, VAULT_PATH_TAG } from '../../functions/commons/pin.js';
 import type { Handler } from '../../local-stack/lambda.js';
 import { observe, type SeededUser } from '../../local-stack/provision.js';
 import { expectInvariants } from '../support/invariants.js';
 import { useLocalStack } from '../support/local-stack.js';
 import { HAPPY_PATH } from '../support/paths.js';
 import { expectFailure, expectSuccess, rotateWithHandlers } from '../support/scenarios.js';
+import { userTags as tagsOf, writeCalls } from '../support/tags.js';
 
 // A user's Vault path is pinned by its first verified rotation; another path is a typo unless the
 // input moves the key on purpose, where the deployment allows moves (allowVaultPathMove). The real
 // ASL and handlers on the local stack.
 const ctx = useLocalStack({ env: { ROTATOR_ALLOW_VAULT_PATH_MOVE: 'true' } });
 
-/** Calls that change something: IAM writes, sealing, Vault writes and deletes. */
-const WRITES = /Create|Delete|Update|TagUser|UntagUser|Encrypt|kv-write|kv-delete/;
-const writeCalls = (calls: Record<string, number>) => Object.keys(calls).filter((call) => WRITES.test(call));
-
-async function userTags(userName: string): Promise<Record<string, string>> {
-  const out = await new IAMClient({
-    region: ctx.target.aws.region,
-    endpoint: ctx.stack.aws.endpoint,
-    credentials: ctx.stack.aws.adminCredentials,
-  }).send(new ListUserTagsCommand({ UserName: userName }));
-  return Object.fromEntries((out.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
-}
+const userTags = (userName: string) => tagsOf(ctx, userName);
 
 /** A user whose key is served at its path, pinned there by one rotation. */
 async function pinnedUser(name: string): Promise<SeededUser> {
@@ -42,8 +31,11 @@ describe('the Vault path a user is pinned to', () => {
 
     expectSuccess(report);
     expect(report.states).toEqual(HAPPY_PATH);
-    expect((await userTags(user.userName))[VAULT_PATH_TAG]).toBe(user.vaultPath);
-    expect(report.calls['iam:TagUser']).toBe(2); // the claim, then the pin
+    const tags = await userTags(user.userName);
+    expect(tags[VAULT_PATH_TAG]).toBe(user.vaultPath);
+    expect(tags[VAULT_PATH_MAC_TAG]).toMatch(/^v1 \S+ [A-Za-z0-9+/]{43}=$/); // signed by verifyKey
+    expect(report.calls['iam:TagUser']).toBe(2); // the claim, then the pin (both tags in one call)
+    expect(report.calls['kms:GenerateMac']).toBe(2); // the claim's MAC, then the pin's
     await expectInvariants(ctx, user, report);
   });
 
@@ -71,16 +63,20 @@ describe('the Vault path a user is pinned to', () => {
   });
 
   it('an unpinned user whose key is served at the default path, rotated with a typo path, ends FAILED InvalidInputError with zero write calls', async () => {
-    // Every user at upgrade: its key at the default path (the template's), no pin tag yet.
+    // Every user at upgrade: its key at the default path (the template's), no pin tag yet. Issue 16:
+    // refused by the adoption rule (the typo path serves none of its Active keys), naming the user,
+    // the path, what it serves and the default path.
     const user = await ctx.seed('unpinned-typo');
     const typo = `${user.vaultPath}-typo`;
     const report = await ctx.rotate(user, { input: { userName: user.userName, vaultPath: typo } });
 
     expectFailure(report, 'InvalidInputError', 'CreateKeyFailed');
     expect(report.states).toEqual(['ValidateInput', 'CreateKey', 'CreateKeyFailed']);
-    expect(report.error?.Cause).toContain(`vaultPath ${typo} is not ${user.vaultPath}`);
-    expect(report.error?.Cause).toContain('default path');
-    expect(report.error?.Cause).toContain('moveVaultPath');
+    expect(report.error?.Cause).toContain(
+      `'unpinned-typo' has no ${VAULT_PATH_TAG} tag and vaultPath ${typo} serves no key`,
+    );
+    expect(report.error?.Cause).toContain(`its default is ${user.vaultPath}`);
+    expect(report.error?.Cause).toContain('adoptVaultPath');
     expect(writeCalls(report.calls)).toEqual([]);
     expect(report.after).toEqual(report.before);
     expect(await ctx.vaultKey({ ...user, vaultPath: typo })).toBeNull();

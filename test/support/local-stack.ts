@@ -13,8 +13,14 @@ import { type LocalStack, startLocalStack } from '../../local-stack/stack.js';
 export interface TestStack {
   stack: LocalStack;
   target: Target;
-  /** Creates a user with `keys` keys (default 1); the newest is stored in Vault unless told otherwise. */
-  seed(userName: string, options?: { keys?: number; storeInVault?: boolean }): Promise<SeededUser>;
+  /**
+   * Creates a user with `keys` keys (default 1); the newest is stored in Vault (at its default path,
+   * or at `vaultPath`) unless told otherwise.
+   */
+  seed(
+    userName: string,
+    options?: { keys?: number; storeInVault?: boolean; vaultPath?: string },
+  ): Promise<SeededUser>;
   rotate(
     user: SeededUser,
     options?: Partial<Omit<RotateOptions, 'target' | 'stack' | 'user'>>,
