@@ -17,6 +17,14 @@ function requestTags(params: URLSearchParams): Record<string, string | string[]>
  * so (as the emulator assumes IAM does) it is evaluated as `user/<name>`, which a path-scoped
  * policy does not match.
  */
+function findUser(state: AwsState, userName: string) {
+  try {
+    return state.getUser(userName);
+  } catch {
+    return undefined;
+  }
+}
+
 function userAccess(
   state: AwsState,
   action: string,
@@ -24,7 +32,8 @@ function userAccess(
   extra: Record<string, string | string[]> = {},
   path?: string,
 ): Access {
-  const user = state.users.get(userName);
+  // IAM authorizes against the user as created, whatever the case of the name asked for.
+  const user = state.users.has(userName) ? state.users.get(userName) : findUser(state, userName);
   const resourceTags = Object.fromEntries(
     [...(user?.tags ?? [])].map(([k, v]) => [`aws:ResourceTag/${k}`, v]),
   );

@@ -65,9 +65,8 @@ export function targetUserName(params: URLSearchParams, { principal }: CallConte
 }
 
 function keyOf(params: URLSearchParams, ctx: CallContext): AccessKey {
-  const userName = targetUserName(params, ctx);
   const accessKeyId = required(params, 'AccessKeyId', 'accessKeyId');
-  ctx.state.getUser(userName);
+  const { userName } = ctx.state.getUser(targetUserName(params, ctx));
   const key = ctx.state.accessKeys.get(accessKeyId);
   if (!key || key.userName !== userName) throw noSuchAccessKey(accessKeyId);
   return key;

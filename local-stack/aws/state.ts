@@ -229,14 +229,17 @@ export class AwsState {
     return role;
   }
 
+  /** IAM resolves a user name whatever its case (names differ in more than case): the user as created. */
   getUser(userName: string): User {
-    const user = this.users.get(userName);
+    const wanted = userName.toLowerCase();
+    const user =
+      this.users.get(userName) ?? [...this.users.values()].find((u) => u.userName.toLowerCase() === wanted);
     if (!user) throw noSuchUser(userName);
     return user;
   }
 
-  addAccessKey(userName: string, propagates: boolean): AccessKey {
-    this.getUser(userName);
+  addAccessKey(name: string, propagates: boolean): AccessKey {
+    const { userName } = this.getUser(name);
     if (this.keysOf(userName).length >= ACCESS_KEYS_PER_USER) {
       throw new AwsServiceError(
         'LimitExceeded',
