@@ -23,7 +23,11 @@ export const EXTRA_REASONS: Record<string, string> = {
   'iam:ListUserTags':
     'CreateKey reads the tags (the Vault-path pin, an earlier claim), then reads its claim back after writing it: tags cannot be written conditionally, so of two overlapping executions one steps aside (ConcurrentRotationError)',
   'iam:TagUser':
-    'CreateKey claims the user before a key exists (a retry after a lost CreateAccessKey response tells its own key from others); VerifyKey pins the user to the Vault path on a first rotation or a move only',
+    'CreateKey claims the user before a key exists (a retry after a lost CreateAccessKey response tells its own key from others); VerifyKey pins the user to the Vault path on a first rotation, a move or an unsigned pin of an earlier version only',
+  'kms:GenerateMac':
+    'CreateKey signs its claim (the claim key) and VerifyKey signs the pin it writes (the pin key): tags anyone allowed iam:TagUser can write are trusted only with a MAC the rotator made',
+  'kms:VerifyMac':
+    "CreateKey checks the MAC of a pin and of a claim the user's tags hold before trusting either (none on a user never rotated)",
   'iam:GetAccessKeyLastUsed':
     'DeactivateOld checks that the old key is no longer used after the new key was stored (oldKeyInUse policy)',
   'sts:GetCallerIdentity':

@@ -117,7 +117,7 @@ export const handler = async (event: unknown): Promise<Output> => {
     stored,
     pin,
   );
-  checkVaultPathPin(request, home, pin !== null);
+  if (pin !== null) checkVaultPathPin(request, pin.path);
   // A move leaves the path it leaves serving the user's current key until it is retired: a stored key.
   const movingFrom = home !== null && home !== request.vaultPath ? home : null;
   const served = [

@@ -56,7 +56,12 @@ export async function readPin(tags: Record<string, string>, subject: TagSubject)
   const pin = tags[VAULT_PATH_TAG];
   const mac = tags[VAULT_PATH_MAC_TAG];
   if (pin === undefined && mac === undefined) return null;
-  if (!pin) throw tampered(subject, `${VAULT_PATH_MAC_TAG} without ${VAULT_PATH_TAG}`);
+  if (!pin) {
+    throw tampered(
+      subject,
+      pin === '' ? `an empty ${VAULT_PATH_TAG}` : `${VAULT_PATH_MAC_TAG} without ${VAULT_PATH_TAG}`,
+    );
+  }
   const path = pathOf(pin);
   if (mac === undefined) return { path, signed: false };
   const [version, time, signature, ...rest] = mac.split(' ');
@@ -99,17 +104,13 @@ export function describeServed(
 }
 
 /**
- * A vaultPath other than the one serving the user's key (its pin, or for a user never pinned the
- * path its key is served at) is a typo until the input says it moves the key on purpose: the key
- * would go where no consumer reads it, and the key they read be retired.
+ * A vaultPath other than the pinned one is a typo until the input says it moves the key on purpose:
+ * the key would go where no consumer reads it, and the key they read be retired.
  */
-export function checkVaultPathPin(request: Request, servedAt: string | null, pinned = true): void {
-  if (servedAt === null || servedAt === request.vaultPath || request.moveVaultPath) return;
-  const how = pinned
-    ? `user tag ${VAULT_PATH_TAG}`
-    : `its default path; the user has no ${VAULT_PATH_TAG} tag yet`;
+export function checkVaultPathPin(request: Request, pinned: string): void {
+  if (pinned === request.vaultPath || request.moveVaultPath) return;
   throw new InvalidInputError(
-    `vaultPath ${request.vaultPath} is not ${servedAt}, where the key of '${request.userName}' is served (${how}); to move the key there on purpose, set "moveVaultPath": true (the deployment must allow it: allowVaultPathMove)`,
+    `vaultPath ${request.vaultPath} is not ${pinned}, where the key of '${request.userName}' is served (user tag ${VAULT_PATH_TAG}); to move the key there on purpose, set "moveVaultPath": true (the deployment must allow it: allowVaultPathMove)`,
   );
 }
 

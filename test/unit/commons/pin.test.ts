@@ -250,9 +250,8 @@ describe('isActiveKeyOf and describeServed', () => {
 });
 
 describe('checkVaultPathPin', () => {
-  it('accepts the pinned path, any path of an unpinned user, and another path with moveVaultPath', () => {
+  it('accepts the pinned path, and another path with moveVaultPath', () => {
     expect(() => checkVaultPathPin(makeRequest({ vaultPath: PATH }), PATH)).not.toThrow();
-    expect(() => checkVaultPathPin(makeRequest({ vaultPath: PATH }), null)).not.toThrow();
     const move = makeRequest({ vaultPath: `${PATH}-new`, moveVaultPath: true });
     expect(() => checkVaultPathPin(move, PATH)).not.toThrow();
   });
@@ -267,13 +266,6 @@ describe('checkVaultPathPin', () => {
     expect(error).toMatchObject({ name: 'InvalidInputError' });
     expect((error as Error).message).toBe(
       `vaultPath ${PATH}-typo is not ${PATH}, where the key of 'ci' is served (user tag ${VAULT_PATH_TAG}); to move the key there on purpose, set "moveVaultPath": true (the deployment must allow it: allowVaultPathMove)`,
-    );
-  });
-
-  it('refuses another path than the default one serving an unpinned user’s key, saying it has no pin yet', () => {
-    const request = makeRequest({ userName: 'ci', vaultPath: `${PATH}-typo` });
-    expect(() => checkVaultPathPin(request, PATH, false)).toThrow(
-      `vaultPath ${PATH}-typo is not ${PATH}, where the key of 'ci' is served (its default path; the user has no ${VAULT_PATH_TAG} tag yet); to move the key there on purpose, set "moveVaultPath": true`,
     );
   });
 });
