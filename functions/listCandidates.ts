@@ -31,6 +31,7 @@ import {
   FleetInput,
   fleetAccounts,
   MAX_ACCOUNT_CAUSE,
+  MAX_FAILED_LISTED,
   MAX_USER_CAUSE,
   MAX_FLEET_USERS,
   MAX_PAYLOAD_BYTES,
@@ -296,9 +297,11 @@ export const handler = async (event: unknown): Promise<Candidates> => {
   failedAccounts.sort((a, b) => accountIds.indexOf(a.accountId) - accountIds.indexOf(b.accountId));
 
   const skipped = verdicts.filter((v): v is SkippedUser => 'reason' in v);
+  const failedUsers = verdicts.filter((v): v is FailedUser => 'error' in v);
   const candidates: Candidates = {
     due: verdicts.filter((v): v is DueUser => 'executionName' in v),
-    failedUsers: verdicts.filter((v): v is FailedUser => 'error' in v),
+    failedUsers: failedUsers.slice(0, MAX_FAILED_LISTED),
+    failedUsersTotal: failedUsers.length,
     skipped: skipped.slice(0, MAX_SKIPPED_LISTED),
     skippedTotal: skipped.length,
     accounts: accounts.map((a) => ({

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { clientConfig, errorCode } from './commons/aws.js';
 import { ExecutionNameTakenError } from './commons/errors.js';
@@ -20,6 +21,9 @@ const Result = z.discriminatedUnion('outcome', [
     // Absent in fleets started before the check.
     stateMachineArn: z.optional(z.string()),
     executionName: z.optional(z.string()),
+    // What this fleet's child gets besides userName, accountId, dryRun and its token.
+    vaultPath: z.optional(z.string()),
+    userDefaults: z.optional(z.record(z.string(), z.unknown())),
   }),
   z.object({ accountId: AccountId, userName: z.string(), outcome: z.literal('failed'), error: z.string() }),
 ]);
@@ -33,6 +37,8 @@ const Event = z.object({
     z.array(z.object({ accountId: z.string(), userName: z.string(), error: z.string(), cause: z.string() })),
     [],
   ),
+  /** All of them; `failedUsers` names only the first. */
+  failedUsersTotal: z.optional(Count),
   fleetStartedAt: z.optional(z.iso.datetime({ offset: true })),
   skipped: z.array(z.object({ accountId: AccountId, userName: z.string(), reason: z.enum(SKIP_REASONS) })),
   /** All skipped users; `skipped` names only the first of them. Absent: `skipped` is all of them. */
@@ -84,62 +90,69 @@ const MAX_CAUSE = 32_000;
 type Event = z.infer<typeof Event>;
 type Result = z.infer<typeof Result>;
 
-/** What the check reads of a child's input: the fleet machine writes these fields. */
-const ChildInput = z.object({
-  userName: z.string(),
-  accountId: z.optional(z.string()),
-  dryRun: z.optional(z.boolean()),
-  fleetTaskToken: z.string(),
-});
-
 let client: SFNClient | undefined;
 
+/** The input this fleet starts a child with, but for its task token (statemachine/rotate-fleet.asl.json). */
+function childInput(result: AlreadyStarted, dryRun: boolean): Record<string, unknown> {
+  return {
+    ...result.userDefaults,
+    userName: result.userName,
+    accountId: result.accountId,
+    ...(result.vaultPath !== undefined ? { vaultPath: result.vaultPath } : {}),
+    dryRun,
+  };
+}
+
+type AlreadyStarted = Extract<Result, { outcome: 'alreadyStarted' }>;
+
 /**
- * Why the execution holding a child's name is not this fleet's rotation of the user, or undefined
- * when it is: anyone allowed StartExecution can predict the name and start, say, a dry run under it.
- * It must rotate the same user in the same account, be a dry run exactly when the fleet is one, carry
- * a fleet's task token and have started after the fleet did.
+ * What the execution holding a child's name says of the user: anyone allowed StartExecution can
+ * predict the name and start, say, a dry run or a rotation with other settings under it. It is this
+ * fleet's rotation of the user only if its input is exactly what this fleet sends (and a task token),
+ * and it started after the fleet did; then it is already started, or failed if it ended so.
  */
-async function notThisFleets(
-  result: Extract<Result, { outcome: 'alreadyStarted' }>,
+async function holderOutcome(
+  result: AlreadyStarted,
   dryRun: boolean,
   fleetStartedAt: string,
   arn: string,
-): Promise<string | undefined> {
+): Promise<{ error: string; why: string } | undefined> {
   client ??= new SFNClient(clientConfig());
+  const taken = (why: string) => ({ error: ExecutionNameTakenError.name, why });
   try {
     const out = await client.send(new DescribeExecutionCommand({ executionArn: arn }));
-    const input = ChildInput.safeParse(JSON.parse(out.input ?? 'null'));
-    if (!input.success) return 'its input is not a fleet child input';
-    const { userName, accountId, dryRun: childDryRun } = input.data;
-    // The fleet always names the account: a holder without one rotates the deployment's own.
-    if (userName !== result.userName || accountId !== result.accountId) {
-      return `it rotates ${accountId ?? ''}/${userName}`;
+    const input: unknown = JSON.parse(out.input ?? 'null');
+    if (typeof input !== 'object' || input === null) return taken('its input is not an object');
+    const { fleetTaskToken, ...rest } = input as Record<string, unknown>;
+    if (typeof fleetTaskToken !== 'string') return taken('its input carries no fleet task token');
+    if (!isDeepStrictEqual(rest, childInput(result, dryRun))) {
+      return taken('its input is not what this fleet sends the user');
     }
-    if ((childDryRun ?? false) !== dryRun) return `it is ${dryRun ? 'not ' : ''}a dry run`;
-    const started = out.startDate?.getTime() ?? 0;
     // Both times are Step Functions' own: no clock skew to allow for.
-    if (started < Date.parse(fleetStartedAt)) return 'it started before this fleet';
+    if ((out.startDate?.getTime() ?? 0) < Date.parse(fleetStartedAt)) {
+      return taken('it started before this fleet');
+    }
+    if (out.status === 'FAILED' || out.status === 'ABORTED' || out.status === 'TIMED_OUT') {
+      return { error: out.error ?? `Execution${out.status}`, why: `it ended ${out.status}` };
+    }
     return undefined;
   } catch (error) {
-    return `it could not be described (${errorCode(error)})`;
+    return taken(`it could not be described (${errorCode(error)})`);
   }
 }
 
-/** The result, with an `alreadyStarted` child that is not this fleet's turned into a failure. */
+/** The result, with an `alreadyStarted` child that is not this fleet's, or that failed, a failure. */
 async function checked(result: Result, dryRun: boolean, fleetStartedAt: string | undefined): Promise<Result> {
   if (result.outcome !== 'alreadyStarted' || !result.stateMachineArn || !result.executionName) return result;
   if (fleetStartedAt === undefined) return result;
   const arn = `${result.stateMachineArn.replace(':stateMachine:', ':execution:')}:${result.executionName}`;
-  const why = await notThisFleets(result, dryRun, fleetStartedAt, arn);
-  if (why === undefined) return result;
-  logger.warn('a child name is held by another execution', { executionArn: arn, why });
-  return {
-    accountId: result.accountId,
-    userName: result.userName,
-    outcome: 'failed',
-    error: ExecutionNameTakenError.name,
-  };
+  const failure = await holderOutcome(result, dryRun, fleetStartedAt, arn);
+  if (failure === undefined) return result;
+  logger.warn('the execution holding a child name is no rotation of this fleet', {
+    executionArn: arn,
+    why: failure.why,
+  });
+  return { accountId: result.accountId, userName: result.userName, outcome: 'failed', error: failure.error };
 }
 
 /** The outcomes of the results and skipped users given; `skippedTotal` counts the skipped ones. */
@@ -199,6 +212,9 @@ export const handler = async (event: unknown): Promise<FleetSummary> => {
     accounts: [...listed, ...unlisted],
     failedAccounts,
   };
+  const notStarted = Math.max(parsed.failedUsersTotal ?? 0, failedUsers.length);
+  // Counted all, named only the first of them.
+  summary.counts.failed += notStarted - failedUsers.length;
   // Users are named with their account when the fleet spans several.
   const several = summary.accounts.length > 1;
   const problems: string[] = [];
@@ -216,7 +232,8 @@ export const handler = async (event: unknown): Promise<FleetSummary> => {
     const list = failedUsers
       .map((f) => `${several ? `${f.accountId}/` : ''}${f.userName} (${f.error}: ${f.cause})`)
       .join(', ');
-    problems.push(`${failedUsers.length} due user(s) were not started: ${list}.`);
+    const more = notStarted > failedUsers.length ? ` and ${notStarted - failedUsers.length} more` : '';
+    problems.push(`${notStarted} due user(s) were not started: ${list}${more}.`);
   }
   if (failedAccounts.length > 0) {
     const list = failedAccounts.map((f) => `${f.accountId} (${f.error}: ${f.cause})`).join(', ');

@@ -128,8 +128,9 @@ export interface FailedAccount {
 /** listCandidates' result: the Map's items and the fleet-level values every item reads. */
 export interface Candidates {
   due: DueUser[];
-  /** Due users not started, with the reason; the fleet ends FleetRotationIncomplete. */
+  /** The first MAX_FAILED_LISTED due users not started, with the reason; `failedUsersTotal` counts them all. */
   failedUsers: FailedUser[];
+  failedUsersTotal: number;
   /** The first MAX_SKIPPED_LISTED skipped users with their reasons; `skippedTotal` counts them all. */
   skipped: SkippedUser[];
   skippedTotal: number;
@@ -148,6 +149,12 @@ export const MAX_PAYLOAD_BYTES = 256 * 1024;
 export const MAX_ACCOUNT_CAUSE = 500;
 /** A failed user's cause is cut here, for the same reason. */
 export const MAX_USER_CAUSE = 500;
+
+/**
+ * Failed users named in the output (~700 bytes each): however many users someone allowed to tag
+ * them makes unplaceable, the fleet's state stays small and the others are rotated.
+ */
+export const MAX_FAILED_LISTED = 100;
 
 /**
  * The most users one fleet run hands to its Map, across all its accounts. An entry is at most

@@ -172,9 +172,7 @@ describe('summarizeFleet with users listCandidates could not place', () => {
     expect(sfn.calls()).toHaveLength(0);
   });
 
-  // Known bug (functions/summarizeFleet.ts:203-210): unstarted users are merged into `results`, so the
-  // cause also says "1 of 2 rotations failed before their new key was stored and verified: vendor …
-  // Each child execution's history says why" of a user no child was started for.
+  // No child history exists for them: the cause names them apart from the rotations that failed.
   it('does not count them among the rotations that failed (no child history exists)', async () => {
     const summary = await handler({
       results: [{ accountId: OWN, userName: 'alice', outcome: 'rotated' }],
@@ -237,6 +235,8 @@ describe('summarizeFleet checks each child found already started', () => {
           outcome: 'alreadyStarted',
           stateMachineArn: MACHINE,
           executionName: NAME,
+          vaultPath: 'aws/iam-users/alice',
+          userDefaults: {},
         },
         { accountId: OWN, userName: 'bob', outcome: dryRun ? 'planned' : 'rotated' },
       ],
@@ -269,6 +269,8 @@ describe('summarizeFleet checks each child found already started', () => {
     ['carries no fleetTaskToken', holder({ fleetTaskToken: undefined })],
     ['has an input that is not JSON', { ...holder(), input: 'not json' }],
     ['started before the fleet', holder({}, new Date('2026-01-01T09:00:00Z'))],
+    ['runs with settings this fleet does not send', holder({ graceSeconds: 2_592_000 })],
+    ['serves the key at another path', holder({ vaultPath: 'aws/iam-users/x/alice' })],
   ])('fails the user with ExecutionNameTakenError when the execution holding the name %s', async (_, out) => {
     sfn.on(DescribeExecutionCommand).resolves(out);
     const summary = await summarize();
@@ -292,8 +294,7 @@ describe('summarizeFleet checks each child found already started', () => {
     expect(summary.failureCause).toContain('alice (ExecutionNameTakenError)');
   });
 
-  // Known bug (functions/summarizeFleet.ts:116): a holder without accountId is taken as rotating the
-  // result's account, but it rotates the deployment's own; the fleet always writes accountId.
+  // A holder without accountId rotates the deployment's own account's user; the fleet always writes it.
   it('fails a member-account user whose name is held by an execution without accountId (it rotates the own account’s user)', async () => {
     const MEMBER = '222222222222';
     sfn.on(DescribeExecutionCommand).resolves(holder({ accountId: undefined }));
@@ -318,8 +319,7 @@ describe('summarizeFleet checks each child found already started', () => {
     expect(summary.failed).toEqual([{ userName: 'alice', error: 'ExecutionNameTakenError' }]);
   });
 
-  // Known bug (functions/summarizeFleet.ts:121): both start dates are Step Functions’, yet an
-  // execution started up to CLOCK_SKEW_MS (60 s) before the fleet passes as this fleet’s child.
+  // Both start dates are Step Functions’ own: no clock skew is allowed for.
   it('fails the user when the holder started 30 s before the fleet (both dates are Step Functions’)', async () => {
     sfn.on(DescribeExecutionCommand).resolves(holder({}, new Date('2026-01-01T09:59:30Z')));
     const summary = await summarize();

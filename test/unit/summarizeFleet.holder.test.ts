@@ -1,5 +1,5 @@
-// Review of issue 16 (h-review): the fleet's "already started" check. Tests marked it.fails show a
-// hole still open in functions/summarizeFleet.ts; they pass once it is fixed (then drop `.fails`).
+// Review of issue 16: the fleet's "already started" check against an execution someone else started
+// under a child's predicted name.
 import {
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
@@ -8,7 +8,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import type { FleetSummary } from '../../functions/summarizeFleet.js';
-import { resetBeforeEach, useHandler } from '../unit/support.js';
+import { resetBeforeEach, useHandler } from './support.js';
 
 const { handler } = useHandler<FleetSummary>(() => import('../../functions/summarizeFleet.js'));
 const sfn = resetBeforeEach(mockClient(SFNClient));
@@ -65,17 +65,8 @@ const summarize = () =>
   });
 
 describe('review 16: an execution holding a child’s predicted name', () => {
-  it('passes today: a holder that already FAILED (input refused at ValidateInput) counts as already started and the fleet SUCCEEDS', async () => {
-    // graceSeconds 1 is below any floor: the holder failed at once, alice was never rotated.
-    sfn.on(DescribeExecutionCommand).resolves(frontRunner('FAILED', { graceSeconds: 1 }));
-    const summary = await summarize();
-    expect(summary.alreadyStarted).toEqual(['alice']);
-    expect(summary.failed).toEqual([]);
-    expect(summary.failureCause).toBeUndefined();
-  });
-
-  // Open hole: a holder that ended FAILED/ABORTED/TIMED_OUT is not a rotation of the user.
-  it.fails('fails the user when the holder ended FAILED (not rotated)', async () => {
+  // A holder that ended FAILED/ABORTED/TIMED_OUT did not rotate the user.
+  it('fails the user when the holder ended FAILED (not rotated)', async () => {
     sfn.on(DescribeExecutionCommand).resolves(frontRunner('FAILED', { graceSeconds: 1 }));
     const summary = await summarize();
     expect(summary.alreadyStarted).toEqual([]);
@@ -83,23 +74,18 @@ describe('review 16: an execution holding a child’s predicted name', () => {
     expect(summary.failureCause).toContain('alice');
   });
 
-  // Open hole: the holder's input is not the one this fleet sends (its vaultPath, its userDefaults),
+  // The holder's input is not the one this fleet sends (its vaultPath, its userDefaults),
   // so it is not "this fleet's rotation of the user": 30 days' grace, another path, oldKeyInUse fail.
-  it.fails(
-    'fails the user when the holder runs with other settings than the fleet’s child would',
-    async () => {
-      sfn
-        .on(DescribeExecutionCommand)
-        .resolves(
-          frontRunner('RUNNING', {
-            graceSeconds: 2_592_000,
-            oldKeyInUse: 'fail',
-            vaultPath: 'aws/iam-users/x/alice',
-          }),
-        );
-      const summary = await summarize();
-      expect(summary.alreadyStarted).toEqual([]);
-      expect(summary.failed).toEqual([{ userName: 'alice', error: 'ExecutionNameTakenError' }]);
-    },
-  );
+  it('fails the user when the holder runs with other settings than the fleet’s child would', async () => {
+    sfn.on(DescribeExecutionCommand).resolves(
+      frontRunner('RUNNING', {
+        graceSeconds: 2_592_000,
+        oldKeyInUse: 'fail',
+        vaultPath: 'aws/iam-users/x/alice',
+      }),
+    );
+    const summary = await summarize();
+    expect(summary.alreadyStarted).toEqual([]);
+    expect(summary.failed).toEqual([{ userName: 'alice', error: 'ExecutionNameTakenError' }]);
+  });
 });
