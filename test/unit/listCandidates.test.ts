@@ -351,6 +351,17 @@ describe('listCandidates places each due user where createKey would serve its ke
     expect(candidates.skippedTotal).toBe(0);
   });
 
+  it('names at most 100 users it did not start and counts them all, so taggers cannot make the fleet too large', async () => {
+    const fixtures = Object.fromEntries(
+      Array.from({ length: 105 }, (_, i) => [`lost-${i}`, due(`lost-${i}`, { servedAt: null })]),
+    );
+    users({ ...fixtures, other: due('other') });
+    const candidates = await handler({ input: {}, execution: EXECUTION });
+    expect(candidates.due.map((u) => u.userName)).toEqual(['other']);
+    expect(candidates.failedUsers).toHaveLength(100);
+    expect(candidates.failedUsersTotal).toBe(105);
+  });
+
   it('reports a user whose default path holds another user’s key, or no key pair, failed', async () => {
     users({ borrowed: due('borrowed', { servedAt: null }), broken: due('broken', { servedAt: null }) });
     serve('aws/iam-users/borrowed', 'AKIASOMEONEELSE00001');

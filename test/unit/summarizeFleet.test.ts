@@ -172,6 +172,20 @@ describe('summarizeFleet with users listCandidates could not place', () => {
     expect(sfn.calls()).toHaveLength(0);
   });
 
+  it('counts those listCandidates did not name too, and says how many more there are', async () => {
+    const summary = await handler({
+      results: [],
+      failedUsers: [{ accountId: OWN, userName: 'vendor', error: 'InvalidInputError', cause }],
+      failedUsersTotal: 105,
+      skipped: [],
+      accounts: [{ accountId: OWN, skippedTotal: 0 }],
+      dryRun: false,
+    });
+    expect(summary.counts.failed).toBe(105);
+    expect(summary.failureCause).toContain('105 due user(s) were not started: vendor (');
+    expect(summary.failureCause).toContain('and 104 more.');
+  });
+
   // No child history exists for them: the cause names them apart from the rotations that failed.
   it('does not count them among the rotations that failed (no child history exists)', async () => {
     const summary = await handler({
