@@ -514,15 +514,19 @@ const KEY_ADMINISTRATION = [
   'kms:CancelKeyDeletion',
 ];
 
-/**
- * The sealing key's policy. Each function's sealing statements are granted to its role
- * (`${<Fn>RoleArn}`), and nobody else may decrypt, grant or re-encrypt: an explicit Deny that
- * IAM policies cannot override. The administrator (`administratorArn`, else the account, i.e. IAM
- * policies) keeps PutKeyPolicy, which KMS's lockout check requires of whoever creates the key.
- */
-function sealingKeyPolicy({ administratorArn } = {}) {
-  const use = FUNCTIONS.flatMap((fn) =>
-    FUNCTION_STATEMENTS[fn].filter(usesSealingKey).map((s) => ({
+/** The key administrator's statement: the named administrator, else the account (IAM policies). */
+const administerKey = (administratorArn) => ({
+  Sid: 'AdministerKey',
+  Effect: 'Allow',
+  Principal: { AWS: administratorArn || 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' },
+  Action: KEY_ADMINISTRATION,
+  Resource: '*',
+});
+
+/** Each function's statements on a key (`onKey`), granted in the key policy to its role. */
+const keyUse = (fns, onKey) =>
+  fns.flatMap((fn) =>
+    onKey(fn).map((s) => ({
       Sid: `${roleArnVariable(fn).replace(/Arn$/, '')}${s.Sid}`,
       Effect: 'Allow',
       Principal: { AWS: `\${${roleArnVariable(fn)}}` },
@@ -531,19 +535,22 @@ function sealingKeyPolicy({ administratorArn } = {}) {
       Condition: s.Condition,
     })),
   );
+
+/**
+ * The sealing key's policy. Each function's sealing statements are granted to its role
+ * (`${<Fn>RoleArn}`), and nobody else may decrypt, grant or re-encrypt: an explicit Deny that
+ * IAM policies cannot override. The administrator (`administratorArn`, else the account, i.e. IAM
+ * policies) keeps PutKeyPolicy, which KMS's lockout check requires of whoever creates the key.
+ */
+function sealingKeyPolicy({ administratorArn } = {}) {
+  const use = keyUse(FUNCTIONS, (fn) => FUNCTION_STATEMENTS[fn].filter(usesSealingKey));
   const decrypting = FUNCTIONS.filter((fn) =>
     FUNCTION_STATEMENTS[fn].some((s) => usesSealingKey(s) && [s.Action].flat().includes('kms:Decrypt')),
   );
   return {
     Version: '2012-10-17',
     Statement: [
-      {
-        Sid: 'AdministerKey',
-        Effect: 'Allow',
-        Principal: { AWS: administratorArn || 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' },
-        Action: KEY_ADMINISTRATION,
-        Resource: '*',
-      },
+      administerKey(administratorArn),
       ...use,
       {
         Sid: 'OnlyTheUnsealingRolesDecrypt',
@@ -579,29 +586,14 @@ function signingKeyPolicy(kind, { administratorArn } = {}) {
   const key = SIGNING_KEYS[kind];
   if (!key) throw new Error(`no signing key ${kind}`);
   const onKey = (fn) => ALL_STATEMENTS[fn].filter((s) => usesSigningKey(s, kind));
-  const use = Object.keys(ALL_STATEMENTS).flatMap((fn) =>
-    onKey(fn).map((s) => ({
-      Sid: `${roleArnVariable(fn).replace(/Arn$/, '')}${s.Sid}`,
-      Effect: 'Allow',
-      Principal: { AWS: `\${${roleArnVariable(fn)}}` },
-      Action: s.Action,
-      Resource: '*',
-      Condition: s.Condition,
-    })),
-  );
+  const use = keyUse(Object.keys(ALL_STATEMENTS), onKey);
   const signing = Object.keys(ALL_STATEMENTS).filter((fn) =>
     onKey(fn).some((s) => [s.Action].flat().includes('kms:GenerateMac')),
   );
   return {
     Version: '2012-10-17',
     Statement: [
-      {
-        Sid: 'AdministerKey',
-        Effect: 'Allow',
-        Principal: { AWS: administratorArn || 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' },
-        Action: KEY_ADMINISTRATION,
-        Resource: '*',
-      },
+      administerKey(administratorArn),
       ...use,
       {
         Sid: 'OnlyTheWriterSigns',
