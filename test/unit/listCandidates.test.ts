@@ -1,13 +1,6 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { IAMClient, ListAccessKeysCommand, ListUsersCommand, ListUserTagsCommand } from '@aws-sdk/client-iam';
-import {
-  GenerateMacCommand,
-  KMSClient,
-  KMSInvalidMacException,
-  NotFoundException,
-  VerifyMacCommand,
-  type VerifyMacRequest,
-} from '@aws-sdk/client-kms';
+import { GenerateMacCommand, VerifyMacCommand } from '@aws-sdk/client-kms';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +13,8 @@ import {
   rejectionOf,
   resetBeforeEach,
   sdkError,
+  tagMac,
+  useFakeKms,
   useHandler,
 } from './support.js';
 
@@ -29,40 +24,12 @@ const { handler, deployment, vault } = useHandler<Candidates>(
 const iam = resetBeforeEach(mockClient(IAMClient));
 const sts = resetBeforeEach(mockClient(STSClient));
 
-/**
- * KMS's HMAC keys, faked: VerifyMac recomputes the HMAC of the exact message under the key's secret
- * and answers MacValid true, or rejects KMSInvalidMacException as AWS does. listCandidates may only
- * verify: GenerateMac is never expected of it.
- */
-const MAC_SECRETS = new Map([
-  [PIN_KEY_ID, randomBytes(32)],
-  [CLAIM_KEY_ID, randomBytes(32)],
-]);
-const hmac = (keyId: string, message: Uint8Array): Buffer => {
-  const secret = MAC_SECRETS.get(keyId);
-  if (!secret) throw new NotFoundException({ message: `${keyId} not found`, $metadata: {} });
-  return createHmac('sha256', secret).update(message).digest();
-};
-const kms = resetBeforeEach(mockClient(KMSClient), (mock) => {
-  mock.on(VerifyMacCommand).callsFake((input: VerifyMacRequest) => {
-    expect(input.MacAlgorithm).toBe('HMAC_SHA_256');
-    const expected = hmac(input.KeyId ?? '', input.Message ?? new Uint8Array());
-    const given = Buffer.from(input.Mac ?? new Uint8Array());
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      return Promise.reject(
-        new KMSInvalidMacException({ message: 'mac does not match', $metadata: { httpStatusCode: 400 } }),
-      );
-    }
-    return Promise.resolve({ KeyId: input.KeyId, MacValid: true, MacAlgorithm: 'HMAC_SHA_256' });
-  });
-});
+// KMS's HMAC keys, faked as support.ts does for every unit test; listCandidates may only verify.
+const { kms } = useFakeKms();
 
 /** The rotator's MAC of a tag's fields (tag-mac.ts's message), in base64. */
 const macOf = (tag: 'pin' | 'claim', fields: string[]) =>
-  hmac(
-    tag === 'pin' ? PIN_KEY_ID : CLAIM_KEY_ID,
-    Buffer.from(JSON.stringify([`iam-key-rotator/${tag}/v1`, ...fields]), 'utf8'),
-  ).toString('base64');
+  tagMac(tag === 'pin' ? PIN_KEY_ID : CLAIM_KEY_ID, tag, fields);
 
 /** IAM's unique id of a fixture user: what the signed tags name. */
 const userIdOf = (userName: string) => `AIDA${userName.toUpperCase()}`;
