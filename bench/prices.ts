@@ -5,11 +5,17 @@
 export const PRICES = {
   region: 'us-east-1',
   readOn: '2026-12-01',
-  sources: ['https://aws.amazon.com/step-functions/pricing/', 'https://aws.amazon.com/lambda/pricing/'],
+  sources: [
+    'https://aws.amazon.com/step-functions/pricing/',
+    'https://aws.amazon.com/lambda/pricing/',
+    'https://aws.amazon.com/kms/pricing/',
+  ],
   /** Step Functions Standard: $0.025 per 1,000 state transitions, retries included. */
   stateTransitionUsd: 0.025 / 1_000,
   /** Lambda: $0.20 per million requests. */
   lambdaRequestUsd: 0.2 / 1_000_000,
   /** Lambda duration per GB-second, by architecture; init code is billed as duration too. */
   lambdaGbSecondUsd: { arm64: 0.0000133334, x86_64: 0.0000166667 },
+  /** KMS: $0.03 per 10,000 requests (Encrypt, Decrypt, GenerateMac, VerifyMac); keys are billed per month. */
+  kmsRequestUsd: 0.03 / 10_000,
 } as const;

@@ -123,10 +123,14 @@ export async function callsReport(
     .map((state) => Math.max(0, initMedianMs.get(stateFunction(state)) ?? 0))
     .reduce((a, b) => a + b, 0);
   const gbSeconds = ((taskMs + coldInitMs) / 1000) * (costs.memoryMb / 1024);
+  const kmsRequests = calls
+    .filter((c) => c.operation.startsWith('kms:'))
+    .reduce((sum, c) => sum + c.inLambda, 0);
   const usd =
     transitions * PRICES.stateTransitionUsd +
     lambdaRequests * PRICES.lambdaRequestUsd +
-    gbSeconds * PRICES.lambdaGbSecondUsd[costs.architecture];
+    gbSeconds * PRICES.lambdaGbSecondUsd[costs.architecture] +
+    kmsRequests * PRICES.kmsRequestUsd;
   return {
     propagationMs: PROPAGATION_MS,
     calls,
