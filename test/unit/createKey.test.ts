@@ -806,6 +806,20 @@ describe('createKey handler', () => {
         );
         expect(iamWrites()).toEqual([]);
       });
+
+      it('is what a tagger leaves by removing a signed pin’s MAC: followed only to a path already serving one of its Active keys (the named residual)', async () => {
+        const userName = uniqueUser();
+        // Its consumers read vendors/<user> (signed pin); a copy of the same key sits at the default path.
+        const consumers = `aws/iam-users/vendors/${userName}`;
+        givenUser(userName, {
+          keys: [keyMeta(OLD_KEY, 'Active', BEFORE)],
+          ...unsignedPin(vaultPathOf(userName)),
+        });
+        writeAt(consumers, OLD_KEY);
+        givenVaultHolds(userName, OLD_KEY);
+        const result = await created({ request: makeRequest({ userName }) });
+        expect(result).toMatchObject({ pinnedVaultPath: vaultPathOf(userName), pinSigned: false });
+      });
     });
 
     describe('a user never pinned (every user at upgrade)', () => {

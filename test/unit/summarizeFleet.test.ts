@@ -271,6 +271,14 @@ describe('summarizeFleet checks each child found already started', () => {
     ]);
   });
 
+  it('fails the user with the error of this fleet’s own child that ended FAILED (its signal was lost)', async () => {
+    sfn.on(DescribeExecutionCommand).resolves({ ...holder(), status: 'FAILED', error: 'VerificationFailed' });
+    const summary = await summarize();
+    expect(summary.alreadyStarted).toEqual([]);
+    expect(summary.failed).toEqual([{ userName: 'alice', error: 'VerificationFailed' }]);
+    expect(summary.failureCause).toContain('alice (VerificationFailed)');
+  });
+
   it('counts a dry run’s own dry-run child as already started', async () => {
     sfn.on(DescribeExecutionCommand).resolves(holder({ dryRun: true }));
     expect((await summarize(true)).alreadyStarted).toEqual(['alice']);
