@@ -76,12 +76,11 @@ async function checkVaultServesThisUser(
 function withIamName(request: Request, userName: string): Request {
   if (userName === request.userName) return request;
   const { pathPrefix, pathTemplate } = config().vault;
-  if (request.defaultVaultPath === undefined || request.vaultPath !== request.defaultVaultPath) {
-    return { ...request, userName };
-  }
   const accountId = request.accountId ?? accountSettings().ownAccountId;
   const path = defaultPath(pathTemplate, { prefix: pathPrefix, userName, accountId });
-  return { ...request, userName, vaultPath: path, defaultVaultPath: path };
+  // A given vaultPath stays as given; the default one is the default of IAM's spelling.
+  const defaulted = request.vaultPath === request.defaultVaultPath;
+  return { ...request, userName, vaultPath: defaulted ? path : request.vaultPath, defaultVaultPath: path };
 }
 
 /** createKey's output: the request under IAM's spelling of the user name, and what it did. */

@@ -43,7 +43,7 @@ import type { AccessKeyInfo } from './commons/iam.js';
 import { belowFloors, defaultPath } from './commons/input.js';
 import { logger } from './commons/logger.js';
 import { claimOf, isFresh, verifiedClaim } from './commons/ownership.js';
-import { readPin, type TagSubject } from './commons/pin.js';
+import { readPin, type TagSubject, TAMPER_PHRASE } from './commons/pin.js';
 import { checkPinnedPath, servingHome } from './commons/serving.js';
 import { readStoredKey } from './commons/vault/stored-key.js';
 import * as z from './commons/zod.js';
@@ -297,7 +297,10 @@ export const handler = async (event: unknown): Promise<Candidates> => {
   failedAccounts.sort((a, b) => accountIds.indexOf(a.accountId) - accountIds.indexOf(b.accountId));
 
   const skipped = verdicts.filter((v): v is SkippedUser => 'reason' in v);
-  const failedUsers = verdicts.filter((v): v is FailedUser => 'error' in v);
+  // Tampering first: whatever the cap and the cause's length cut off, it is named and alerted.
+  const failedUsers = verdicts
+    .filter((v): v is FailedUser => 'error' in v)
+    .sort((a, b) => Number(b.cause.includes(TAMPER_PHRASE)) - Number(a.cause.includes(TAMPER_PHRASE)));
   const candidates: Candidates = {
     due: verdicts.filter((v): v is DueUser => 'executionName' in v),
     failedUsers: failedUsers.slice(0, MAX_FAILED_LISTED),

@@ -40,9 +40,9 @@ export function checkPinnedPath(request: ServingRequest, pinned: string): void {
  * pin names, followed only while that path serves one of the user's Active keys (a replayed older
  * pin names a path the user moved away from, which keeps only the old key: Active only while the new
  * one is too, when no rotation can start, then Inactive, then gone); for a user never pinned, a path
- * that serves one of its Active keys, the request's or (for a move) the default one. Null when the
- * user has no Active key (nothing to lose) or the input adopts the path. Anything else is
- * InvalidInputError before any write.
+ * that serves one of its Active keys, the request's or (for a move) the default one; for a user with
+ * no Active key (nothing to lose) its default path. Null when the input adopts the path. Anything
+ * else is InvalidInputError before any write.
  */
 export async function servingHome(
   request: ServingRequest,
@@ -61,8 +61,11 @@ export async function servingHome(
       `the ${kind} of '${request.userName}' names ${pin.path}, which serves ${describeServed(at, keys)}, not one of its Active keys (${describeKeys(active)}): a stale or replayed pin is not followed; remove the tags ${VAULT_PATH_TAG} and ${VAULT_PATH_MAC_TAG} and rotate with the vaultPath its consumers read`,
     );
   }
-  if (active.length === 0 || isActiveKeyOf(stored.key?.accessKeyId, keys)) return request.vaultPath;
   const { defaultVaultPath } = request;
+  if (isActiveKeyOf(stored.key?.accessKeyId, keys)) return request.vaultPath;
+  // Nothing to lose, but whoever reads the path gets a working key: the default path, or adopted.
+  const firstKeyHome = defaultVaultPath === undefined || request.vaultPath === defaultVaultPath;
+  if (active.length === 0 && firstKeyHome) return request.vaultPath;
   if (request.moveVaultPath && defaultVaultPath !== undefined && defaultVaultPath !== request.vaultPath) {
     if (isActiveKeyOf(await served(defaultVaultPath), keys)) return defaultVaultPath;
   }
@@ -72,6 +75,11 @@ export async function servingHome(
       vaultPath: request.vaultPath,
     });
     return null;
+  }
+  if (active.length === 0) {
+    throw new InvalidInputError(
+      `'${request.userName}' has no ${VAULT_PATH_TAG} tag and no Active key: its key goes to its default path ${defaultVaultPath ?? ''}, not to ${request.vaultPath}, unless the input sets "adoptVaultPath": true (the deployment must allow it: allowVaultPathAdopt)`,
+    );
   }
   const hint =
     defaultVaultPath !== undefined && defaultVaultPath !== request.vaultPath

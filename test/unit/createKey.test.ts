@@ -911,15 +911,40 @@ describe('createKey handler', () => {
         expect(error.message).not.toContain('its default is');
       });
 
-      it.each([
+      describe.each([
         ['no key at all', []],
         ['only an Inactive key', [keyMeta(OLD_KEY, 'Inactive', BEFORE)]],
-      ])('accepts any path for a user with %s: nothing to lose', async (_case, keys) => {
-        const userName = uniqueUser();
-        givenUser(userName, { keys });
-        const anywhere = `aws/iam-users/anywhere/${userName}`;
-        const result = await created({ request: makeRequest({ userName, vaultPath: anywhere }) });
-        expect(result).toMatchObject({ accessKeyId: NEW_KEY, pinnedVaultPath: anywhere, pinSigned: false });
+      ])('with %s (nothing to lose)', (_case, keys) => {
+        it('serves its key at its default path', async () => {
+          const userName = uniqueUser();
+          givenUser(userName, { keys });
+          const result = await created({ request: makeRequest({ userName }) });
+          expect(result).toMatchObject({
+            accessKeyId: NEW_KEY,
+            pinnedVaultPath: vaultPathOf(userName),
+            pinSigned: false,
+          });
+        });
+
+        it('refuses another path the starter picks (whoever reads it would get a working key), zero writes', async () => {
+          const userName = uniqueUser();
+          givenUser(userName, { keys });
+          const anywhere = `aws/iam-users/anywhere/${userName}`;
+          const error = await rejectionOf(
+            handler({ request: makeRequest({ userName, vaultPath: anywhere }) }),
+          );
+          expect(error.name).toBe('InvalidInputError');
+          expect(error.message).toContain(`its key goes to its default path ${vaultPathOf(userName)}`);
+          expect(iamWrites()).toEqual([]);
+        });
+
+        it('serves it at another path the input adopts', async () => {
+          const userName = uniqueUser();
+          givenUser(userName, { keys });
+          const anywhere = `aws/iam-users/anywhere/${userName}`;
+          const request = makeRequest({ userName, vaultPath: anywhere, adoptVaultPath: true });
+          expect(await created({ request })).toMatchObject({ accessKeyId: NEW_KEY, pinnedVaultPath: null });
+        });
       });
 
       it('moves its key from the default path with moveVaultPath, reporting that path as the one it leaves', async () => {
@@ -987,10 +1012,16 @@ describe('createKey handler', () => {
     it('keeps a vaultPath given explicitly', async () => {
       const iamName = uniqueUser('vendor-x');
       const asked = iamName.toUpperCase();
-      givenUser(asked, { iamName });
+      givenUser(asked, { iamName, keys: [keyMeta(OLD_KEY, 'Active', BEFORE)] });
       const given = `aws/iam-users/vendors/${asked}`;
+      writeAt(given, OLD_KEY);
       const result = await created({ request: makeRequest({ userName: asked, vaultPath: given }) });
-      expect(result.request).toMatchObject({ userName: iamName, vaultPath: given });
+      // The default path is always IAM's spelling's: a move from it reads the right path.
+      expect(result.request).toMatchObject({
+        userName: iamName,
+        vaultPath: given,
+        defaultVaultPath: vaultPathOf(iamName),
+      });
     });
 
     it('returns the request unchanged when the spelling is IAM’s', async () => {

@@ -279,6 +279,35 @@ describe('summarizeFleet checks each child found already started', () => {
     expect(summary.failureCause).toContain('alice (VerificationFailed)');
   });
 
+  it('counts this fleet’s child with userDefaults as already started, whatever the order of its input’s keys', async () => {
+    const userDefaults = { graceSeconds: 3600, oldKeyInUse: 'wait', deleteInactiveKey: false };
+    // As the fleet machine builds it: States.JsonMerge($.userDefaults, {userName, ...}).
+    const input = {
+      ...holder(),
+      input: JSON.stringify({ ...JSON.parse(holder().input ?? '{}'), ...userDefaults }),
+    };
+    sfn.on(DescribeExecutionCommand).resolves(input);
+    const summary = await handler({
+      results: [
+        {
+          accountId: OWN,
+          userName: 'alice',
+          outcome: 'alreadyStarted',
+          stateMachineArn: MACHINE,
+          executionName: NAME,
+          vaultPath: 'aws/iam-users/alice',
+          userDefaults: { deleteInactiveKey: false, oldKeyInUse: 'wait', graceSeconds: 3600 },
+        },
+      ],
+      fleetStartedAt: FLEET_STARTED,
+      skipped: [],
+      accounts: [{ accountId: OWN, skippedTotal: 0 }],
+      dryRun: false,
+    });
+    expect(summary.alreadyStarted).toEqual(['alice']);
+    expect(summary.failed).toEqual([]);
+  });
+
   it('counts a dry run’s own dry-run child as already started', async () => {
     sfn.on(DescribeExecutionCommand).resolves(holder({ dryRun: true }));
     expect((await summarize(true)).alreadyStarted).toEqual(['alice']);
