@@ -1,3 +1,4 @@
+import type { RateLimitSettings } from './rate-limit.js';
 import {
   ADMIN_USER_NAME,
   AwsState,
@@ -24,6 +25,8 @@ export class AwsAccounts implements AuthorizationLog {
   readonly sessions = new Map<string, Session>();
   readonly denials: Denial[] = [];
   readonly allowed = new Set<string>();
+  /** IAM's rate limit, which every account applies to its own calls (a bucket per account and action). */
+  private iamRateLimit: RateLimitSettings | undefined;
 
   constructor(homeAccountId: string, region: string, propagationMs: number) {
     this.home = this.make(homeAccountId, region, propagationMs);
@@ -38,6 +41,7 @@ export class AwsAccounts implements AuthorizationLog {
     if (!ACCOUNT_ID.test(accountId)) throw new RangeError(`an account id is 12 digits, not ${accountId}`);
     if (this.byId.has(accountId)) throw new RangeError(`account ${accountId} is already modelled`);
     const state = new AwsState(accountId, region, propagationMs);
+    state.iamRateLimit.configure(this.iamRateLimit);
     state.addUser(ADMIN_USER_NAME);
     // Seeded: usable at once.
     this.adminKeys.set(accountId, state.addAccessKey(ADMIN_USER_NAME, false));
@@ -67,6 +71,26 @@ export class AwsAccounts implements AuthorizationLog {
       if (key) return { key, state };
     }
     return undefined;
+  }
+
+  /**
+   * Sets (or lifts) IAM's rate limit in every account, now and added later: AWS throttles each
+   * account's IAM on its own, so a fleet over ten accounts has ten times the capacity.
+   */
+  setIamRateLimit(settings: RateLimitSettings | undefined): void {
+    this.iamRateLimit = settings;
+    for (const state of this.byId.values()) state.iamRateLimit.configure(settings);
+  }
+
+  /** The IAM calls throttled so far, by action, summed over every account. */
+  iamThrottles(): Record<string, number> {
+    const sums: Record<string, number> = {};
+    for (const state of this.byId.values()) {
+      for (const [action, count] of Object.entries(state.iamRateLimit.describe().throttled)) {
+        sums[action] = (sums[action] ?? 0) + count;
+      }
+    }
+    return Object.fromEntries(Object.entries(sums).sort(([a], [b]) => a.localeCompare(b)));
   }
 
   /** Sets how long new keys stay invisible, in every account (IAM's eventual consistency). */

@@ -75,9 +75,12 @@ export interface AwsEmulator {
   account(accountId: string): AwsAccount;
   /** Sets how long new keys are refused, in every account. */
   setPropagationMs(ms: number): void;
-  /** Sets the home account's IAM rate limit, or lifts it (undefined); every bucket starts full, the counts at zero. */
+  /**
+   * Sets IAM's rate limit in every account (each throttles its own calls, a bucket per action), or
+   * lifts it (undefined); every bucket starts full, the counts at zero.
+   */
   setIamRateLimit(settings: RateLimitSettings | undefined): void;
-  /** IAM calls answered `Throttling` so far, by action. */
+  /** IAM calls answered `Throttling` so far, by action, in all accounts. */
   iamThrottles(): Record<string, number>;
   /** Seeds a Secrets Manager secret whose AWSCURRENT version holds `value` as SecretString. */
   createSecret(name: string, value: string): SeededSecret;
@@ -122,7 +125,7 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
   const accounts = new AwsAccounts(accountId, region, checkPropagationMs(options.propagationMs ?? 0));
   for (const member of options.memberAccountIds ?? []) accounts.add(member);
   const state = accounts.home;
-  state.iamRateLimit.configure(options.iamRateLimit);
+  accounts.setIamRateLimit(options.iamRateLimit);
   const server = await startServer(accounts, traffic, host, options.port ?? 0);
   const urlHost = host.includes(':') ? `[${host}]` : host;
   const home = accountApi(accounts, state);
@@ -142,8 +145,8 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
       return accountApi(accounts, member);
     },
     setPropagationMs: (ms) => accounts.setPropagationMs(checkPropagationMs(ms)),
-    setIamRateLimit: (settings) => state.iamRateLimit.configure(settings),
-    iamThrottles: () => state.iamRateLimit.describe().throttled,
+    setIamRateLimit: (settings) => accounts.setIamRateLimit(settings),
+    iamThrottles: () => accounts.iamThrottles(),
     createSecret: (name, value) => seedSecret(state, name, value),
     putParameter: (name, value, type) => seedParameter(state, name, value, type),
     denials: () => [...accounts.denials],

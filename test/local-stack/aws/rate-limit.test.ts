@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { IamRateLimit } from '../../../local-stack/aws/rate-limit.js';
 import { clients, failure, useEmulator } from './helpers.js';
 
-const emulator = useEmulator();
+const MEMBER = '222222222222';
+const emulator = useEmulator({ memberAccountIds: [MEMBER] });
 
 afterEach(() => emulator().setIamRateLimit(undefined));
 
@@ -104,5 +105,21 @@ describe('IAM rate limit on the emulator', () => {
     expect(await admin('GET')).toEqual({ status: 200, json: { settings, throttled: { GetUser: 1 } } });
     expect(await admin('DELETE')).toEqual({ status: 200, json: { settings: null, throttled: {} } });
     await expect(iam.send(new GetUserCommand({}))).resolves.toBeDefined();
+  });
+});
+
+describe('IAM rate limit per account', () => {
+  it('throttles each account on its own: two accounts have twice the capacity of one', async () => {
+    emulator().setIamRateLimit({ ratePerSecond: 0.1, burst: 3 });
+    const home = clients(emulator()).iam;
+    const member = clients(emulator(), emulator().account(MEMBER).adminCredentials).iam;
+    const burst = (iam: IAMClient) =>
+      Promise.allSettled(Array.from({ length: 5 }, () => iam.send(new ListUsersCommand({}))));
+    const [atHome, inMember] = await Promise.all([burst(home), burst(member)]);
+    const admitted = (results: PromiseSettledResult<unknown>[]) =>
+      results.filter((r) => r.status === 'fulfilled').length;
+    expect([admitted(atHome), admitted(inMember)]).toEqual([3, 3]);
+    // The counts add up over the accounts.
+    expect(emulator().iamThrottles()).toEqual({ ListUsers: 4 });
   });
 });
