@@ -21,7 +21,7 @@ export const EXTRA_REASONS: Record<string, string> = {
   'iam:ListAccessKeys':
     'DeactivateOld and DeleteOld list the keys again before acting: hours or days pass between steps, and a key deleted or reactivated meanwhile must not be touched (OldKeyReactivatedError)',
   'iam:ListUserTags':
-    'CreateKey reads the tags (the Vault-path pin, an earlier claim), then reads its claim back after writing it: tags cannot be written conditionally, so of two overlapping executions one steps aside (ConcurrentRotationError)',
+    'CreateKey reads the tags (the Vault-path pin, an earlier claim), reads its claim back after writing it (tags cannot be written conditionally, so of two overlapping executions one steps aside: ConcurrentRotationError), and checks it is still its own once the key exists (a key made under a lost claim is deleted by its maker, never taken for another execution’s leftover)',
   'iam:TagUser':
     'CreateKey claims the user before a key exists (a retry after a lost CreateAccessKey response tells its own key from others); VerifyKey pins the user to the Vault path on a first rotation, a move or an unsigned pin of an earlier version only',
   'kms:GenerateMac':

@@ -19,6 +19,7 @@ import { logger } from './commons/logger.js';
 import {
   claimUser,
   describeKeys,
+  keepClaim,
   keysBeforeThisExecution,
   ownLeftovers,
   verifiedClaim,
@@ -146,7 +147,7 @@ export const handler = async (event: unknown): Promise<Output> => {
       purpose: 'previous-secret',
     });
   }
-  await claimUser(request, user, subject, oldKeys);
+  const claim = await claimUser(request, user, subject, oldKeys);
   for (const key of remove) await deleteAccessKey(user, key.accessKeyId);
   const key = await createAccessKey(user).catch((error: unknown) => {
     // The count said there was room: another key appeared after it, from an overlapping rotation.
@@ -155,6 +156,7 @@ export const handler = async (event: unknown): Promise<Output> => {
       `a key of '${userName}' appeared while this execution was creating one`,
     );
   });
+  await keepClaim(request, user, claim, key.accessKeyId);
   let sealedSecret;
   try {
     sealedSecret = await seal(key.secretAccessKey, {

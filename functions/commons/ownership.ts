@@ -152,6 +152,12 @@ export async function keysBeforeThisExecution(
   return keys.filter((key) => !leftovers.includes(key));
 }
 
+/** The claim tags an execution wrote, to tell later whether they are still the user's. */
+export type WrittenClaim = Record<string, string>;
+
+const stillOurs = (tags: Record<string, string>, written: WrittenClaim) =>
+  Object.entries(written).every(([key, value]) => tags[key] === value);
+
 /**
  * Claims the user for this execution. Tags cannot be written conditionally, so the claim is read
  * back: if anyone wrote the claim tags in between, the later write wins and this execution steps
@@ -162,16 +168,43 @@ export async function claimUser(
   user: IamUser,
   subject: TagSubject,
   existing: AccessKeyInfo[],
-): Promise<void> {
+): Promise<WrittenClaim> {
   const owner = ownerOf(request);
   const claimTag = [new Date().toISOString(), ...existing.map((k) => k.accessKeyId)].join(' ');
   const signature = await signTag('claim', signedFields(subject, owner, claimTag));
   const written = { [OWNER_TAG]: owner, [CLAIM_TAG]: claimTag, [CLAIM_MAC_TAG]: `v1 ${signature}` };
   await tagUsers(user, written);
   const now = await getUserTags(user);
-  if (Object.entries(written).some(([key, value]) => now[key] !== value)) {
+  if (!stillOurs(now, written)) {
     throw new ConcurrentRotationError(
       `execution ${now[OWNER_TAG] ?? 'unknown'} claimed '${request.userName}' at the same time`,
     );
   }
+  return written;
+}
+
+/**
+ * After creating its key: the claim must still be this execution's. Another execution that claimed
+ * the user since takes every key created after its claim for a leftover of its own, and may delete
+ * it; so a key made under a lost claim is given up here, deleted by its maker, never stored.
+ */
+export async function keepClaim(
+  request: Request,
+  user: IamUser,
+  written: WrittenClaim,
+  accessKeyId: string,
+): Promise<void> {
+  let now: Record<string, string>;
+  try {
+    now = await getUserTags(user);
+  } catch (error) {
+    // Unknown: give the key up rather than orphan it; a retry claims and creates again.
+    await deleteAccessKey(user, accessKeyId);
+    throw error;
+  }
+  if (stillOurs(now, written)) return;
+  await deleteAccessKey(user, accessKeyId);
+  throw new ConcurrentRotationError(
+    `execution ${now[OWNER_TAG] ?? 'unknown'} claimed '${request.userName}' while this execution created ${accessKeyId}, which it deleted`,
+  );
 }

@@ -127,8 +127,8 @@ describe('createKey re-runs', () => {
 
     const { result, calls } = await countCalls('iam:ListUserTags', () => fns.createKey(json({ request })));
     const created = result as unknown as Created;
-    // The claim is read, then read back once it is rewritten.
-    expect(calls).toBe(2);
+    // The claim is read, read back once it is rewritten, and checked once the key exists.
+    expect(calls).toBe(3);
     const ids = await keyIds(user);
     expect(ids).toHaveLength(2);
     expect(ids).toContain(user.oldAccessKeyId);

@@ -967,8 +967,8 @@ describe('createKey handler', () => {
       await created({ request: makeRequest({ userName }) });
       const names = commandNames(iam);
       expect(names.indexOf('ListUserTagsCommand')).toBeGreaterThan(names.indexOf('ListAccessKeysCommand'));
-      // Once to check the pin and the claim, once to read the claim back.
-      expect(names.filter((name) => name === 'ListUserTagsCommand')).toHaveLength(2);
+      // Once to check the pin and the claim, once to read the claim back, once after creating the key.
+      expect(names.filter((name) => name === 'ListUserTagsCommand')).toHaveLength(3);
     });
   });
 

@@ -12,6 +12,7 @@ import {
   claimOf,
   claimUser,
   isFresh,
+  keepClaim,
   keysBeforeThisExecution,
   OWNER_TAG,
   ownerOf,
@@ -467,6 +468,46 @@ describe('claimUser', () => {
     expect((await rejectionOf(claimUser(...creating(makeRequest()), SUBJECT, [key(OLD)]))).name).toBe(
       'AwsUnavailableError',
     );
+  });
+});
+
+describe('keepClaim', () => {
+  const NEW = 'AKIANEWKEY0000000001';
+  const written = {
+    [OWNER_TAG]: ownerOf(makeRequest()),
+    [CLAIM_TAG]: `${CLAIMED_AT} ${OLD}`,
+    [CLAIM_MAC_TAG]: 'v1 x',
+  };
+  const tagsNow = (tags: Record<string, string>) =>
+    iam
+      .on(ListUserTagsCommand)
+      .resolves({ Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) });
+
+  beforeEach(() => {
+    iam.on(DeleteAccessKeyCommand).resolves({});
+  });
+
+  it('keeps the new key while the claim is still this execution’s', async () => {
+    tagsNow(written);
+    await keepClaim(...creating(makeRequest()), written, NEW);
+    expect(deleted()).toEqual([]);
+  });
+
+  it('deletes the new key and steps aside when another execution claimed the user meanwhile', async () => {
+    tagsNow({ ...written, [OWNER_TAG]: 'arn:other 0123456789abcdef' });
+    const error = await rejectionOf(keepClaim(...creating(makeRequest({ userName: 'bob' })), written, NEW));
+    expect(error.name).toBe('ConcurrentRotationError');
+    expect(error.message).toContain(
+      `execution arn:other 0123456789abcdef claimed 'bob' while this execution created ${NEW}`,
+    );
+    expect(deleted()).toEqual([NEW]);
+  });
+
+  it('deletes the new key, rather than orphan it, when the tags cannot be read', async () => {
+    iam.on(ListUserTagsCommand).rejects(sdkError('AccessDenied', 403));
+    const error = await rejectionOf(keepClaim(...creating(makeRequest()), written, NEW));
+    expect(error.name).toBe('AwsRequestError');
+    expect(deleted()).toEqual([NEW]);
   });
 });
 
