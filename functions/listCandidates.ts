@@ -207,13 +207,25 @@ async function listAccount(
   );
   return pooled(users, PARALLEL_USERS, async (user) => {
     const { userName } = user;
-    const { tags, keys } = await userState(iam, userName);
+    const failedAs = (error: RotatorError, why: string): FailedUser => {
+      logger.warn(why, { accountId, userName, error: error.name });
+      return { accountId, userName, error: error.name, cause: error.message.slice(0, MAX_USER_CAUSE) };
+    };
+    let state: Awaited<ReturnType<typeof userState>>;
+    try {
+      state = await userState(iam, userName);
+    } catch (error) {
+      // One user IAM will not describe (after the page's retries) is that user's failure; a target
+      // role that can no longer be assumed is the account's.
+      if (!(error instanceof RotatorError) || error instanceof TargetAccountAccessError) throw error;
+      return failedAs(error, 'user not listed');
+    }
+    const { tags, keys } = state;
     const skip = (reason: SkipReason): SkippedUser => ({ accountId, userName, reason });
     if (!request.allUsersInPath && tags[tagKey] !== tagValue) return skip('notTagged');
     const failed = (error: unknown): FailedUser => {
       if (!(error instanceof RotatorError) || error instanceof TransientError) throw error;
-      logger.warn('user not placed', { accountId, userName, error: error.name });
-      return { accountId, userName, error: error.name, cause: error.message.slice(0, MAX_USER_CAUSE) };
+      return failedAs(error, 'user not placed');
     };
     const hint = claimOf(tags);
     // Only a claim the rotator wrote holds a user back; a fresh-looking one is checked.

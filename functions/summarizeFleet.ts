@@ -233,7 +233,7 @@ export const handler = async (event: unknown): Promise<FleetSummary> => {
       .map((f) => `${several ? `${f.accountId}/` : ''}${f.userName} (${f.error}: ${f.cause})`)
       .join(', ');
     const more = notStarted > failedUsers.length ? ` and ${notStarted - failedUsers.length} more` : '';
-    problems.push(`${notStarted} due user(s) were not started: ${list}${more}.`);
+    problems.push(`${notStarted} user(s) were not started: ${list}${more}.`);
   }
   if (failedAccounts.length > 0) {
     const list = failedAccounts.map((f) => `${f.accountId} (${f.error}: ${f.cause})`).join(', ');

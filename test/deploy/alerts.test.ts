@@ -74,7 +74,7 @@ describe('the tamper alert (PinTamperRule)', () => {
 
   it('matches a failed fleet whose cause names a user not started for a tampered pin', async () => {
     const pattern = patternOf(await build(), 'PinTamperRule');
-    const cause = `1 due user(s) were not started: ci (InvalidInputError: the pin of 'ci' was ${TAMPER_PHRASE} (...)).`;
+    const cause = `1 user(s) were not started: ci (InvalidInputError: the pin of 'ci' was ${TAMPER_PHRASE} (...)).`;
     expect(matchesPattern(pattern, statusChange({ stateMachineArn: FLEET, cause }))).toBe(true);
   });
 

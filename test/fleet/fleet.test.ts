@@ -255,6 +255,40 @@ describe('the fleet machine (statemachine/rotate-fleet.asl.json) on the local St
     expect((await readVaultKey(target, failed.vaultPath))?.accessKeyId).toBe(failed.oldAccessKeyId);
   });
 
+  it('a user whose tags IAM refuses: reported failed with the error name, no child; the others rotate', async () => {
+    const users: SeededUser[] = [];
+    // Named to be listed first (IAM lists users by name), so the second tags read is listing-1's.
+    for (let i = 0; i < 4; i++)
+      users.push(await fleetUser(`aaa-listing-${i}`, { tag: 'listing', ageDays: 100 }));
+    stack.traffic.addFault('iam:ListUserTags:AccessDenied@2');
+    let run;
+    try {
+      run = await runFleet(tagged('listing'));
+    } finally {
+      stack.traffic.clearFaults();
+    }
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toBe('FleetRotationIncomplete');
+    expect(run.cause).toContain(
+      '1 user(s) were not started: aaa-listing-1 (AwsRequestError: iam:ListUserTags',
+    );
+    const [first, notListed, ...rest] = users;
+    for (const other of [first, ...rest] as SeededUser[]) {
+      const [child] = await children(
+        childExecutionName(run.executionArn ?? '', stack.aws.accountId, other.userName),
+      );
+      expect((await settled(child?.executionArn ?? '')).status).toBe('SUCCEEDED');
+      await expectRotated(other);
+    }
+    const skipped = notListed as SeededUser;
+    expect(
+      await children(childExecutionName(run.executionArn ?? '', stack.aws.accountId, skipped.userName)),
+    ).toEqual([]);
+    expect((await observe(target, skipped)).accessKeys.map((k) => k.accessKeyId)).toEqual([
+      skipped.oldAccessKeyId,
+    ]);
+  });
+
   it('a retried Map iteration starts no second child: same name, and ExecutionAlreadyExists is "already started"', async () => {
     const user = await fleetUser('retried-0', { tag: 'retried', ageDays: 100 });
     const fleetName = 'retried-fleet';
@@ -377,7 +411,7 @@ describe('the fleet places each user where its key is served, and trusts no tag 
     expect(run.status).toBe('FAILED');
     expect(run.error).toBe('FleetRotationIncomplete');
     expect(run.cause).toContain(
-      "1 due user(s) were not started: adopt-vendor (InvalidInputError: 'adopt-vendor' has no iam-key-rotator:vault-path tag and vaultPath aws/iam-users/adopt-vendor serves no key",
+      "1 user(s) were not started: adopt-vendor (InvalidInputError: 'adopt-vendor' has no iam-key-rotator:vault-path tag and vaultPath aws/iam-users/adopt-vendor serves no key",
     );
     expect(run.cause).toContain('"adoptVaultPath": true');
     expect(await children(childName(run.executionArn ?? '', vendor))).toEqual([]);

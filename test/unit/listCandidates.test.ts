@@ -318,6 +318,23 @@ describe('listCandidates places each due user where createKey would serve its ke
     expect(candidates.skippedTotal).toBe(0);
   });
 
+  it('reports a user whose tags IAM refuses failed with the error name, and lists the others', async () => {
+    users({ refused: due('refused'), other: due('other') });
+    iam
+      .on(ListUserTagsCommand, { UserName: 'refused' })
+      .rejects(sdkError('AccessDenied', 403, { Code: 'AccessDenied' }));
+    const candidates = await handler({ input: {}, execution: EXECUTION });
+    expect(candidates.due.map((u) => u.userName)).toEqual(['other']);
+    expect(candidates.failedUsers).toEqual([
+      {
+        accountId: ACCOUNT_ID,
+        userName: 'refused',
+        error: 'AwsRequestError',
+        cause: expect.stringContaining('iam:ListUserTags') as string,
+      },
+    ]);
+  });
+
   it('names at most 100 users it did not start and counts them all, so taggers cannot make the fleet too large', async () => {
     const fixtures = Object.fromEntries(
       Array.from({ length: 105 }, (_, i) => [`lost-${i}`, due(`lost-${i}`, { servedAt: null })]),

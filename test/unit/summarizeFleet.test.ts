@@ -166,7 +166,7 @@ describe('summarizeFleet with users listCandidates could not place', () => {
     expect(summary.counts).toMatchObject({ rotated: 1, failed: 1 });
     expect(summary.accounts[0]?.failed).toEqual([{ userName: 'vendor', error: 'InvalidInputError' }]);
     expect(summary.failureCause).toContain(
-      `1 due user(s) were not started: vendor (InvalidInputError: ${cause})`,
+      `1 user(s) were not started: vendor (InvalidInputError: ${cause})`,
     );
     // Nothing to describe: no child was started for it.
     expect(sfn.calls()).toHaveLength(0);
@@ -182,7 +182,7 @@ describe('summarizeFleet with users listCandidates could not place', () => {
       dryRun: false,
     });
     expect(summary.counts.failed).toBe(105);
-    expect(summary.failureCause).toContain('105 due user(s) were not started: vendor (');
+    expect(summary.failureCause).toContain('105 user(s) were not started: vendor (');
     expect(summary.failureCause).toContain('and 104 more.');
   });
 
