@@ -55,7 +55,14 @@ export async function servingHome(
   const active = keys.filter((key) => key.status === 'Active');
   if (pin !== null) {
     const at = await served(pin.path);
-    if (active.length === 0 || isActiveKeyOf(at, keys)) return pin.path;
+    if (isActiveKeyOf(at, keys) || (active.length === 0 && pin.signed)) return pin.path;
+    // Anyone who may tag the user can write an unsigned pin: with no key to follow, it proves nothing.
+    if (active.length === 0 && !request.adoptVaultPath && pin.path !== request.defaultVaultPath) {
+      throw new InvalidInputError(
+        `the unsigned pin (written by an earlier version) of '${request.userName}' names ${pin.path}, and the user has no Active key to prove its consumers read there: its key goes to its default path ${request.defaultVaultPath ?? ''} unless the input sets "adoptVaultPath": true (the deployment must allow it: allowVaultPathAdopt)`,
+      );
+    }
+    if (active.length === 0) return pin.path;
     const kind = pin.signed ? 'pin' : 'unsigned pin (written by an earlier version)';
     throw new InvalidInputError(
       `the ${kind} of '${request.userName}' names ${pin.path}, which serves ${describeServed(at, keys)}, not one of its Active keys (${describeKeys(active)}): a stale or replayed pin is not followed; remove the tags ${VAULT_PATH_TAG} and ${VAULT_PATH_MAC_TAG} and rotate with the vaultPath its consumers read`,

@@ -807,6 +807,23 @@ describe('createKey handler', () => {
         expect(iamWrites()).toEqual([]);
       });
 
+      it('is not followed, for a user with no Active key, to a path other than its default one (anyone who may tag could write it), zero writes', async () => {
+        const userName = uniqueUser();
+        const picked = `aws/iam-users/picked/${userName}`;
+        givenUser(userName, { keys: [keyMeta(OLD_KEY, 'Inactive', BEFORE)], ...unsignedPin(picked) });
+        const error = await rejectionOf(handler({ request: makeRequest({ userName, vaultPath: picked }) }));
+        expect(error.name).toBe('InvalidInputError');
+        expect(error.message).toContain(`its key goes to its default path ${vaultPathOf(userName)}`);
+        expect(iamWrites()).toEqual([]);
+      });
+
+      it('is followed, for a user with no Active key, when it names the default path', async () => {
+        const userName = uniqueUser();
+        givenUser(userName, { keys: [], ...unsignedPin(vaultPathOf(userName)) });
+        const result = await created({ request: makeRequest({ userName }) });
+        expect(result).toMatchObject({ pinnedVaultPath: vaultPathOf(userName), pinSigned: false });
+      });
+
       it('is what a tagger leaves by removing a signed pin’s MAC: followed only to a path already serving one of its Active keys (the named residual)', async () => {
         const userName = uniqueUser();
         // Its consumers read vendors/<user> (signed pin); a copy of the same key sits at the default path.
