@@ -51,7 +51,8 @@ export function listObjectsV2(bucket: Bucket, query: URLSearchParams): XmlObject
     // A prefix already returned (on this page or, through the token, on an earlier one).
     if (common !== undefined && (common === last || after.startsWith(common))) continue;
     if (contents.length + commonPrefixes.length >= limit) {
-      truncated = true;
+      // MaxKeys 0 asks for no page at all, not for a first empty one.
+      truncated = limit > 0;
       break;
     }
     last = common ?? key;

@@ -85,7 +85,8 @@ export function putObject(request: S3Request, ctx: CallContext, requestId: strin
     key,
     body,
     etag: `"${createHash('md5').update(body).digest('hex')}"`,
-    lastModified: new Date(),
+    // Whole seconds: S3's Last-Modified header cannot say more, and its listings say .000Z.
+    lastModified: new Date(Math.floor(Date.now() / 1000) * 1000),
     contentType: header(request, 'content-type') ?? 'binary/octet-stream',
     ...encryption(request, ctx),
     ...(checksum ? { checksum } : {}),
