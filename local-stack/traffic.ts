@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** A service the local stack serves; the first part of a fault spec and of a call counter name. */
-export type Service = 'iam' | 'sts' | 'kms' | 'secretsmanager' | 'ssm' | 'sfn' | 'vault';
+export type Service = 'iam' | 'sts' | 'kms' | 'secretsmanager' | 'ssm' | 'sfn' | 's3' | 'vault';
 
 /**
  * What an emulator does instead of (or after) serving a call:
@@ -28,12 +28,12 @@ export interface FaultSpec {
 }
 
 const SPEC =
-  /^(iam|sts|kms|secretsmanager|ssm|sfn|vault):([A-Za-z][A-Za-z0-9-]*):([A-Za-z0-9-]+?)(?:x(\d+))?(?:@(\d+))?$/;
+  /^(iam|sts|kms|secretsmanager|ssm|sfn|s3|vault):([A-Za-z][A-Za-z0-9-]*):([A-Za-z0-9-]+?)(?:x(\d+))?(?:@(\d+))?$/;
 
 export class InvalidFaultSpecError extends Error {
   constructor(spec: string) {
     super(
-      `invalid fault spec '${spec}': expected <iam|sts|kms|secretsmanager|ssm|sfn|vault>:<operation>:<fault>[x<count>][@<nth>], ` +
+      `invalid fault spec '${spec}': expected <iam|sts|kms|secretsmanager|ssm|sfn|s3|vault>:<operation>:<fault>[x<count>][@<nth>], ` +
         `fault one of an HTTP status, an AWS error code, timeout, reset, after-commit`,
     );
     this.name = 'InvalidFaultSpecError';

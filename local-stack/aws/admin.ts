@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { FaultRequestBody, InvalidFaultSpecError, parseFaultSpec, type Traffic } from '../traffic.js';
 import { AwsServiceError } from './errors.js';
 import { RateLimitSettings } from './rate-limit.js';
+import { objectInfo } from './s3/buckets.js';
 import { seedSecret } from './secrets-manager.js';
 import { seedParameter } from './ssm.js';
 import type { AwsAccounts } from './accounts.js';
@@ -10,7 +11,7 @@ import { seededAccessKey, userInfo, type AwsState } from './state.js';
 /**
  * `/__admin/*`: unauthenticated JSON for seeding and inspecting; the server only serves it to
  * loopback peers. Routes about one account's contents (state, users, keys, secrets, parameters,
- * IAM's rate limit) act in the home account, or in another under `/__admin/accounts/<id>/…`.
+ * S3 buckets and objects, IAM's rate limit) act in the home account, or in another under `/__admin/accounts/<id>/…`.
  */
 export const ADMIN_PREFIX = '/__admin/';
 
@@ -82,6 +83,23 @@ function accountRoutes(state: AwsState): [string, RegExp, Route][] {
       (_m, body) => {
         const { name, value, type } = parseBody(ParameterBody, body);
         return ok(seedParameter(state, name, value, type), 201);
+      },
+    ],
+    [
+      'GET',
+      /^s3\/buckets$/,
+      () =>
+        ok({ buckets: [...state.buckets.values()].map((b) => ({ name: b.name, objects: b.objects.size })) }),
+    ],
+    [
+      'GET',
+      /^s3\/buckets\/([^/]+)\/objects$/,
+      // Keys, sizes and ETags in key order, never the bodies.
+      (m) => {
+        const bucket = state.buckets.get(decodeURIComponent(m[1] ?? ''));
+        if (!bucket) return ok({ error: 'NoSuchBucket' }, 404);
+        const objects = [...bucket.objects.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
+        return ok({ bucket: bucket.name, objects: objects.map(objectInfo) });
       },
     ],
     ['GET', /^rate-limits\/iam$/, () => ok(state.iamRateLimit.describe())],

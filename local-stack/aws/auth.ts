@@ -1,5 +1,6 @@
 import type { Service } from '../traffic.js';
 import { AwsServiceError } from './errors.js';
+import { checkContentSha256 } from './s3/payload.js';
 import { isJsonService, SIGNING_NAMES } from './protocol.js';
 import {
   MalformedAuthorizationError,
@@ -30,22 +31,37 @@ export type AwsService = Exclude<Service, 'vault'>;
 
 const MAX_SKEW_MS = 15 * 60 * 1000;
 
-type Failure = 'missing' | 'incomplete' | 'invalidToken' | 'badSignature' | 'expiredToken';
+type Failure =
+  'missing' | 'incomplete' | 'invalidToken' | 'badSessionToken' | 'badSignature' | 'skewed' | 'expiredToken';
 
 // Query services (IAM, STS) and JSON services (KMS, Secrets Manager, SSM) name and number the same failures differently.
 const QUERY_FAILURES: Record<Failure, [string, number]> = {
   missing: ['MissingAuthenticationToken', 403],
   incomplete: ['IncompleteSignature', 400],
   invalidToken: ['InvalidClientTokenId', 403],
+  badSessionToken: ['InvalidClientTokenId', 403],
   badSignature: ['SignatureDoesNotMatch', 403],
+  skewed: ['SignatureDoesNotMatch', 403],
   expiredToken: ['ExpiredToken', 403],
 };
 const JSON_FAILURES: Record<Failure, [string, number]> = {
   missing: ['MissingAuthenticationTokenException', 400],
   incomplete: ['IncompleteSignatureException', 400],
   invalidToken: ['UnrecognizedClientException', 400],
+  badSessionToken: ['UnrecognizedClientException', 400],
   badSignature: ['InvalidSignatureException', 400],
+  skewed: ['InvalidSignatureException', 400],
   expiredToken: ['ExpiredTokenException', 400],
+};
+// S3 has its own codes (and an unsigned request is simply not allowed).
+const S3_FAILURES: Record<Failure, [string, number]> = {
+  missing: ['AccessDenied', 403],
+  incomplete: ['AuthorizationHeaderMalformed', 400],
+  invalidToken: ['InvalidAccessKeyId', 403],
+  badSessionToken: ['InvalidToken', 400],
+  badSignature: ['SignatureDoesNotMatch', 403],
+  skewed: ['RequestTimeTooSkewed', 403],
+  expiredToken: ['ExpiredToken', 400],
 };
 
 const MESSAGES: Partial<Record<Failure, string>> = {
@@ -56,7 +72,21 @@ const MESSAGES: Partial<Record<Failure, string>> = {
   expiredToken: 'The security token included in the request is expired',
 };
 
+const S3_MESSAGES: Partial<Record<Failure, string>> = {
+  missing: 'Access Denied',
+  invalidToken: 'The AWS Access Key Id you provided does not exist in our records.',
+  badSessionToken: 'The provided token is malformed or otherwise invalid.',
+  badSignature:
+    'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+  skewed: 'The difference between the request time and the current time is too large.',
+  expiredToken: 'The provided token has expired.',
+};
+
 function fail(service: AwsService, failure: Failure, message?: string): AwsServiceError {
+  if (service === 's3') {
+    const [code, status] = S3_FAILURES[failure];
+    return new AwsServiceError(code, S3_MESSAGES[failure] ?? message ?? code, status);
+  }
   const [code, status] = (isJsonService(service) ? JSON_FAILURES : QUERY_FAILURES)[failure];
   return new AwsServiceError(code, message ?? MESSAGES[failure] ?? code, status);
 }
@@ -97,6 +127,7 @@ export async function authenticate(
   }
   const { caller, credentials } = lookUp(auth.accessKeyId, request, service, accounts, now);
   checkSkew(signingDate, now, service);
+  if (service === 's3') checkContentSha256(request);
   if (!(await signatureMatches(request, auth, signingDate, credentials))) throw fail(service, 'badSignature');
   const { principal, state } = caller;
   if (principal.kind === 'user') {
@@ -117,7 +148,7 @@ function lookUp(
   const session = accounts.sessions.get(accessKeyId);
   const sessionState = session && accounts.get(session.accountId);
   if (session && sessionState) {
-    if (token !== session.sessionToken) throw fail(service, 'invalidToken');
+    if (token !== session.sessionToken) throw fail(service, 'badSessionToken');
     if (session.expiration <= now) throw fail(service, 'expiredToken');
     const { secretAccessKey, sessionToken } = session;
     return {
@@ -149,7 +180,7 @@ function checkSkew(signingDate: Date, now: Date, service: AwsService): void {
     const limit = new Date(now.getTime() - MAX_SKEW_MS);
     throw fail(
       service,
-      'badSignature',
+      'skewed',
       `Signature expired: ${stamp(signingDate)} is now earlier than ${stamp(limit)} (${stamp(now)} - 15 min.)`,
     );
   }
@@ -157,7 +188,7 @@ function checkSkew(signingDate: Date, now: Date, service: AwsService): void {
     const limit = new Date(now.getTime() + MAX_SKEW_MS);
     throw fail(
       service,
-      'badSignature',
+      'skewed',
       `Signature not yet current: ${stamp(signingDate)} is still later than ${stamp(limit)} (${stamp(now)} + 15 min.)`,
     );
   }

@@ -13,6 +13,8 @@ import {
   type JsonService,
   type Reply,
 } from './protocol.js';
+import { s3Access } from './s3/access.js';
+import { s3Actions } from './s3/operations.js';
 import { sfnAccess } from '../sfn/access.js';
 import { sfnActions } from '../sfn/operations.js';
 import { secretsManagerAccess } from './secrets-manager-access.js';
@@ -59,6 +61,13 @@ function missingAccess(action: string): never {
 
 /** Finds the handler for a call before anything is counted or authenticated. */
 export function operationFor(call: Call): Operation {
+  if (call.protocol === 'rest-xml') {
+    const { request } = call;
+    return {
+      access: () => s3Access(request),
+      run: (ctx, requestId) => s3Actions[request.action](request, ctx, requestId),
+    };
+  }
   if (call.protocol === 'json') {
     const handler = JSON_ACTIONS[call.service].get(call.action);
     if (!handler) throw new AwsServiceError('UnknownOperationException', '', 400);

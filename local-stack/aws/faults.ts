@@ -1,4 +1,5 @@
 import { AwsServiceError } from './errors.js';
+import { S3Error } from './s3/errors.js';
 import type { AwsService } from './auth.js';
 import { isJsonService, type JsonService } from './protocol.js';
 
@@ -36,6 +37,14 @@ const JSON_STATUS: Record<string, number> = {
   ServiceUnavailableException: 503,
 };
 
+const S3_CODES: Record<number, string> = {
+  403: 'AccessDenied',
+  404: 'NoSuchKey',
+  429: 'SlowDown',
+  500: 'InternalError',
+  503: 'SlowDown',
+};
+
 /** Each JSON service's own name for a server-side failure. */
 const JSON_INTERNAL: Record<JsonService, string> = {
   kms: 'KMSInternalException',
@@ -45,7 +54,20 @@ const JSON_INTERNAL: Record<JsonService, string> = {
   sfn: 'InternalFailure',
 };
 
+// S3's own codes for the statuses a fault may ask for (SlowDown is its throttling).
+const S3_STATUS: Record<string, number> = {
+  AccessDenied: 403,
+  InternalError: 500,
+  NoSuchBucket: 404,
+  NoSuchKey: 404,
+  NotImplemented: 501,
+  ServiceUnavailable: 503,
+  SlowDown: 503,
+};
+
 const MESSAGES: Record<string, string> = {
+  SlowDown: 'Please reduce your request rate.',
+  InternalError: 'We encountered an internal error. Please try again.',
   Throttling: 'Rate exceeded',
   ThrottlingException: 'Rate exceeded',
   ServiceUnavailable: 'Service is unavailable. Please try again later.',
@@ -57,6 +79,13 @@ const MESSAGES: Record<string, string> = {
 
 /** The error a `code` fault answers with. */
 export function injectedCodeError(service: AwsService, code: string): AwsServiceError {
+  if (service === 's3') {
+    return new S3Error(
+      code,
+      MESSAGES[code] ?? `${code} (injected by the local stack)`,
+      S3_STATUS[code] ?? 400,
+    );
+  }
   const status = (isJsonService(service) ? JSON_STATUS : QUERY_STATUS)[code] ?? 400;
   return new AwsServiceError(code, MESSAGES[code] ?? `${code} (injected by the local stack)`, status);
 }
@@ -71,6 +100,7 @@ export function injectedStatusError(service: AwsService, status: number): AwsSer
 }
 
 function codeForStatus(service: AwsService, status: number): string {
+  if (service === 's3') return S3_CODES[status] ?? (status >= 500 ? 'InternalError' : 'InvalidRequest');
   const json = isJsonService(service);
   if (status === 503) return json ? 'ServiceUnavailableException' : 'ServiceUnavailable';
   if (status >= 500) return json ? JSON_INTERNAL[service] : 'InternalFailure';

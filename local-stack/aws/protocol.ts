@@ -1,5 +1,7 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import { AwsServiceError } from './errors.js';
+import { readS3Request, type S3Request } from './s3/request.js';
+import { s3ErrorReply } from './s3/xml.js';
 import type { ReceivedRequest } from './sigv4.js';
 import { queryErrorXml, queryResponseXml, type QueryService, type XmlObject } from './xml.js';
 
@@ -7,20 +9,27 @@ import { queryErrorXml, queryResponseXml, type QueryService, type XmlObject } fr
  * How a request reaches a service. The installed SDK v3 clients speak awsQuery to IAM and STS
  * (form-encoded POST, XML answers) and awsJson1_1 to KMS, Secrets Manager and SSM
  * (X-Amz-Target: TrentService.<Action>, secretsmanager.<Action>, AmazonSSM.<Action>), and awsJson1_0
- * to Step Functions (AWSStepFunctions.<Action>, signed for `states`).
+ * to Step Functions (AWSStepFunctions.<Action>, signed for `states`), and REST-XML to S3 (the
+ * operation is the method, path and query; recognised by its SigV4 scope `s3`).
  */
 export type JsonService = 'kms' | 'secretsmanager' | 'ssm' | 'sfn';
 
-export type Route = { protocol: 'query'; service: QueryService } | { protocol: 'json'; service: JsonService };
+export type Route =
+  | { protocol: 'query'; service: QueryService }
+  | { protocol: 'json'; service: JsonService }
+  /** The method decides the error body: S3 answers a failed HEAD without one. */
+  | { protocol: 'rest-xml'; service: 's3'; method: string };
 
 export type Call =
   | { protocol: 'query'; service: QueryService; action: string; params: URLSearchParams }
-  | { protocol: 'json'; service: JsonService; action: string; input: unknown };
+  | { protocol: 'json'; service: JsonService; action: string; input: unknown }
+  | { protocol: 'rest-xml'; service: 's3'; action: string; request: S3Request };
 
 export interface Reply {
   status: number;
+  /** A content-length here is sent as is (HEAD answers give the object's, without its body). */
   headers: OutgoingHttpHeaders;
-  body: string;
+  body: string | Buffer;
 }
 
 export const QUERY_VERSIONS: Record<QueryService, string> = { iam: '2010-05-08', sts: '2011-06-15' };
@@ -40,11 +49,19 @@ export const isJsonService = (service: string): service is JsonService =>
 const jsonContentType = (service: JsonService): string =>
   `application/x-amz-json-${service === 'sfn' ? '1.0' : '1.1'}`;
 
-/** Picks the service: X-Amz-Target for JSON, else the SigV4 scope, else the query Version. */
+/** The service named by the SigV4 credential scope, if the request is signed. */
+export const signedFor = (headers: ReceivedRequest['headers']): string | undefined =>
+  /Credential=[^/,]*\/[^/,]*\/[^/,]*\/([^/,]*)\//.exec(headers.authorization ?? '')?.[1];
+
+/**
+ * Picks the service: X-Amz-Target for JSON, else the SigV4 scope (S3 also by its
+ * x-amz-content-sha256 header when unsigned), else the query Version.
+ */
 export function detectRoute(request: ReceivedRequest): Route {
-  const scope = /Credential=[^/,]*\/[^/,]*\/[^/,]*\/([^/,]*)\//.exec(
-    request.headers.authorization ?? '',
-  )?.[1];
+  const scope = signedFor(request.headers);
+  if (scope === 's3' || (scope === undefined && request.headers['x-amz-content-sha256'] !== undefined)) {
+    return { protocol: 'rest-xml', service: 's3', method: request.method };
+  }
   const target = request.headers['x-amz-target'];
   if (target !== undefined) {
     const byTarget = JSON_SERVICES.find((service) =>
@@ -60,6 +77,10 @@ export function detectRoute(request: ReceivedRequest): Route {
 }
 
 export function readCall(request: ReceivedRequest, route: Route): Call {
+  if (route.protocol === 'rest-xml') {
+    const s3Request = readS3Request(request);
+    return { protocol: 'rest-xml', service: 's3', action: s3Request.action, request: s3Request };
+  }
   if (route.protocol === 'json') {
     const target = String(request.headers['x-amz-target']);
     const prefix = JSON_TARGET_PREFIXES[route.service];
@@ -113,8 +134,9 @@ export function jsonReply(service: JsonService, output: Record<string, unknown>,
   };
 }
 
-/** The service's own error body: query XML, or JSON with `__type` (which the SDK reads first). */
+/** The service's own error body: query XML, S3's <Error>, or JSON with `__type` (which the SDK reads first). */
 export function errorReply(route: Route, error: AwsServiceError, requestId: string): Reply {
+  if (route.protocol === 'rest-xml') return s3ErrorReply(route.method, error, requestId);
   if (route.protocol === 'query') {
     return {
       status: error.status,

@@ -8,11 +8,13 @@ import { operationFor } from './dispatch.js';
 import { AwsServiceError } from './errors.js';
 import { injectedCodeError, injectedStatusError } from './faults.js';
 import { newRequestId } from './ids.js';
-import { detectRoute, errorReply, readCall, type Reply, type Route } from './protocol.js';
+import { detectRoute, errorReply, readCall, signedFor, type Reply, type Route } from './protocol.js';
 import type { ReceivedRequest } from './sigv4.js';
 import type { AwsAccounts } from './accounts.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
+// S3 objects (the fleet's JSON Lines) are larger than any other service's request.
+const MAX_S3_BODY_BYTES = 64 * 1024 * 1024;
 
 export interface RunningServer {
   port: number;
@@ -57,7 +59,7 @@ async function serve(
   accounts: AwsAccounts,
   traffic: Traffic,
 ): Promise<void> {
-  const body = await readBody(req);
+  const body = await readBody(req, signedFor(req.headers) === 's3' ? MAX_S3_BODY_BYTES : MAX_BODY_BYTES);
   const url = req.url ?? '/';
   const method = req.method ?? 'GET';
   if (url.startsWith(ADMIN_PREFIX)) {
@@ -124,17 +126,20 @@ async function answer(
 }
 
 function send(res: ServerResponse, reply: Reply): void {
-  res.writeHead(reply.status, { ...reply.headers, 'content-length': Buffer.byteLength(reply.body) });
+  res.writeHead(reply.status, {
+    'content-length': Buffer.byteLength(reply.body),
+    ...reply.headers,
+  });
   res.end(reply.body);
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) req.destroy(new Error('request body too large'));
+      if (size > limit) req.destroy(new Error('request body too large'));
       else chunks.push(chunk);
     });
     req.on('end', () => resolve(Buffer.concat(chunks)));

@@ -6,6 +6,7 @@ import type { TrustStatement } from './policy/trust.js';
 import { secretInfo, type Secret, type SecretInfo } from './secrets-manager.js';
 import { parameterInfo, type Parameter, type ParameterInfo } from './ssm.js';
 import { IamRateLimit } from './rate-limit.js';
+import type { Bucket } from './s3/buckets.js';
 import { StepFunctions } from '../sfn/service.js';
 
 /** AWS's documented quota: two access keys per IAM user. */
@@ -161,7 +162,7 @@ function checkNewEntity(kind: 'User' | 'Role', name: string, path: string, exist
 /** The user the emulator creates in every account at start; it may call everything. */
 export const ADMIN_USER_NAME = 'local-admin';
 
-/** One account's IAM, KMS, Secrets Manager, SSM and Step Functions; lost when the emulator stops. */
+/** One account's IAM, KMS, Secrets Manager, SSM, S3 and Step Functions; lost when the emulator stops. */
 export class AwsState {
   readonly users = new Map<string, User>();
   readonly accessKeys = new Map<string, AccessKey>();
@@ -176,6 +177,8 @@ export class AwsState {
   readonly secrets = new Map<string, Secret>();
   /** SSM parameters by name. */
   readonly parameters = new Map<string, Parameter>();
+  /** S3 buckets by name (names are unique across accounts: see s3/buckets.ts). */
+  readonly buckets = new Map<string, Bucket>();
   /** IAM's per-action token buckets; off unless configured. */
   readonly iamRateLimit = new IamRateLimit();
 

@@ -1,5 +1,6 @@
 import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
@@ -25,6 +26,8 @@ export function clients(emulator: AwsEmulator, credentials: Credentials = emulat
     kms: new KMSClient(config),
     secretsManager: new SecretsManagerClient(config),
     ssm: new SSMClient(config),
+    // The emulator serves S3 path-style only, as local S3 emulators do.
+    s3: new S3Client({ ...config, forcePathStyle: true }),
   };
 }
 
