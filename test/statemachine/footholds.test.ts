@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { VAULT_PATH_MAC_TAG, VAULT_PATH_TAG } from '../../functions/commons/pin.js';
 import { matchesPattern } from '../support/event-pattern.js';
 import { useLocalStack } from '../support/local-stack.js';
-import { rulePattern } from '../support/status-change.js';
+import { rulePattern, statusChangeEvent } from '../support/status-change.js';
 import { adminIam, userTags, writeCalls } from '../support/tags.js';
 
 const ctx = useLocalStack();
@@ -55,21 +55,10 @@ describe('the tamper alert (PinTamperRule)', () => {
     expect(report.calls).toEqual({});
 
     const machineArn = ctx.stack.stateMachineArn;
-    const executionArn = `${machineArn.replace(':stateMachine:', ':execution:')}:false-alarm`;
-    const event = {
-      version: '0',
-      source: 'aws.states',
-      'detail-type': 'Step Functions Execution Status Change',
-      resources: [executionArn],
-      detail: {
-        executionArn,
-        stateMachineArn: machineArn,
-        name: 'false-alarm',
-        status: report.status,
-        error: report.error?.Error ?? null,
-        cause: report.error?.Cause ?? null,
-      },
-    };
+    const event = statusChangeEvent(
+      report,
+      `${machineArn.replace(':stateMachine:', ':execution:')}:false-alarm`,
+    );
     const pattern = await rulePattern('PinTamperRule', machineArn);
     expect(matchesPattern(pattern, event)).toBe(false);
   });

@@ -20,8 +20,11 @@ export const machineArnOf = (executionArn: string): string =>
  * EventBridge's "Step Functions Execution Status Change" event for an ended local execution, the
  * fields local-stack/sfn/fleet.ts statusChange gives the rules' targets.
  */
-export function statusChangeEvent(report: Pick<Report, 'history' | 'status' | 'error'>) {
-  const executionArn = executionArnOf(report);
+export function statusChangeEvent(
+  report: Pick<Report, 'history' | 'status' | 'error'>,
+  // An execution that ended at ValidateInput has no ARN in its history: the caller names it.
+  executionArn = executionArnOf(report),
+) {
   return {
     version: '0',
     source: 'aws.states',
