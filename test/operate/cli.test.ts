@@ -67,6 +67,19 @@ const sfn = () =>
     credentials: stack.aws.adminCredentials,
   });
 
+/** A deployment with other floors: a machine that ends at once, tagged as serverless.yml tags the rotator. */
+const deployment = (name: string, tags: Record<string, string>) =>
+  stack.aws.stepFunctions.machines.register({
+    name,
+    definition: JSON.stringify({ StartAt: 'Done', States: { Done: { Type: 'Pass', End: true } } }),
+    roleArn: `arn:aws:iam::123456789012:role/${name}`,
+    tasks: {},
+    tags: () => tags,
+    run: async ({ input, onEvent }) => {
+      onEvent({ type: 'ExecutionSucceeded', timestamp: Date.now(), output: input });
+    },
+  });
+
 describe('iam-key-rotator rotate', () => {
   it('--wait follows a rotation to SUCCEEDED (exit 0), riding out throttled polls, and prints no secret', async () => {
     const user = await seedUser(target, 'op-ok');
@@ -187,17 +200,6 @@ describe('iam-key-rotator rotate', () => {
   });
 
   it('refuses --adopt-vault-path (exit 2) where the deployment’s tags say allowVaultPathAdopt is false, starts it where true', async () => {
-    const deployment = (name: string, tags: Record<string, string>) =>
-      stack.aws.stepFunctions.machines.register({
-        name,
-        definition: JSON.stringify({ StartAt: 'Done', States: { Done: { Type: 'Pass', End: true } } }),
-        roleArn: `arn:aws:iam::123456789012:role/${name}`,
-        tasks: {},
-        tags: () => tags,
-        run: async ({ input, onEvent }) => {
-          onEvent({ type: 'ExecutionSucceeded', timestamp: Date.now(), output: input });
-        },
-      });
     const closed = deployment('op-adopt-closed', floorTags(DEFAULT_FLOORS));
     const open = deployment('op-adopt-open', floorTags({ ...DEFAULT_FLOORS, allowVaultPathAdopt: true }));
     stack.traffic.resetCalls();
@@ -221,18 +223,6 @@ describe('iam-key-rotator rotate', () => {
   });
 
   it('starts input the published floors allow, and leaves unpublished floors to the state machine', async () => {
-    // Deployments with other floors: machines that end at once, tagged as serverless.yml tags the rotator.
-    const deployment = (name: string, tags: Record<string, string>) =>
-      stack.aws.stepFunctions.machines.register({
-        name,
-        definition: JSON.stringify({ StartAt: 'Done', States: { Done: { Type: 'Pass', End: true } } }),
-        roleArn: `arn:aws:iam::123456789012:role/${name}`,
-        tasks: {},
-        tags: () => tags,
-        run: async ({ input, onEvent }) => {
-          onEvent({ type: 'ExecutionSucceeded', timestamp: Date.now(), output: input });
-        },
-      });
     const open = deployment('op-open-floors', floorTags({ ...DEFAULT_FLOORS, minGraceSeconds: 0 }));
     const untagged = deployment('op-untagged', {});
     stack.traffic.resetCalls();

@@ -240,7 +240,7 @@ describe('summarizeFleet checks each child found already started', () => {
     return out;
   }
 
-  const summarize = (dryRun = false) =>
+  const summarize = (dryRun = false, userDefaults: Record<string, unknown> = {}) =>
     handler({
       results: [
         {
@@ -250,7 +250,7 @@ describe('summarizeFleet checks each child found already started', () => {
           stateMachineArn: MACHINE,
           executionName: NAME,
           vaultPath: 'aws/iam-users/alice',
-          userDefaults: {},
+          userDefaults,
         },
         { accountId: OWN, userName: 'bob', outcome: dryRun ? 'planned' : 'rotated' },
       ],
@@ -287,22 +287,10 @@ describe('summarizeFleet checks each child found already started', () => {
       input: JSON.stringify({ ...JSON.parse(holder().input ?? '{}'), ...userDefaults }),
     };
     sfn.on(DescribeExecutionCommand).resolves(input);
-    const summary = await handler({
-      results: [
-        {
-          accountId: OWN,
-          userName: 'alice',
-          outcome: 'alreadyStarted',
-          stateMachineArn: MACHINE,
-          executionName: NAME,
-          vaultPath: 'aws/iam-users/alice',
-          userDefaults: { deleteInactiveKey: false, oldKeyInUse: 'wait', graceSeconds: 3600 },
-        },
-      ],
-      fleetStartedAt: FLEET_STARTED,
-      skipped: [],
-      accounts: [{ accountId: OWN, skippedTotal: 0 }],
-      dryRun: false,
+    const summary = await summarize(false, {
+      deleteInactiveKey: false,
+      oldKeyInUse: 'wait',
+      graceSeconds: 3600,
     });
     expect(summary.alreadyStarted).toEqual(['alice']);
     expect(summary.failed).toEqual([]);
