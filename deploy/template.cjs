@@ -1,12 +1,14 @@
 // The CloudFormation resources built from deploy/policies.cjs at package time: one role per
-// function, the sealing key, the tag signing keys and their policies, the state machine's role, the VPC settings, and the
-// grants to assume the target role in other accounts. The deployment parameters decide which
-// statements exist (no CloudFormation Conditions needed).
+// function, the sealing key, the tag signing keys and their policies, the state machines' roles,
+// the fleet bucket and its key (deploy/fleet-bucket.cjs), the VPC settings, and the grants to
+// assume the target role in other accounts. The deployment parameters decide which statements
+// exist (no CloudFormation Conditions needed).
 'use strict';
 
 const policies = require('./policies.cjs');
 const { alertResources } = require('./alerts.cjs');
 const { httpTriggerResources } = require('./http-trigger.cjs');
+const { fleetBucketResources, namesBucket, namesBucketKey } = require('./fleet-bucket.cjs');
 
 const {
   FUNCTIONS,
@@ -35,9 +37,12 @@ const DESCRIPTIONS = {
   deleteOld: 'deleteOld: deletes Inactive old keys.',
   restoreVault: 'restoreVault: Vault as the writer, and on KV v1 opening the sealed previous value.',
   discardNewKey: 'discardNewKey: deletes the new key on rollback.',
+  planFleet: 'planFleet: checks the fleet input; no AWS access beyond its own logs.',
   listCandidates:
-    'listCandidates: reads the users, tags and keys under the rotated path, verifies their tags, reads Vault; writes nothing.',
-  summarizeFleet: "summarizeFleet: reads the rotation machine's executions a fleet found already started.",
+    "listCandidates: reads the users, tags and keys under the rotated path, verifies their tags, reads Vault; writes its account's lists to the fleet bucket.",
+  writeFleetManifest: "writeFleetManifest: writes the run's manifest of due users to the fleet bucket.",
+  summarizeFleet:
+    "summarizeFleet: reads the run's results from the fleet bucket and writes its summary there; reads the rotation machine's executions a fleet found already started.",
   reportToFleet: 'reportToFleet: answers the task a fleet waits on when its rotation ends.',
 };
 
@@ -84,6 +89,8 @@ async function readParams(resolveVariable) {
     'targetRoleName',
     'targetExternalId',
     'vaultPathTemplate',
+    'maxDuePerAccount',
+    'fleetResultsRetentionDays',
   ];
   const values = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await param(n)])));
   return {
@@ -105,6 +112,21 @@ function flag(p, name, allowed = ['true', 'false']) {
   if (!allowed.includes(value)) fail(`${name} is one of ${allowed.join(', ')}, not '${value}'`);
   return value;
 }
+
+/** A whole-number parameter within bounds, as a number; anything else fails packaging. */
+function wholeNumber(p, name, min, max) {
+  const value = String(p[name]);
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    fail(`${name} is a whole number from ${min} to ${max}, not '${value}'`);
+  }
+  return Number(value);
+}
+
+/** The most due users one fleet run starts per account (fleet input may ask for another, as bounded). */
+const maxDuePerAccount = (p) => wholeNumber(p, 'maxDuePerAccount', 1, 10_000);
+
+/** How many days the fleet bucket keeps each run's objects. */
+const fleetResultsRetentionDays = (p) => wholeNumber(p, 'fleetResultsRetentionDays', 1, 3650);
 
 /**
  * Whether to deploy the out-of-band change rule: IAM's CloudTrail events reach EventBridge in
@@ -282,27 +304,48 @@ function fleetReportResources() {
 const SIGNING_KEYS = { pin: 'PinSigningKey', claim: 'ClaimSigningKey' };
 
 /**
- * A function's statements on the rotator's KMS keys, as policies of their own attached to its role:
- * each key policy names the roles, so a role naming the key would be a dependency cycle.
+ * The statements kept out of a role's own policy, by the policy of their own each goes to: each
+ * names a resource whose policy names the roles (a key policy, the fleet bucket's policy, or the
+ * fleet bucket's key through its encryption), so in the role they would be a dependency cycle.
  */
-function keyUsePolicies(fn, statements, cfn) {
-  const policies = {};
-  const groups = [
-    ['SealingKeyUse', statements.filter(usesSealingKey)],
-    ['SigningKeyUse', statements.filter((s) => usesSigningKey(s))],
-  ];
-  for (const [suffix, list] of groups) {
+const ATTACHED = [
+  ['SealingKeyUse', usesSealingKey],
+  ['SigningKeyUse', (s) => usesSigningKey(s)],
+  ['FleetBucketUse', (s) => namesBucket(s) || namesBucketKey(s)],
+];
+
+/**
+ * A role (logical id `role`) whose own policy (`policyName`) holds its statements but the ATTACHED
+ * ones, which go to policies of their own named `<Name><Group>` attached to it.
+ */
+function roleResources({ role, name, policyName, description, trust, statements }, cfn) {
+  const group = (s) => ATTACHED.find(([, test]) => test(s))?.[0];
+  const own = statements.filter((s) => group(s) === undefined);
+  const resources = {
+    [role]: {
+      Type: 'AWS::IAM::Role',
+      Properties: {
+        Description: description,
+        AssumeRolePolicyDocument: trust,
+        Policies: [
+          { PolicyName: policyName, PolicyDocument: cfn({ Version: '2012-10-17', Statement: own }) },
+        ],
+      },
+    },
+  };
+  for (const [suffix] of ATTACHED) {
+    const list = statements.filter((s) => group(s) === suffix);
     if (list.length === 0) continue;
-    policies[`${pascal(fn)}${suffix}`] = {
+    resources[`${pascal(name)}${suffix}`] = {
       Type: 'AWS::IAM::Policy',
       Properties: {
-        PolicyName: `${fn}${suffix}`,
-        Roles: [{ Ref: `${pascal(fn)}Role` }],
+        PolicyName: `${name}${suffix}`,
+        Roles: [{ Ref: role }],
         PolicyDocument: cfn({ Version: '2012-10-17', Statement: list }),
       },
     };
   }
-  return policies;
+  return resources;
 }
 
 function resourcesFrom(p) {
@@ -324,36 +367,60 @@ function resourcesFrom(p) {
         { 'Fn::GetAtt': [`${pascal(fn)}Role`, 'Arn'] },
       ]),
     ),
+    FleetStateMachineRoleArn: { 'Fn::GetAtt': ['FleetStateMachineRole', 'Arn'] },
+    FleetBucket: { Ref: 'FleetBucket' },
+    FleetBucketKeyArn: { 'Fn::GetAtt': ['FleetBucketKey', 'Arn'] },
   };
   const cfn = (document) => toCloudFormation(document, variables);
-  const resources = {};
+  const administratorArn = p.keyAdministratorArn || undefined;
   const policySettings = settings(p);
-  for (const fn of FUNCTIONS) {
-    const { Statement } = functionPolicy(fn, policySettings);
-    resources[`${pascal(fn)}Role`] = {
-      Type: 'AWS::IAM::Role',
-      Properties: {
-        Description: DESCRIPTIONS[fn],
-        AssumeRolePolicyDocument: LAMBDA_TRUST,
-        Policies: [
-          {
-            PolicyName: `${fn}-step`,
-            PolicyDocument: cfn({
-              Version: '2012-10-17',
-              Statement: Statement.filter((s) => !usesSealingKey(s) && !usesSigningKey(s)),
-            }),
-          },
-        ],
-      },
-    };
-    Object.assign(resources, keyUsePolicies(fn, Statement, cfn));
+  // Each role: its logical id, the name of its policies, and its statements.
+  const functionRole = (fn, statements) => ({
+    role: `${pascal(fn)}Role`,
+    name: fn,
+    policyName: `${fn}-step`,
+    description: DESCRIPTIONS[fn],
+    trust: LAMBDA_TRUST,
+    statements,
+  });
+  const roles = [
+    ...FUNCTIONS.map((fn) => functionRole(fn, functionPolicy(fn, policySettings).Statement)),
+    {
+      role: 'StateMachineRole',
+      name: 'stateMachine',
+      policyName: 'state-machine',
+      description:
+        'The rotation state machine: invokes its 8 functions, reports to the fleet that started it, logs and traces.',
+      trust: cfn(stateMachineTrustPolicy()),
+      statements: stateMachinePolicy().Statement,
+    },
+  ];
+  const fleetRoles = [
+    ...FLEET_FUNCTIONS.map((fn) => functionRole(fn, fleetFunctionPolicy(fn, policySettings).Statement)),
+    {
+      role: 'FleetStateMachineRole',
+      name: 'fleetStateMachine',
+      policyName: 'fleet-state-machine',
+      description:
+        'The fleet state machine: invokes its steps, reads and writes the fleet bucket, starts rotations, logs and traces.',
+      trust: cfn(fleetStateMachineTrustPolicy()),
+      statements: fleetStateMachinePolicy().Statement,
+    },
+  ];
+  // The bucket is the fleet's: a per-user machine's role naming it is a mistake in policies.cjs.
+  for (const { role, statements } of roles) {
+    if (statements.some((s) => namesBucket(s) || namesBucketKey(s))) {
+      throw new Error(`${role} names the fleet bucket or its key: only the fleet's roles may`);
+    }
   }
+  const resources = {};
+  for (const role of [...roles, ...fleetRoles]) Object.assign(resources, roleResources(role, cfn));
   resources.SecretSealingKey = {
     Type: 'AWS::KMS::Key',
     Properties: {
       Description: 'iam-key-rotator: seals new secret access keys between createKey and storeInVault',
       EnableKeyRotation: true,
-      KeyPolicy: cfn(sealingKeyPolicy({ administratorArn: p.keyAdministratorArn || undefined })),
+      KeyPolicy: cfn(sealingKeyPolicy({ administratorArn })),
     },
   };
   for (const [kind, id] of Object.entries(SIGNING_KEYS)) {
@@ -365,47 +432,21 @@ function resourcesFrom(p) {
         KeyUsage: 'GENERATE_VERIFY_MAC',
         // KMS rotates symmetric encryption keys only; an HMAC key with rotation on fails to deploy.
         EnableKeyRotation: false,
-        KeyPolicy: cfn(signingKeyPolicy(kind, { administratorArn: p.keyAdministratorArn || undefined })),
+        KeyPolicy: cfn(signingKeyPolicy(kind, { administratorArn })),
       },
     };
   }
-  resources.StateMachineRole = {
-    Type: 'AWS::IAM::Role',
-    Properties: {
-      Description:
-        'The rotation state machine: invokes its 8 functions, reports to the fleet that started it, logs and traces.',
-      AssumeRolePolicyDocument: cfn(stateMachineTrustPolicy()),
-      Policies: [{ PolicyName: 'state-machine', PolicyDocument: cfn(stateMachinePolicy()) }],
-    },
-  };
-  for (const fn of FLEET_FUNCTIONS) {
-    const { Statement } = fleetFunctionPolicy(fn, policySettings);
-    resources[`${pascal(fn)}Role`] = {
-      Type: 'AWS::IAM::Role',
-      Properties: {
-        Description: DESCRIPTIONS[fn],
-        AssumeRolePolicyDocument: LAMBDA_TRUST,
-        Policies: [
-          {
-            PolicyName: `${fn}-step`,
-            PolicyDocument: cfn({
-              Version: '2012-10-17',
-              Statement: Statement.filter((s) => !usesSigningKey(s)),
-            }),
-          },
-        ],
+  Object.assign(
+    resources,
+    fleetBucketResources(
+      {
+        retentionDays: fleetResultsRetentionDays(p),
+        administratorArn,
+        users: fleetRoles.map(({ role, statements }) => ({ role, statements })),
       },
-    };
-    Object.assign(resources, keyUsePolicies(fn, Statement, cfn));
-  }
-  resources.FleetStateMachineRole = {
-    Type: 'AWS::IAM::Role',
-    Properties: {
-      Description: 'The fleet state machine: lists candidates, starts rotations, logs and traces.',
-      AssumeRolePolicyDocument: cfn(fleetStateMachineTrustPolicy()),
-      Policies: [{ PolicyName: 'fleet-state-machine', PolicyDocument: cfn(fleetStateMachinePolicy()) }],
-    },
-  };
+      cfn,
+    ),
+  );
   Object.assign(resources, fleetReportResources());
   Object.assign(
     resources,
@@ -458,7 +499,7 @@ async function vpc({ resolveVariable }) {
 
 /**
  * serverless.yml: environment values derived from parameters (SSM names get their leading slash;
- * the account ids one comma-separated string however the parameter was written).
+ * the account ids one comma-separated string however the parameter was written; numbers checked).
  */
 async function environment({ resolveVariable }) {
   const p = await readParams(resolveVariable);
@@ -471,6 +512,7 @@ async function environment({ resolveVariable }) {
     allowedAccountIds: targets.accountIds.join(','),
     targetRoleName: targets.roleName,
     targetExternalId: targets.externalId,
+    maxDuePerAccount: String(maxDuePerAccount(p)),
   };
 }
 

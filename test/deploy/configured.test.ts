@@ -28,6 +28,7 @@ import {
   pascal,
   roleStatements,
 } from './template.js';
+import { describeFleetBucket } from './fleet-bucket.js';
 
 // The other shape: token auth (the reader's token in Secrets Manager, the writer's in SSM), a private
 // CA, a client certificate, a customer-managed key on those, a key administrator, a VPC, and two
@@ -288,3 +289,5 @@ describe('serverless package with token auth, a client certificate, a key admini
     );
   });
 });
+
+describeFleetBucket(() => packaged);

@@ -30,6 +30,7 @@ import {
   run,
   subValues,
 } from './template.js';
+import { describeFleetBucket } from './fleet-bucket.js';
 
 interface KeyStatement {
   Sid?: string;
@@ -638,3 +639,5 @@ describe('serverless package', () => {
     }
   }, 60_000);
 });
+
+describeFleetBucket(() => packaged);

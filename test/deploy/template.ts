@@ -270,6 +270,8 @@ export const TEMPLATE_PARAMS: Record<string, string> = {
   targetRoleName: 'iam-key-rotator-target',
   targetExternalId: '',
   vaultPathTemplate: '{prefix}{userName}',
+  maxDuePerAccount: '1000',
+  fleetResultsRetentionDays: '30',
 };
 
 /** What serverless hands deploy/template.cjs: these parameters over the defaults; an unknown one is a test bug. */
