@@ -235,7 +235,7 @@ describe('a Distributed Map reading its items from S3', () => {
     ]);
   });
 
-  it('reads CSV with the first row as headers, or with given headers', async () => {
+  it('reads CSV with the first row as headers, or with given headers, alone or listed by an Athena manifest', async () => {
     await put('csv/first.csv', 'name,team\nalice,"a, b"\n"bo""b",x\n');
     await put('csv/given.csv', 'alice,1\nbob,2,extra\ncarol\n');
     const csv = (config: object, key: string) =>
@@ -261,6 +261,18 @@ describe('a Distributed Map reading its items from S3', () => {
       { user: 'alice', n: '1' },
       { user: 'bob', n: '2' },
       { user: 'carol', n: '' },
+    ]);
+    // Athena's UNLOAD writes CSV without a header row: the headers are given.
+    await put('csv/unload.manifest', `s3://${BUCKET}/csv/given.csv\ns3://${BUCKET}/csv/given.csv\n`);
+    const athena = csv(
+      { ManifestType: 'ATHENA_DATA', CSVHeaderLocation: 'GIVEN', CSVHeaders: ['user'], MaxItems: 4 },
+      'csv/unload.manifest',
+    );
+    expect((await run(athena)).result).toEqual([
+      { user: 'alice' },
+      { user: 'bob' },
+      { user: 'carol' },
+      { user: 'alice' },
     ]);
   });
 });

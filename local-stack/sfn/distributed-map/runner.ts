@@ -159,7 +159,10 @@ export async function runMapRun(options: MapRunOptions, parameters: Json): Promi
         }
         if (running.size === 0 && next >= items.length) finish();
       };
-      if (signal.aborted) onAbort();
+      if (signal.aborted) {
+        onAbort();
+        return;
+      }
       signal.addEventListener('abort', onAbort, { once: true });
       launch();
     });
