@@ -1,6 +1,7 @@
-// The fleet's CloudWatch metrics (the contract the functions publish to, /work/notes/metrics-contract.md
-// until it moves to the docs) and the alarm on the one number that says rotation works: the age of
-// the oldest Active key of an opted-in user, over every account, against maxKeyAgeDays plus a slack.
+// The fleet's CloudWatch metrics, as listCandidates and summarizeFleet publish them (embedded metric
+// format, per account and account-less), and the alarm on the one number that says rotation works:
+// the age of the oldest Active key of an opted-in user, over every account, against the scheduled
+// fleet's maxKeyAgeDays plus a slack.
 'use strict';
 
 const NAMESPACE = 'IamKeyRotator';

@@ -526,8 +526,17 @@ function resourcesFrom(p) {
     ]),
   );
   const trigger = flag(p, 'httpTrigger') === 'true';
+  // Checked whether the trigger is on or not: a typo fails now, not when it is turned on.
   const invokers = invokersFrom(p.httpTriggerInvokers);
   if (!trigger && invokers.length > 0) fail('httpTriggerInvokers needs httpTrigger: true');
+  const throttle = {
+    rateLimit: httpTriggerRateLimit(p),
+    burstLimit: wholeNumber(p, 'httpTriggerBurstLimit', 1, 5000),
+  };
+  const logs = {
+    retentionDays: logRetentionDays(p),
+    role: flag(p, 'httpTriggerLogRole', ['create', 'existing']),
+  };
   if (trigger) {
     const floors = {
       minGraceSeconds: p.minGraceSeconds,
@@ -545,14 +554,8 @@ function resourcesFrom(p) {
         floors,
         accounts: { pathPrefix: p.vaultPathPrefix, allowedAccountIds: targetAccounts(p).accountIds },
         invokers,
-        throttle: {
-          rateLimit: httpTriggerRateLimit(p),
-          burstLimit: wholeNumber(p, 'httpTriggerBurstLimit', 1, 5000),
-        },
-        logs: {
-          retentionDays: logRetentionDays(p),
-          role: flag(p, 'httpTriggerLogRole', ['create', 'existing']),
-        },
+        throttle,
+        logs,
         cfn,
       }),
     );

@@ -259,4 +259,13 @@ describe('the HTTP trigger’s parameters, refused at package time', () => {
       'httpTriggerInvokers needs httpTrigger: true',
     );
   });
+
+  it('checks the others with the trigger off too: a typo fails now, not the day it is turned on', async () => {
+    await expect(resources(templateContext({ httpTriggerBurstLimit: 'lots' }))).rejects.toThrow(
+      'httpTriggerBurstLimit is a whole number from 1 to 5000',
+    );
+    await expect(resources(templateContext({ httpTriggerLogRole: 'none' }))).rejects.toThrow(
+      "httpTriggerLogRole is one of create, existing, not 'none'",
+    );
+  });
 });
