@@ -8,7 +8,7 @@ import type { FunctionName } from '../../deploy/policies.cjs';
 
 /**
  * Bytes of minified bundle each function may take; bytes are deterministic, so this is a test.
- * validateInput meets its 60 KB aim. The others aim at 250 KB; the README's Performance section says what
+ * validateInput meets its 60 KB aim. The others aim at 250 KB; docs/performance.md says what
  * stands in the way: the SSM and Secrets Manager clients (~97 KB) every Vault function carries for
  * the deployments that keep Vault credentials there, the SDK's runtime (~190 KB for one client), and
  * the Vault client's axios (~121 KB, form-data and mime-db aliased away; `npm run bench` sets each
