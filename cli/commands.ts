@@ -41,7 +41,7 @@ const exitCodeOf = (error: unknown): number =>
     ? 3
     : 2;
 
-/** Runs `iam-key-rotator <argv>` and returns its exit code; bin/ and the in-process tests call it. */
+/** Runs `iam-key-rotator <argv>` and returns its exit code: main.ts (bin/) and the in-process tests call it. */
 export async function runCli(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
   const load = command !== undefined && Object.hasOwn(commands, command) ? commands[command] : undefined;
@@ -49,10 +49,9 @@ export async function runCli(argv: string[]): Promise<number> {
     process.stderr.write(`${USAGE}\n`);
     return command === '--help' || command === '-h' ? 0 : 2;
   }
+  const run = await load();
   try {
-    return await (
-      await load()
-    )(args);
+    return await run(args);
   } catch (error) {
     process.stderr.write(
       `iam-key-rotator ${command}: ${error instanceof Error ? error.message : String(error)}\n`,
