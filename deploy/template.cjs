@@ -1,12 +1,22 @@
 // The CloudFormation resources built from deploy/policies.cjs at package time: one role per
-// function, the sealing key, the tag signing keys and their policies, the state machine's role, the VPC settings, and the
-// grants to assume the target role in other accounts. The deployment parameters decide which
-// statements exist (no CloudFormation Conditions needed).
+// function, the sealing key, the tag signing keys and their policies, the state machines' roles,
+// the fleet bucket and its key (deploy/fleet-bucket.cjs), the VPC settings, the grants to assume
+// the target role in other accounts, the alerts (deploy/alerts.cjs), the HTTP trigger
+// (deploy/http-trigger.cjs) and the dashboard (deploy/dashboard.cjs). The deployment parameters
+// decide which statements and resources exist (no CloudFormation Conditions needed).
 'use strict';
 
 const policies = require('./policies.cjs');
+const { require: tsxRequire } = require('tsx/cjs/api');
 const { alertResources } = require('./alerts.cjs');
-const { httpTriggerResources } = require('./http-trigger.cjs');
+const { dashboardResources } = require('./dashboard.cjs');
+const { httpTriggerResources, invokersFrom } = require('./http-trigger.cjs');
+const { fleetBucketResources, namesBucket, namesBucketKey } = require('./fleet-bucket.cjs');
+const { DEFAULT_BUS } = require('./iam-changes.cjs');
+const { alarmPeriod } = require('./fleet-metrics.cjs');
+const { PARAMETERS } = require('./parameters.cjs');
+
+const fleet = tsxRequire('../functions/commons/fleet-input.ts', __filename);
 
 const {
   FUNCTIONS,
@@ -35,9 +45,12 @@ const DESCRIPTIONS = {
   deleteOld: 'deleteOld: deletes Inactive old keys.',
   restoreVault: 'restoreVault: Vault as the writer, and on KV v1 opening the sealed previous value.',
   discardNewKey: 'discardNewKey: deletes the new key on rollback.',
+  planFleet: 'planFleet: checks the fleet input; no AWS access beyond its own logs.',
   listCandidates:
-    'listCandidates: reads the users, tags and keys under the rotated path, verifies their tags, reads Vault; writes nothing.',
-  summarizeFleet: "summarizeFleet: reads the rotation machine's executions a fleet found already started.",
+    "listCandidates: reads the users, tags and keys under the rotated path, verifies their tags, reads Vault; writes its account's lists to the fleet bucket.",
+  writeFleetManifest: "writeFleetManifest: writes the run's manifest of due users to the fleet bucket.",
+  summarizeFleet:
+    "summarizeFleet: reads the run's results from the fleet bucket and writes its summary there; reads the rotation machine's executions a fleet found already started.",
   reportToFleet: 'reportToFleet: answers the task a fleet waits on when its rotation ends.',
 };
 
@@ -84,10 +97,22 @@ async function readParams(resolveVariable) {
     'targetRoleName',
     'targetExternalId',
     'vaultPathTemplate',
+    'maxDuePerAccount',
+    'fleetResultsRetentionDays',
+    'organizationId',
+    'httpTriggerInvokers',
+    'httpTriggerRateLimit',
+    'httpTriggerBurstLimit',
+    'httpTriggerLogRole',
+    'keyAgeAlarmSlackDays',
+    'logRetentionDays',
+    'vaultPathPrefix',
+    'vaultKvVersion',
   ];
   const values = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await param(n)])));
   return {
     ...values,
+    fleetRotation: (await resolveVariable('self:custom.fleetRotation')) ?? {},
     service: String(await resolveVariable('self:service')),
     stage: String(await resolveVariable('sls:stage')),
     region: String(await resolveVariable('aws:region')),
@@ -99,11 +124,88 @@ function fail(message) {
   throw new Error(`deployment parameters: ${message}`);
 }
 
-/** A true/false parameter; anything else fails packaging. */
-function flag(p, name, allowed = ['true', 'false']) {
+/** A parameter that takes one of its listed values (deploy/parameters.cjs); anything else fails packaging. */
+function flag(p, name) {
+  const allowed = PARAMETERS[name].values;
   const value = String(p[name]);
   if (!allowed.includes(value)) fail(`${name} is one of ${allowed.join(', ')}, not '${value}'`);
   return value;
+}
+
+/** A whole-number parameter within its bounds (deploy/parameters.cjs), as a number; anything else fails packaging. */
+function wholeNumber(p, name) {
+  const { min, max } = PARAMETERS[name];
+  const value = String(p[name]);
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    fail(`${name} is a whole number from ${min} to ${max}, not '${value}'`);
+  }
+  return Number(value);
+}
+
+/**
+ * Refuses, at package time, any parameter read here outside the values or bounds deploy/parameters.cjs
+ * gives it (logRetentionDays names CloudWatch Logs; httpTriggerRateLimit, which need not be whole, has its own check).
+ */
+function checkBounds(p) {
+  for (const [name, { values, min }] of Object.entries(PARAMETERS)) {
+    if (!(name in p)) continue;
+    if (name === 'logRetentionDays') logRetentionDays(p);
+    else if (values) flag(p, name);
+    else if (min !== undefined) wholeNumber(p, name);
+  }
+}
+
+/** The most due users one fleet run starts per account (fleet input may ask for another, as bounded). */
+const maxDuePerAccount = (p) => wholeNumber(p, 'maxDuePerAccount');
+
+/** The HTTP trigger's steady-state requests per second (API Gateway takes a fraction too). */
+function httpTriggerRateLimit(p) {
+  const value = String(p.httpTriggerRateLimit);
+  const { max } = PARAMETERS.httpTriggerRateLimit;
+  if (!/^\d+(\.\d+)?$/.test(value) || Number(value) <= 0 || Number(value) > max) {
+    fail(`httpTriggerRateLimit is a number of requests per second above 0, at most ${max}, not '${value}'`);
+  }
+  return Number(value);
+}
+
+/** How many days the fleet bucket keeps each run's objects. */
+const fleetResultsRetentionDays = (p) => wholeNumber(p, 'fleetResultsRetentionDays');
+
+/** How long the log groups this file makes (the HTTP trigger's access log) keep their events. */
+function logRetentionDays(p) {
+  const days = PARAMETERS.logRetentionDays.values;
+  const value = String(p.logRetentionDays);
+  if (!days.includes(value))
+    fail(`logRetentionDays is one of CloudWatch Logs' ${days.join(', ')}, not '${value}'`);
+  return Number(value);
+}
+
+/** The Organization whose accounts may forward IAM changes to this bus ('' for none). */
+function organizationId(p) {
+  const value = String(p.organizationId);
+  if (value && !/^o-[a-z0-9]{10,32}$/.test(value)) {
+    fail(`organizationId '${value}' is not an Organization id (o- and 10-32 of [a-z0-9])`);
+  }
+  return value;
+}
+
+/**
+ * The key-age alarm's settings: the scheduled fleet's maxKeyAgeDays (its input's, else the fleet
+ * input's default), the slack, and a period the fleet's schedule fills.
+ */
+function keyAge(p) {
+  const slackDays = wholeNumber(p, 'keyAgeAlarmSlackDays');
+  const { schedule = 'rate(1 day)', input = {} } = p.fleetRotation;
+  const parsed = fleet.FleetInput.safeParse(input);
+  // A bad input fails packaging in deploy/fleet-schedule.cjs, naming its fields.
+  const maxKeyAgeDays = parsed.success ? parsed.data.maxKeyAgeDays : 90;
+  const periodSeconds = alarmPeriod(schedule);
+  if (periodSeconds === undefined) {
+    fail(
+      `custom.fleetRotation.schedule ${schedule} runs less often than weekly: the key-age alarm (keyAgeAlarmSlackDays) needs a fleet run at least every 7 days`,
+    );
+  }
+  return { maxKeyAgeDays, slackDays, periodSeconds };
 }
 
 /**
@@ -112,7 +214,7 @@ function flag(p, name, allowed = ['true', 'false']) {
  * region's default bus); `false` nowhere.
  */
 function outOfBand(p) {
-  const value = flag(p, 'outOfBandAlerts', ['auto', 'true', 'false']);
+  const value = flag(p, 'outOfBandAlerts');
   return value === 'true' || (value === 'auto' && p.region === 'us-east-1');
 }
 
@@ -282,30 +384,52 @@ function fleetReportResources() {
 const SIGNING_KEYS = { pin: 'PinSigningKey', claim: 'ClaimSigningKey' };
 
 /**
- * A function's statements on the rotator's KMS keys, as policies of their own attached to its role:
- * each key policy names the roles, so a role naming the key would be a dependency cycle.
+ * The statements kept out of a role's own policy, by the policy of their own each goes to: each
+ * names a resource whose policy names the roles (a key policy, the fleet bucket's policy, or the
+ * fleet bucket's key through its encryption), so in the role they would be a dependency cycle.
  */
-function keyUsePolicies(fn, statements, cfn) {
-  const policies = {};
-  const groups = [
-    ['SealingKeyUse', statements.filter(usesSealingKey)],
-    ['SigningKeyUse', statements.filter((s) => usesSigningKey(s))],
-  ];
-  for (const [suffix, list] of groups) {
+const ATTACHED = [
+  ['SealingKeyUse', usesSealingKey],
+  ['SigningKeyUse', (s) => usesSigningKey(s)],
+  ['FleetBucketUse', (s) => namesBucket(s) || namesBucketKey(s)],
+];
+
+/**
+ * A role (logical id `role`) whose own policy (`policyName`) holds its statements but the ATTACHED
+ * ones, which go to policies of their own named `<Name><Group>` attached to it.
+ */
+function roleResources({ role, name, policyName, description, trust, statements }, cfn) {
+  const group = (s) => ATTACHED.find(([, test]) => test(s))?.[0];
+  const own = statements.filter((s) => group(s) === undefined);
+  const resources = {
+    [role]: {
+      Type: 'AWS::IAM::Role',
+      Properties: {
+        Description: description,
+        AssumeRolePolicyDocument: trust,
+        Policies: [
+          { PolicyName: policyName, PolicyDocument: cfn({ Version: '2012-10-17', Statement: own }) },
+        ],
+      },
+    },
+  };
+  for (const [suffix] of ATTACHED) {
+    const list = statements.filter((s) => group(s) === suffix);
     if (list.length === 0) continue;
-    policies[`${pascal(fn)}${suffix}`] = {
+    resources[`${pascal(name)}${suffix}`] = {
       Type: 'AWS::IAM::Policy',
       Properties: {
-        PolicyName: `${fn}${suffix}`,
-        Roles: [{ Ref: `${pascal(fn)}Role` }],
+        PolicyName: `${name}${suffix}`,
+        Roles: [{ Ref: role }],
         PolicyDocument: cfn({ Version: '2012-10-17', Statement: list }),
       },
     };
   }
-  return policies;
+  return resources;
 }
 
 function resourcesFrom(p) {
+  checkBounds(p);
   const variables = {
     Service: p.service,
     Stage: p.stage,
@@ -324,36 +448,60 @@ function resourcesFrom(p) {
         { 'Fn::GetAtt': [`${pascal(fn)}Role`, 'Arn'] },
       ]),
     ),
+    FleetStateMachineRoleArn: { 'Fn::GetAtt': ['FleetStateMachineRole', 'Arn'] },
+    FleetBucket: { Ref: 'FleetBucket' },
+    FleetBucketKeyArn: { 'Fn::GetAtt': ['FleetBucketKey', 'Arn'] },
   };
   const cfn = (document) => toCloudFormation(document, variables);
-  const resources = {};
+  const administratorArn = p.keyAdministratorArn || undefined;
   const policySettings = settings(p);
-  for (const fn of FUNCTIONS) {
-    const { Statement } = functionPolicy(fn, policySettings);
-    resources[`${pascal(fn)}Role`] = {
-      Type: 'AWS::IAM::Role',
-      Properties: {
-        Description: DESCRIPTIONS[fn],
-        AssumeRolePolicyDocument: LAMBDA_TRUST,
-        Policies: [
-          {
-            PolicyName: `${fn}-step`,
-            PolicyDocument: cfn({
-              Version: '2012-10-17',
-              Statement: Statement.filter((s) => !usesSealingKey(s) && !usesSigningKey(s)),
-            }),
-          },
-        ],
-      },
-    };
-    Object.assign(resources, keyUsePolicies(fn, Statement, cfn));
+  // Each role: its logical id, the name of its policies, and its statements.
+  const functionRole = (fn, statements) => ({
+    role: `${pascal(fn)}Role`,
+    name: fn,
+    policyName: `${fn}-step`,
+    description: DESCRIPTIONS[fn],
+    trust: LAMBDA_TRUST,
+    statements,
+  });
+  const roles = [
+    ...FUNCTIONS.map((fn) => functionRole(fn, functionPolicy(fn, policySettings).Statement)),
+    {
+      role: 'StateMachineRole',
+      name: 'stateMachine',
+      policyName: 'state-machine',
+      description:
+        'The rotation state machine: invokes its 8 functions, reports to the fleet that started it, logs and traces.',
+      trust: cfn(stateMachineTrustPolicy()),
+      statements: stateMachinePolicy().Statement,
+    },
+  ];
+  const fleetRoles = [
+    ...FLEET_FUNCTIONS.map((fn) => functionRole(fn, fleetFunctionPolicy(fn, policySettings).Statement)),
+    {
+      role: 'FleetStateMachineRole',
+      name: 'fleetStateMachine',
+      policyName: 'fleet-state-machine',
+      description:
+        'The fleet state machine: invokes its steps, reads and writes the fleet bucket, starts rotations, logs and traces.',
+      trust: cfn(fleetStateMachineTrustPolicy()),
+      statements: fleetStateMachinePolicy().Statement,
+    },
+  ];
+  // The bucket is the fleet's: a per-user machine's role naming it is a mistake in policies.cjs.
+  for (const { role, statements } of roles) {
+    if (statements.some((s) => namesBucket(s) || namesBucketKey(s))) {
+      throw new Error(`${role} names the fleet bucket or its key: only the fleet's roles may`);
+    }
   }
+  const resources = {};
+  for (const role of [...roles, ...fleetRoles]) Object.assign(resources, roleResources(role, cfn));
   resources.SecretSealingKey = {
     Type: 'AWS::KMS::Key',
     Properties: {
       Description: 'iam-key-rotator: seals new secret access keys between createKey and storeInVault',
       EnableKeyRotation: true,
-      KeyPolicy: cfn(sealingKeyPolicy({ administratorArn: p.keyAdministratorArn || undefined })),
+      KeyPolicy: cfn(sealingKeyPolicy({ administratorArn })),
     },
   };
   for (const [kind, id] of Object.entries(SIGNING_KEYS)) {
@@ -365,58 +513,22 @@ function resourcesFrom(p) {
         KeyUsage: 'GENERATE_VERIFY_MAC',
         // KMS rotates symmetric encryption keys only; an HMAC key with rotation on fails to deploy.
         EnableKeyRotation: false,
-        KeyPolicy: cfn(signingKeyPolicy(kind, { administratorArn: p.keyAdministratorArn || undefined })),
+        KeyPolicy: cfn(signingKeyPolicy(kind, { administratorArn })),
       },
     };
   }
-  resources.StateMachineRole = {
-    Type: 'AWS::IAM::Role',
-    Properties: {
-      Description:
-        'The rotation state machine: invokes its 8 functions, reports to the fleet that started it, logs and traces.',
-      AssumeRolePolicyDocument: cfn(stateMachineTrustPolicy()),
-      Policies: [{ PolicyName: 'state-machine', PolicyDocument: cfn(stateMachinePolicy()) }],
-    },
-  };
-  for (const fn of FLEET_FUNCTIONS) {
-    const { Statement } = fleetFunctionPolicy(fn, policySettings);
-    resources[`${pascal(fn)}Role`] = {
-      Type: 'AWS::IAM::Role',
-      Properties: {
-        Description: DESCRIPTIONS[fn],
-        AssumeRolePolicyDocument: LAMBDA_TRUST,
-        Policies: [
-          {
-            PolicyName: `${fn}-step`,
-            PolicyDocument: cfn({
-              Version: '2012-10-17',
-              Statement: Statement.filter((s) => !usesSigningKey(s)),
-            }),
-          },
-        ],
-      },
-    };
-    Object.assign(resources, keyUsePolicies(fn, Statement, cfn));
-  }
-  resources.FleetStateMachineRole = {
-    Type: 'AWS::IAM::Role',
-    Properties: {
-      Description: 'The fleet state machine: lists candidates, starts rotations, logs and traces.',
-      AssumeRolePolicyDocument: cfn(fleetStateMachineTrustPolicy()),
-      Policies: [{ PolicyName: 'fleet-state-machine', PolicyDocument: cfn(fleetStateMachinePolicy()) }],
-    },
-  };
-  Object.assign(resources, fleetReportResources());
   Object.assign(
     resources,
-    alertResources({
-      service: p.service,
-      stage: p.stage,
-      alertEmail: p.alertEmail,
-      outOfBand: outOfBand(p),
-      keyAdministratorArn: p.keyAdministratorArn,
-    }),
+    fleetBucketResources(
+      {
+        retentionDays: fleetResultsRetentionDays(p),
+        administratorArn,
+        users: fleetRoles.map(({ role, statements }) => ({ role, statements })),
+      },
+      cfn,
+    ),
   );
+  Object.assign(resources, fleetReportResources());
   // deploy/target-account.yml's parameters of the same names: a StackSet is fed from these.
   const outputs = Object.fromEntries(
     TARGET_STEPS.map((step) => [
@@ -427,7 +539,19 @@ function resourcesFrom(p) {
       },
     ]),
   );
-  if (flag(p, 'httpTrigger') === 'true') {
+  const trigger = flag(p, 'httpTrigger') === 'true';
+  // Checked whether the trigger is on or not: a typo fails now, not when it is turned on.
+  const invokers = invokersFrom(p.httpTriggerInvokers);
+  if (!trigger && invokers.length > 0) fail('httpTriggerInvokers needs httpTrigger: true');
+  const throttle = {
+    rateLimit: httpTriggerRateLimit(p),
+    burstLimit: wholeNumber(p, 'httpTriggerBurstLimit'),
+  };
+  const logs = {
+    retentionDays: logRetentionDays(p),
+    role: flag(p, 'httpTriggerLogRole'),
+  };
+  if (trigger) {
     const floors = {
       minGraceSeconds: p.minGraceSeconds,
       minRecoverySeconds: p.minRecoverySeconds,
@@ -436,11 +560,58 @@ function resourcesFrom(p) {
       allowDeleteInactiveKey: p.allowDeleteInactiveKey,
       allowVaultPathAdopt: p.allowVaultPathAdopt,
     };
-    Object.assign(resources, httpTriggerResources({ service: p.service, stage: p.stage, floors, cfn }));
+    Object.assign(
+      resources,
+      httpTriggerResources({
+        service: p.service,
+        stage: p.stage,
+        floors,
+        accounts: { pathPrefix: p.vaultPathPrefix, allowedAccountIds: targetAccounts(p).accountIds },
+        invokers,
+        throttle,
+        logs,
+        cfn,
+      }),
+    );
     outputs.RotationsUrl = {
       Value: {
         'Fn::Sub': `https://\${RotationsApi}.execute-api.\${AWS::Region}.\${AWS::URLSuffix}/${p.stage}/rotations`,
       },
+    };
+  }
+  const alertsHere = outOfBand(p);
+  const ageAlarm = keyAge(p);
+  Object.assign(
+    resources,
+    alertResources({
+      service: p.service,
+      stage: p.stage,
+      alertEmail: p.alertEmail,
+      outOfBand: alertsHere,
+      keyAdministratorArn: p.keyAdministratorArn,
+      // Every role made so far: the functions', the state machines', the HTTP trigger's.
+      roles: Object.keys(resources).filter((id) => resources[id].Type === 'AWS::IAM::Role'),
+      accountIds: targetAccounts(p).accountIds,
+      targetRoleName: p.targetRoleName,
+      organizationId: organizationId(p),
+      keyAge: ageAlarm,
+    }),
+  );
+  Object.assign(
+    resources,
+    dashboardResources({
+      service: p.service,
+      stage: p.stage,
+      functions: [...FUNCTIONS, ...FLEET_FUNCTIONS],
+      keyAgeThreshold: ageAlarm.maxKeyAgeDays + ageAlarm.slackDays,
+    }),
+  );
+  if (alertsHere) {
+    // deploy/target-account.yml's parameter of the same name: member accounts forward IAM's changes here.
+    outputs.RotatorEventBusArn = {
+      Description:
+        "The bus the member accounts forward IAM's changes to: deploy/target-account.yml's RotatorEventBusArn",
+      Value: { 'Fn::Sub': DEFAULT_BUS },
     };
   }
   return { Resources: resources, Outputs: outputs };
@@ -458,7 +629,7 @@ async function vpc({ resolveVariable }) {
 
 /**
  * serverless.yml: environment values derived from parameters (SSM names get their leading slash;
- * the account ids one comma-separated string however the parameter was written).
+ * the account ids one comma-separated string however the parameter was written; numbers checked).
  */
 async function environment({ resolveVariable }) {
   const p = await readParams(resolveVariable);
@@ -471,6 +642,7 @@ async function environment({ resolveVariable }) {
     allowedAccountIds: targets.accountIds.join(','),
     targetRoleName: targets.roleName,
     targetExternalId: targets.externalId,
+    maxDuePerAccount: String(maxDuePerAccount(p)),
   };
 }
 

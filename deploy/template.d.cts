@@ -16,4 +16,6 @@ export function environment(context: { resolveVariable: ResolveVariable }): Prom
   allowedAccountIds: string;
   targetRoleName: string;
   targetExternalId: string;
+  /** The maxDuePerAccount parameter, checked (1-10000). */
+  maxDuePerAccount: string;
 }>;

@@ -1,3 +1,4 @@
+import { emulatedS3 } from '../sfn/distributed-map/emulated-s3.js';
 import type { StepFunctions } from '../sfn/service.js';
 import { Traffic } from '../traffic.js';
 import { seedSecret, type SeededSecret } from './secrets-manager.js';
@@ -126,6 +127,8 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
   for (const member of options.memberAccountIds ?? []) accounts.add(member);
   const state = accounts.home;
   accounts.setIamRateLimit(options.iamRateLimit);
+  // Distributed Maps read and write this emulator's S3 as their state machine's role.
+  for (const account of accounts.all()) account.stepFunctions.s3 = emulatedS3(accounts, traffic, account);
   const server = await startServer(accounts, traffic, host, options.port ?? 0);
   const urlHost = host.includes(':') ? `[${host}]` : host;
   const home = accountApi(accounts, state);

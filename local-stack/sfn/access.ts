@@ -1,9 +1,11 @@
 import { conditionKeys, field, type JsonAccess } from '../aws/access.js';
 
-/** An operation on the state machine or execution the input names (the request's ARN field). */
-function on(action: string, arnField: 'stateMachineArn' | 'executionArn' | 'resourceArn'): JsonAccess {
+type ArnField = 'stateMachineArn' | 'executionArn' | 'resourceArn' | 'mapRunArn';
+
+/** An operation on the state machine, execution or Map Run the input names (the first ARN field present). */
+function on(action: string, ...arnFields: ArnField[]): JsonAccess {
   return (input) => {
-    const resource = field(input, arnField);
+    const resource = arnFields.map((name) => field(input, name)).find((value) => value !== undefined);
     if (resource === undefined) return [];
     return [{ action, resource, shown: resource, context: conditionKeys({}) }];
   };
@@ -22,7 +24,9 @@ export const sfnAccess: ReadonlyMap<string, JsonAccess> = new Map<string, JsonAc
   ['StartExecution', on('states:StartExecution', 'stateMachineArn')],
   ['DescribeExecution', on('states:DescribeExecution', 'executionArn')],
   ['GetExecutionHistory', on('states:GetExecutionHistory', 'executionArn')],
-  ['ListExecutions', on('states:ListExecutions', 'stateMachineArn')],
+  ['ListExecutions', on('states:ListExecutions', 'stateMachineArn', 'mapRunArn')],
+  ['DescribeMapRun', on('states:DescribeMapRun', 'mapRunArn')],
+  ['ListMapRuns', on('states:ListMapRuns', 'executionArn')],
   ['StopExecution', on('states:StopExecution', 'executionArn')],
   ['SendTaskSuccess', anywhere('states:SendTaskSuccess')],
   ['SendTaskFailure', anywhere('states:SendTaskFailure')],

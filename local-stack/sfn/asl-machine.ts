@@ -4,10 +4,17 @@ import '../polyfills.js';
 import { asLambda, type Handler, type Json } from '../lambda.js';
 import type { HistoryEvent as LibraryEvent } from '../state-machine.js';
 import { AwsServiceError } from '../aws/errors.js';
+import { rewriteDistributedMaps, type DistributedMapSpec } from './distributed-map/definition.js';
+import { runMapRun } from './distributed-map/runner.js';
 import type { Execution } from './executions.js';
 import type { TaskResource } from './history.js';
-import type { MachineRun, MachineSpec, RegisteredMachine } from './machines.js';
-import { checkName } from './names.js';
+import {
+  childWorkflowMachine,
+  type MachineRun,
+  type MachineSpec,
+  type RegisteredMachine,
+} from './machines.js';
+import { checkName, stateMachineArn } from './names.js';
 import type { StepFunctions } from './service.js';
 
 /** The Step Functions integration that starts a child execution, in its four patterns. */
@@ -16,7 +23,10 @@ const START_EXECUTION =
 
 export interface AslMachineOptions {
   name: string;
-  /** The definition with its resources resolved (Lambda ARNs, `arn:aws:states:::states:startExecution...`). */
+  /**
+   * The definition with its resources resolved (Lambda ARNs, `arn:aws:states:::states:startExecution...`).
+   * A Map with `ProcessorConfig.Mode: DISTRIBUTED` runs as a Map Run (see distributed-map/).
+   */
   definition: StateMachineDefinition;
   roleArn: string;
   /** Where child executions are started and found. */
@@ -44,18 +54,61 @@ class TaskFailed extends Error {
   }
 }
 
+/** A Distributed Map of the machine and the machine its child workflows run. */
+interface MapRunState {
+  spec: DistributedMapSpec;
+  child: RegisteredMachine;
+}
+
 /**
  * Any ASL machine on the local endpoint: its Task states invoke the given Lambda handlers, or start a
  * child execution of a registered machine (`states:startExecution`, `.sync`, `.sync:2`) and, for
- * `.sync`, wait for it; stopping the parent stops the children it waits for.
+ * `.sync`, wait for it; stopping the parent stops the children it waits for. Each DISTRIBUTED Map
+ * runs a Map Run whose child workflows are executions of its ItemProcessor, a machine built with
+ * the same options. Throws DistributedMapDefinitionError for a Distributed Map it cannot run.
  */
 export function aslMachine(options: AslMachineOptions): MachineSpec {
-  const { definition, sfn } = options;
+  return buildMachine(options, true);
+}
+
+const VALIDATION = { validationOptions: { checkArn: false, checkPaths: true } } as const;
+
+/**
+ * The runner's StateMachine for a definition, validated once (asl-validator takes ~100 ms a
+ * definition): a rewritten one is checked as written, Distributed Maps and their ItemProcessors
+ * included, and run unchecked; an ItemProcessor was checked with its parent.
+ */
+function compile(
+  written: StateMachineDefinition,
+  runnable: StateMachineDefinition,
+  validate: boolean,
+): StateMachine {
+  if (validate && runnable !== written) new StateMachine(written, VALIDATION);
+  return new StateMachine(
+    runnable,
+    validate && runnable === written ? VALIDATION : { validationOptions: { noValidate: true } },
+  );
+}
+
+function buildMachine(options: AslMachineOptions, validate: boolean): MachineSpec {
+  const { sfn } = options;
   const { region } = sfn.scope;
+  const { definition, maps } = rewriteDistributedMaps(options.definition, options.name);
+  const mapRuns = new Map<string, MapRunState>(
+    maps.map((spec) => {
+      const name = `${options.name}/${spec.label}`;
+      const processor = buildMachine({ ...options, name, definition: spec.processor }, false);
+      return [spec.state, { spec, child: childWorkflowMachine(sfn.scope, processor) }];
+    }),
+  );
   const tasks: Record<string, TaskResource> = {};
   const states = allStates(definition);
   for (const [name, state] of Object.entries(states)) {
     const task = state as { Type: string; Resource?: string; TimeoutSeconds?: number };
+    if (mapRuns.has(name)) {
+      tasks[name] = { resource: 'mapRun', mapRun: true };
+      continue;
+    }
     if (task.Type !== 'Task' || !task.Resource) continue;
     const integration = START_EXECUTION.exec(task.Resource)?.[1];
     tasks[name] = {
@@ -64,21 +117,29 @@ export function aslMachine(options: AslMachineOptions): MachineSpec {
       ...(integration ? { service: { resourceType: 'states', region } } : {}),
     };
   }
+  // A StateMachine keeps no execution state: runs share it.
+  let machine: StateMachine | undefined;
   return {
     name: options.name,
-    definition: JSON.stringify(definition, null, 2),
+    definition: JSON.stringify(options.definition, null, 2),
     roleArn: options.roleArn,
     tasks,
     run: async (run: MachineRun) => {
       const tokens = tokenSource(sfn);
       const handlers = Object.fromEntries(
-        Object.keys(tasks).map((state) => [state, taskHandler(state, states, options, run, tokens)]),
+        Object.keys(tasks).map((state) => {
+          const mapRun = mapRuns.get(state);
+          return [
+            state,
+            mapRun
+              ? mapRunHandler(state, mapRun, options, run)
+              : taskHandler(state, states, options, run, tokens),
+          ];
+        }),
       );
       const everyState = (ms: number | undefined) =>
         ms === undefined ? undefined : Object.fromEntries(Object.keys(states).map((s) => [s, ms]));
-      const machine = new StateMachine(definition, {
-        validationOptions: { checkArn: false, checkPaths: true },
-      });
+      machine ??= compile(options.definition, definition, validate);
       const execution = machine.run(run.input, {
         overrides: {
           taskResourceLocalHandlers: handlers,
@@ -87,7 +148,7 @@ export function aslMachine(options: AslMachineOptions): MachineSpec {
         },
         context: {
           Execution: { Id: run.executionArn, Name: run.name, Input: run.input, RoleArn: options.roleArn },
-          StateMachine: { Id: sfn.machines.byName(options.name)?.arn ?? '', Name: options.name },
+          StateMachine: { Id: stateMachineArn(sfn.scope, options.name), Name: options.name },
           Task: tokens.context,
         },
       });
@@ -179,6 +240,39 @@ function taskHandler(
       return output;
     } catch (error) {
       done();
+      throw error;
+    }
+  };
+}
+
+/** The Task a DISTRIBUTED Map runs as: its handler runs one Map Run per attempt. */
+function mapRunHandler(
+  state: string,
+  { spec, child }: MapRunState,
+  options: AslMachineOptions,
+  run: MachineRun,
+): (input: Json) => Promise<Json> {
+  return async (input) => {
+    let done: ((output?: unknown) => void) | undefined;
+    try {
+      const output = await runMapRun(
+        {
+          sfn: options.sfn,
+          spec,
+          child,
+          executionArn: run.executionArn,
+          roleArn: options.roleArn,
+          signal: run.signal,
+          started: (mapRunArn, length) => {
+            done = run.invoke(state, { mapRunArn, length });
+          },
+        },
+        input,
+      );
+      done?.(output);
+      return output;
+    } catch (error) {
+      done?.();
       throw error;
     }
   };

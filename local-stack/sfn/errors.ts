@@ -31,6 +31,10 @@ export const missingParameter = (member: string): AwsServiceError =>
     `1 validation error detected: Value null at '${member}' failed to satisfy constraint: Member must not be null`,
   );
 
+/** A request whose members contradict each other (ListExecutions with neither or both ARNs). */
+export const validationError = (detail: string): AwsServiceError =>
+  new AwsServiceError('ValidationException', detail);
+
 export const taskDoesNotExist = (): AwsServiceError =>
   new AwsServiceError('TaskDoesNotExist', 'Task Does Not Exist');
 

@@ -22,6 +22,8 @@ export interface Execution {
   error?: string;
   cause?: string;
   history: HistoryEvent[];
+  /** The Map Run that started this execution as one of its child workflows. */
+  mapRunArn?: string;
   /** Resolves when the machine's runner has returned (after an abort too). */
   settled: Promise<void>;
 }
@@ -50,7 +52,12 @@ export class ExecutionRegistry {
   constructor(private readonly scope: Scope) {}
 
   /** Starts an execution in the background; the same name and input while it runs gives it back. */
-  start(machine: RegisteredMachine, name: string, input: string): Execution {
+  start(
+    machine: RegisteredMachine,
+    name: string,
+    input: string,
+    options: { mapRunArn?: string } = {},
+  ): Execution {
     const arn = executionArn(this.scope, machine.name, name);
     const existing = this.executions.get(arn);
     if (existing) {
@@ -72,6 +79,7 @@ export class ExecutionRegistry {
       status: 'RUNNING',
       startDate,
       history: recorder.events,
+      ...(options.mapRunArn ? { mapRunArn: options.mapRunArn } : {}),
       settled: Promise.resolve(),
       controller,
       recorder,

@@ -18,6 +18,12 @@ export interface TaskResource {
   resource: string;
   timeoutInSeconds?: number;
   service?: { resourceType: string; region: string };
+  /**
+   * A DISTRIBUTED Map the runner executes as a Task: its events are the Map's (MapStateEntered,
+   * MapStateStarted, MapRunStarted, MapRunSucceeded/Failed, MapStateSucceeded/Failed,
+   * MapStateExited); its invocation's input is `{mapRunArn, length}`.
+   */
+  mapRun?: true;
 }
 
 const STATE_EVENT_PREFIX: Record<string, string> = {
@@ -85,6 +91,9 @@ export class HistoryRecorder {
   }
 
   aborted(error: string | undefined, cause: string | undefined, at: number): void {
+    for (const [state, attempts] of this.attempts) {
+      if (this.tasks[state]?.mapRun && attempts.ended < attempts.started) this.add(at, 'MapRunAborted', {});
+    }
     this.add(at, 'ExecutionAborted', {
       executionAbortedEventDetails: { ...(error ? { error } : {}), ...(cause ? { cause } : {}) },
     });
@@ -93,8 +102,9 @@ export class HistoryRecorder {
   /** Maps one event of the local runner; events it has no AWS counterpart for are dropped. */
   record(event: LibraryEvent): void {
     const state = event.state;
-    const prefix = state ? STATE_EVENT_PREFIX[state.type] : undefined;
     const task = state?.type === 'Task' ? state.name : undefined;
+    const prefix =
+      task && this.tasks[task]?.mapRun ? 'Map' : state ? STATE_EVENT_PREFIX[state.type] : undefined;
     switch (event.type) {
       case 'StateEntered':
         if (state && prefix) {
@@ -148,6 +158,12 @@ export class HistoryRecorder {
       const invocation = attempts.invocations[attempts.started];
       attempts.started += 1;
       if (!invocation) continue;
+      if (task.mapRun) {
+        const { mapRunArn, length } = invocation.input as { mapRunArn: string; length: number };
+        this.add(invocation.startedAt, 'MapStateStarted', { mapStateStartedEventDetails: { length } });
+        this.add(invocation.startedAt, 'MapRunStarted', { mapRunStartedEventDetails: { mapRunArn } });
+        continue;
+      }
       if (task.service) {
         const { resourceType, region } = task.service;
         this.add(invocation.startedAt, 'TaskScheduled', {
@@ -180,10 +196,27 @@ export class HistoryRecorder {
   private outcome(state: string, event: LibraryEvent, failure?: { Error?: string; Cause?: unknown }): void {
     this.flush(state);
     const attempts = this.attemptsOf(state);
-    if (attempts.ended >= attempts.started) return;
+    const mapRun = this.tasks[state]?.mapRun;
+    if (attempts.ended >= attempts.started) {
+      // The Map failed before its Map Run started (its inputs did not resolve).
+      if (mapRun && failure) this.add(event.timestamp, 'MapStateFailed', {});
+      return;
+    }
     const invocation = attempts.invocations[attempts.ended];
     attempts.ended += 1;
     const ended = invocation?.endedAt ?? event.timestamp;
+    if (mapRun) {
+      if (!failure) {
+        this.add(ended, 'MapRunSucceeded', {});
+        this.add(ended, 'MapStateSucceeded', {});
+      } else {
+        this.add(ended, 'MapRunFailed', {
+          mapRunFailedEventDetails: { error: failure.Error ?? 'Error', cause: cause(failure.Cause) },
+        });
+        this.add(ended, 'MapStateFailed', {});
+      }
+      return;
+    }
     const service = this.tasks[state]?.service;
     if (service) {
       const base = { resourceType: service.resourceType, resource: this.tasks[state]?.resource ?? '' };

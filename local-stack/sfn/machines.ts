@@ -35,6 +35,15 @@ export interface RegisteredMachine extends MachineSpec {
   creationDate: Date;
 }
 
+/**
+ * The machine a Distributed Map's child workflows run: `<machine>/<label>`, with a state machine
+ * ARN of that name, but not registered (ListStateMachines does not show it, StartExecution does
+ * not start it), as in AWS.
+ */
+export function childWorkflowMachine(scope: Scope, spec: MachineSpec): RegisteredMachine {
+  return { ...spec, arn: stateMachineArn(scope, spec.name), creationDate: new Date() };
+}
+
 /** The state machines of one account and region, by name. */
 export class MachineRegistry {
   private readonly machines = new Map<string, RegisteredMachine>();

@@ -30,10 +30,14 @@ export const stateMachineArn = (scope: Scope, name: string): string =>
 export const executionArn = (scope: Scope, machineName: string, name: string): string =>
   `arn:${scope.partition}:states:${scope.region}:${scope.accountId}:execution:${machineName}:${name}`;
 
+/** A Map Run's ARN: `mapRun:<machine>/<label>:<id>`, its child workflows' machine being `<machine>/<label>`. */
+export const mapRunArn = (scope: Scope, childMachineName: string, id: string): string =>
+  `arn:${scope.partition}:states:${scope.region}:${scope.accountId}:mapRun:${childMachineName}:${id}`;
+
 const ARN = /^arn:([a-z-]+):states:([a-z0-9-]+):(\d{12}):([A-Za-z]+):(.+)$/;
 
 /** The parts of a `states` ARN of the expected resource type, or InvalidArn. */
-function parseArn(arn: string, type: 'stateMachine' | 'execution'): string[] {
+function parseArn(arn: string, type: 'stateMachine' | 'execution' | 'mapRun'): string[] {
   const match = ARN.exec(arn);
   if (!match) throw invalidArn(`Invalid ARN prefix: ${arn}`);
   const [, , , , resourceType, resource] = match;
@@ -54,4 +58,11 @@ export function parseExecutionArn(arn: string): { machine: string; name: string 
   const [machine, name, ...rest] = parseArn(arn, 'execution');
   if (!machine || !name || rest.length > 0) throw invalidArn(arn);
   return { machine, name };
+}
+
+/** The child workflows' machine name (`<machine>/<label>`) and the id of a Map Run ARN. */
+export function parseMapRunArn(arn: string): { machine: string; id: string } {
+  const [machine, id, ...rest] = parseArn(arn, 'mapRun');
+  if (!machine?.includes('/') || !id || rest.length > 0) throw invalidArn(arn);
+  return { machine, id };
 }

@@ -3,7 +3,8 @@ import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
 import type { CallContext, JsonHandler } from '../aws/context.js';
 import { parseInput } from '../aws/json-input.js';
-import { missingParameter, resourceNotFound } from './errors.js';
+import type { MapRun } from './distributed-map/map-runs.js';
+import { missingParameter, resourceNotFound, validationError } from './errors.js';
 import type { Execution } from './executions.js';
 import { withoutData } from './history.js';
 import type { RegisteredMachine } from './machines.js';
@@ -102,6 +103,12 @@ const startExecution: JsonHandler = (input, ctx) => {
   return { executionArn: execution.arn, startDate: seconds(execution.startDate) };
 };
 
+/** A Map Run's child that did not succeed may be redriven with its Map Run, as AWS reports it. */
+const redrive = (e: Execution) =>
+  e.mapRunArn !== undefined && e.status !== 'SUCCEEDED' && e.status !== 'RUNNING'
+    ? { redriveCount: 0, redriveStatus: 'REDRIVABLE_BY_MAP_RUN' }
+    : { redriveCount: 0, redriveStatus: 'NOT_REDRIVABLE' };
+
 const describeExecution: JsonHandler = (input, ctx) => {
   required(input, 'executionArn');
   const { executionArn } = parseInput(
@@ -116,8 +123,8 @@ const describeExecution: JsonHandler = (input, ctx) => {
     ...(e.output !== undefined ? { output: e.output, outputDetails: { included: true } } : {}),
     ...(e.error !== undefined ? { error: e.error } : {}),
     ...(e.cause !== undefined ? { cause: e.cause } : {}),
-    redriveCount: 0,
-    redriveStatus: 'NOT_REDRIVABLE',
+    ...(e.mapRunArn !== undefined ? { mapRunArn: e.mapRunArn } : {}),
+    ...redrive(e),
   };
 };
 
@@ -148,28 +155,87 @@ const getExecutionHistory: JsonHandler = (input, ctx) => {
   };
 };
 
+/** A Map Run's child workflows, newest first, as ListExecutions lists them by mapRunArn. */
+function childrenOf(sfn: StepFunctions, run: MapRun, status: Execution['status'] | undefined): Execution[] {
+  return run.children
+    .map((arn) => sfn.executions.get(arn))
+    .filter((e) => status === undefined || e.status === status)
+    .reverse();
+}
+
+// Either a state machine's executions or a Map Run's child workflows.
 const listExecutions: JsonHandler = (input, ctx) => {
-  required(input, 'stateMachineArn');
   const parsed = parseInput(
     z.object({
-      stateMachineArn: Arn,
+      stateMachineArn: Arn.optional(),
+      mapRunArn: z.string().min(1).max(2000).optional(),
       statusFilter: Status.optional(),
       maxResults: MaxResults,
       nextToken: NextToken,
     }),
     input,
   );
+  if ((parsed.stateMachineArn === undefined) === (parsed.mapRunArn === undefined)) {
+    throw validationError('Must provide a StateMachine ARN or a MapRun ARN, not both');
+  }
   const sfn = service(ctx);
-  const machine = sfn.machines.get(parsed.stateMachineArn);
-  const scope = `executions:${machine.arn}:${parsed.statusFilter ?? ''}`;
+  const status = parsed.statusFilter;
+  const run = parsed.mapRunArn === undefined ? undefined : sfn.mapRuns.get(parsed.mapRunArn);
+  const machine = parsed.stateMachineArn === undefined ? undefined : sfn.machines.get(parsed.stateMachineArn);
+  const executions = run ? childrenOf(sfn, run, status) : machine ? sfn.executions.list(machine, status) : [];
+  const scope = `executions:${run?.arn ?? machine?.arn ?? ''}:${status ?? ''}`;
+  const listed = page(executions, scope, parsed.maxResults, parsed.nextToken);
+  return {
+    executions: listed.items.map((e) => ({
+      ...executionItem(e),
+      // Listed by Map Run, each child says so and how many items it processed (one: no batching).
+      ...(run ? { mapRunArn: run.arn, itemCount: 1 } : {}),
+    })),
+    ...(listed.nextToken ? { nextToken: listed.nextToken } : {}),
+  };
+};
+
+const describeMapRun: JsonHandler = (input, ctx) => {
+  required(input, 'mapRunArn');
+  const { mapRunArn } = parseInput(z.object({ mapRunArn: z.string().min(1).max(2000) }), input);
+  const run = service(ctx).mapRuns.get(mapRunArn);
+  return {
+    mapRunArn: run.arn,
+    executionArn: run.executionArn,
+    status: run.status,
+    startDate: seconds(run.startDate),
+    ...(run.stopDate ? { stopDate: seconds(run.stopDate) } : {}),
+    maxConcurrency: run.maxConcurrency,
+    toleratedFailurePercentage: run.toleratedFailurePercentage,
+    toleratedFailureCount: run.toleratedFailureCount,
+    itemCounts: { ...run.items },
+    executionCounts: { ...run.executions },
+    redriveCount: 0,
+  };
+};
+
+const listMapRuns: JsonHandler = (input, ctx) => {
+  required(input, 'executionArn');
+  const parsed = parseInput(
+    z.object({ executionArn: Arn, maxResults: MaxResults, nextToken: NextToken }),
+    input,
+  );
+  const sfn = service(ctx);
+  const execution = sfn.executions.get(parsed.executionArn);
   const listed = page(
-    sfn.executions.list(machine, parsed.statusFilter),
-    scope,
+    sfn.mapRuns.of(execution.arn),
+    `mapRuns:${execution.arn}`,
     parsed.maxResults,
     parsed.nextToken,
   );
   return {
-    executions: listed.items.map(executionItem),
+    mapRuns: listed.items.map((run) => ({
+      executionArn: run.executionArn,
+      mapRunArn: run.arn,
+      stateMachineArn: run.stateMachineArn,
+      startDate: seconds(run.startDate),
+      ...(run.stopDate ? { stopDate: seconds(run.stopDate) } : {}),
+    })),
     ...(listed.nextToken ? { nextToken: listed.nextToken } : {}),
   };
 };
@@ -231,6 +297,8 @@ export const sfnActions: ReadonlyMap<string, JsonHandler> = new Map([
   ['DescribeExecution', describeExecution],
   ['GetExecutionHistory', getExecutionHistory],
   ['ListExecutions', listExecutions],
+  ['DescribeMapRun', describeMapRun],
+  ['ListMapRuns', listMapRuns],
   ['StopExecution', stopExecution],
   ['SendTaskSuccess', sendTaskSuccess],
   ['SendTaskFailure', sendTaskFailure],

@@ -30,6 +30,8 @@ import {
   run,
   subValues,
 } from './template.js';
+import { describeFleetBucket } from './fleet-bucket.js';
+import { describeAlertsPackaged } from './alerts-packaged.js';
 
 interface KeyStatement {
   Sid?: string;
@@ -638,3 +640,6 @@ describe('serverless package', () => {
     }
   }, 60_000);
 });
+
+describeFleetBucket(() => packaged);
+describeAlertsPackaged(() => packaged, { httpTrigger: false, memberAccounts: false });

@@ -1,13 +1,25 @@
 // deploy/template.cjs called as serverless calls it, without packaging: the parameter shapes that
 // need no bundle (AppRole credentials, and the deployments refused at package time).
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { VAULT_FUNCTIONS, VAULT_WRITERS } from '../../deploy/policies.cjs';
 import { environment, resources, vpc } from '../../deploy/template.cjs';
-import { pascal, templateContext } from './template.js';
+import { TEMPLATE_PARAMS, pascal, templateContext } from './template.js';
 
 const context = (params: Record<string, unknown>) => templateContext(params);
 
 describe('deploy/template.cjs', () => {
+  it('is called here with serverless.yml’s defaults, the one source of the parameters', async () => {
+    const serverless = parse(await readFile('serverless.yml', 'utf8')) as {
+      params: { default: Record<string, unknown> };
+    };
+    const defaults = Object.fromEntries(
+      Object.keys(TEMPLATE_PARAMS).map((name) => [name, String(serverless.params.default[name])]),
+    );
+    expect(defaults).toEqual(TEMPLATE_PARAMS);
+  });
+
   it('lets only storeInVault and restoreVault read the writer’s AppRole secret_id, the others the reader’s', async () => {
     const { Resources } = await resources(
       context({
@@ -37,6 +49,7 @@ describe('deploy/template.cjs', () => {
       allowedAccountIds: '',
       targetRoleName: 'iam-key-rotator-target',
       targetExternalId: '',
+      maxDuePerAccount: '1000',
     });
     await expect(vpc(context({}))).resolves.toBe(false);
     await expect(
