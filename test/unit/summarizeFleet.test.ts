@@ -14,6 +14,7 @@ import {
   FLEET_BUCKET,
   FLEET_BUCKET_ENV,
   FLEET_KEY_ARN,
+  publishedMetrics,
   rejectionOf,
   resetBeforeEach,
   sdkError,
@@ -215,6 +216,25 @@ describe('summarizeFleet', () => {
       [MEMBER, ['d3'], 1],
     ]);
     expect(summary.failureCause).toBeUndefined();
+  });
+
+  it('publishes each listed account’s rotated and failed users (embedded metrics); none for an account not listed', async () => {
+    const lines = await publishedMetrics('WARN', () =>
+      summarize([
+        {
+          accountId: OWN,
+          children: [
+            { userName: 'a', outcome: 'rotated' },
+            { userName: 'b', outcome: 'failed', error: 'VaultWriteFailed' },
+          ],
+          failedUsers: [{ userName: 'c', error: 'InvalidInputError', cause: 'x' }],
+        },
+        { accountId: NO_ROLE, error: 'TargetAccountAccessError', cause: '…' },
+      ]),
+    );
+    expect(
+      lines.map(({ AccountId, UsersRotated, UsersFailed }) => ({ AccountId, UsersRotated, UsersFailed })),
+    ).toEqual([{ AccountId: OWN, UsersRotated: 1, UsersFailed: 2 }]);
   });
 
   it('writes the whole summary sealed with the bucket’s key, at the same key on every attempt', async () => {
