@@ -1,27 +1,19 @@
-import { CreateUserCommand, CreateAccessKeyCommand, IAMClient, TagUserCommand } from '@aws-sdk/client-iam';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import {
-  DescribeExecutionCommand,
-  type DescribeExecutionCommandOutput,
-  GetExecutionHistoryCommand,
-  SFNClient,
-  StartExecutionCommand,
-} from '@aws-sdk/client-sfn';
+import { GetExecutionHistoryCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccountListing, FailedAccount } from '../../functions/commons/fleet-input.js';
 import type { FleetSummary } from '../../functions/summarizeFleet.js';
 import { functionRoleArn } from '../../local-stack/function-roles.js';
-import { dataPath, localTarget, type Target, USER_PATH, vaultAdmin } from '../../local-stack/provision.js';
+import { localTarget, type Target } from '../../local-stack/provision.js';
 import { prepareTarget } from '../../local-stack/rotation.js';
 import { type LocalStack, startLocalStack } from '../../local-stack/stack.js';
+import { accountUser, settled, TAG_KEY } from './support.js';
 
 // What a fleet run leaves in the fleet's bucket, and as which roles, on runs where nobody is due
 // (so no Map Run starts): every account's listing, the manifest, the whole summary, each sealed
 // with the bucket's key; the output names and counts, the summary in S3 names all.
 const MEMBER = '222222222222';
 const NO_ROLE = '333333333333';
-const TAG_KEY = 'iam-key-rotator:rotate';
-const DAY_MS = 86_400_000;
 
 let stack: LocalStack;
 let target: Target;
@@ -52,40 +44,6 @@ afterAll(async () => {
   await stack.close();
 });
 
-/** A user of `accountId` under the path, tagged, its one key `ageDays` old; served in Vault at its path unless `served` is false. */
-async function accountUser(
-  accountId: string,
-  userName: string,
-  ageDays: number,
-  served = true,
-): Promise<void> {
-  const iam = new IAMClient({
-    region: stack.aws.region,
-    endpoint: stack.aws.endpoint,
-    credentials: stack.aws.account(accountId).adminCredentials,
-  });
-  await iam.send(new CreateUserCommand({ UserName: userName, Path: USER_PATH }));
-  await iam.send(new TagUserCommand({ UserName: userName, Tags: [{ Key: TAG_KEY, Value: 'bucket' }] }));
-  const key = (await iam.send(new CreateAccessKeyCommand({ UserName: userName }))).AccessKey;
-  if (served) {
-    const data = { access_key: key?.AccessKeyId, secret_key: key?.SecretAccessKey };
-    await vaultAdmin(target).post(dataPath(target, `${target.pathPrefix}${accountId}/${userName}`), { data });
-  }
-  const aged = await fetch(`${stack.aws.endpoint}/__admin/access-keys/${key?.AccessKeyId}/create-date`, {
-    method: 'POST',
-    body: JSON.stringify({ createDate: new Date(Date.now() - ageDays * DAY_MS).toISOString() }),
-  });
-  expect(aged.status).toBe(200);
-}
-
-async function settled(executionArn: string): Promise<DescribeExecutionCommandOutput> {
-  for (;;) {
-    const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-    if (described.status !== 'RUNNING') return described;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 const read = async (key: string): Promise<unknown> => {
   const out = await s3.send(new GetObjectCommand({ Bucket: stack.fleetBucket.bucket, Key: key }));
   return JSON.parse((await out.Body?.transformToString()) ?? 'null') as unknown;
@@ -93,10 +51,14 @@ const read = async (key: string): Promise<unknown> => {
 
 describe('the fleet’s bucket on the local stack', () => {
   it('holds each account’s listing, the manifest and the whole summary under the run’s prefix, sealed with the bucket’s key, written by the functions’ own roles', async () => {
-    await accountUser(stack.aws.accountId, 'bucket-young', 5);
+    await accountUser({ stack, target }, stack.aws.accountId, 'bucket-young', { tag: 'bucket', ageDays: 5 });
     // Due, but served nowhere: failed (not started), so nothing reaches the Map.
-    await accountUser(MEMBER, 'bucket-unplaced', 120, false);
-    await accountUser(NO_ROLE, 'bucket-stranded', 120);
+    await accountUser({ stack, target }, MEMBER, 'bucket-unplaced', {
+      tag: 'bucket',
+      ageDays: 120,
+      served: false,
+    });
+    await accountUser({ stack, target }, NO_ROLE, 'bucket-stranded', { tag: 'bucket', ageDays: 120 });
     stack.aws.clearAuthorizationLog();
     const { executionArn = '' } = await sfn.send(
       new StartExecutionCommand({
@@ -105,7 +67,7 @@ describe('the fleet’s bucket on the local stack', () => {
         input: JSON.stringify({ tagKey: TAG_KEY, tagValue: 'bucket', allowedAccounts: true }),
       }),
     );
-    const run = await settled(executionArn);
+    const run = await settled(sfn, executionArn);
     expect(run.status).toBe('FAILED');
     expect(run.error).toBe('FleetRotationIncomplete');
     expect(run.cause).toContain(`${MEMBER}/bucket-unplaced (InvalidInputError: `);
@@ -186,7 +148,7 @@ describe('the fleet’s bucket on the local stack', () => {
         input: JSON.stringify({ maxDuePerAccount: 1001 }),
       }),
     );
-    const run = await settled(executionArn);
+    const run = await settled(sfn, executionArn);
     expect(run.status).toBe('FAILED');
     expect(run.error).toBe('InvalidInputError');
     expect(run.cause).toContain("maxDuePerAccount: 1001 is above the deployment's maxDuePerAccount (1000)");

@@ -6,8 +6,6 @@
 import { IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
-  DescribeExecutionCommand,
-  type DescribeExecutionCommandOutput,
   GetExecutionHistoryCommand,
   ListExecutionsCommand,
   SFNClient,
@@ -29,6 +27,7 @@ import { prepareTarget } from '../../local-stack/rotation.js';
 import { type LocalStack, startLocalStack } from '../../local-stack/stack.js';
 import { expectNoSecrets } from '../support/invariants.js';
 import { vaultSecrets } from '../support/local-stack.js';
+import { settled as settledOn } from './support.js';
 
 const HOME = '123456789012';
 /** Member accounts with the target role; NO_ROLE has none, so it cannot be listed. */
@@ -127,13 +126,7 @@ afterAll(async () => {
   await stack.close();
 });
 
-async function settled(executionArn: string): Promise<DescribeExecutionCommandOutput> {
-  for (;;) {
-    const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-    if (described.status !== 'RUNNING') return described;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const settled = (executionArn: string) => settledOn(sfn, executionArn, 100);
 
 /** Every execution of the rotation machine, every page. */
 async function rotations() {

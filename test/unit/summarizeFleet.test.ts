@@ -538,8 +538,8 @@ describe('summarizeFleet reads the Map Run’s results as Step Functions writes 
   });
 
   it('S3 refusing a read is AwsRequestError (not retried); throttling is AwsUnavailableError (retried)', async () => {
-    s3.on(GetObjectCommand).rejects(sdkError('AccessDenied', 403, { Code: 'AccessDenied' }));
-    const refused = await rejectionOf(
+    // A run where nothing was due: only the account's listing is read.
+    const nothingDue = () =>
       handler({
         execution: EXECUTION,
         fleetStartedAt: FLEET_STARTED,
@@ -547,23 +547,15 @@ describe('summarizeFleet reads the Map Run’s results as Step Functions writes 
         listed: [{ accountId: OWN, due: 0 }],
         due: 0,
         results: {},
-      }),
-    );
+      });
+    s3.on(GetObjectCommand).rejects(sdkError('AccessDenied', 403, { Code: 'AccessDenied' }));
+    const refused = await rejectionOf(nothingDue());
     expect([refused.name, refused.message]).toEqual([
       'AwsRequestError',
       's3:GetObject failed: AccessDenied (HTTP 403)',
     ]);
     s3.on(GetObjectCommand).rejects(sdkError('SlowDown', 503, { Code: 'SlowDown' }));
-    const throttled = await rejectionOf(
-      handler({
-        execution: EXECUTION,
-        fleetStartedAt: FLEET_STARTED,
-        dryRun: false,
-        listed: [{ accountId: OWN, due: 0 }],
-        due: 0,
-        results: {},
-      }),
-    );
+    const throttled = await rejectionOf(nothingDue());
     expect(throttled.name).toBe('AwsUnavailableError');
   });
 
