@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { FleetFunctionName } from '../../deploy/policies.cjs';
 import { defaultFunctionEnvironment, withFunctionEnvironment } from '../function-environment.js';
+import { FLEET_MACHINE_ROLE_NAME } from '../function-roles.js';
 import { asLambda, type Handler, type Json } from '../lambda.js';
 import { aslMachine } from './asl-machine.js';
 import type { Execution } from './executions.js';
@@ -19,7 +20,9 @@ export const FLEET_DEFINITION_PATH = fileURLToPath(
 
 /** The fleet machine's functions, by the first argument of their Fn::GetAtt. */
 const FLEET_FUNCTIONS = {
+  planFleet: async () => (await import('../../functions/planFleet.js')).handler,
   listCandidates: async () => (await import('../../functions/listCandidates.js')).handler,
+  writeFleetManifest: async () => (await import('../../functions/writeFleetManifest.js')).handler,
   summarizeFleet: async () => (await import('../../functions/summarizeFleet.js')).handler,
 };
 
@@ -85,7 +88,8 @@ export function fleetMachine(options: FleetMachineOptions): MachineSpec {
   return aslMachine({
     name: options.name ?? FLEET_MACHINE_NAME,
     definition: loadFleetDefinition(region, accountId, options.rotatorArn),
-    roleArn: `arn:aws:iam::${accountId}:role/${FLEET_MACHINE_NAME}`,
+    // Provisioned with the deployment's policy by prepareTarget (function-roles.ts).
+    roleArn: `arn:aws:iam::${accountId}:role/${FLEET_MACHINE_ROLE_NAME}`,
     sfn,
     lambdas,
     retryPauseMs: options.retryPauseMs ?? 50,
