@@ -320,7 +320,7 @@ const PARAMETERS = {
   maxDuePerAccount: {
     group: 'Other accounts and the fleet',
     meaning:
-      'The most due users one fleet run starts per account, oldest keys first; the others are deferred to the next run. A fleet input’s `maxDuePerAccount` overrides it for that run.',
+      'The most due users one fleet run starts per account, oldest keys first; the others are deferred to the next run. A fleet input’s `maxDuePerAccount` may lower it for one run, never raise it.',
     min: 1,
     max: 10_000,
     variables: ['ROTATOR_MAX_DUE_PER_ACCOUNT'],
