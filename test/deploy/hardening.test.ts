@@ -180,7 +180,7 @@ describe('serverless package', () => {
     expect(`${failure?.stdout ?? ''}${failure?.stderr ?? ''}`).toContain(
       "deployment parameters: userPath '/' reaches every IAM user of the account",
     );
-  });
+  }, 150_000);
 
   it('with the switch, puts the tag condition on every user-level grant; the deployment bucket is versioned and never public; the schedules use the roles above', async () => {
     const { resources: all } = await packageService({ userPath: '/', rotateUsersAtRootPath: 'true' });
@@ -214,5 +214,5 @@ describe('serverless package', () => {
         'Fn::GetAtt': [name.includes('fleet') ? 'FleetScheduleRole' : 'RotationScheduleRole', 'Arn'],
       });
     }
-  });
+  }, 150_000);
 });
