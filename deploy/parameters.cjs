@@ -21,8 +21,16 @@ const PARAMETERS = {
   userPath: {
     group: 'Users',
     meaning: 'IAM path of the users this deployment may rotate, and that the fleet lists.',
-    allowed: 'an IAM path (`/` or `/…/`); the IAM policies are scoped to it',
+    allowed: 'an IAM path (`/…/`) without `*` or `?`; `/` only with `rotateUsersAtRootPath`',
     variables: ['ROTATOR_USER_PATH'],
+  },
+  rotateUsersAtRootPath: {
+    group: 'Users',
+    meaning:
+      '`true` allows `userPath: /` (accounts that keep every user at `/`): then every IAM grant on a user also requires its tag `iam-key-rotator:rotate=true`, so nobody opted in (an administrator) can be touched.',
+    allowed: 'only with `userPath: /` and no `allowedAccountIds`',
+    values: ['true', 'false'],
+    variables: ['ROTATOR_ROTATE_USERS_AT_ROOT_PATH'],
   },
   vaultAddr: {
     group: 'Vault',

@@ -524,6 +524,8 @@ describe('the fleet schedule (deploy/fleet-schedule.cjs)', () => {
     fleetSchedule({
       resolveVariable: async (variable: string) => {
         if (variable === 'self:custom.fleetRotation') return fleetRotation;
+        if (variable === 'self:service') return 'iam-key-rotator';
+        if (variable === 'sls:stage') return 'dev';
         const fallback = variable.split(/\s*,\s*/)[1];
         if (fallback !== undefined) return JSON.parse(fallback) as unknown;
         throw new Error(`cannot resolve ${variable}`);
@@ -531,11 +533,15 @@ describe('the fleet schedule (deploy/fleet-schedule.cjs)', () => {
     });
 
   it('starts the fleet daily with its input by default', async () => {
+    const named = {
+      name: 'iam-key-rotator-fleet-dev-schedule',
+      role: { 'Fn::GetAtt': ['FleetScheduleRole', 'Arn'] },
+    };
     await expect(run({ input: { maxKeyAgeDays: 90 } })).resolves.toEqual([
-      { schedule: { rate: 'rate(1 day)', enabled: true, input: { maxKeyAgeDays: 90 } } },
+      { schedule: { rate: 'rate(1 day)', enabled: true, input: { maxKeyAgeDays: 90 }, ...named } },
     ]);
     await expect(run({ schedule: 'cron(0 3 * * ? *)', enabled: false })).resolves.toEqual([
-      { schedule: { rate: 'cron(0 3 * * ? *)', enabled: false, input: {} } },
+      { schedule: { rate: 'cron(0 3 * * ? *)', enabled: false, input: {}, ...named } },
     ]);
   });
 
