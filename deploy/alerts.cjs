@@ -8,6 +8,8 @@
 'use strict';
 
 const {
+  FLEET_FUNCTIONS,
+  FUNCTIONS,
   FUNCTION_STATEMENTS,
   KEY_ADMINISTRATION,
   TAMPER_PHRASE,
@@ -170,7 +172,13 @@ function alertResources({
 }) {
   const writers = rotatorWriters({ accountIds, targetRoleName });
   const rules = {
-    ...tamperRuleResources({ roles, iamRegion: outOfBand, tagWriters: writers }),
+    ...tamperRuleResources({
+      roles,
+      // As serverless.yml names them (policies.cjs functionArn): `<service>-<stage>-<function>`.
+      functions: [...FUNCTIONS, ...FLEET_FUNCTIONS].map((fn) => `${service}-${stage}-${fn}`),
+      iamRegion: outOfBand,
+      tagWriters: writers,
+    }),
   };
   if (outOfBand) {
     rules.OutOfBandChangeRule = {

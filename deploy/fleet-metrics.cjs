@@ -23,14 +23,31 @@ const MAX_PERIOD = 7 * DAY;
 const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
 const UNIT_SECONDS = { minute: 60, hour: 3600, day: DAY };
 
+const CRON = /^cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)$/;
+const EVERY = new Set(['*', '?']);
+
+/**
+ * A cron expression's period: a day when it runs every day, a week when only on some days of the
+ * week (a run may be 6 days from the next); restricted to days of the month, months or years it
+ * may run less often than weekly: undefined.
+ */
+function cronPeriod(cron) {
+  const [, , , dayOfMonth, month, dayOfWeek, year] = cron;
+  if (!EVERY.has(dayOfMonth) || month !== '*' || year !== '*') return undefined;
+  return EVERY.has(dayOfWeek) ? DAY : MAX_PERIOD;
+}
+
 /**
  * The alarm's period for the fleet's schedule: a day, or the schedule's interval when it runs less
  * often (whole days), so that every period holds a run's datapoint and a period without one means
- * the fleet stopped. A cron expression is taken to run at least daily; a rate over 7 days cannot be
- * watched: undefined.
+ * the fleet stopped. A schedule that may leave more than 7 days between runs cannot be watched:
+ * undefined.
  */
 function alarmPeriod(schedule) {
-  const rate = RATE.exec(String(schedule).trim());
+  const text = String(schedule).trim();
+  const cron = CRON.exec(text);
+  if (cron) return cronPeriod(cron);
+  const rate = RATE.exec(text);
   if (!rate) return DAY;
   const seconds = Number(rate[1]) * UNIT_SECONDS[rate[2].replace(/s$/, '')];
   const period = Math.max(DAY, Math.ceil(seconds / DAY) * DAY);

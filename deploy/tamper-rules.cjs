@@ -24,6 +24,24 @@ const ROLE_EVENTS = [
 ];
 const MACHINES = ['RotateAccessKeyStateMachine', 'RotateFleetStateMachine'];
 const MACHINE_EVENTS = ['UpdateStateMachine', 'DeleteStateMachine'];
+/**
+ * Lambda's CloudTrail names carry an API version (`UpdateFunctionCode20150331v2`): matched by
+ * prefix. New code or configuration (VAULT_ADDR, a key's id), an invoke permission, a function URL,
+ * an asynchronous destination (reportToFleet's events carry task tokens), a concurrency of 0 or a
+ * deletion.
+ */
+const FUNCTION_EVENTS = [
+  'UpdateFunctionCode',
+  'UpdateFunctionConfiguration',
+  'AddPermission',
+  'RemovePermission',
+  'CreateFunctionUrlConfig',
+  'UpdateFunctionUrlConfig',
+  'PutFunctionEventInvokeConfig',
+  'UpdateFunctionEventInvokeConfig',
+  'PutFunctionConcurrency',
+  'DeleteFunction',
+];
 const BUCKET_EVENTS = [
   'PutBucketPolicy',
   'DeleteBucketPolicy',
@@ -94,6 +112,12 @@ const BUCKET_MESSAGE = message({ bucket: '$.detail.requestParameters.bucketName'
   `"What to do: compare the bucket's policy, public access block and encryption with the stack's (aws s3api get-bucket-policy --bucket <bucket>; CloudFormation drift detection); redeploy the stack to restore them. ${DEPLOYMENT}"`,
 ]);
 
+const FUNCTION_MESSAGE = message({ function: '$.detail.requestParameters.functionName' }, [
+  '"iam-key-rotator: POSSIBLE TAMPERING: <event> on the rotator\'s function <function> (account <account>, region <region>)."',
+  '"The functions create, seal, store and verify keys: new code or configuration (VAULT_ADDR, a key id) can send every new secret access key elsewhere, a permission or function URL lets others invoke them, and a concurrency of 0 or a deletion stops every rotation."',
+  `"What to do: compare the function's code hash and configuration with the stack's (aws lambda get-function --function-name <function>; aws lambda get-policy; CloudFormation drift detection); redeploy the stack to restore it, and treat keys rotated since as exposed. ${DEPLOYMENT}"`,
+]);
+
 const TAG_MESSAGE = message({ user: '$.detail.requestParameters.userName' }, [
   '"iam-key-rotator: POSSIBLE TAMPERING: <event> of an iam-key-rotator:* tag on the IAM user <user> in account <account>, outside a rotation."',
   "\"The rotator's tags pin where a user's key is served and claim its rotations; they are signed, so a forged one stops the user's next rotation (alerted too), but whoever wrote it may also control the user. The opt-in tag (iam-key-rotator:rotate) is yours to set: if you opted the user in or out, nothing to do.\"",
@@ -110,11 +134,24 @@ const rule = (description, pattern, transformer) => ({
 });
 
 /**
- * The tamper rules. `roles`: the logical ids of the rotator's roles (functions', state machines',
- * the HTTP trigger's); `iamRegion`: whether IAM's events arrive here (the rules on roles and tags
- * are then added); `tagWriters`: the roles that write the rotator's tags (ARN values).
+ * A function as a Lambda call may name it: its name, its ARN or partial ARN (`<account>:function:
+ * <name>`), each with or without a qualifier.
  */
-function tamperRuleResources({ roles, iamRegion, tagWriters }) {
+const functionNames = (names) =>
+  names.flatMap((name) => [
+    name,
+    { wildcard: `${name}:*` },
+    { wildcard: `*:function:${name}` },
+    { wildcard: `*:function:${name}:*` },
+  ]);
+
+/**
+ * The tamper rules. `roles`: the logical ids of the rotator's roles (functions', state machines',
+ * the HTTP trigger's); `functions`: the rotator's function names; `iamRegion`: whether IAM's
+ * events arrive here (the rules on roles and tags are then added); `tagWriters`: the roles that
+ * write the rotator's tags (ARN values).
+ */
+function tamperRuleResources({ roles, functions, iamRegion, tagWriters }) {
   const arn = (id) => ({ 'Fn::GetAtt': [id, 'Arn'] });
   const resources = {
     KeyTamperRule: rule(
@@ -127,6 +164,15 @@ function tamperRuleResources({ roles, iamRegion, tagWriters }) {
         ],
       }),
       KEY_MESSAGE,
+    ),
+    FunctionTamperRule: rule(
+      "a change to a function's code, configuration, permissions or concurrency",
+      callPattern(
+        'lambda',
+        FUNCTION_EVENTS.map((name) => ({ prefix: name })),
+        { requestParameters: { functionName: functionNames(functions) } },
+      ),
+      FUNCTION_MESSAGE,
     ),
     StateMachineTamperRule: rule(
       'a state machine updated or deleted',
@@ -158,6 +204,7 @@ function tamperRuleResources({ roles, iamRegion, tagWriters }) {
 
 module.exports = {
   BUCKET_EVENTS,
+  FUNCTION_EVENTS,
   KEY_EVENTS,
   MACHINE_EVENTS,
   ROLE_EVENTS,

@@ -4,5 +4,7 @@ export const TRUSTED_KEYS: string[];
 /** The CloudTrail event names each tamper rule matches. */
 export const KEY_EVENTS: string[];
 export const ROLE_EVENTS: string[];
+/** Lambda's event names start with these (CloudTrail appends an API version). */
+export const FUNCTION_EVENTS: string[];
 export const MACHINE_EVENTS: string[];
 export const BUCKET_EVENTS: string[];

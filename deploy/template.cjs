@@ -205,7 +205,7 @@ function keyAge(p) {
   const periodSeconds = alarmPeriod(schedule);
   if (periodSeconds === undefined) {
     fail(
-      `custom.fleetRotation.schedule ${schedule} runs less often than weekly: the key-age alarm (keyAgeAlarmSlackDays) needs a fleet run at least every 7 days`,
+      `custom.fleetRotation.schedule ${schedule} runs less often than weekly: the key-age alarm (keyAgeAlarmSlackDays) needs a fleet run at least every 7 days (a rate, or a cron every day or on days of the week)`,
     );
   }
   return { maxKeyAgeDays, slackDays, periodSeconds };

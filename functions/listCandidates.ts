@@ -3,8 +3,6 @@ import { AccountId } from './commons/accounts.js';
 import { iamClients } from './commons/clients/iam.js';
 import { config } from './commons/config.js';
 import {
-  AwsRequestError,
-  AwsUnavailableError,
   InvalidInputError,
   RotatorError,
   TargetAccountAccessError,
@@ -55,12 +53,6 @@ const Env = z.object({
 const DAY_MS = 86_400_000;
 /** Users read (and placed) at once: each needs ListUserTags and ListAccessKeys, and IAM throttles per account. */
 const PARALLEL_USERS = 4;
-
-/**
- * What makes an account unlistable without failing the others: its target role refused, IAM
- * refused, or IAM still failed after the page's retries.
- */
-const ACCOUNT_FAILURES = [TargetAccountAccessError, AwsRequestError, AwsUnavailableError];
 
 /** What this run asks of the account. */
 interface Selection {
@@ -270,8 +262,10 @@ export const handler = async (event: unknown): Promise<AccountListed> => {
       execution,
     });
   } catch (error) {
-    if (ACCOUNT_FAILURES.some((type) => error instanceof type)) {
-      const { name, message } = error as Error;
+    // Its target role refused, IAM refused or failing, Vault failing while a user was placed: the
+    // state's Retry may list it again, else its Catch reports the account, with this message.
+    if (error instanceof RotatorError) {
+      const { name, message } = error;
       const failure: FailedAccount = { accountId, error: name, cause: message.slice(0, MAX_ACCOUNT_CAUSE) };
       logger.warn('account not listed', { accountId, error: name });
       // The Catch keeps the error's name only; the summary reads the message here. The failure

@@ -216,8 +216,21 @@ async function holderOutcome(
 
 /** The result, with an `alreadyStarted` child that is not this fleet's, or that failed, a failure. */
 async function checked(result: Outcome, dryRun: boolean, fleetStartedAt: string): Promise<ChildResult> {
-  if (result.outcome !== 'alreadyStarted') return result;
   const { accountId, userName } = result;
+  if (result.outcome === 'rotated' || result.outcome === 'planned') {
+    // The child's input says dryRun as the fleet does, so a child plans in a dry run and rotates
+    // otherwise. Another answer was sent with its task token by someone else (reportToFleet answers
+    // whatever a rotation's input carries): no fact about the user.
+    if (result.outcome === (dryRun ? 'planned' : 'rotated')) return result;
+    logger.warn('a child was answered with what its input did not ask for', {
+      accountId,
+      userName,
+      outcome: result.outcome,
+      dryRun,
+    });
+    return { accountId, userName, outcome: 'failed', error: FleetResultsError.name };
+  }
+  if (result.outcome !== 'alreadyStarted') return result;
   const arn = `${result.stateMachineArn.replace(':stateMachine:', ':execution:')}:${result.executionName}`;
   const failure = await holderOutcome(result, dryRun, fleetStartedAt, arn);
   if (failure === undefined) return { accountId, userName, outcome: 'alreadyStarted' };

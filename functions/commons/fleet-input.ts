@@ -131,7 +131,7 @@ export interface FailedUser {
  */
 export interface FailedAccount {
   accountId: string;
-  /** The error's name: TargetAccountAccessError, AwsUnavailableError or AwsRequestError. */
+  /** The error's name: TargetAccountAccessError, AwsUnavailableError, AwsRequestError, VaultUnavailableError, ... */
   error: string;
   /** Its message, at most MAX_ACCOUNT_CAUSE characters. */
   cause: string;

@@ -162,6 +162,15 @@ function payloadHashMatches({ headers, body }: ReceivedRequest): boolean {
   return claimed === undefined || claimed === createHash('sha256').update(body).digest('hex');
 }
 
+/**
+ * The request-target's path as the client sent it. WHATWG URL parsing drops `.` and `..` segments,
+ * which S3 keeps: they are part of an object key, signed and addressed as sent.
+ */
+export function rawPath(requestUrl: string): string {
+  if (!requestUrl.startsWith('/')) return new URL(requestUrl, 'http://localhost').pathname;
+  return requestUrl.split(/[?#]/, 1)[0] ?? '/';
+}
+
 // Shaped like @smithy/types' HttpRequest; sign() checks it structurally.
 function toSignable(request: ReceivedRequest, { signedHeaders, service }: ParsedAuthorization) {
   const url = new URL(request.url, 'http://localhost');
@@ -179,7 +188,7 @@ function toSignable(request: ReceivedRequest, { signedHeaders, service }: Parsed
     method: request.method,
     protocol: 'http:',
     hostname: url.hostname,
-    path: service === 's3' ? url.pathname : decodeURIComponent(url.pathname),
+    path: service === 's3' ? rawPath(request.url) : decodeURIComponent(url.pathname),
     query,
     headers,
     body: request.body,

@@ -17,6 +17,7 @@ export function describeAlertsPackaged(
         'Dashboard',
         'KeyAgeAlarm',
         'KeyTamperRule',
+        'FunctionTamperRule',
         'StateMachineTamperRule',
         'FleetBucketTamperRule',
         'RoleTamperRule',
@@ -48,6 +49,17 @@ export function describeAlertsPackaged(
         unwatched.every((id) => /ScheduleToStepFunctionsRole$/.test(id)),
         unwatched.join(', '),
       ).toBe(true);
+    });
+
+    it('watches every function of the packaged template, by the name the framework gives it', () => {
+      const pattern = JSON.stringify(resources().FunctionTamperRule?.Properties.EventPattern);
+      const functions = Object.values(resources()).filter((r) => r?.Type === 'AWS::Lambda::Function');
+      expect(functions.length).toBeGreaterThan(0);
+      for (const fn of functions) {
+        const name = fn?.Properties.FunctionName;
+        expect(typeof name, JSON.stringify(name)).toBe('string');
+        expect(pattern, String(name)).toContain(JSON.stringify(name));
+      }
     });
 
     it(`${shape.memberAccounts ? 'admits' : 'does not admit'} member accounts’ IAM changes on the bus`, () => {

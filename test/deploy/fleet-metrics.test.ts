@@ -85,6 +85,14 @@ describe('the key-age alarm (KeyAgeAlarm)', () => {
     expect(alarmPeriod('rate(36 hours)')).toBe(2 * DAY);
     expect(alarmPeriod('rate(7 days)')).toBe(7 * DAY);
     expect(alarmPeriod('cron(0 3 * * ? *)')).toBe(DAY);
+    expect(alarmPeriod('cron(0 */6 ? * * *)')).toBe(DAY);
+    // Not every day: a day without a run is no alarm, a week without one is.
+    expect(alarmPeriod('cron(0 3 ? * MON *)')).toBe(7 * DAY);
+    expect(alarmPeriod('cron(0 3 ? * MON-FRI *)')).toBe(7 * DAY);
+    // Days of the month, months or years: runs may be more than 7 days apart.
+    expect(alarmPeriod('cron(0 3 1 * ? *)')).toBeUndefined();
+    expect(alarmPeriod('cron(0 3 * 1-6 ? *)')).toBeUndefined();
+    expect(alarmPeriod('cron(0 3 * * ? 2030)')).toBeUndefined();
     expect(alarmPeriod('rate(8 days)')).toBeUndefined();
     const weekly = await build({ fleetRotation: { ...FLEET_ROTATION, schedule: 'rate(7 days)' } });
     expect(weekly.KeyAgeAlarm?.Properties).toMatchObject({ Period: 7 * DAY, EvaluationPeriods: 1 });
@@ -96,6 +104,10 @@ describe('the key-age alarm (KeyAgeAlarm)', () => {
     [
       { fleetRotation: { ...FLEET_ROTATION, schedule: 'rate(30 days)' } },
       'custom.fleetRotation.schedule rate(30 days) runs less often than weekly',
+    ],
+    [
+      { fleetRotation: { ...FLEET_ROTATION, schedule: 'cron(0 3 1 * ? *)' } },
+      'custom.fleetRotation.schedule cron(0 3 1 * ? *) runs less often than weekly',
     ],
   ])('refuses %j at package time', async (params, message) => {
     await expect(build(params)).rejects.toThrow(message);

@@ -267,6 +267,7 @@ describe('alerts', () => {
             // deploy/tamper-rules.cjs's, then (where IAM's events arrive) the out-of-band rule.
             ...[
               'KeyTamperRule',
+              'FunctionTamperRule',
               'StateMachineTamperRule',
               'FleetBucketTamperRule',
               'RoleTamperRule',

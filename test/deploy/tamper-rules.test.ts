@@ -5,11 +5,13 @@
 import { describe, expect, it } from 'vitest';
 import {
   BUCKET_EVENTS,
+  FUNCTION_EVENTS,
   KEY_EVENTS,
   MACHINE_EVENTS,
   ROLE_EVENTS,
   TRUSTED_KEYS,
 } from '../../deploy/tamper-rules.cjs';
+import { FLEET_FUNCTIONS, FUNCTIONS } from '../../deploy/policies.cjs';
 import { resources } from '../../deploy/template.cjs';
 import { type EventPattern, matchesPattern, resolvePattern } from '../support/event-pattern.js';
 import { type Resource, templateContext } from './template.js';
@@ -79,6 +81,7 @@ const keyCall = (eventName: string, id: string, errorCode?: string) =>
 
 const TAMPER_RULES = [
   'KeyTamperRule',
+  'FunctionTamperRule',
   'StateMachineTamperRule',
   'FleetBucketTamperRule',
   'RoleTamperRule',
@@ -160,6 +163,51 @@ describe('the tamper rules', () => {
     expect(
       matchesPattern(pattern, call('iam', 'GetRole', { requestParameters: { roleName: 'CreateKeyRole' } })),
     ).toBe(false);
+  });
+
+  it('watches every function’s code, configuration, permissions, URL, destinations, concurrency and deletion, however the call names it', async () => {
+    const pattern = patternOf(await build(), 'FunctionTamperRule');
+    expect(FUNCTION_EVENTS).toEqual(
+      expect.arrayContaining(['UpdateFunctionCode', 'UpdateFunctionConfiguration', 'AddPermission']),
+    );
+    // CloudTrail's names for Lambda carry the API version.
+    const versioned = (event: string) =>
+      event === 'PutFunctionConcurrency' ? `${event}20171031` : `${event}20150331v2`;
+    for (const fn of [...FUNCTIONS, ...FLEET_FUNCTIONS]) {
+      const name = `iam-key-rotator-dev-${fn}`;
+      const arn = `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${name}`;
+      for (const functionName of [name, arn, `${ACCOUNT}:function:${name}`, `${arn}:live`, `${name}:7`]) {
+        for (const event of FUNCTION_EVENTS) {
+          const e = call('lambda', versioned(event), { requestParameters: { functionName } });
+          expect(matchesPattern(pattern, e), `${event} ${functionName}`).toBe(true);
+        }
+      }
+      // A refused attempt too.
+      const refused = call(
+        'lambda',
+        'UpdateFunctionCode20150331v2',
+        { requestParameters: { functionName: name } },
+        'AccessDeniedException',
+      );
+      expect(matchesPattern(pattern, refused)).toBe(true);
+      // Reading or invoking it is no change.
+      expect(
+        matchesPattern(
+          pattern,
+          call('lambda', 'GetFunction20150331v2', { requestParameters: { functionName: name } }),
+        ),
+      ).toBe(false);
+    }
+    for (const other of [
+      'iam-key-rotator-dev2-createKey',
+      'x-iam-key-rotator-dev-createKey',
+      'iam-key-rotator-dev-createKeyX',
+    ]) {
+      const e = call('lambda', 'UpdateFunctionCode20150331v2', {
+        requestParameters: { functionName: other },
+      });
+      expect(matchesPattern(pattern, e), other).toBe(false);
+    }
   });
 
   it('watches both state machines’ updates and deletions', async () => {
@@ -244,6 +292,7 @@ describe('the tamper rules', () => {
     expect(present(await build())).toEqual(TAMPER_RULES);
     expect(present(await build({}, 'eu-west-1'))).toEqual([
       'KeyTamperRule',
+      'FunctionTamperRule',
       'StateMachineTamperRule',
       'FleetBucketTamperRule',
     ]);

@@ -484,6 +484,31 @@ describe('summarizeFleet reads the Map Run’s results as Step Functions writes 
     );
   });
 
+  it.each([
+    [false, 'planned'],
+    [true, 'rotated'],
+  ] as const)(
+    'a fleet with dryRun %s fails a user whose child was answered %s (someone else holding its task token), naming it',
+    async (dryRun, outcome) => {
+      const right = dryRun ? 'planned' : 'rotated';
+      const summary = await summarize(
+        [
+          {
+            accountId: OWN,
+            children: [
+              { userName: 'a', outcome: right },
+              { userName: 'b', outcome },
+            ],
+          },
+        ],
+        { dryRun },
+      );
+      expect(summary.counts).toEqual(counts({ [right]: 1, failed: 1 }));
+      expect(summary.failed).toEqual([{ userName: 'b', error: 'FleetResultsError' }]);
+      expect(summary.failureCause).toContain('b (FleetResultsError)');
+    },
+  );
+
   it('a result that names no user, or fewer results than due users, is counted and fails the fleet', async () => {
     const summary = await summarize([{ accountId: OWN, children: [{ userName: 'a', outcome: 'rotated' }] }], {
       failedEntries: [{ Status: 'FAILED', Input: 'not json', Error: 'States.Runtime' }],

@@ -1,5 +1,5 @@
 import type { AwsServiceError } from '../errors.js';
-import type { ReceivedRequest } from '../sigv4.js';
+import { type ReceivedRequest, rawPath } from '../sigv4.js';
 import { S3Error } from './errors.js';
 
 /** The S3 operations the emulator serves (the ones the fleet's Distributed Map and functions use). */
@@ -70,8 +70,8 @@ const notImplemented = (what: string): AwsServiceError =>
 export function readS3Request(request: ReceivedRequest): S3Request {
   const url = new URL(request.url, 'http://localhost');
   const query = url.searchParams;
-  // Keys are percent-encoded segments of the raw path; `/` inside a key stays literal.
-  let path = url.pathname.slice(1);
+  // Keys are percent-encoded segments of the raw path; `/`, `.` and `..` inside a key stay literal.
+  let path = rawPath(request.url).slice(1);
   const virtual = VIRTUAL_HOST.exec(String(request.headers.host ?? ''))?.[1];
   if (virtual !== undefined) path = `${virtual}/${path}`;
   const slash = path.indexOf('/');

@@ -97,6 +97,20 @@ describe('S3 objects', () => {
     await expect(s3().send(new DeleteObjectCommand({ Bucket, Key }))).resolves.toBeDefined();
   });
 
+  it('keeps `.` and `..` segments of a key as S3 does: no path normalization (a fleet run named `..`)', async () => {
+    const Bucket = await newBucket();
+    const keys = ['runs/../due/111111111111.jsonl', 'runs/./summary.json', 'runs/a//b'];
+    for (const Key of keys) await s3().send(new PutObjectCommand({ Bucket, Key, Body: Key }));
+    const listed = await s3().send(new ListObjectsV2Command({ Bucket }));
+    expect(listed.Contents?.map((o) => o.Key).sort()).toEqual([...keys].sort());
+    for (const Key of keys)
+      expect(await text((await s3().send(new GetObjectCommand({ Bucket, Key }))).Body)).toBe(Key);
+    const normalized = await failure(
+      s3().send(new GetObjectCommand({ Bucket, Key: 'due/111111111111.jsonl' })),
+    );
+    expect(normalized.name).toBe('NoSuchKey');
+  });
+
   it('round-trips a 1 MiB JSON Lines object, as a string and as an aws-chunked stream', async () => {
     const Bucket = await newBucket();
     const lines: string[] = [];
