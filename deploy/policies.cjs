@@ -36,7 +36,8 @@ const ENCRYPTION_CONTEXT_KEYS = [
 /**
  * Variables the function documents use, besides AWS's pseudo parameters (Partition, Region,
  * AccountId); TargetRoleName only when target accounts are set. The key policy also names each role
- * as `${<Fn>RoleArn}` (see roleArnVariable).
+ * as `${<Fn>RoleArn}` (see roleArnVariable). FleetBucket is the fleet bucket's name,
+ * FleetBucketKeyArn its KMS key.
  */
 const VARIABLES = [
   'Service',
@@ -46,6 +47,8 @@ const VARIABLES = [
   'PinKeyArn',
   'ClaimKeyArn',
   'TargetRoleName',
+  'FleetBucket',
+  'FleetBucketKeyArn',
 ];
 
 const USERS = 'arn:${AWS::Partition}:iam::${AWS::AccountId}:user${UserPath}*';
@@ -57,6 +60,20 @@ const SIGNING_KEYS = { pin: PIN_KEY, claim: CLAIM_KEY };
 /** The rotation machine's executions, by its name like STATE_MACHINE_ARN (a reference would be a cycle). */
 const ROTATION_EXECUTIONS =
   'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${Service}-${Stage}:*';
+
+/**
+ * A fleet run's objects, by what they are (functions/commons/fleet-store.ts runKeys): every object
+ * lives under `runs/<fleet execution name>/`, and each role reaches only the kinds it reads or writes.
+ */
+const fleetObjects = (kind) => `arn:\${AWS::Partition}:s3:::\${FleetBucket}/runs/*/${kind}`;
+const DUE_USERS = fleetObjects('due/*');
+const ACCOUNT_LISTINGS = fleetObjects('accounts/*');
+const DUE_MANIFEST = fleetObjects('due.manifest');
+const MAP_RESULTS = fleetObjects('results/*');
+const FLEET_SUMMARY = fleetObjects('summary.json');
+const FLEET_BUCKET_KEY = '${FleetBucketKeyArn}';
+/** S3 seals and opens the bucket's objects with the caller's permissions on its key: only through S3. */
+const VIA_S3 = { StringEquals: { 'kms:ViaService': 's3.${AWS::Region}.amazonaws.com' } };
 
 // HMAC_256 keys take HMAC_SHA_256 only; the condition keeps a future key spec from widening the grant.
 const MAC_ALGORITHM = { StringEquals: { 'kms:MacAlgorithm': 'HMAC_SHA_256' } };
@@ -181,13 +198,15 @@ const FUNCTION_STATEMENTS = {
 const FUNCTIONS = Object.keys(FUNCTION_STATEMENTS);
 
 /**
- * The fleet's functions (statemachine/rotate-fleet.asl.json's listCandidates and summarizeFleet,
- * and reportToFleet, the target of the EventBridge rule on the per-user machine's ended
- * executions). Kept apart from FUNCTION_STATEMENTS: they are not the per-user machine's steps.
- * listCandidates logs in to Vault as the reader (VAULT_FUNCTIONS). Every action here is proven
- * needed by test/policies/fleet-mutation.
+ * The fleet's functions (statemachine/rotate-fleet.asl.json's planFleet, listCandidates,
+ * writeFleetManifest and summarizeFleet, and reportToFleet, the target of the EventBridge rule on
+ * the per-user machine's ended executions). Kept apart from FUNCTION_STATEMENTS: they are not the
+ * per-user machine's steps. listCandidates logs in to Vault as the reader (VAULT_FUNCTIONS). Every
+ * action here is proven needed by test/policies/fleet-mutation.
  */
 const FLEET_FUNCTION_STATEMENTS = {
+  // Checks the fleet input against the deployment's settings: no AWS call.
+  planFleet: [],
   listCandidates: [
     {
       Sid: 'ReadRotatedUsers',
@@ -204,6 +223,35 @@ const FLEET_FUNCTION_STATEMENTS = {
       Resource: [PIN_KEY, CLAIM_KEY],
       Condition: MAC_ALGORITHM,
     },
+    {
+      // Its account's due users (the Distributed Map's items) and its full listing.
+      Sid: 'WriteListings',
+      Effect: 'Allow',
+      Action: 's3:PutObject',
+      Resource: [DUE_USERS, ACCOUNT_LISTINGS],
+    },
+    {
+      Sid: 'SealFleetObjects',
+      Effect: 'Allow',
+      Action: 'kms:GenerateDataKey',
+      Resource: FLEET_BUCKET_KEY,
+      Condition: VIA_S3,
+    },
+  ],
+  writeFleetManifest: [
+    {
+      Sid: 'WriteManifest',
+      Effect: 'Allow',
+      Action: 's3:PutObject',
+      Resource: DUE_MANIFEST,
+    },
+    {
+      Sid: 'SealFleetObjects',
+      Effect: 'Allow',
+      Action: 'kms:GenerateDataKey',
+      Resource: FLEET_BUCKET_KEY,
+      Condition: VIA_S3,
+    },
   ],
   summarizeFleet: [
     {
@@ -213,6 +261,26 @@ const FLEET_FUNCTION_STATEMENTS = {
       Effect: 'Allow',
       Action: 'states:DescribeExecution',
       Resource: ROTATION_EXECUTIONS,
+    },
+    {
+      // The Map Run's results (ResultWriter's manifest and files) and each account's listing.
+      Sid: 'ReadRunResults',
+      Effect: 'Allow',
+      Action: 's3:GetObject',
+      Resource: [MAP_RESULTS, ACCOUNT_LISTINGS],
+    },
+    {
+      Sid: 'WriteSummary',
+      Effect: 'Allow',
+      Action: 's3:PutObject',
+      Resource: FLEET_SUMMARY,
+    },
+    {
+      Sid: 'FleetObjectsKey',
+      Effect: 'Allow',
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      Resource: FLEET_BUCKET_KEY,
+      Condition: VIA_S3,
     },
   ],
   reportToFleet: [
@@ -229,7 +297,7 @@ const FLEET_FUNCTION_STATEMENTS = {
 const FLEET_FUNCTIONS = Object.keys(FLEET_FUNCTION_STATEMENTS);
 
 /** The functions the fleet machine's Tasks invoke (reportToFleet is EventBridge's target). */
-const FLEET_STEPS = ['listCandidates', 'summarizeFleet'];
+const FLEET_STEPS = ['planFleet', 'listCandidates', 'writeFleetManifest', 'summarizeFleet'];
 
 /**
  * The steps that touch IAM for the user: in another account, each assumes the target role there
@@ -677,9 +745,20 @@ function fleetStateMachineTrustPolicy() {
 }
 
 /**
- * The fleet machine's role: list the candidates, start rotations of the rotation machine only
- * (`.waitForTaskToken` needs nothing more; only `.sync` would need DescribeExecution, StopExecution
- * and the managed EventBridge rule), log, trace.
+ * The Distributed Map's child workflows: executions of the fleet machine itself, named
+ * `<fleet machine>/<Map Run label>:<id>` (the fleet's own executions are `<fleet machine>:<name>`).
+ */
+const FLEET_CHILD_WORKFLOWS =
+  'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${Service}-fleet-${Stage}/*';
+
+/**
+ * The fleet machine's role: invoke its four functions; start rotations of the rotation machine
+ * only (`.waitForTaskToken` needs nothing more; only `.sync` would need DescribeExecution,
+ * StopExecution and the managed EventBridge rule); run the Distributed Map (AWS's "IAM policies for
+ * using Distributed Map states": StartExecution of the machine itself for its child workflows,
+ * Describe/StopExecution of those; the ItemReader reads the due users, the ResultWriter writes the
+ * results, through the bucket's key); log, trace. Nothing of the Map Run's own API: that is the
+ * operator's (DescribeMapRun).
  */
 function fleetStateMachinePolicy() {
   return {
@@ -696,6 +775,39 @@ function fleetStateMachinePolicy() {
         Effect: 'Allow',
         Action: 'states:StartExecution',
         Resource: STATE_MACHINE_ARN,
+      },
+      {
+        Sid: 'StartChildWorkflows',
+        Effect: 'Allow',
+        Action: 'states:StartExecution',
+        Resource: FLEET_STATE_MACHINE_ARN,
+      },
+      {
+        Sid: 'SuperviseChildWorkflows',
+        Effect: 'Allow',
+        Action: ['states:DescribeExecution', 'states:StopExecution'],
+        Resource: FLEET_CHILD_WORKFLOWS,
+      },
+      {
+        // The ItemReader: the manifest, and each account's due users it names.
+        Sid: 'ReadDueUsers',
+        Effect: 'Allow',
+        Action: 's3:GetObject',
+        Resource: [DUE_MANIFEST, DUE_USERS],
+      },
+      {
+        // The ResultWriter: manifest.json and the result files, in parts when they are large.
+        Sid: 'WriteMapResults',
+        Effect: 'Allow',
+        Action: ['s3:PutObject', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
+        Resource: MAP_RESULTS,
+      },
+      {
+        Sid: 'FleetObjectsKey',
+        Effect: 'Allow',
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Resource: FLEET_BUCKET_KEY,
+        Condition: VIA_S3,
       },
       ...machineRuntimeStatements(),
     ],
@@ -786,6 +898,7 @@ module.exports = {
   STATE_MACHINE_ARN,
   FLEET_STATE_MACHINE_ARN,
   ROTATION_EXECUTIONS,
+  FLEET_CHILD_WORKFLOWS,
   KEY_ADMINISTRATION,
   runtimeStatements,
   functionPolicy,

@@ -23,8 +23,9 @@ export type FunctionName =
   | 'deleteOld'
   | 'restoreVault'
   | 'discardNewKey';
-/** The fleet's functions: the fleet machine's two steps and the target of the rule on ended rotations. */
-export type FleetFunctionName = 'listCandidates' | 'summarizeFleet' | 'reportToFleet';
+/** The fleet's functions: the fleet machine's four steps and the target of the rule on ended rotations. */
+export type FleetFunctionName =
+  'planFleet' | 'listCandidates' | 'writeFleetManifest' | 'summarizeFleet' | 'reportToFleet';
 /** The steps that touch IAM for the user; in another account each assumes the target role as itself. */
 export type TargetStep =
   'createKey' | 'verifyKey' | 'deactivateOld' | 'deleteOld' | 'discardNewKey' | 'listCandidates';
@@ -87,6 +88,8 @@ export const STATE_MACHINE_ARN: string;
 export const FLEET_STATE_MACHINE_ARN: string;
 /** Every execution of the rotation machine (summarizeFleet's DescribeExecution). */
 export const ROTATION_EXECUTIONS: string;
+/** The fleet machine's Distributed Map child workflows (`execution:<fleet machine>/*`). */
+export const FLEET_CHILD_WORKFLOWS: string;
 export const KEY_ADMINISTRATION: string[];
 export function runtimeStatements(fn: FunctionName): Statement[];
 export function functionPolicy(fn: FunctionName, settings?: PolicySettings): PolicyDocument;

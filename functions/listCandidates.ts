@@ -1,19 +1,10 @@
-import {
-  type AccessKeyMetadata,
-  type IAMClient,
-  ListAccessKeysCommand,
-  ListUsersCommand,
-  ListUserTagsCommand,
-  type User,
-} from '@aws-sdk/client-iam';
-import { accountSettings } from './commons/accounts.js';
-import { awsFailure } from './commons/aws.js';
+import type { AccessKeyMetadata } from '@aws-sdk/client-iam';
+import { AccountId } from './commons/accounts.js';
 import { iamClients } from './commons/clients/iam.js';
 import { config } from './commons/config.js';
 import {
   AwsRequestError,
   AwsUnavailableError,
-  FleetTooLargeError,
   InvalidInputError,
   RotatorError,
   TargetAccountAccessError,
@@ -21,26 +12,27 @@ import {
 } from './commons/errors.js';
 import { parseEvent } from './commons/event.js';
 import {
-  type Candidates,
+  type AccountListed,
+  type AccountListing,
   childExecutionName,
   DEFAULT_TAG_KEY,
   DEFAULT_TAG_VALUE,
+  type DeferredUser,
   type DueUser,
   type FailedAccount,
   type FailedUser,
-  FleetInput,
-  fleetAccounts,
+  type FleetInput,
   MAX_ACCOUNT_CAUSE,
-  MAX_FAILED_LISTED,
+  MAX_FAILED_NAMES_RETURNED,
   MAX_USER_CAUSE,
-  MAX_FLEET_USERS,
-  MAX_PAYLOAD_BYTES,
-  MAX_SKIPPED_LISTED,
   type SkippedUser,
   type SkipReason,
 } from './commons/fleet-input.js';
+import { fleetRequest } from './commons/fleet-request.js';
+import { executionNameOf, putJson, putJsonLines, runKeys } from './commons/fleet-store.js';
 import type { AccessKeyInfo } from './commons/iam.js';
-import { belowFloors, defaultPath } from './commons/input.js';
+import { pooled, takeInOrder, userState, usersUnder } from './commons/iam-listing.js';
+import { defaultPath } from './commons/input.js';
 import { logger } from './commons/logger.js';
 import { claimOf, isFresh, verifiedClaim } from './commons/ownership.js';
 import { readPin, type TagSubject, TAMPER_PHRASE } from './commons/pin.js';
@@ -51,6 +43,7 @@ import * as z from './commons/zod.js';
 const Event = z.object({
   input: z.unknown(),
   execution: z.string().check(z.minLength(1)),
+  accountId: AccountId,
 });
 
 /** The deployment's IAM path (serverless.yml's userPath): only users under it are listed. */
@@ -59,102 +52,35 @@ const Env = z.object({
 });
 
 const DAY_MS = 86_400_000;
-/** Users read at once in one account: each needs ListUserTags and ListAccessKeys, and IAM throttles per account. */
+/** Users read (and placed) at once: each needs ListUserTags and ListAccessKeys, and IAM throttles per account. */
 const PARALLEL_USERS = 4;
-/** Accounts listed at once: each has its own IAM throttle; below clients/iam.ts MAX_ASSUMED (a test checks). */
-export const PARALLEL_ACCOUNTS = 4;
 
 /**
- * What makes one account of a fleet over several unlistable without failing the others: its target
- * role refused, IAM refused, or IAM still failed after the page's retries.
+ * What makes an account unlistable without failing the others: its target role refused, IAM
+ * refused, or IAM still failed after the page's retries.
  */
 const ACCOUNT_FAILURES = [TargetAccountAccessError, AwsRequestError, AwsUnavailableError];
 
-/** Attempts of one page while IAM throttles (or fails transiently), with full-jitter backoff. */
-const PAGE_ATTEMPTS = 10;
-const BACKOFF_BASE_MS = 100;
-const BACKOFF_MAX_MS = 3_000;
-
-/**
- * One IAM call, tried again while IAM answers Throttling (or another transient error): a page
- * retried here keeps the pages already read, where the state machine's retry would list every
- * user again, into the same throttle.
- */
-async function paced<T>(action: string, call: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await call();
-    } catch (error) {
-      const failure = awsFailure(action, error);
-      if (!failure.transient || attempt >= PAGE_ATTEMPTS) throw failure;
-      const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt);
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
-    }
-  }
-}
-
-/** Every page of a paginated IAM list (Marker / IsTruncated), as one array. */
-async function allPages<T>(
-  action: string,
-  page: (
-    marker: string | undefined,
-  ) => Promise<{ items: T[]; marker?: string | undefined; more?: boolean | undefined }>,
-): Promise<T[]> {
-  const items: T[] = [];
-  let marker: string | undefined;
-  do {
-    const out = await paced(action, () => page(marker));
-    items.push(...out.items);
-    marker = out.more ? out.marker : undefined;
-  } while (marker !== undefined);
-  return items;
-}
-
-async function usersUnder(iam: IAMClient, path: string): Promise<User[]> {
-  return allPages('iam:ListUsers', async (Marker) => {
-    const out = await iam.send(new ListUsersCommand({ PathPrefix: path, Marker }));
-    return { items: out.Users ?? [], marker: out.Marker, more: out.IsTruncated };
-  });
-}
-
-async function userState(iam: IAMClient, userName: string) {
-  const [tags, keys] = await Promise.all([
-    allPages('iam:ListUserTags', async (Marker) => {
-      const out = await iam.send(new ListUserTagsCommand({ UserName: userName, Marker }));
-      return { items: out.Tags ?? [], marker: out.Marker, more: out.IsTruncated };
-    }),
-    allPages('iam:ListAccessKeys', async (Marker) => {
-      const out = await iam.send(new ListAccessKeysCommand({ UserName: userName, Marker }));
-      return { items: out.AccessKeyMetadata ?? [], marker: out.Marker, more: out.IsTruncated };
-    }),
-  ]);
-  return { tags: Object.fromEntries(tags.map((t) => [t.Key ?? '', t.Value ?? ''])), keys };
-}
-
-/** Runs `work` on every item, at most `limit` at once, keeping the order. */
-async function pooled<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
-
-/** What one fleet run asks of every account it lists. */
+/** What this run asks of the account. */
 interface Selection {
+  accountId: string;
   request: FleetInput;
+  maxDuePerAccount: number;
   path: string;
   tagKey: string;
   tagValue: string;
   now: number;
   /** The fleet execution's ARN (child names) and name (role session names in other accounts). */
   execution: string;
-  executionName: string;
+}
+
+/** A user that passed every check but placement: due unless the account's maxDuePerAccount is reached first. */
+interface Candidate {
+  user: { userName: string; userId: string };
+  tags: Record<string, string>;
+  keys: AccessKeyMetadata[];
+  oldest: { accessKeyId: string; createdAt: number };
+  ageDays: number;
 }
 
 /**
@@ -162,12 +88,8 @@ interface Selection {
  * path, by the rules createKey applies (serving.ts), so that a user the rotator cannot place starts
  * no rotation. Throws what createKey would.
  */
-async function placement(
-  accountId: string,
-  user: { userName: string; userId: string },
-  tags: Record<string, string>,
-  keys: AccessKeyInfo[],
-): Promise<string> {
+async function placement(accountId: string, candidate: Candidate): Promise<string> {
+  const { user, tags } = candidate;
   const { pathPrefix, pathTemplate } = config().vault;
   const subject: TagSubject = { accountId, ...user };
   const pin = await readPin(tags, subject);
@@ -185,7 +107,7 @@ async function placement(
     adoptVaultPath: false,
   };
   if (pin !== null) checkPinnedPath(request, pin.path);
-  await servingHome(request, keys, await readStoredKey(request.vaultPath), pin);
+  await servingHome(request, candidate.keys.map(keyInfo), await readStoredKey(request.vaultPath), pin);
   return request.vaultPath;
 }
 
@@ -195,151 +117,183 @@ const keyInfo = (key: AccessKeyMetadata): AccessKeyInfo => ({
   createDate: (key.CreateDate ?? new Date(0)).toISOString(),
 });
 
-/** Lists one account's users under the path and says who is due, who is skipped and who failed, and why. */
-async function listAccount(
-  accountId: string,
-  selection: Selection,
-): Promise<(DueUser | SkippedUser | FailedUser)[]> {
-  const { request, now, tagKey, tagValue } = selection;
-  const { iam } = iamClients({ accountId, execution: selection.executionName, step: 'listCandidates' });
+/** A user the fleet starts no rotation of, with its error's name and message. */
+function failedAs(accountId: string, userName: string, error: RotatorError, why: string): FailedUser {
+  logger.warn(why, { accountId, userName, error: error.name });
+  return { accountId, userName, error: error.name, cause: error.message.slice(0, MAX_USER_CAUSE) };
+}
+
+/** A user createKey would refuse; rethrows what the state's retry may fix, or what no step names. */
+function unplaceable(accountId: string, userName: string, error: unknown): FailedUser {
+  if (!(error instanceof RotatorError) || error instanceof TransientError) throw error;
+  return failedAs(accountId, userName, error, 'user not placed');
+}
+
+/** Lists the account's users under the path and says who is due, skipped, deferred or failed, and why. */
+async function listAccount(selection: Selection): Promise<
+  Omit<AccountListing, 'maxDuePerAccount'> & {
+    dueUsers: DueUser[];
+  }
+> {
+  const { accountId, request, now, tagKey, tagValue } = selection;
+  const { iam } = iamClients({
+    accountId,
+    execution: executionNameOf(selection.execution),
+    step: 'listCandidates',
+  });
   const users = (await usersUnder(iam, selection.path)).flatMap((u) =>
     u.UserName && u.UserId ? [{ userName: u.UserName, userId: u.UserId }] : [],
   );
-  return pooled(users, PARALLEL_USERS, async (user) => {
-    const { userName } = user;
-    const failedAs = (error: RotatorError, why: string): FailedUser => {
-      logger.warn(why, { accountId, userName, error: error.name });
-      return { accountId, userName, error: error.name, cause: error.message.slice(0, MAX_USER_CAUSE) };
-    };
-    let state: Awaited<ReturnType<typeof userState>>;
-    try {
-      state = await userState(iam, userName);
-    } catch (error) {
-      // One user IAM will not describe (after the page's retries) is that user's failure; a target
-      // role that can no longer be assumed is the account's.
-      if (!(error instanceof RotatorError) || error instanceof TargetAccountAccessError) throw error;
-      return failedAs(error, 'user not listed');
-    }
-    const { tags, keys } = state;
-    const skip = (reason: SkipReason): SkippedUser => ({ accountId, userName, reason });
-    if (!request.allUsersInPath && tags[tagKey] !== tagValue) return skip('notTagged');
-    const failed = (error: unknown): FailedUser => {
-      if (!(error instanceof RotatorError) || error instanceof TransientError) throw error;
-      return failedAs(error, 'user not placed');
-    };
-    const hint = claimOf(tags);
-    // Only a claim the rotator wrote holds a user back; a fresh-looking one is checked.
-    if (hint && isFresh(hint, now)) {
-      const running = await verifiedClaim(tags, { accountId, ...user }).catch((error: unknown) =>
-        failed(error),
-      );
-      if (running && 'error' in running) return running;
-      if (running) return skip('rotationRunning');
-    }
-    const active = keys
-      .filter((k) => k.Status === 'Active' && k.AccessKeyId)
-      .sort((a, b) => (a.CreateDate?.getTime() ?? 0) - (b.CreateDate?.getTime() ?? 0));
-    const oldest = active[0];
-    if (!oldest?.AccessKeyId) return skip('noActiveKey');
-    const ageDays = Math.floor((now - (oldest.CreateDate?.getTime() ?? now)) / DAY_MS);
-    if (ageDays < request.maxKeyAgeDays) return skip('keyYoung');
-    const roomByDeleting =
-      request.userDefaults.deleteInactiveKey === true && keys.some((k) => k.Status === 'Inactive');
-    if (keys.length >= 2 && !roomByDeleting) return skip('twoKeys');
-    let vaultPath: string;
-    try {
-      vaultPath = await placement(accountId, user, tags, keys.map(keyInfo));
-    } catch (error) {
-      return failed(error);
-    }
-    const due: DueUser = {
-      accountId,
-      userName,
-      vaultPath,
-      accessKeyId: oldest.AccessKeyId,
-      keyAgeDays: ageDays,
-      executionName: childExecutionName(selection.execution, accountId, userName),
-    };
-    return due;
-  });
+  const verdicts = await pooled(
+    users,
+    PARALLEL_USERS,
+    async (user): Promise<Candidate | SkippedUser | FailedUser> => {
+      const { userName } = user;
+      let state: Awaited<ReturnType<typeof userState>>;
+      try {
+        state = await userState(iam, userName);
+      } catch (error) {
+        // One user IAM will not describe (after the page's retries) is that user's failure; a target
+        // role that can no longer be assumed is the account's.
+        if (!(error instanceof RotatorError) || error instanceof TargetAccountAccessError) throw error;
+        return failedAs(accountId, userName, error, 'user not listed');
+      }
+      const { tags, keys } = state;
+      const skip = (reason: SkipReason): SkippedUser => ({ accountId, userName, reason });
+      if (!request.allUsersInPath && tags[tagKey] !== tagValue) return skip('notTagged');
+      const hint = claimOf(tags);
+      // Only a claim the rotator wrote holds a user back; a fresh-looking one is checked.
+      if (hint && isFresh(hint, now)) {
+        let running: Awaited<ReturnType<typeof verifiedClaim>>;
+        try {
+          running = await verifiedClaim(tags, { accountId, ...user });
+        } catch (error) {
+          return unplaceable(accountId, userName, error);
+        }
+        if (running) return skip('rotationRunning');
+      }
+      const active = keys
+        .filter((k) => k.Status === 'Active' && k.AccessKeyId)
+        .sort((a, b) => (a.CreateDate?.getTime() ?? 0) - (b.CreateDate?.getTime() ?? 0));
+      const oldest = active[0];
+      if (!oldest?.AccessKeyId) return skip('noActiveKey');
+      const createdAt = oldest.CreateDate?.getTime() ?? now;
+      const ageDays = Math.floor((now - createdAt) / DAY_MS);
+      if (ageDays < request.maxKeyAgeDays) return skip('keyYoung');
+      const roomByDeleting =
+        request.userDefaults.deleteInactiveKey === true && keys.some((k) => k.Status === 'Inactive');
+      if (keys.length >= 2 && !roomByDeleting) return skip('twoKeys');
+      return { user, tags, keys, oldest: { accessKeyId: oldest.AccessKeyId, createdAt }, ageDays };
+    },
+  );
+  const skipped = verdicts.filter((v): v is SkippedUser => 'reason' in v);
+  const failedUsers = verdicts.filter((v): v is FailedUser => 'error' in v);
+  // Oldest key first (ties in the order IAM listed them): maxDuePerAccount keeps the most overdue.
+  const candidates = verdicts
+    .filter((v): v is Candidate => 'oldest' in v)
+    .map((candidate, index) => ({ candidate, index }))
+    .sort((a, b) => a.candidate.oldest.createdAt - b.candidate.oldest.createdAt || a.index - b.index)
+    .map(({ candidate }) => candidate);
+  const placed = new Map<Candidate, DueUser>();
+  // A user that cannot be placed is failed and frees its place for the next oldest.
+  const tried = await takeInOrder(
+    candidates,
+    selection.maxDuePerAccount,
+    PARALLEL_USERS,
+    async (candidate) => {
+      const { userName } = candidate.user;
+      try {
+        const vaultPath = await placement(accountId, candidate);
+        placed.set(candidate, {
+          accountId,
+          userName,
+          vaultPath,
+          accessKeyId: candidate.oldest.accessKeyId,
+          keyAgeDays: candidate.ageDays,
+          executionName: childExecutionName(selection.execution, accountId, userName),
+        });
+        return true;
+      } catch (error) {
+        failedUsers.push(unplaceable(accountId, userName, error));
+        return false;
+      }
+    },
+  );
+  const deferred = candidates
+    .slice(tried)
+    .map((c): DeferredUser => ({ accountId, userName: c.user.userName, keyAgeDays: c.ageDays }));
+  // Tampering first, whatever a cap cuts off later; then in the order IAM listed them.
+  const listedAt = new Map(users.map((u, index) => [u.userName, index]));
+  const tampered = (f: FailedUser) => Number(f.cause.includes(TAMPER_PHRASE));
+  failedUsers.sort(
+    (a, b) => tampered(b) - tampered(a) || (listedAt.get(a.userName) ?? 0) - (listedAt.get(b.userName) ?? 0),
+  );
+  const dueUsers = candidates.flatMap((c) => placed.get(c) ?? []);
+  return { accountId, due: dueUsers.length, dueUsers, skipped, failedUsers, deferred };
 }
 
 /**
- * ListCandidates: checks the fleet input, lists the users under the deployment's IAM path in each
- * account asked for (another account through its target role) with their tags and keys, and
- * returns who is due (oldest Active key older than maxKeyAgeDays) and who is skipped, and why. In
- * a fleet over several accounts, an account that cannot be listed is recorded in `failedAccounts`
- * and the others are listed; a fleet over one account fails as a whole (the state's retry lists it
- * again). Reads only; names and ids only.
+ * ListCandidates: lists ONE account of a fleet run (its own with the function's role, another
+ * through its target role): the users under the deployment's IAM path with their tags and keys.
+ * Writes who is due (oldest key first, at most maxDuePerAccount; JSON Lines, the Distributed Map's
+ * items) and the account's full listing (skipped with reasons, failed with error names, deferred)
+ * to the fleet's bucket, and returns the counts. A user IAM will not describe, or that cannot be
+ * placed, is failed and the others go on; an account that cannot be listed throws its error (named:
+ * the fleet machine's Catch records the account failed) after recording it. Names and ids only.
  */
-export const handler = async (event: unknown): Promise<Candidates> => {
-  const { input, execution } = parseEvent(Event, event);
-  const request = parseEvent(FleetInput, input, 'fleet input');
-  const below = belowFloors(request.userDefaults, config().floors);
-  if (below.length > 0) throw new InvalidInputError(`invalid fleet input: userDefaults: ${below.join('; ')}`);
-  const accountIds = fleetAccounts(request, accountSettings());
+export const handler = async (event: unknown): Promise<AccountListed> => {
+  const { input, execution, accountId } = parseEvent(Event, event);
+  const { input: request, accounts, maxDuePerAccount } = fleetRequest(input);
+  // The account comes from the state: it must be one the fleet input lists, as planFleet allowed.
+  if (!accounts.includes(accountId)) {
+    throw new InvalidInputError(`invalid event: accountId: ${accountId} is not an account this fleet lists`);
+  }
   const env = Env.safeParse(process.env);
   if (!env.success) throw new InvalidInputError(`ROTATOR_USER_PATH: ${env.error.issues[0]?.message ?? ''}`);
-  const selection: Selection = {
-    request,
-    path: env.data.ROTATOR_USER_PATH,
-    tagKey: request.tagKey ?? DEFAULT_TAG_KEY,
-    tagValue: request.tagValue ?? DEFAULT_TAG_VALUE,
-    now: Date.now(),
-    execution,
-    // An execution ARN ends with the execution's name.
-    executionName: execution.slice(execution.lastIndexOf(':') + 1),
-  };
-
-  const failedAccounts: FailedAccount[] = [];
-  const listed = await pooled(accountIds, PARALLEL_ACCOUNTS, async (accountId) => {
-    try {
-      return { accountId, verdicts: await listAccount(accountId, selection) };
-    } catch (error) {
-      if (accountIds.length === 1 || !ACCOUNT_FAILURES.some((type) => error instanceof type)) throw error;
+  const keys = runKeys(execution);
+  let listed: Awaited<ReturnType<typeof listAccount>>;
+  try {
+    listed = await listAccount({
+      accountId,
+      request,
+      maxDuePerAccount,
+      path: env.data.ROTATOR_USER_PATH,
+      tagKey: request.tagKey ?? DEFAULT_TAG_KEY,
+      tagValue: request.tagValue ?? DEFAULT_TAG_VALUE,
+      now: Date.now(),
+      execution,
+    });
+  } catch (error) {
+    if (ACCOUNT_FAILURES.some((type) => error instanceof type)) {
       const { name, message } = error as Error;
-      failedAccounts.push({ accountId, error: name, cause: message.slice(0, MAX_ACCOUNT_CAUSE) });
+      const failure: FailedAccount = { accountId, error: name, cause: message.slice(0, MAX_ACCOUNT_CAUSE) };
       logger.warn('account not listed', { accountId, error: name });
-      return undefined;
+      // The Catch keeps the error's name only; the summary reads the message here. The failure
+      // thrown is what matters: a record that cannot be written leaves the name.
+      await putJson(keys.account(accountId), failure).catch(() => undefined);
     }
-  });
-  const accounts = listed.filter((a) => a !== undefined);
-  const verdicts = accounts.flatMap((a) => a.verdicts);
-  // In the order asked for, whichever account failed first.
-  failedAccounts.sort((a, b) => accountIds.indexOf(a.accountId) - accountIds.indexOf(b.accountId));
-
-  const skipped = verdicts.filter((v): v is SkippedUser => 'reason' in v);
-  // Tampering first: whatever the cap and the cause's length cut off, it is named and alerted.
-  const failedUsers = verdicts
-    .filter((v): v is FailedUser => 'error' in v)
-    .sort((a, b) => Number(b.cause.includes(TAMPER_PHRASE)) - Number(a.cause.includes(TAMPER_PHRASE)));
-  const candidates: Candidates = {
-    due: verdicts.filter((v): v is DueUser => 'executionName' in v),
-    failedUsers: failedUsers.slice(0, MAX_FAILED_LISTED),
-    failedUsersTotal: failedUsers.length,
-    skipped: skipped.slice(0, MAX_SKIPPED_LISTED),
-    skippedTotal: skipped.length,
-    accounts: accounts.map((a) => ({
-      accountId: a.accountId,
-      skippedTotal: a.verdicts.filter((v) => 'reason' in v).length,
-    })),
-    failedAccounts,
-    dryRun: request.dryRun,
-    maxConcurrency: request.maxConcurrency,
-    userDefaults: request.userDefaults,
-  };
-  const bytes = Buffer.byteLength(JSON.stringify(candidates), 'utf8');
-  if (candidates.due.length > MAX_FLEET_USERS || bytes > MAX_PAYLOAD_BYTES / 2) {
-    throw new FleetTooLargeError(
-      `${candidates.due.length} users are due (${bytes} bytes): one fleet execution takes at most ${MAX_FLEET_USERS}; narrow the selector (tagKey/tagValue), lower the path or list fewer accounts, and run the fleet again for the rest`,
-    );
+    throw error;
   }
-  logger.info('candidates listed', {
-    accounts: accounts.length,
-    failedAccounts: failedAccounts.length,
-    users: verdicts.length,
-    due: candidates.due.length,
-    skipped: candidates.skippedTotal,
+  const { dueUsers, ...rest } = listed;
+  const listing: AccountListing = { ...rest, maxDuePerAccount };
+  if (dueUsers.length > 0) await putJsonLines(keys.due(accountId), dueUsers);
+  await putJson(keys.account(accountId), listing);
+  logger.info('account listed', {
+    accountId,
+    due: listing.due,
+    deferred: listing.deferred.length,
+    skipped: listing.skipped.length,
+    failedUsers: listing.failedUsers.length,
   });
-  return candidates;
+  return {
+    accountId,
+    due: listing.due,
+    deferred: listing.deferred.length,
+    skipped: listing.skipped.length,
+    failedUsers: listing.failedUsers.length,
+    ...(listing.failedUsers.length > 0
+      ? { failedUserNames: listing.failedUsers.slice(0, MAX_FAILED_NAMES_RETURNED).map((f) => f.userName) }
+      : {}),
+    ...(listing.due > 0 ? { dueKey: keys.due(accountId) } : {}),
+  };
 };

@@ -1,96 +1,170 @@
 import { isDeepStrictEqual } from 'node:util';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { AccountId } from './commons/accounts.js';
 import { clientConfig, errorCode } from './commons/aws.js';
-import { ExecutionNameTakenError } from './commons/errors.js';
+import { ExecutionNameTakenError, FleetResultsError } from './commons/errors.js';
 import { parseEvent } from './commons/event.js';
-import { type FailedAccount, SKIP_REASONS } from './commons/fleet-input.js';
+import { SKIP_REASONS } from './commons/fleet-input.js';
+import {
+  type AccountPart,
+  type ChildResult,
+  type FleetSummary,
+  fleetOutput,
+  fleetSummary,
+} from './commons/fleet-summary.js';
+import { fleetSettings, getText, putJson, runKeys } from './commons/fleet-store.js';
+import { pooled } from './commons/iam-listing.js';
 import { logger } from './commons/logger.js';
 import * as z from './commons/zod.js';
 
-// `accountId`, `accounts` and `failedAccounts` are optional: a fleet started before they existed
-// ends with a summary that is not grouped by account.
-const AccountId = z.optional(z.string());
+export type { AccountSummary, FleetSummary } from './commons/fleet-summary.js';
 
-/** What each Map iteration of the fleet machine ends with. */
-const Result = z.discriminatedUnion('outcome', [
+const Count = z.number().check(z.int(), z.minimum(0));
+
+const Event = z.object({
+  execution: z.string().check(z.minLength(1)),
+  fleetStartedAt: z.iso.datetime({ offset: true }),
+  dryRun: z.boolean(),
+  /** ListAccounts' result: each account's due count, or the error its Catch recorded. */
+  listed: z.array(
+    z.union([
+      z.object({ accountId: AccountId, due: Count }),
+      z.object({ accountId: AccountId, error: z.string() }),
+    ]),
+  ),
+  /** WriteManifest's count: the Distributed Map's items. */
+  due: Count,
+  /** The Distributed Map's output (none when nothing was due). */
+  results: z.object({
+    MapRunArn: z.optional(z.string()),
+    ResultWriterDetails: z.optional(z.object({ Bucket: z.string(), Key: z.string() })),
+  }),
+});
+
+/** What each child workflow of the Distributed Map ends with (its Output): its user's outcome. */
+const Outcome = z.discriminatedUnion('outcome', [
   z.object({ accountId: AccountId, userName: z.string(), outcome: z.enum(['rotated', 'planned']) }),
   z.object({
     accountId: AccountId,
     userName: z.string(),
     outcome: z.literal('alreadyStarted'),
-    // Absent in fleets started before the check.
-    stateMachineArn: z.optional(z.string()),
-    executionName: z.optional(z.string()),
+    stateMachineArn: z.string(),
+    executionName: z.string(),
     // What this fleet's child gets besides userName, accountId, dryRun and its token.
-    vaultPath: z.optional(z.string()),
-    userDefaults: z.optional(z.record(z.string(), z.unknown())),
+    vaultPath: z.string(),
+    userDefaults: z.record(z.string(), z.unknown()),
   }),
   z.object({ accountId: AccountId, userName: z.string(), outcome: z.literal('failed'), error: z.string() }),
 ]);
+type Outcome = z.infer<typeof Outcome>;
+type AlreadyStarted = Extract<Outcome, { outcome: 'alreadyStarted' }>;
 
-const Count = z.number().check(z.int(), z.minimum(0));
+/** A child workflow's input (the Map's ItemSelector): its due user. */
+const ChildInput = z.object({ user: z.object({ accountId: AccountId, userName: z.string() }) });
 
-const Event = z.object({
-  results: z.array(Result),
-  /** Due users listCandidates could not place: no child was started. */
-  failedUsers: z._default(
-    z.array(z.object({ accountId: z.string(), userName: z.string(), error: z.string(), cause: z.string() })),
-    [],
-  ),
-  /** All of them; `failedUsers` names only the first. */
-  failedUsersTotal: z.optional(Count),
-  fleetStartedAt: z.optional(z.iso.datetime({ offset: true })),
-  skipped: z.array(z.object({ accountId: AccountId, userName: z.string(), reason: z.enum(SKIP_REASONS) })),
-  /** All skipped users; `skipped` names only the first of them. Absent: `skipped` is all of them. */
-  skippedTotal: z.optional(Count),
-  /** The accounts listed, each with its own count of skipped users. */
-  accounts: z._default(z.array(z.object({ accountId: z.string(), skippedTotal: Count })), []),
-  failedAccounts: z._default(
-    z.array(z.object({ accountId: z.string(), error: z.string(), cause: z.string() })),
-    [],
-  ),
-  dryRun: z.boolean(),
+/** An account's record, as listCandidates writes it: its listing, or why it could not be listed. */
+const AccountRecord = z.union([
+  z.object({ accountId: AccountId, error: z.string(), cause: z.string() }),
+  z.object({
+    accountId: AccountId,
+    due: Count,
+    maxDuePerAccount: Count,
+    skipped: z.array(z.object({ accountId: AccountId, userName: z.string(), reason: z.enum(SKIP_REASONS) })),
+    failedUsers: z.array(
+      z.object({ accountId: AccountId, userName: z.string(), error: z.string(), cause: z.string() }),
+    ),
+    deferred: z.array(z.object({ accountId: AccountId, userName: z.string(), keyAgeDays: Count })),
+  }),
+]);
+
+/** ResultWriter's manifest.json: the result files, by the status of the child workflows in them. */
+const WriterManifest = z.object({
+  ResultFiles: z.record(z.string(), z.array(z.object({ Key: z.string() }))),
 });
 
-type Outcome = 'rotated' | 'planned' | 'failed' | 'alreadyStarted' | 'skipped';
+/** One child workflow in a result file (SUCCEEDED_n.json, FAILED_n.json, ...). */
+const Entry = z.object({
+  Status: z.optional(z.string()),
+  Input: z.optional(z.string()),
+  Output: z.optional(z.string()),
+  Error: z.nullish(z.string()),
+});
+type Entry = z.infer<typeof Entry>;
 
-/** Who became what, in one account or in the whole fleet. */
-interface Outcomes {
-  /** Users whose new key is stored and verified (their old keys retire later, in their own executions). */
-  rotated: string[];
-  /** Dry run: users whose rotation was planned. */
-  planned: string[];
-  failed: { userName: string; error: string }[];
-  /** A retried iteration found its child already started: it runs on and alerts on its own. */
-  alreadyStarted: string[];
-  /** The first skipped users with their reasons (listCandidates names at most 200); `counts.skipped` counts all. */
-  skipped: { userName: string; reason: string }[];
-  counts: Record<Outcome, number>;
-}
-
-/** One account's part of the fleet; `error` when its users could not be listed (none was started). */
-export interface AccountSummary extends Outcomes {
-  accountId: string;
-  error?: string;
-}
-
-export interface FleetSummary extends Outcomes {
-  dryRun: boolean;
-  /** The accounts listed, with their users' outcomes, then those that could not be listed. */
-  accounts: AccountSummary[];
-  /** The accounts whose users could not be listed, with the error and its message. */
-  failedAccounts: FailedAccount[];
-  /** The Fail state's cause when any child failed or any account could not be listed. */
-  failureCause?: string;
-}
-
-/** The Fail cause: Step Functions keeps at most 32 KiB of it. */
-const MAX_CAUSE = 32_000;
-
-type Event = z.infer<typeof Event>;
-type Result = z.infer<typeof Result>;
+/** Result files and descriptions read at once. */
+const PARALLEL_READS = 8;
 
 let client: SFNClient | undefined;
+
+/** A JSON document of the bucket, checked against `schema`; FleetResultsError when it is not that. */
+async function readJson<S extends z.core.$ZodType>(key: string, schema: S): Promise<z.infer<S> | undefined> {
+  const text = await getText(key);
+  if (text === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new FleetResultsError(`s3://${fleetSettings().bucket}/${key} is not JSON`);
+  }
+  const checked = z.safeParse(schema, parsed);
+  if (!checked.success)
+    throw new FleetResultsError(`s3://${fleetSettings().bucket}/${key} is not what the fleet writes`);
+  return checked.data;
+}
+
+const parsedJson = <S extends z.core.$ZodType>(
+  text: string | undefined,
+  schema: S,
+): z.infer<S> | undefined => {
+  if (text === undefined) return undefined;
+  try {
+    const checked = z.safeParse(schema, JSON.parse(text));
+    return checked.success ? checked.data : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/** The outcome one child workflow ended with; undefined when nothing in it names its user. */
+function outcomeOf(entry: Entry): Outcome | undefined {
+  if (entry.Status === 'SUCCEEDED') {
+    const outcome = parsedJson(entry.Output, Outcome);
+    if (outcome) return outcome;
+  }
+  const input = parsedJson(entry.Input, ChildInput);
+  if (!input) return undefined;
+  // A child workflow catches its StartRotation's every error: one that failed anyway (timed out,
+  // aborted, or its output unreadable) is its user's failure.
+  const error =
+    entry.Status === 'SUCCEEDED'
+      ? FleetResultsError.name
+      : (entry.Error ?? `Execution${entry.Status ?? 'Failed'}`);
+  return { accountId: input.user.accountId, userName: input.user.userName, outcome: 'failed', error };
+}
+
+/** Every child workflow's outcome, from the ResultWriter's manifest and files; how many name no user. */
+async function childOutcomes(
+  details: { Bucket: string; Key: string } | undefined,
+  due: number,
+): Promise<{ outcomes: Outcome[]; unaccounted: number }> {
+  if (details === undefined) {
+    if (due > 0) throw new FleetResultsError(`${due} users were due and the Map wrote no results`);
+    return { outcomes: [], unaccounted: 0 };
+  }
+  // Only the fleet's own bucket: the role may read nothing else, and the results came from the state.
+  if (details.Bucket !== fleetSettings().bucket) {
+    throw new FleetResultsError(`the Map's results are in ${details.Bucket}, not the fleet's bucket`);
+  }
+  const manifest = await readJson(details.Key, WriterManifest);
+  if (!manifest)
+    throw new FleetResultsError(`no ResultWriter manifest at s3://${details.Bucket}/${details.Key}`);
+  const files = Object.values(manifest.ResultFiles).flat();
+  const entries = (
+    await pooled(files, PARALLEL_READS, async (file) => (await readJson(file.Key, z.array(Entry))) ?? [])
+  ).flat();
+  const outcomes = entries.flatMap((entry) => outcomeOf(entry) ?? []);
+  return { outcomes, unaccounted: Math.max(entries.length - outcomes.length, due - outcomes.length, 0) };
+}
 
 /** The input this fleet starts a child with, but for its task token (statemachine/rotate-fleet.asl.json). */
 function childInput(result: AlreadyStarted, dryRun: boolean): Record<string, unknown> {
@@ -98,12 +172,10 @@ function childInput(result: AlreadyStarted, dryRun: boolean): Record<string, unk
     ...result.userDefaults,
     userName: result.userName,
     accountId: result.accountId,
-    ...(result.vaultPath !== undefined ? { vaultPath: result.vaultPath } : {}),
+    vaultPath: result.vaultPath,
     dryRun,
   };
 }
-
-type AlreadyStarted = Extract<Result, { outcome: 'alreadyStarted' }>;
 
 /**
  * What the execution holding a child's name says of the user: anyone allowed StartExecution can
@@ -142,113 +214,69 @@ async function holderOutcome(
 }
 
 /** The result, with an `alreadyStarted` child that is not this fleet's, or that failed, a failure. */
-async function checked(result: Result, dryRun: boolean, fleetStartedAt: string | undefined): Promise<Result> {
-  if (result.outcome !== 'alreadyStarted' || !result.stateMachineArn || !result.executionName) return result;
-  if (fleetStartedAt === undefined) return result;
+async function checked(result: Outcome, dryRun: boolean, fleetStartedAt: string): Promise<ChildResult> {
+  if (result.outcome !== 'alreadyStarted') return result;
+  const { accountId, userName } = result;
   const arn = `${result.stateMachineArn.replace(':stateMachine:', ':execution:')}:${result.executionName}`;
   const failure = await holderOutcome(result, dryRun, fleetStartedAt, arn);
-  if (failure === undefined) return result;
+  if (failure === undefined) return { accountId, userName, outcome: 'alreadyStarted' };
   logger.warn('the execution holding a child name is no rotation of this fleet', {
     executionArn: arn,
     why: failure.why,
   });
-  return { accountId: result.accountId, userName: result.userName, outcome: 'failed', error: failure.error };
+  return { accountId, userName, outcome: 'failed', error: failure.error };
 }
 
-/** The outcomes of the results and skipped users given; `skippedTotal` counts the skipped ones. */
-function outcomes(results: Event['results'], skipped: Event['skipped'], skippedTotal: number): Outcomes {
-  const named = (outcome: string) => results.filter((r) => r.outcome === outcome).map((r) => r.userName);
-  const failed = results.flatMap((r) =>
-    r.outcome === 'failed' ? [{ userName: r.userName, error: r.error }] : [],
-  );
-  return {
-    rotated: named('rotated'),
-    planned: named('planned'),
-    failed,
-    alreadyStarted: named('alreadyStarted'),
-    skipped: skipped.map(({ userName, reason }) => ({ userName, reason })),
-    counts: {
-      rotated: named('rotated').length,
-      planned: named('planned').length,
-      failed: failed.length,
-      alreadyStarted: named('alreadyStarted').length,
-      skipped: skippedTotal,
-    },
-  };
+/** Each account as listCandidates recorded it, or as ListAccounts' Catch did when it left no record. */
+async function accountParts(
+  execution: string,
+  listed: z.infer<typeof Event>['listed'],
+): Promise<AccountPart[]> {
+  const keys = runKeys(execution);
+  return pooled(listed, PARALLEL_READS, async (entry): Promise<AccountPart> => {
+    const { accountId } = entry;
+    const record = await readJson(keys.account(accountId), AccountRecord);
+    if ('error' in entry) {
+      // The record holds the error's message when listCandidates could write it.
+      const cause = record && 'error' in record && record.error === entry.error ? record.cause : '';
+      return { accountId, error: entry.error, cause };
+    }
+    if (!record || 'error' in record) {
+      throw new FleetResultsError(`no listing of account ${accountId} at ${keys.account(accountId)}`);
+    }
+    return { accountId, listing: record };
+  });
 }
 
 /**
- * SummarizeFleet: the fleet execution's output, from the Map's results and the users listCandidates
- * could not place, in all and by account. Its only call describes a child whose name an earlier
- * execution held (states:DescribeExecution).
+ * SummarizeFleet: the fleet's outcome from the Map Run's results (ResultWriter's manifest and
+ * files) and each account's listing, in all and by account: counts exact, and names, the full
+ * lists written to `runs/<fleet>/summary.json` and the output naming the first of each. Describes
+ * a child whose name an earlier execution held (states:DescribeExecution). A failure cause when any
+ * user or account failed (deferred users are none).
  */
 export const handler = async (event: unknown): Promise<FleetSummary> => {
   const parsed = parseEvent(Event, event);
-  const { skipped, skippedTotal, accounts, failedAccounts, failedUsers, dryRun } = parsed;
-  const children = await Promise.all(parsed.results.map((r) => checked(r, dryRun, parsed.fleetStartedAt)));
-  const results: Result[] = [
-    ...children,
-    ...failedUsers.map((f) => ({
-      accountId: f.accountId,
-      userName: f.userName,
-      outcome: 'failed' as const,
-      error: f.error,
-    })),
-  ];
-  const inAccount = <T extends { accountId?: string | undefined }>(items: T[], accountId: string) =>
-    items.filter((item) => item.accountId === accountId);
-  const listed = accounts.map((a): AccountSummary => ({
-    accountId: a.accountId,
-    ...outcomes(inAccount(results, a.accountId), inAccount(skipped, a.accountId), a.skippedTotal),
-  }));
-  const unlisted = failedAccounts.map((f): AccountSummary => ({
-    accountId: f.accountId,
-    error: f.error,
-    ...outcomes([], [], 0),
-  }));
-  const summary: FleetSummary = {
+  const { dryRun, fleetStartedAt } = parsed;
+  const [children, accounts] = await Promise.all([
+    childOutcomes(parsed.results.ResultWriterDetails, parsed.due),
+    accountParts(parsed.execution, parsed.listed),
+  ]);
+  const results = await pooled(children.outcomes, PARALLEL_READS, (r) => checked(r, dryRun, fleetStartedAt));
+  const summaryKey = runKeys(parsed.execution).summary;
+  const summary = fleetSummary({
     dryRun,
-    ...outcomes(results, skipped, skippedTotal ?? skipped.length),
-    accounts: [...listed, ...unlisted],
-    failedAccounts,
-  };
-  const notStarted = Math.max(parsed.failedUsersTotal ?? 0, failedUsers.length);
-  // Counted all, named only the first of them.
-  summary.counts.failed += notStarted - failedUsers.length;
-  // Users are named with their account when the fleet spans several.
-  const several = summary.accounts.length > 1;
-  const problems: string[] = [];
-  // Users never started are named below, with their cause.
-  const failed = children.flatMap((r) => (r.outcome === 'failed' ? [r] : []));
-  if (failed.length > 0) {
-    const list = failed
-      .map((f) => `${several && f.accountId ? `${f.accountId}/` : ''}${f.userName} (${f.error})`)
-      .join(', ');
-    problems.push(
-      `${failed.length} of ${children.length} rotations failed before their new key was stored and verified: ${list}. Each child execution's history says why and what it left (the error table in the README).`,
-    );
-  }
-  if (failedUsers.length > 0) {
-    const list = failedUsers
-      .map((f) => `${several ? `${f.accountId}/` : ''}${f.userName} (${f.error}: ${f.cause})`)
-      .join(', ');
-    const more = notStarted > failedUsers.length ? ` and ${notStarted - failedUsers.length} more` : '';
-    problems.push(`${notStarted} user(s) were not started: ${list}${more}.`);
-  }
-  if (failedAccounts.length > 0) {
-    const list = failedAccounts.map((f) => `${f.accountId} (${f.error}: ${f.cause})`).join(', ');
-    problems.push(
-      `${failedAccounts.length} account(s) could not be listed, so none of their users was started: ${list}.`,
-    );
-  }
-  if (problems.length > 0) {
-    const cause = problems.join(' ');
-    summary.failureCause = cause.length > MAX_CAUSE ? `${cause.slice(0, MAX_CAUSE)}…` : cause;
-  }
+    accounts,
+    results,
+    unaccounted: children.unaccounted,
+    bucket: fleetSettings().bucket,
+    summaryKey,
+  });
+  await putJson(summaryKey, summary);
   logger.info('fleet summarized', {
     counts: summary.counts,
-    accounts: summary.accounts.length,
-    failedAccounts: failedAccounts.length,
+    accounts: summary.accountCounts,
+    unaccounted: children.unaccounted,
   });
-  return summary;
+  return fleetOutput(summary);
 };

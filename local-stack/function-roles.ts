@@ -9,6 +9,7 @@ import type { STSClient } from '@aws-sdk/client-sts';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import policies from '../deploy/policies.cjs';
 import type { FleetFunctionName, FunctionName, PolicyDocument, PolicySettings } from '../deploy/policies.cjs';
+import { DEFAULT_MAX_DUE_PER_ACCOUNT } from '../functions/commons/fleet-input.js';
 import type { FunctionEnvironment } from './function-environment.js';
 
 /** The values the local stack renders the deployment's policy documents with. */
@@ -22,6 +23,9 @@ export interface PolicyValues {
   userPath: string;
   /** The role the steps assume in other accounts; default LOCAL_TARGET_ROLE_NAME. */
   targetRoleName?: string;
+  /** The fleet's bucket and its KMS key (FleetBucket, FleetBucketKeyArn); default localFleetBucket's. */
+  fleetBucket?: string;
+  fleetBucketKeyArn?: string;
 }
 
 /** The target role's name in the local stack's member accounts (the deployment's default). */
@@ -29,6 +33,38 @@ export const LOCAL_TARGET_ROLE_NAME = 'iam-key-rotator-target';
 
 export const LOCAL_SERVICE = 'iam-key-rotator';
 export const LOCAL_STAGE = 'local';
+
+/** The alias of the KMS key sealing the local fleet bucket's objects (the deployment's FleetBucketKey). */
+export const LOCAL_FLEET_KEY_ALIAS = `alias/${LOCAL_SERVICE}-fleet-${LOCAL_STAGE}`;
+
+/** The fleet bucket the local stack makes in its home account at start (the deployment's FleetBucket). */
+export interface LocalFleetBucket {
+  bucket: string;
+  keyArn: string;
+}
+
+// The key each started stack made, by region and account: one per process, like the function
+// environment's runtime, even when a test runner loads this module more than once.
+const FLEET_KEYS = Symbol.for('iam-key-rotator.local-stack.fleet-keys');
+const fleetKeys = ((globalThis as Record<symbol, Map<string, string> | undefined>)[FLEET_KEYS] ??= new Map());
+
+/** Records the fleet bucket's key the stack made in an account, for the policies and the functions. */
+export function registerLocalFleetKey(region: string, accountId: string, keyArn: string): void {
+  fleetKeys.set(`${region} ${accountId}`, keyArn);
+}
+
+/**
+ * The local fleet bucket of an account (named like the deployment's, with the account id) and its
+ * key: the one the stack made, else the key's alias (where no stack made one, nothing writes).
+ */
+export function localFleetBucket(region: string, accountId: string): LocalFleetBucket {
+  return {
+    bucket: `${LOCAL_SERVICE}-fleet-${LOCAL_STAGE}-${accountId}`,
+    keyArn:
+      fleetKeys.get(`${region} ${accountId}`) ??
+      `arn:aws:kms:${region}:${accountId}:${LOCAL_FLEET_KEY_ALIAS}`,
+  };
+}
 
 /** The role each function runs as locally, named like the deployed function. */
 export const functionRoleName = (fn: FunctionName | FleetFunctionName): string =>
@@ -49,6 +85,7 @@ export function localFunctionPolicy(
 
 /** Fills a document's `${...}` variables as the local stack's deployment would. */
 export function renderLocally(document: PolicyDocument, values: PolicyValues): PolicyDocument {
+  const fleet = localFleetBucket(values.region, values.accountId);
   return policies.render(document, {
     'AWS::Partition': 'aws',
     'AWS::Region': values.region,
@@ -60,7 +97,22 @@ export function renderLocally(document: PolicyDocument, values: PolicyValues): P
     PinKeyArn: values.pinKeyArn,
     ClaimKeyArn: values.claimKeyArn,
     TargetRoleName: values.targetRoleName ?? LOCAL_TARGET_ROLE_NAME,
+    FleetBucket: values.fleetBucket ?? fleet.bucket,
+    FleetBucketKeyArn: values.fleetBucketKeyArn ?? fleet.keyArn,
   });
+}
+
+/**
+ * What serverless.yml gives the fleet machine's steps: the fleet bucket, its key and the
+ * deployment's maxDuePerAccount (its default).
+ */
+export function fleetStepVariables(values: PolicyValues): Record<string, string> {
+  const fleet = localFleetBucket(values.region, values.accountId);
+  return {
+    ROTATOR_FLEET_BUCKET: values.fleetBucket ?? fleet.bucket,
+    ROTATOR_FLEET_BUCKET_KEY_ID: values.fleetBucketKeyArn ?? fleet.keyArn,
+    ROTATOR_MAX_DUE_PER_ACCOUNT: String(DEFAULT_MAX_DUE_PER_ACCOUNT),
+  };
 }
 
 const LAMBDA_TRUST = JSON.stringify({
@@ -113,10 +165,11 @@ export async function provisionFunctionRoles(
 }
 
 /**
- * The fleet's functions' roles (listCandidates, summarizeFleet, reportToFleet), each with its
- * deployment policy (`fleetFunctionPolicy`, with the AssumeTargetRole grant when `settings` names
- * target accounts), assumed as Lambda does: the fleet's functions run as their own roles too, so
- * listCandidates assumes a member account's target role as the role that role trusts.
+ * The fleet's functions' roles (policies.cjs FLEET_FUNCTIONS), each with its deployment policy
+ * (`fleetFunctionPolicy`, with the AssumeTargetRole grant when `settings` names target accounts),
+ * assumed as Lambda does: the fleet's functions run as their own roles too, so listCandidates
+ * assumes a member account's target role as the role that role trusts. The fleet machine's steps
+ * get the fleet bucket's variables too.
  */
 export async function provisionFleetRoles(
   clients: { iam: IAMClient; sts: STSClient },
@@ -126,7 +179,11 @@ export async function provisionFleetRoles(
   const environment: FunctionEnvironment = {};
   for (const fn of policies.FLEET_FUNCTIONS) {
     const document = renderLocally(policies.fleetFunctionPolicy(fn, settings), values);
-    environment[fn] = (await roleWithPolicy(clients, functionRoleName(fn), document)).environment;
+    const role = await roleWithPolicy(clients, functionRoleName(fn), document);
+    environment[fn] = {
+      ...role.environment,
+      ...(policies.FLEET_STEPS.includes(fn) ? fleetStepVariables(values) : {}),
+    };
   }
   return environment;
 }

@@ -1,4 +1,12 @@
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { type AwsEmulator, type RateLimitSettings, startAwsEmulator } from './aws/index.js';
+import {
+  LOCAL_FLEET_KEY_ALIAS,
+  type LocalFleetBucket,
+  localFleetBucket,
+  registerLocalFleetKey,
+} from './function-roles.js';
 import { fleetMachine, routeEndedRotations } from './sfn/fleet.js';
 import { rotatorMachine, type RotatorMachineOptions } from './sfn/index.js';
 import { Traffic } from './traffic.js';
@@ -15,6 +23,8 @@ export interface LocalStack {
   stateMachineArn: string;
   /** The fleet machine (statemachine/rotate-fleet.asl.json), whose children are the rotator's executions. */
   fleetStateMachineArn: string;
+  /** The fleet's bucket in the home account, and the KMS key its objects are sealed with. */
+  fleetBucket: LocalFleetBucket;
   close(): Promise<void>;
 }
 
@@ -29,6 +39,27 @@ export interface LocalStackOptions {
   memberAccountIds?: string[];
   /** Wait states and retry pauses of executions started through the Step Functions endpoint. */
   stepFunctions?: Pick<RotatorMachineOptions, 'waitMs' | 'waitScale' | 'retryPauseMs' | 'handlers'>;
+}
+
+/**
+ * The fleet's bucket and its key in the home account, as the deployment makes FleetBucket and
+ * FleetBucketKey: made once per emulator, through the S3 and KMS APIs as the administrator.
+ */
+async function createFleetBucket(aws: AwsEmulator): Promise<LocalFleetBucket> {
+  const config = { region: aws.region, endpoint: aws.endpoint, credentials: aws.adminCredentials };
+  const kms = new KMSClient(config);
+  const key = await kms.send(
+    new CreateKeyCommand({ Description: "iam-key-rotator (local): seals the fleet bucket's objects" }),
+  );
+  const keyArn = key.KeyMetadata?.Arn;
+  if (!keyArn) throw new Error('the local KMS returned no key ARN for the fleet bucket');
+  await kms.send(new CreateAliasCommand({ AliasName: LOCAL_FLEET_KEY_ALIAS, TargetKeyId: keyArn }));
+  registerLocalFleetKey(aws.region, aws.accountId, keyArn);
+  const fleet = localFleetBucket(aws.region, aws.accountId);
+  await new S3Client({ ...config, forcePathStyle: true }).send(
+    new CreateBucketCommand({ Bucket: fleet.bucket }),
+  );
+  return fleet;
 }
 
 /** Starts the AWS and Vault emulators on loopback, sharing one call counter and fault list. */
@@ -49,6 +80,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const fleetStateMachineArn = sfn.machines.register(fleetMachine({ sfn, rotatorArn: stateMachineArn }));
   routeEndedRotations(sfn, stateMachineArn);
   try {
+    const fleetBucket = await createFleetBucket(aws);
     const vault = await startVaultEmulator({
       stsEndpoint: aws.endpoint,
       port: options.vaultPort ?? 0,
@@ -61,6 +93,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       traffic,
       stateMachineArn,
       fleetStateMachineArn,
+      fleetBucket,
       close: async () => {
         await Promise.all([aws.close(), vault.close()]);
       },

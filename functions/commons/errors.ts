@@ -62,8 +62,11 @@ export class OldKeyReactivatedError extends PermanentError {}
 /** Thrown by a rollback step that would remove the key Vault currently serves. */
 export class RollbackUnsafeError extends PermanentError {}
 
-/** Thrown by listCandidates when more users are due than one fleet execution can hand to its Map. */
-export class FleetTooLargeError extends PermanentError {}
+/**
+ * Thrown by summarizeFleet when the Map Run's results are not where the fleet machine wrote them,
+ * or not what Step Functions writes: the children ran, the fleet cannot count them.
+ */
+export class FleetResultsError extends PermanentError {}
 
 /**
  * Fleet: the execution holding a child's name is not this fleet's rotation of that user (someone

@@ -16,9 +16,13 @@ export const UserDefaults = z.strictObject({
 });
 export type UserDefaults = z.infer<typeof UserDefaults>;
 
+/** The bounds of maxDuePerAccount, in the fleet input and the deployment parameter alike. */
+export const MAX_DUE_PER_ACCOUNT_LIMIT = 10_000;
+export const DEFAULT_MAX_DUE_PER_ACCOUNT = 1_000;
+
 /**
  * The fleet machine's execution input (a schedule, the console, `rotate-fleet`). Unknown fields are
- * refused. Shared by listCandidates, which checks it before any call, and the CLI.
+ * refused. Shared by planFleet and listCandidates, which check it before any call, and the CLI.
  */
 export const FleetInput = z
   .strictObject({
@@ -30,6 +34,13 @@ export const FleetInput = z
     allUsersInPath: z._default(z.boolean(), false),
     /** How many children may be between their start and their signal at once. */
     maxConcurrency: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(40)), 5),
+    /**
+     * Due users rotated per account in this run, oldest keys first; the rest are deferred to the
+     * next run. At most the deployment's maxDuePerAccount (its default).
+     */
+    maxDuePerAccount: z.optional(
+      z.number().check(z.int(), z.minimum(1), z.maximum(MAX_DUE_PER_ACCOUNT_LIMIT)),
+    ),
     /** Children run as dry runs: each plans its rotation and changes nothing. */
     dryRun: z._default(z.boolean(), false),
     userDefaults: z._default(UserDefaults, {}),
@@ -73,7 +84,7 @@ export function fleetAccounts(
 export const SKIP_REASONS = ['notTagged', 'keyYoung', 'noActiveKey', 'twoKeys', 'rotationRunning'] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
-/** A user the fleet starts a rotation of: names and ids only. */
+/** A user the fleet starts a rotation of: names and ids only (a line of the account's due JSON Lines). */
 export interface DueUser {
   /** The account the user is in: the child's input `accountId`. */
   accountId: string;
@@ -93,29 +104,30 @@ export interface SkippedUser {
   reason: SkipReason;
 }
 
+/** A due user beyond the account's maxDuePerAccount: not started, not failed; the next run takes it. */
+export interface DeferredUser {
+  accountId: string;
+  userName: string;
+  keyAgeDays: number;
+}
+
 /**
- * A due user the fleet starts no rotation of, because the rotator cannot prove where its consumers
- * read its key (no verified pin, and its default path serves none of its Active keys) or its pin was
- * changed outside the rotator: createKey would refuse it too.
+ * A due user the fleet starts no rotation of: IAM would not describe it, or the rotator cannot
+ * prove where its consumers read its key (no verified pin, and its default path serves none of its
+ * Active keys), or its pin was changed outside the rotator: createKey would refuse it too.
  */
 export interface FailedUser {
   accountId: string;
   userName: string;
-  /** The error's name: InvalidInputError, or VaultDataError for a path holding no key pair. */
+  /** The error's name: InvalidInputError, VaultDataError, AwsRequestError, ... */
   error: string;
   /** Its message, at most MAX_USER_CAUSE characters. */
   cause: string;
 }
 
-/** An account whose users were listed, and how many of them were skipped. */
-export interface ListedAccount {
-  accountId: string;
-  skippedTotal: number;
-}
-
 /**
- * An account of a fleet over several accounts whose users could not be listed (its target role
- * refused, or IAM failed past the retries): none of its users was started; the others go on.
+ * An account whose users could not be listed (its target role refused, or IAM failed past the
+ * retries): none of its users was started; the other accounts go on.
  */
 export interface FailedAccount {
   accountId: string;
@@ -125,22 +137,40 @@ export interface FailedAccount {
   cause: string;
 }
 
-/** listCandidates' result: the Map's items and the fleet-level values every item reads. */
-export interface Candidates {
-  due: DueUser[];
-  /** The first MAX_FAILED_LISTED due users not started, with the reason; `failedUsersTotal` counts them all. */
-  failedUsers: FailedUser[];
-  failedUsersTotal: number;
-  /** The first MAX_SKIPPED_LISTED skipped users with their reasons; `skippedTotal` counts them all. */
+/** What listCandidates found in one account (its `accounts/<id>.json`): every list in full. */
+export interface AccountListing {
+  accountId: string;
+  /** The due users written to the account's due JSON Lines (its `dueKey`), oldest key first. */
+  due: number;
+  maxDuePerAccount: number;
   skipped: SkippedUser[];
-  skippedTotal: number;
-  /** Every account listed, in the order asked for. */
-  accounts: ListedAccount[];
-  failedAccounts: FailedAccount[];
-  dryRun: boolean;
-  maxConcurrency: number;
-  userDefaults: UserDefaults;
+  /** Tampering first. */
+  failedUsers: FailedUser[];
+  /** Oldest key first. */
+  deferred: DeferredUser[];
 }
+
+/** An account's record in S3: its listing, or why it could not be listed. */
+export type AccountRecord = AccountListing | FailedAccount;
+
+/** listCandidates' result: one account's counts, small whatever the account holds. */
+export interface AccountListed {
+  accountId: string;
+  due: number;
+  deferred: number;
+  skipped: number;
+  failedUsers: number;
+  /** The first MAX_FAILED_NAMES_RETURNED failed users' names, tampering first. */
+  failedUserNames?: string[];
+  /** The due users' JSON Lines, when any is due. */
+  dueKey?: string;
+}
+
+/**
+ * What each account's iteration of the fleet machine's ListAccounts ends with: its due count, or the
+ * error name its Catch recorded. 1,000 accounts stay under 60 KB.
+ */
+export type ListingResult = { accountId: string; due: number } | { accountId: string; error: string };
 
 /** Step Functions' limit on a state's input or output (256 KiB of UTF-8). */
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
@@ -150,25 +180,8 @@ export const MAX_ACCOUNT_CAUSE = 500;
 /** A failed user's cause is cut here, for the same reason. */
 export const MAX_USER_CAUSE = 500;
 
-/**
- * Failed users named in the output (~700 bytes each): however many users someone allowed to tag
- * them makes unplaceable, the fleet's state stays small and the others are rotated.
- */
-export const MAX_FAILED_LISTED = 100;
-
-/**
- * The most users one fleet run hands to its Map, across all its accounts. An entry is at most
- * ~330 bytes (a 64-character name, an 80-character execution name, a 20-character key id, a
- * 12-digit account), and the Map's results, the summary (flat and by account) and the Fail cause
- * each repeat the names: 400 users stay under 256 KiB at every state.
- */
-export const MAX_FLEET_USERS = 400;
-
-/**
- * Skipped users named in the output (~60 bytes each): a path holding thousands of users that are not
- * due must not make the fleet's state too large, so beyond these only the count is kept.
- */
-export const MAX_SKIPPED_LISTED = 200;
+/** Failed users listCandidates names in its result; the account's listing names them all. */
+export const MAX_FAILED_NAMES_RETURNED = 5;
 
 /** Execution names: 1-80 characters, none of whitespace, brackets, wildcards, `"#%\^|~`$&,;:/` or controls. */
 const NAME_UNSAFE = /[^\w.@+=-]/g;

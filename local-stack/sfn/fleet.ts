@@ -19,7 +19,9 @@ export const FLEET_DEFINITION_PATH = fileURLToPath(
 
 /** The fleet machine's functions, by the first argument of their Fn::GetAtt. */
 const FLEET_FUNCTIONS = {
+  planFleet: async () => (await import('../../functions/planFleet.js')).handler,
   listCandidates: async () => (await import('../../functions/listCandidates.js')).handler,
+  writeFleetManifest: async () => (await import('../../functions/writeFleetManifest.js')).handler,
   summarizeFleet: async () => (await import('../../functions/summarizeFleet.js')).handler,
 };
 

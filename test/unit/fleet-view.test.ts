@@ -8,6 +8,7 @@ const counts = (c: Partial<FleetSummary['counts']>) => ({
   failed: 0,
   alreadyStarted: 0,
   skipped: 0,
+  deferred: 0,
   ...c,
 });
 
@@ -18,6 +19,7 @@ const part = (accountId: string, a: Partial<AccountSummary>): AccountSummary => 
   failed: [],
   alreadyStarted: [],
   skipped: [],
+  deferred: [],
   counts: counts({}),
   ...a,
 });
@@ -33,13 +35,16 @@ describe('the fleet table (rotate-fleet --wait)', () => {
       }),
       accounts: [part('111111111111', {})],
       failedAccounts: [],
+      accountCounts: { listed: 1, failed: 0 },
+      bucket: 'iam-key-rotator-fleet-test',
+      summaryKey: 'runs/run-1/summary.json',
     };
     expect(fleetTable(summary).split('\n')).toEqual([
       'USER   OUTCOME         DETAIL',
       'alice  rotated         ',
       'bob    skipped         keyYoung',
       '',
-      'rotated 1, planned 0, failed 0, alreadyStarted 0, skipped 1',
+      'rotated 1, planned 0, failed 0, alreadyStarted 0, skipped 1, deferred 0',
     ]);
   });
 
@@ -51,6 +56,7 @@ describe('the fleet table (rotate-fleet --wait)', () => {
       failed: [{ userName: 'bob', error: 'VaultWriteFailed' }],
       alreadyStarted: [],
       skipped: [],
+      deferred: [],
       counts: counts({ rotated: 2, failed: 1 }),
       accounts: [
         part('111111111111', { rotated: ['alice'], counts: counts({ rotated: 1 }) }),
@@ -62,6 +68,9 @@ describe('the fleet table (rotate-fleet --wait)', () => {
         part('333333333333', { error: 'TargetAccountAccessError' }),
       ],
       failedAccounts: [{ accountId: '333333333333', error: 'TargetAccountAccessError', cause: '…' }],
+      accountCounts: { listed: 2, failed: 1 },
+      bucket: 'iam-key-rotator-fleet-test',
+      summaryKey: 'runs/run-1/summary.json',
     };
     expect(fleetTable(summary).split('\n')).toEqual([
       'ACCOUNT       USER   OUTCOME         DETAIL',
@@ -70,10 +79,10 @@ describe('the fleet table (rotate-fleet --wait)', () => {
       '222222222222  bob    failed          VaultWriteFailed',
       '333333333333         notListed       TargetAccountAccessError',
       '',
-      '111111111111: rotated 1, planned 0, failed 0, alreadyStarted 0, skipped 0',
-      '222222222222: rotated 1, planned 0, failed 1, alreadyStarted 0, skipped 0',
+      '111111111111: rotated 1, planned 0, failed 0, alreadyStarted 0, skipped 0, deferred 0',
+      '222222222222: rotated 1, planned 0, failed 1, alreadyStarted 0, skipped 0, deferred 0',
       '333333333333: not listed (TargetAccountAccessError), none of its users started',
-      'all accounts: rotated 2, planned 0, failed 1, alreadyStarted 0, skipped 0',
+      'all accounts: rotated 2, planned 0, failed 1, alreadyStarted 0, skipped 0, deferred 0',
     ]);
   });
 

@@ -4,25 +4,43 @@ import { GenerateMacCommand, VerifyMacCommand } from '@aws-sdk/client-kms';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Candidates } from '../../functions/commons/fleet-input.js';
+import type { AccountListed, AccountListing, DueUser } from '../../functions/commons/fleet-input.js';
+import { runKeys } from '../../functions/commons/fleet-store.js';
 import {
   ACCOUNT_ID,
   CLAIM_KEY_ID,
   EXECUTION,
+  FLEET_BUCKET,
+  FLEET_BUCKET_ENV,
+  FLEET_KEY_ARN,
   PIN_KEY_ID,
   rejectionOf,
   resetBeforeEach,
   sdkError,
   tagMac,
   useFakeKms,
+  useFakeS3,
   useHandler,
 } from './support.js';
 
-const { handler, deployment, vault } = useHandler<Candidates>(
+const { handler, deployment, vault } = useHandler<AccountListed>(
   () => import('../../functions/listCandidates.js'),
 );
 const iam = resetBeforeEach(mockClient(IAMClient));
 const sts = resetBeforeEach(mockClient(STSClient));
+// The fleet's bucket: what listCandidates writes is what these tests read.
+const { bucket } = useFakeS3();
+const KEYS = runKeys(EXECUTION);
+
+type Handler = (event: unknown) => Promise<AccountListed>;
+
+/** One account's listing (its own, unless named): the result, the due users' JSON Lines and the account's record. */
+async function list(input: unknown, options: { accountId?: string; fn?: Handler } = {}) {
+  const accountId = options.accountId ?? ACCOUNT_ID;
+  const result = await (options.fn ?? handler)({ input, execution: EXECUTION, accountId });
+  const due = bucket.objects.has(KEYS.due(accountId)) ? bucket.jsonLines<DueUser>(KEYS.due(accountId)) : [];
+  return { result, due, listing: bucket.json<AccountListing>(KEYS.account(accountId)) };
+}
 
 // KMS's HMAC keys, faked as support.ts does for every unit test; listCandidates may only verify.
 const { kms } = useFakeKms();
@@ -61,8 +79,8 @@ function claim(userName: string, claimedAt: Date, keys: string[], how: 'signed' 
   ];
 }
 
-/** What the handlers here read besides setHandlerEnv's: the rotated path and the deployment's own account. */
-const FLEET_ENV = { ROTATOR_USER_PATH: '/rotated/', ROTATOR_ACCOUNT_ID: ACCOUNT_ID };
+/** What the handlers here read besides setHandlerEnv's: the rotated path, the own account, the fleet's bucket. */
+const FLEET_ENV = { ROTATOR_USER_PATH: '/rotated/', ROTATOR_ACCOUNT_ID: ACCOUNT_ID, ...FLEET_BUCKET_ENV };
 
 beforeAll(() => {
   Object.assign(process.env, FLEET_ENV);
@@ -166,14 +184,14 @@ describe('listCandidates', () => {
         keys: [key('AKIASTALE00000000001', 120)],
       },
     });
-    const candidates = await handler({ input: { maxKeyAgeDays: 90 }, execution: EXECUTION });
-    expect(candidates.due.map((u) => [u.userName, u.accessKeyId, u.keyAgeDays, u.vaultPath])).toEqual([
+    const { result, due, listing } = await list({ maxKeyAgeDays: 90 });
+    expect(due.map((u) => [u.userName, u.accessKeyId, u.keyAgeDays, u.vaultPath])).toEqual([
       ['due', 'AKIADUE0000000000001', 120, 'aws/iam-users/due'],
       ['staleClaim', 'AKIASTALE00000000001', 120, 'aws/iam-users/staleClaim'],
     ]);
-    expect(candidates.failedUsers).toEqual([]);
-    expect(candidates.due[0]?.executionName).toMatch(/^fleet-[0-9a-f]{16}-due$/);
-    expect(candidates.skipped).toEqual(
+    expect(listing.failedUsers).toEqual([]);
+    expect(due[0]?.executionName).toMatch(/^fleet-[0-9a-f]{16}-due$/);
+    expect(listing.skipped).toEqual(
       [
         { userName: 'untagged', reason: 'notTagged' },
         { userName: 'young', reason: 'keyYoung' },
@@ -183,15 +201,39 @@ describe('listCandidates', () => {
       ].map((skipped) => ({ accountId: ACCOUNT_ID, ...skipped })),
     );
     // No accounts asked for: the deployment's own, with its own credentials.
-    expect(candidates.due.every((u) => u.accountId === ACCOUNT_ID)).toBe(true);
-    expect(candidates).toMatchObject({
-      accounts: [{ accountId: ACCOUNT_ID, skippedTotal: 5 }],
-      failedAccounts: [],
-      dryRun: false,
-      maxConcurrency: 5,
-      userDefaults: {},
+    expect(due.every((u) => u.accountId === ACCOUNT_ID)).toBe(true);
+    expect(result).toEqual({
+      accountId: ACCOUNT_ID,
+      due: 2,
+      deferred: 0,
+      skipped: 5,
+      failedUsers: 0,
+      dueKey: `runs/run-1/due/${ACCOUNT_ID}.jsonl`,
     });
+    expect(listing).toMatchObject({ accountId: ACCOUNT_ID, due: 2, maxDuePerAccount: 1000, deferred: [] });
     expect(sts.calls()).toHaveLength(0);
+  });
+
+  it('writes only under its run’s prefix, each object sealed with the bucket’s key (SSE-KMS, a bucket key), names and ids only', async () => {
+    users({ due: { tags: OPTED_IN, keys: [key('AKIADUE0000000000001', 120)] } });
+    await list({});
+    expect([...bucket.objects.keys()].sort()).toEqual([
+      `runs/run-1/accounts/${ACCOUNT_ID}.json`,
+      `runs/run-1/due/${ACCOUNT_ID}.jsonl`,
+    ]);
+    for (const { put, body } of bucket.objects.values()) {
+      expect(put).toMatchObject({
+        Bucket: FLEET_BUCKET,
+        ServerSideEncryption: 'aws:kms',
+        SSEKMSKeyId: FLEET_KEY_ARN,
+        BucketKeyEnabled: true,
+      });
+      expect(body).not.toContain('served-secret');
+    }
+    // A retried invocation writes the same objects again.
+    const first = new Map([...bucket.objects].map(([k, v]) => [k, v.body]));
+    await list({});
+    expect(new Map([...bucket.objects].map(([k, v]) => [k, v.body]))).toEqual(first);
   });
 
   it('lets a user with an Inactive second key through when the defaults allow deleting it; allUsersInPath ignores tags', async () => {
@@ -199,16 +241,20 @@ describe('listCandidates', () => {
     users({
       pair: { keys: [key('AKIAPAIR000000000001', 200), key('AKIAPAIR000000000002', 300, 'Inactive')] },
     });
-    const candidates = await allowing({
-      input: { allUsersInPath: true, userDefaults: { deleteInactiveKey: true } },
-      execution: EXECUTION,
-    });
-    expect(candidates.due.map((u) => u.userName)).toEqual(['pair']);
+    const { due } = await list(
+      { allUsersInPath: true, userDefaults: { deleteInactiveKey: true } },
+      { fn: allowing },
+    );
+    expect(due.map((u) => u.userName)).toEqual(['pair']);
   });
 
   it('refuses defaults that ask to delete an Inactive key where the deployment does not allow it', async () => {
     const error = await rejectionOf(
-      handler({ input: { userDefaults: { deleteInactiveKey: true } }, execution: EXECUTION }),
+      handler({
+        input: { userDefaults: { deleteInactiveKey: true } },
+        execution: EXECUTION,
+        accountId: ACCOUNT_ID,
+      }),
     );
     expect(error.name).toBe('InvalidInputError');
     expect(error.message).toContain('allowDeleteInactiveKey is false');
@@ -221,34 +267,94 @@ describe('listCandidates', () => {
       { allUsersInPath: true, tagKey: 'team' },
       { userDefaults: { graceSeconds: 10 } },
       { userDefaults: { userName: 'x' } },
+      { maxDuePerAccount: 0 },
+      { maxDuePerAccount: 10_001 },
+      { maxDuePerAccount: 1.5 },
     ]) {
-      const error = await rejectionOf(handler({ input, execution: EXECUTION }));
+      const error = await rejectionOf(handler({ input, execution: EXECUTION, accountId: ACCOUNT_ID }));
       expect(error.name, JSON.stringify(input)).toBe('InvalidInputError');
     }
+    for (const event of [
+      { input: {}, execution: EXECUTION },
+      { input: {}, execution: EXECUTION, accountId: '12345' },
+    ]) {
+      expect((await rejectionOf(handler(event))).name).toBe('InvalidInputError');
+    }
     expect(iam.calls()).toHaveLength(0);
+    expect(bucket.objects.size).toBe(0);
   });
 
-  it('refuses cleanly, naming the limit, when more users are due than one fleet execution can hand over', async () => {
-    const many: Record<string, Fixture> = {};
-    for (let i = 0; i < 401; i++)
-      many[`u${i}`] = { tags: OPTED_IN, keys: [key(`AKIA${String(i).padStart(16, '0')}`, 100)] };
-    users(many);
-    const error = await rejectionOf(handler({ input: {}, execution: EXECUTION }));
-    expect(error.name).toBe('FleetTooLargeError');
-    expect(error.message).toContain('401 users are due');
+  it('takes the oldest keys first up to maxDuePerAccount; the rest are deferred, oldest first, not failed', async () => {
+    const fixtures: Record<string, Fixture> = {};
+    // Listed in name order, aged in no order: u00 is 100 days old, u07 the oldest at 170.
+    const ages = [100, 150, 120, 160, 110, 140, 130, 170, 105, 115, 125, 135];
+    ages.forEach((ageDays, i) => {
+      const name = `u${String(i).padStart(2, '0')}`;
+      fixtures[name] = { tags: OPTED_IN, keys: [key(`AKIA${name.toUpperCase().padEnd(16, '0')}`, ageDays)] };
+    });
+    users(fixtures);
+    const { result, due, listing } = await list({ maxDuePerAccount: 10 });
+    const byAge = Object.keys(fixtures).sort(
+      (a, b) => (ages[Number(b.slice(1))] ?? 0) - (ages[Number(a.slice(1))] ?? 0),
+    );
+    expect(due.map((u) => u.userName)).toEqual(byAge.slice(0, 10));
+    expect(listing.deferred).toEqual(
+      byAge.slice(10).map((userName) => ({
+        accountId: ACCOUNT_ID,
+        userName,
+        keyAgeDays: ages[Number(userName.slice(1))],
+      })),
+    );
+    expect(listing.deferred.map((d) => d.keyAgeDays)).toEqual([105, 100]);
+    expect(listing.failedUsers).toEqual([]);
+    expect(result).toMatchObject({ due: 10, deferred: 2, failedUsers: 0 });
+    expect(listing.maxDuePerAccount).toBe(10);
   });
 
-  it('names at most 200 skipped users but counts them all, so a large path never blocks a fleet', async () => {
+  it('a user the rotator cannot place frees its place for the next oldest: failed, never deferred', async () => {
+    users({
+      oldest: { tags: OPTED_IN, keys: [key('AKIAOLDEST0000000001', 300)], servedAt: null },
+      second: { tags: OPTED_IN, keys: [key('AKIASECOND0000000001', 200)] },
+      third: { tags: OPTED_IN, keys: [key('AKIATHIRD00000000001', 150)] },
+      fourth: { tags: OPTED_IN, keys: [key('AKIAFOURTH0000000001', 100)] },
+    });
+    const { due, listing } = await list({ maxDuePerAccount: 2 });
+    expect(due.map((u) => u.userName)).toEqual(['second', 'third']);
+    expect(listing.failedUsers.map((f) => [f.userName, f.error])).toEqual([['oldest', 'InvalidInputError']]);
+    expect(listing.deferred.map((d) => d.userName)).toEqual(['fourth']);
+  });
+
+  it('takes the deployment’s maxDuePerAccount by default, and refuses an input asking for more', async () => {
+    const capped = await deployment({ ...FLEET_ENV, ROTATOR_MAX_DUE_PER_ACCOUNT: '2' });
+    users({
+      a: { tags: OPTED_IN, keys: [key('AKIAA000000000000001', 100)] },
+      b: { tags: OPTED_IN, keys: [key('AKIAB000000000000001', 200)] },
+      c: { tags: OPTED_IN, keys: [key('AKIAC000000000000001', 300)] },
+    });
+    const { due, listing } = await list({}, { fn: capped });
+    expect(due.map((u) => u.userName)).toEqual(['c', 'b']);
+    expect(listing.deferred.map((d) => d.userName)).toEqual(['a']);
+    // An input may lower it.
+    expect((await list({ maxDuePerAccount: 1 }, { fn: capped })).due.map((u) => u.userName)).toEqual(['c']);
+    const error = await rejectionOf(
+      capped({ input: { maxDuePerAccount: 3 }, execution: EXECUTION, accountId: ACCOUNT_ID }),
+    );
+    expect(error.name).toBe('InvalidInputError');
+    expect(error.message).toContain("maxDuePerAccount: 3 is above the deployment's maxDuePerAccount (2)");
+  });
+
+  it('lists 3,000 users not due in full in its record and returns only counts: a large path never blocks a fleet', async () => {
     const many: Record<string, Fixture> = {
       due: { tags: OPTED_IN, keys: [key('AKIADUE0000000000001', 100)] },
     };
     for (let i = 0; i < 3000; i++) many[`x${i}`] = { keys: [key(`AKIA${String(i).padStart(16, '0')}`, 100)] };
     users(many);
-    const candidates = await handler({ input: {}, execution: EXECUTION });
-    expect(candidates.due.map((u) => u.userName)).toEqual(['due']);
-    expect(candidates.skipped).toHaveLength(200);
-    expect(candidates.skipped[0]).toEqual({ accountId: ACCOUNT_ID, userName: 'x0', reason: 'notTagged' });
-    expect(candidates.skippedTotal).toBe(3000);
+    const { result, due, listing } = await list({});
+    expect(due.map((u) => u.userName)).toEqual(['due']);
+    expect(listing.skipped).toHaveLength(3000);
+    expect(listing.skipped[0]).toEqual({ accountId: ACCOUNT_ID, userName: 'x0', reason: 'notTagged' });
+    expect(result.skipped).toBe(3000);
+    expect(Buffer.byteLength(JSON.stringify(result))).toBeLessThan(1024);
   });
 });
 
@@ -274,13 +380,13 @@ describe('listCandidates places each due user where createKey would serve its ke
         servedAt: 'aws/iam-users/team,a/comma',
       }),
     });
-    const candidates = await handler({ input: {}, execution: EXECUTION });
+    const candidates = await list({});
     expect(candidates.due.map((u) => [u.userName, u.vaultPath])).toEqual([
       ['plain', 'aws/iam-users/plain'],
       ['vendor', 'aws/iam-users/vendors/vendor'],
       ['comma', 'aws/iam-users/team,a/comma'],
     ]);
-    expect(candidates.failedUsers).toEqual([]);
+    expect(candidates.listing.failedUsers).toEqual([]);
     // Two pins verified, never signed: listCandidates may only verify.
     expect(kms.commandCalls(VerifyMacCommand).map((c) => c.args[0].input.KeyId)).toEqual([
       PIN_KEY_ID,
@@ -295,9 +401,9 @@ describe('listCandidates places each due user where createKey would serve its ke
       nowhere: due('nowhere', { servedAt: null }),
       other: due('other'),
     });
-    const candidates = await handler({ input: {}, execution: EXECUTION });
+    const candidates = await list({});
     expect(candidates.due.map((u) => u.userName)).toEqual(['other']);
-    expect(candidates.failedUsers).toEqual([
+    expect(candidates.listing.failedUsers).toEqual([
       {
         accountId: ACCOUNT_ID,
         userName: 'custom',
@@ -313,9 +419,9 @@ describe('listCandidates places each due user where createKey would serve its ke
         cause: expect.stringContaining('nothing proves its consumers read aws/iam-users/nowhere') as string,
       },
     ]);
-    expect(candidates.failedUsers[0]?.cause).toContain('"adoptVaultPath": true');
+    expect(candidates.listing.failedUsers[0]?.cause).toContain('"adoptVaultPath": true');
     // A due user placed nowhere is not skipped either.
-    expect(candidates.skippedTotal).toBe(0);
+    expect(candidates.result.skipped).toBe(0);
   });
 
   it('reports a user whose tags IAM refuses failed with the error name, and lists the others', async () => {
@@ -323,9 +429,9 @@ describe('listCandidates places each due user where createKey would serve its ke
     iam
       .on(ListUserTagsCommand, { UserName: 'refused' })
       .rejects(sdkError('AccessDenied', 403, { Code: 'AccessDenied' }));
-    const candidates = await handler({ input: {}, execution: EXECUTION });
+    const candidates = await list({});
     expect(candidates.due.map((u) => u.userName)).toEqual(['other']);
-    expect(candidates.failedUsers).toEqual([
+    expect(candidates.listing.failedUsers).toEqual([
       {
         accountId: ACCOUNT_ID,
         userName: 'refused',
@@ -335,28 +441,29 @@ describe('listCandidates places each due user where createKey would serve its ke
     ]);
   });
 
-  it('names at most 100 users it did not start and counts them all, so taggers cannot make the fleet too large', async () => {
+  it('records every user it did not start and returns 5 names at most, so taggers cannot make the fleet’s state large', async () => {
     const fixtures = Object.fromEntries(
       Array.from({ length: 105 }, (_, i) => [`lost-${i}`, due(`lost-${i}`, { servedAt: null })]),
     );
     users({ ...fixtures, other: due('other') });
-    const candidates = await handler({ input: {}, execution: EXECUTION });
+    const candidates = await list({});
     expect(candidates.due.map((u) => u.userName)).toEqual(['other']);
-    expect(candidates.failedUsers).toHaveLength(100);
-    expect(candidates.failedUsersTotal).toBe(105);
+    expect(candidates.listing.failedUsers).toHaveLength(105);
+    expect(candidates.result.failedUsers).toBe(105);
+    expect(candidates.result.failedUserNames).toEqual(['lost-0', 'lost-1', 'lost-2', 'lost-3', 'lost-4']);
   });
 
   it('reports a user whose default path holds another user’s key, or no key pair, failed', async () => {
     users({ borrowed: due('borrowed', { servedAt: null }), broken: due('broken', { servedAt: null }) });
     serve('aws/iam-users/borrowed', 'AKIASOMEONEELSE00001');
     vault().writeSecret({ mount: 'secret', path: 'aws/iam-users/broken', data: { note: 'no key here' } });
-    const candidates = await handler({ input: {}, execution: EXECUTION });
+    const candidates = await list({});
     expect(candidates.due).toEqual([]);
-    expect(candidates.failedUsers.map((f) => [f.userName, f.error])).toEqual([
+    expect(candidates.listing.failedUsers.map((f) => [f.userName, f.error])).toEqual([
       ['borrowed', 'InvalidInputError'],
       ['broken', 'VaultDataError'],
     ]);
-    expect(candidates.failedUsers[0]?.cause).toContain(
+    expect(candidates.listing.failedUsers[0]?.cause).toContain(
       'AKIASOMEONEELSE00001, which is not a key of this user',
     );
   });
@@ -383,15 +490,15 @@ describe('listCandidates places each due user where createKey would serve its ke
         ),
       }),
     });
-    const candidates = await handler({ input: {}, execution: EXECUTION });
+    const candidates = await list({});
     expect(candidates.due).toEqual([]);
-    expect(candidates.failedUsers.map((f) => [f.userName, f.error])).toEqual([
+    expect(candidates.listing.failedUsers.map((f) => [f.userName, f.error])).toEqual([
       ['rewritten', 'InvalidInputError'],
       ['copied', 'InvalidInputError'],
       ['unsigned', 'InvalidInputError'],
       ['macOnly', 'InvalidInputError'],
     ]);
-    for (const failed of candidates.failedUsers) {
+    for (const failed of candidates.listing.failedUsers) {
       expect(failed.cause, failed.userName).toContain(
         `the pin of '${failed.userName}' was changed outside the rotator`,
       );
@@ -407,9 +514,9 @@ describe('listCandidates places each due user where createKey would serve its ke
       }),
     });
     serve('aws/iam-users/old-home/moved', 'AKIAMOVEDRETIRED0001');
-    const candidates = await handler({ input: {}, execution: EXECUTION });
+    const candidates = await list({});
     expect(candidates.due).toEqual([]);
-    expect(candidates.failedUsers).toEqual([
+    expect(candidates.listing.failedUsers).toEqual([
       {
         accountId: ACCOUNT_ID,
         userName: 'moved',
@@ -435,8 +542,8 @@ describe('listCandidates places each due user where createKey would serve its ke
         tags: claim('future', new Date(now.getTime() + 3_600_000), [], 'signed'),
       }),
     });
-    const candidates = await handler({ input: {}, execution: EXECUTION });
-    expect(candidates.skipped).toEqual([
+    const candidates = await list({});
+    expect(candidates.listing.skipped).toEqual([
       { accountId: ACCOUNT_ID, userName: 'running', reason: 'rotationRunning' },
     ]);
     expect(candidates.due.map((u) => u.userName)).toEqual([
@@ -453,7 +560,7 @@ describe('listCandidates places each due user where createKey would serve its ke
 
   it('does not verify a stale claim: it holds nobody back', async () => {
     users({ stale: due('stale', { tags: claim('stale', daysAgo(1), [], 'signed') }) });
-    const candidates = await handler({ input: {}, execution: EXECUTION });
+    const candidates = await list({});
     expect(candidates.due.map((u) => u.userName)).toEqual(['stale']);
     expect(kms.commandCalls(VerifyMacCommand)).toHaveLength(0);
   });
@@ -525,7 +632,7 @@ describe('listCandidates across accounts', () => {
 
   const due = (id: string): Fixture => ({ tags: OPTED_IN, keys: [key(id, 120)] });
 
-  it('lists each account asked for with its credentials; a user of the same name gets a child per account', async () => {
+  it('lists each account asked for with its credentials, one invocation each; a user of the same name gets a child per account', async () => {
     const fleet = await deployment(ACCOUNTS_ENV);
     accounts({
       [ACCOUNT_ID]: { shared: due('AKIAOWN0000000000001') },
@@ -534,21 +641,26 @@ describe('listCandidates across accounts', () => {
         young: { tags: OPTED_IN, keys: [key('AKIAYOUNG00000000001', 3)] },
       },
     });
-    const candidates = await fleet({ input: { accountIds: [ACCOUNT_ID, MEMBER] }, execution: EXECUTION });
-    expect(candidates.due.map((u) => [u.accountId, u.userName, u.accessKeyId])).toEqual([
+    const input = { accountIds: [ACCOUNT_ID, MEMBER] };
+    const own = await list(input, { fn: fleet, accountId: ACCOUNT_ID });
+    const member = await list(input, { fn: fleet, accountId: MEMBER });
+    expect([...own.due, ...member.due].map((u) => [u.accountId, u.userName, u.accessKeyId])).toEqual([
       [ACCOUNT_ID, 'shared', 'AKIAOWN0000000000001'],
       [MEMBER, 'shared', 'AKIAMEMBER0000000001'],
     ]);
-    const [own, member] = candidates.due.map((u) => u.executionName);
-    expect(own).toMatch(/^fleet-[0-9a-f]{16}-shared$/);
-    expect(member).toMatch(/^fleet-[0-9a-f]{16}-shared$/);
-    expect(member).not.toBe(own);
-    expect(candidates.skipped).toEqual([{ accountId: MEMBER, userName: 'young', reason: 'keyYoung' }]);
-    expect(candidates.accounts).toEqual([
-      { accountId: ACCOUNT_ID, skippedTotal: 0 },
-      { accountId: MEMBER, skippedTotal: 1 },
+    const [ownName, memberName] = [...own.due, ...member.due].map((u) => u.executionName);
+    expect(ownName).toMatch(/^fleet-[0-9a-f]{16}-shared$/);
+    expect(memberName).toMatch(/^fleet-[0-9a-f]{16}-shared$/);
+    expect(memberName).not.toBe(ownName);
+    expect([...own.listing.skipped, ...member.listing.skipped]).toEqual([
+      { accountId: MEMBER, userName: 'young', reason: 'keyYoung' },
     ]);
-    expect(candidates.failedAccounts).toEqual([]);
+    expect([own.result, member.result].map((r) => [r.accountId, r.skipped])).toEqual([
+      [ACCOUNT_ID, 0],
+      [MEMBER, 1],
+    ]);
+    // Each account its own objects.
+    expect(member.result.dueKey).toBe(`runs/run-1/due/${MEMBER}.jsonl`);
     // One AssumeRole, as listCandidates, for the member account only.
     expect(sts.commandCalls(AssumeRoleCommand).map((c) => c.args[0].input)).toEqual([
       {
@@ -561,64 +673,76 @@ describe('listCandidates across accounts', () => {
     ]);
   });
 
-  it('records an account whose target role is refused and lists the others (allowedAccounts: every allowed account)', async () => {
+  it('an account whose target role is refused throws TargetAccountAccessError after recording it; nothing is due there, the others list (allowedAccounts)', async () => {
     const fleet = await deployment(ACCOUNTS_ENV);
     accounts({
       [ACCOUNT_ID]: { alice: due('AKIAOWN0000000000001') },
       [MEMBER]: { bob: due('AKIAMEMBER0000000001') },
       [NO_ROLE]: { carol: due('AKIANOROLE0000000001') },
     });
-    const candidates = await fleet({ input: { allowedAccounts: true }, execution: EXECUTION });
-    expect(candidates.due.map((u) => [u.accountId, u.userName])).toEqual([
+    const input = { allowedAccounts: true };
+    const listed = [await list(input, { fn: fleet }), await list(input, { fn: fleet, accountId: MEMBER })];
+    expect(listed.flatMap((l) => l.due).map((u) => [u.accountId, u.userName])).toEqual([
       [ACCOUNT_ID, 'alice'],
       [MEMBER, 'bob'],
     ]);
-    expect(candidates.accounts.map((a) => a.accountId)).toEqual([ACCOUNT_ID, MEMBER]);
-    expect(candidates.failedAccounts).toEqual([
-      {
-        accountId: NO_ROLE,
-        error: 'TargetAccountAccessError',
-        cause: expect.stringContaining(
-          `cannot assume arn:aws:iam::${NO_ROLE}:role/iam-key-rotator-target (AccessDenied)`,
-        ) as string,
-      },
-    ]);
-  });
-
-  it('fails as a whole when its only account cannot be listed: nothing is due, nothing recorded', async () => {
-    const fleet = await deployment(ACCOUNTS_ENV);
-    accounts({ [NO_ROLE]: { carol: due('AKIANOROLE0000000001') } });
-    const error = await rejectionOf(fleet({ input: { accountIds: [NO_ROLE] }, execution: EXECUTION }));
+    iam.resetHistory();
+    const error = await rejectionOf(fleet({ input, execution: EXECUTION, accountId: NO_ROLE }));
     expect(error.name).toBe('TargetAccountAccessError');
+    expect(bucket.json(KEYS.account(NO_ROLE))).toEqual({
+      accountId: NO_ROLE,
+      error: 'TargetAccountAccessError',
+      cause: expect.stringContaining(
+        `cannot assume arn:aws:iam::${NO_ROLE}:role/iam-key-rotator-target (AccessDenied)`,
+      ) as string,
+    });
+    expect(bucket.objects.has(KEYS.due(NO_ROLE))).toBe(false);
     expect(iam.calls()).toHaveLength(1);
   });
 
-  it('refuses an account the deployment may not rotate in before any call', async () => {
+  it('refuses an account the deployment may not rotate in, or the input does not list, before any call', async () => {
     const fleet = await deployment(ACCOUNTS_ENV);
     for (const accountIds of [['444444444444'], [ACCOUNT_ID, '444444444444']]) {
-      const error = await rejectionOf(fleet({ input: { accountIds }, execution: EXECUTION }));
+      const error = await rejectionOf(
+        fleet({ input: { accountIds }, execution: EXECUTION, accountId: ACCOUNT_ID }),
+      );
       expect(error.name).toBe('InvalidInputError');
       expect(error.message).toContain('444444444444 is not an account this deployment may rotate in');
     }
+    // The account comes from the state: one the input does not list is refused too.
+    for (const [input, accountId] of [
+      [{ accountIds: [ACCOUNT_ID] }, MEMBER],
+      [{}, MEMBER],
+      [{ allowedAccounts: true }, '444444444444'],
+    ] as const) {
+      const error = await rejectionOf(fleet({ input, execution: EXECUTION, accountId }));
+      expect(error.name).toBe('InvalidInputError');
+      expect(error.message).toContain(`accountId: ${accountId} is not an account this fleet lists`);
+    }
     // A deployment without allowed accounts rotates in its own only.
     const own = await deployment(FLEET_ENV);
-    const error = await rejectionOf(own({ input: { accountIds: [MEMBER] }, execution: EXECUTION }));
+    const error = await rejectionOf(
+      own({ input: { accountIds: [MEMBER] }, execution: EXECUTION, accountId: MEMBER }),
+    );
     expect(error.name).toBe('InvalidInputError');
     expect(iam.calls()).toHaveLength(0);
     expect(sts.calls()).toHaveLength(0);
+    expect(bucket.objects.size).toBe(0);
   });
 
-  it('counts the due users of every account against the limit of one fleet execution', async () => {
+  it('holds each account to its own maxDuePerAccount: no count across accounts', async () => {
     const fleet = await deployment(ACCOUNTS_ENV);
     const many = (prefix: string) =>
       Object.fromEntries(
         Array.from({ length: 201 }, (_, i) => [`u${i}`, due(`AKIA${prefix}${String(i).padStart(12, '0')}`)]),
       );
     accounts({ [ACCOUNT_ID]: many('OWN0'), [MEMBER]: many('MEMB') });
-    const error = await rejectionOf(
-      fleet({ input: { accountIds: [ACCOUNT_ID, MEMBER] }, execution: EXECUTION }),
-    );
-    expect(error.name).toBe('FleetTooLargeError');
-    expect(error.message).toContain('402 users are due');
+    const input = { accountIds: [ACCOUNT_ID, MEMBER], maxDuePerAccount: 200 };
+    for (const accountId of [ACCOUNT_ID, MEMBER]) {
+      const { result, due: dueUsers, listing } = await list(input, { fn: fleet, accountId });
+      expect(result).toMatchObject({ due: 200, deferred: 1, failedUsers: 0 });
+      expect(dueUsers).toHaveLength(200);
+      expect(listing.deferred).toHaveLength(1);
+    }
   });
 });

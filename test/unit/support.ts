@@ -15,6 +15,13 @@ import {
   VerifyMacCommand,
   type VerifyMacRequest,
 } from '@aws-sdk/client-kms';
+import {
+  GetObjectCommand,
+  NoSuchKey,
+  PutObjectCommand,
+  type PutObjectCommandInput,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, vi } from 'vitest';
 import { startVaultEmulator, type VaultEmulator } from '../../local-stack/vault/index.js';
@@ -474,4 +481,66 @@ export function signedClaimTags(
     'iam-key-rotator:claim': claim,
     'iam-key-rotator:claim-mac': `v1 ${mac}`,
   };
+}
+
+/** The fleet's bucket and its key, as serverless.yml gives them to the fleet's functions. */
+export const FLEET_BUCKET = 'iam-key-rotator-fleet-test';
+export const FLEET_KEY_ARN = 'arn:aws:kms:eu-west-1:123456789012:key/00fleet0-12ab-34cd-56ef-1234567890ab';
+export const FLEET_BUCKET_ENV = {
+  ROTATOR_FLEET_BUCKET: FLEET_BUCKET,
+  ROTATOR_FLEET_BUCKET_KEY_ID: FLEET_KEY_ARN,
+};
+
+/** The fleet's bucket as a mocked S3Client keeps it: each object's text and the PutObject that wrote it. */
+export interface FakeBucket {
+  objects: Map<string, { body: string; put: PutObjectCommandInput }>;
+  /** The object's text; throws when there is none. */
+  text(key: string): string;
+  json<T>(key: string): T;
+  jsonLines<T>(key: string): T[];
+  /** Stores an object as if it had been written (what another step or Step Functions wrote). */
+  seed(key: string, value: unknown): void;
+}
+
+const mockS3 = () => mockClient(S3Client);
+
+/** Mocks every S3Client with one bucket (FLEET_BUCKET) that starts empty in each test. */
+export function useFakeS3(): { s3: ReturnType<typeof mockS3>; bucket: FakeBucket } {
+  const s3 = mockS3();
+  const objects = new Map<string, { body: string; put: PutObjectCommandInput }>();
+  const text = (key: string) => {
+    const object = objects.get(key);
+    if (!object) throw new Error(`no object ${key} in the fake bucket`);
+    return object.body;
+  };
+  const bucket: FakeBucket = {
+    objects,
+    text,
+    json: <T>(key: string) => JSON.parse(text(key)) as T,
+    jsonLines: <T>(key: string) =>
+      text(key)
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as T),
+    seed: (key, value) => {
+      const body = typeof value === 'string' ? value : JSON.stringify(value);
+      objects.set(key, { body, put: { Bucket: FLEET_BUCKET, Key: key } });
+    },
+  };
+  resetBeforeEach(s3, (mock) => {
+    objects.clear();
+    mock.on(PutObjectCommand).callsFake((input: PutObjectCommandInput) => {
+      if (input.Bucket !== FLEET_BUCKET) return Promise.reject(sdkError('NoSuchBucket', 404));
+      objects.set(input.Key ?? '', { body: String(input.Body), put: input });
+      return Promise.resolve({ ETag: '"etag"' });
+    });
+    mock.on(GetObjectCommand).callsFake((input: { Bucket?: string; Key?: string }) => {
+      const object = input.Bucket === FLEET_BUCKET ? objects.get(input.Key ?? '') : undefined;
+      if (!object) {
+        return Promise.reject(new NoSuchKey({ message: 'The specified key does not exist.', $metadata: {} }));
+      }
+      return Promise.resolve({ Body: { transformToString: () => Promise.resolve(object.body) } });
+    });
+  });
+  return { s3, bucket };
 }

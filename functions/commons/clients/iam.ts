@@ -18,10 +18,10 @@ interface IamClients {
 let own: IamClients | undefined;
 /** Clients acting in other accounts, by account, step and execution; the least recently used are dropped. */
 const assumed = new Map<string, IamClients>();
-/** Above listCandidates' PARALLEL_ACCOUNTS (a test checks), so a fleet run seldom assumes a role twice. */
+/** Above the fleet machine's ListAccounts MaxConcurrency (a test checks), so a fleet run seldom assumes a role twice. */
 export const MAX_ASSUMED = 16;
 /**
- * A dropped client may still be in use by the running invocation (listCandidates holds one per
+ * A dropped client may still be in use by a running invocation (listCandidates holds one for the
  * account it lists): it is closed only once no invocation could still be running, Lambda's 15 minutes.
  */
 export const CLOSE_DROPPED_AFTER_MS = 15 * 60 * 1000;

@@ -84,3 +84,15 @@ describe('childExecutionName', () => {
     expect(name).toMatch(/^[\w.@+=-]+$/);
   });
 });
+
+describe('FleetInput maxDuePerAccount', () => {
+  it('takes 1..10,000 whole users, and leaves it unset (the deployment’s) when not given', () => {
+    expect(FleetInput.parse({ maxDuePerAccount: 1 }).maxDuePerAccount).toBe(1);
+    expect(FleetInput.parse({ maxDuePerAccount: 10_000 }).maxDuePerAccount).toBe(10_000);
+    expect(FleetInput.parse({}).maxDuePerAccount).toBeUndefined();
+  });
+
+  it.each([0, 10_001, 2.5, '100', null])('refuses %j', (maxDuePerAccount) => {
+    expect(problems({ maxDuePerAccount }).join('; ')).toMatch(/^maxDuePerAccount: /);
+  });
+});

@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type * as IamClients from '../../../../functions/commons/clients/iam.js';
+import { FLEET_DEFINITION_PATH } from '../../../../local-stack/sfn/fleet.js';
 import { setAwsAuthEnv } from '../../support.js';
 
 // No AWS here: clients for another account assume its role only on their first call.
@@ -58,8 +60,12 @@ describe('iamClients eviction', () => {
     }
   });
 
-  it('holds more clients than listCandidates lists accounts at once', async () => {
-    const { PARALLEL_ACCOUNTS } = await import('../../../../functions/listCandidates.js');
-    expect(PARALLEL_ACCOUNTS).toBeLessThan(mod.MAX_ASSUMED);
+  // On the local stack every invocation shares one process: each account the fleet lists at once holds a client.
+  it('holds more clients than the fleet machine lists accounts at once', () => {
+    const fleet = JSON.parse(readFileSync(FLEET_DEFINITION_PATH, 'utf8')) as {
+      States: { ListAccounts: { MaxConcurrency: number } };
+    };
+    expect(fleet.States.ListAccounts.MaxConcurrency).toBeGreaterThan(0);
+    expect(fleet.States.ListAccounts.MaxConcurrency).toBeLessThan(mod.MAX_ASSUMED);
   });
 });
