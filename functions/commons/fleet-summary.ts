@@ -77,6 +77,7 @@ const MAX_CAUSE = 32_000;
 
 const tampered = (f: { cause?: string }) => Number(f.cause?.includes(TAMPER_PHRASE) ?? false);
 
+/** Who became what, from the children's results and the listing (failed: tampering first, then the children). */
 function outcomes(
   results: ChildResult[],
   listing: Pick<AccountListing, 'failedUsers' | 'skipped' | 'deferred'>,
@@ -196,12 +197,15 @@ export function fleetSummary(input: SummaryInput): FleetSummary {
   );
   const listings = input.accounts.flatMap((a) => ('listing' in a ? [a] : []));
   const failedAccounts = input.accounts.flatMap((a) => ('listing' in a ? [] : [a]));
+  const byAccount = new Map<string, ChildResult[]>();
+  for (const r of results) {
+    const theirs = byAccount.get(r.accountId);
+    if (theirs) theirs.push(r);
+    else byAccount.set(r.accountId, [r]);
+  }
   const listed = listings.map((a): AccountSummary => ({
     accountId: a.accountId,
-    ...outcomes(
-      results.filter((r) => r.accountId === a.accountId),
-      a.listing,
-    ),
+    ...outcomes(byAccount.get(a.accountId) ?? [], a.listing),
   }));
   const unlisted = failedAccounts.map((f): AccountSummary => ({
     accountId: f.accountId,

@@ -246,7 +246,7 @@ describe('the fleet across accounts (statemachine/rotate-fleet.asl.json on the l
     ]);
   });
 
-  it('accountIds: only the accounts named are listed; one account alone that cannot be listed fails the fleet as a whole', async () => {
+  it('accountIds: only the accounts named are listed; one account alone that cannot be listed is reported, nothing started', async () => {
     const homeUser = await accountUser(home, 'ids-home', { tag: 'ids', ageDays: 120 });
     const memberUser = await accountUser(MEMBER, 'ids-member', { tag: 'ids', ageDays: 120 });
     const noRoleUser = await accountUser(NO_ROLE, 'ids-no-role', { tag: 'ids', ageDays: 120 });
@@ -261,10 +261,16 @@ describe('the fleet across accounts (statemachine/rotate-fleet.asl.json on the l
     expect(await childOf(run.executionArn, homeUser)).toBeUndefined();
     await expectUnchanged(homeUser);
 
+    // One account alone is reported like any other: the fleet ends naming it, nothing started.
     const alone = await runFleet({ tagKey: TAG_KEY, tagValue: 'ids', accountIds: [NO_ROLE] });
     expect(alone.status).toBe('FAILED');
-    expect(alone.error).toBe('TargetAccountAccessError');
-    expect(alone.summary).toBeUndefined();
+    expect(alone.error).toBe('FleetRotationIncomplete');
+    expect(alone.cause).toContain(
+      `1 account(s) could not be listed, so none of their users was started: ${NO_ROLE} (TargetAccountAccessError: `,
+    );
+    expect(alone.summary?.accounts).toEqual([
+      expect.objectContaining({ accountId: NO_ROLE, error: 'TargetAccountAccessError' }),
+    ]);
     expect(await childOf(alone.executionArn, noRoleUser)).toBeUndefined();
     await expectUnchanged(noRoleUser);
   });
@@ -371,7 +377,10 @@ describe('the fleet across accounts (statemachine/rotate-fleet.asl.json on the l
     expect(run.stdout).toMatch(new RegExp(`^${NO_ROLE} +notListed +TargetAccountAccessError`, 'm'));
     // The member account's users of the other tests are skipped as not tagged.
     expect(run.stdout).toMatch(
-      new RegExp(`^${MEMBER}: rotated 1, planned 0, failed 0, alreadyStarted 0, skipped \\d+$`, 'm'),
+      new RegExp(
+        `^${MEMBER}: rotated 1, planned 0, failed 0, alreadyStarted 0, skipped \\d+, deferred 0$`,
+        'm',
+      ),
     );
     expect(run.stdout).toContain(
       `${NO_ROLE}: not listed (TargetAccountAccessError), none of its users started`,

@@ -170,6 +170,7 @@ describe('the fleet machine (statemachine/rotate-fleet.asl.json) on the local St
       failed: 0,
       alreadyStarted: 0,
       skipped: expect.any(Number),
+      deferred: 0,
     });
     expect(run.summary?.skipped).toEqual(
       expect.arrayContaining([
@@ -303,7 +304,7 @@ describe('the fleet machine (statemachine/rotate-fleet.asl.json) on the local St
         handlers: {
           listCandidates: async (event) => {
             const { handler } = await import('../../functions/listCandidates.js');
-            const candidates = await handler(event);
+            const listed = await handler(event);
             // The child as the fleet starts it (its task token aside: the lost attempt's is not known here).
             const input = JSON.stringify({
               userName: user.userName,
@@ -320,7 +321,7 @@ describe('the fleet machine (statemachine/rotate-fleet.asl.json) on the local St
               new StartExecutionCommand({ stateMachineArn: stack.stateMachineArn, name: childName, input }),
             );
             expect(again.executionArn).toBe(first.executionArn);
-            return candidates;
+            return listed;
           },
         },
       }),
