@@ -1,28 +1,24 @@
 // The alert resources: one SNS topic (its own KMS key, since EventBridge and CloudWatch cannot
 // publish to a topic under the AWS-managed key), the rule on failed, timed-out or aborted
 // executions of both state machines, the rule on rotations stopped by a pin that does not verify
-// (possible tampering), the ExecutionsFailed alarms, and the rule on IAM key and tag changes made by
-// anyone but the rotator's own roles (CloudTrail). template.cjs merges them in.
+// (possible tampering), the ExecutionsFailed alarms and the key-age alarm (deploy/fleet-metrics.cjs),
+// the tamper rules (deploy/tamper-rules.cjs), and the rule on IAM key changes made by anyone but the
+// rotator's own roles (CloudTrail), in this account and, forwarded to this bus, in the member
+// accounts (deploy/iam-changes.cjs). template.cjs merges them in.
 'use strict';
 
 const {
   FUNCTION_STATEMENTS,
   KEY_ADMINISTRATION,
-  ROTATOR_TAG_KEYS,
   TAMPER_PHRASE,
   VAULT_PATH_TAG_KEY,
 } = require('./policies.cjs');
+const { AUDITED_ACTIONS, keyChangePattern, memberEventsBusPolicies } = require('./iam-changes.cjs');
+const { tamperRuleResources } = require('./tamper-rules.cjs');
+const { keyAgeAlarmName, keyAgeAlarmResources } = require('./fleet-metrics.cjs');
 
 /** The state machines an operator hears about, by logical id. */
 const MACHINES = ['RotateAccessKeyStateMachine', 'RotateFleetStateMachine'];
-
-/** The IAM calls that change a user's keys or the rotator's tags. */
-const KEY_EVENTS = ['CreateAccessKey', 'UpdateAccessKey', 'DeleteAccessKey'];
-const TAG_EVENTS = ['TagUser', 'UntagUser'];
-const AUDITED_ACTIONS = [...KEY_EVENTS, ...TAG_EVENTS].map((name) => `iam:${name}`);
-
-/** Every tag the rotator writes or reads starts with this. */
-const TAG_PREFIX = `${ROTATOR_TAG_KEYS[0].split(':')[0]}:`;
 
 const pascal = (name) => name.charAt(0).toUpperCase() + name.slice(1);
 
@@ -94,51 +90,40 @@ const tamperPattern = () => ({
   },
 });
 
-/** The message for a key or tag change made outside a rotation. */
+/** The message for a key change made outside a rotation, here or in a member account. */
 const OUT_OF_BAND_MESSAGE = {
   InputPathsMap: {
     event: '$.detail.eventName',
     user: '$.detail.requestParameters.userName',
+    account: '$.account',
+    region: '$.region',
     key: '$.detail.requestParameters.accessKeyId',
     // CreateAccessKey names the new key in its response (CloudTrail leaves the secret out).
     newKey: '$.detail.responseElements.accessKey.accessKeyId',
     actor: '$.detail.userIdentity.arn',
     time: '$.detail.eventTime',
     ip: '$.detail.sourceIPAddress',
+    refused: '$.detail.errorCode',
     eventId: '$.detail.eventID',
   },
   InputTemplate: [
-    '"iam-key-rotator: <event> on the user <user> by <actor> outside a rotation, at <time> from <ip>."',
-    '"Access key: <key><newKey>"',
-    '"CloudTrail event id: <eventId>"',
+    '"iam-key-rotator: <event> on the IAM user <user> in account <account> by <actor> outside a rotation, at <time> from <ip>."',
+    '"Access key: <key><newKey>. Refused with: <refused> (nothing here: it succeeded)."',
+    '"The event does not carry the user\'s path: if <user> is not a rotated user, nothing to do."',
+    '"What to do otherwise: if nobody you know did this, treat the user\'s keys as exposed: a key created by hand is served by no Vault path and its holder can use it until it is deleted; rotate the user (iam-key-rotator rotate <user>) and delete the key. Find who in CloudTrail: event id <eventId>, account <account>, region <region>."',
   ].join('\n'),
 };
 
 /**
- * CloudTrail's IAM events for key changes and for tag changes on the rotator's tags, made by an
- * identity that is not an assumed role (a user, root, a federated user), or by a role other than
- * the rotator's functions'. The event names the user but not its path: every user is covered.
+ * The roles whose calls are the rotations' own: the functions allowed an audited call, and the
+ * target role in each allowed account (its sessions are the same functions'; a member account's
+ * rule leaves them out already).
  */
-function outOfBandPattern() {
-  const roles = auditedWriters().map((fn) => ({ 'Fn::GetAtt': [`${pascal(fn)}Role`, 'Arn'] }));
-  return {
-    source: ['aws.iam'],
-    'detail-type': ['AWS API Call via CloudTrail'],
-    detail: {
-      eventSource: ['iam.amazonaws.com'],
-      $or: [
-        { eventName: KEY_EVENTS },
-        { eventName: ['TagUser'], requestParameters: { tags: { key: [{ prefix: TAG_PREFIX }] } } },
-        { eventName: ['UntagUser'], requestParameters: { tagKeys: [{ prefix: TAG_PREFIX }] } },
-      ],
-      userIdentity: {
-        $or: [
-          { type: [{ 'anything-but': 'AssumedRole' }] },
-          { sessionContext: { sessionIssuer: { arn: [{ 'anything-but': roles }] } } },
-        ],
-      },
-    },
-  };
+function rotatorWriters({ accountIds, targetRoleName }) {
+  return [
+    ...auditedWriters().map((fn) => ({ 'Fn::GetAtt': [`${pascal(fn)}Role`, 'Arn'] })),
+    ...accountIds.map((id) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:iam::${id}:role/${targetRoleName}` })),
+  ];
 }
 
 /** The alarm on a machine's ExecutionsFailed metric. */
@@ -165,20 +150,54 @@ function failedAlarm(service, stage, machineId, label) {
 const ALARMS = { RotationFailedAlarm: 'rotation', FleetFailedAlarm: 'fleet' };
 
 /**
- * The alert resources for the deployment's parameters: `alertEmail` subscribes an address,
- * `outOfBand` adds the CloudTrail rule (it only sees IAM's events where they arrive: us-east-1, or
- * a region they are forwarded to).
+ * The alert resources for the deployment's parameters: `alertEmail` subscribes an address;
+ * `outOfBand` adds the CloudTrail rules on IAM (they only see IAM's events where they arrive:
+ * us-east-1, or a region they are forwarded to) and the bus policy letting the member accounts
+ * (`accountIds`, `organizationId`) forward theirs; `roles` are the rotator's roles' logical ids
+ * (the tamper rules watch them); `keyAge` sets the key-age alarm.
  */
-function alertResources({ service, stage, alertEmail, outOfBand, keyAdministratorArn }) {
-  const resources = {};
+function alertResources({
+  service,
+  stage,
+  alertEmail,
+  outOfBand,
+  keyAdministratorArn,
+  roles,
+  accountIds,
+  targetRoleName,
+  organizationId,
+  keyAge,
+}) {
+  const writers = rotatorWriters({ accountIds, targetRoleName });
+  const rules = {
+    ...tamperRuleResources({ roles, iamRegion: outOfBand, tagWriters: writers }),
+  };
+  if (outOfBand) {
+    rules.OutOfBandChangeRule = {
+      Type: 'AWS::Events::Rule',
+      Properties: {
+        Description: 'iam-key-rotator: an access key changed outside a rotation, here or in a member account',
+        EventPattern: keyChangePattern(writers),
+        Targets: [{ Id: 'alert-topic', Arn: { Ref: 'AlertTopic' }, InputTransformer: OUT_OF_BAND_MESSAGE }],
+      },
+    };
+  }
+  const resources = { ...rules };
+  const alarmArn = (name) => ({
+    'Fn::Sub': `arn:\${AWS::Partition}:cloudwatch:\${AWS::Region}:\${AWS::AccountId}:alarm:${name}`,
+  });
   const publishers = {
     events: { 'Fn::GetAtt': ['ExecutionFailedRule', 'Arn'] },
-    alarms: Object.values(ALARMS).map((label) => ({
-      'Fn::Sub': `arn:\${AWS::Partition}:cloudwatch:\${AWS::Region}:\${AWS::AccountId}:alarm:${service}-${stage}-${label}-executions-failed`,
-    })),
+    alarms: [
+      ...Object.values(ALARMS).map((label) => alarmArn(`${service}-${stage}-${label}-executions-failed`)),
+      alarmArn(keyAgeAlarmName(service, stage)),
+    ],
   };
-  const eventRules = [publishers.events, { 'Fn::GetAtt': ['PinTamperRule', 'Arn'] }];
-  if (outOfBand) eventRules.push({ 'Fn::GetAtt': ['OutOfBandChangeRule', 'Arn'] });
+  const eventRules = [
+    publishers.events,
+    { 'Fn::GetAtt': ['PinTamperRule', 'Arn'] },
+    ...Object.keys(rules).map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })),
+  ];
 
   resources.AlertTopicKey = {
     Type: 'AWS::KMS::Key',
@@ -285,15 +304,9 @@ function alertResources({ service, stage, alertEmail, outOfBand, keyAdministrato
   for (const [id, label] of Object.entries(ALARMS)) {
     resources[id] = failedAlarm(service, stage, MACHINES[label === 'fleet' ? 1 : 0], label);
   }
+  Object.assign(resources, keyAgeAlarmResources({ service, stage, ...keyAge }));
   if (outOfBand) {
-    resources.OutOfBandChangeRule = {
-      Type: 'AWS::Events::Rule',
-      Properties: {
-        Description: 'iam-key-rotator: an access key or a rotator tag changed outside a rotation',
-        EventPattern: outOfBandPattern(),
-        Targets: [{ Id: 'alert-topic', Arn: { Ref: 'AlertTopic' }, InputTransformer: OUT_OF_BAND_MESSAGE }],
-      },
-    };
+    Object.assign(resources, memberEventsBusPolicies({ service, stage, accountIds, organizationId }));
   }
   return resources;
 }

@@ -1,7 +1,10 @@
 // The optional HTTP trigger (param httpTrigger: true): `POST /rotations` on a REST API, signed
-// requests only (AWS_IAM), the body validated by API Gateway against the execution input's JSON
-// schema (generated here from the zod schema, the one source, with this deployment's floors), and
-// handed to states:StartExecution of the rotation machine through a role that may do nothing else.
+// requests only (AWS_IAM), invoked only by the account's principals granted it and those
+// httpTriggerInvokers names (the API's resource policy), throttled at the stage, every request in
+// an access log; the body validated by API Gateway against the execution input's JSON schema
+// (generated here from the zod schema, the one source, with this deployment's floors, Vault path
+// prefix and accounts), and handed to states:StartExecution of the rotation machine through a role
+// that may do nothing else.
 'use strict';
 
 const { createHash } = require('node:crypto');
@@ -13,13 +16,25 @@ const { httpTriggerPolicy } = require('./policies.cjs');
 
 const input = tsxRequire('../functions/commons/input.ts', __filename);
 
+/** One segment of a Vault path (input.ts VaultPath): its characters, and not `.` or `..`. */
+const SEGMENT = '(?:\\.*[\\w@+=,-][\\w.@+=,-]*|\\.{3,})';
+
+const escapeRegex = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * A Vault path the rotator may serve a key at (input.ts isServablePath) as a JSON Schema pattern:
+ * VaultPath's segments, strictly below the deployment's prefix (with maxLength 256).
+ */
+const servablePathPattern = (prefix) => `^(?=${escapeRegex(prefix)}.)${SEGMENT}(?:/${SEGMENT})*$`;
+
 /**
  * The execution input as a draft-4 JSON schema (what API Gateway models take), as strict as the
- * deployment's floors: waits below them and a `proceed` they do not allow are refused too.
- * Refinements JSON Schema cannot say (the Vault path's segments) are left to ValidateInput.
+ * deployment: waits below its floors and a `proceed` they do not allow are refused, a Vault path
+ * not below its prefix, an account it may not rotate in (`accounts.allowedAccountIds` and its own).
+ * What JSON Schema cannot say (a path in another account's folder) is left to ValidateInput.
  * A fleet's task token is refused: only the fleet machine hands those out.
  */
-function executionInputSchema(floors) {
+function executionInputSchema(floors, accounts = { pathPrefix: '', allowedAccountIds: [] }) {
   // A fleet's task token is the fleet's to hand out: a caller naming one could answer a fleet's task.
   const body = omit(input.ExecutionInput, { fleetTaskToken: true });
   const schema = z.toJSONSchema(body, {
@@ -28,6 +43,9 @@ function executionInputSchema(floors) {
     unrepresentable: 'any',
   });
   const { properties } = schema;
+  properties.vaultPath.pattern = servablePathPattern(accounts.pathPrefix);
+  // The account the stack is deployed in is known at deployment only.
+  properties.accountId.enum = [{ Ref: 'AWS::AccountId' }, ...accounts.allowedAccountIds];
   properties.graceSeconds.minimum = floors.minGraceSeconds;
   properties.recoverySeconds.minimum = floors.minRecoverySeconds;
   if (!floors.allowOldKeyInUseProceed) {
@@ -60,9 +78,170 @@ const REQUEST_TEMPLATE =
 const STARTED_TEMPLATE = `{"executionArn": "$input.path('$.executionArn')", "startDate": $input.json('$.startDate')}`;
 const REFUSED_TEMPLATE = `{"message": "$util.escapeJavaScript($input.path('$.message'))", "error": "$input.path('$.__type')"}`;
 
-/** The API's resources; `cfn` renders a policies.cjs document as CloudFormation. */
-function httpTriggerResources({ service, stage, floors, cfn }) {
-  const schema = executionInputSchema(floorsFrom(floors));
+/** What httpTriggerInvokers may name, each by its form. */
+const INVOKER_KINDS = {
+  principal: /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]{1,512}$/,
+  account: /^\d{12}$/,
+  organization: /^o-[a-z0-9]{10,32}$/,
+};
+
+/**
+ * The httpTriggerInvokers parameter (comma-separated or a list) as `{ kind, value }` entries: IAM
+ * role or user ARNs, account ids, Organization ids. Anything else fails packaging.
+ */
+function invokersFrom(value) {
+  const entries = (Array.isArray(value) ? value : String(value ?? '').split(','))
+    .map((v) => String(v).trim())
+    .filter(Boolean);
+  return [...new Set(entries)].map((entry) => {
+    const kind = Object.keys(INVOKER_KINDS).find((k) => INVOKER_KINDS[k].test(entry));
+    if (!kind) {
+      throw new Error(
+        `deployment parameters: httpTriggerInvokers: '${entry}' is neither an IAM role or user ARN, an account id nor an Organization id (o-...)`,
+      );
+    }
+    return { kind, value: entry };
+  });
+}
+
+/**
+ * The API's resource policy. Nobody outside the account invokes but those named (a named principal
+ * or account needs its own account's IAM grant too; an Organization's accounts likewise, this one
+ * excepted); in the account, the principals whose IAM policies grant execute-api:Invoke, and those
+ * named, who need no such grant.
+ */
+function resourcePolicy(stage, invokers) {
+  const of = (kind) => invokers.filter((i) => i.kind === kind).map((i) => i.value);
+  const [principals, accounts, organizations] = ['principal', 'account', 'organization'].map(of);
+  const own = { Ref: 'AWS::AccountId' };
+  const method = `execute-api:/${stage}/POST/rotations`;
+  const named = [
+    ...principals,
+    ...accounts.map((id) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:iam::${id}:root` })),
+  ];
+  const statements = [];
+  if (named.length > 0) {
+    statements.push({
+      Sid: 'NamedInvokers',
+      Effect: 'Allow',
+      Principal: { AWS: named },
+      Action: 'execute-api:Invoke',
+      Resource: method,
+    });
+  }
+  if (organizations.length > 0) {
+    statements.push({
+      Sid: 'OrganizationInvokers',
+      Effect: 'Allow',
+      Principal: { AWS: '*' },
+      Action: 'execute-api:Invoke',
+      Resource: method,
+      // The Organization's other accounts: in this one, a principal still needs its IAM grant.
+      Condition: {
+        StringEquals: { 'aws:PrincipalOrgID': organizations },
+        StringNotEquals: { 'aws:PrincipalAccount': own },
+      },
+    });
+  }
+  statements.push({
+    Sid: 'NobodyElse',
+    Effect: 'Deny',
+    Principal: { AWS: '*' },
+    Action: 'execute-api:Invoke',
+    Resource: 'execute-api:/*',
+    Condition: {
+      StringNotEquals: {
+        'aws:PrincipalAccount': [own, ...accounts],
+        ...(organizations.length > 0 ? { 'aws:PrincipalOrgID': organizations } : {}),
+      },
+      ...(principals.length > 0 ? { ArnNotEquals: { 'aws:PrincipalArn': principals } } : {}),
+    },
+  });
+  return { Version: '2012-10-17', Statement: statements };
+}
+
+/** Each request, one JSON line: who, what, the answer, and why API Gateway refused it. */
+const ACCESS_LOG_FORMAT = JSON.stringify({
+  requestId: '$context.requestId',
+  extendedRequestId: '$context.extendedRequestId',
+  requestTime: '$context.requestTime',
+  sourceIp: '$context.identity.sourceIp',
+  userAgent: '$context.identity.userAgent',
+  accountId: '$context.identity.accountId',
+  caller: '$context.identity.caller',
+  userArn: '$context.identity.userArn',
+  httpMethod: '$context.httpMethod',
+  resourcePath: '$context.resourcePath',
+  status: '$context.status',
+  responseLength: '$context.responseLength',
+  error: '$context.error.message',
+  errorType: '$context.error.responseType',
+  validationError: '$context.error.validationErrorString',
+  integrationStatus: '$context.integration.status',
+});
+
+/**
+ * The region's API Gateway account setting naming a role that may write CloudWatch Logs: REST API
+ * stages refuse an access log without it. It serves every API of the region, so both outlive the
+ * stack (Retain): deleting the stack must not stop the other APIs' logs.
+ */
+function accountLogRoleResources() {
+  const retain = { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' };
+  return {
+    ApiGatewayCloudWatchRole: {
+      Type: 'AWS::IAM::Role',
+      ...retain,
+      Properties: {
+        Description: "API Gateway's account setting: writes the region's APIs' logs to CloudWatch Logs.",
+        AssumeRolePolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Allow', Principal: { Service: 'apigateway.amazonaws.com' }, Action: 'sts:AssumeRole' },
+          ],
+        },
+        Policies: [
+          {
+            PolicyName: 'push-to-cloudwatch-logs',
+            PolicyDocument: {
+              Version: '2012-10-17',
+              Statement: [
+                {
+                  // AmazonAPIGatewayPushToCloudWatchLogs' actions, in this account and region only.
+                  Effect: 'Allow',
+                  Action: [
+                    'logs:CreateLogGroup',
+                    'logs:CreateLogStream',
+                    'logs:DescribeLogGroups',
+                    'logs:DescribeLogStreams',
+                    'logs:PutLogEvents',
+                    'logs:GetLogEvents',
+                    'logs:FilterLogEvents',
+                  ],
+                  Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:*' },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    ApiGatewayAccount: {
+      Type: 'AWS::ApiGateway::Account',
+      ...retain,
+      Properties: { CloudWatchRoleArn: { 'Fn::GetAtt': ['ApiGatewayCloudWatchRole', 'Arn'] } },
+    },
+  };
+}
+
+/**
+ * The API's resources; `cfn` renders a policies.cjs document as CloudFormation. `accounts`: the
+ * Vault path prefix and the other accounts the body may name; `invokers`: invokersFrom's entries;
+ * `throttle`: the stage's rate (per second) and burst; `logs`: the access log's retention and
+ * whether the stack sets the region's API Gateway logging role (`create`) or finds it (`existing`).
+ */
+function httpTriggerResources({ service, stage, floors, accounts, invokers, throttle, logs, cfn }) {
+  const schema = executionInputSchema(floorsFrom(floors), accounts);
+  const policy = resourcePolicy(stage, invokers);
   const api = { Ref: 'RotationsApi' };
   const method = {
     Type: 'AWS::ApiGateway::Method',
@@ -98,9 +277,10 @@ function httpTriggerResources({ service, stage, floors, cfn }) {
       MethodResponses: [{ StatusCode: '200' }, { StatusCode: '400' }, { StatusCode: '500' }],
     },
   };
-  // A deployment is a snapshot: a new logical id whenever the method changes redeploys it.
+  // A deployment is a snapshot: a new logical id whenever the method, the model or the resource
+  // policy changes redeploys it (a policy takes effect only once deployed).
   const digest = createHash('sha256')
-    .update(JSON.stringify([method, schema]))
+    .update(JSON.stringify([method, schema, policy]))
     .digest('hex')
     .slice(0, 10);
   const deploymentId = `RotationsApiDeployment${digest}`;
@@ -111,6 +291,7 @@ function httpTriggerResources({ service, stage, floors, cfn }) {
         Name: `${service}-${stage}`,
         Description: 'iam-key-rotator: POST /rotations starts a rotation (signed requests only)',
         EndpointConfiguration: { Types: ['REGIONAL'] },
+        Policy: policy,
       },
     },
     RotationsApiResource: {
@@ -153,15 +334,36 @@ function httpTriggerResources({ service, stage, floors, cfn }) {
       DependsOn: ['RotationsApiPostMethod'],
       Properties: { RestApiId: api },
     },
+    RotationsApiAccessLogs: {
+      Type: 'AWS::Logs::LogGroup',
+      Properties: {
+        LogGroupName: `/aws/apigateway/${service}-${stage}/access`,
+        RetentionInDays: logs.retentionDays,
+      },
+    },
     RotationsApiStage: {
       Type: 'AWS::ApiGateway::Stage',
+      ...(logs.role === 'create' ? { DependsOn: ['ApiGatewayAccount'] } : {}),
       Properties: {
         RestApiId: api,
         StageName: stage,
         DeploymentId: { Ref: deploymentId },
         TracingEnabled: true,
+        AccessLogSetting: {
+          DestinationArn: { 'Fn::GetAtt': ['RotationsApiAccessLogs', 'Arn'] },
+          Format: ACCESS_LOG_FORMAT,
+        },
+        MethodSettings: [
+          {
+            ResourcePath: '/*',
+            HttpMethod: '*',
+            ThrottlingRateLimit: throttle.rateLimit,
+            ThrottlingBurstLimit: throttle.burstLimit,
+          },
+        ],
       },
     },
+    ...(logs.role === 'create' ? accountLogRoleResources() : {}),
     HttpTriggerRole: {
       Type: 'AWS::IAM::Role',
       Properties: {
@@ -178,4 +380,10 @@ function httpTriggerResources({ service, stage, floors, cfn }) {
   };
 }
 
-module.exports = { httpTriggerResources, executionInputSchema };
+module.exports = {
+  ACCESS_LOG_FORMAT,
+  executionInputSchema,
+  httpTriggerResources,
+  invokersFrom,
+  servablePathPattern,
+};

@@ -1,14 +1,21 @@
 // The CloudFormation resources built from deploy/policies.cjs at package time: one role per
 // function, the sealing key, the tag signing keys and their policies, the state machines' roles,
-// the fleet bucket and its key (deploy/fleet-bucket.cjs), the VPC settings, and the grants to
-// assume the target role in other accounts. The deployment parameters decide which statements
-// exist (no CloudFormation Conditions needed).
+// the fleet bucket and its key (deploy/fleet-bucket.cjs), the VPC settings, the grants to assume
+// the target role in other accounts, the alerts (deploy/alerts.cjs), the HTTP trigger
+// (deploy/http-trigger.cjs) and the dashboard (deploy/dashboard.cjs). The deployment parameters
+// decide which statements and resources exist (no CloudFormation Conditions needed).
 'use strict';
 
 const policies = require('./policies.cjs');
+const { require: tsxRequire } = require('tsx/cjs/api');
 const { alertResources } = require('./alerts.cjs');
-const { httpTriggerResources } = require('./http-trigger.cjs');
+const { dashboardResources } = require('./dashboard.cjs');
+const { httpTriggerResources, invokersFrom } = require('./http-trigger.cjs');
 const { fleetBucketResources, namesBucket, namesBucketKey } = require('./fleet-bucket.cjs');
+const { DEFAULT_BUS } = require('./iam-changes.cjs');
+const { alarmPeriod } = require('./fleet-metrics.cjs');
+
+const fleet = tsxRequire('../functions/commons/fleet-input.ts', __filename);
 
 const {
   FUNCTIONS,
@@ -91,10 +98,19 @@ async function readParams(resolveVariable) {
     'vaultPathTemplate',
     'maxDuePerAccount',
     'fleetResultsRetentionDays',
+    'organizationId',
+    'httpTriggerInvokers',
+    'httpTriggerRateLimit',
+    'httpTriggerBurstLimit',
+    'httpTriggerLogRole',
+    'keyAgeAlarmSlackDays',
+    'logRetentionDays',
+    'vaultPathPrefix',
   ];
   const values = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await param(n)])));
   return {
     ...values,
+    fleetRotation: (await resolveVariable('self:custom.fleetRotation')) ?? {},
     service: String(await resolveVariable('self:service')),
     stage: String(await resolveVariable('sls:stage')),
     region: String(await resolveVariable('aws:region')),
@@ -125,8 +141,59 @@ function wholeNumber(p, name, min, max) {
 /** The most due users one fleet run starts per account (fleet input may ask for another, as bounded). */
 const maxDuePerAccount = (p) => wholeNumber(p, 'maxDuePerAccount', 1, 10_000);
 
+/** The HTTP trigger's steady-state requests per second (API Gateway takes a fraction too). */
+function httpTriggerRateLimit(p) {
+  const value = String(p.httpTriggerRateLimit);
+  if (!/^\d+(\.\d+)?$/.test(value) || Number(value) <= 0 || Number(value) > 10_000) {
+    fail(`httpTriggerRateLimit is a number of requests per second above 0, at most 10000, not '${value}'`);
+  }
+  return Number(value);
+}
+
 /** How many days the fleet bucket keeps each run's objects. */
 const fleetResultsRetentionDays = (p) => wholeNumber(p, 'fleetResultsRetentionDays', 1, 3650);
+
+/** CloudWatch Logs' retention settings, in days. */
+const RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
+/** How long the log groups this file makes (the HTTP trigger's access log) keep their events. */
+function logRetentionDays(p) {
+  const value = String(p.logRetentionDays);
+  if (!RETENTION_DAYS.map(String).includes(value)) {
+    fail(`logRetentionDays is one of CloudWatch Logs' ${RETENTION_DAYS.join(', ')}, not '${value}'`);
+  }
+  return Number(value);
+}
+
+/** The Organization whose accounts may forward IAM changes to this bus ('' for none). */
+function organizationId(p) {
+  const value = String(p.organizationId);
+  if (value && !/^o-[a-z0-9]{10,32}$/.test(value)) {
+    fail(`organizationId '${value}' is not an Organization id (o- and 10-32 of [a-z0-9])`);
+  }
+  return value;
+}
+
+/**
+ * The key-age alarm's settings: the scheduled fleet's maxKeyAgeDays (its input's, else the fleet
+ * input's default), the slack, and a period the fleet's schedule fills.
+ */
+function keyAge(p) {
+  const slackDays = wholeNumber(p, 'keyAgeAlarmSlackDays', 1, 365);
+  const { schedule = 'rate(1 day)', input = {} } = p.fleetRotation;
+  const parsed = fleet.FleetInput.safeParse(input);
+  // A bad input fails packaging in deploy/fleet-schedule.cjs, naming its fields.
+  const maxKeyAgeDays = parsed.success ? parsed.data.maxKeyAgeDays : 90;
+  const periodSeconds = alarmPeriod(schedule);
+  if (periodSeconds === undefined) {
+    fail(
+      `custom.fleetRotation.schedule ${schedule} runs less often than weekly: the key-age alarm (keyAgeAlarmSlackDays) needs a fleet run at least every 7 days`,
+    );
+  }
+  return { maxKeyAgeDays, slackDays, periodSeconds };
+}
 
 /**
  * Whether to deploy the out-of-band change rule: IAM's CloudTrail events reach EventBridge in
@@ -448,16 +515,6 @@ function resourcesFrom(p) {
     ),
   );
   Object.assign(resources, fleetReportResources());
-  Object.assign(
-    resources,
-    alertResources({
-      service: p.service,
-      stage: p.stage,
-      alertEmail: p.alertEmail,
-      outOfBand: outOfBand(p),
-      keyAdministratorArn: p.keyAdministratorArn,
-    }),
-  );
   // deploy/target-account.yml's parameters of the same names: a StackSet is fed from these.
   const outputs = Object.fromEntries(
     TARGET_STEPS.map((step) => [
@@ -468,7 +525,19 @@ function resourcesFrom(p) {
       },
     ]),
   );
-  if (flag(p, 'httpTrigger') === 'true') {
+  const trigger = flag(p, 'httpTrigger') === 'true';
+  // Checked whether the trigger is on or not: a typo fails now, not when it is turned on.
+  const invokers = invokersFrom(p.httpTriggerInvokers);
+  if (!trigger && invokers.length > 0) fail('httpTriggerInvokers needs httpTrigger: true');
+  const throttle = {
+    rateLimit: httpTriggerRateLimit(p),
+    burstLimit: wholeNumber(p, 'httpTriggerBurstLimit', 1, 5000),
+  };
+  const logs = {
+    retentionDays: logRetentionDays(p),
+    role: flag(p, 'httpTriggerLogRole', ['create', 'existing']),
+  };
+  if (trigger) {
     const floors = {
       minGraceSeconds: p.minGraceSeconds,
       minRecoverySeconds: p.minRecoverySeconds,
@@ -477,11 +546,58 @@ function resourcesFrom(p) {
       allowDeleteInactiveKey: p.allowDeleteInactiveKey,
       allowVaultPathAdopt: p.allowVaultPathAdopt,
     };
-    Object.assign(resources, httpTriggerResources({ service: p.service, stage: p.stage, floors, cfn }));
+    Object.assign(
+      resources,
+      httpTriggerResources({
+        service: p.service,
+        stage: p.stage,
+        floors,
+        accounts: { pathPrefix: p.vaultPathPrefix, allowedAccountIds: targetAccounts(p).accountIds },
+        invokers,
+        throttle,
+        logs,
+        cfn,
+      }),
+    );
     outputs.RotationsUrl = {
       Value: {
         'Fn::Sub': `https://\${RotationsApi}.execute-api.\${AWS::Region}.\${AWS::URLSuffix}/${p.stage}/rotations`,
       },
+    };
+  }
+  const alertsHere = outOfBand(p);
+  const ageAlarm = keyAge(p);
+  Object.assign(
+    resources,
+    alertResources({
+      service: p.service,
+      stage: p.stage,
+      alertEmail: p.alertEmail,
+      outOfBand: alertsHere,
+      keyAdministratorArn: p.keyAdministratorArn,
+      // Every role made so far: the functions', the state machines', the HTTP trigger's.
+      roles: Object.keys(resources).filter((id) => resources[id].Type === 'AWS::IAM::Role'),
+      accountIds: targetAccounts(p).accountIds,
+      targetRoleName: p.targetRoleName,
+      organizationId: organizationId(p),
+      keyAge: ageAlarm,
+    }),
+  );
+  Object.assign(
+    resources,
+    dashboardResources({
+      service: p.service,
+      stage: p.stage,
+      functions: [...FUNCTIONS, ...FLEET_FUNCTIONS],
+      keyAgeThreshold: ageAlarm.maxKeyAgeDays + ageAlarm.slackDays,
+    }),
+  );
+  if (alertsHere) {
+    // deploy/target-account.yml's parameter of the same name: member accounts forward IAM's changes here.
+    outputs.RotatorEventBusArn = {
+      Description:
+        "The bus the member accounts forward IAM's changes to: deploy/target-account.yml's RotatorEventBusArn",
+      Value: { 'Fn::Sub': DEFAULT_BUS },
     };
   }
   return { Resources: resources, Outputs: outputs };

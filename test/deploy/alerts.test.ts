@@ -130,7 +130,7 @@ describe('the other alert rules, against events', () => {
   });
 
   it('sends a rotator tag change by a user or a foreign role, never the rotator’s own or another tag', async () => {
-    const pattern = patternOf(await build(), 'OutOfBandChangeRule');
+    const pattern = patternOf(await build(), 'RotatorTagTamperRule');
     const tagUser = (identity: Record<string, unknown>, key = 'iam-key-rotator:vault-path') => ({
       source: 'aws.iam',
       'detail-type': 'AWS API Call via CloudTrail',

@@ -29,6 +29,7 @@ import {
   roleStatements,
 } from './template.js';
 import { describeFleetBucket } from './fleet-bucket.js';
+import { describeAlertsPackaged } from './alerts-packaged.js';
 
 // The other shape: token auth (the reader's token in Secrets Manager, the writer's in SSM), a private
 // CA, a client certificate, a customer-managed key on those, a key administrator, a VPC, and two
@@ -291,3 +292,4 @@ describe('serverless package with token auth, a client certificate, a key admini
 });
 
 describeFleetBucket(() => packaged);
+describeAlertsPackaged(() => packaged, { httpTrigger: true, memberAccounts: true });

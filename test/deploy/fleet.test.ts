@@ -190,7 +190,7 @@ describe('alerts', () => {
     ]);
   });
 
-  it('lets only the three rules (by aws:SourceArn) and the two alarms publish to the topic', async () => {
+  it('lets only the alert rules (by aws:SourceArn) and the three alarms publish to the topic', async () => {
     const r = await build();
     const policy = r.AlertTopicPolicy?.Properties as {
       Topics: unknown[];
@@ -209,14 +209,22 @@ describe('alerts', () => {
           'aws:SourceArn': [
             { 'Fn::GetAtt': ['ExecutionFailedRule', 'Arn'] },
             { 'Fn::GetAtt': ['PinTamperRule', 'Arn'] },
-            { 'Fn::GetAtt': ['OutOfBandChangeRule', 'Arn'] },
+            // deploy/tamper-rules.cjs's, then (where IAM's events arrive) the out-of-band rule.
+            ...[
+              'KeyTamperRule',
+              'StateMachineTamperRule',
+              'FleetBucketTamperRule',
+              'RoleTamperRule',
+              'RotatorTagTamperRule',
+              'OutOfBandChangeRule',
+            ].map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })),
           ],
         },
       },
     });
     expect(alarms?.Principal).toEqual({ Service: 'cloudwatch.amazonaws.com' });
     const alarmArns = fromCloudFormation(alarms?.Condition?.ArnEquals?.['aws:SourceArn']) as string[];
-    const names = ['RotationFailedAlarm', 'FleetFailedAlarm'].map(
+    const names = ['RotationFailedAlarm', 'FleetFailedAlarm', 'KeyAgeAlarm'].map(
       (id) => r[id]?.Properties.AlarmName as string,
     );
     expect(alarmArns).toEqual(
@@ -278,14 +286,18 @@ describe('alerts', () => {
 });
 
 describe('out-of-band changes (CloudTrail)', () => {
-  it('alerts on key changes and rotator-tag changes by anyone but the rotator’s roles that make them', async () => {
+  it('alerts on key changes (OutOfBandChangeRule) and rotator-tag changes (RotatorTagTamperRule) by anyone but the rotator’s roles that make them', async () => {
     const r = await build();
     const { EventPattern, Targets } = rule(r.OutOfBandChangeRule);
-    expect(EventPattern.source).toEqual(['aws.iam']);
-    expect(EventPattern['detail-type']).toEqual(['AWS API Call via CloudTrail']);
-    const detail = EventPattern.detail as {
+    const tags = rule(r.RotatorTagTamperRule).EventPattern;
+    for (const pattern of [EventPattern, tags]) {
+      expect(pattern.source).toEqual(['aws.iam']);
+      expect(pattern['detail-type']).toEqual(['AWS API Call via CloudTrail']);
+    }
+    type Detail = {
       eventSource: string[];
-      $or: { eventName: string[]; requestParameters?: unknown }[];
+      eventName?: string[];
+      $or?: { eventName: string[]; requestParameters?: unknown }[];
       userIdentity: {
         $or: [
           { type: unknown },
@@ -293,16 +305,16 @@ describe('out-of-band changes (CloudTrail)', () => {
         ];
       };
     };
+    const detail = EventPattern.detail as Detail;
+    const tagDetail = tags.detail as Detail;
     expect(detail.eventSource).toEqual(['iam.amazonaws.com']);
-    expect(detail.$or.flatMap((branch) => branch.eventName)).toEqual([
-      'CreateAccessKey',
-      'UpdateAccessKey',
-      'DeleteAccessKey',
-      'TagUser',
-      'UntagUser',
-    ]);
+    expect(tagDetail.eventSource).toEqual(['iam.amazonaws.com']);
+    expect(detail.eventName).toEqual(['CreateAccessKey', 'UpdateAccessKey', 'DeleteAccessKey']);
+    expect((tagDetail.$or ?? []).flatMap((branch) => branch.eventName)).toEqual(['TagUser', 'UntagUser']);
     // Tag changes only on the rotator's tags.
-    expect(JSON.stringify(detail.$or.slice(1))).toContain('"prefix":"iam-key-rotator:"');
+    expect(JSON.stringify(tagDetail.$or)).toContain('"prefix":"iam-key-rotator:"');
+    // Both exclude the same writers.
+    expect(tagDetail.userIdentity).toEqual(detail.userIdentity);
     // Users, root and federated callers always; roles unless they are the rotator's.
     const [notRole, role] = detail.userIdentity.$or;
     expect(notRole.type).toEqual([{ 'anything-but': 'AssumedRole' }]);
@@ -339,8 +351,10 @@ describe('out-of-band changes (CloudTrail)', () => {
     expect((await build({ outOfBandAlerts: 'true' }, 'eu-west-1')).OutOfBandChangeRule).toBeDefined();
     const off = await build({ outOfBandAlerts: 'false' });
     expect(off.OutOfBandChangeRule).toBeUndefined();
+    expect(off.RotatorTagTamperRule).toBeUndefined();
     // The topic policy names only the rules that exist.
     expect(JSON.stringify(off.AlertTopicPolicy)).not.toContain('OutOfBandChangeRule');
+    expect(JSON.stringify(off.AlertTopicPolicy)).not.toContain('RotatorTagTamperRule');
     await expect(build({ outOfBandAlerts: 'yes' })).rejects.toThrow(
       "outOfBandAlerts is one of auto, true, false, not 'yes'",
     );

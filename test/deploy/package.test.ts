@@ -31,6 +31,7 @@ import {
   subValues,
 } from './template.js';
 import { describeFleetBucket } from './fleet-bucket.js';
+import { describeAlertsPackaged } from './alerts-packaged.js';
 
 interface KeyStatement {
   Sid?: string;
@@ -641,3 +642,4 @@ describe('serverless package', () => {
 });
 
 describeFleetBucket(() => packaged);
+describeAlertsPackaged(() => packaged, { httpTrigger: false, memberAccounts: false });

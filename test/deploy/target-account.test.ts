@@ -63,24 +63,28 @@ describe('deploy/target-account.yml', () => {
     expect(parse(text)).toEqual(JSON.parse(JSON.stringify(targetAccountTemplate())));
   });
 
-  it('is plain CloudFormation for StackSets: parameters and one role, no transform, condition, import or nested stack', async () => {
+  it('is plain CloudFormation for StackSets: parameters, the role and the forwarding rule, a region rule, no transform, condition, import or nested stack', async () => {
     const template = (await committed()) as Template & Record<string, unknown>;
     expect(Object.keys(template)).toEqual([
       'AWSTemplateFormatVersion',
       'Description',
       'Parameters',
+      'Rules',
       'Resources',
       'Outputs',
     ]);
     expect(template.AWSTemplateFormatVersion).toBe('2010-09-09');
     expect(Object.entries(template.Resources).map(([id, r]) => [id, r.Type])).toEqual([
       ['TargetRole', 'AWS::IAM::Role'],
+      ['ForwardIamChangesRole', 'AWS::IAM::Role'],
+      ['ForwardIamChangesRule', 'AWS::Events::Rule'],
     ]);
     expect(Object.keys(template.Parameters)).toEqual([
       'ExternalId',
       'TargetRoleName',
       'UserPath',
       ...ROLE_PARAMETERS,
+      'RotatorEventBusArn',
     ]);
     const text = JSON.stringify(template);
     for (const word of [
@@ -105,7 +109,8 @@ describe('deploy/target-account.yml', () => {
     expect(Parameters.TargetRoleName?.Default).toBe(serverless.params.default.targetRoleName);
     expect(Parameters.UserPath?.Default).toBe(serverless.params.default.userPath);
     expect(Parameters.ExternalId?.Default).toBeUndefined();
-    for (const name of ROLE_PARAMETERS) expect(Parameters[name]?.Default).toBeUndefined();
+    for (const name of [...ROLE_PARAMETERS, 'RotatorEventBusArn'])
+      expect(Parameters[name]?.Default).toBeUndefined();
   });
 
   it('trusts exactly the 6 steps’ roles, with the ExternalId, as one of the steps', async () => {

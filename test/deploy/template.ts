@@ -272,15 +272,30 @@ export const TEMPLATE_PARAMS: Record<string, string> = {
   vaultPathTemplate: '{prefix}{userName}',
   maxDuePerAccount: '1000',
   fleetResultsRetentionDays: '30',
+  organizationId: '',
+  httpTriggerInvokers: '',
+  httpTriggerRateLimit: '1',
+  httpTriggerBurstLimit: '5',
+  httpTriggerLogRole: 'create',
+  keyAgeAlarmSlackDays: '7',
+  logRetentionDays: '30',
+  vaultPathPrefix: 'aws/iam-users/',
 };
 
-/** What serverless hands deploy/template.cjs: these parameters over the defaults; an unknown one is a test bug. */
+/** serverless.yml's `custom.fleetRotation`, which deploy/template.cjs reads for the key-age alarm. */
+export const FLEET_ROTATION = { schedule: 'rate(1 day)', enabled: true, input: { maxKeyAgeDays: 90 } };
+
+/**
+ * What serverless hands deploy/template.cjs: these parameters over the defaults (`fleetRotation`
+ * stands for `custom.fleetRotation`); an unknown one is a test bug.
+ */
 export function templateContext(params: Record<string, unknown>, region = 'us-east-1') {
   return {
     resolveVariable: async (address: string) => {
       if (address === 'self:service') return 'iam-key-rotator';
       if (address === 'sls:stage') return 'dev';
       if (address === 'aws:region') return region;
+      if (address === 'self:custom.fleetRotation') return params.fleetRotation ?? FLEET_ROTATION;
       const name = address.replace(/^param:/, '');
       if (!(name in TEMPLATE_PARAMS)) throw new Error(`unexpected variable ${address}`);
       return params[name] ?? TEMPLATE_PARAMS[name];
