@@ -1,4 +1,4 @@
-import type { DescribeMapRunOutput, HistoryEvent } from '@aws-sdk/client-sfn';
+import type { DescribeMapRunOutput, HistoryEvent, MapRunItemCounts } from '@aws-sdk/client-sfn';
 import type { AccountSummary, FleetSummary } from '../functions/commons/fleet-summary.js';
 
 const parse = (text: string | undefined): unknown => {
@@ -66,6 +66,8 @@ export class FleetProgress {
   /** Set once the history shows the Map Run ended: one more DescribeMapRun gives the final counts. */
   mapRunEnded = false;
   items: MapRunItems | undefined;
+  /** DescribeMapRun's itemCounts as answered (`--json`). */
+  itemCounts: MapRunItemCounts | undefined;
   summary: FleetSummary | undefined;
 
   add(event: HistoryEvent): void {
@@ -73,6 +75,7 @@ export class FleetProgress {
       this.mapRunArn = event.mapRunStartedEventDetails?.mapRunArn ?? this.mapRunArn;
       this.mapRunEnded = false;
       this.items = undefined;
+      this.itemCounts = undefined;
       return;
     }
     if (event.type === 'MapRunSucceeded' || event.type === 'MapRunFailed' || event.type === 'MapRunAborted') {
@@ -127,6 +130,7 @@ export class FleetProgress {
   mapRun(described: Pick<DescribeMapRunOutput, 'mapRunArn' | 'itemCounts'>): void {
     const c = described.itemCounts;
     if (!c || described.mapRunArn !== this.mapRunArn) return;
+    this.itemCounts = c;
     this.items = {
       total: c.total ?? 0,
       pending: c.pending ?? 0,

@@ -38,7 +38,8 @@ options:
                           child workflows from DescribeMapRun: succeeded, failed, running, pending),
                           then the summary by account (counts, the users it names, the deferred
                           count) and where the full summary is (s3://bucket/key)
-  --json                  print the fleet summary (with --wait) or the started execution as JSON
+  --json                  with --wait: {status, executionArn, error, mapRun: {mapRunArn, itemCounts as
+                          DescribeMapRun answers}, summary}; else the started execution, as JSON
   --poll-ms N             how often --wait reads the history and the Map Run (default 1000)
 connection (credentials and region from the SDK's default chain):
   --endpoint URL             Step Functions endpoint (default: AWS_ENDPOINT_URL_SFN, else AWS's)
@@ -169,7 +170,7 @@ export async function followFleet(
   const { summary } = progress;
   if (options.json) {
     const mapRun = progress.mapRunArn
-      ? { mapRunArn: progress.mapRunArn, itemCounts: progress.items ?? null }
+      ? { mapRunArn: progress.mapRunArn, itemCounts: progress.itemCounts ?? null }
       : null;
     process.stdout.write(
       `${JSON.stringify({ status: execution.status, executionArn, error: execution.error ?? null, mapRun, summary: summary ?? null }, null, 2)}\n`,
