@@ -204,15 +204,14 @@ export async function runLocal(args: string[]): Promise<number> {
   }
 }
 
-/** `--account`: 12 digits, with the emulated AWS only, for one rotation; an --input naming another is refused. */
+/** `--account`: 12 digits, with the emulated AWS only, for one rotation (fleetOf refuses it with --fleet); an --input naming another is refused. */
 function accountOf(
   option: string | undefined,
   given: Json | undefined,
-  values: { fleet?: string; 'aws-endpoint'?: string },
+  values: { 'aws-endpoint'?: string },
 ): string | undefined {
   if (option === undefined) return undefined;
   if (!AccountId.safeParse(option).success) throw new Error('--account must be a 12-digit AWS account id');
-  if (values.fleet !== undefined) throw new Error('--account runs one rotation: it does not go with --fleet');
   // A member account's target role is made by that account's administrator: the emulator's.
   if (values['aws-endpoint']) throw new Error('--account needs the emulated AWS, not --aws-endpoint');
   if (isObject(given) && 'accountId' in given && given.accountId !== option) {
