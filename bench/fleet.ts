@@ -89,6 +89,10 @@ function largestPayload(history: HistoryEvent[], largest: Payload): Payload {
 const throttledAttempts = (history: HistoryEvent[]) =>
   history.filter((e) => /Throttling/.test(e.lambdaFunctionFailedEventDetails?.cause ?? '')).length;
 
+/** The Task state an execution entered last: where a failed one stopped. */
+const lastTaskEntered = (history: HistoryEvent[]) =>
+  history.findLast((e) => e.type === 'TaskStateEntered')?.stateEnteredEventDetails?.name ?? 'none';
+
 /** The most spans open at once. */
 function mostAtOnce(spans: [number, number][]): number {
   let running = 0;
@@ -132,6 +136,8 @@ interface FleetBenchResult {
   allChildrenEndedMs: number;
   /** The rotations by status. */
   children: Record<string, number>;
+  /** Rotations that did not succeed, by the last Task state entered and the error. */
+  rotationFailures: Record<string, number>;
   rotatedPerSecond: number;
   mostChildrenRunningAtOnce: number;
   mapRun: {
@@ -313,7 +319,14 @@ export async function runFleetBench(args: string[]): Promise<number> {
       largest = largestPayload(history, largest);
 
     const statuses: Record<string, number> = {};
-    for (const r of rotations) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+    const failures: Record<string, number> = {};
+    for (const r of rotations) {
+      statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+      if (r.status !== 'SUCCEEDED' && r.status !== 'RUNNING') {
+        const where = `${lastTaskEntered(r.history)} ${r.error ?? r.status}`;
+        failures[where] = (failures[where] ?? 0) + 1;
+      }
+    }
     const spans = rotations.map((r): [number, number] => [
       r.startDate.getTime(),
       r.stopDate?.getTime() ?? Date.now(),
@@ -361,7 +374,15 @@ export async function runFleetBench(args: string[]): Promise<number> {
             : undefined,
         rotations: runsOf.get(`${user.accountId}/${user.userName}`) ?? [],
       });
-      if (broken.length) violations.push(`${user.accountId}/${user.userName}: ${broken.join('; ')}`);
+      if (broken.length) {
+        const failed = runsOf
+          .get(`${user.accountId}/${user.userName}`)
+          ?.find((r) => r.status !== 'SUCCEEDED');
+        const why = failed
+          ? ` (rotation ${failed.status} in ${lastTaskEntered(failed.history)}: ${failed.error ?? ''}: ${(failed.cause ?? '').slice(0, 300)})`
+          : '';
+        violations.push(`${user.accountId}/${user.userName}: ${broken.join('; ')}${why}`);
+      }
     }
 
     const rotated = summary?.counts.rotated ?? statuses.SUCCEEDED ?? 0;
@@ -379,6 +400,7 @@ export async function runFleetBench(args: string[]): Promise<number> {
       fleetMs,
       allChildrenEndedMs: allMs,
       children: statuses,
+      rotationFailures: failures,
       rotatedPerSecond: Number((rotated / (fleetMs / 1000)).toFixed(2)),
       mostChildrenRunningAtOnce: mostAtOnce(spans),
       mapRun: mapRun
@@ -423,7 +445,9 @@ function report(r: FleetBenchResult): string {
   return [
     `fleet of ${r.users} users over ${r.accounts} account(s), maxConcurrency ${r.maxConcurrency}, waits × ${r.waitScale}: ${r.fleetStatus ?? ''} (seeded in ${r.seedMs} ms)`,
     `  ${JSON.stringify(r.counts)} accounts ${JSON.stringify(r.accountCounts)}${r.fleetError ? ` ${r.fleetError}: ${r.fleetCause ?? ''}` : ''}`,
-    `  fleet ${r.fleetMs} ms (${r.rotatedPerSecond} rotated/s); every rotation ended after ${r.allChildrenEndedMs} ms: ${JSON.stringify(r.children)}`,
+    `  fleet ${r.fleetMs} ms (${r.rotatedPerSecond} rotated/s); every rotation ended after ${r.allChildrenEndedMs} ms: ${JSON.stringify(r.children)}${
+      Object.keys(r.rotationFailures).length ? `; not succeeded: ${JSON.stringify(r.rotationFailures)}` : ''
+    }`,
     `  at most ${r.mostChildrenRunningAtOnce} rotations running at once; Map Run ${r.mapRun?.status ?? 'none'}, at most ${r.mapRun?.mostChildWorkflowsAtOnce ?? 0} child workflows at once (slots: ${r.maxConcurrency})`,
     `  IAM at ${r.iamRatePerSecond} calls/s per action per account: ${r.throttles.seen} Throttling ${JSON.stringify(r.throttles.byAction)}; ${r.throttles.stepAttemptsRetried} step attempts failed on it once the SDK's retries were spent and were retried by their Retry (the rest were retried within the functions: the SDK, listCandidates' paced pages); ${r.throttles.unrecovered} unrecovered`,
     `  peak RSS of the stack (this process) ${r.peakRssMb} MB; largest Lambda payload ${r.largestLambdaPayload.bytes} bytes (${r.largestLambdaPayload.fn} ${r.largestLambdaPayload.direction}; Step Functions' limit 262144)`,
