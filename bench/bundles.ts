@@ -1,9 +1,12 @@
-// Builds each function's bundle the way the deployment does (serverless.yml custom.esbuild), and a
-// naive bundle of the same handler to compare with: shared by the size budget test and the bench.
+// Builds each function's bundle the way the deployment does (serverless.yml custom.esbuild), and
+// bundles of the same handler to compare with: a naive one, and one with the previous Vault client.
+// Shared by the size budget test and the bench.
+import { execFile } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
+import { promisify } from 'node:util';
 import { deflateRawSync } from 'node:zlib';
-import { build, type BuildOptions } from 'esbuild';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { parse } from 'yaml';
 import { FUNCTIONS, type FunctionName } from '../deploy/policies.cjs';
 
@@ -60,6 +63,61 @@ const NAIVE: BuildOptions = {
   absWorkingDir: ROOT,
 };
 
+/**
+ * The Vault client the bench compares with: functions/commons/vault/ over node:http(s), as it was
+ * at this commit (the last change to it before the client moved to axios).
+ */
+export const PREVIOUS_VAULT_CLIENT = {
+  commit: '3f139f2485a0e4f0e14cdc6352a7ae5b1252cbac',
+  name: 'node:http',
+};
+
+const VAULT_DIR = join(ROOT, 'functions/commons/vault/');
+
+/** The file at `path` (relative to the service directory) in `commit`, or undefined if it had none. */
+async function gitShow(commit: string, path: string): Promise<string | undefined> {
+  try {
+    const { stdout } = await promisify(execFile)('git', ['show', `${commit}:${path}`], {
+      cwd: ROOT,
+      maxBuffer: 16 * 2 ** 20,
+    });
+    return stdout;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Loads functions/commons/vault/*.ts as they were in `commit`; everything else is today's, so two
+ * bundles differ by the Vault client only.
+ */
+function vaultClientAt(commit: string): Plugin {
+  return {
+    name: 'vault-client-at-commit',
+    setup(pluginBuild) {
+      // A module of the old client that no longer exists is still found.
+      pluginBuild.onResolve({ filter: /^\.\/[^/]+\.js$/ }, (args) =>
+        args.importer.startsWith(VAULT_DIR)
+          ? { path: join(args.resolveDir, args.path.replace(/\.js$/, '.ts')) }
+          : undefined,
+      );
+      pluginBuild.onLoad({ filter: /\/functions\/commons\/vault\/[^/]+\.ts$/ }, async (args) => {
+        const contents = await gitShow(commit, relative(ROOT, args.path));
+        return contents === undefined
+          ? undefined
+          : { contents, loader: 'ts', resolveDir: dirname(args.path) };
+      });
+    },
+  };
+}
+
+/** Throws unless `commit` is in this clone's history (a shallow clone may lack it). */
+async function checkCommit(commit: string): Promise<void> {
+  if ((await gitShow(commit, 'package.json')) === undefined) {
+    throw new Error(`commit ${commit.slice(0, 7)} is not in this clone's history`);
+  }
+}
+
 export interface Bundle {
   fn: FunctionName;
   file: string;
@@ -75,10 +133,24 @@ function zipSize(data: Buffer, name: string): number {
   return deflateRawSync(data, { level: 9 }).length + 30 + 46 + 22 + 2 * Buffer.byteLength(name);
 }
 
-/** Builds every function's bundle into `outDir`; `naive` builds the naive CommonJS bundle instead. */
-export async function buildBundles(outDir: string, naive = false): Promise<Bundle[]> {
-  const base = naive ? NAIVE : await deploymentOptions();
-  const extension = naive ? '.cjs' : '.mjs';
+/**
+ * The bundles to build: as deployed, naive (see NAIVE), or as deployed with the previous Vault
+ * client (PREVIOUS_VAULT_CLIENT).
+ */
+export type Variant = 'deployed' | 'naive' | 'previous';
+
+async function variantOptions(variant: Variant): Promise<BuildOptions> {
+  if (variant === 'naive') return NAIVE;
+  const options = await deploymentOptions();
+  if (variant === 'deployed') return options;
+  await checkCommit(PREVIOUS_VAULT_CLIENT.commit);
+  return { ...options, plugins: [vaultClientAt(PREVIOUS_VAULT_CLIENT.commit)] };
+}
+
+/** Builds every function's bundle of the variant into `outDir`. */
+export async function buildBundles(outDir: string, variant: Variant = 'deployed'): Promise<Bundle[]> {
+  const base = await variantOptions(variant);
+  const extension = variant === 'naive' ? '.cjs' : '.mjs';
   await rm(outDir, { recursive: true, force: true });
   return Promise.all(
     FUNCTIONS.map(async (fn) => {

@@ -28,41 +28,45 @@ function timeImport(file: string | undefined): number {
   return ms;
 }
 
-export interface InitComparison {
+export interface InitComparison<V extends string> {
   /** A bare `node` that imports nothing. */
   bare: Spread;
-  byBundle: { name: string; lean: Spread; naive: Spread; ratio: number }[];
+  /** Each function's variants, above the bare node. */
+  byBundle: { name: string; init: Record<V, Spread> }[];
 }
 
 /**
- * Cold init of each pair of bundles, above a bare `node`: `runs` rounds, each timing the bare node
- * and every bundle of every pair, the pair's order alternating, so drift hits all alike.
+ * Cold init of each function's bundles (one file per variant), above a bare `node`: `runs` rounds,
+ * each timing the bare node and every bundle, the variants' order rotating from round to round, so
+ * drift hits all alike.
  */
-export function compareColdInit(
-  pairs: { name: string; lean: string; naive: string }[],
+export function compareColdInit<V extends string>(
+  variants: readonly V[],
+  bundles: { name: string; files: Record<V, string> }[],
   runs: number,
-): InitComparison {
+): InitComparison<V> {
   const bare: number[] = [];
-  const lean = new Map<string, number[]>(pairs.map((p) => [p.name, []]));
-  const naive = new Map<string, number[]>(pairs.map((p) => [p.name, []]));
+  const samples = new Map(bundles.map((b) => [b.name, new Map(variants.map((v) => [v, [] as number[]]))]));
   timeImport(undefined);
   for (let run = 0; run < runs; run++) {
     bare.push(timeImport(undefined));
-    for (const pair of pairs) {
-      const order = run % 2 === 0 ? (['lean', 'naive'] as const) : (['naive', 'lean'] as const);
-      for (const which of order) {
-        (which === 'lean' ? lean : naive).get(pair.name)?.push(timeImport(pair[which]));
+    const order = variants.map((_, i) => variants[(i + run) % variants.length] as V);
+    for (const bundle of bundles) {
+      for (const variant of order) {
+        samples.get(bundle.name)?.get(variant)?.push(timeImport(bundle.files[variant]));
       }
     }
   }
   const bareSpread = spread(bare);
-  const above = (samples: number[] = []) => spread(samples.map((ms) => ms - bareSpread.median));
+  const above = (times: number[] = []) => spread(times.map((ms) => ms - bareSpread.median));
   return {
     bare: bareSpread,
-    byBundle: pairs.map((pair) => {
-      const l = above(lean.get(pair.name));
-      const n = above(naive.get(pair.name));
-      return { name: pair.name, lean: l, naive: n, ratio: Math.round((l.median / n.median) * 100) / 100 };
-    }),
+    byBundle: bundles.map((bundle) => ({
+      name: bundle.name,
+      init: Object.fromEntries(variants.map((v) => [v, above(samples.get(bundle.name)?.get(v))])) as Record<
+        V,
+        Spread
+      >,
+    })),
   };
 }

@@ -6,9 +6,9 @@ import { parse } from 'yaml';
 import { LOCAL_RETRY_PAUSES, prepareTarget, rotate } from '../local-stack/rotation.js';
 import { localTarget, seedUser, type Target } from '../local-stack/provision.js';
 import { type LocalStack, startLocalStack } from '../local-stack/stack.js';
-import { buildBundles } from './bundles.js';
+import { type Bundle, buildBundles, PREVIOUS_VAULT_CLIENT } from './bundles.js';
 import { EXTRA_REASONS, MINIMUM_CALLS } from './calls.js';
-import { compareColdInit, type InitComparison } from './cold-init.js';
+import { compareColdInit } from './cold-init.js';
 import { PRICES } from './prices.js';
 
 const HELP = `usage: iam-key-rotator bench [--runs N] [--rotations N] [--long] [--json]      (npm run bench)
@@ -16,7 +16,8 @@ const HELP = `usage: iam-key-rotator bench [--runs N] [--rotations N] [--long] [
 The performance report:
   bundles    each function's bundle (serverless.yml's esbuild options) and its zip, and its cold
              init above a bare node (median and middle half of --runs N rounds, default 10) beside
-             a naive CommonJS bundle of the same handler built in the same run, and their ratio;
+             the same bundle with the previous Vault client (node:http, from git history) and a
+             naive CommonJS bundle of the same handler, all built in the same run;
   calls      the calls of one rotation (IAM propagation 1.5 s) by service and operation beside the
              minimum, why each extra is made, state transitions, Lambda requests and the AWS cost;
   local      --rotations N back to back (default 50; --long: 200) with waits and retry pauses 0:
@@ -42,26 +43,45 @@ async function bundleReport(runs: number) {
   const dir = await mkdtemp(join(tmpdir(), 'iam-key-rotator-bench-'));
   try {
     const lean = await buildBundles(join(dir, 'lean'));
-    const naive = await buildBundles(join(dir, 'naive'), true);
-    const init = compareColdInit(
-      lean.map((b) => ({ name: b.fn, lean: b.file, naive: naive.find((n) => n.fn === b.fn)?.file ?? '' })),
+    const naive = await buildBundles(join(dir, 'naive'), 'naive');
+    let previous: Bundle[] = [];
+    let previousMissing: string | undefined;
+    try {
+      previous = await buildBundles(join(dir, 'previous'), 'previous');
+    } catch (error) {
+      previousMissing = error instanceof Error ? error.message : String(error);
+    }
+    const fileOf = (bundles: Bundle[], fn: string) => bundles.find((b) => b.fn === fn)?.file ?? '';
+    const variants =
+      previous.length > 0 ? (['lean', 'previous', 'naive'] as const) : (['lean', 'naive'] as const);
+    const init = compareColdInit<'lean' | 'previous' | 'naive'>(
+      variants,
+      lean.map((b) => ({
+        name: b.fn,
+        files: { lean: b.file, previous: fileOf(previous, b.fn), naive: fileOf(naive, b.fn) },
+      })),
       runs,
     );
     const functions = lean.map((b) => {
       const n = naive.find((x) => x.fn === b.fn);
-      const i = init.byBundle.find((x) => x.name === b.fn);
+      const p = previous.find((x) => x.fn === b.fn);
+      const i = init.byBundle.find((x) => x.name === b.fn)?.init;
       return {
         fn: b.fn,
         bytes: b.bytes,
         zipBytes: b.zipBytes,
-        naiveBytes: n?.bytes ?? 0,
         initMs: i?.lean,
+        previousClient: p ? { bytes: p.bytes, zipBytes: p.zipBytes, initMs: i?.previous } : undefined,
+        naiveBytes: n?.bytes ?? 0,
         naiveInitMs: i?.naive,
-        ratio: i?.ratio ?? 0,
+        ratio: i ? Math.round((i.lean.median / i.naive.median) * 100) / 100 : 0,
       };
     });
-    const bareNodeMs: InitComparison['bare'] = init.bare;
-    return { runs, bareNodeMs, functions };
+    const previousClient = {
+      ...PREVIOUS_VAULT_CLIENT,
+      ...(previousMissing ? { unavailable: previousMissing } : {}),
+    };
+    return { runs, bareNodeMs: init.bare, previousClient, functions };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -285,6 +305,8 @@ type Report = {
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KB`;
 const ms = (s: { median: number; p25: number; p75: number } | undefined) =>
   s ? `${s.median} ms (${s.p25}–${s.p75})` : '-';
+const signed = (n: number, unit: string, digits: number) =>
+  `${n >= 0 ? '+' : '−'}${Math.abs(n).toFixed(digits)} ${unit}`;
 
 function columns(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
@@ -296,19 +318,42 @@ function table(r: Report): string {
   return [
     `Node ${m.node}, ${m.platform}, ${m.cpus}, load average ${m.loadAverage.oneMinute} (1 min) ${m.loadAverage.fiveMinutes} (5 min)`,
     '',
-    `Bundles and cold init above a bare node (${bundles.bareNodeMs.median} ms), median (middle half) of ${bundles.runs} rounds:`,
+    `Bundles and cold init above a bare node (${bundles.bareNodeMs.median} ms), median (middle half) of ${bundles.runs} rounds,`,
+    `as deployed (Vault client on axios), with the previous client (${bundles.previousClient.name}, ${bundles.previousClient.commit.slice(0, 7)}) and as a naive CommonJS bundle, all built in this run:`,
     columns([
-      ['function', 'bundle', 'zip', 'naive CJS', 'init', 'naive init', 'ratio'],
-      ...bundles.functions.map((f) => [
-        f.fn,
-        kb(f.bytes),
-        kb(f.zipBytes),
-        kb(f.naiveBytes),
-        ms(f.initMs),
-        ms(f.naiveInitMs),
-        `${f.ratio.toFixed(2)}×`,
-      ]),
+      [
+        'function',
+        'bundle',
+        'zip',
+        'init',
+        `${bundles.previousClient.name}`,
+        'init',
+        'axios costs',
+        'naive CJS',
+        'naive init',
+        'ratio',
+      ],
+      ...bundles.functions.map((f) => {
+        const p = f.previousClient;
+        return [
+          f.fn,
+          kb(f.bytes),
+          kb(f.zipBytes),
+          ms(f.initMs),
+          p ? kb(p.bytes) : '-',
+          ms(p?.initMs),
+          p && f.initMs && p.initMs
+            ? `${signed((f.bytes - p.bytes) / 1024, 'KB', 0)}, ${signed(f.initMs.median - p.initMs.median, 'ms', 1)}`
+            : '-',
+          kb(f.naiveBytes),
+          ms(f.naiveInitMs),
+          `${f.ratio.toFixed(2)}×`,
+        ];
+      }),
     ]),
+    ...(bundles.previousClient.unavailable
+      ? [`  previous client not built: ${bundles.previousClient.unavailable}`]
+      : []),
     '',
     `One rotation (IAM propagation ${rotation.propagationMs} ms): calls on the local stack (one warm process) and in Lambda (every function cold), beside the minimum`,
     columns([

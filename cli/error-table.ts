@@ -1,37 +1,22 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-
-const README = fileURLToPath(new URL('../README.md', import.meta.url));
-const HEADING = '### Error names and what each leaves behind';
+import { ERROR_TABLE } from '../functions/commons/error-table.js';
 
 export interface ErrorRow {
   raisedBy: string;
+  /** What the execution leaves behind, then what to do. */
   leftBehind: string;
 }
 
-let table: Map<string, ErrorRow> | undefined;
-
-/** The README's error table (the one source of what each error leaves behind), by error name. */
-export function errorTable(readme = README): Map<string, ErrorRow> {
-  if (table && readme === README) return table;
-  const rows = new Map<string, ErrorRow>();
-  let text = '';
-  try {
-    text = readFileSync(readme, 'utf8');
-  } catch {
-    // An install without the README still runs; it just cannot explain errors.
-  }
-  const section = text.split(HEADING)[1]?.split(/\n#+ /)[0] ?? '';
-  for (const line of section.split('\n')) {
-    const cells = line.split('|').map((cell) => cell.trim());
-    const [, names, raisedBy, leftBehind] = cells;
-    if (!names || !raisedBy || !leftBehind || names.startsWith('---')) continue;
-    for (const [, name] of names.matchAll(/`([A-Za-z.]+)`/g)) {
-      if (name) rows.set(name, { raisedBy, leftBehind });
-    }
-  }
-  if (readme === README) table = rows;
-  return rows;
+/** functions/commons/error-table.ts (docs/reference/errors.md) by error name, as the CLI prints it. */
+export function errorTable(): Map<string, ErrorRow> {
+  return new Map(
+    Object.entries(ERROR_TABLE).map(([name, guide]) => [
+      name,
+      {
+        raisedBy: guide.raisedBy.join(', ') || '(the operator)',
+        leftBehind: `${guide.leftBehind} ${guide.whatToDo}`,
+      },
+    ]),
+  );
 }
 
 /** What an execution that stopped while in (or just after) `state` leaves behind, and what to do. */

@@ -73,7 +73,7 @@ export function outcomeSummary(described: DescribeExecutionOutput, history: Hist
   else if (doc.error) {
     const row = errorTable().get(doc.error.Error);
     lines.push(
-      `  left behind:  ${row?.leftBehind ?? 'not in the README error table; read the history (iam-key-rotator history).'}`,
+      `  left behind:  ${row?.leftBehind ?? 'not in the error table (docs/reference/errors.md); read the history (iam-key-rotator history).'}`,
     );
   }
   return lines.join('\n');

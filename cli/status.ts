@@ -14,7 +14,7 @@ and when, and flags:
   old-key            a key older than --max-age-days (default 90)
   two-active-keys    both of the user's keys are Active
   left-behind        the last execution ended in RollbackFailed, OldKeyStillInUseError or
-                     ConcurrentRotationError: something is left to clean up (see the README error table)
+                     ConcurrentRotationError: something is left to clean up (see docs/reference/errors.md)
 
 options:
   --json                 one JSON document: {users: [...]}

@@ -14,6 +14,7 @@ const { httpTriggerResources, invokersFrom } = require('./http-trigger.cjs');
 const { fleetBucketResources, namesBucket, namesBucketKey } = require('./fleet-bucket.cjs');
 const { DEFAULT_BUS } = require('./iam-changes.cjs');
 const { alarmPeriod } = require('./fleet-metrics.cjs');
+const { PARAMETERS } = require('./parameters.cjs');
 
 const fleet = tsxRequire('../functions/commons/fleet-input.ts', __filename);
 
@@ -106,6 +107,7 @@ async function readParams(resolveVariable) {
     'keyAgeAlarmSlackDays',
     'logRetentionDays',
     'vaultPathPrefix',
+    'vaultKvVersion',
   ];
   const values = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await param(n)])));
   return {
@@ -122,15 +124,17 @@ function fail(message) {
   throw new Error(`deployment parameters: ${message}`);
 }
 
-/** A true/false parameter; anything else fails packaging. */
-function flag(p, name, allowed = ['true', 'false']) {
+/** A parameter that takes one of its listed values (deploy/parameters.cjs); anything else fails packaging. */
+function flag(p, name) {
+  const allowed = PARAMETERS[name].values;
   const value = String(p[name]);
   if (!allowed.includes(value)) fail(`${name} is one of ${allowed.join(', ')}, not '${value}'`);
   return value;
 }
 
-/** A whole-number parameter within bounds, as a number; anything else fails packaging. */
-function wholeNumber(p, name, min, max) {
+/** A whole-number parameter within its bounds (deploy/parameters.cjs), as a number; anything else fails packaging. */
+function wholeNumber(p, name) {
+  const { min, max } = PARAMETERS[name];
   const value = String(p[name]);
   if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
     fail(`${name} is a whole number from ${min} to ${max}, not '${value}'`);
@@ -138,32 +142,41 @@ function wholeNumber(p, name, min, max) {
   return Number(value);
 }
 
+/**
+ * Refuses, at package time, any parameter read here outside the values or bounds deploy/parameters.cjs
+ * gives it (logRetentionDays names CloudWatch Logs; httpTriggerRateLimit, which need not be whole, has its own check).
+ */
+function checkBounds(p) {
+  for (const [name, { values, min }] of Object.entries(PARAMETERS)) {
+    if (!(name in p)) continue;
+    if (name === 'logRetentionDays') logRetentionDays(p);
+    else if (values) flag(p, name);
+    else if (min !== undefined) wholeNumber(p, name);
+  }
+}
+
 /** The most due users one fleet run starts per account (fleet input may ask for another, as bounded). */
-const maxDuePerAccount = (p) => wholeNumber(p, 'maxDuePerAccount', 1, 10_000);
+const maxDuePerAccount = (p) => wholeNumber(p, 'maxDuePerAccount');
 
 /** The HTTP trigger's steady-state requests per second (API Gateway takes a fraction too). */
 function httpTriggerRateLimit(p) {
   const value = String(p.httpTriggerRateLimit);
-  if (!/^\d+(\.\d+)?$/.test(value) || Number(value) <= 0 || Number(value) > 10_000) {
-    fail(`httpTriggerRateLimit is a number of requests per second above 0, at most 10000, not '${value}'`);
+  const { max } = PARAMETERS.httpTriggerRateLimit;
+  if (!/^\d+(\.\d+)?$/.test(value) || Number(value) <= 0 || Number(value) > max) {
+    fail(`httpTriggerRateLimit is a number of requests per second above 0, at most ${max}, not '${value}'`);
   }
   return Number(value);
 }
 
 /** How many days the fleet bucket keeps each run's objects. */
-const fleetResultsRetentionDays = (p) => wholeNumber(p, 'fleetResultsRetentionDays', 1, 3650);
-
-/** CloudWatch Logs' retention settings, in days. */
-const RETENTION_DAYS = [
-  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
-];
+const fleetResultsRetentionDays = (p) => wholeNumber(p, 'fleetResultsRetentionDays');
 
 /** How long the log groups this file makes (the HTTP trigger's access log) keep their events. */
 function logRetentionDays(p) {
+  const days = PARAMETERS.logRetentionDays.values;
   const value = String(p.logRetentionDays);
-  if (!RETENTION_DAYS.map(String).includes(value)) {
-    fail(`logRetentionDays is one of CloudWatch Logs' ${RETENTION_DAYS.join(', ')}, not '${value}'`);
-  }
+  if (!days.includes(value))
+    fail(`logRetentionDays is one of CloudWatch Logs' ${days.join(', ')}, not '${value}'`);
   return Number(value);
 }
 
@@ -181,7 +194,7 @@ function organizationId(p) {
  * input's default), the slack, and a period the fleet's schedule fills.
  */
 function keyAge(p) {
-  const slackDays = wholeNumber(p, 'keyAgeAlarmSlackDays', 1, 365);
+  const slackDays = wholeNumber(p, 'keyAgeAlarmSlackDays');
   const { schedule = 'rate(1 day)', input = {} } = p.fleetRotation;
   const parsed = fleet.FleetInput.safeParse(input);
   // A bad input fails packaging in deploy/fleet-schedule.cjs, naming its fields.
@@ -201,7 +214,7 @@ function keyAge(p) {
  * region's default bus); `false` nowhere.
  */
 function outOfBand(p) {
-  const value = flag(p, 'outOfBandAlerts', ['auto', 'true', 'false']);
+  const value = flag(p, 'outOfBandAlerts');
   return value === 'true' || (value === 'auto' && p.region === 'us-east-1');
 }
 
@@ -416,6 +429,7 @@ function roleResources({ role, name, policyName, description, trust, statements 
 }
 
 function resourcesFrom(p) {
+  checkBounds(p);
   const variables = {
     Service: p.service,
     Stage: p.stage,
@@ -531,11 +545,11 @@ function resourcesFrom(p) {
   if (!trigger && invokers.length > 0) fail('httpTriggerInvokers needs httpTrigger: true');
   const throttle = {
     rateLimit: httpTriggerRateLimit(p),
-    burstLimit: wholeNumber(p, 'httpTriggerBurstLimit', 1, 5000),
+    burstLimit: wholeNumber(p, 'httpTriggerBurstLimit'),
   };
   const logs = {
     retentionDays: logRetentionDays(p),
-    role: flag(p, 'httpTriggerLogRole', ['create', 'existing']),
+    role: flag(p, 'httpTriggerLogRole'),
   };
   if (trigger) {
     const floors = {

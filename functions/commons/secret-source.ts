@@ -6,7 +6,7 @@ import type { SecretSource } from './vault/config.js';
 /**
  * Reads a value from the environment, a Secrets Manager secret or an SSM (SecureString) parameter.
  * The clients are imported statically: in a one-file bundle a dynamic import() keeps them anyway and
- * defeats tree shaking (+120 KB per function, no init time saved; see the README's Performance section).
+ * defeats tree shaking (+120 KB per function, no init time saved; see docs/performance.md).
  */
 export async function readSecretSource(source: SecretSource): Promise<string | undefined> {
   try {

@@ -280,6 +280,7 @@ export const TEMPLATE_PARAMS: Record<string, string> = {
   keyAgeAlarmSlackDays: '7',
   logRetentionDays: '30',
   vaultPathPrefix: 'aws/iam-users/',
+  vaultKvVersion: 'auto',
 };
 
 /** serverless.yml's `custom.fleetRotation`, which deploy/template.cjs reads for the key-age alarm. */

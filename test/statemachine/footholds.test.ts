@@ -1,4 +1,4 @@
-// What the footholds of the README's threat table cannot do that a first review missed: a user with
+// What the footholds of the threat table (docs/security.md) cannot do that a first review missed: a user with
 // no Active key re-keyed to a path the starter picks; a tamper alert raised by naming the phrase.
 import { UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
 import { describe, expect, it } from 'vitest';
@@ -30,7 +30,7 @@ describe('foothold 1 (may start an execution): a user with no Active key', () =>
       { input: { userName: user.userName, vaultPath: picked } },
     );
 
-    // What the README claims: refused before any write, nothing at the picked path.
+    // What docs/security.md claims: refused before any write, nothing at the picked path.
     const served = await ctx.vaultKey({ ...user, vaultPath: picked });
     const tags = await userTags(ctx, user.userName);
     expect({

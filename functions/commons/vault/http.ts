@@ -1,5 +1,6 @@
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import axios, { type AxiosInstance, isAxiosError } from 'axios';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import type { VaultConfig } from './config.js';
 import {
   VaultCasConflictError,
@@ -18,37 +19,16 @@ export interface VaultEnvelope<T> {
   errors?: string[];
 }
 
-/** One request as it goes on the wire: `path` is relative to /v1/. */
-export interface WireRequest {
-  method: Method;
-  path: string;
-  headers: Record<string, string>;
-  body?: string;
-}
-
-/** A response as it came off the wire. */
-export interface WireResponse {
-  status: number;
-  body: string;
-}
-
-/** Vault's API over node:http(s): no token here, no redirects, no automatic retries. */
-export interface VaultHttp {
-  /** The address followed by /v1/. */
-  baseUrl: string;
-  timeoutMs: number;
-  /** Sent with every request (the namespace). */
-  headers: Record<string, string>;
-  agent: HttpAgent | HttpsAgent;
-  /** Sends one request and reads the whole response; rejects with the Node error on failure. */
-  transport(request: WireRequest): Promise<WireResponse>;
-}
+/** Vault's API for one configuration: an axios instance that holds no token and follows no redirect. */
+export type VaultHttp = AxiosInstance;
 
 /** A response whose status the caller does not accept. */
 export class VaultHttpStatusError extends Error {
   constructor(
     readonly status: number,
     readonly data: unknown,
+    /** The Location header of a redirect. */
+    readonly location?: string,
   ) {
     super(`Vault answered HTTP ${status}`);
   }
@@ -57,12 +37,47 @@ export class VaultHttpStatusError extends Error {
 const TOKENISH = /\b(hvs|hvb|hvr|s|b|r)\.[A-Za-z0-9_-]{8,}/g;
 const CAS_MISMATCH = /check-and-set parameter did not match/;
 
+/** The most of a body held in memory, either way. */
+export const MAX_RESPONSE_BYTES = 1024 * 1024;
+
 /** Vault's error strings with anything token-like masked. */
 function vaultErrors(body: unknown): string[] {
   const errors = (body as VaultEnvelope<unknown> | undefined)?.errors;
   return Array.isArray(errors)
     ? errors.map((e) => String(e).replace(TOKENISH, '[REDACTED]').slice(0, 300))
     : [];
+}
+
+/** What to tell the operator about a redirect that was not followed. */
+function redirectAdvice(location: string | undefined): string {
+  let to = '';
+  try {
+    // The origin only: the path and query are the request's own, or unknown.
+    if (location) to = ` to ${new URL(location).origin}`;
+  } catch {
+    // A Location that is no absolute URL names no other host.
+  }
+  return (
+    `redirect${to} not followed (the token goes to VAULT_ADDR only): a standby node redirects to the ` +
+    'active one; point VAULT_ADDR at the active node or a load balancer in front of the cluster'
+  );
+}
+
+/**
+ * A failure without a usable response, as a Node error code. axios reports its own bounds with
+ * generic codes; these get the codes the rotator has always logged for them.
+ */
+function wireCode(error: unknown): string {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (typeof code !== 'string') return '';
+  if (!isAxiosError(error)) return code;
+  // The whole-exchange deadline (createHttp's interceptor) is the only cancellation.
+  if (code === 'ERR_CANCELED') return 'ETIMEDOUT';
+  if (/maxContentLength/.test(error.message)) return 'ERESPONSETOOLARGE';
+  if (/maxBodyLength/.test(error.message)) return 'EREQUESTTOOLARGE';
+  // The headers arrived, then the connection closed in the middle of the body.
+  if (error.response && code === 'ERR_BAD_RESPONSE') return 'ECONNRESET';
+  return code;
 }
 
 /** Maps a failed call to the error the state machine routes on: transient, permanent or conflict. */
@@ -74,16 +89,23 @@ export function vaultFailure(method: Method, path: string, error: unknown): Erro
     status: response?.status ?? 0,
     errors: vaultErrors(response?.data),
   };
-  // A certificate Node refuses will be refused again: permanent, unlike a network failure.
-  const nodeCode = (error as { code?: unknown } | undefined)?.code;
-  const code = !response && typeof nodeCode === 'string' ? nodeCode : '';
-  if (!response && /CERT|TLS|SSL|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) {
-    return new VaultRequestError({ ...summary, errors: [`TLS: ${code}`] });
-  }
-  // 307 comes from a standby node, which forwards nothing without a redirect: another node will answer.
-  // No response: keep the Node error code (ECONNRESET, ECONNREFUSED, ETIMEDOUT...), it says what happened.
-  if (!response)
+  if (!response) {
+    const code = wireCode(error);
+    // A certificate Node refuses will be refused again: permanent, unlike a network failure.
+    if (/CERT|TLS|SSL|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) {
+      return new VaultRequestError({ ...summary, errors: [`TLS: ${code}`] });
+    }
+    // A request the client refuses to send (over maxBodyLength) will be refused again.
+    if (code === 'EREQUESTTOOLARGE' || code === 'ERR_BAD_REQUEST') {
+      return new VaultRequestError({ ...summary, errors: [code] });
+    }
+    // Keep the Node error code (ECONNRESET, ECONNREFUSED, ETIMEDOUT...): it says what happened.
     return new VaultUnavailableError(/^E[A-Z_]+$/.test(code) ? { ...summary, errors: [code] } : summary);
+  }
+  if (summary.status >= 300 && summary.status < 400) {
+    summary.errors.push(redirectAdvice(response.location));
+  }
+  // 307 comes from a standby node that could not forward: behind a load balancer, a retry reaches another.
   if (summary.status >= 500 || [307, 412, 429].includes(summary.status)) {
     return new VaultUnavailableError(summary);
   }
@@ -99,79 +121,49 @@ export interface TlsMaterial {
   key?: string;
 }
 
-/** Vault's HTTP API for the configuration and TLS material: keep-alive, the namespace header. */
+/** The axios instance for a Vault configuration and its TLS material: keep-alive, bounds, the namespace. */
 export function createHttp(vault: VaultConfig, tls: TlsMaterial = {}): VaultHttp {
-  const secure = vault.addr.startsWith('https:');
-  const agent = secure
-    ? new HttpsAgent({
-        keepAlive: true,
-        ...(tls.ca ? { ca: tls.ca } : {}),
-        ...(tls.cert && tls.key ? { cert: tls.cert, key: tls.key } : {}),
-        rejectUnauthorized: !vault.tls.skipVerify,
-      })
-    : new HttpAgent({ keepAlive: true });
-  const baseUrl = `${vault.addr.replace(/\/+$/, '')}/v1/`;
-  const timeoutMs = vault.timeoutMs;
-  return {
-    baseUrl,
-    timeoutMs,
-    headers: vault.namespace ? { 'X-Vault-Namespace': vault.namespace } : {},
-    agent,
-    transport: (request) =>
-      exchange(secure, agent, new URL(request.path.replace(/^\/+/, ''), baseUrl), timeoutMs, request),
-  };
-}
-
-/** The most of a response body read into memory. */
-export const MAX_RESPONSE_BYTES = 1024 * 1024;
-
-/** One request over node:http(s), the whole exchange bounded by the timeout and its size. Follows no redirect. */
-function exchange(
-  secure: boolean,
-  agent: HttpAgent | HttpsAgent,
-  url: URL,
-  timeoutMs: number,
-  { method, headers, body }: WireRequest,
-): Promise<WireResponse> {
-  return new Promise((resolve, reject) => {
-    const request = (secure ? httpsRequest : httpRequest)(url, { method, agent, headers }, (response) => {
-      const chunks: Buffer[] = [];
-      let bytes = 0;
-      response.on('data', (chunk: Buffer) => {
-        bytes += chunk.length;
-        // A key's secret is a few hundred bytes: a body this large is a proxy's or a fault, not Vault's.
-        if (bytes > MAX_RESPONSE_BYTES) {
-          request.destroy(
-            Object.assign(new Error(`response over ${MAX_RESPONSE_BYTES} bytes`), {
-              code: 'ERESPONSETOOLARGE',
-            }),
-          );
-          return;
-        }
-        chunks.push(chunk);
-      });
-      response.on('error', reject);
-      response.on('end', () =>
-        resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
-      );
-    });
-    const timer = setTimeout(() => {
-      request.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' }));
-    }, timeoutMs);
-    request.on('close', () => clearTimeout(timer));
-    request.on('error', reject);
-    request.end(body);
+  const agent = vault.addr.startsWith('https:')
+    ? {
+        httpsAgent: new HttpsAgent({
+          keepAlive: true,
+          ...(tls.ca ? { ca: tls.ca } : {}),
+          ...(tls.cert && tls.key ? { cert: tls.cert, key: tls.key } : {}),
+          rejectUnauthorized: !vault.tls.skipVerify,
+        }),
+      }
+    : { httpAgent: new HttpAgent({ keepAlive: true }) };
+  const http = axios.create({
+    // Node's http(s) only: the fetch and XHR adapters know nothing of the agent and its CA.
+    adapter: 'http',
+    baseURL: `${vault.addr.replace(/\/+$/, '')}/v1/`,
+    // A path is always below /v1/ of VAULT_ADDR, never a URL of its own.
+    allowAbsoluteUrls: false,
+    headers: {
+      Accept: 'application/json',
+      ...(vault.namespace ? { 'X-Vault-Namespace': vault.namespace } : {}),
+    },
+    ...agent,
+    // Connecting, and each silence while the answer comes; the interceptor below bounds the whole exchange.
+    timeout: vault.timeoutMs,
+    transitional: { clarifyTimeoutError: true },
+    // A redirect would carry X-Vault-Token to the host it names; a standby's 307 becomes a named
+    // VaultUnavailableError that tells the operator to point VAULT_ADDR at the active node.
+    maxRedirects: 0,
+    // VAULT_ADDR is reached directly: HTTP(S)_PROXY in the environment would see the token.
+    proxy: false,
+    // A key's secret is a few hundred bytes: a body this large is a proxy's or a fault, not Vault's.
+    maxContentLength: MAX_RESPONSE_BYTES,
+    maxBodyLength: MAX_RESPONSE_BYTES,
+    // Every status resolves: send tells what a status means, from Vault's body.
+    validateStatus: () => true,
   });
-}
-
-/** A body as JSON when it is JSON, else the text (a proxy's HTML page, say). */
-function parseBody(text: string): unknown {
-  if (text.length === 0) return undefined;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
-  }
+  // A body trickling in resets axios's timeout with every byte; this deadline does not move.
+  http.interceptors.request.use((config) => {
+    config.signal ??= AbortSignal.timeout(vault.timeoutMs);
+    return config;
+  });
+  return http;
 }
 
 /** Sends one request; 404 resolves (callers decide what absence means), other failures throw mapped. */
@@ -182,19 +174,23 @@ export async function send<T>(
   options: { token?: string; data?: unknown } = {},
 ): Promise<{ status: number; data: VaultEnvelope<T> | undefined }> {
   try {
-    const headers: Record<string, string> = { Accept: 'application/json', ...http.headers };
-    if (options.token) headers['X-Vault-Token'] = options.token;
-    let body: string | undefined;
-    if (options.data !== undefined) {
-      body = JSON.stringify(options.data);
-      headers['Content-Type'] = 'application/json';
-    }
-    const response = await http.transport({ method, path, headers, ...(body === undefined ? {} : { body }) });
-    const data = parseBody(response.body);
+    const response = await http.request<unknown>({
+      method,
+      url: path,
+      ...(options.token ? { headers: { 'X-Vault-Token': options.token } } : {}),
+      ...(options.data === undefined ? {} : { data: options.data }),
+    });
+    // axios gives JSON parsed, any other body as text, and no body as ''.
+    const data = response.data === '' ? undefined : response.data;
     if ((response.status >= 200 && response.status < 300) || response.status === 404) {
       return { status: response.status, data: data as VaultEnvelope<T> | undefined };
     }
-    throw new VaultHttpStatusError(response.status, data);
+    const location = response.headers.location as unknown;
+    throw new VaultHttpStatusError(
+      response.status,
+      data,
+      typeof location === 'string' ? location : undefined,
+    );
   } catch (error) {
     throw vaultFailure(method, path, error);
   }

@@ -5,12 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import type { Config } from '../../../../functions/commons/config.js';
 import { acquireToken } from '../../../../functions/commons/vault/auth.js';
 import { VaultAuthError } from '../../../../functions/commons/vault/errors.js';
-import {
-  createHttp,
-  send,
-  type VaultHttp,
-  type WireRequest,
-} from '../../../../functions/commons/vault/http.js';
+import { createHttp, send, type VaultHttp } from '../../../../functions/commons/vault/http.js';
 import type { VaultEmulator } from '../../../../local-stack/vault/index.js';
 import {
   awsAuthSettings,
@@ -28,15 +23,27 @@ const FUNCTION_SECRET = 'function/secret/Key+that/must+not/leak00';
 const secretsManager = resetBeforeEach(mockClient(SecretsManagerClient));
 const ssm = resetBeforeEach(mockClient(SSMClient));
 
+/** One request as the fake Vault received it: `body` is the JSON text axios sent. */
+interface WireRequest {
+  method: string;
+  path: string;
+  body: unknown;
+}
+
 /** Vault's HTTP API whose requests never leave the process: records them and answers with `reply`. */
 function fakeVault(reply: { status: number; data: unknown }): { http: VaultHttp; sent: WireRequest[] } {
   const sent: WireRequest[] = [];
-  const http: VaultHttp = {
-    ...createHttp(vaultSettings('http://vault.test', 'unused')),
-    transport: (request) => {
-      sent.push(request);
-      return Promise.resolve({ status: reply.status, body: JSON.stringify(reply.data) });
-    },
+  const http = createHttp(vaultSettings('http://vault.test', 'unused'));
+  // axios's adapter seam: the instance's own transforms still parse the answer.
+  http.defaults.adapter = (config) => {
+    sent.push({ method: (config.method ?? '').toUpperCase(), path: config.url ?? '', body: config.data });
+    return Promise.resolve({
+      status: reply.status,
+      statusText: '',
+      headers: {},
+      config,
+      data: JSON.stringify(reply.data),
+    });
   };
   return { http, sent };
 }

@@ -22,7 +22,7 @@ function settings(addr: string, extra: Partial<VaultConfig> = {}): VaultConfig {
 
 /** The options createHttp gave its https Agent. */
 function agentOptions(http: ReturnType<typeof createHttp>) {
-  const agent: unknown = http.agent;
+  const agent: unknown = http.defaults.httpsAgent;
   if (!(agent instanceof Agent)) throw new Error('expected an https Agent');
   return agent.options;
 }
@@ -40,6 +40,17 @@ function expectNoSecrets(error: Error) {
     expect(text).not.toContain(TOKEN);
     expect(text).not.toContain(SECRET);
   }
+}
+
+/** Starts `server` on a loopback port and returns its address. */
+async function listening(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+async function closing(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
 }
 
 describe('vaultFailure', () => {
@@ -139,14 +150,14 @@ describe('vaultFailure', () => {
 describe('createHttp', () => {
   it('targets /v1/ of the address with the timeout and no token', () => {
     const http = createHttp(settings('http://vault:8200', { timeoutMs: 1234 }));
-    expect(http.baseUrl).toBe('http://vault:8200/v1/');
-    expect(http.timeoutMs).toBe(1234);
-    expect(JSON.stringify(http.headers)).not.toContain(TOKEN);
+    expect(http.defaults.baseURL).toBe('http://vault:8200/v1/');
+    expect(http.defaults.timeout).toBe(1234);
+    expect(JSON.stringify(http.defaults.headers)).not.toContain(TOKEN);
   });
 
   it('sends X-Vault-Namespace when a namespace is configured', () => {
     const http = createHttp(settings('http://vault:8200', { namespace: 'team-a' }));
-    expect(http.headers).toMatchObject({ 'X-Vault-Namespace': 'team-a' });
+    expect(http.defaults.headers).toMatchObject({ 'X-Vault-Namespace': 'team-a' });
   });
 
   it('verifies certificates against the system CAs when no TLS material is given', () => {
@@ -172,6 +183,19 @@ describe('createHttp', () => {
   it('presents no client certificate without its key', () => {
     const options = agentOptions(createHttp(settings('https://vault:8200'), { cert: 'CERT-PEM' }));
     expect(options).not.toHaveProperty('cert');
+  });
+
+  it('is one axios instance over Node’s http adapter with the 1 MiB bounds and no redirects', () => {
+    const { defaults } = createHttp(settings('https://vault:8200'));
+    expect(defaults).toMatchObject({
+      adapter: 'http',
+      maxRedirects: 0,
+      maxContentLength: MAX_RESPONSE_BYTES,
+      maxBodyLength: MAX_RESPONSE_BYTES,
+      proxy: false,
+      allowAbsoluteUrls: false,
+    });
+    expect(MAX_RESPONSE_BYTES).toBe(1024 * 1024);
   });
 
   it('skips verification only when the configuration says so', () => {
@@ -347,6 +371,118 @@ describe('send', () => {
     }
   });
 
+  it('names the broken connection ECONNRESET when the body breaks off after the headers', async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+      res.write('{"data":');
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    const addr = await listening(server);
+    try {
+      const error = await rejectionOf(
+        send(createHttp(settings(addr)), 'GET', 'sys/health', { token: TOKEN }),
+      );
+      expect(error.message).toBe('Vault GET sys/health failed (no response): ECONNRESET');
+    } finally {
+      await closing(server);
+    }
+  });
+
+  it('gives up at the timeout even while the body trickles in (the whole exchange is bounded)', async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"data":"');
+      const drip = setInterval(() => res.write('a'), 20);
+      res.on('close', () => clearInterval(drip));
+    });
+    const addr = await listening(server);
+    try {
+      const slow = createHttp(settings(addr, { timeoutMs: 300 }));
+      const error = await rejectionOf(send(slow, 'GET', 'sys/health', { token: TOKEN }));
+      expect(error.name).toBe('VaultUnavailableError');
+      expect(error.message).toBe('Vault GET sys/health failed (no response): ETIMEDOUT');
+    } finally {
+      await closing(server);
+    }
+  });
+
+  it('refuses to send a body over the bound: permanent VaultRequestError, nothing reaches Vault', async () => {
+    let requests = 0;
+    const server = createServer((_req, res) => {
+      requests += 1;
+      res.end('{}');
+    });
+    const addr = await listening(server);
+    try {
+      const error = await rejectionOf(
+        send(createHttp(settings(addr)), 'POST', 'secret/data/x', {
+          token: TOKEN,
+          data: { data: { blob: 'a'.repeat(MAX_RESPONSE_BYTES) } },
+        }),
+      );
+      expect(error.name).toBe('VaultRequestError');
+      expect(error).toMatchObject({ status: 0, transient: false });
+      expect(error.message).toBe('Vault POST secret/data/x failed (no response): EREQUESTTOOLARGE');
+      expect(requests).toBe(0);
+    } finally {
+      await closing(server);
+    }
+  });
+
+  it('reuses one kept-alive connection for consecutive requests', async () => {
+    const server = createServer((_req, res) => res.end('{}'));
+    let connections = 0;
+    server.on('connection', () => (connections += 1));
+    const addr = await listening(server);
+    try {
+      const http = createHttp(settings(addr));
+      for (let i = 0; i < 3; i++) await send(http, 'GET', 'sys/health', { token: TOKEN });
+      expect(connections).toBe(1);
+    } finally {
+      await closing(server);
+    }
+  });
+
+  it('keeps an absolute URL given as a path below VAULT_ADDR/v1/: the token goes nowhere else', async () => {
+    const seen: string[] = [];
+    const vaultServer = createServer((req, res) => {
+      seen.push(req.url ?? '');
+      res.end('{}');
+    });
+    const other = createServer((_req, res) => res.end('{}'));
+    let otherRequests = 0;
+    other.on('request', () => (otherRequests += 1));
+    const [addr, otherAddr] = await Promise.all([listening(vaultServer), listening(other)]);
+    try {
+      await send(createHttp(settings(addr)), 'GET', `${otherAddr}/v1/secret/data/x`, { token: TOKEN });
+      expect(otherRequests).toBe(0);
+      expect(seen).toHaveLength(1);
+      expect(seen[0]).toMatch(/^\/v1\/http:/);
+    } finally {
+      await Promise.all([closing(vaultServer), closing(other)]);
+    }
+  });
+
+  it('ignores HTTP_PROXY: the token is sent to VAULT_ADDR directly, never through a proxy', async () => {
+    let proxied = 0;
+    const proxy = createServer((_req, res) => {
+      proxied += 1;
+      res.end('{}');
+    });
+    const saved = { ...process.env };
+    const proxyAddr = await listening(proxy);
+    try {
+      for (const name of ['NO_PROXY', 'no_proxy']) Reflect.deleteProperty(process.env, name);
+      Object.assign(process.env, { HTTP_PROXY: proxyAddr, http_proxy: proxyAddr });
+      const response = await send(http(), 'GET', 'secret/data/app/one', { token: vault.rootToken });
+      expect(response.status).toBe(200);
+      expect(proxied).toBe(0);
+    } finally {
+      process.env = saved;
+      await closing(proxy);
+    }
+  });
+
   describe('behind a redirecting proxy', () => {
     let target: Server;
     let proxy: Server;
@@ -380,6 +516,61 @@ describe('send', () => {
       expect(error.name).toBe('VaultUnavailableError');
       expect(error).toMatchObject({ status: 307 });
       expect(seenByTarget).toEqual([]);
+    });
+  });
+
+  describe('at a standby node that answers 307 to the active node', () => {
+    let active: Server;
+    let standby: Server;
+    let activeAddr = '';
+    let standbyRequests = 0;
+    const seenByActive: IncomingHttpHeaders[] = [];
+
+    beforeAll(async () => {
+      active = createServer((req, res) => {
+        seenByActive.push(req.headers);
+        res.end('{}');
+      });
+      activeAddr = await listening(active);
+      standby = createServer((req, res) => {
+        standbyRequests += 1;
+        // Vault's standby: the active node's api_addr with the request's path, an empty body.
+        const to = req.url === '/v1/sys/same-origin' ? '/v1/sys/health' : `${activeAddr}${req.url ?? ''}`;
+        res.writeHead(307, { location: to });
+        res.end();
+      });
+      await listening(standby);
+    });
+
+    afterAll(async () => {
+      await Promise.all([closing(active), closing(standby)]);
+    });
+
+    const standbyAddr = () => `http://127.0.0.1:${(standby.address() as AddressInfo).port}`;
+
+    it('throws the transient VaultUnavailableError telling the operator where to point VAULT_ADDR', async () => {
+      const error = await rejectionOf(
+        send(createHttp(settings(standbyAddr())), 'GET', 'secret/data/x', { token: TOKEN }),
+      );
+      expect(error.name).toBe('VaultUnavailableError');
+      expect(error).toMatchObject({ status: 307, transient: true });
+      expect(error.message).toBe(
+        `Vault GET secret/data/x failed (HTTP 307): redirect to ${activeAddr} not followed (the token goes ` +
+          'to VAULT_ADDR only): a standby node redirects to the active one; point VAULT_ADDR at the ' +
+          'active node or a load balancer in front of the cluster',
+      );
+      expect(seenByActive).toEqual([]);
+      expectNoSecrets(error);
+    });
+
+    it('follows no redirect at all, not even to its own origin', async () => {
+      const before = standbyRequests;
+      const error = await rejectionOf(
+        send(createHttp(settings(standbyAddr())), 'GET', 'sys/same-origin', { token: TOKEN }),
+      );
+      expect(error).toMatchObject({ name: 'VaultUnavailableError', status: 307 });
+      expect(error.message).toContain('redirect not followed');
+      expect(standbyRequests - before).toBe(1);
     });
   });
 });
