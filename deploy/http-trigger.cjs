@@ -368,10 +368,26 @@ function httpTriggerResources({ service, stage, floors, accounts, invokers, thro
       Type: 'AWS::IAM::Role',
       Properties: {
         Description: 'API Gateway for POST /rotations: starts rotations, nothing else.',
+        // AWS documents no aws:SourceAccount/aws:SourceArn for the role an AWS integration assumes:
+        // IfExists binds them to this account and API when API Gateway sends them, and does not
+        // break the trigger where it does not.
         AssumeRolePolicyDocument: {
           Version: '2012-10-17',
           Statement: [
-            { Effect: 'Allow', Principal: { Service: 'apigateway.amazonaws.com' }, Action: 'sts:AssumeRole' },
+            {
+              Effect: 'Allow',
+              Principal: { Service: 'apigateway.amazonaws.com' },
+              Action: 'sts:AssumeRole',
+              Condition: {
+                StringEqualsIfExists: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+                ArnLikeIfExists: {
+                  'aws:SourceArn': {
+                    'Fn::Sub':
+                      'arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${RotationsApi}/*',
+                  },
+                },
+              },
+            },
           ],
         },
         Policies: [{ PolicyName: 'start-rotation', PolicyDocument: cfn(httpTriggerPolicy()) }],

@@ -21,8 +21,16 @@ const PARAMETERS = {
   userPath: {
     group: 'Users',
     meaning: 'IAM path of the users this deployment may rotate, and that the fleet lists.',
-    allowed: 'an IAM path (`/` or `/…/`); the IAM policies are scoped to it',
+    allowed: 'an IAM path (`/…/`) without `*` or `?`; `/` only with `rotateUsersAtRootPath`',
     variables: ['ROTATOR_USER_PATH'],
+  },
+  rotateUsersAtRootPath: {
+    group: 'Users',
+    meaning:
+      '`true` allows `userPath: /` (accounts that keep every user at `/`): then every IAM grant on a user also requires its tag `iam-key-rotator:rotate=true`, so nobody opted in (an administrator) can be touched.',
+    allowed: 'only with `userPath: /` and no `allowedAccountIds`',
+    values: ['true', 'false'],
+    variables: ['ROTATOR_ROTATE_USERS_AT_ROOT_PATH'],
   },
   vaultAddr: {
     group: 'Vault',
@@ -320,7 +328,7 @@ const PARAMETERS = {
   maxDuePerAccount: {
     group: 'Other accounts and the fleet',
     meaning:
-      'The most due users one fleet run starts per account, oldest keys first; the others are deferred to the next run. A fleet input’s `maxDuePerAccount` overrides it for that run.',
+      'The most due users one fleet run starts per account, oldest keys first; the others are deferred to the next run. A fleet input’s `maxDuePerAccount` may lower it for one run, never raise it.',
     min: 1,
     max: 10_000,
     variables: ['ROTATOR_MAX_DUE_PER_ACCOUNT'],

@@ -52,6 +52,33 @@ const VARIABLES = [
 ];
 
 const USERS = 'arn:${AWS::Partition}:iam::${AWS::AccountId}:user${UserPath}*';
+
+/**
+ * The opt-in tag (the fleet's default tag, functions/commons/fleet-input.ts). With the setting
+ * rotateUsersAtRootPath every grant on a user but the listing requires it, so a user nobody opted
+ * in (an administrator at `/`) cannot be touched: IAM authorizes each action on a user against the
+ * user's tags (aws:ResourceTag).
+ */
+const OPT_IN_TAG_KEY = 'iam-key-rotator:rotate';
+const OPTED_IN = { [`aws:ResourceTag/${OPT_IN_TAG_KEY}`]: 'true' };
+/**
+ * The listing (a statement with iam:ListUsers, listCandidates') is how opted-in users are found:
+ * ListUsers authorizes against the path, not a user, so no tag applies; it reads every listed user's
+ * tags and key metadata (no secret, no change) to select by tag, and keeps no tag condition.
+ */
+const isListing = (statement) => [statement.Action].flat().includes('iam:ListUsers');
+const namesUsers = (statement) => [statement.Resource].flat().includes(USERS);
+
+/** The statements as the deployment grants them: with `rotateUsersAtRootPath`, each on users but the listing requires the opt-in tag. */
+function optedInOnly(statements, settings = {}) {
+  if (!settings.rotateUsersAtRootPath) return statements;
+  return statements.map((s) =>
+    !namesUsers(s) || isListing(s)
+      ? s
+      : { ...s, Condition: { ...s.Condition, StringEquals: { ...s.Condition?.StringEquals, ...OPTED_IN } } },
+  );
+}
+
 const SEALING_KEY = '${SealingKeyArn}';
 /** The HMAC_256 keys that sign the pin (verifyKey) and the claim (createKey) tags. */
 const PIN_KEY = '${PinKeyArn}';
@@ -472,7 +499,7 @@ function functionPolicy(fn, settings = {}) {
     Version: '2012-10-17',
     Statement: [
       ...runtimeStatements(fn),
-      ...statements,
+      ...optedInOnly(statements, settings),
       ...settingsStatements(fn, settings),
       ...targetAccountStatements(fn, settings),
     ],
@@ -487,7 +514,7 @@ function fleetFunctionPolicy(fn, settings = {}) {
     Version: '2012-10-17',
     Statement: [
       ...runtimeStatements(fn),
-      ...statements,
+      ...optedInOnly(statements, settings),
       ...settingsStatements(fn, settings),
       ...targetAccountStatements(fn, settings),
     ],
@@ -505,11 +532,11 @@ const isIamStatement = (statement) => [statement.Action].flat().every((a) => a.s
  * `${UserPath}` the member template's parameter), usable only by a session whose SourceIdentity is
  * that step. So createKey's session can do what createKey does, and nothing of deleteOld's.
  */
-function targetRolePolicy() {
+function targetRolePolicy(settings = {}) {
   return {
     Version: '2012-10-17',
     Statement: TARGET_STEPS.flatMap((step) =>
-      stepStatements(step)
+      optedInOnly(stepStatements(step), settings)
         .filter(isIamStatement)
         .map((s) => ({
           ...s,
@@ -886,6 +913,7 @@ module.exports = {
   TAMPER_PHRASE,
   ENCRYPTION_CONTEXT_KEYS,
   VARIABLES,
+  OPT_IN_TAG_KEY,
   FUNCTIONS,
   VAULT_FUNCTIONS,
   VAULT_WRITERS,

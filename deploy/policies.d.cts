@@ -54,6 +54,8 @@ export interface PolicySettings {
   vpc?: { subnetIds: string[]; securityGroupIds: string[] };
   /** The other accounts whose target role (`${TargetRoleName}`) the TARGET_STEPS may assume. */
   targetAccounts?: { accountIds: string[] };
+  /** Users at `/`: every grant on a user also requires the opt-in tag (OPT_IN_TAG_KEY=true). */
+  rotateUsersAtRootPath?: boolean;
 }
 export const CLAIM_TAG_KEYS: string[];
 /** createKey's claim MAC tag (`v1 <base64 MAC>`), one of CLAIM_TAG_KEYS. */
@@ -70,6 +72,8 @@ export const TAMPER_PHRASE: 'changed outside the rotator';
 export type SigningKeyKind = 'pin' | 'claim';
 export const ENCRYPTION_CONTEXT_KEYS: string[];
 export const VARIABLES: string[];
+/** The tag (value `true`) every user-level grant requires with rotateUsersAtRootPath. */
+export const OPT_IN_TAG_KEY: 'iam-key-rotator:rotate';
 export const FUNCTIONS: FunctionName[];
 /** The functions that log in to Vault: every step but validateInput, and listCandidates (as the reader). */
 export const VAULT_FUNCTIONS: (FunctionName | FleetFunctionName)[];
@@ -99,7 +103,7 @@ export function fleetFunctionPolicy(fn: FleetFunctionName, settings?: PolicySett
  * prefixed with the step, usable only with `aws:SourceIdentity` = the step. Variables:
  * `${AWS::Partition}`, `${AWS::AccountId}` (the member account), `${UserPath}`.
  */
-export function targetRolePolicy(): PolicyDocument;
+export function targetRolePolicy(settings?: PolicySettings): PolicyDocument;
 /**
  * The target role's trust policy: the 6 step roles (`${<Step>RoleArn}`) may assume it with
  * `sts:ExternalId` = `${ExternalId}`, setting a step name as SourceIdentity.

@@ -7,6 +7,7 @@
 const { require: tsxRequire } = require('tsx/cjs/api');
 // Functional omit: works on classic and zod/mini schemas alike.
 const { omit } = require('zod/mini');
+const { ROTATION_SCHEDULE_ROLE, roleArn, rotationRuleName } = require('./schedule-roles.cjs');
 
 /** The execution input schema and the floors check, from their one source. */
 const input = tsxRequire('../functions/commons/input.ts', __filename);
@@ -59,11 +60,16 @@ async function schedules({ resolveVariable }) {
     return problemsOf(entry, floors).map((problem) => `${name}: ${problem}`);
   });
   if (errors.length > 0) throw new Error(`invalid scheduled rotation(s): ${errors.join('; ')}`);
-  return entries.map(({ schedule, enabled, entry }) => ({
+  const service = String(await resolveVariable('self:service'));
+  const stage = String(await resolveVariable('sls:stage'));
+  return entries.map(({ schedule, enabled, entry }, index) => ({
     schedule: {
       rate: schedule || '${self:custom.defaultSchedule}',
       enabled: enabled !== false,
       input: entry,
+      // Named, so that the role's trust policy can name the rules (deploy/schedule-roles.cjs).
+      name: rotationRuleName(service, stage, index),
+      role: roleArn(ROTATION_SCHEDULE_ROLE),
     },
   }));
 }

@@ -98,8 +98,10 @@ function targetAccountTemplate() {
       Description: "IAM path of the users the rotator may rotate here: the rotator's userPath.",
       Default: defaults.userPath,
       MaxLength: 512,
-      AllowedPattern: '^/([\\x21-\\x7E]*/)?$',
-      ConstraintDescription: 'an IAM path: / or /path/',
+      // No `*` or `?` (wildcards in the users' ARN), and not `/` (every user of the account):
+      // the rotator takes `/` only with rotateUsersAtRootPath, in its own account only.
+      AllowedPattern: '^/[\\x21-\\x29\\x2B-\\x3E\\x40-\\x7E]+/$',
+      ConstraintDescription: 'an IAM path /path/ without * or ? (not /: every user of the account)',
     },
     ...roleParameters,
     RotatorEventBusArn: {

@@ -15,6 +15,7 @@ const { fleetBucketResources, namesBucket, namesBucketKey } = require('./fleet-b
 const { DEFAULT_BUS } = require('./iam-changes.cjs');
 const { alarmPeriod } = require('./fleet-metrics.cjs');
 const { PARAMETERS } = require('./parameters.cjs');
+const { scheduleRoleResources } = require('./schedule-roles.cjs');
 
 const fleet = tsxRequire('../functions/commons/fleet-input.ts', __filename);
 
@@ -69,6 +70,7 @@ async function readParams(resolveVariable) {
   };
   const names = [
     'userPath',
+    'rotateUsersAtRootPath',
     'vaultAuthMethod',
     'vaultAppRoleRoleId',
     'vaultAppRoleSecretIdArn',
@@ -113,6 +115,7 @@ async function readParams(resolveVariable) {
   return {
     ...values,
     fleetRotation: (await resolveVariable('self:custom.fleetRotation')) ?? {},
+    rotations: (await resolveVariable('self:custom.rotations')) ?? [],
     service: String(await resolveVariable('self:service')),
     stage: String(await resolveVariable('sls:stage')),
     region: String(await resolveVariable('aws:region')),
@@ -218,6 +221,32 @@ function outOfBand(p) {
   return value === 'true' || (value === 'auto' && p.region === 'us-east-1');
 }
 
+/**
+ * The users' IAM path, refused at package time when it would widen the grants: `*` or `?` are
+ * wildcards in the users' ARN, and `/` reaches every user of the account, administrators included,
+ * so it needs rotateUsersAtRootPath, which makes every grant on a user require the opt-in tag
+ * (policies.cjs optedInOnly). Returns whether that switch is on.
+ */
+function usersAtRoot(p) {
+  const path = String(p.userPath);
+  if (!/^\/([\x21-\x7E]*\/)?$/.test(path) || path.length > 512) {
+    fail(`userPath '${path}' is not an IAM path (/ or /…/, at most 512 characters)`);
+  }
+  if (/[*?]/.test(path)) fail(`userPath '${path}' holds * or ?: in the users' ARN they would be wildcards`);
+  const atRoot = flag(p, 'rotateUsersAtRootPath') === 'true';
+  if (path === '/' && !atRoot) {
+    fail(
+      "userPath '/' reaches every IAM user of the account, administrators included: move the rotated users into a path of their own, or set rotateUsersAtRootPath: true so that only users tagged iam-key-rotator:rotate=true can be touched (docs/deploying.md)",
+    );
+  }
+  if (atRoot && path !== '/') fail(`rotateUsersAtRootPath needs userPath '/', not '${path}'`);
+  if (atRoot && list(p.allowedAccountIds).length > 0) {
+    // deploy/target-account.yml is one template for every member account: it takes no root path.
+    fail('rotateUsersAtRootPath works in this account only: allowedAccountIds needs the users in a path');
+  }
+  return atRoot;
+}
+
 /** Refuses, at package time, a deployment whose Vault credentials or VPC would not work. */
 function check(p) {
   for (const name of ['vaultTokenParameter', 'vaultWriterTokenParameter', 'vaultCaParameter']) {
@@ -303,6 +332,7 @@ function settings(p) {
         ? { appRoleSecretId: p[`${prefix}AppRoleSecretIdArn`] }
         : {};
   return {
+    rotateUsersAtRootPath: usersAtRoot(p),
     reader: credentials('vault'),
     writer: credentials('vaultWriter'),
     caParameter: p.vaultCaParameter,
@@ -529,6 +559,14 @@ function resourcesFrom(p) {
     ),
   );
   Object.assign(resources, fleetReportResources());
+  Object.assign(
+    resources,
+    scheduleRoleResources({
+      service: p.service,
+      stage: p.stage,
+      rotations: Array.isArray(p.rotations) ? p.rotations.length : 0,
+    }),
+  );
   // deploy/target-account.yml's parameters of the same names: a StackSet is fed from these.
   const outputs = Object.fromEntries(
     TARGET_STEPS.map((step) => [

@@ -34,6 +34,7 @@ import type { AccessKeyInfo } from './commons/iam.js';
 import { pooled, takeInOrder, userState, usersUnder } from './commons/iam-listing.js';
 import { defaultPath } from './commons/input.js';
 import { logger } from './commons/logger.js';
+import { publishFleetMetrics } from './commons/metrics.js';
 import { claimOf, isFresh, verifiedClaim } from './commons/ownership.js';
 import { readPin, type TagSubject, TAMPER_PHRASE } from './commons/pin.js';
 import { checkPinnedPath, servingHome } from './commons/serving.js';
@@ -133,6 +134,8 @@ function unplaceable(accountId: string, userName: string, error: unknown): Faile
 async function listAccount(selection: Selection): Promise<
   Omit<AccountListing, 'maxDuePerAccount'> & {
     dueUsers: DueUser[];
+    /** The age of the oldest Active key of an opted-in user (0: none has one). */
+    oldestKeyAgeDays: number;
   }
 > {
   const { accountId, request, now, tagKey, tagValue } = selection;
@@ -144,6 +147,7 @@ async function listAccount(selection: Selection): Promise<
   const users = (await usersUnder(iam, selection.path)).flatMap((u) =>
     u.UserName && u.UserId ? [{ userName: u.UserName, userId: u.UserId }] : [],
   );
+  let oldestKeyAgeDays = 0;
   const verdicts = await pooled(
     users,
     PARALLEL_USERS,
@@ -161,6 +165,14 @@ async function listAccount(selection: Selection): Promise<
       const { tags, keys } = state;
       const skip = (reason: SkipReason): SkippedUser => ({ accountId, userName, reason });
       if (!request.allUsersInPath && tags[tagKey] !== tagValue) return skip('notTagged');
+      const active = keys
+        .filter((k) => k.Status === 'Active' && k.AccessKeyId)
+        .sort((a, b) => (a.CreateDate?.getTime() ?? 0) - (b.CreateDate?.getTime() ?? 0));
+      const oldest = active[0];
+      const createdAt = oldest?.CreateDate?.getTime() ?? now;
+      const ageDays = Math.floor((now - createdAt) / DAY_MS);
+      // Every opted-in user's, whatever becomes of it: the key-age alarm watches the oldest.
+      if (oldest) oldestKeyAgeDays = Math.max(oldestKeyAgeDays, ageDays);
       const hint = claimOf(tags);
       // Only a claim the rotator wrote holds a user back; a fresh-looking one is checked.
       if (hint && isFresh(hint, now)) {
@@ -172,13 +184,7 @@ async function listAccount(selection: Selection): Promise<
         }
         if (running) return skip('rotationRunning');
       }
-      const active = keys
-        .filter((k) => k.Status === 'Active' && k.AccessKeyId)
-        .sort((a, b) => (a.CreateDate?.getTime() ?? 0) - (b.CreateDate?.getTime() ?? 0));
-      const oldest = active[0];
       if (!oldest?.AccessKeyId) return skip('noActiveKey');
-      const createdAt = oldest.CreateDate?.getTime() ?? now;
-      const ageDays = Math.floor((now - createdAt) / DAY_MS);
       if (ageDays < request.maxKeyAgeDays) return skip('keyYoung');
       const roomByDeleting =
         request.userDefaults.deleteInactiveKey === true && keys.some((k) => k.Status === 'Inactive');
@@ -229,7 +235,7 @@ async function listAccount(selection: Selection): Promise<
     (a, b) => tampered(b) - tampered(a) || (listedAt.get(a.userName) ?? 0) - (listedAt.get(b.userName) ?? 0),
   );
   const dueUsers = candidates.flatMap((c) => placed.get(c) ?? []);
-  return { accountId, due: dueUsers.length, dueUsers, skipped, failedUsers, deferred };
+  return { accountId, due: dueUsers.length, dueUsers, skipped, failedUsers, deferred, oldestKeyAgeDays };
 }
 
 /**
@@ -274,10 +280,15 @@ export const handler = async (event: unknown): Promise<AccountListed> => {
     }
     throw error;
   }
-  const { dueUsers, ...rest } = listed;
+  const { dueUsers, oldestKeyAgeDays, ...rest } = listed;
   const listing: AccountListing = { ...rest, maxDuePerAccount };
   if (dueUsers.length > 0) await putJsonLines(keys.due(accountId), dueUsers);
   await putJson(keys.account(accountId), listing);
+  publishFleetMetrics(accountId, {
+    UsersDue: listing.due,
+    UsersDeferred: listing.deferred.length,
+    OldestActiveKeyAgeDays: oldestKeyAgeDays,
+  });
   logger.info('account listed', {
     accountId,
     due: listing.due,

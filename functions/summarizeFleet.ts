@@ -15,6 +15,7 @@ import {
 import { fleetSettings, getText, putJson, runKeys } from './commons/fleet-store.js';
 import { pooled } from './commons/iam-listing.js';
 import { logger } from './commons/logger.js';
+import { publishFleetMetrics } from './commons/metrics.js';
 import * as z from './commons/zod.js';
 
 export type { AccountSummary, FleetSummary } from './commons/fleet-summary.js';
@@ -273,6 +274,14 @@ export const handler = async (event: unknown): Promise<FleetSummary> => {
     summaryKey,
   });
   await putJson(summaryKey, summary);
+  for (const account of summary.accounts) {
+    if (account.error === undefined) {
+      publishFleetMetrics(account.accountId, {
+        UsersRotated: account.counts.rotated,
+        UsersFailed: account.counts.failed,
+      });
+    }
+  }
   logger.info('fleet summarized', {
     counts: summary.counts,
     accounts: summary.accountCounts,

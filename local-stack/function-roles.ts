@@ -66,6 +66,9 @@ export function localFleetBucket(region: string, accountId: string): LocalFleetB
   };
 }
 
+/** The fleet machine's role locally: the role ARN the local stack registers the fleet machine with. */
+export const FLEET_MACHINE_ROLE_NAME = `${LOCAL_SERVICE}-fleet-${LOCAL_STAGE}`;
+
 /** The role each function runs as locally, named like the deployed function. */
 export const functionRoleName = (fn: FunctionName | FleetFunctionName): string =>
   `${LOCAL_SERVICE}-${LOCAL_STAGE}-${fn}`;
@@ -121,10 +124,14 @@ const LAMBDA_TRUST = JSON.stringify({
 });
 
 /** Creates the role, or finds it when an earlier provisioning on the same emulator made it. */
-async function ensureRole(iam: IAMClient, roleName: string): Promise<string | undefined> {
+async function ensureRole(
+  iam: IAMClient,
+  roleName: string,
+  trust = LAMBDA_TRUST,
+): Promise<string | undefined> {
   try {
     const created = await iam.send(
-      new CreateRoleCommand({ RoleName: roleName, AssumeRolePolicyDocument: LAMBDA_TRUST }),
+      new CreateRoleCommand({ RoleName: roleName, AssumeRolePolicyDocument: trust }),
     );
     return created.Role?.Arn;
   } catch (error) {
@@ -161,7 +168,36 @@ export async function provisionFunctionRoles(
     environment[fn] = role.environment;
   }
   Object.assign(environment, await provisionFleetRoles(clients, values, settings));
+  await provisionFleetMachineRole(clients.iam, values);
   return { roleArns, environment };
+}
+
+const STATES_TRUST = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Service: 'states.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+});
+
+/**
+ * The fleet machine's role with the deployment's policy (`fleetStateMachinePolicy`): the local
+ * Step Functions makes its Distributed Map's S3 calls (ItemReader, ResultWriter) as this role, and
+ * the emulated IAM evaluates them against it, as AWS does.
+ */
+export async function provisionFleetMachineRole(iam: IAMClient, values: PolicyValues): Promise<string> {
+  const roleArn = await ensureRole(
+    iam,
+    FLEET_MACHINE_ROLE_NAME,
+    // Nothing assumes it locally (Step Functions acts as it in-process): no conditions to evaluate.
+    STATES_TRUST,
+  );
+  if (!roleArn) throw new Error(`IAM CreateRole returned no ARN for ${FLEET_MACHINE_ROLE_NAME}`);
+  await iam.send(
+    new PutRolePolicyCommand({
+      RoleName: FLEET_MACHINE_ROLE_NAME,
+      PolicyName: `${FLEET_MACHINE_ROLE_NAME}-policy`,
+      PolicyDocument: JSON.stringify(renderLocally(policies.fleetStateMachinePolicy(), values)),
+    }),
+  );
+  return roleArn;
 }
 
 /**

@@ -112,9 +112,12 @@ export interface RunOptions {
 
 /**
  * The validated state machine per region and account, built once: validation takes ~100 ms, and a
- * StateMachine holds no execution state (each run() has its own), so executions may share it.
+ * StateMachine holds no execution state (each run() has its own), so executions may share it. One
+ * map per process, even when a test runner loads this module afresh (an in-process CLI run does).
  */
-const machines = new Map<string, { machine: StateMachine; states: string[] }>();
+const MACHINES = Symbol.for('iam-key-rotator.local-stack.state-machines');
+type Machines = Map<string, { machine: StateMachine; states: string[] }>;
+const machines = ((globalThis as Record<symbol, Machines | undefined>)[MACHINES] ??= new Map());
 
 function machineFor(region: string, account: string): { machine: StateMachine; states: string[] } {
   const key = `${region}:${account}`;

@@ -40,12 +40,17 @@ function stepFailed(whatToDo: string, extra: Partial<ErrorGuide> = {}): ErrorGui
 }
 
 const LISTING_FAILED =
-  'ListCandidates (fleet): nothing listed or started (Fail state `CandidatesUnavailable`); over several accounts, that account is reported and the others rotated (`FleetRotationIncomplete`).';
+  'ListCandidates (fleet, one invocation per account): that account is reported failed with the error and its message, none of its users started; the other accounts go on (`FleetRotationIncomplete`).';
+
+const FLEET_OBJECTS_FAILED = [
+  'WriteManifest (fleet): the manifest of the due users could not be written to the fleet bucket: nothing started (Fail state `FleetNotStarted`).',
+  'Summarize (fleet): the Map Run’s results or an account’s listing could not be read, or the summary written: the children ran, each rotation ends and alerts on its own (Fail state `SummaryUnavailable`).',
+];
 
 export const ERROR_TABLE: Record<string, ErrorGuide> = {
   InvalidInputError: {
-    raisedBy: ['ValidateInput', 'CreateKey', 'ListCandidates'],
-    note: 'ValidateInput before any call, CreateKey before any write, ListCandidates before listing.',
+    raisedBy: ['ValidateInput', 'CreateKey', 'PlanFleet', 'ListCandidates'],
+    note: 'ValidateInput before any call, CreateKey before any write, PlanFleet before anything is listed.',
     leftBehind: 'Nothing changed.',
     cases: [
       'ValidateInput: the input breaks the schema or what the deployment allows (`minGraceSeconds`, `minRecoverySeconds`, `allowOldKeyInUseProceed`, `allowVaultPathMove`, `allowDeleteInactiveKey`, `allowVaultPathAdopt`; `moveVaultPath` with `oldKeyInUse: "proceed"` is always refused); the message names the floor or the flag.',
@@ -57,14 +62,15 @@ export const ERROR_TABLE: Record<string, ErrorGuide> = {
       'CreateKey: the pin was changed outside the rotator (its MAC does not verify: alerted as POSSIBLE TAMPERING): look in CloudTrail for who tagged the user, remove both pin tags and rotate with the path the consumers read.',
       'CreateKey: the pin names a path that serves none of the user’s Active keys (a stale or replayed pin).',
       'CreateKey: the user’s `iam-key-rotator:vault-path` tag names no path below the prefix, or (with `allowedAccountIds`) a path the folder rules refuse: correct or remove the tag.',
-      'ListCandidates: a bad fleet input (an `accountIds` entry not allowed too); nothing listed or started (Fail state `CandidatesUnavailable`). In a fleet, a user whose path cannot be proven or whose pin was changed is not started; the others go on (`FleetRotationIncomplete`).',
+      'PlanFleet: a bad fleet input (an `accountIds` entry not allowed too, or a `maxDuePerAccount` above the deployment’s); nothing listed or started (Fail state `FleetNotStarted`).',
+      'ListCandidates: a user whose path cannot be proven or whose pin was changed is not started; the others go on (`FleetRotationIncomplete`).',
     ],
     whatToDo:
       'Read the message: it names the field, floor, flag, account, folder or path. Fix the input (or the tag) and start again.',
   },
   ConfigurationError: {
-    raisedBy: ['ValidateInput', 'CreateKey'],
-    note: 'Raised by the first step that reads the bad setting: ValidateInput for the floors, the waits, the accounts and the path template (every execution fails there, before any call); the first Vault step for Vault’s settings (before any write).',
+    raisedBy: ['ValidateInput', 'CreateKey', 'PlanFleet'],
+    note: 'Raised by the first step that reads the bad setting: ValidateInput for the floors, the waits, the accounts and the path template (every execution fails there, before any call); the first Vault step for Vault’s settings (before any write); PlanFleet for the fleet bucket and `maxDuePerAccount` (nothing listed or started).',
     leftBehind: 'Nothing changed.',
     whatToDo:
       'The message names the variable. Fix the deployment parameter (docs/reference/parameters.md) and deploy again.',
@@ -101,18 +107,19 @@ export const ERROR_TABLE: Record<string, ErrorGuide> = {
     whatToDo: 'Fix the path or the field names, then start again.',
   },
   AwsUnavailableError: stepFailed(`Start again later; ${RETIRE_BY_HAND}`, {
-    raisedBy: ['CreateKey', 'DeactivateOld', 'DeleteOld', 'ListCandidates'],
+    raisedBy: ['CreateKey', 'DeactivateOld', 'DeleteOld', 'ListCandidates', 'WriteManifest', 'Summarize'],
     note: 'After the retries. In another account, `sts:AssumeRole` throttled or failing with a 5xx is `AwsUnavailableError` too, retried like the others.',
-    cases: [...ROLLED_BACK_OR_NOT_RETIRED, LISTING_FAILED],
+    cases: [...ROLLED_BACK_OR_NOT_RETIRED, LISTING_FAILED, ...FLEET_OBJECTS_FAILED],
   }),
   AwsRequestError: stepFailed(
     `The message names the refused action: fix the role or the resource, ${RETIRE_BY_HAND}`,
     {
-      raisedBy: ['CreateKey', 'DeactivateOld', 'DeleteOld', 'ListCandidates'],
+      raisedBy: ['CreateKey', 'DeactivateOld', 'DeleteOld', 'ListCandidates', 'WriteManifest', 'Summarize'],
       cases: [
         ...ROLLED_BACK_OR_NOT_RETIRED,
         LISTING_FAILED,
         'ListCandidates, for one user (IAM would not list its tags or keys): that user is not started, the others go on.',
+        ...FLEET_OBJECTS_FAILED,
       ],
     },
   ),
@@ -241,20 +248,22 @@ export const ERROR_TABLE: Record<string, ErrorGuide> = {
     means: 'The fleet machine’s Fail state after Summarize: not every due user or account was rotated.',
     raisedBy: ['Summarize'],
     leftBehind:
-      'At least one child failed before its new key was stored and verified; the cause names each such user and its error. Their old keys are unchanged; every other due user was rotated.',
+      'At least one user failed or one account could not be listed; the cause names the first of each with its error, the whole summary (`s3://<fleet bucket>/runs/<fleet execution>/summary.json`) names all. Their old keys are unchanged; every other due user was rotated. Users deferred by `maxDuePerAccount` are no failure: the next run takes them.',
     cases: [
-      'An account of a fleet over several could not be listed (`TargetAccountAccessError`, `AwsRequestError`, `AwsUnavailableError`): none of its users was started; the cause names the account, the error and its message. Fix the account’s target role (`deploy/target-account.yml`) and run the fleet again.',
+      'A child failed before its new key was stored and verified (the error name, or the child workflow’s own: `States.Timeout`, `ExecutionABORTED`).',
+      'An account could not be listed (`TargetAccountAccessError`, `AwsRequestError`, `AwsUnavailableError`, or the listing’s timeout): none of its users was started; the cause names the account, the error and its message. Fix the account’s target role (`deploy/target-account.yml`) and run the fleet again.',
       'A user was not started: IAM would not list its tags or keys (the error name, e.g. `AwsRequestError`; the other users go on), or ListCandidates could not prove where its key is served (no verified pin, and its default path serves none of its Active keys) or its pin was changed outside the rotator (`InvalidInputError`, the cause says which); rotate it once with the `vaultPath` its consumers read, then the fleet follows its pin.',
       'An execution held a child’s name that is not this fleet’s rotation of that user (`ExecutionNameTakenError`): look at that execution, and run the fleet again.',
     ],
     whatToDo:
       'Open each failed child (`iam-key-rotator history <execution>`), fix, and run the fleet again (rotated users are then `keyYoung`).',
   },
-  FleetTooLargeError: {
-    raisedBy: ['ListCandidates'],
+  FleetResultsError: {
+    raisedBy: ['Summarize'],
     leftBehind:
-      'Nothing started: more than 400 users are due, more than one fleet execution can hand over within 256 KiB.',
-    whatToDo: 'Narrow the selector (a `tagValue` per team) and run per batch.',
+      'The children ran, each rotation ends and alerts on its own, but the fleet could not count them (Fail state `SummaryUnavailable`).',
+    whatToDo:
+      'The message names the object. The Map Run’s results and each account’s listing are under `runs/<fleet execution>/` of the fleet bucket; each child execution’s history says what became of its user. Run the fleet again for the users not rotated (rotated ones are then `keyYoung`).',
   },
   ExecutionNameTakenError: {
     raisedBy: ['Summarize'],

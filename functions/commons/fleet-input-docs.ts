@@ -8,6 +8,11 @@ export const FLEET_INPUT_DOCS: Record<keyof FleetInput, FieldDoc> = {
   tagValue: { meaning: 'The opt-in tag’s value.', default: '`true`' },
   allUsersInPath: { meaning: 'Every user under the path, tagged or not (excludes `tagKey`/`tagValue`).' },
   maxConcurrency: { meaning: 'How many children may be between their start and their stored, verified key.' },
+  maxDuePerAccount: {
+    meaning:
+      'The most due users this run starts per account, oldest keys first; the others are deferred to the next run (not failed). At most the deployment’s `maxDuePerAccount`: a larger value is refused (`InvalidInputError`).',
+    default: 'the deployment’s `maxDuePerAccount` (1000)',
+  },
   dryRun: { meaning: 'Every child plans its rotation and changes nothing.' },
   userDefaults: {
     meaning:

@@ -1,6 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, type Hash, type Hmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 
 const ALGORITHM = 'AWS4-HMAC-SHA256';
@@ -103,7 +102,7 @@ export async function signatureMatches(
     credentials,
     region: auth.region,
     service: auth.service,
-    sha256: Sha256,
+    sha256: NodeSha256,
     // S3 signs the path as sent (encoded once, no dot segments removed); the others encode it again.
     uriEscapePath: auth.service !== 's3',
     // The client decides whether x-amz-content-sha256 is signed; adding it here would break that.
@@ -117,6 +116,44 @@ export async function signatureMatches(
   const a = Buffer.from(expected);
   const b = Buffer.from(auth.signature);
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+type Bytes = string | ArrayBuffer | ArrayBufferView;
+
+const toBuffer = (data: Bytes): Buffer =>
+  typeof data === 'string'
+    ? Buffer.from(data, 'utf8')
+    : ArrayBuffer.isView(data)
+      ? Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+      : Buffer.from(data);
+
+/**
+ * SHA-256 (HMAC-SHA256 given a key) on node:crypto, in the shape the signer takes: every request
+ * is signed again to be verified, and @aws-crypto/sha256-js (pure JavaScript) took ~2% of the
+ * CPU of a fleet of 1,000 rotations.
+ */
+class NodeSha256 {
+  private hash: Hash | Hmac;
+
+  constructor(private readonly secret?: Bytes) {
+    this.hash = this.fresh();
+  }
+
+  private fresh(): Hash | Hmac {
+    return this.secret === undefined ? createHash('sha256') : createHmac('sha256', toBuffer(this.secret));
+  }
+
+  update(data: Bytes): void {
+    this.hash.update(toBuffer(data));
+  }
+
+  digest(): Promise<Uint8Array> {
+    return Promise.resolve(new Uint8Array(this.hash.digest()));
+  }
+
+  reset(): void {
+    this.hash = this.fresh();
+  }
 }
 
 // A signed x-amz-content-sha256 is trusted by the signer, so it must describe the body we actually got.

@@ -7,6 +7,7 @@ import { AwsServiceError } from '../aws/errors.js';
 import { rewriteDistributedMaps, type DistributedMapSpec } from './distributed-map/definition.js';
 import { runMapRun } from './distributed-map/runner.js';
 import type { Execution } from './executions.js';
+import { copyJsonMergeTargets } from './intrinsics.js';
 import type { TaskResource } from './history.js';
 import {
   childWorkflowMachine,
@@ -93,7 +94,9 @@ function compile(
 function buildMachine(options: AslMachineOptions, validate: boolean): MachineSpec {
   const { sfn } = options;
   const { region } = sfn.scope;
-  const { definition, maps } = rewriteDistributedMaps(options.definition, options.name);
+  const rewritten = rewriteDistributedMaps(options.definition, options.name);
+  const { maps } = rewritten;
+  const definition = copyJsonMergeTargets(rewritten.definition);
   const mapRuns = new Map<string, MapRunState>(
     maps.map((spec) => {
       const name = `${options.name}/${spec.label}`;

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { FleetFunctionName } from '../../deploy/policies.cjs';
 import { defaultFunctionEnvironment, withFunctionEnvironment } from '../function-environment.js';
+import { FLEET_MACHINE_ROLE_NAME } from '../function-roles.js';
 import { asLambda, type Handler, type Json } from '../lambda.js';
 import { aslMachine } from './asl-machine.js';
 import type { Execution } from './executions.js';
@@ -87,7 +88,8 @@ export function fleetMachine(options: FleetMachineOptions): MachineSpec {
   return aslMachine({
     name: options.name ?? FLEET_MACHINE_NAME,
     definition: loadFleetDefinition(region, accountId, options.rotatorArn),
-    roleArn: `arn:aws:iam::${accountId}:role/${FLEET_MACHINE_NAME}`,
+    // Provisioned with the deployment's policy by prepareTarget (function-roles.ts).
+    roleArn: `arn:aws:iam::${accountId}:role/${FLEET_MACHINE_ROLE_NAME}`,
     sfn,
     lambdas,
     retryPauseMs: options.retryPauseMs ?? 50,

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { ListUsersCommand, IAMClient } from '@aws-sdk/client-iam';
 import axios from 'axios';
 import { describe, expect, it } from 'vitest';
+import { runCliInProcess } from '../support/cli-in-process.js';
 import { writeCalls } from '../support/tags.js';
 
 const run = promisify(execFile);
@@ -35,7 +36,8 @@ const retries = (history: { type: string }[]): number =>
   history.filter((e) => e.type === 'LambdaFunctionScheduled').length -
   history.filter((e) => e.type === 'TaskStateEntered').length;
 
-async function local(args: string[]): Promise<{ code: number; report: Report; stderr: string }> {
+/** `iam-key-rotator local --json <args>` as its own process: the exit code and streams a shell sees. */
+async function spawnLocal(args: string[]): Promise<{ code: number; report: Report; stderr: string }> {
   try {
     const { stdout, stderr } = await run(process.execPath, [BIN, 'local', '--json', ...args], {
       timeout: 60_000,
@@ -47,9 +49,25 @@ async function local(args: string[]): Promise<{ code: number; report: Report; st
   }
 }
 
+/**
+ * The same run in this process (each spawn pays a second of TypeScript loading): the same
+ * dispatcher, exit code and streams, its own stack and freshly loaded handlers as a new process.
+ * Real processes stay where the boundary is the point: the first run (exit 0), `npm start` (exit 1),
+ * the --adopt-vault-path refusal (exit 2, nothing on stdout) and `stack` (SIGTERM).
+ */
+async function local(args: string[]): Promise<{ code: number; report: Report; stderr: string }> {
+  const { code, stdout, stderr } = await runCliInProcess(['local', '--json', ...args], {
+    freshModules: true,
+  });
+  return { code, report: JSON.parse(stdout) as Report, stderr };
+}
+
+/** `iam-key-rotator <args>` in this process, for the refusals that end before anything starts. */
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runCliInProcess(args, { env });
+
 describe('iam-key-rotator local --json', () => {
   it('prints one JSON document of a successful rotation and exits 0', async () => {
-    const { code, report, stderr } = await local(['--user', 'cli-demo', '--propagation-ms', '300']);
+    const { code, report, stderr } = await spawnLocal(['--user', 'cli-demo', '--propagation-ms', '300']);
 
     expect(code).toBe(0);
     expect(report.status).toBe('SUCCEEDED');
@@ -110,7 +128,7 @@ describe('iam-key-rotator local --json', () => {
   });
 
   it('refuses a malformed fault spec with exit code 2', async () => {
-    await expect(run(process.execPath, [BIN, 'local', '--fault', 'nope'])).rejects.toMatchObject({
+    expect(await cli(['local', '--fault', 'nope'])).toMatchObject({
       code: 2,
       stderr: expect.stringContaining('invalid fault spec'),
     });
@@ -250,7 +268,7 @@ describe('iam-key-rotator local --input', () => {
   });
 
   it('refuses input that is not JSON with exit code 2', async () => {
-    await expect(run(process.execPath, [BIN, 'local', '--input', '{graceSeconds:0}'])).rejects.toMatchObject({
+    expect(await cli(['local', '--input', '{graceSeconds:0}'])).toMatchObject({
       code: 2,
       stderr: expect.stringContaining('--input is not JSON'),
     });
@@ -259,15 +277,14 @@ describe('iam-key-rotator local --input', () => {
 
 describe('iam-key-rotator local against a real Vault', () => {
   it('takes the Vault token from VAULT_TOKEN only, never from the command line', async () => {
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'VAULT_TOKEN'));
-    await expect(
-      run(process.execPath, [BIN, 'local', '--vault-addr', 'https://127.0.0.1:9'], { env }),
-    ).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('VAULT_TOKEN') });
-    await expect(
-      run(process.execPath, [BIN, 'local', '--vault-addr', 'https://127.0.0.1:9', '--vault-token', 'x'], {
-        env,
-      }),
-    ).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining("Unknown option '--vault-token'") });
+    const env = { VAULT_TOKEN: undefined };
+    expect(await cli(['local', '--vault-addr', 'https://127.0.0.1:9'], env)).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('VAULT_TOKEN'),
+    });
+    expect(
+      await cli(['local', '--vault-addr', 'https://127.0.0.1:9', '--vault-token', 'x'], env),
+    ).toMatchObject({ code: 2, stderr: expect.stringContaining("Unknown option '--vault-token'") });
   });
 });
 

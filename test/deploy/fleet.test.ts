@@ -89,27 +89,82 @@ describe('fleet roles (deploy/policies.cjs rendered by deploy/template.cjs)', ()
         Resource: '*',
       },
     ]);
-    expect(FLEET_FUNCTIONS).toEqual(['listCandidates', 'summarizeFleet', 'reportToFleet']);
+    // planFleet and writeFleetManifest: nothing of their own beyond logs and traces (writeFleetManifest's
+    // bucket grant sits in a policy of its own, checked below).
+    expect(own('planFleet')).toEqual([]);
+    expect(own('writeFleetManifest')).toEqual([]);
+    expect(FLEET_FUNCTIONS).toEqual([
+      'planFleet',
+      'listCandidates',
+      'writeFleetManifest',
+      'summarizeFleet',
+      'reportToFleet',
+    ]);
   });
 
-  it('lets the fleet machine start executions of the rotation machine only, invoke its two steps, log and trace', async () => {
+  it('gives each fleet step only its own kinds of object in the fleet bucket, sealed with its key through S3', async () => {
+    const r = await build();
+    const use = (fn: string) =>
+      fromCloudFormation(
+        (r[`${pascal(fn)}FleetBucketUse`]?.Properties.PolicyDocument as { Statement: Statement[] }).Statement,
+      ) as Statement[];
+    const objects = (...kinds: string[]) =>
+      kinds.map((kind) => `arn:\${AWS::Partition}:s3:::\${FleetBucket}/runs/*/${kind}`);
+    const viaS3 = { StringEquals: { 'kms:ViaService': 's3.${AWS::Region}.amazonaws.com' } };
+    const grants = (fn: string) => use(fn).map((s) => [actions(s), [s.Resource].flat(), s.Condition]);
+    expect(grants('listCandidates')).toEqual([
+      [['s3:PutObject'], objects('due/*', 'accounts/*'), undefined],
+      [['kms:GenerateDataKey'], ['${FleetBucketKeyArn}'], viaS3],
+    ]);
+    expect(grants('writeFleetManifest')).toEqual([
+      [['s3:PutObject'], objects('due.manifest'), undefined],
+      [['kms:GenerateDataKey'], ['${FleetBucketKeyArn}'], viaS3],
+    ]);
+    expect(grants('summarizeFleet')).toEqual([
+      [['s3:GetObject'], objects('results/*', 'accounts/*'), undefined],
+      [['s3:PutObject'], objects('summary.json'), undefined],
+      [['kms:Decrypt', 'kms:GenerateDataKey'], ['${FleetBucketKeyArn}'], viaS3],
+    ]);
+    expect(grants('fleetStateMachine')).toEqual([
+      [['s3:GetObject'], objects('due.manifest', 'due/*'), undefined],
+      [
+        ['s3:PutObject', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
+        objects('results/*'),
+        undefined,
+      ],
+      [['kms:Decrypt', 'kms:GenerateDataKey'], ['${FleetBucketKeyArn}'], viaS3],
+    ]);
+    // Nothing of the bucket in the per-user machine's steps.
+    for (const fn of FUNCTIONS) expect(r[`${pascal(fn)}FleetBucketUse`]).toBeUndefined();
+  });
+
+  it('lets the fleet machine start rotations and its own child workflows only, invoke its four steps, log and trace', async () => {
     const r = await build();
     const statements = policyStatements(r.FleetStateMachineRole);
     const states = statements.filter((s) => actions(s).some((a) => a.startsWith('states:')));
-    expect(states.map((s) => [actions(s), s.Resource])).toEqual([[['states:StartExecution'], MACHINE]]);
+    const FLEET =
+      'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${Service}-fleet-${Stage}';
+    // The Distributed Map starts its child workflows as executions of the fleet machine itself and
+    // describes and stops them; only those, never another machine's executions.
+    expect(states.map((s) => [actions(s), s.Resource])).toEqual([
+      [['states:StartExecution'], MACHINE],
+      [['states:StartExecution'], FLEET],
+      [
+        ['states:DescribeExecution', 'states:StopExecution'],
+        'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${Service}-fleet-${Stage}/*',
+      ],
+    ]);
     const invoke = statements.filter((s) => actions(s).includes('lambda:InvokeFunction'));
     expect(invoke.flatMap((s) => [s.Resource].flat())).toEqual(
-      ['listCandidates', 'summarizeFleet'].map(
+      ['planFleet', 'listCandidates', 'writeFleetManifest', 'summarizeFleet'].map(
         (fn) =>
           `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:\${Service}-\${Stage}-${fn}`,
       ),
     );
     const rest = statements.filter((s) => !states.includes(s) && !invoke.includes(s)).flatMap(actions);
     expect(rest.every((a) => RUNTIME.test(a))).toBe(true);
-    // No iam:, no events: (a .waitForTaskToken start needs neither DescribeExecution nor the managed rule).
-    expect(statements.flatMap(actions).filter((a) => /^(iam|events|states:(Describe|Stop))/.test(a))).toEqual(
-      [],
-    );
+    // No iam:, no events: (a .waitForTaskToken start needs no managed rule).
+    expect(statements.flatMap(actions).filter((a) => /^(iam|events)/.test(a))).toEqual([]);
   });
 
   it('lets only Step Functions, for the fleet machine in this account, assume the fleet role', async () => {
@@ -469,6 +524,8 @@ describe('the fleet schedule (deploy/fleet-schedule.cjs)', () => {
     fleetSchedule({
       resolveVariable: async (variable: string) => {
         if (variable === 'self:custom.fleetRotation') return fleetRotation;
+        if (variable === 'self:service') return 'iam-key-rotator';
+        if (variable === 'sls:stage') return 'dev';
         const fallback = variable.split(/\s*,\s*/)[1];
         if (fallback !== undefined) return JSON.parse(fallback) as unknown;
         throw new Error(`cannot resolve ${variable}`);
@@ -476,11 +533,15 @@ describe('the fleet schedule (deploy/fleet-schedule.cjs)', () => {
     });
 
   it('starts the fleet daily with its input by default', async () => {
+    const named = {
+      name: 'iam-key-rotator-fleet-dev-schedule',
+      role: { 'Fn::GetAtt': ['FleetScheduleRole', 'Arn'] },
+    };
     await expect(run({ input: { maxKeyAgeDays: 90 } })).resolves.toEqual([
-      { schedule: { rate: 'rate(1 day)', enabled: true, input: { maxKeyAgeDays: 90 } } },
+      { schedule: { rate: 'rate(1 day)', enabled: true, input: { maxKeyAgeDays: 90 }, ...named } },
     ]);
     await expect(run({ schedule: 'cron(0 3 * * ? *)', enabled: false })).resolves.toEqual([
-      { schedule: { rate: 'cron(0 3 * * ? *)', enabled: false, input: {} } },
+      { schedule: { rate: 'cron(0 3 * * ? *)', enabled: false, input: {}, ...named } },
     ]);
   });
 

@@ -513,7 +513,14 @@ describe('serverless package', () => {
     const kmsDecrypt = [...allowing(resources, 'kms:Decrypt').entries()].filter(
       ([, list]) => list.length > 0,
     );
-    expect(kmsDecrypt.map(([fn]) => fn)).toEqual(['storeInVault', 'restoreVault']);
+    // The sealed secret (storeInVault, restoreVault), and the fleet's own objects through S3 only.
+    expect(kmsDecrypt.map(([fn]) => fn)).toEqual(['storeInVault', 'restoreVault', 'summarizeFleet']);
+    expect(allowing(resources, 'kms:Decrypt').get('summarizeFleet')).toEqual([
+      expect.objectContaining({
+        Resource: expect.objectContaining({ 'Fn::GetAtt': ['FleetBucketKey', 'Arn'] }),
+        Condition: { StringEquals: { 'kms:ViaService': expect.anything() } },
+      }),
+    ]);
     for (const fn of Object.keys(FUNCTIONS)) {
       expect(resources[`${pascal(fn)}LambdaFunction`]?.Properties.VpcConfig).toBeUndefined();
     }

@@ -16,6 +16,8 @@ function resolver(rotations: unknown, params: Record<string, unknown> = {}) {
   return async (variable: string) => {
     const [name = '', fallback] = variable.split(/\s*,\s*/);
     if (name === 'self:custom.rotations') return rotations;
+    if (name === 'self:service') return 'iam-key-rotator';
+    if (name === 'sls:stage') return 'dev';
     const param = /^param:(\w+)$/.exec(name)?.[1];
     if (param && param in params) return params[param];
     if (fallback !== undefined) return JSON.parse(fallback) as unknown;
@@ -34,12 +36,22 @@ describe('scheduled rotations (deploy/schedules.cjs)', () => {
         { userName: 'b', graceSeconds: 300, enabled: false },
       ]),
     ).resolves.toEqual([
-      { schedule: { rate: 'rate(7 days)', enabled: true, input: { userName: 'ci' } } },
+      {
+        schedule: {
+          rate: 'rate(7 days)',
+          enabled: true,
+          input: { userName: 'ci' },
+          name: 'iam-key-rotator-dev-rotation-0',
+          role: { 'Fn::GetAtt': ['RotationScheduleRole', 'Arn'] },
+        },
+      },
       {
         schedule: {
           rate: '${self:custom.defaultSchedule}',
           enabled: false,
           input: { userName: 'b', graceSeconds: 300 },
+          name: 'iam-key-rotator-dev-rotation-1',
+          role: { 'Fn::GetAtt': ['RotationScheduleRole', 'Arn'] },
         },
       },
     ]);

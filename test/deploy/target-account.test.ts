@@ -183,9 +183,10 @@ describe('deploy/target-account.yml', () => {
     }
     expect(accepts('ExternalId', 'a1b2c3d4-e5f6:7/8=9+@,.')).toBe(true);
     expect(accepts('ExternalId', 'has space')).toBe(false);
-    expect(accepts('UserPath', '/')).toBe(true);
     expect(accepts('UserPath', '/rotated/team-a/')).toBe(true);
-    expect(accepts('UserPath', 'rotated/')).toBe(false);
+    // `/` is every user of the account; `*` and `?` would be wildcards in the users' ARN.
+    for (const bad of ['rotated/', '/', '/*/', '/rotated*/', '/a?/'])
+      expect(accepts('UserPath', bad), bad).toBe(false);
     expect(accepts('TargetRoleName', 'a/b')).toBe(false);
   });
 

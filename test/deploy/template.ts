@@ -242,6 +242,7 @@ export async function cfnLint(template: string): Promise<{ Rule: { Id: string };
 /** Every parameter deploy/template.cjs reads, at serverless.yml's defaults. */
 export const TEMPLATE_PARAMS: Record<string, string> = {
   userPath: '/rotated/',
+  rotateUsersAtRootPath: 'false',
   vaultAuthMethod: 'aws',
   vaultAppRoleRoleId: '',
   vaultAppRoleSecretIdArn: '',
@@ -297,6 +298,7 @@ export function templateContext(params: Record<string, unknown>, region = 'us-ea
       if (address === 'sls:stage') return 'dev';
       if (address === 'aws:region') return region;
       if (address === 'self:custom.fleetRotation') return params.fleetRotation ?? FLEET_ROTATION;
+      if (address === 'self:custom.rotations') return params.rotations ?? [];
       const name = address.replace(/^param:/, '');
       if (!(name in TEMPLATE_PARAMS)) throw new Error(`unexpected variable ${address}`);
       return params[name] ?? TEMPLATE_PARAMS[name];

@@ -1,7 +1,4 @@
-import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, TagUserCommand } from '@aws-sdk/client-iam';
 import {
-  DescribeExecutionCommand,
-  type DescribeExecutionCommandOutput,
   GetExecutionHistoryCommand,
   ListExecutionsCommand,
   SFNClient,
@@ -11,24 +8,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { childExecutionName } from '../../functions/commons/fleet-input.js';
 import type { AccountSummary, FleetSummary } from '../../functions/summarizeFleet.js';
 import { functionRoleArn } from '../../local-stack/function-roles.js';
-import {
-  dataPath,
-  localTarget,
-  readVaultKey,
-  type Target,
-  USER_PATH,
-  vaultAdmin,
-} from '../../local-stack/provision.js';
+import { localTarget, readVaultKey, type Target, USER_PATH } from '../../local-stack/provision.js';
 import { prepareTarget } from '../../local-stack/rotation.js';
 import { runFleetCli } from '../support/fleet-cli.js';
 import { type LocalStack, startLocalStack } from '../../local-stack/stack.js';
+import {
+  type AccountUser,
+  accountUser as makeAccountUser,
+  settled as settledOn,
+  TAG_KEY,
+} from './support.js';
 
 // Two member accounts, both allowed: 222222222222 has the target role (deploy/target-account.yml's
 // documents), 333333333333 has none, so listCandidates cannot assume its way in.
 const MEMBER = '222222222222';
 const NO_ROLE = '333333333333';
-const TAG_KEY = 'iam-key-rotator:rotate';
-const DAY_MS = 86_400_000;
 
 let stack: LocalStack;
 let target: Target;
@@ -59,48 +53,11 @@ afterAll(async () => {
   await stack.close();
 });
 
-interface AccountUser {
-  accountId: string;
-  userName: string;
-  vaultPath: string;
-  oldAccessKeyId: string;
-}
+/** A user of `accountId` under the rotated path, tagged, its key `ageDays` old, served at its account's path. */
+const accountUser = (accountId: string, userName: string, options: { tag: string; ageDays: number }) =>
+  makeAccountUser({ stack, target }, accountId, userName, options);
 
-/**
- * A user under the rotated path of `accountId`, made by that account's administrator, tagged
- * `iam-key-rotator:rotate=<tag>`, with one key `ageDays` old that Vault serves at the account's path.
- */
-async function accountUser(
-  accountId: string,
-  userName: string,
-  options: { tag: string; ageDays: number },
-): Promise<AccountUser> {
-  const iam = new IAMClient({
-    region: stack.aws.region,
-    endpoint: stack.aws.endpoint,
-    credentials: stack.aws.account(accountId).adminCredentials,
-  });
-  await iam.send(new CreateUserCommand({ UserName: userName, Path: USER_PATH }));
-  await iam.send(new TagUserCommand({ UserName: userName, Tags: [{ Key: TAG_KEY, Value: options.tag }] }));
-  const key = (await iam.send(new CreateAccessKeyCommand({ UserName: userName }))).AccessKey;
-  const vaultPath = `${target.pathPrefix}${accountId}/${userName}`;
-  const data = { access_key: key?.AccessKeyId, secret_key: key?.SecretAccessKey };
-  await vaultAdmin(target).post(dataPath(target, vaultPath), { data });
-  const aged = await fetch(`${stack.aws.endpoint}/__admin/access-keys/${key?.AccessKeyId}/create-date`, {
-    method: 'POST',
-    body: JSON.stringify({ createDate: new Date(Date.now() - options.ageDays * DAY_MS).toISOString() }),
-  });
-  expect(aged.status).toBe(200);
-  return { accountId, userName, vaultPath, oldAccessKeyId: key?.AccessKeyId ?? '' };
-}
-
-async function settled(executionArn: string): Promise<DescribeExecutionCommandOutput> {
-  for (;;) {
-    const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-    if (described.status !== 'RUNNING') return described;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+const settled = (executionArn: string) => settledOn(sfn, executionArn);
 
 /** Runs the fleet to its end; the summary is SummarizeFleet's output (a failed fleet has no output). */
 async function runFleet(input: Record<string, unknown>) {

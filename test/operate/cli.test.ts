@@ -12,6 +12,7 @@ import { DEFAULT_FLOORS } from '../../functions/commons/input.js';
 import { localTarget, readVaultKey, seedUser, type Target } from '../../local-stack/provision.js';
 import { prepareTarget } from '../../local-stack/rotation.js';
 import { type LocalStack, startLocalStack } from '../../local-stack/stack.js';
+import { runCliInProcess } from '../support/cli-in-process.js';
 
 const exec = promisify(execFile);
 const BIN = 'bin/iam-key-rotator.mjs';
@@ -44,7 +45,11 @@ function env(): NodeJS.ProcessEnv {
   };
 }
 
-async function cli(
+/**
+ * `iam-key-rotator <args>` as its own process, with only the operator's environment: one or more
+ * runs of each command (rotate, status, history, stop) keep the bin, exit code and streams real.
+ */
+async function spawnCli(
   args: string[],
   extraEnv: NodeJS.ProcessEnv = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -59,6 +64,9 @@ async function cli(
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
 }
+
+/** The same command run in this process (a spawn pays TypeScript's load): same dispatcher, exit code and streams. */
+const cli = (args: string[]) => runCliInProcess(args, { env: env() });
 
 const sfn = () =>
   new SFNClient({
@@ -85,7 +93,7 @@ describe('iam-key-rotator rotate', () => {
     const user = await seedUser(target, 'op-ok');
     // Each poll's DescribeExecution is tried 3 times by the SDK: the first poll fails, the follower backs off.
     stack.traffic.addFault('sfn:DescribeExecution:ThrottlingExceptionx3');
-    const { code, stdout, stderr } = await cli([
+    const { code, stdout, stderr } = await spawnCli([
       'rotate',
       'op-ok',
       '--wait',
@@ -160,7 +168,7 @@ describe('iam-key-rotator rotate', () => {
 
   it('refuses bad input with exit 2 before any call', async () => {
     stack.traffic.resetCalls();
-    const badUser = await cli(['rotate', 'not a user!', '--wait']);
+    const badUser = await spawnCli(['rotate', 'not a user!', '--wait']);
     const badGrace = await cli(['rotate', 'op-ok', '--grace=-5']);
     const file = join(tmpdir(), `op-input-${process.pid}.json`);
     writeFileSync(file, JSON.stringify({ userName: 'op-ok', vaultPath: '../other', surprise: true }));
@@ -257,7 +265,7 @@ describe('iam-key-rotator rotate', () => {
 
   it('names the denied action and resource and exits 3 (endpoint from AWS_ENDPOINT_URL_SFN)', async () => {
     stack.traffic.addFault('sfn:StartExecution:AccessDeniedException');
-    const { code, stderr } = await cli(['rotate', 'op-ok'], {
+    const { code, stderr } = await spawnCli(['rotate', 'op-ok'], {
       AWS_ENDPOINT_URL: undefined,
       AWS_ENDPOINT_URL_SFN: stack.aws.endpoint,
     });
@@ -314,7 +322,7 @@ describe('iam-key-rotator rotate', () => {
 
 describe('iam-key-rotator status, history, stop', () => {
   it('status reports the last execution after a success and after a failure', async () => {
-    const { code, stdout } = await cli(['status', 'op-ok', 'op-fail', '--json']);
+    const { code, stdout } = await spawnCli(['status', 'op-ok', 'op-fail', '--json']);
     const { users } = JSON.parse(stdout) as { users: UserStatus[] };
     expect(code).toBe(0);
     expect(users[0]).toMatchObject({
@@ -370,7 +378,7 @@ describe('iam-key-rotator status, history, stop', () => {
   });
 
   it('history shows a user latest execution with its failures, retries and catch', async () => {
-    const text = await cli(['history', 'op-fail']);
+    const text = await spawnCli(['history', 'op-fail']);
     expect(text.code).toBe(1);
     expect(text.stdout).toContain('↻ StoreInVault: retry 1');
     expect(text.stdout).toContain('✓ RestoreVault');
@@ -400,7 +408,7 @@ describe('iam-key-rotator status, history, stop', () => {
       if (events?.[0]?.type === 'WaitStateEntered') break;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    const { code, stdout } = await cli(['stop', 'op-stop', '--reason', 'operator test']);
+    const { code, stdout } = await spawnCli(['stop', 'op-stop', '--reason', 'operator test']);
 
     expect(code).toBe(0);
     expect(stdout).toContain(`Stopped ${executionArn} in GracePeriod`);

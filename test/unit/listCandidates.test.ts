@@ -14,6 +14,7 @@ import {
   FLEET_BUCKET_ENV,
   FLEET_KEY_ARN,
   PIN_KEY_ID,
+  publishedMetrics,
   rejectionOf,
   resetBeforeEach,
   sdkError,
@@ -234,6 +235,24 @@ describe('listCandidates', () => {
     const first = new Map([...bucket.objects].map(([k, v]) => [k, v.body]));
     await list({});
     expect(new Map([...bucket.objects].map(([k, v]) => [k, v.body]))).toEqual(first);
+  });
+
+  it('publishes the account’s due and deferred users and its opted-in users’ oldest Active key age (embedded metrics)', async () => {
+    users({
+      a: { tags: OPTED_IN, keys: [key('AKIAA000000000000001', 100)] },
+      b: { tags: OPTED_IN, keys: [key('AKIAB000000000000001', 200)] },
+      young: { tags: OPTED_IN, keys: [key('AKIAYOUNG00000000001', 5), key('AKIAYOUNG00000000002', 3)] },
+      // Not opted in: its older key is no rotator's business.
+      untagged: { keys: [key('AKIAUNTAGGED00000001', 900)] },
+      inactive: { tags: OPTED_IN, keys: [key('AKIAINACTIVE00000001', 800, 'Inactive')] },
+    });
+    const [line] = await publishedMetrics('WARN', () => list({ maxDuePerAccount: 1 }));
+    expect(line).toMatchObject({
+      AccountId: ACCOUNT_ID,
+      UsersDue: 1,
+      UsersDeferred: 1,
+      OldestActiveKeyAgeDays: 200,
+    });
   });
 
   it('lets a user with an Inactive second key through when the defaults allow deleting it; allUsersInPath ignores tags', async () => {

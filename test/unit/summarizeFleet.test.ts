@@ -14,6 +14,7 @@ import {
   FLEET_BUCKET,
   FLEET_BUCKET_ENV,
   FLEET_KEY_ARN,
+  publishedMetrics,
   rejectionOf,
   resetBeforeEach,
   sdkError,
@@ -215,6 +216,25 @@ describe('summarizeFleet', () => {
       [MEMBER, ['d3'], 1],
     ]);
     expect(summary.failureCause).toBeUndefined();
+  });
+
+  it('publishes each listed account’s rotated and failed users (embedded metrics); none for an account not listed', async () => {
+    const lines = await publishedMetrics('WARN', () =>
+      summarize([
+        {
+          accountId: OWN,
+          children: [
+            { userName: 'a', outcome: 'rotated' },
+            { userName: 'b', outcome: 'failed', error: 'VaultWriteFailed' },
+          ],
+          failedUsers: [{ userName: 'c', error: 'InvalidInputError', cause: 'x' }],
+        },
+        { accountId: NO_ROLE, error: 'TargetAccountAccessError', cause: '…' },
+      ]),
+    );
+    expect(
+      lines.map(({ AccountId, UsersRotated, UsersFailed }) => ({ AccountId, UsersRotated, UsersFailed })),
+    ).toEqual([{ AccountId: OWN, UsersRotated: 1, UsersFailed: 2 }]);
   });
 
   it('writes the whole summary sealed with the bucket’s key, at the same key on every attempt', async () => {
@@ -518,8 +538,8 @@ describe('summarizeFleet reads the Map Run’s results as Step Functions writes 
   });
 
   it('S3 refusing a read is AwsRequestError (not retried); throttling is AwsUnavailableError (retried)', async () => {
-    s3.on(GetObjectCommand).rejects(sdkError('AccessDenied', 403, { Code: 'AccessDenied' }));
-    const refused = await rejectionOf(
+    // A run where nothing was due: only the account's listing is read.
+    const nothingDue = () =>
       handler({
         execution: EXECUTION,
         fleetStartedAt: FLEET_STARTED,
@@ -527,23 +547,15 @@ describe('summarizeFleet reads the Map Run’s results as Step Functions writes 
         listed: [{ accountId: OWN, due: 0 }],
         due: 0,
         results: {},
-      }),
-    );
+      });
+    s3.on(GetObjectCommand).rejects(sdkError('AccessDenied', 403, { Code: 'AccessDenied' }));
+    const refused = await rejectionOf(nothingDue());
     expect([refused.name, refused.message]).toEqual([
       'AwsRequestError',
       's3:GetObject failed: AccessDenied (HTTP 403)',
     ]);
     s3.on(GetObjectCommand).rejects(sdkError('SlowDown', 503, { Code: 'SlowDown' }));
-    const throttled = await rejectionOf(
-      handler({
-        execution: EXECUTION,
-        fleetStartedAt: FLEET_STARTED,
-        dryRun: false,
-        listed: [{ accountId: OWN, due: 0 }],
-        due: 0,
-        results: {},
-      }),
-    );
+    const throttled = await rejectionOf(nothingDue());
     expect(throttled.name).toBe('AwsUnavailableError');
   });
 

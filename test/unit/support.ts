@@ -544,3 +544,29 @@ export function useFakeS3(): { s3: ReturnType<typeof mockS3>; bucket: FakeBucket
   });
   return { s3, bucket };
 }
+
+/**
+ * The embedded-metric-format lines (functions/commons/metrics.ts) written to stdout while `run`
+ * runs at the log level given (the handler environment's SILENT writes none); other lines are left out.
+ */
+export async function publishedMetrics(
+  level: string,
+  run: () => Promise<unknown>,
+): Promise<Record<string, unknown>[]> {
+  const lines: string[] = [];
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    lines.push(String(chunk));
+    return true;
+  });
+  const before = { level: process.env.POWERTOOLS_LOG_LEVEL, dev: process.env.POWERTOOLS_DEV };
+  process.env.POWERTOOLS_LOG_LEVEL = level;
+  delete process.env.POWERTOOLS_DEV;
+  try {
+    await run();
+  } finally {
+    spy.mockRestore();
+    process.env.POWERTOOLS_LOG_LEVEL = before.level ?? 'SILENT';
+    if (before.dev !== undefined) process.env.POWERTOOLS_DEV = before.dev;
+  }
+  return lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => '_aws' in line);
+}

@@ -15,10 +15,12 @@ const shapes = [1, 2].flatMap((kvVersion) =>
   ),
 );
 
+// One private CA for the file (three openssl runs): each test's stack serves the certificate it signed.
+const { caCert, key, cert } = privateCa();
+
 async function withStack<T>(
   run: (stack: Awaited<ReturnType<typeof startLocalStack>>, caCert: string) => Promise<T>,
 ) {
-  const { caCert, key, cert } = privateCa();
   const stack = await startLocalStack({ tls: { key, cert } });
   try {
     return await run(stack, caCert);
