@@ -1,12 +1,7 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { buildFleetInput } from '../../cli/rotate-fleet.js';
-import { runLocal } from '../../cli/local.js';
 import type { FleetSummary } from '../../functions/commons/fleet-summary.js';
-
-const run = promisify(execFile);
-const BIN = 'bin/iam-key-rotator.mjs';
+import { runCliInProcess } from '../support/cli-in-process.js';
 
 describe('npm start -- --fleet N --accounts K: options that cannot apply are refused before any stack starts', () => {
   it.each([
@@ -31,16 +26,11 @@ describe('npm start -- --fleet N --accounts K: options that cannot apply are ref
       ['--fleet', '5', '--max-due-per-account', '10001'],
       '--max-due-per-account must be a whole number from 1 to 10,000',
     ],
-  ])('local %j', async (args, message) => {
-    await expect(runLocal(args)).rejects.toThrow(message);
-  });
-
-  it('exits 2 naming the options', async () => {
-    const refused = await run(process.execPath, [BIN, 'local', '--accounts', '2'], { timeout: 30_000 }).catch(
-      (error: unknown) => error as { code: number; stderr: string },
-    );
-    expect(refused).toMatchObject({ code: 2 });
-    expect((refused as { stderr: string }).stderr).toContain('--accounts: only with --fleet');
+  ])('local %j: exit 2 naming them', async (args, message) => {
+    const refused = await runCliInProcess(['local', ...args]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(message);
+    expect(refused.stdout).toBe('');
   });
 });
 
@@ -61,10 +51,8 @@ interface FleetDocument {
 
 describe('npm start -- --json --fleet 12 --accounts 3', () => {
   it('spreads the users over three accounts, lists all three, rotates the due ones through the Map Run and defers the rest', async () => {
-    const { stdout, stderr } = await run(
-      process.execPath,
+    const { code, stdout, stderr } = await runCliInProcess(
       [
-        BIN,
         'local',
         '--json',
         '--fleet',
@@ -76,8 +64,9 @@ describe('npm start -- --json --fleet 12 --accounts 3', () => {
         '--propagation-ms',
         '0',
       ],
-      { timeout: 60_000 },
+      { freshModules: true },
     );
+    expect(code).toBe(0);
     const { status, mapRun, summary } = JSON.parse(stdout) as FleetDocument;
     expect(status).toBe('SUCCEEDED');
     // Each account holds 4 demo users: 2 due (1 rotated, 1 deferred beyond maxDuePerAccount 1), 2 skipped.
