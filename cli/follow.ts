@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   DescribeExecutionCommand,
   type DescribeExecutionOutput,
@@ -17,14 +18,9 @@ export interface FollowOptions {
   maxPollMs?: number;
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
+// node:timers' delay drops its abort listener when it ends: a listener per poll would pile up on the signal.
+const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  delay(ms, undefined, signal ? { signal } : {}).catch(() => undefined);
 
 /** Every event of the execution, oldest first (all pages). */
 export async function fullHistory(client: SFNClient, executionArn: string): Promise<HistoryEvent[]> {

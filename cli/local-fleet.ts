@@ -1,79 +1,65 @@
-import { IAMClient, ListAccessKeysCommand, TagUserCommand } from '@aws-sdk/client-iam';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { DEFAULT_TAG_KEY, DEFAULT_TAG_VALUE } from '../functions/commons/fleet-input.js';
-import { captureConsole } from '../local-stack/logs.js';
-import { seedUser, type Target } from '../local-stack/provision.js';
+import type { Target } from '../local-stack/provision.js';
 import { prepareTarget } from '../local-stack/rotation.js';
 import type { LocalStack } from '../local-stack/stack.js';
+import { type FleetSeed, seedFleetUsers } from './fleet-seed.js';
 import { followFleet } from './rotate-fleet.js';
 import { startExecution } from './rotate.js';
 
-const DAY_MS = 86_400_000;
-
 /** What the i-th demo user is: most are due; some young, some not opted in, one with two keys. */
-function demoKind(i: number): { tagged: boolean; ageDays: number; keys: number } {
+function demoKind(i: number): Pick<FleetSeed, 'tagged' | 'ageDays' | 'keys'> {
   if (i === 2) return { tagged: true, ageDays: 200, keys: 2 };
   if (i % 7 === 3) return { tagged: false, ageDays: 200, keys: 1 };
   if (i % 5 === 1) return { tagged: true, ageDays: 10, keys: 1 };
-  return { tagged: true, ageDays: 100 + i, keys: 1 };
+  return { tagged: true, ageDays: 100 + (i % 1000), keys: 1 };
 }
 
 /**
- * `npm start -- --fleet N`: provisions the target, seeds N demo users under the rotated path (their
- * keys backdated through the emulator's admin API) and runs the fleet machine through the stack's
- * Step Functions endpoint, as `iam-key-rotator rotate-fleet --wait` does against a deployment.
+ * `npm start -- --fleet N [--accounts K]`: provisions the target (and the target role in each member
+ * account), seeds N demo users under the rotated path, the i-th in the (i mod K)-th account (their
+ * keys backdated through the emulator's admin API), and runs the fleet machine over those accounts
+ * through the stack's Step Functions endpoint, as `iam-key-rotator rotate-fleet --wait` does against
+ * a deployment.
  */
 export async function runLocalFleet(options: {
   stack: LocalStack;
   target: Target;
   count: number;
+  /** The accounts the users are spread over, the home account first. */
+  accountIds: string[];
+  /** Fleet input fields the options set (maxConcurrency, maxDuePerAccount). */
+  input: Record<string, number>;
+  faults: string[];
   json: boolean;
-  onLog?: (line: string) => void;
+  /** Progress lines; the caller keeps the handlers' logs off stdout until the stack is closed. */
   err: (line: string) => void;
 }): Promise<number> {
-  const { stack, target, count } = options;
+  const { stack, target, count, accountIds } = options;
   await prepareTarget(target);
-  const client = {
+  const run = Math.random().toString(36).slice(2, 6);
+  const digits = Math.max(3, String(count - 1).length);
+  const seeds = Array.from({ length: count }, (_, i) => ({
+    accountId: accountIds[i % accountIds.length] ?? stack.aws.accountId,
+    userName: `demo-fleet-${run}-${String(i).padStart(digits, '0')}`,
+    ...demoKind(i),
+  }));
+  await seedFleetUsers(stack, target, seeds);
+  const over = accountIds.length > 1 ? ` over ${accountIds.length} accounts` : '';
+  options.err(
+    `iam-key-rotator: ${count} demo users seeded under the rotated path${over}; running the fleet machine`,
+  );
+  const sfn = new SFNClient({
     region: stack.aws.region,
     endpoint: stack.aws.endpoint,
     credentials: stack.aws.adminCredentials,
-  };
-  const iam = new IAMClient(client);
-  const run = Math.random().toString(36).slice(2, 6);
-  for (let i = 0; i < count; i++) {
-    const kind = demoKind(i);
-    const userName = `demo-fleet-${run}-${String(i).padStart(3, '0')}`;
-    await seedUser(target, userName, { keys: kind.keys });
-    if (kind.tagged) {
-      await iam.send(
-        new TagUserCommand({
-          UserName: userName,
-          Tags: [{ Key: DEFAULT_TAG_KEY, Value: DEFAULT_TAG_VALUE }],
-        }),
-      );
-    }
-    const keys = (await iam.send(new ListAccessKeysCommand({ UserName: userName }))).AccessKeyMetadata ?? [];
-    for (const key of keys) {
-      const response = await fetch(
-        `${stack.aws.endpoint}/__admin/access-keys/${key.AccessKeyId}/create-date`,
-        {
-          method: 'POST',
-          body: JSON.stringify({ createDate: new Date(Date.now() - kind.ageDays * DAY_MS).toISOString() }),
-        },
-      );
-      if (!response.ok) throw new Error(`backdating ${key.AccessKeyId} failed: HTTP ${response.status}`);
-    }
-  }
-  options.err(
-    `iam-key-rotator: ${count} demo users seeded under the rotated path; running the fleet machine`,
-  );
-  const sfn = new SFNClient(client);
-  const capture = captureConsole(options.onLog);
+  });
+  const input = { ...options.input, ...(accountIds.length > 1 ? { accountIds } : {}) };
+  for (const fault of options.faults) stack.traffic.addFault(fault);
   try {
-    const started = await startExecution(sfn, stack.fleetStateMachineArn, {}, `demo-fleet-${run}`);
+    const started = await startExecution(sfn, stack.fleetStateMachineArn, input, `demo-fleet-${run}`);
     const code = await followFleet(sfn, started.executionArn ?? '', { pollMs: 100, json: options.json });
     return code ?? 130;
   } finally {
-    capture.restore();
+    stack.traffic.clearFaults();
   }
 }

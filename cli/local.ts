@@ -3,13 +3,18 @@ import { parseArgs } from 'node:util';
 import { AccountId } from '../functions/commons/accounts.js';
 import { FloorSeconds, type Floors, UserName } from '../functions/commons/input.js';
 import type { Json } from '../local-stack/lambda.js';
+import { captureConsole } from '../local-stack/logs.js';
 import { localTarget, type Target, type VaultAuthMethod } from '../local-stack/provision.js';
 import { LOCAL_TARGET_ROLE_NAME } from '../local-stack/function-roles.js';
 import { HOME_ACCOUNT_ID, type LocalStack, startLocalStack } from '../local-stack/stack.js';
 import { parseFaultSpec } from '../local-stack/traffic.js';
+import { fleetAccountIds, MAX_FLEET_ACCOUNTS } from './fleet-seed.js';
 import { runLocalFleet } from './local-fleet.js';
 import { rotateThroughApi } from './local-rotation.js';
 import { summary } from './progress.js';
+
+/** The most demo users `--fleet` seeds. */
+const MAX_FLEET_USERS = 20_000;
 
 const HELP = `usage: iam-key-rotator local [options]      (npm start -- [options])
 
@@ -32,10 +37,20 @@ options:
                           the deployment allows it and keeps keys per account in Vault
                           ({prefix}{accountId}/{userName}); each step assumes the role there
   --json                  print one JSON document on stdout instead of the summary
-  --fleet N               instead: seed N demo users (most due, some young, some not opted in, one
-                          with two keys) and run the fleet machine; --json prints the fleet summary
+  --fleet N               instead: seed N demo users, 1-${MAX_FLEET_USERS} (most due, some young, some not
+                          opted in, one with two keys) and run the fleet machine; --json prints the
+                          fleet summary. Not with --user, --input, --adopt-vault-path, --account or
+                          --aws-endpoint (the fleet's bucket and Map Run are the stack's)
+  --accounts K            with --fleet: spread the users over K emulated accounts (1-${MAX_FLEET_ACCOUNTS}): the
+                          rotator's own and K-1 member accounts, each with its target role as
+                          deploy/target-account.yml makes it, all allowed and listed by the fleet
+  --max-concurrency N     with --fleet: the fleet input's maxConcurrency, 1-40 (default 40 here, the
+                          most a fleet allows: the local IAM has no rate limit; a deployment's is 5)
+  --max-due-per-account N with --fleet: the fleet input's maxDuePerAccount, 1-10000 (default the
+                          deployment's, 1000): the oldest keys first, the rest deferred
   --propagation-ms N      how long IAM refuses a new key (default 1500)
-  --fault SPEC            inject a fault, repeatable: <service>:<operation>:<fault>[xN][@n]
+  --fault SPEC            inject a fault, repeatable: <service>:<operation>:<fault>[xN][@n] (with
+                          --fleet, armed once the users are seeded)
   --kv-version 1|2        the KV engine version of the Vault mount (default 2)
   --vault-auth METHOD     aws (default), approle or token
   --vault-namespace NS    run in this Vault Enterprise namespace
@@ -70,6 +85,9 @@ export async function runLocal(args: string[]): Promise<number> {
       account: { type: 'string' },
       json: { type: 'boolean', default: false },
       fleet: { type: 'string' },
+      accounts: { type: 'string' },
+      'max-concurrency': { type: 'string' },
+      'max-due-per-account': { type: 'string' },
       'propagation-ms': { type: 'string', default: '1500' },
       fault: { type: 'string', multiple: true, default: [] },
       'kv-version': { type: 'string', default: '2' },
@@ -97,6 +115,7 @@ export async function runLocal(args: string[]): Promise<number> {
   const propagationMs = Number(values['propagation-ms']);
   if (!Number.isInteger(propagationMs) || propagationMs < 0) throw new Error('--propagation-ms must be >= 0');
   for (const spec of values.fault) parseFaultSpec(spec);
+  const fleet = fleetOf(values);
   if (values['kv-version'] !== '1' && values['kv-version'] !== '2')
     throw new Error('--kv-version must be 1 or 2');
   const external = Boolean(values['vault-addr'] || values['aws-endpoint']);
@@ -132,32 +151,30 @@ export async function runLocal(args: string[]): Promise<number> {
     : base;
   const member = account === HOME_ACCOUNT_ID ? undefined : account;
 
-  const stack = await startLocalStack({ propagationMs, ...(member ? { memberAccountIds: [member] } : {}) });
+  const members = fleet ? fleet.accountIds.slice(1) : member ? [member] : [];
+  const stack = await startLocalStack({
+    propagationMs,
+    ...(members.length ? { memberAccountIds: members } : {}),
+  });
+  const err = (line: string) => process.stderr.write(`${line}\n`);
+  // A fleet's rotations go on past its end (their grace and recovery waits) until the stack closes:
+  // their handlers' logs stay off stdout until then.
+  const fleetLogs = fleet ? captureConsole(values.verbose ? err : undefined) : undefined;
   try {
     const local = localTarget(stack, {
       vaultAuth,
       kvVersion: values['kv-version'] === '1' ? 1 : 2,
       ...(values['vault-namespace'] ? { namespace: values['vault-namespace'] } : {}),
       floors,
-      ...(account === undefined ? {} : accountSettings(stack, member)),
+      ...(account !== undefined || members.length ? accountSettings(stack, members) : {}),
     });
     const target: Target = {
       ...local,
       ...(values['aws-endpoint'] ? { aws: externalAws(values['aws-endpoint']) } : {}),
       ...(values['vault-addr'] ? { vault: { addr: values['vault-addr'], token: vaultToken ?? '' } } : {}),
     };
-    const err = (line: string) => process.stderr.write(`${line}\n`);
-    if (values.fleet !== undefined) {
-      const count = Number(values.fleet);
-      if (!Number.isInteger(count) || count < 1 || count > 1000) throw new Error('--fleet must be 1-1000');
-      return await runLocalFleet({
-        stack,
-        target,
-        count,
-        json: values.json,
-        err,
-        ...(values.verbose ? { onLog: err } : {}),
-      });
+    if (fleet) {
+      return await runLocalFleet({ stack, target, ...fleet, faults: values.fault, json: values.json, err });
     }
     err(
       `iam-key-rotator: rotating ${userName}${account === undefined ? '' : ` in account ${accountLabel(account)}`}` +
@@ -183,18 +200,18 @@ export async function runLocal(args: string[]): Promise<number> {
     return document.status === 'SUCCEEDED' ? 0 : 1;
   } finally {
     await stack.close();
+    fleetLogs?.restore();
   }
 }
 
-/** `--account`: 12 digits, with the emulated AWS only, for one rotation; an --input naming another is refused. */
+/** `--account`: 12 digits, with the emulated AWS only, for one rotation (fleetOf refuses it with --fleet); an --input naming another is refused. */
 function accountOf(
   option: string | undefined,
   given: Json | undefined,
-  values: { fleet?: string; 'aws-endpoint'?: string },
+  values: { 'aws-endpoint'?: string },
 ): string | undefined {
   if (option === undefined) return undefined;
   if (!AccountId.safeParse(option).success) throw new Error('--account must be a 12-digit AWS account id');
-  if (values.fleet !== undefined) throw new Error('--account runs one rotation: it does not go with --fleet');
   // A member account's target role is made by that account's administrator: the emulator's.
   if (values['aws-endpoint']) throw new Error('--account needs the emulated AWS, not --aws-endpoint');
   if (isObject(given) && 'accountId' in given && given.accountId !== option) {
@@ -203,17 +220,66 @@ function accountOf(
   return option;
 }
 
+/** Options that only a fleet run uses. */
+const FLEET_ONLY = ['accounts', 'max-concurrency', 'max-due-per-account'] as const;
+/** Options about the one rotation, which a fleet run has no use for. */
+const ROTATION_ONLY = ['user', 'input', 'adopt-vault-path', 'account', 'aws-endpoint'] as const;
+
+/** `--fleet N` and the options that go with it; every option that cannot apply is refused before the stack starts. */
+function fleetOf(
+  values: { fleet?: string | undefined } & Partial<
+    Record<(typeof FLEET_ONLY)[number] | (typeof ROTATION_ONLY)[number], unknown>
+  >,
+): { count: number; accountIds: string[]; input: Record<string, number> } | undefined {
+  if (values.accounts !== undefined && values.account !== undefined) {
+    throw new Error(
+      '--account and --accounts exclude each other: --account runs one rotation in that account, --fleet N --accounts K spreads a fleet over K accounts',
+    );
+  }
+  if (values.fleet === undefined) {
+    const given = FLEET_ONLY.filter((option) => values[option] !== undefined);
+    if (given.length) throw new Error(`${given.map((o) => `--${o}`).join(', ')}: only with --fleet`);
+    return undefined;
+  }
+  const refused = ROTATION_ONLY.filter((option) => values[option] !== undefined);
+  if (refused.length) {
+    throw new Error(
+      `--fleet does not go with ${refused.map((o) => `--${o}`).join(', ')}: it seeds its own users${
+        refused.includes('account') ? ' (--accounts K spreads them over K accounts)' : ''
+      }${refused.includes('aws-endpoint') ? " and runs on the local stack's bucket and Map Run" : ''}`,
+    );
+  }
+  const whole = (option: string, value: unknown, max: number) => {
+    const n = Number(value);
+    if (typeof value !== 'string' || !/^\d+$/.test(value) || n < 1 || n > max)
+      throw new Error(`--${option} must be a whole number from 1 to ${max.toLocaleString('en-US')}`);
+    return n;
+  };
+  const count = whole('fleet', values.fleet, MAX_FLEET_USERS);
+  const accounts = values.accounts === undefined ? 1 : whole('accounts', values.accounts, MAX_FLEET_ACCOUNTS);
+  const input: Record<string, number> = {
+    maxConcurrency:
+      values['max-concurrency'] === undefined ? 40 : whole('max-concurrency', values['max-concurrency'], 40),
+  };
+  if (values['max-due-per-account'] !== undefined)
+    input.maxDuePerAccount = whole('max-due-per-account', values['max-due-per-account'], 10_000);
+  return { count, accountIds: fleetAccountIds(accounts), input };
+}
+
 /**
- * The deployment for `--account`: the member account allowed, its target role made by its
- * administrator, and Vault keeping each account's users apart.
+ * The deployment for `--account` or `--fleet N --accounts K`: the member accounts allowed, their
+ * target roles made by their administrators, and Vault keeping each account's users apart.
  */
-function accountSettings(stack: LocalStack, member: string | undefined): Partial<Target> {
+function accountSettings(stack: LocalStack, members: string[]): Partial<Target> {
   return {
     vaultPathTemplate: '{prefix}{accountId}/{userName}',
-    ...(member
+    ...(members.length
       ? {
-          allowedAccountIds: [member],
-          memberAccounts: [{ accountId: member, credentials: stack.aws.account(member).adminCredentials }],
+          allowedAccountIds: members,
+          memberAccounts: members.map((accountId) => ({
+            accountId,
+            credentials: stack.aws.account(accountId).adminCredentials,
+          })),
         }
       : {}),
   };

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import type { DescribeExecutionOutput, SFNClient } from '@aws-sdk/client-sfn';
+import { type DescribeExecutionOutput, DescribeMapRunCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { FleetInput } from '../functions/commons/fleet-input.js';
 import { follow } from './follow.js';
-import { FleetProgress, fleetTable, liveLine } from './fleet-view.js';
+import { AwsCallError, callAws } from './aws-call.js';
+import { FleetProgress, fleetSummaryText, liveLine } from './fleet-view.js';
 import { startExecution } from './rotate.js';
 import {
   CONNECTION_OPTIONS,
@@ -24,22 +26,28 @@ or --allowed-accounts says which.
 options:
   --max-key-age-days D    due when the oldest Active key is older than D days (default 90)
   --max-concurrency N     rotations between their start and their stored, verified key (default 5)
+  --max-due-per-account N due users rotated per account in this run, oldest keys first; the rest are
+                          deferred to the next run (default and most: the deployment's maxDuePerAccount)
   --tag KEY=VALUE         opt-in tag (default iam-key-rotator:rotate=true)
   --all-users             every user under the path, tagged or not
   --dry-run               each child plans its rotation and changes nothing
   --accounts ID[,ID...]   the accounts whose users are listed (each own or allowed by the deployment)
   --allowed-accounts      every account the deployment may rotate in: its own and allowedAccountIds
   --input FILE|-          the fleet input as JSON; the options above override it
-  --wait                  follow the fleet: one live progress line, then a per-user table (with an
-                          ACCOUNT column and a line per account when the fleet spans several)
-  --json                  print the fleet summary (with --wait) or the started execution as JSON
-  --poll-ms N             how often --wait reads the history (default 1000)
+  --wait                  follow the fleet: one live line (the accounts listed, then the Map Run's
+                          child workflows from DescribeMapRun: succeeded, failed, running, pending),
+                          then the summary by account (counts, the users it names, the deferred
+                          count) and where the full summary is (s3://bucket/key)
+  --json                  with --wait: {status, executionArn, error, mapRun: {mapRunArn, itemCounts as
+                          DescribeMapRun answers}, summary}; else the started execution, as JSON
+  --poll-ms N             how often --wait reads the history and the Map Run (default 1000)
 connection (credentials and region from the SDK's default chain):
   --endpoint URL             Step Functions endpoint (default: AWS_ENDPOINT_URL_SFN, else AWS's)
   --state-machine-arn ARN    the fleet machine (default: ROTATOR_FLEET_STATE_MACHINE_ARN)
   --stage STAGE              or find the state machine named iam-key-rotator-fleet-<stage>
 
-The input is checked with listCandidates' own schema before any call: bad input exits 2.
+The input is checked with planFleet's own schema before any call: bad input exits 2. --wait also
+needs states:DescribeMapRun on the fleet's Map Runs (without it the line shows the listing only).
 exit code: 0 started (with --wait: SUCCEEDED), 1 the fleet FAILED (FleetRotationIncomplete names the
 users, and the accounts that could not be listed), 2 bad usage or input, 3 a Step Functions call failed.`;
 
@@ -55,13 +63,15 @@ function readInput(source: string): Record<string, unknown> {
   throw new UsageError(`--input ${source} must hold a JSON object`);
 }
 
-/** The fleet input from the options, checked with the schema listCandidates uses. */
+/** The fleet input from the options, checked with the schema planFleet uses. */
 export function buildFleetInput(values: Record<string, unknown>): Record<string, unknown> {
   const input = typeof values.input === 'string' ? readInput(values.input) : {};
   if (typeof values['max-key-age-days'] === 'string')
     input.maxKeyAgeDays = wholeNumber(values['max-key-age-days'], '--max-key-age-days');
   if (typeof values['max-concurrency'] === 'string')
     input.maxConcurrency = wholeNumber(values['max-concurrency'], '--max-concurrency');
+  if (typeof values['max-due-per-account'] === 'string')
+    input.maxDuePerAccount = wholeNumber(values['max-due-per-account'], '--max-due-per-account');
   if (typeof values.tag === 'string') {
     const [key, ...value] = values.tag.split('=');
     if (!key || value.length === 0) throw new UsageError('--tag must be KEY=VALUE');
@@ -81,9 +91,48 @@ export function buildFleetInput(values: Record<string, unknown>): Record<string,
   return input;
 }
 
+/** Pauses `ms`, or less when `signal` aborts. */
+const pause = (ms: number, signal: AbortSignal): Promise<void> =>
+  delay(ms, undefined, { signal }).catch(() => undefined);
+
 /**
- * Follows a fleet execution to its end: one live line on stderr, then the per-user table (or,
- * with `json`, the summary) on stdout. Returns the exit code; undefined when interrupted.
+ * Reads the fleet's Map Run (DescribeMapRun) every `pollMs` while its parent is followed: the child
+ * workflows are not in the parent's history. Throttled reads wait for the next poll; a refused one
+ * (no states:DescribeMapRun) is said once, and the line shows the listing only.
+ */
+async function watchMapRun(
+  client: SFNClient,
+  progress: FleetProgress,
+  options: { pollMs: number; signal: AbortSignal; onChange(): void; warn(line: string): void },
+): Promise<void> {
+  // The Map Run whose end the history showed and that was read since: its counts are final.
+  let finalRead: string | undefined;
+  while (!options.signal.aborted) {
+    await pause(options.pollMs, options.signal);
+    const mapRunArn = progress.mapRunArn;
+    if (mapRunArn === undefined || finalRead === mapRunArn) continue;
+    const ended = progress.mapRunEnded;
+    try {
+      progress.mapRun(
+        await callAws('states:DescribeMapRun', mapRunArn, () =>
+          client.send(new DescribeMapRunCommand({ mapRunArn })),
+        ),
+      );
+      if (ended) finalRead = mapRunArn;
+      options.onChange();
+    } catch (error) {
+      if (error instanceof AwsCallError && error.code === 'ThrottlingException') continue;
+      options.warn(error instanceof Error ? error.message : String(error));
+      return;
+    }
+  }
+}
+
+/**
+ * Follows a fleet execution to its end: one live line on stderr (the accounts' listing from the
+ * parent's history, then the Map Run's child workflows from DescribeMapRun), then the summary grouped
+ * by account (or, with `json`, the summary as JSON) on stdout. Returns the exit code; undefined
+ * when interrupted.
  */
 export async function followFleet(
   client: SFNClient,
@@ -92,6 +141,14 @@ export async function followFleet(
 ): Promise<number | undefined> {
   const progress = new FleetProgress();
   const live = liveLine(process.stderr);
+  const update = () => live.update(progress.line());
+  const stopWatching = new AbortController();
+  const watcher = watchMapRun(client, progress, {
+    pollMs: options.pollMs,
+    signal: stopWatching.signal,
+    onChange: update,
+    warn: (line) => process.stderr.write(`\n${line}: the line shows the listing only\n`),
+  });
   let execution: DescribeExecutionOutput | undefined;
   try {
     execution = await follow(client, executionArn, {
@@ -99,25 +156,42 @@ export async function followFleet(
       ...(options.signal ? { signal: options.signal } : {}),
       onEvent: (event) => {
         progress.add(event);
-        live.update(progress.line());
+        update();
       },
     });
   } finally {
-    live.end();
+    stopWatching.abort();
+    await watcher;
   }
+  if (execution && progress.mapRunArn !== undefined) await finalCounts(client, progress);
+  update();
+  live.end();
   if (!execution) return undefined;
   const { summary } = progress;
   if (options.json) {
+    const mapRun = progress.mapRunArn
+      ? { mapRunArn: progress.mapRunArn, itemCounts: progress.itemCounts ?? null }
+      : null;
     process.stdout.write(
-      `${JSON.stringify({ status: execution.status, executionArn, error: execution.error ?? null, summary: summary ?? null }, null, 2)}\n`,
+      `${JSON.stringify({ status: execution.status, executionArn, error: execution.error ?? null, mapRun, summary: summary ?? null }, null, 2)}\n`,
     );
   } else {
-    if (summary) process.stdout.write(`${fleetTable(summary)}\n`);
+    if (summary) process.stdout.write(`${fleetSummaryText(summary)}\n`);
     if (execution.status !== 'SUCCEEDED') {
       process.stdout.write(`fleet ${execution.status}: ${execution.error ?? ''}: ${execution.cause ?? ''}\n`);
     }
   }
   return execution.status === 'SUCCEEDED' ? 0 : 1;
+}
+
+/** The Map Run's counts once the fleet ended; the line keeps the last ones read if this read fails. */
+async function finalCounts(client: SFNClient, progress: FleetProgress): Promise<void> {
+  const mapRunArn = progress.mapRunArn ?? '';
+  try {
+    progress.mapRun(await client.send(new DescribeMapRunCommand({ mapRunArn })));
+  } catch {
+    // Already said by the watcher, or throttled: the counts read last stay.
+  }
 }
 
 /** The fleet machine: --state-machine-arn, ROTATOR_FLEET_STATE_MACHINE_ARN, or iam-key-rotator-fleet-<stage>. */
@@ -143,6 +217,7 @@ export async function runRotateFleet(args: string[]): Promise<number> {
       ...CONNECTION_OPTIONS,
       'max-key-age-days': { type: 'string' },
       'max-concurrency': { type: 'string' },
+      'max-due-per-account': { type: 'string' },
       tag: { type: 'string' },
       'all-users': { type: 'boolean' },
       'dry-run': { type: 'boolean' },

@@ -61,7 +61,10 @@ describe('iam-key-rotator rotate-fleet', () => {
       { userName: 'cli-fleet-a', reason: 'keyYoung' },
       { userName: 'cli-fleet-b', reason: 'keyYoung' },
     ]);
-    expect(run.stderr).toContain('1/1  rotated 1 · failed 0 · skipped 2');
+    // The listing from the parent's history, then the Map Run's child workflows from DescribeMapRun.
+    expect(run.stderr).toContain(
+      '1/1 child workflows: succeeded 1 · failed 0 · running 0 · pending 0 | accounts listed 1/1 · due 1 · skipped 2 · deferred 0',
+    );
   });
 
   it('refuses bad input before any call (exit 2)', async () => {
@@ -75,16 +78,20 @@ describe('iam-key-rotator rotate-fleet', () => {
 });
 
 describe('npm start -- --fleet N', () => {
-  it('seeds N demo users and runs the fleet: a live line on stderr, a per-user table on stdout', async () => {
+  it('seeds N demo users and runs the fleet: a live line on stderr, the summary by account on stdout', async () => {
     const { code, stdout, stderr } = await cli(['local', '--fleet', '6', '--propagation-ms', '0'], {
       ROTATOR_ACCOUNT_ID: stack.aws.accountId,
     });
     expect(code).toBe(0);
-    expect(stderr).toMatch(/\[#+\] 3\/3 {2}rotated 3 · failed 0 · skipped 3/);
-    expect(stdout).toMatch(/demo-fleet-\w+-000 +rotated/);
-    expect(stdout).toMatch(/demo-fleet-\w+-001 +skipped +keyYoung/);
-    expect(stdout).toMatch(/demo-fleet-\w+-002 +skipped +twoKeys/);
-    expect(stdout).toMatch(/demo-fleet-\w+-003 +skipped +notTagged/);
-    expect(stdout).toContain('rotated 3, planned 0, failed 0, alreadyStarted 0, skipped 3');
+    expect(stderr).toMatch(/\[#+\] 3\/3 child workflows: succeeded 3 · failed 0 · running 0 · pending 0 \|/);
+    expect(stdout).toMatch(/^123456789012 +3 +0 +3 +0$/m);
+    expect(stdout).toMatch(/^ {2}rotated +demo-fleet-(\w+)-000, demo-fleet-\1-004, demo-fleet-\1-005$/m);
+    expect(stdout).toMatch(/demo-fleet-\w+-001 \(keyYoung\)/);
+    expect(stdout).toMatch(/demo-fleet-\w+-002 \(twoKeys\)/);
+    expect(stdout).toMatch(/demo-fleet-\w+-003 \(notTagged\)/);
+    expect(stdout).toContain('1 account (1 listed): rotated 3 · failed 0 · skipped 3 · deferred 0');
+    expect(stdout).toMatch(
+      /^full summary: s3:\/\/iam-key-rotator-fleet-local-123456789012\/runs\/demo-fleet-\w+\/summary\.json$/m,
+    );
   });
 });
