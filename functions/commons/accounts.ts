@@ -1,5 +1,6 @@
+import { parseEnvironment } from './environment.js';
 import * as z from './zod.js';
-import { ConfigurationError, InvalidInputError } from './errors.js';
+import { InvalidInputError } from './errors.js';
 
 /** An AWS account id. */
 export const AccountId = z.string().check(z.regex(/^\d{12}$/, 'must be a 12-digit AWS account id'));
@@ -48,12 +49,7 @@ export interface AccountSettings {
 
 /** Reads the account settings from an environment; throws ConfigurationError naming every bad variable. */
 export function loadAccountSettings(env: NodeJS.ProcessEnv): AccountSettings {
-  const parsed = z.safeParse(Env, env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigurationError(`invalid environment: ${problems.join('; ')}`);
-  }
-  const e = parsed.data;
+  const e = parseEnvironment(Env, env);
   return {
     ownAccountId: e.ROTATOR_ACCOUNT_ID,
     allowedAccountIds: [...new Set(e.ROTATOR_ALLOWED_ACCOUNT_IDS)].filter(

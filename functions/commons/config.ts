@@ -1,3 +1,4 @@
+import { parseEnvironment } from './environment.js';
 import * as z from './zod.js';
 import { ConfigurationError } from './errors.js';
 import { belowFloors, FloorSettings, type Floors, MAX_WAIT_SECONDS } from './input.js';
@@ -56,12 +57,7 @@ export interface Config {
 
 /** Validates the environment; throws ConfigurationError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
-  const parsed = z.safeParse(Env, env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigurationError(`invalid environment: ${problems.join('; ')}`);
-  }
-  const e = parsed.data;
+  const e = parseEnvironment(Env, env);
   const floors: Floors = {
     minGraceSeconds: e.ROTATOR_MIN_GRACE_SECONDS,
     minRecoverySeconds: e.ROTATOR_MIN_RECOVERY_SECONDS,

@@ -3,6 +3,7 @@ import { awsFailure, errorCode } from './aws.js';
 import { s3Client } from './clients/s3.js';
 import { ConfigurationError } from './errors.js';
 import { DEFAULT_MAX_DUE_PER_ACCOUNT, MAX_DUE_PER_ACCOUNT_LIMIT } from './fleet-input.js';
+import { parseEnvironment } from './environment.js';
 import * as z from './zod.js';
 
 /** The fleet's deployment settings (serverless.yml gives each fleet function those it reads). */
@@ -28,12 +29,7 @@ export interface FleetSettings {
 
 /** Reads the fleet settings from an environment; throws ConfigurationError naming every bad variable. */
 export function loadFleetSettings(env: NodeJS.ProcessEnv): FleetSettings {
-  const parsed = z.safeParse(Env, env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigurationError(`invalid environment: ${problems.join('; ')}`);
-  }
-  const e = parsed.data;
+  const e = parseEnvironment(Env, env);
   return {
     bucket: e.ROTATOR_FLEET_BUCKET,
     keyId: e.ROTATOR_FLEET_BUCKET_KEY_ID,
