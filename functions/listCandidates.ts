@@ -30,7 +30,7 @@ import { fleetRequest } from './commons/fleet-request.js';
 import { executionNameOf, putJson, putJsonLines, runKeys } from './commons/fleet-store.js';
 import type { AccessKeyInfo } from './commons/iam.js';
 import { pooled, takeInOrder, userState, usersUnder } from './commons/iam-listing.js';
-import { defaultPath } from './commons/input.js';
+import { defaultPath, UserName, VaultPath } from './commons/input.js';
 import { logger } from './commons/logger.js';
 import { publishFleetMetrics } from './commons/metrics.js';
 import { claimOf, isFresh, verifiedClaim } from './commons/ownership.js';
@@ -83,6 +83,9 @@ interface Candidate {
  */
 async function placement(accountId: string, candidate: Candidate): Promise<string> {
   const { user, tags } = candidate;
+  // StartRotation builds the child's input with States.Format: JSON only while names and paths
+  // hold no quote or backslash, which ExecutionInput's rules exclude.
+  checkChildField('userName', user.userName, UserName);
   const { pathPrefix, pathTemplate } = config().vault;
   const subject: TagSubject = { accountId, ...user };
   const pin = await readPin(tags, subject);
@@ -100,8 +103,19 @@ async function placement(accountId: string, candidate: Candidate): Promise<strin
     adoptVaultPath: false,
   };
   if (pin !== null) checkPinnedPath(request, pin.path);
+  checkChildField('vaultPath', request.vaultPath, VaultPath);
   await servingHome(request, candidate.keys.map(keyInfo), await readStoredKey(request.vaultPath), pin);
   return request.vaultPath;
+}
+
+/** InvalidInputError unless `value` passes the rule ExecutionInput holds the child's field to. */
+function checkChildField(field: string, value: string, rule: z.core.$ZodType): void {
+  const checked = z.safeParse(rule, value);
+  if (!checked.success) {
+    throw new InvalidInputError(
+      `${field} ${JSON.stringify(value)} ${checked.error.issues[0]?.message ?? 'is invalid'}: no rotation can be started with it`,
+    );
+  }
 }
 
 const keyInfo = (key: AccessKeyMetadata): AccessKeyInfo => ({

@@ -42,6 +42,9 @@ function stepFailed(whatToDo: string, extra: Partial<ErrorGuide> = {}): ErrorGui
 const LISTING_FAILED =
   'ListCandidates (fleet, one invocation per account): that account is reported failed with the error and its message, none of its users started; the other accounts go on (`FleetRotationIncomplete`).';
 
+const VAULT_LISTING_FAILED =
+  'ListCandidates (fleet): Vault kept failing while a due user was placed; the account was listed again with the state’s retries, then reported failed after them with Vault’s answer in the cause; none of its users started, the other accounts go on (`FleetRotationIncomplete`).';
+
 const FLEET_OBJECTS_FAILED = [
   'WriteManifest (fleet): the manifest of the due users could not be written to the fleet bucket: nothing started (Fail state `FleetNotStarted`).',
   'Summarize (fleet): the Map Run’s results or an account’s listing could not be read, or the summary written: the children ran, each rotation ends and alerts on its own (Fail state `SummaryUnavailable`).',
@@ -64,6 +67,7 @@ export const ERROR_TABLE: Record<string, ErrorGuide> = {
       'CreateKey: the user’s `iam-key-rotator:vault-path` tag names no path below the prefix, or (with `allowedAccountIds`) a path the folder rules refuse: correct or remove the tag.',
       'PlanFleet: a bad fleet input (an `accountIds` entry not allowed too, or a `maxDuePerAccount` above the deployment’s); nothing listed or started (Fail state `FleetNotStarted`).',
       'ListCandidates: a user whose path cannot be proven or whose pin was changed is not started; the others go on (`FleetRotationIncomplete`).',
+      'ListCandidates: a user whose name or path the input rules refuse (a quote or a backslash would break the child’s input) is not started; the others go on (`FleetRotationIncomplete`).',
     ],
     whatToDo:
       'Read the message: it names the field, floor, flag, account, folder or path. Fix the input (or the tag) and start again.',
@@ -125,7 +129,11 @@ export const ERROR_TABLE: Record<string, ErrorGuide> = {
   ),
   VaultUnavailableError: stepFailed(
     `Fix Vault (a standby's redirect: point \`vaultAddr\` at the active node or a load balancer), ${RETIRE_BY_HAND}`,
-    { note: 'After the retries.' },
+    {
+      raisedBy: ['CreateKey', 'DeactivateOld', 'DeleteOld', 'ListCandidates'],
+      note: 'After the retries.',
+      cases: [...ROLLED_BACK_OR_NOT_RETIRED, VAULT_LISTING_FAILED],
+    },
   ),
   VaultPermissionDeniedError: stepFailed(
     `Give the reader or writer Vault policy the path (\`vault/*.hcl\`), ${RETIRE_BY_HAND}`,
@@ -144,12 +152,13 @@ export const ERROR_TABLE: Record<string, ErrorGuide> = {
       'Check the sealing key’s policy and whether someone edited the execution’s state; see those two names.',
   },
   VaultLoginUpstreamError: {
-    raisedBy: ['CreateKey', 'DeactivateOld', 'DeleteOld'],
+    raisedBy: ['CreateKey', 'DeactivateOld', 'DeleteOld', 'ListCandidates'],
     note: 'After the retries. Vault’s own call to STS for an AWS IAM login kept failing in a way that may pass (STS throttling or 5xx, or a role so new that STS does not know it yet); the step was retried like `VaultUnavailableError`.',
     leftBehind: 'Nothing lost.',
     cases: [
       'CreateKey: no key created, as for `AwsUnavailableError`.',
       'DeactivateOld or DeleteOld: the new key is in Vault and verified, no old key was retired.',
+      VAULT_LISTING_FAILED,
     ],
     whatToDo: 'Start a new execution later. Check Vault’s `sts_endpoint`/`sts_region` and STS’s health.',
   },
@@ -254,6 +263,7 @@ export const ERROR_TABLE: Record<string, ErrorGuide> = {
       'An account could not be listed (`TargetAccountAccessError`, `AwsRequestError`, `AwsUnavailableError`, or the listing’s timeout): none of its users was started; the cause names the account, the error and its message. Fix the account’s target role (`deploy/target-account.yml`) and run the fleet again.',
       'A user was not started: IAM would not list its tags or keys (the error name, e.g. `AwsRequestError`; the other users go on), or ListCandidates could not prove where its key is served (no verified pin, and its default path serves none of its Active keys) or its pin was changed outside the rotator (`InvalidInputError`, the cause says which); rotate it once with the `vaultPath` its consumers read, then the fleet follows its pin.',
       'An execution held a child’s name that is not this fleet’s rotation of that user (`ExecutionNameTakenError`): look at that execution, and run the fleet again.',
+      'A child was answered with what its input did not ask for (`FleetResultsError`: `planned` in a rotation fleet, `rotated` in a dry run): someone else sent its task token; see `FleetResultsError`.',
     ],
     whatToDo:
       'Open each failed child (`iam-key-rotator history <execution>`), fix, and run the fleet again (rotated users are then `keyYoung`).',
@@ -262,8 +272,11 @@ export const ERROR_TABLE: Record<string, ErrorGuide> = {
     raisedBy: ['Summarize'],
     leftBehind:
       'The children ran, each rotation ends and alerts on its own, but the fleet could not count them (Fail state `SummaryUnavailable`).',
+    cases: [
+      'Reported for one user in the summary and the `FleetRotationIncomplete` cause: its child was answered `planned` in a rotation fleet or `rotated` in a dry run, which its input did not ask for (someone holding its task token answered it with another execution), or its child succeeded with an output naming no outcome. The fleet does not count the user; its own rotation, if one runs, ends and alerts on its own.',
+    ],
     whatToDo:
-      'The message names the object. The Map Run’s results and each account’s listing are under `runs/<fleet execution>/` of the fleet bucket; each child execution’s history says what became of its user. Run the fleet again for the users not rotated (rotated ones are then `keyYoung`).',
+      'The message names the object. The Map Run’s results and each account’s listing are under `runs/<fleet execution>/` of the fleet bucket; each child execution’s history says what became of its user. For one user: look for rotations of that user started outside the fleet (CloudTrail `StartExecution`) and who read the fleet’s task tokens (docs/security.md). Run the fleet again for the users not rotated (rotated ones are then `keyYoung`).',
   },
   ExecutionNameTakenError: {
     raisedBy: ['Summarize'],

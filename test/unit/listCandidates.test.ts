@@ -487,6 +487,33 @@ describe('listCandidates places each due user where createKey would serve its ke
     );
   });
 
+  it('fails a user whose name or pinned path would break the child’s JSON (a quote, a backslash): no due line is written for it', async () => {
+    const quoted = 'quo"ted';
+    const slashed = 'back\\slash';
+    users({
+      plain: due('plain'),
+      [quoted]: due(quoted),
+      [slashed]: due(slashed),
+      pinned: due('pinned', {
+        tags: signedPin('pinned', 'aws/iam-users/pin"ned'),
+        servedAt: 'aws/iam-users/pin"ned',
+      }),
+    });
+    const candidates = await list({});
+    expect(candidates.due.map((u) => u.userName)).toEqual(['plain']);
+    expect(bucket.text(KEYS.due(ACCOUNT_ID))).not.toMatch(/quo|back|pinned/);
+    expect(candidates.listing.failedUsers.map((f) => [f.userName, f.error])).toEqual([
+      [quoted, 'InvalidInputError'],
+      [slashed, 'InvalidInputError'],
+      ['pinned', 'InvalidInputError'],
+    ]);
+    const [byQuote, bySlash, byPin] = candidates.listing.failedUsers;
+    expect(byQuote?.cause).toContain('userName "quo\\"ted" must be 1-64 of');
+    expect(bySlash?.cause).toContain('userName "back\\\\slash" must be 1-64 of');
+    expect(byPin?.cause).toContain('names no Vault path below');
+    expect(candidates.result).toMatchObject({ due: 1, failedUsers: 3 });
+  });
+
   it('reports a pin changed outside the rotator (rewritten, copied from another user, malformed) failed', async () => {
     const rewritten = signedPin('rewritten', 'aws/iam-users/rewritten').map((t) =>
       t.Key === 'iam-key-rotator:vault-path' ? { ...t, Value: 'aws/iam-users/attacker' } : t,
