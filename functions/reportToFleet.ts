@@ -19,6 +19,7 @@ const Event = z.object({
 /** The only field read from the execution input; the rest was checked by validateInput. */
 const FleetMember = z.object({
   userName: z.string(),
+  accountId: z.optional(z.string()),
   fleetTaskToken: z.string().check(z.minLength(1)),
   dryRun: z.optional(z.boolean()),
 });
@@ -55,7 +56,7 @@ export const handler = async (event: unknown): Promise<{ reported: boolean }> =>
   }
   const member = FleetMember.safeParse(input);
   if (!member.success) return { reported: false };
-  const { userName, fleetTaskToken, dryRun } = member.data;
+  const { userName, accountId, fleetTaskToken, dryRun } = member.data;
   client ??= new SFNClient(clientConfig());
   const sfn = client;
   const send = () =>
@@ -64,7 +65,8 @@ export const handler = async (event: unknown): Promise<{ reported: boolean }> =>
           new SendTaskSuccessCommand({
             taskToken: fleetTaskToken,
             // A dry run changed nothing: it planned, as the child's own signal would have said.
-            output: JSON.stringify({ userName, outcome: dryRun === true ? 'planned' : 'rotated' }),
+            // Whom it answers for, as the child's own signal says: the fleet checks it is the item's user.
+            output: JSON.stringify({ userName, accountId, outcome: dryRun === true ? 'planned' : 'rotated' }),
           }),
         )
       : sfn.send(

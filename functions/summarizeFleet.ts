@@ -44,7 +44,15 @@ const Event = z.object({
 
 /** What each child workflow of the Distributed Map ends with (its Output): its user's outcome. */
 const Outcome = z.discriminatedUnion('outcome', [
-  z.object({ accountId: AccountId, userName: z.string(), outcome: z.enum(['rotated', 'planned']) }),
+  z.object({
+    accountId: AccountId,
+    userName: z.string(),
+    outcome: z.enum(['rotated', 'planned']),
+    /** Whom the answer names (the rotation's request, or reportToFleet's reading of its input). */
+    answeredFor: z.optional(
+      z.object({ accountId: z.optional(z.string()), userName: z.optional(z.string()) }),
+    ),
+  }),
   z.object({
     accountId: AccountId,
     userName: z.string(),
@@ -221,7 +229,16 @@ async function checked(result: Outcome, dryRun: boolean, fleetStartedAt: string)
     // The child's input says dryRun as the fleet does, so a child plans in a dry run and rotates
     // otherwise. Another answer was sent with its task token by someone else (reportToFleet answers
     // whatever a rotation's input carries): no fact about the user.
-    if (result.outcome === (dryRun ? 'planned' : 'rotated')) return result;
+    const forThisUser =
+      result.answeredFor?.userName === userName && result.answeredFor.accountId === accountId;
+    if (!forThisUser) {
+      // A rotation of another user (or account) answered with this child's token, copied from its
+      // input: the child's own rotation may still fail unseen. Not a fact about this user.
+      logger.warn('a child was answered by a rotation of another user', { accountId, userName });
+      return { accountId, userName, outcome: 'failed', error: FleetResultsError.name };
+    }
+    if (result.outcome === (dryRun ? 'planned' : 'rotated'))
+      return { accountId, userName, outcome: result.outcome };
     logger.warn('a child was answered with what its input did not ask for', {
       accountId,
       userName,

@@ -263,7 +263,7 @@ export const ERROR_TABLE: Record<string, ErrorGuide> = {
       'An account could not be listed (`TargetAccountAccessError`, `AwsRequestError`, `AwsUnavailableError`, or the listing’s timeout): none of its users was started; the cause names the account, the error and its message. Fix the account’s target role (`deploy/target-account.yml`) and run the fleet again.',
       'A user was not started: IAM would not list its tags or keys (the error name, e.g. `AwsRequestError`; the other users go on), or ListCandidates could not prove where its key is served (no verified pin, and its default path serves none of its Active keys) or its pin was changed outside the rotator (`InvalidInputError`, the cause says which); rotate it once with the `vaultPath` its consumers read, then the fleet follows its pin.',
       'An execution held a child’s name that is not this fleet’s rotation of that user (`ExecutionNameTakenError`): look at that execution, and run the fleet again.',
-      'A child was answered with what its input did not ask for (`FleetResultsError`: `planned` in a rotation fleet, `rotated` in a dry run): someone else sent its task token; see `FleetResultsError`.',
+      'A child was answered by a rotation of another user, or with what its input did not ask for (`FleetResultsError`: `planned` in a rotation fleet, `rotated` in a dry run): someone else sent its task token; see `FleetResultsError`.',
     ],
     whatToDo:
       'Open each failed child (`iam-key-rotator history <execution>`), fix, and run the fleet again (rotated users are then `keyYoung`).',
@@ -273,7 +273,7 @@ export const ERROR_TABLE: Record<string, ErrorGuide> = {
     leftBehind:
       'The children ran, each rotation ends and alerts on its own, but the fleet could not count them (Fail state `SummaryUnavailable`).',
     cases: [
-      'Reported for one user in the summary and the `FleetRotationIncomplete` cause: its child was answered `planned` in a rotation fleet or `rotated` in a dry run, which its input did not ask for (someone holding its task token answered it with another execution), or its child succeeded with an output naming no outcome. The fleet does not count the user; its own rotation, if one runs, ends and alerts on its own.',
+      'Reported for one user in the summary and the `FleetRotationIncomplete` cause: its child was answered for another user or account, or `planned` in a rotation fleet or `rotated` in a dry run, which its input did not ask for (someone holding its task token answered it with another execution), or its child succeeded with an output naming no outcome. The fleet does not count the user; its own rotation, if one runs, ends and alerts on its own.',
     ],
     whatToDo:
       'The message names the object. The Map Run’s results and each account’s listing are under `runs/<fleet execution>/` of the fleet bucket; each child execution’s history says what became of its user. For one user: look for rotations of that user started outside the fleet (CloudTrail `StartExecution`) and who read the fleet’s task tokens (docs/security.md). Run the fleet again for the users not rotated (rotated ones are then `keyYoung`).',

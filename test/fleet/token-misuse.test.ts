@@ -1,7 +1,8 @@
 // Someone who reads a fleet child's task token (its input, in the rotation's history) and may start
 // rotations answers the fleet's waiting task with a dry run of its own (of any user: the rotation
-// machine answers whatever token its input carries). The fleet may not take that answer for a
-// fact: a rotation fleet counts its user failed, not planned.
+// machine answers whatever token its input carries), or with a real rotation of another user. The
+// fleet may not take that answer for a fact: it counts its own user failed, neither planned nor
+// rotated (the answer names another user).
 import {
   DescribeExecutionCommand,
   ListExecutionsCommand,
@@ -20,23 +21,30 @@ import { accountUser, settled, TAG_KEY } from './support.js';
 let stack: LocalStack;
 let target: Target;
 let sfn: SFNClient;
-/** The fleet's child holds in VerifyKey (before its own signal) until this resolves. */
-let release: () => void = () => undefined;
-const held = new Promise<void>((resolve) => {
-  release = resolve;
-});
-let reachedVerify: () => void = () => undefined;
-const verifying = new Promise<void>((resolve) => {
-  reachedVerify = resolve;
-});
+
+/** Users whose rotation holds in VerifyKey (before its own signal) until released. */
+const holds = new Map<string, { reached: () => void; release: () => void; held: Promise<void> }>();
+function hold(userName: string): { reached: Promise<void>; release: () => void } {
+  let reached: () => void = () => undefined;
+  let release: () => void = () => undefined;
+  const reachedAt = new Promise<void>((resolve) => {
+    reached = resolve;
+  });
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  holds.set(userName, { reached, release, held });
+  return { reached: reachedAt, release };
+}
 
 beforeAll(async () => {
   const real = await loadHandlers();
   const verifyKey: Handler = async (event) => {
-    const request = (event as { request?: { dryRun?: boolean } }).request;
-    if (request?.dryRun !== true) {
-      reachedVerify();
-      await held;
+    const request = (event as { request?: { userName?: string; dryRun?: boolean } }).request;
+    const held = holds.get(request?.userName ?? '');
+    if (held && request?.dryRun !== true) {
+      held.reached();
+      await held.held;
     }
     return (real.verifyKey as Handler)(event);
   };
@@ -55,50 +63,70 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  release();
+  for (const held of holds.values()) held.release();
   await stack.close();
 });
 
 describe('a fleet child’s task token answered by someone else', () => {
-  it('with a dry run of its own: the rotation fleet counts the user failed (FleetResultsError), not planned', async () => {
-    const home = stack.aws.accountId;
-    await accountUser({ stack, target }, home, 'deputy', { tag: 'deputy', ageDays: 120 });
-    // Any user the attacker may rotate: not in this fleet.
-    const other = await accountUser({ stack, target }, home, 'bystander', { tag: 'no', ageDays: 1 });
-    const { executionArn = '' } = await sfn.send(
-      new StartExecutionCommand({
-        stateMachineArn: stack.fleetStateMachineArn,
-        input: JSON.stringify({ tagKey: TAG_KEY, tagValue: 'deputy' }),
-      }),
-    );
-    await verifying;
-    // The attacker: the child's input (its history, DescribeExecution) carries the token.
-    const [child] =
-      (await sfn.send(new ListExecutionsCommand({ stateMachineArn: stack.stateMachineArn }))).executions ??
-      [];
-    const described = await sfn.send(
-      new DescribeExecutionCommand({ executionArn: child?.executionArn ?? '' }),
-    );
-    const { fleetTaskToken } = JSON.parse(described.input ?? '{}') as { fleetTaskToken?: string };
-    expect(fleetTaskToken).toBeDefined();
-    const forged = await sfn.send(
-      new StartExecutionCommand({
-        stateMachineArn: stack.stateMachineArn,
-        input: JSON.stringify({ userName: other.userName, accountId: home, dryRun: true, fleetTaskToken }),
-      }),
-    );
-    expect((await settled(sfn, forged.executionArn ?? '')).status).toBe('SUCCEEDED');
-    release();
+  it.each([
+    { forgedDryRun: true, deputy: 'deputy', bystander: 'bystander' },
+    { forgedDryRun: false, deputy: 'deputy-2', bystander: 'bystander-2' },
+  ])(
+    'with a rotation of another user (dry run: $forgedDryRun): the fleet counts its own user failed (FleetResultsError)',
+    async ({ forgedDryRun, deputy, bystander }) => {
+      const home = stack.aws.accountId;
+      const { reached, release } = hold(deputy);
+      await accountUser({ stack, target }, home, deputy, { tag: deputy, ageDays: 120 });
+      // Any user the attacker may rotate: not in this fleet.
+      const other = await accountUser({ stack, target }, home, bystander, { tag: 'no', ageDays: 1 });
+      const { executionArn = '' } = await sfn.send(
+        new StartExecutionCommand({
+          stateMachineArn: stack.fleetStateMachineArn,
+          input: JSON.stringify({ tagKey: TAG_KEY, tagValue: deputy }),
+        }),
+      );
+      await reached;
+      // The attacker: the child's input (its history, DescribeExecution) carries the token.
+      const executions =
+        (await sfn.send(new ListExecutionsCommand({ stateMachineArn: stack.stateMachineArn }))).executions ??
+        [];
+      const child = executions.find((e) => e.name?.endsWith(`-${deputy}`));
+      const described = await sfn.send(
+        new DescribeExecutionCommand({ executionArn: child?.executionArn ?? '' }),
+      );
+      const { fleetTaskToken } = JSON.parse(described.input ?? '{}') as { fleetTaskToken?: string };
+      expect(fleetTaskToken).toBeDefined();
+      const forged = await sfn.send(
+        new StartExecutionCommand({
+          stateMachineArn: stack.stateMachineArn,
+          input: JSON.stringify({
+            userName: other.userName,
+            accountId: home,
+            dryRun: forgedDryRun,
+            fleetTaskToken,
+          }),
+        }),
+      );
+      expect((await settled(sfn, forged.executionArn ?? '')).status).toBe('SUCCEEDED');
+      release();
 
-    const run = await settled(sfn, executionArn);
-    const summary = JSON.parse(run.output ?? '{}') as FleetSummary;
-    expect({ status: run.status, error: run.error, planned: summary.counts?.planned }).toEqual({
-      status: 'FAILED',
-      error: 'FleetRotationIncomplete',
-      planned: undefined,
-    });
-    expect(run.cause).toContain('deputy (FleetResultsError)');
-    // The fleet's own child went on and rotated the user all the same.
-    expect((await settled(sfn, child?.executionArn ?? '')).status).toBe('SUCCEEDED');
-  }, 60_000);
+      const run = await settled(sfn, executionArn);
+      const summary = JSON.parse(run.output ?? '{}') as FleetSummary;
+      expect({
+        status: run.status,
+        error: run.error,
+        planned: summary.counts?.planned,
+        rotated: summary.counts?.rotated,
+      }).toEqual({
+        status: 'FAILED',
+        error: 'FleetRotationIncomplete',
+        planned: undefined,
+        rotated: undefined,
+      });
+      expect(run.cause).toContain(`${deputy} (FleetResultsError)`);
+      // The fleet's own child went on and rotated the user all the same.
+      expect((await settled(sfn, child?.executionArn ?? '')).status).toBe('SUCCEEDED');
+    },
+    60_000,
+  );
 });

@@ -46,6 +46,15 @@ describe('reportToFleet', () => {
     );
   });
 
+  it('names the user and account it answers for, as the child’s own signal does', async () => {
+    await handler(
+      ended('SUCCEEDED', { userName: 'alice', accountId: '222222222222', fleetTaskToken: TOKEN }),
+    );
+    expect(sfn.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input.output).toBe(
+      JSON.stringify({ userName: 'alice', accountId: '222222222222', outcome: 'rotated' }),
+    );
+  });
+
   it('does nothing for an execution no fleet started', async () => {
     expect(await handler(ended('FAILED', { userName: 'alice' }, 'X'))).toEqual({ reported: false });
     expect(sfn.calls()).toHaveLength(0);

@@ -36,7 +36,12 @@ const FLEET_STARTED = '2026-01-01T10:00:00.000Z';
 
 /** What a child workflow ends with (its UserSignalled, AlreadyStarted or UserFailed Pass output). */
 type ChildOutput =
-  | { userName: string; outcome: 'rotated' | 'planned' }
+  | {
+      userName: string;
+      outcome: 'rotated' | 'planned';
+      /** Whom the answer named; the child's own user unless a test says otherwise. */
+      answeredFor?: { accountId?: string; userName?: string };
+    }
   | { userName: string; outcome: 'failed'; error: string }
   | {
       userName: string;
@@ -95,7 +100,13 @@ async function summarize(
   const succeeded = accounts.flatMap((a) =>
     (a.children ?? []).map((child) =>
       entry(a.accountId, child.userName, 'SUCCEEDED', {
-        Output: JSON.stringify({ accountId: a.accountId, ...child }),
+        Output: JSON.stringify({
+          accountId: a.accountId,
+          ...(child.outcome === 'rotated' || child.outcome === 'planned'
+            ? { answeredFor: { accountId: a.accountId, userName: child.userName } }
+            : {}),
+          ...child,
+        }),
         OutputDetails: { Included: true },
       }),
     ),
@@ -504,6 +515,28 @@ describe('summarizeFleet reads the Map Run’s results as Step Functions writes 
         { dryRun },
       );
       expect(summary.counts).toEqual(counts({ [right]: 1, failed: 1 }));
+      expect(summary.failed).toEqual([{ userName: 'b', error: 'FleetResultsError' }]);
+      expect(summary.failureCause).toContain('b (FleetResultsError)');
+    },
+  );
+
+  it.each([
+    ['another user', { accountId: OWN, userName: 'mallory' }],
+    ['the user in another account', { accountId: MEMBER, userName: 'b' }],
+    ['nobody', {}],
+  ])(
+    'fails a user whose child was answered by a rotation of %s (its task token copied), naming it',
+    async (_, answeredFor) => {
+      const summary = await summarize([
+        {
+          accountId: OWN,
+          children: [
+            { userName: 'a', outcome: 'rotated' },
+            { userName: 'b', outcome: 'rotated', answeredFor },
+          ],
+        },
+      ]);
+      expect(summary.counts).toEqual(counts({ rotated: 1, failed: 1 }));
       expect(summary.failed).toEqual([{ userName: 'b', error: 'FleetResultsError' }]);
       expect(summary.failureCause).toContain('b (FleetResultsError)');
     },
