@@ -58,7 +58,16 @@ export async function runLocalFleet(options: {
   try {
     const started = await startExecution(sfn, stack.fleetStateMachineArn, input, `demo-fleet-${run}`);
     const code = await followFleet(sfn, started.executionArn ?? '', { pollMs: 100, json: options.json });
-    return code ?? 130;
+    // A fault that never fired did not apply: say so rather than let the run look like its test.
+    const armed = stack.traffic.describe().slice(-options.faults.length);
+    const unfired = options.faults.filter((_, i) => armed[i]?.fired === 0);
+    for (const spec of unfired) {
+      options.err(
+        `iam-key-rotator: --fault ${spec} never fired: the fleet ends once each new key is stored and verified, and DeactivateOld and DeleteOld run after it (fault a single rotation, without --fleet, to test those)`,
+      );
+    }
+    if (code === undefined) return 130;
+    return unfired.length > 0 && code === 0 ? 2 : code;
   } finally {
     stack.traffic.clearFaults();
   }

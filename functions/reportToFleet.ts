@@ -56,7 +56,9 @@ export const handler = async (event: unknown): Promise<{ reported: boolean }> =>
   }
   const member = FleetMember.safeParse(input);
   if (!member.success) return { reported: false };
-  const { userName, accountId, fleetTaskToken, dryRun } = member.data;
+  const { userName, fleetTaskToken, dryRun } = member.data;
+  // Without one, the rotation ran in the account of its execution, as ValidateInput defaults it.
+  const accountId = member.data.accountId ?? detail.executionArn.split(':')[4];
   client ??= new SFNClient(clientConfig());
   const sfn = client;
   const send = () =>

@@ -229,8 +229,12 @@ async function checked(result: Outcome, dryRun: boolean, fleetStartedAt: string)
     // The child's input says dryRun as the fleet does, so a child plans in a dry run and rotates
     // otherwise. Another answer was sent with its task token by someone else (reportToFleet answers
     // whatever a rotation's input carries): no fact about the user.
+    // A child of a fleet started before answers named their user has no answeredFor (an execution
+    // keeps the definition it started with); every child of this definition has one, since its
+    // StartRotation's ResultSelector fails on an answer that names none.
     const forThisUser =
-      result.answeredFor?.userName === userName && result.answeredFor.accountId === accountId;
+      result.answeredFor === undefined ||
+      (result.answeredFor.userName === userName && result.answeredFor.accountId === accountId);
     if (!forThisUser) {
       // A rotation of another user (or account) answered with this child's token, copied from its
       // input: the child's own rotation may still fail unseen. Not a fact about this user.

@@ -102,3 +102,15 @@ describe('npm start -- --json --fleet 12 --accounts 3', () => {
     );
   }, 60_000);
 });
+
+describe('npm start -- --fleet N --fault SPEC', () => {
+  it('says a fault that never fired did not apply (the retirement steps run after the fleet), and exits 2', async () => {
+    const fault = 'iam:UpdateAccessKey:InternalFailure';
+    const { code, stderr } = await runCliInProcess(
+      ['local', '--json', '--fleet', '3', '--fault', fault, '--propagation-ms', '0'],
+      { freshModules: true },
+    );
+    expect(stderr).toContain(`--fault ${fault} never fired`);
+    expect(code).toBe(2);
+  }, 60_000);
+});

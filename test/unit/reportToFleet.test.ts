@@ -34,15 +34,16 @@ describe('reportToFleet', () => {
     await handler(ended('ABORTED', member));
     expect(sfn.commandCalls(SendTaskFailureCommand)[1]?.args[0].input.error).toBe('States.Aborted');
     await handler(ended('SUCCEEDED', member));
+    // No accountId in the input: the account of the execution, as ValidateInput defaults it.
     expect(sfn.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input.output).toBe(
-      JSON.stringify({ userName: 'alice', outcome: 'rotated' }),
+      JSON.stringify({ userName: 'alice', accountId: EXECUTION.split(':')[4], outcome: 'rotated' }),
     );
   });
 
   it('answers a dry run that succeeded as planned, not rotated', async () => {
     await handler(ended('SUCCEEDED', { userName: 'alice', fleetTaskToken: TOKEN, dryRun: true }));
     expect(sfn.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input.output).toBe(
-      JSON.stringify({ userName: 'alice', outcome: 'planned' }),
+      JSON.stringify({ userName: 'alice', accountId: EXECUTION.split(':')[4], outcome: 'planned' }),
     );
   });
 

@@ -95,14 +95,20 @@ function entry(accountId: string, userName: string, status: string, extra: Recor
  */
 async function summarize(
   accounts: AccountFixture[],
-  options: { dryRun?: boolean; failedEntries?: Record<string, unknown>[]; env?: Record<string, string> } = {},
+  options: {
+    dryRun?: boolean;
+    failedEntries?: Record<string, unknown>[];
+    env?: Record<string, string>;
+    /** Children as the definition before answeredFor wrote them. */
+    legacyChildren?: boolean;
+  } = {},
 ): Promise<FleetSummary> {
   const succeeded = accounts.flatMap((a) =>
     (a.children ?? []).map((child) =>
       entry(a.accountId, child.userName, 'SUCCEEDED', {
         Output: JSON.stringify({
           accountId: a.accountId,
-          ...(child.outcome === 'rotated' || child.outcome === 'planned'
+          ...((child.outcome === 'rotated' || child.outcome === 'planned') && !options.legacyChildren
             ? { answeredFor: { accountId: a.accountId, userName: child.userName } }
             : {}),
           ...child,
@@ -541,6 +547,14 @@ describe('summarizeFleet reads the Map Run’s results as Step Functions writes 
       expect(summary.failureCause).toContain('b (FleetResultsError)');
     },
   );
+
+  it('counts a child of a fleet started before answers named their user (no answeredFor) as it did then', async () => {
+    const summary = await summarize([{ accountId: OWN, children: [{ userName: 'a', outcome: 'rotated' }] }], {
+      legacyChildren: true,
+    });
+    expect(summary.counts).toEqual(counts({ rotated: 1 }));
+    expect(summary.failureCause).toBeUndefined();
+  });
 
   it('a result that names no user, or fewer results than due users, is counted and fails the fleet', async () => {
     const summary = await summarize([{ accountId: OWN, children: [{ userName: 'a', outcome: 'rotated' }] }], {
