@@ -23,8 +23,12 @@ export function fingerprint(value: string): string {
 const masked = (value: unknown): unknown =>
   typeof value === 'string' && value.length >= 16 ? fingerprint(value) : '[REDACTED]';
 
+/** An API action counted by name (`secretsmanager:GetSecretValue`, `vault:kv-write`): no secret field. */
+const ACTION_NAME = /^[a-z0-9-]+:[A-Za-z-]+$/;
+
 /** A field name that looks secret (the root, '', is no field). */
-export const isSecretField = (key: string): boolean => key !== '' && SECRET_FIELD.test(key);
+export const isSecretField = (key: string): boolean =>
+  key !== '' && SECRET_FIELD.test(key) && !ACTION_NAME.test(key);
 
 /** Free text with any Vault token in it replaced. */
 export function redactText(text: string): string {

@@ -39,6 +39,8 @@ describe('redactDeep', () => {
     });
     expect(isSecretField('accessKeyId')).toBe(false);
     expect(isSecretField('secretId')).toBe(true);
+    expect(isSecretField('X-Vault-Token')).toBe(true);
+    expect(isSecretField('secretsmanager:GetSecretValue')).toBe(false);
   });
 });
 
