@@ -165,3 +165,29 @@ describe('--json output carries no secret the run produced', () => {
     expect(child.stdout).toContain(fingerprint(fleetTaskToken));
   });
 });
+
+/** Every value under a secret-looking field of a document, going into the JSON its strings hold. */
+function secretFieldValues(value: unknown, key = ''): unknown[] {
+  if (isSecretField(key)) return [value];
+  if (typeof value === 'string') {
+    try {
+      return secretFieldValues(JSON.parse(value) as unknown);
+    } catch {
+      return [];
+    }
+  }
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([k, v]) => secretFieldValues(v, k));
+}
+
+describe('npm start -- --json', () => {
+  it('prints the rotation with every secret-looking field (the sealed secret in the history) masked', async () => {
+    const run = await runCliInProcess(['local', '--json', '--propagation-ms', '0'], { freshModules: true });
+    expect(run.code).toBe(0);
+    const masked = secretFieldValues(JSON.parse(run.stdout) as unknown);
+    // CreateKey's output carries the sealed secret: it is there, as a fingerprint.
+    expect(masked.length).toBeGreaterThan(0);
+    expect(run.stdout).toContain('sealedSecret');
+    for (const value of masked) expect(String(value)).toMatch(/^(sha256:[0-9a-f]{12}|\[REDACTED\])$/);
+  });
+});
