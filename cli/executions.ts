@@ -1,9 +1,56 @@
 import { DescribeExecutionCommand, ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import type { IAMClient } from '@aws-sdk/client-iam';
+import { GetUserCommand, type IAMClient } from '@aws-sdk/client-iam';
 import { CLAIM_TAG, OWNER_TAG } from '../functions/commons/ownership.js';
 import { AccessDeniedError, callAws } from './aws-call.js';
 import { iamClient, userTags } from './iam.js';
 import { type Connection, sfnClient, stateMachineArn, UsageError } from './sfn.js';
+
+/**
+ * A user's claim tag names an execution that is not a rotation of that user (another machine's, or
+ * another user's or account's): followed, `stop alice` would stop whatever whoever may tag alice chose.
+ */
+export class ForeignClaimError extends Error {
+  override name = 'ForeignClaimError';
+}
+
+/** The account of an ARN (its fifth field). */
+const accountOf = (arn: string | undefined): string | undefined => arn?.split(':')[4];
+
+/**
+ * The claimed execution, if it is the rotation machine's and its input names this user and account
+ * (no accountId: the rotator's own, the machine's); else what was found instead, refused.
+ */
+async function checkedClaim(
+  executionArn: string,
+  userName: string,
+  clients: { sfn: SFNClient; iam: IAMClient; machineArn: () => Promise<string> },
+): Promise<string> {
+  const machineArn = await clients.machineArn();
+  const described = await callAws('states:DescribeExecution', executionArn, () =>
+    clients.sfn.send(new DescribeExecutionCommand({ executionArn })),
+  );
+  const found = `user ${userName}'s claim tag names ${executionArn}`;
+  if (described.stateMachineArn !== machineArn)
+    throw new ForeignClaimError(
+      `${found}, an execution of ${described.stateMachineArn ?? 'no state machine'}, not of the rotation machine ${machineArn}: not followed`,
+    );
+  let input: { userName?: unknown; accountId?: unknown } = {};
+  try {
+    input = JSON.parse(described.input ?? '{}') as typeof input;
+  } catch {
+    // an input that is not JSON names no user
+  }
+  const user = await callAws('iam:GetUser', `user ${userName}`, () =>
+    clients.iam.send(new GetUserCommand({ UserName: userName })),
+  );
+  const userAccount = accountOf(user.User?.Arn);
+  const inputAccount = typeof input.accountId === 'string' ? input.accountId : accountOf(machineArn);
+  if (input.userName !== userName || inputAccount !== userAccount)
+    throw new ForeignClaimError(
+      `${found}, whose input names user ${String(input.userName)} in account ${String(inputAccount)}, not ${userName} in ${String(userAccount)}: not followed`,
+    );
+  return executionArn;
+}
 
 /** How many recent executions are read to find a user's when the user carries no claim tag. */
 const SCAN_LIMIT = 50;
@@ -21,8 +68,8 @@ export function claimOf(
 }
 
 /**
- * An execution ARN from `<execution-arn|user>`: the user's claim tag, else (a dry run or a refused
- * input claims nothing) the newest of the state machine's recent executions whose input names the user.
+ * An execution ARN from `<execution-arn|user>`: the user's claim tag, if it names a rotation of that
+ * user (else ForeignClaimError), else (a dry run or a refused input claims nothing) the newest of the state machine's recent executions whose input names the user.
  */
 export async function executionOf(
   ref: string,
@@ -35,7 +82,7 @@ export async function executionOf(
     return {};
   });
   const claimed = claimOf(tags);
-  if (claimed) return claimed.executionArn;
+  if (claimed) return checkedClaim(claimed.executionArn, ref, clients);
   const machineArn = await clients.machineArn();
   const listed = await callAws('states:ListExecutions', machineArn, () =>
     clients.sfn.send(new ListExecutionsCommand({ stateMachineArn: machineArn, maxResults: SCAN_LIMIT })),
@@ -57,19 +104,28 @@ export async function executionOf(
   );
 }
 
-/** The one execution a command's positional argument names (an ARN, or a user's latest), and its client. */
+/**
+ * The one execution a command's positional argument names (an ARN, or a user's latest), and its
+ * client; undefined, once said on stderr, when the user's claim tag names no rotation of that user.
+ */
 export async function namedExecution(
   command: string,
   positionals: string[],
   options: Connection & { 'iam-endpoint'?: string | undefined },
-): Promise<{ sfn: SFNClient; executionArn: string }> {
+): Promise<{ sfn: SFNClient; executionArn: string } | undefined> {
   const [ref, ...rest] = positionals;
   if (!ref || rest.length > 0) throw new UsageError(`${command} takes one execution ARN or user`);
   const sfn = sfnClient(options);
-  const executionArn = await executionOf(ref, {
-    sfn,
-    iam: iamClient(options['iam-endpoint']),
-    machineArn: () => stateMachineArn(sfn, options),
-  });
-  return { sfn, executionArn };
+  try {
+    const executionArn = await executionOf(ref, {
+      sfn,
+      iam: iamClient(options['iam-endpoint']),
+      machineArn: () => stateMachineArn(sfn, options),
+    });
+    return { sfn, executionArn };
+  } catch (error) {
+    if (!(error instanceof ForeignClaimError)) throw error;
+    process.stderr.write(`iam-key-rotator ${command}: ${error.message}\n`);
+    return undefined;
+  }
 }

@@ -20,7 +20,8 @@ options:
   --iam-endpoint URL     IAM endpoint, to find a user's execution (default: the SDK's)
 ${CONNECTION_HELP}
 
-exit code: 0 SUCCEEDED or RUNNING, 1 FAILED, TIMED_OUT or ABORTED, 2 bad usage, 3 a call failed.`;
+exit code: 0 SUCCEEDED or RUNNING, 1 FAILED, TIMED_OUT or ABORTED, or the user's claim tag names no
+rotation of that user (said, not followed), 2 bad usage, 3 a call failed.`;
 
 /** `iam-key-rotator history`. */
 export async function runHistory(args: string[]): Promise<number> {
@@ -41,7 +42,9 @@ export async function runHistory(args: string[]): Promise<number> {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
-  const { sfn, executionArn } = await namedExecution('history', positionals, values);
+  const named = await namedExecution('history', positionals, values);
+  if (!named) return 1;
+  const { sfn, executionArn } = named;
   const err = (line: string) => process.stderr.write(`${line}\n`);
   if (values.follow) {
     const followed = await followToEnd(executionArn, sfn, Number(values['poll-ms']), err);

@@ -1,3 +1,4 @@
+import { redactDeep } from '../functions/commons/redact.js';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { AccountId } from '../functions/commons/accounts.js';
@@ -194,7 +195,7 @@ export async function runLocal(args: string[]): Promise<number> {
     });
     process.stdout.write(
       values.json
-        ? `${JSON.stringify(document, null, 2)}\n`
+        ? `${JSON.stringify(redactDeep(document), null, 2)}\n`
         : `${summary(document, `${target.kvMount}/${document.vaultPath}`)}\n  account:      ${accountLabel(document.accountId)}\n`,
     );
     return document.status === 'SUCCEEDED' ? 0 : 1;

@@ -1,8 +1,9 @@
 import type { DescribeExecutionOutput, HistoryEvent } from '@aws-sdk/client-sfn';
 import { afterStop, errorTable } from './error-table.js';
+import { redactDeep } from '../functions/commons/redact.js';
 import { statesOf } from './progress.js';
 
-/** The document `rotate --wait --json` and `history --json` print. */
+/** The document `rotate --wait --json`, `history --json` and `npm start -- --json` print, redacted. */
 export interface OutcomeDocument {
   status: string;
   error: { Error: string; Cause: string } | null;
@@ -17,7 +18,8 @@ export function outcomeDocument(
   history: HistoryEvent[],
 ): OutcomeDocument {
   const end = described.stopDate ?? new Date();
-  return {
+  // Task tokens and the sealed ciphertext ride in the history's JSON strings: never printed.
+  return redactDeep({
     status: described.status ?? 'UNKNOWN',
     error:
       described.error !== undefined || described.status === 'FAILED'
@@ -27,7 +29,7 @@ export function outcomeDocument(
     states: statesOf(history),
     history,
     durationMs: end.getTime() - (described.startDate?.getTime() ?? end.getTime()),
-  };
+  }) as OutcomeDocument;
 }
 
 /** The output a state exited with, parsed (history with execution data only). */

@@ -1,3 +1,4 @@
+import { redactDeep } from '../functions/commons/redact.js';
 import type { HistoryEvent as HistoryEvent } from '@aws-sdk/client-sfn';
 import type { Observed } from '../local-stack/provision.js';
 import { errorTable } from './error-table.js';
@@ -98,7 +99,10 @@ export function summary(
     `  IAM keys now: ${report.after.accessKeys.map((k) => `${k.accessKeyId} (${k.status})`).join(', ') || '(none)'}`,
   ];
   if (report.error) {
-    lines.push(`  error:        ${report.error.Error}`, `  cause:        ${report.error.Cause}`);
+    lines.push(
+      `  error:        ${report.error.Error}`,
+      `  cause:        ${String(redactDeep(report.error.Cause, 'cause'))}`,
+    );
     const row = errorTable().get(report.error.Error);
     if (row) lines.push(`  left behind:  ${row.leftBehind}`);
   }

@@ -1,3 +1,4 @@
+import { redactDeep } from '../functions/commons/redact.js';
 import { readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -173,12 +174,14 @@ export async function followFleet(
       ? { mapRunArn: progress.mapRunArn, itemCounts: progress.itemCounts ?? null }
       : null;
     process.stdout.write(
-      `${JSON.stringify({ status: execution.status, executionArn, error: execution.error ?? null, mapRun, summary: summary ?? null }, null, 2)}\n`,
+      `${JSON.stringify(redactDeep({ status: execution.status, executionArn, error: execution.error ?? null, mapRun, summary: summary ?? null }), null, 2)}\n`,
     );
   } else {
     if (summary) process.stdout.write(`${fleetSummaryText(summary)}\n`);
     if (execution.status !== 'SUCCEEDED') {
-      process.stdout.write(`fleet ${execution.status}: ${execution.error ?? ''}: ${execution.cause ?? ''}\n`);
+      process.stdout.write(
+        `fleet ${execution.status}: ${execution.error ?? ''}: ${String(redactDeep(execution.cause ?? '', 'cause'))}\n`,
+      );
     }
   }
   return execution.status === 'SUCCEEDED' ? 0 : 1;

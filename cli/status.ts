@@ -1,3 +1,4 @@
+import { redactDeep } from '../functions/commons/redact.js';
 import { parseArgs } from 'node:util';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
@@ -146,7 +147,7 @@ export async function runStatus(args: string[]): Promise<number> {
   const statuses: UserStatus[] = [];
   for (const user of users) statuses.push(await userStatus(iam, sfn, user, maxAgeDays));
   process.stdout.write(
-    values.json ? `${JSON.stringify({ users: statuses }, null, 2)}\n` : `${table(statuses)}\n`,
+    values.json ? `${JSON.stringify(redactDeep({ users: statuses }), null, 2)}\n` : `${table(statuses)}\n`,
   );
   return statuses.some((s) => s.flags.length > 0) ? 1 : 0;
 }

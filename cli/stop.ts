@@ -18,7 +18,8 @@ options:
   --iam-endpoint URL     IAM endpoint, to find a user's execution (default: the SDK's)
 ${CONNECTION_HELP}
 
-exit code: 0 stopped (or had already ended), 2 bad usage, 3 a call failed.`;
+exit code: 0 stopped (or had already ended), 1 the user's claim tag names no rotation of that user
+(said, nothing stopped), 2 bad usage, 3 a call failed.`;
 
 export const STOP_ERROR = 'StoppedByOperator';
 
@@ -40,7 +41,9 @@ export async function runStop(args: string[]): Promise<number> {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
-  const { sfn, executionArn } = await namedExecution('stop', positionals, values);
+  const named = await namedExecution('stop', positionals, values);
+  if (!named) return 1;
+  const { sfn, executionArn } = named;
   const before = await callAws('states:DescribeExecution', executionArn, () =>
     sfn.send(new DescribeExecutionCommand({ executionArn })),
   );

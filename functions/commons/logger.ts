@@ -1,10 +1,7 @@
-const SECRET_KEYS = /secret|token|password|authorization|ciphertext|plaintext|secret_id/i;
+import { redact } from './redact.js';
 
-/** Masks whatever sits under a secret-looking key, anywhere in a log entry. */
-export function redact(key: string, value: unknown): unknown {
-  if (key !== '' && SECRET_KEYS.test(key) && value !== null && value !== undefined) return '[REDACTED]';
-  return value;
-}
+// The logger's replacer is the shared redaction (functions/commons/redact.ts).
+export { redact };
 
 const LEVELS = { DEBUG: 10, INFO: 20, WARN: 30, ERROR: 40, SILENT: 100 } as const;
 type Level = keyof typeof LEVELS;

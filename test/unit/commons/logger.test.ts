@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { logger, redact } from '../../../functions/commons/logger.js';
+import { fingerprint } from '../../../functions/commons/redact.js';
 import { SECRET } from '../support.js';
 
 const stringify = (value: unknown) => JSON.stringify(value, redact);
@@ -18,8 +19,9 @@ describe('redact', () => {
     'ciphertext',
     'plaintext',
     'secret_id',
-  ])('masks a value under %j', (key) => {
-    expect(redact(key, SECRET)).toBe('[REDACTED]');
+  ])('masks a value under %j (a long one by its fingerprint)', (key) => {
+    expect(redact(key, SECRET)).toBe(fingerprint(SECRET));
+    expect(redact(key, 'short')).toBe('[REDACTED]');
   });
 
   it.each(['accessKeyId', 'userName', 'message', 'vaultPath', 'version'])('keeps a value under %j', (key) => {
