@@ -104,6 +104,30 @@ describe('npm start -- --json --fleet 12 --accounts 3', () => {
 });
 
 describe('npm start -- --fleet N --fault SPEC', () => {
+  it('arms the fault for the fleet: the third CreateAccessKey refused fails exactly that user, the others rotated', async () => {
+    const { code, stdout } = await runCliInProcess(
+      [
+        'local',
+        '--json',
+        '--fleet',
+        '20',
+        '--fault',
+        'iam:CreateAccessKey:AccessDenied@3',
+        '--propagation-ms',
+        '0',
+      ],
+      { freshModules: true },
+    );
+    const { status, summary } = JSON.parse(stdout) as FleetDocument;
+    expect(code).toBe(1);
+    expect(status).toBe('FAILED');
+    expect(summary.failed).toEqual([
+      { userName: expect.stringMatching(/^demo-fleet-/), error: 'AwsRequestError' },
+    ]);
+    expect(summary.counts.failed).toBe(1);
+    expect(summary.counts.rotated + summary.counts.failed + summary.counts.skipped).toBe(20);
+  }, 60_000);
+
   it('says a fault that never fired did not apply (the retirement steps run after the fleet), and exits 2', async () => {
     const fault = 'iam:UpdateAccessKey:InternalFailure';
     const { code, stderr } = await runCliInProcess(

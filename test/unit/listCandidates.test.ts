@@ -253,6 +253,21 @@ describe('listCandidates', () => {
       UsersDeferred: 1,
       OldestActiveKeyAgeDays: 200,
     });
+    // The embedded metric format's document: what CloudWatch makes metrics of, and how.
+    expect((line as { _aws?: unknown } | undefined)?._aws).toEqual({
+      Timestamp: expect.any(Number),
+      CloudWatchMetrics: [
+        {
+          Namespace: 'IamKeyRotator',
+          Dimensions: [['AccountId'], []],
+          Metrics: [
+            { Name: 'UsersDue', Unit: 'Count' },
+            { Name: 'UsersDeferred', Unit: 'Count' },
+            { Name: 'OldestActiveKeyAgeDays', Unit: 'None' },
+          ],
+        },
+      ],
+    });
   });
 
   it('lets a user with an Inactive second key through when the defaults allow deleting it; allUsersInPath ignores tags', async () => {
