@@ -16,6 +16,38 @@ export class ForeignClaimError extends Error {
 /** The account of an ARN (its fifth field). */
 const accountOf = (arn: string | undefined): string | undefined => arn?.split(':')[4];
 
+/** A value someone else wrote, printable on a terminal: no control characters. */
+const printable = (value: unknown): string =>
+  [...String(value)].map((c) => (/\p{Cc}/u.test(c) ? '?' : c)).join('');
+
+/** The account a user is in: IAM's answer, or (a user IAM does not know) the rotation machine's. */
+async function userAccount(
+  userName: string,
+  clients: { iam: IAMClient; machineArn: () => Promise<string> },
+): Promise<string | undefined> {
+  try {
+    const user = await callAws('iam:GetUser', `user ${userName}`, () =>
+      clients.iam.send(new GetUserCommand({ UserName: userName })),
+    );
+    return accountOf(user.User?.Arn);
+  } catch (error) {
+    if (error instanceof AccessDeniedError) throw error;
+    return accountOf(await clients.machineArn());
+  }
+}
+
+/** Whom an execution's input rotates: its user, and its account (none: the machine's). */
+function rotatedBy(input: string | undefined, machineArn: string): { userName: unknown; accountId: unknown } {
+  let parsed: { userName?: unknown; accountId?: unknown } = {};
+  try {
+    parsed = JSON.parse(input ?? '{}') as typeof parsed;
+  } catch {
+    // an input that is not JSON names no user
+  }
+  const accountId = typeof parsed.accountId === 'string' ? parsed.accountId : accountOf(machineArn);
+  return { userName: parsed.userName, accountId };
+}
+
 /**
  * The claimed execution, if it is the rotation machine's and its input names this user and account
  * (no accountId: the rotator's own, the machine's); else what was found instead, refused.
@@ -34,20 +66,11 @@ async function checkedClaim(
     throw new ForeignClaimError(
       `${found}, an execution of ${described.stateMachineArn ?? 'no state machine'}, not of the rotation machine ${machineArn}: not followed`,
     );
-  let input: { userName?: unknown; accountId?: unknown } = {};
-  try {
-    input = JSON.parse(described.input ?? '{}') as typeof input;
-  } catch {
-    // an input that is not JSON names no user
-  }
-  const user = await callAws('iam:GetUser', `user ${userName}`, () =>
-    clients.iam.send(new GetUserCommand({ UserName: userName })),
-  );
-  const userAccount = accountOf(user.User?.Arn);
-  const inputAccount = typeof input.accountId === 'string' ? input.accountId : accountOf(machineArn);
-  if (input.userName !== userName || inputAccount !== userAccount)
+  const input = rotatedBy(described.input, machineArn);
+  const account = await userAccount(userName, clients);
+  if (input.userName !== userName || input.accountId !== account)
     throw new ForeignClaimError(
-      `${found}, whose input names user ${String(input.userName)} in account ${String(inputAccount)}, not ${userName} in ${String(userAccount)}: not followed`,
+      `${found}, whose input names user ${printable(input.userName)} in account ${printable(input.accountId)}, not ${userName} in ${String(account)}: not followed`,
     );
   return executionArn;
 }
@@ -77,13 +100,18 @@ export async function executionOf(
 ): Promise<string> {
   if (ref.startsWith('arn:')) return ref;
   // A user IAM does not know may still have had an execution (e.g. refused as UserNotFoundError).
-  const tags = await userTags(clients.iam, ref).catch((error: unknown) => {
+  const tags: Record<string, string> = await userTags(clients.iam, ref).catch((error: unknown) => {
     if (error instanceof AccessDeniedError) throw error;
     return {};
   });
   const claimed = claimOf(tags);
   if (claimed) return checkedClaim(claimed.executionArn, ref, clients);
+  if (tags[OWNER_TAG] !== undefined)
+    throw new ForeignClaimError(
+      `user ${ref}'s claim tag holds no execution ARN (${printable(tags[OWNER_TAG])}): not followed`,
+    );
   const machineArn = await clients.machineArn();
+  const account = await userAccount(ref, clients);
   const listed = await callAws('states:ListExecutions', machineArn, () =>
     clients.sfn.send(new ListExecutionsCommand({ stateMachineArn: machineArn, maxResults: SCAN_LIMIT })),
   );
@@ -92,12 +120,9 @@ export async function executionOf(
     const described = await callAws('states:DescribeExecution', executionArn, () =>
       clients.sfn.send(new DescribeExecutionCommand({ executionArn })),
     );
-    try {
-      if ((JSON.parse(described.input ?? '{}') as { userName?: unknown }).userName === ref)
-        return executionArn;
-    } catch {
-      // an execution whose input is not JSON names no user
-    }
+    // The same user name in another account is another user.
+    const input = rotatedBy(described.input, machineArn);
+    if (input.userName === ref && input.accountId === account) return executionArn;
   }
   throw new UsageError(
     `no execution found for user ${ref} (no claim tag, none of the last ${SCAN_LIMIT} executions)`,

@@ -1,6 +1,6 @@
-import { redact } from './redact.js';
+import { redact, redactDeep } from './redact.js';
 
-// The logger's replacer is the shared redaction (functions/commons/redact.ts).
+// The logger's redaction is the shared one (functions/commons/redact.ts), JSON held in strings included.
 export { redact };
 
 const LEVELS = { DEBUG: 10, INFO: 20, WARN: 30, ERROR: 40, SILENT: 100 } as const;
@@ -23,7 +23,7 @@ function write(level: 'INFO' | 'WARN', message: string, attributes: Record<strin
     ...(trace ? { xray_trace_id: trace } : {}),
     ...attributes,
   };
-  const line = JSON.stringify(entry, redact);
+  const line = JSON.stringify(redactDeep(entry));
   // POWERTOOLS_DEV: through the global console, which the local stack captures; else raw JSON lines.
   if (process.env.POWERTOOLS_DEV === 'true') (level === 'WARN' ? console.warn : console.info)(line);
   else (level === 'WARN' ? process.stderr : process.stdout).write(`${line}\n`);

@@ -6,8 +6,12 @@ import { createHash } from 'node:crypto';
  */
 const SECRET_FIELD = /secret|token|password|authorization|ciphertext|plaintext|sealed|credential/i;
 
-/** Vault service, batch and recovery tokens, wherever they appear in free text. */
-const VAULT_TOKEN = /\b(hvs|hvb|hvr)\.[A-Za-z0-9_-]{8,}/g;
+/**
+ * What looks secret in free text: Vault service, batch and recovery tokens (and the older `s.`
+ * tokens), and base64 runs longer than any id, name, path or S3 key here (task tokens, KMS
+ * ciphertexts).
+ */
+const SECRET_TEXT = /\b(?:hv[sbr]\.[A-Za-z0-9_-]{8,}|s\.[A-Za-z0-9]{24}\b)|[A-Za-z0-9+/=_-]{160,}/g;
 
 /** Step Functions history fields holding JSON documents as strings (input, output, parameters, cause). */
 const JSON_TEXT_FIELD = /^(input|output|parameters|cause|result|error)$/i;
@@ -26,18 +30,21 @@ const masked = (value: unknown): unknown =>
 /** An API action counted by name (`secretsmanager:GetSecretValue`, `vault:kv-write`): no secret field. */
 const ACTION_NAME = /^[a-z0-9-]+:[A-Za-z-]+$/;
 
-/** A field name that looks secret (the root, '', is no field). */
-export const isSecretField = (key: string): boolean =>
-  key !== '' && SECRET_FIELD.test(key) && !ACTION_NAME.test(key);
+/**
+ * A field whose value is masked: its name looks secret (the root, '', is no field), unless it is an
+ * action's name holding a call count (a number is no secret; `aws:SecretAccessKey: "…"` is masked).
+ */
+export const isSecretField = (key: string, value?: unknown): boolean =>
+  key !== '' && SECRET_FIELD.test(key) && !(ACTION_NAME.test(key) && typeof value === 'number');
 
 /** Free text with any Vault token in it replaced. */
 export function redactText(text: string): string {
-  return text.replace(VAULT_TOKEN, (token) => fingerprint(token));
+  return text.replace(SECRET_TEXT, (secret) => fingerprint(secret));
 }
 
 /** A JSON.stringify replacer: masks whatever sits under a secret-looking key (null and undefined stay). */
 export function redact(key: string, value: unknown): unknown {
-  if (isSecretField(key) && value !== null && value !== undefined) return masked(value);
+  if (isSecretField(key, value) && value !== null && value !== undefined) return masked(value);
   return typeof value === 'string' ? redactText(value) : value;
 }
 
@@ -59,7 +66,7 @@ function redactJsonText(text: string): string {
  */
 export function redactDeep(value: unknown, key = ''): unknown {
   if (value === null || value === undefined) return value;
-  if (isSecretField(key)) return masked(value);
+  if (isSecretField(key, value)) return masked(value);
   if (typeof value === 'string') return JSON_TEXT_FIELD.test(key) ? redactJsonText(value) : redactText(value);
   if (value instanceof Date) return value;
   if (Array.isArray(value)) return value.map((item) => redactDeep(item));

@@ -40,7 +40,20 @@ describe('redactDeep', () => {
     expect(isSecretField('accessKeyId')).toBe(false);
     expect(isSecretField('secretId')).toBe(true);
     expect(isSecretField('X-Vault-Token')).toBe(true);
-    expect(isSecretField('secretsmanager:GetSecretValue')).toBe(false);
+    // An action's call count is no secret; a secret under a prefixed name is.
+    expect(isSecretField('secretsmanager:GetSecretValue', 3)).toBe(false);
+    expect(isSecretField('aws:SecretAccessKey', 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY')).toBe(true);
+    expect(
+      redactDeep({ 'vault:token': 'a-vault-token-long-enough', 'secretsmanager:GetSecretValue': 2 }),
+    ).toEqual({
+      'vault:token': fingerprint('a-vault-token-long-enough'),
+      'secretsmanager:GetSecretValue': 2,
+    });
+    // In free text: Vault tokens old and new, and long base64 runs (task tokens, ciphertexts).
+    const taskToken = 'AAAAKgAAAAIAAAAAAAAAA'.padEnd(200, 'x');
+    expect(redactDeep({ note: `token s.${'a'.repeat(24)} and ${taskToken}` })).toEqual({
+      note: `token ${fingerprint(`s.${'a'.repeat(24)}`)} and ${fingerprint(taskToken)}`,
+    });
   });
 });
 
@@ -168,7 +181,7 @@ describe('--json output carries no secret the run produced', () => {
 
 /** Every value under a secret-looking field of a document, going into the JSON its strings hold. */
 function secretFieldValues(value: unknown, key = ''): unknown[] {
-  if (isSecretField(key)) return [value];
+  if (isSecretField(key, value)) return [value];
   if (typeof value === 'string') {
     try {
       return secretFieldValues(JSON.parse(value) as unknown);

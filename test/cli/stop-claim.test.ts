@@ -1,5 +1,10 @@
 import { IAMClient, TagUserCommand } from '@aws-sdk/client-iam';
-import { DescribeExecutionCommand, SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  SFNClient,
+  StartExecutionCommand,
+  StopExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OWNER_TAG } from '../../functions/commons/ownership.js';
 import { localTarget, seedUser, type Target } from '../../local-stack/provision.js';
@@ -99,5 +104,33 @@ describe('history and stop given a user follow only a rotation of that user', ()
     expect(stop.stderr).toContain(`not of the rotation machine ${stack.stateMachineArn}`);
     expect(await statusOf(executionArn)).toBe('RUNNING');
     await new SFNClient(clientConfig()).send(new StopExecutionCommand({ executionArn }));
+  });
+
+  it('refuses a claim tag that holds no execution ARN instead of searching by name', async () => {
+    await seedUser(target, 'claim-dave');
+    await new IAMClient(clientConfig()).send(
+      new TagUserCommand({
+        UserName: 'claim-dave',
+        Tags: [{ Key: OWNER_TAG, Value: 'not-an-arn\u001b[2J' }],
+      }),
+    );
+    const stop = await cli(['stop', 'claim-dave']);
+    expect(stop.code).toBe(1);
+    expect(stop.stderr).toContain("user claim-dave's claim tag holds no execution ARN (not-an-arn?[2J)");
+    expect(stop.stdout).toBe('');
+  });
+
+  it('finds a user with no claim tag only among rotations of that user in its own account', async () => {
+    await seedUser(target, 'claim-erin');
+    // The same name in another account: another user, whatever its execution's state.
+    const started = await new SFNClient(clientConfig()).send(
+      new StartExecutionCommand({
+        stateMachineArn: stack.stateMachineArn,
+        input: JSON.stringify({ userName: 'claim-erin', accountId: '222222222222' }),
+      }),
+    );
+    const history = await cli(['history', 'claim-erin', '--json']);
+    expect(history.stdout).not.toContain(started.executionArn ?? 'none');
+    expect(history.stderr).toContain('no execution found for user claim-erin');
   });
 });
