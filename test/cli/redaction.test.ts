@@ -11,6 +11,7 @@ import { localTarget, readVaultKey, seedUser, type Target } from '../../local-st
 import { prepareTarget } from '../../local-stack/rotation.js';
 import { type LocalStack, startLocalStack } from '../../local-stack/stack.js';
 import { runCliInProcess } from '../support/cli-in-process.js';
+import { backdateKey, operatorEnv } from '../support/local-stack.js';
 
 describe('redactDeep', () => {
   it('masks secret fields, inside JSON strings of history events too, keeping ids and shapes', () => {
@@ -70,20 +71,7 @@ afterAll(async () => {
   await stack.close();
 });
 
-function env(): NodeJS.ProcessEnv {
-  const { accessKeyId, secretAccessKey } = stack.aws.adminCredentials;
-  return {
-    AWS_REGION: stack.aws.region,
-    AWS_ACCESS_KEY_ID: accessKeyId,
-    AWS_SECRET_ACCESS_KEY: secretAccessKey,
-    AWS_ENDPOINT_URL: stack.aws.endpoint,
-    ROTATOR_STATE_MACHINE_ARN: stack.stateMachineArn,
-    ROTATOR_FLEET_STATE_MACHINE_ARN: stack.fleetStateMachineArn,
-    ROTATOR_ACCOUNT_ID: stack.aws.accountId,
-  };
-}
-
-const cli = (args: string[]) => runCliInProcess(args, { env: env() });
+const cli = (args: string[]) => runCliInProcess(args, { env: operatorEnv(stack) });
 
 const sfn = () =>
   new SFNClient({
@@ -130,10 +118,7 @@ describe('--json output carries no secret the run produced', () => {
     await iam.send(
       new TagUserCommand({ UserName: 'redact-fleet', Tags: [{ Key: 'team', Value: 'redact' }] }),
     );
-    await fetch(`${stack.aws.endpoint}/__admin/access-keys/${old.oldAccessKeyId}/create-date`, {
-      method: 'POST',
-      body: JSON.stringify({ createDate: '2020-01-01T00:00:00Z' }),
-    });
+    await backdateKey(stack, old.oldAccessKeyId ?? '', new Date('2020-01-01T00:00:00Z'));
     const fleet = await cli([
       'rotate-fleet',
       '--tag',

@@ -11,6 +11,7 @@ import { localTarget, seedUser, type Target } from '../../local-stack/provision.
 import { prepareTarget } from '../../local-stack/rotation.js';
 import { type LocalStack, startLocalStack } from '../../local-stack/stack.js';
 import { runCliInProcess } from '../support/cli-in-process.js';
+import { operatorEnv } from '../support/local-stack.js';
 
 let stack: LocalStack;
 let target: Target;
@@ -26,18 +27,7 @@ afterAll(async () => {
   await stack.close();
 });
 
-const cli = (args: string[]) => {
-  const { accessKeyId, secretAccessKey } = stack.aws.adminCredentials;
-  return runCliInProcess(args, {
-    env: {
-      AWS_REGION: stack.aws.region,
-      AWS_ACCESS_KEY_ID: accessKeyId,
-      AWS_SECRET_ACCESS_KEY: secretAccessKey,
-      AWS_ENDPOINT_URL: stack.aws.endpoint,
-      ROTATOR_STATE_MACHINE_ARN: stack.stateMachineArn,
-    },
-  });
-};
+const cli = (args: string[]) => runCliInProcess(args, { env: operatorEnv(stack) });
 
 const clientConfig = () => ({
   region: stack.aws.region,

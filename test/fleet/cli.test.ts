@@ -4,6 +4,7 @@ import { localTarget, seedUser, type Target } from '../../local-stack/provision.
 import { prepareTarget } from '../../local-stack/rotation.js';
 import { type LocalStack, startLocalStack } from '../../local-stack/stack.js';
 import { runFleetCli } from '../support/fleet-cli.js';
+import { backdateKey } from '../support/local-stack.js';
 
 let stack: LocalStack;
 let target: Target;
@@ -35,10 +36,7 @@ describe('iam-key-rotator rotate-fleet', () => {
     }
     const old = await seedUser(target, 'cli-fleet-c');
     await iam.send(new TagUserCommand({ UserName: 'cli-fleet-c', Tags: [{ Key: 'team', Value: 'cli' }] }));
-    await fetch(`${stack.aws.endpoint}/__admin/access-keys/${old.oldAccessKeyId}/create-date`, {
-      method: 'POST',
-      body: JSON.stringify({ createDate: '2020-01-01T00:00:00Z' }),
-    });
+    await backdateKey(stack, old.oldAccessKeyId ?? '', new Date('2020-01-01T00:00:00Z'));
     const run = await cli([
       'rotate-fleet',
       '--tag',

@@ -13,6 +13,7 @@ import { localTarget, readVaultKey, seedUser, type Target } from '../../local-st
 import { prepareTarget } from '../../local-stack/rotation.js';
 import { type LocalStack, startLocalStack } from '../../local-stack/stack.js';
 import { runCliInProcess } from '../support/cli-in-process.js';
+import { operatorEnv } from '../support/local-stack.js';
 
 const exec = promisify(execFile);
 const BIN = 'bin/iam-key-rotator.mjs';
@@ -33,14 +34,9 @@ afterAll(async () => {
 
 /** The operator's environment: the SDK's default chain pointed at the local stack. */
 function env(): NodeJS.ProcessEnv {
-  const { accessKeyId, secretAccessKey } = stack.aws.adminCredentials;
   return {
+    ...operatorEnv(stack),
     PATH: process.env.PATH,
-    AWS_REGION: stack.aws.region,
-    AWS_ACCESS_KEY_ID: accessKeyId,
-    AWS_SECRET_ACCESS_KEY: secretAccessKey,
-    AWS_ENDPOINT_URL: stack.aws.endpoint,
-    ROTATOR_STATE_MACHINE_ARN: stack.stateMachineArn,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
 }

@@ -117,3 +117,29 @@ export function vaultSecrets(stack: LocalStack): string[] {
   }
   return secrets;
 }
+
+/**
+ * An operator's environment pointed at the local stack: the SDK's default chain (the stack's
+ * administrator), its endpoint, and the machines the CLI starts and reads.
+ */
+export function operatorEnv(stack: LocalStack): NodeJS.ProcessEnv {
+  const { accessKeyId, secretAccessKey } = stack.aws.adminCredentials;
+  return {
+    AWS_REGION: stack.aws.region,
+    AWS_ACCESS_KEY_ID: accessKeyId,
+    AWS_SECRET_ACCESS_KEY: secretAccessKey,
+    AWS_ENDPOINT_URL: stack.aws.endpoint,
+    ROTATOR_STATE_MACHINE_ARN: stack.stateMachineArn,
+    ROTATOR_FLEET_STATE_MACHINE_ARN: stack.fleetStateMachineArn,
+    ROTATOR_ACCOUNT_ID: stack.aws.accountId,
+  };
+}
+
+/** Sets an access key's creation date through the emulator's admin route (IAM has no such call). */
+export async function backdateKey(stack: LocalStack, accessKeyId: string, createDate: Date): Promise<void> {
+  const response = await fetch(`${stack.aws.endpoint}/__admin/access-keys/${accessKeyId}/create-date`, {
+    method: 'POST',
+    body: JSON.stringify({ createDate: createDate.toISOString() }),
+  });
+  if (!response.ok) throw new Error(`backdating ${accessKeyId} failed: HTTP ${response.status}`);
+}
