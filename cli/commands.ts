@@ -10,6 +10,8 @@ commands:
   status    the rotated users' keys, ages, last executions and what needs attention
   history   the states of an execution (a user's latest), with errors and retries
   stop      stop a running execution
+  credentials
+            print the key Vault serves at a path for credential_process (consumers' AWS config)
   local     run one full rotation on the local stack (npm start)
   stack     serve the local AWS, Step Functions and Vault emulators until interrupted
   bench     measure rotation speed and memory on the local stack
@@ -25,6 +27,7 @@ const commands: Record<string, () => Promise<Command>> = {
   status: async () => (await import('./status.js')).runStatus,
   history: async () => (await import('./history.js')).runHistory,
   stop: async () => (await import('./stop.js')).runStop,
+  credentials: async () => (await import('../consumer/credentials-command.js')).runCredentials,
   local: async () => (await import('./local.js')).runLocal,
   stack: async () => (await import('./stack.js')).runStack,
   bench: async () => async (rest) =>

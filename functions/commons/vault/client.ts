@@ -1,4 +1,3 @@
-import { config } from '../config.js';
 import type { VaultConfig } from './config.js';
 import { resolveTls } from './tls.js';
 import { acquireToken, type Lease } from './auth.js';
@@ -42,12 +41,4 @@ export class VaultClient {
     }
     return this.lease;
   }
-}
-
-let client: VaultClient | undefined;
-
-/** The container's Vault client. */
-export function vault(): VaultClient {
-  client ??= new VaultClient(config().vault);
-  return client;
 }

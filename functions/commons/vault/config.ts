@@ -6,9 +6,13 @@ const optional = z.pipe(
   z.transform((value) => (value === '' ? undefined : value)),
 );
 
-/** Where a secret comes from: deployed config uses a store, never a plain value. */
+/**
+ * Where a secret comes from: deployed config uses a store, never a plain value; a consumer
+ * (consumer/) a file, read afresh at each use so an agent may rewrite it.
+ */
 export type SecretSource =
   | { kind: 'env'; value: string }
+  | { kind: 'file'; path: string }
   | { kind: 'secrets-manager'; secretId: string }
   | { kind: 'ssm'; parameter: string };
 
@@ -125,7 +129,13 @@ const sm = (secretId: string | undefined): SecretSource | undefined =>
 const ssm = (parameter: string | undefined): SecretSource | undefined =>
   parameter === undefined ? undefined : { kind: 'ssm', parameter };
 
-function auth(e: Env, addr: URL): VaultAuth {
+/** Secrets from elsewhere than the variables (a consumer's files): used instead of them. */
+export interface SourceOverrides {
+  token?: SecretSource;
+  secretId?: SecretSource;
+}
+
+function auth(e: Env, addr: URL, overrides: SourceOverrides): VaultAuth {
   switch (e.VAULT_AUTH_METHOD) {
     case 'aws':
       return {
@@ -143,18 +153,23 @@ function auth(e: Env, addr: URL): VaultAuth {
         method: 'approle',
         mount: e.VAULT_APPROLE_MOUNT,
         roleId: e.VAULT_APPROLE_ROLE_ID,
-        secretId: oneOf(
-          'VAULT_AUTH_METHOD=approle needs VAULT_APPROLE_SECRET_ID_SECRET or VAULT_APPROLE_SECRET_ID',
-          [sm(e.VAULT_APPROLE_SECRET_ID_SECRET), env(e.VAULT_APPROLE_SECRET_ID)],
-        ),
+        secretId:
+          overrides.secretId ??
+          oneOf('VAULT_AUTH_METHOD=approle needs VAULT_APPROLE_SECRET_ID_SECRET or VAULT_APPROLE_SECRET_ID', [
+            sm(e.VAULT_APPROLE_SECRET_ID_SECRET),
+            env(e.VAULT_APPROLE_SECRET_ID),
+          ]),
       };
     case 'token':
       return {
         method: 'token',
-        token: oneOf(
-          'VAULT_AUTH_METHOD=token needs VAULT_TOKEN_SECRET_ID, VAULT_TOKEN_PARAMETER or VAULT_TOKEN',
-          [sm(e.VAULT_TOKEN_SECRET_ID), ssm(e.VAULT_TOKEN_PARAMETER), env(e.VAULT_TOKEN)],
-        ),
+        token:
+          overrides.token ??
+          oneOf('VAULT_AUTH_METHOD=token needs VAULT_TOKEN_SECRET_ID, VAULT_TOKEN_PARAMETER or VAULT_TOKEN', [
+            sm(e.VAULT_TOKEN_SECRET_ID),
+            ssm(e.VAULT_TOKEN_PARAMETER),
+            env(e.VAULT_TOKEN),
+          ]),
       };
   }
 }
@@ -261,7 +276,7 @@ function tls(e: Env): VaultTls {
 }
 
 /** The Vault part of the configuration, from validated variables. */
-export function vaultConfig(e: Env): VaultConfig {
+export function vaultConfig(e: Env, overrides: SourceOverrides = {}): VaultConfig {
   const addr = address(e);
   refusePlainSecretsInLambda(e);
   const sample = e.VAULT_PATH_TEMPLATE.replaceAll('{accountId}', '123456789012')
@@ -289,7 +304,7 @@ export function vaultConfig(e: Env): VaultConfig {
     fields,
     extraFields: e.VAULT_EXTRA_FIELDS,
     timeoutMs: e.VAULT_TIMEOUT_MS,
-    auth: auth(e, addr),
+    auth: auth(e, addr, overrides),
     tls: tls(e),
   };
 }

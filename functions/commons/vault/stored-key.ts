@@ -1,5 +1,5 @@
 import { config } from '../config.js';
-import { vault } from './client.js';
+import { VaultClient } from './client.js';
 import { VaultDataError } from './errors.js';
 import { detectKvVersion, type Expected, type KvEngine, KvV1, KvV2 } from './kv.js';
 
@@ -13,6 +13,14 @@ export interface StoredKey {
   version: number;
   key: KeyPair | null;
   data: Record<string, unknown> | null;
+}
+
+let client: VaultClient | undefined;
+
+/** The container's Vault client. */
+function vault(): VaultClient {
+  client ??= new VaultClient(config().vault);
+  return client;
 }
 
 let engine: Promise<KvEngine> | undefined;

@@ -1,0 +1,46 @@
+import type {
+  AwsCredentialIdentity,
+  InitializeHandler,
+  InitializeMiddleware,
+  MiddlewareStack,
+} from '@smithy/types';
+
+/** What AWS answers a call signed with a key that no longer works (deactivated, deleted, replaced). */
+export const AUTH_ERRORS = new Set([
+  'InvalidClientTokenId',
+  'SignatureDoesNotMatch',
+  'UnrecognizedClientException',
+  'InvalidAccessKeyId',
+  'AuthFailure',
+]);
+
+/** The parts of an SDK v3 client this needs: every `new XxxClient(...)` has them. */
+export interface SdkClient {
+  // The stack's input and output types differ per client; the middleware passes them through.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  middlewareStack: MiddlewareStack<any, any>;
+  config: { credentials: (props?: { forceRefresh?: boolean }) => Promise<AwsCredentialIdentity> };
+}
+
+const NAME = 'iamKeyRotatorRefreshOnAuthError';
+
+/**
+ * Makes `client` re-read its credentials and try once more when AWS refuses a call as signed with
+ * a key that no longer works: a consumer that cached the key past a rotation recovers on its next
+ * call instead of failing until the cache expires. Returns the client.
+ */
+export function refreshOnAuthError<C extends SdkClient>(client: C): C {
+  const middleware: InitializeMiddleware<object, object> =
+    (next: InitializeHandler<object, object>) => async (args) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        if (!AUTH_ERRORS.has((error as { name?: unknown } | undefined)?.name as string)) throw error;
+        // Through the client's memoized provider, so both its copy and fromVault's cache are renewed.
+        await client.config.credentials({ forceRefresh: true });
+        return next(args);
+      }
+    };
+  client.middlewareStack.add(middleware, { step: 'initialize', name: NAME, override: true });
+  return client;
+}

@@ -1,0 +1,63 @@
+import { VaultClient } from '../functions/commons/vault/client.js';
+import { VaultDataError } from '../functions/commons/vault/errors.js';
+import { detectKvVersion, type KvEngine, KvV1, KvV2 } from '../functions/commons/vault/kv.js';
+import { NoKeyAtPathError } from './errors.js';
+import type { CredentialSource } from './options.js';
+
+/** The key a consumer uses, and when it was read. */
+export interface ServedKey {
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** The secret's version (1 on KV v1). */
+  version: number;
+  readAt: Date;
+}
+
+/** Reads the key the rotator serves at one Vault path; one client (and login) for all reads. */
+export class VaultKeyReader {
+  private readonly client: VaultClient;
+  private engine: Promise<KvEngine> | undefined;
+
+  constructor(private readonly source: CredentialSource) {
+    this.client = new VaultClient(source.vault);
+  }
+
+  /** Where the key is read, for messages: the mount, path and Vault's address, never a secret. */
+  get location(): string {
+    const { mount, addr, namespace } = this.source.vault;
+    return `${mount}/${this.source.vaultPath} at ${addr}${namespace ? ` (namespace ${namespace})` : ''}`;
+  }
+
+  private kv(): Promise<KvEngine> {
+    this.engine ??= (async () => {
+      const { mount, kvVersion } = this.source.vault;
+      const version = kvVersion === 'auto' ? await detectKvVersion(this.client, mount) : kvVersion;
+      return version === 2 ? new KvV2(this.client, mount) : new KvV1(this.client, mount);
+    })();
+    // A failed detection is not kept: the next read asks again.
+    this.engine.catch(() => {
+      this.engine = undefined;
+    });
+    return this.engine;
+  }
+
+  /** The current version's key pair; NoKeyAtPathError when there is none. */
+  async read(): Promise<ServedKey> {
+    const entry = await (await this.kv()).read(this.source.vaultPath);
+    if (!entry || entry.data === null) throw new NoKeyAtPathError(`${this.location} holds no key`);
+    const { fields } = this.source.vault;
+    const accessKeyId = entry.data[fields.accessKeyId];
+    const secretAccessKey = entry.data[fields.secretAccessKey];
+    if (
+      typeof accessKeyId !== 'string' ||
+      typeof secretAccessKey !== 'string' ||
+      !accessKeyId ||
+      !secretAccessKey
+    ) {
+      throw new VaultDataError(
+        `${this.location} has no ${fields.accessKeyId}/${fields.secretAccessKey} strings`,
+      );
+    }
+    return { accessKeyId, secretAccessKey, version: entry.version, readAt: new Date() };
+  }
+}
