@@ -3,7 +3,8 @@ import { DEFAULT_REFRESH_SECONDS } from '../functions/commons/credential-refresh
 import { ConfigurationError } from '../functions/commons/errors.js';
 import { redactText } from '../functions/commons/redact.js';
 import { CredentialLoopError } from './errors.js';
-import { type CredentialOptions, credentialSource } from './options.js';
+import { credentialSource } from './options.js';
+import type { CredentialOptions } from './types.js';
 import { VaultKeyReader } from './vault-key.js';
 
 export const CREDENTIALS_USAGE = `usage: iam-key-rotator credentials --vault-path PATH [options]

@@ -12,6 +12,7 @@ import {
   vaultConfig,
 } from '../functions/commons/vault/config.js';
 import * as z from '../functions/commons/zod.js';
+import type { CredentialOptions } from './types.js';
 
 const Text = z.string().check(z.minLength(1));
 
@@ -33,14 +34,8 @@ const Auth = z.discriminatedUnion('method', [
   }),
 ]);
 
-/**
- * Where a consumer reads its key and how often: the options of `fromVault()` and, flag for flag, of
- * `iam-key-rotator credentials`. Unset connection settings come from the Vault CLI's variables
- * (VAULT_ADDR, VAULT_NAMESPACE, VAULT_TOKEN, VAULT_CACERT, VAULT_CLIENT_CERT, VAULT_CLIENT_KEY);
- * secrets come from the environment or files, never from an option's value.
- */
-export const CredentialOptions = z.strictObject({
-  /** The secret's path in the KV mount, as the rotator serves it (e.g. `aws/iam-users/ci-deployer`). */
+/** types.ts CredentialOptions, checked: unknown keys are refused, secrets are never a value here. */
+const CredentialOptionsSchema = z.strictObject({
   vaultPath: VaultPath.check(z.minLength(1)),
   address: z.optional(Text),
   namespace: z.optional(z.string()),
@@ -52,11 +47,13 @@ export const CredentialOptions = z.strictObject({
   caCertFile: z.optional(Text),
   clientCertFile: z.optional(Text),
   clientKeyFile: z.optional(Text),
-  /** Seconds a key read from Vault is used before it is read again. */
   refresh: z.optional(z.number().check(z.minimum(1), z.maximum(43_200))),
   timeoutMs: z.optional(z.number().check(z.int(), z.minimum(100), z.maximum(60_000))),
 });
-export type CredentialOptions = z.input<typeof CredentialOptions>;
+// The public interface and the schema say the same: each must accept what the other does.
+type Agree<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const agree: Agree<CredentialOptions, z.input<typeof CredentialOptionsSchema>> = true;
+void agree;
 
 /** What a consumer reads: the Vault connection, the path and how long a read key is used. */
 export interface CredentialSource {
@@ -104,7 +101,10 @@ function exactlyOne(what: string, given: [string, SecretSource | undefined][]): 
   return first[1];
 }
 
-function secretSources(auth: z.output<typeof Auth>, env: NodeJS.ProcessEnv): SourceOverrides {
+function secretSources(
+  auth: z.output<typeof Auth>,
+  env: Record<string, string | undefined>,
+): SourceOverrides {
   const fromEnv = (value: string | undefined): SecretSource | undefined =>
     value ? { kind: 'env', value } : undefined;
   const fromFile = (path: string | undefined): SecretSource | undefined =>
@@ -139,8 +139,11 @@ function secretSources(auth: z.output<typeof Auth>, env: NodeJS.ProcessEnv): Sou
  * ConfigurationError naming each problem. The rotator's own checks apply: https (plain http only on
  * loopback), namespace names, VAULT_SKIP_VERIFY only on loopback.
  */
-export function credentialSource(options: unknown, env: NodeJS.ProcessEnv = process.env): CredentialSource {
-  const parsed = z.safeParse(CredentialOptions, options);
+export function credentialSource(
+  options: unknown,
+  env: Record<string, string | undefined> = process.env,
+): CredentialSource {
+  const parsed = z.safeParse(CredentialOptionsSchema, options);
   if (!parsed.success) {
     throw new ConfigurationError(`invalid options: ${problems(parsed.error, (path) => path.join('.'))}`);
   }

@@ -1,14 +1,6 @@
-import type { AwsCredentialIdentity } from '@smithy/types';
+import { credentialSource } from './options.js';
+import type { CredentialOptions, VaultCredentialProvider, VaultCredentials } from './types.js';
 import { VaultKeyReader } from './vault-key.js';
-import { type CredentialOptions, credentialSource } from './options.js';
-
-/** An AWS SDK v3 credential provider reading the key the rotator serves in Vault. */
-export interface VaultCredentialProvider {
-  /** The cached key until its `expiration`, then Vault's; `forceRefresh` reads Vault now. */
-  (props?: { forceRefresh?: boolean }): Promise<AwsCredentialIdentity>;
-  /** Reads Vault now: after a call refused with InvalidClientTokenId or SignatureDoesNotMatch. */
-  refresh(): Promise<AwsCredentialIdentity>;
-}
 
 /**
  * `fromVault({ vaultPath })`: a credential provider for AWS SDK v3 clients. A key read from Vault
@@ -22,10 +14,10 @@ export function fromVault(
 ): VaultCredentialProvider {
   const source = credentialSource(options, env);
   const reader = new VaultKeyReader(source);
-  let cached: AwsCredentialIdentity | undefined;
-  let pending: Promise<AwsCredentialIdentity> | undefined;
+  let cached: VaultCredentials | undefined;
+  let pending: Promise<VaultCredentials> | undefined;
 
-  const read = (): Promise<AwsCredentialIdentity> => {
+  const read = (): Promise<VaultCredentials> => {
     const reading = reader.read().then((key) => {
       const identity = {
         accessKeyId: key.accessKeyId,

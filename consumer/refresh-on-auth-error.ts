@@ -1,9 +1,4 @@
-import type {
-  AwsCredentialIdentity,
-  InitializeHandler,
-  InitializeMiddleware,
-  MiddlewareStack,
-} from '@smithy/types';
+import type { SdkClient } from './types.js';
 
 /** What AWS answers a call signed with a key that no longer works (deactivated, deleted, replaced). */
 export const AUTH_ERRORS = new Set([
@@ -14,14 +9,6 @@ export const AUTH_ERRORS = new Set([
   'AuthFailure',
 ]);
 
-/** The parts of an SDK v3 client this needs: every `new XxxClient(...)` has them. */
-export interface SdkClient {
-  // The stack's input and output types differ per client; the middleware passes them through.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  middlewareStack: MiddlewareStack<any, any>;
-  config: { credentials: (props?: { forceRefresh?: boolean }) => Promise<AwsCredentialIdentity> };
-}
-
 const NAME = 'iamKeyRotatorRefreshOnAuthError';
 
 /**
@@ -30,8 +17,8 @@ const NAME = 'iamKeyRotatorRefreshOnAuthError';
  * call instead of failing until the cache expires. Returns the client.
  */
 export function refreshOnAuthError<C extends SdkClient>(client: C): C {
-  const middleware: InitializeMiddleware<object, object> =
-    (next: InitializeHandler<object, object>) => async (args) => {
+  client.middlewareStack.add(
+    (next) => async (args) => {
       try {
         return await next(args);
       } catch (error) {
@@ -40,7 +27,8 @@ export function refreshOnAuthError<C extends SdkClient>(client: C): C {
         await client.config.credentials({ forceRefresh: true });
         return next(args);
       }
-    };
-  client.middlewareStack.add(middleware, { step: 'initialize', name: NAME, override: true });
+    },
+    { step: 'initialize', name: NAME, override: true },
+  );
   return client;
 }

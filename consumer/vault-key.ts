@@ -1,4 +1,6 @@
+import { readSecretFile } from '../functions/commons/secret-source.js';
 import { VaultClient } from '../functions/commons/vault/client.js';
+import type { SecretSource } from '../functions/commons/vault/config.js';
 import { VaultDataError } from '../functions/commons/vault/errors.js';
 import { detectKvVersion, type KvEngine, KvV1, KvV2 } from '../functions/commons/vault/kv.js';
 import { NoKeyAtPathError } from './errors.js';
@@ -13,13 +15,25 @@ export interface ServedKey {
   readAt: Date;
 }
 
+/** A consumer's secrets are in its environment or files, never in a store it would need AWS for. */
+async function readConsumerSecret(source: SecretSource): Promise<string | undefined> {
+  switch (source.kind) {
+    case 'env':
+      return source.value;
+    case 'file':
+      return readSecretFile(source.path);
+    default:
+      throw new Error(`a consumer reads no ${source.kind}`);
+  }
+}
+
 /** Reads the key the rotator serves at one Vault path; one client (and login) for all reads. */
 export class VaultKeyReader {
   private readonly client: VaultClient;
   private engine: Promise<KvEngine> | undefined;
 
   constructor(private readonly source: CredentialSource) {
-    this.client = new VaultClient(source.vault);
+    this.client = new VaultClient(source.vault, readConsumerSecret);
   }
 
   /** Where the key is read, for messages: the mount, path and Vault's address, never a secret. */

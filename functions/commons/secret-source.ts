@@ -28,7 +28,7 @@ export async function readSecretSource(source: SecretSource): Promise<string | u
 }
 
 /** A file's text; a missing or unreadable file is a ConfigurationError naming it (never its content). */
-async function readSecretFile(path: string): Promise<string> {
+export async function readSecretFile(path: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (error) {

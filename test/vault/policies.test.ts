@@ -1,3 +1,4 @@
+import { readSecretSource } from '../../functions/commons/secret-source.js';
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -457,7 +458,7 @@ describe.each(LAYOUTS)(
           auth: { method: 'token', token: { kind: 'env', value: token } },
           tls: { ca: undefined, clientCert: undefined, skipVerify: false },
         };
-        const client = new VaultClient(settings);
+        const client = new VaultClient(settings, readSecretSource);
         return kv === 2 ? new KvV2(client, mount) : new KvV1(client, mount);
       };
       const holding = (version: number, accessKeyId: string | null) => ({

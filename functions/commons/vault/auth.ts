@@ -2,8 +2,8 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { awsFailure } from '../aws.js';
-import { describeSource, plainOrJson, readSecretSource } from '../secret-source.js';
-import type { VaultAuth } from './config.js';
+import { describeSource, plainOrJson } from '../secret-source.js';
+import type { SecretReader, VaultAuth } from './config.js';
 import {
   VaultAppRoleLoginError,
   VaultAwsLoginError,
@@ -40,10 +40,14 @@ function isPassingStsFailure(error: string): boolean {
 }
 
 /** Obtains a token with the configured auth method. */
-export async function acquireToken(http: VaultHttp, auth: VaultAuth): Promise<Lease> {
+export async function acquireToken(
+  http: VaultHttp,
+  auth: VaultAuth,
+  readSecret: SecretReader,
+): Promise<Lease> {
   switch (auth.method) {
     case 'token': {
-      const token = plainOrJson(await readSecretSource(auth.token), 'token');
+      const token = plainOrJson(await readSecret(auth.token), 'token');
       if (!token) {
         throw new VaultTokenSourceError(
           `${describeSource(auth.token)} holds no Vault token (expected the token or JSON {"token": "..."})`,
@@ -52,7 +56,7 @@ export async function acquireToken(http: VaultHttp, auth: VaultAuth): Promise<Le
       return { token, refreshAt: Date.now() + STATIC_TOKEN_CACHE_MS, fromLogin: false };
     }
     case 'approle': {
-      const secretId = plainOrJson(await readSecretSource(auth.secretId), 'secret_id');
+      const secretId = plainOrJson(await readSecret(auth.secretId), 'secret_id');
       if (!secretId) {
         throw new VaultAppRoleLoginError(
           `${describeSource(auth.secretId)} holds no AppRole secret_id (expected it or JSON {"secret_id": "..."})`,

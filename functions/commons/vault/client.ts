@@ -1,4 +1,4 @@
-import type { VaultConfig } from './config.js';
+import type { SecretReader, VaultConfig } from './config.js';
 import { resolveTls } from './tls.js';
 import { acquireToken, type Lease } from './auth.js';
 import { VaultPermissionDeniedError } from './errors.js';
@@ -9,11 +9,17 @@ export class VaultClient {
   private lease: Lease | undefined;
   private connection: Promise<VaultHttp> | undefined;
 
-  constructor(private readonly settings: VaultConfig) {}
+  constructor(
+    private readonly settings: VaultConfig,
+    /** Where the token, secret_id and TLS material are read from (secret-source.ts in the Lambdas). */
+    private readonly readSecret: SecretReader,
+  ) {}
 
   /** The HTTP client, built once the TLS material (possibly in SSM or Secrets Manager) is read. */
   private http(): Promise<VaultHttp> {
-    this.connection ??= resolveTls(this.settings.tls).then((tls) => createHttp(this.settings, tls));
+    this.connection ??= resolveTls(this.settings.tls, this.readSecret).then((tls) =>
+      createHttp(this.settings, tls),
+    );
     // A failed read is not cached: the next invocation tries again.
     this.connection.catch(() => {
       this.connection = undefined;
@@ -37,7 +43,7 @@ export class VaultClient {
 
   private async token(): Promise<Lease> {
     if (!this.lease || Date.now() >= this.lease.refreshAt) {
-      this.lease = await acquireToken(await this.http(), this.settings.auth);
+      this.lease = await acquireToken(await this.http(), this.settings.auth, this.readSecret);
     }
     return this.lease;
   }

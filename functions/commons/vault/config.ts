@@ -129,6 +129,9 @@ const sm = (secretId: string | undefined): SecretSource | undefined =>
 const ssm = (parameter: string | undefined): SecretSource | undefined =>
   parameter === undefined ? undefined : { kind: 'ssm', parameter };
 
+/** Reads a secret from its source: the Lambdas' reads stores, a consumer's only its files and variables. */
+export type SecretReader = (source: SecretSource) => Promise<string | undefined>;
+
 /** Secrets from elsewhere than the variables (a consumer's files): used instead of them. */
 export interface SourceOverrides {
   token?: SecretSource;

@@ -1,4 +1,5 @@
 import { config } from '../config.js';
+import { readSecretSource } from '../secret-source.js';
 import { VaultClient } from './client.js';
 import { VaultDataError } from './errors.js';
 import { detectKvVersion, type Expected, type KvEngine, KvV1, KvV2 } from './kv.js';
@@ -19,7 +20,7 @@ let client: VaultClient | undefined;
 
 /** The container's Vault client. */
 function vault(): VaultClient {
-  client ??= new VaultClient(config().vault);
+  client ??= new VaultClient(config().vault, readSecretSource);
   return client;
 }
 

@@ -1,15 +1,15 @@
 import { ConfigurationError } from '../errors.js';
-import { describeSource, readSecretSource } from '../secret-source.js';
-import type { VaultTls } from './config.js';
+import { describeSource } from '../secret-source.js';
+import type { SecretReader, VaultTls } from './config.js';
 import type { TlsMaterial } from './http.js';
 
 const PEM = /-----BEGIN [A-Z ]+-----/;
 
 /** Reads the CA bundle and client certificate from where the configuration says they are. */
-export async function resolveTls(tls: VaultTls): Promise<TlsMaterial> {
+export async function resolveTls(tls: VaultTls, readSecret: SecretReader): Promise<TlsMaterial> {
   const material: TlsMaterial = {};
   if (tls.ca) {
-    const ca = await readSecretSource(tls.ca);
+    const ca = await readSecret(tls.ca);
     if (!ca || !PEM.test(ca))
       throw new ConfigurationError(`${describeSource(tls.ca)} holds no PEM CA bundle`);
     material.ca = ca;
@@ -19,7 +19,7 @@ export async function resolveTls(tls: VaultTls): Promise<TlsMaterial> {
     material.key = tls.clientCert.key;
   } else if (tls.clientCert) {
     const source = { kind: 'secrets-manager', secretId: tls.clientCert.secretId } as const;
-    const raw = await readSecretSource(source);
+    const raw = await readSecret(source);
     let parsed: { certificate?: unknown; private_key?: unknown } = {};
     try {
       parsed = JSON.parse(raw ?? '{}') as typeof parsed;

@@ -3,7 +3,9 @@ import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Config } from '../../../../functions/commons/config.js';
-import { acquireToken } from '../../../../functions/commons/vault/auth.js';
+import { acquireToken as acquireWith } from '../../../../functions/commons/vault/auth.js';
+import type { VaultAuth } from '../../../../functions/commons/vault/config.js';
+import { readSecretSource } from '../../../../functions/commons/secret-source.js';
 import { VaultAuthError } from '../../../../functions/commons/vault/errors.js';
 import { createHttp, send, type VaultHttp } from '../../../../functions/commons/vault/http.js';
 import type { VaultEmulator } from '../../../../local-stack/vault/index.js';
@@ -15,6 +17,9 @@ import {
   startVault,
   vaultSettings,
 } from '../../support.js';
+
+/** The Lambdas' way: secrets from the environment, Secrets Manager or SSM. */
+const acquireToken = (http: VaultHttp, auth: VaultAuth) => acquireWith(http, auth, readSecretSource);
 
 const TOKEN = 'hvs.CAESIJ1q2w3e4r5t6y7u8i9o0pAbCdEfGhIj';
 const FUNCTION_KEY_ID = 'AKIAFUNCTIONKEY00001';

@@ -1,3 +1,4 @@
+import { readSecretSource } from '../../../../functions/commons/secret-source.js';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,6 +33,7 @@ const overTls = () =>
     vaultSettings(vault.addr, vault.rootToken, {
       tls: { ca: { kind: 'ssm', parameter: '/vault/ca' }, clientCert: undefined, skipVerify: false },
     }),
+    readSecretSource,
   );
 
 const readOne = (client: VaultClient) =>

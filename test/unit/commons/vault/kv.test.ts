@@ -1,3 +1,4 @@
+import { readSecretSource } from '../../../../functions/commons/secret-source.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VaultConfig } from '../../../../functions/commons/vault/config.js';
 import { VaultClient } from '../../../../functions/commons/vault/client.js';
@@ -11,7 +12,7 @@ let counter = 0;
 const uniquePath = () => `apps/kv-${(counter += 1)}`;
 
 const client = (extra: Partial<VaultConfig> = {}, token = vault.rootToken) =>
-  new VaultClient(vaultSettings(vault.addr, token, extra));
+  new VaultClient(vaultSettings(vault.addr, token, extra), readSecretSource);
 
 /** How many requests the emulator has served. */
 const vaultCalls = () => Object.values(vault.traffic.calls()).reduce((sum, n) => sum + n, 0);
@@ -252,7 +253,10 @@ describe('KvV1', () => {
           return answer;
         }
       }
-      const raced = new KvV1(new RacedClient(vaultSettings(vault.addr, vault.rootToken)), 'legacy');
+      const raced = new KvV1(
+        new RacedClient(vaultSettings(vault.addr, vault.rootToken), readSecretSource),
+        'legacy',
+      );
       const error = await rejectionOf(
         raced.write(path, { access_key: 'AKIANEW', secret_key: 'new' }, holds(null)),
       );
@@ -343,7 +347,9 @@ describe('detectKvVersion', () => {
         return Promise.resolve(body as T);
       }
     }
-    const error = await rejectionOf(detectKvVersion(new Answering(vaultSettings(vault.addr, '')), 'transit'));
+    const error = await rejectionOf(
+      detectKvVersion(new Answering(vaultSettings(vault.addr, ''), readSecretSource), 'transit'),
+    );
     expect(error.name).toBe('ConfigurationError');
     expect(error.message).toBe('Vault has no KV engine at transit/');
   });
@@ -359,6 +365,8 @@ describe('detectKvVersion', () => {
         return Promise.resolve({ data: { type: 'kv', ...(options === undefined ? {} : { options }) } } as T);
       }
     }
-    await expect(detectKvVersion(new Answering(vaultSettings(vault.addr, '')), 'kv')).resolves.toBe(version);
+    await expect(
+      detectKvVersion(new Answering(vaultSettings(vault.addr, ''), readSecretSource), 'kv'),
+    ).resolves.toBe(version);
   });
 });

@@ -1,3 +1,4 @@
+import { readSecretSource } from '../../../../functions/commons/secret-source.js';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -26,19 +27,23 @@ beforeAll(() => {
 
 describe('resolveTls', () => {
   it('answers no material when nothing is configured', async () => {
-    await expect(resolveTls(tls({}))).resolves.toEqual({});
+    await expect(resolveTls(tls({}), readSecretSource)).resolves.toEqual({});
     expect(secretsManager.calls()).toHaveLength(0);
     expect(ssm.calls()).toHaveLength(0);
   });
 
   describe('CA bundle', () => {
     it('takes a PEM bundle from the environment', async () => {
-      await expect(resolveTls(tls({ ca: { kind: 'env', value: CA } }))).resolves.toEqual({ ca: CA });
+      await expect(resolveTls(tls({ ca: { kind: 'env', value: CA } }), readSecretSource)).resolves.toEqual({
+        ca: CA,
+      });
     });
 
     it('reads a PEM bundle from an SSM parameter, decrypted', async () => {
       ssm.on(GetParameterCommand).resolves({ Parameter: { Name: '/vault/ca', Value: CA } });
-      await expect(resolveTls(tls({ ca: { kind: 'ssm', parameter: '/vault/ca' } }))).resolves.toEqual({
+      await expect(
+        resolveTls(tls({ ca: { kind: 'ssm', parameter: '/vault/ca' } }), readSecretSource),
+      ).resolves.toEqual({
         ca: CA,
       });
       expect(ssm.commandCalls(GetParameterCommand)[0]?.args[0].input).toEqual({
@@ -48,21 +53,27 @@ describe('resolveTls', () => {
     });
 
     it('throws ConfigurationError for a value that is not PEM, without echoing it', async () => {
-      const error = await rejectionOf(resolveTls(tls({ ca: { kind: 'env', value: 'not-a-pem-value' } })));
+      const error = await rejectionOf(
+        resolveTls(tls({ ca: { kind: 'env', value: 'not-a-pem-value' } }), readSecretSource),
+      );
       expect(error.name).toBe('ConfigurationError');
       expect(error.message).toBe('the environment holds no PEM CA bundle');
     });
 
     it('throws ConfigurationError naming the parameter when it has no value', async () => {
       ssm.on(GetParameterCommand).resolves({ Parameter: { Name: '/vault/ca' } });
-      const error = await rejectionOf(resolveTls(tls({ ca: { kind: 'ssm', parameter: '/vault/ca' } })));
+      const error = await rejectionOf(
+        resolveTls(tls({ ca: { kind: 'ssm', parameter: '/vault/ca' } }), readSecretSource),
+      );
       expect(error.name).toBe('ConfigurationError');
       expect(error.message).toContain('parameter /vault/ca');
     });
 
     it('throws AwsRequestError when the parameter does not exist', async () => {
       ssm.on(GetParameterCommand).rejects(sdkError('ParameterNotFound', 400));
-      const error = await rejectionOf(resolveTls(tls({ ca: { kind: 'ssm', parameter: '/vault/ca' } })));
+      const error = await rejectionOf(
+        resolveTls(tls({ ca: { kind: 'ssm', parameter: '/vault/ca' } }), readSecretSource),
+      );
       expect(error.name).toBe('AwsRequestError');
       expect(error.message).toContain('ssm:GetParameter');
     });
@@ -70,7 +81,9 @@ describe('resolveTls', () => {
 
   describe('client certificate', () => {
     it('takes certificate and key from the environment without calling AWS', async () => {
-      await expect(resolveTls(tls({ clientCert: { cert: CERT, key: KEY } }))).resolves.toEqual({
+      await expect(
+        resolveTls(tls({ clientCert: { cert: CERT, key: KEY } }), readSecretSource),
+      ).resolves.toEqual({
         cert: CERT,
         key: KEY,
       });
@@ -81,7 +94,9 @@ describe('resolveTls', () => {
       secretsManager
         .on(GetSecretValueCommand, { SecretId: 'vault/client-cert' })
         .resolves({ SecretString: JSON.stringify({ certificate: CERT, private_key: KEY }) });
-      await expect(resolveTls(tls({ clientCert: { secretId: 'vault/client-cert' } }))).resolves.toEqual({
+      await expect(
+        resolveTls(tls({ clientCert: { secretId: 'vault/client-cert' } }), readSecretSource),
+      ).resolves.toEqual({
         cert: CERT,
         key: KEY,
       });
@@ -89,7 +104,10 @@ describe('resolveTls', () => {
 
     it('combines a CA bundle and a client certificate', async () => {
       await expect(
-        resolveTls(tls({ ca: { kind: 'env', value: CA }, clientCert: { cert: CERT, key: KEY } })),
+        resolveTls(
+          tls({ ca: { kind: 'env', value: CA }, clientCert: { cert: CERT, key: KEY } }),
+          readSecretSource,
+        ),
       ).resolves.toEqual({ ca: CA, cert: CERT, key: KEY });
     });
 
@@ -100,7 +118,9 @@ describe('resolveTls', () => {
       ['malformed JSON', `{"certificate": "${CERT}", "private_key": "${KEY}"`],
     ])('throws ConfigurationError naming the secret, without the key, for %s', async (_what, value) => {
       secretsManager.on(GetSecretValueCommand).resolves({ SecretString: value });
-      const error = await rejectionOf(resolveTls(tls({ clientCert: { secretId: 'vault/client-cert' } })));
+      const error = await rejectionOf(
+        resolveTls(tls({ clientCert: { secretId: 'vault/client-cert' } }), readSecretSource),
+      );
       expect(error.name).toBe('ConfigurationError');
       expect(error.message).toContain('secret vault/client-cert');
       expect(error.message).toContain('"certificate"');
@@ -109,13 +129,17 @@ describe('resolveTls', () => {
 
     it('throws ConfigurationError for a binary secret', async () => {
       secretsManager.on(GetSecretValueCommand).resolves({ SecretBinary: new Uint8Array([1]) });
-      const error = await rejectionOf(resolveTls(tls({ clientCert: { secretId: 'vault/client-cert' } })));
+      const error = await rejectionOf(
+        resolveTls(tls({ clientCert: { secretId: 'vault/client-cert' } }), readSecretSource),
+      );
       expect(error.name).toBe('ConfigurationError');
     });
 
     it('throws AwsUnavailableError when Secrets Manager throttles', async () => {
       secretsManager.on(GetSecretValueCommand).rejects(sdkError('ThrottlingException', 400));
-      const error = await rejectionOf(resolveTls(tls({ clientCert: { secretId: 'vault/client-cert' } })));
+      const error = await rejectionOf(
+        resolveTls(tls({ clientCert: { secretId: 'vault/client-cert' } }), readSecretSource),
+      );
       expect(error.name).toBe('AwsUnavailableError');
       expect(error.message).toContain('secretsmanager:GetSecretValue');
     });
