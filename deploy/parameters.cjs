@@ -178,7 +178,7 @@ const PARAMETERS = {
   graceSeconds: {
     group: 'Rotation windows',
     meaning: 'Default wait before deactivating the old key.',
-    allowed: 'whole seconds, not below `minGraceSeconds`',
+    allowed: 'whole seconds, not below `minGraceSeconds`, above `inUseMarginSeconds`',
     variables: ['ROTATOR_GRACE_SECONDS'],
   },
   recoverySeconds: {
@@ -190,7 +190,7 @@ const PARAMETERS = {
   minGraceSeconds: {
     group: 'Rotation windows',
     meaning: 'No execution input may ask for a shorter `graceSeconds`.',
-    allowed: 'whole seconds (empty is a `ConfigurationError`, never 0)',
+    allowed: 'whole seconds above `inUseMarginSeconds` (empty is a `ConfigurationError`, never 0)',
     variables: ['ROTATOR_MIN_GRACE_SECONDS'],
   },
   minRecoverySeconds: {
@@ -198,6 +198,15 @@ const PARAMETERS = {
     meaning: 'No execution input may ask for a shorter `recoverySeconds`.',
     allowed: 'whole seconds (empty is a `ConfigurationError`, never 0)',
     variables: ['ROTATOR_MIN_RECOVERY_SECONDS'],
+  },
+  inUseMarginSeconds: {
+    group: 'Rotation windows',
+    meaning:
+      'How long after the new key is stored a use of the old key is still expected: consumers that re-read Vault every `refresh` seconds (docs/consumers.md) keep the old key up to refresh + clock skew. Uses later than this count as in use.',
+    allowed: 'below `minGraceSeconds` and `graceSeconds`',
+    min: 0,
+    max: 86_400,
+    variables: ['ROTATOR_IN_USE_MARGIN_SECONDS'],
   },
   allowOldKeyInUseProceed: {
     group: 'Rotation windows',

@@ -89,8 +89,10 @@ async function readParams(resolveVariable) {
     'alertEmail',
     'outOfBandAlerts',
     'httpTrigger',
+    'graceSeconds',
     'minGraceSeconds',
     'minRecoverySeconds',
+    'inUseMarginSeconds',
     'allowOldKeyInUseProceed',
     'allowVaultPathMove',
     'allowDeleteInactiveKey',
@@ -155,6 +157,27 @@ function checkBounds(p) {
     if (name === 'logRetentionDays') logRetentionDays(p);
     else if (values) flag(p, name);
     else if (min !== undefined) wholeNumber(p, name);
+  }
+}
+
+/**
+ * Refuses grace windows not longer than the in-use margin: deactivateOld counts only uses later than
+ * the margin after the store, so a grace that ends before then checks the old key when no use can
+ * count yet, and deactivates a key its consumers (refreshing every `refresh` seconds) still hold.
+ */
+function graceAboveMargin(p) {
+  const margin = wholeNumber(p, 'inUseMarginSeconds');
+  // A malformed minGraceSeconds fails with the other floors (deploy/schedules.cjs floorsOf).
+  if (!/^\d+$/.test(String(p.graceSeconds))) {
+    fail(`graceSeconds is a whole number of seconds, not '${p.graceSeconds}'`);
+  }
+  for (const name of ['minGraceSeconds', 'graceSeconds']) {
+    const value = String(p[name]);
+    if (/^\d+$/.test(value) && Number(value) <= margin) {
+      fail(
+        `${name} ${value} is not longer than inUseMarginSeconds ${margin}: a rotation with that grace checks the old key's last use before any use can count as in use, so the in-use check sees nothing; give it more than the margin (docs/configuration.md)`,
+      );
+    }
   }
 }
 
@@ -460,6 +483,7 @@ function roleResources({ role, name, policyName, description, trust, statements 
 
 function resourcesFrom(p) {
   checkBounds(p);
+  graceAboveMargin(p);
   const variables = {
     Service: p.service,
     Stage: p.stage,

@@ -1,5 +1,6 @@
 import { parseEnvironment } from './environment.js';
 import * as z from './zod.js';
+import { DEFAULT_IN_USE_MARGIN_SECONDS } from './credential-refresh.js';
 import { ConfigurationError } from './errors.js';
 import { belowFloors, FloorSettings, type Floors, MAX_WAIT_SECONDS } from './input.js';
 import { type VaultConfig, VaultEnv, vaultConfig } from './vault/config.js';
@@ -18,7 +19,7 @@ const RotatorEnv = z.object({
   ROTATOR_RECOVERY_SECONDS: seconds(86_400),
   ROTATOR_OLD_KEY_IN_USE: z._default(z.enum(['wait', 'proceed', 'fail']), 'wait'),
   ROTATOR_IN_USE_RECHECK_SECONDS: seconds(900),
-  ROTATOR_IN_USE_MARGIN_SECONDS: seconds(60),
+  ROTATOR_IN_USE_MARGIN_SECONDS: seconds(DEFAULT_IN_USE_MARGIN_SECONDS),
   ROTATOR_IN_USE_MAX_WAIT_SECONDS: seconds(86_400),
   ROTATOR_MIN_GRACE_SECONDS: FloorSettings.shape.minGraceSeconds,
   ROTATOR_MIN_RECOVERY_SECONDS: FloorSettings.shape.minRecoverySeconds,

@@ -482,8 +482,9 @@ describe('serverless package', () => {
     for (const fn of Object.keys(FUNCTIONS)) {
       expect(env(fn)).toMatchObject({
         VAULT_AWS_IAM_SERVER_ID: 'auto',
-        ROTATOR_MIN_GRACE_SECONDS: '300',
+        ROTATOR_MIN_GRACE_SECONDS: '600',
         ROTATOR_MIN_RECOVERY_SECONDS: '3600',
+        ROTATOR_IN_USE_MARGIN_SECONDS: '360',
         ROTATOR_ALLOW_OLD_KEY_IN_USE_PROCEED: 'false',
         ROTATOR_ALLOW_VAULT_PATH_ADOPT: 'false',
       });
@@ -493,7 +494,7 @@ describe('serverless package', () => {
   it('publishes the default floors as tags of the rotation machine, for the CLI to check input with', () => {
     const tags = resources.RotateAccessKeyStateMachine?.Properties.Tags as { Key: string; Value: string }[];
     expect(tags.filter((tag) => tag.Key.startsWith('iam-key-rotator:'))).toEqual([
-      { Key: 'iam-key-rotator:minGraceSeconds', Value: '300' },
+      { Key: 'iam-key-rotator:minGraceSeconds', Value: '600' },
       { Key: 'iam-key-rotator:minRecoverySeconds', Value: '3600' },
       { Key: 'iam-key-rotator:allowOldKeyInUseProceed', Value: 'false' },
       { Key: 'iam-key-rotator:allowVaultPathMove', Value: 'false' },

@@ -175,7 +175,7 @@ describe('scheduled rotations (deploy/schedules.cjs)', () => {
       expect(failure, 'serverless package succeeded').toBeDefined();
       const output = `${failure?.stdout ?? ''}${failure?.stderr ?? ''}`;
       expect(output).toContain(
-        "custom.rotations[0] (ci-deployer): graceSeconds 10 is below this deployment's minGraceSeconds 300",
+        "custom.rotations[0] (ci-deployer): graceSeconds 10 is below this deployment's minGraceSeconds 600",
       );
       expect(output).toContain('custom.rotations[1] (vendor-sync): (input): unknown field(s) gracePeriod');
     } finally {

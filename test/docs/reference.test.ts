@@ -82,6 +82,11 @@ describe('deploy/parameters.cjs', () => {
     expect(bounded.map(([name]) => name).filter((name) => !(name in TEMPLATE_PARAMS))).toEqual([]);
   });
 
+  // What a value at a bound needs beside it: the grace windows must stay longer than the in-use margin.
+  const beside: Record<string, (value: number) => Record<string, string>> = {
+    inUseMarginSeconds: (value) => ({ minGraceSeconds: String(value + 1), graceSeconds: String(value + 1) }),
+  };
+
   it.each(bounded)('packaging refuses %s outside its documented values or bounds', async (name, p) => {
     const outside = p.values
       ? ['not-a-value']
@@ -90,7 +95,8 @@ describe('deploy/parameters.cjs', () => {
       await expect(resources(templateContext({ [name]: value }))).rejects.toThrow(name);
     }
     for (const value of [p.min, p.max].filter((v) => v !== undefined)) {
-      await expect(resources(templateContext({ [name]: String(value) }))).resolves.toBeDefined();
+      const others = beside[name]?.(value) ?? {};
+      await expect(resources(templateContext({ ...others, [name]: String(value) }))).resolves.toBeDefined();
     }
   });
 });

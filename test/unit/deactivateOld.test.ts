@@ -6,6 +6,11 @@ import {
 } from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
+import {
+  CLOCK_SKEW_SECONDS,
+  DEFAULT_IN_USE_MARGIN_SECONDS,
+  DEFAULT_REFRESH_SECONDS,
+} from '../../functions/commons/credential-refresh.js';
 import type { Request } from '../../functions/commons/input.js';
 import {
   keyMeta,
@@ -27,7 +32,7 @@ interface Deactivated {
   inUse: { accessKeyId: string; lastUsedAt: string }[];
 }
 
-// Defaults: ROTATOR_IN_USE_MARGIN_SECONDS=60, ROTATOR_IN_USE_MAX_WAIT_SECONDS=86400.
+// Defaults: ROTATOR_IN_USE_MARGIN_SECONDS=DEFAULT_IN_USE_MARGIN_SECONDS (360), ROTATOR_IN_USE_MAX_WAIT_SECONDS=86400.
 const { vault, handler } = useHandler<Deactivated>(() => import('../../functions/deactivateOld.js'));
 const iam = resetBeforeEach(mockClient(IAMClient), (mock) => {
   mock.on(UpdateAccessKeyCommand).resolves({});
@@ -155,7 +160,8 @@ describe('deactivateOld handler', () => {
 
   describe('old key still in use', () => {
     const storedAt = new Date(Date.now() - 10 * MINUTE);
-    const afterStore = new Date(storedAt.getTime() + 2 * MINUTE);
+    // Later than the margin after the store: no consumer that refreshes on time still holds the old key.
+    const afterStore = new Date(storedAt.getTime() + 400_000);
 
     it('deactivates a key last used before the store plus the margin', async () => {
       const { event } = retirement({ storedAt });
@@ -165,6 +171,20 @@ describe('deactivateOld handler', () => {
         waiting: false,
         inUse: [],
       });
+    });
+
+    it('does not count a use by a consumer that re-reads Vault on time, and counts one past the margin', async () => {
+      const refreshed = retirement({ storedAt, policy: 'fail' });
+      // The last use before its refresh, at the latest: refresh + skew is within the default margin.
+      expect(DEFAULT_REFRESH_SECONDS + CLOCK_SKEW_SECONDS).toBeLessThanOrEqual(DEFAULT_IN_USE_MARGIN_SECONDS);
+      lastUsed(OLD_A, new Date(storedAt.getTime() + DEFAULT_REFRESH_SECONDS * 1000));
+      await expect(handler(refreshed.event)).resolves.toMatchObject({ deactivated: [OLD_A], inUse: [] });
+
+      const stale = retirement({ storedAt, policy: 'fail' });
+      lastUsed(OLD_A, afterStore);
+      const error = await rejectionOf(handler(stale.event));
+      expect(error.name).toBe('OldKeyStillInUseError');
+      expect(error.message).toContain(OLD_A);
     });
 
     it('does not count a use older than the re-check interval: the consumer has switched since', async () => {

@@ -33,7 +33,7 @@ describe('loadConfig', () => {
         oldKeyInUse: 'wait',
         inUseRecheckSeconds: 900,
       });
-      expect(config.inUse).toEqual({ marginSeconds: 60, maxWaitSeconds: 86_400 });
+      expect(config.inUse).toEqual({ marginSeconds: 360, maxWaitSeconds: 86_400 });
       expect(config.floors).toEqual({
         minGraceSeconds: 300,
         minRecoverySeconds: 3600,
