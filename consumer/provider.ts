@@ -10,7 +10,7 @@ import { VaultKeyReader } from './vault-key.js';
  */
 export function fromVault(
   options: CredentialOptions,
-  env: NodeJS.ProcessEnv = process.env,
+  env: Record<string, string | undefined> = process.env,
 ): VaultCredentialProvider {
   const source = credentialSource(options, env);
   const reader = new VaultKeyReader(source);

@@ -1,7 +1,7 @@
 import type { SdkClient } from './types.js';
 
 /** What AWS answers a call signed with a key that no longer works (deactivated, deleted, replaced). */
-export const AUTH_ERRORS = new Set([
+export const AUTH_ERRORS: ReadonlySet<string> = new Set([
   'InvalidClientTokenId',
   'SignatureDoesNotMatch',
   'UnrecognizedClientException',
