@@ -183,7 +183,7 @@ export async function runCredentials(args: string[], env: NodeJS.ProcessEnv = pr
       process.env[RUNNING] = '1';
     }
     const reader = new VaultKeyReader(source);
-    where = `reading ${reader.location}: `;
+    where = reader.location;
     const key = await reader.read();
     const expiration = new Date(key.readAt.getTime() + source.refreshSeconds * 1000);
     const document = {
@@ -197,7 +197,9 @@ export async function runCredentials(args: string[], env: NodeJS.ProcessEnv = pr
   } catch (error) {
     const name = error instanceof Error ? error.name : 'Error';
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`iam-key-rotator credentials: ${oneLine(`${where}${name}: ${message}`)}\n`);
+    // Vault's errors name the request, not the address: the line says where the key was read.
+    const context = where && !message.includes(where) ? `reading ${where}: ` : '';
+    process.stderr.write(`iam-key-rotator credentials: ${oneLine(`${context}${name}: ${message}`)}\n`);
     return 1;
   } finally {
     if (running === undefined) Reflect.deleteProperty(process.env, RUNNING);

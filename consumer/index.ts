@@ -2,3 +2,4 @@
 export { fromVault } from './provider.js';
 export { AUTH_ERRORS, refreshOnAuthError } from './refresh-on-auth-error.js';
 export type * from './types.js';
+export { CredentialLoopError, NoKeyAtPathError } from './errors.js';

@@ -76,7 +76,10 @@ const OPTION_OF: Record<string, string> = {
 };
 
 function problems(error: z.core.$ZodError, name: (path: PropertyKey[]) => string): string {
-  return error.issues.map((issue) => `${name(issue.path)}: ${issue.message}`).join('; ');
+  // A top-level issue (an unknown key) has an empty path: its message names the key.
+  return error.issues
+    .map((issue) => (issue.path.length > 0 ? `${name(issue.path)}: ${issue.message}` : issue.message))
+    .join('; ');
 }
 
 function readPem(path: string, what: string): string {

@@ -1,7 +1,8 @@
 import { readSecretFile } from '../functions/commons/secret-source.js';
 import { VaultClient } from '../functions/commons/vault/client.js';
+import { ConfigurationError } from '../functions/commons/errors.js';
 import type { SecretSource } from '../functions/commons/vault/config.js';
-import { VaultDataError } from '../functions/commons/vault/errors.js';
+import { VaultDataError, VaultPermissionDeniedError } from '../functions/commons/vault/errors.js';
 import { detectKvVersion, type KvEngine, KvV1, KvV2 } from '../functions/commons/vault/kv.js';
 import { NoKeyAtPathError } from './errors.js';
 import type { CredentialSource } from './options.js';
@@ -45,7 +46,7 @@ export class VaultKeyReader {
   private kv(): Promise<KvEngine> {
     this.engine ??= (async () => {
       const { mount, kvVersion } = this.source.vault;
-      const version = kvVersion === 'auto' ? await detectKvVersion(this.client, mount) : kvVersion;
+      const version = kvVersion === 'auto' ? await this.detect(mount) : kvVersion;
       return version === 2 ? new KvV2(this.client, mount) : new KvV1(this.client, mount);
     })();
     // A failed detection is not kept: the next read asks again.
@@ -53,6 +54,22 @@ export class VaultKeyReader {
       this.engine = undefined;
     });
     return this.engine;
+  }
+
+  /**
+   * The mount's KV version. Vault refuses to tell it only to a token it does not know (or that
+   * reaches nothing under the mount), which could not read the key either: that is the failure
+   * to report, not the rotator's advice to set VAULT_KV_VERSION.
+   */
+  private async detect(mount: string): Promise<1 | 2> {
+    try {
+      return await detectKvVersion(this.client, mount);
+    } catch (error) {
+      if (error instanceof ConfigurationError && error.cause instanceof VaultPermissionDeniedError) {
+        throw error.cause;
+      }
+      throw error;
+    }
   }
 
   /** The current version's key pair; NoKeyAtPathError when there is none. */

@@ -106,16 +106,7 @@ describe('the packed package installed into an empty folder', () => {
     const tsc = fileURLToPath(new URL('../../node_modules/typescript/bin/tsc', import.meta.url));
     const check = spawnSync(
       process.execPath,
-      [
-        tsc,
-        '--noEmit',
-        '--strict',
-        '--module',
-        'nodenext',
-        '--moduleResolution',
-        'nodenext',
-        'consumer.ts',
-      ],
+      [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', 'consumer.ts'],
       { cwd: app, encoding: 'utf8' },
     );
     expect(check.stdout + check.stderr).toBe('');

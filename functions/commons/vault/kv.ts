@@ -155,6 +155,7 @@ export async function detectKvVersion(client: VaultClient, mount: string): Promi
     if (error instanceof VaultPermissionDeniedError) {
       throw new ConfigurationError(
         `cannot ask Vault which KV version ${mount}/ runs (403); set VAULT_KV_VERSION to 1 or 2`,
+        { cause: error },
       );
     }
     throw error;
