@@ -1,5 +1,6 @@
 // The packed package's `iam-key-rotator` command: the consumer's part of the CLI only.
-import { CREDENTIALS_USAGE, runCredentials } from './credentials-command.js';
+import { runCredentials } from './credentials-command.js';
+import { CREDENTIALS_USAGE } from './flags.js';
 
 const [command, ...args] = process.argv.slice(2);
 if (command === 'credentials') {

@@ -1,77 +1,19 @@
 import { parseArgs } from 'node:util';
-import { DEFAULT_REFRESH_SECONDS } from '../functions/commons/credential-refresh.js';
 import { ConfigurationError } from '../functions/commons/errors.js';
 import { redactText } from '../functions/commons/redact.js';
 import { CredentialLoopError } from './errors.js';
+import { CREDENTIALS_USAGE, FLAG_DOCS, PARSE_OPTIONS } from './flags.js';
 import { credentialSource } from './options.js';
 import type { CredentialOptions } from './types.js';
 import { VaultKeyReader } from './vault-key.js';
 
-export const CREDENTIALS_USAGE = `usage: iam-key-rotator credentials --vault-path PATH [options]
-
-Prints the key the rotator serves at PATH as a credential_process document. In ~/.aws/config:
-  [profile ci]
-  credential_process = iam-key-rotator credentials --vault-path aws/iam-users/ci-deployer
-
-options:
-  --vault-path P        the secret's path in the KV mount (required)
-  --vault-addr URL      Vault's address (default $VAULT_ADDR)
-  --namespace NS        Vault namespace (default $VAULT_NAMESPACE)
-  --mount M             the KV mount (default secret)
-  --kv-version V        1, 2 or auto (default auto)
-  --access-key-field F  the field holding the access key id (default access_key)
-  --secret-key-field F  the field holding the secret access key (default secret_key)
-  --auth M              token (default), approle or aws
-  --token-file F        token: a file holding the token (else $VAULT_TOKEN, else ~/.vault-token)
-  --role-id ID          approle: the role_id (default $VAULT_APPROLE_ROLE_ID)
-  --secret-id-file F    approle: a file holding the secret_id (else $VAULT_APPROLE_SECRET_ID)
-  --auth-mount M        approle, aws: the auth method's mount (default approle, aws)
-  --role R              aws: the Vault role to log in as (required), with the SDK's default chain
-  --server-id S         aws: X-Vault-AWS-IAM-Server-ID (default Vault's host name)
-  --sts-endpoint URL    aws: the STS endpoint Vault's aws auth method calls
-  --sts-region R        aws: that endpoint's region
-  --ca-cert F           CA bundle to trust (default $VAULT_CACERT)
-  --client-cert F       client certificate (default $VAULT_CLIENT_CERT), with --client-key F
-  --refresh S           seconds the key is used before the SDK runs this again (default ${DEFAULT_REFRESH_SECONDS})
-  --timeout-ms MS       per-request timeout (default 5000)
-
-A token or secret_id is never taken on the command line. Exit 0: the document on stdout.
-Exit 1: nothing on stdout, one line on stderr naming what failed (never a secret).`;
-
-const FLAGS = {
-  'vault-path': { type: 'string' },
-  'vault-addr': { type: 'string' },
-  namespace: { type: 'string' },
-  mount: { type: 'string' },
-  'kv-version': { type: 'string' },
-  'access-key-field': { type: 'string' },
-  'secret-key-field': { type: 'string' },
-  auth: { type: 'string' },
-  'token-file': { type: 'string' },
-  'role-id': { type: 'string' },
-  'secret-id-file': { type: 'string' },
-  'auth-mount': { type: 'string' },
-  role: { type: 'string' },
-  'server-id': { type: 'string' },
-  'sts-endpoint': { type: 'string' },
-  'sts-region': { type: 'string' },
-  'ca-cert': { type: 'string' },
-  'client-cert': { type: 'string' },
-  'client-key': { type: 'string' },
-  refresh: { type: 'string' },
-  'timeout-ms': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-/** The flags each auth method takes; any other auth flag cannot apply and is refused. */
-const AUTH_FLAGS = {
-  token: ['token-file'],
-  approle: ['role-id', 'secret-id-file', 'auth-mount'],
-  aws: ['role', 'auth-mount', 'server-id', 'sts-endpoint', 'sts-region'],
-} as const;
-
 /** Flags that would put a secret in argv, where `ps` and shell history see it. */
 const REFUSED = /^--(token|secret-id|vault-token)(=|$)/;
+
+/** The SDK's chain says only that no provider gave credentials; a loop through this command is one cause. */
+const CHAIN_HINT =
+  " (the SDK's default chain gave no credentials for Vault's aws auth; a profile whose credential_process" +
+  ' is this command cannot be that chain: it is refused as a loop)';
 
 /** Set while the command runs: the aws method's credential chain must not run it again. */
 const RUNNING = 'IAM_KEY_ROTATOR_CREDENTIALS_RUNNING';
@@ -94,7 +36,7 @@ export function optionsFromFlags(args: string[]): CredentialOptions | 'help' {
   }
   let values;
   try {
-    ({ values } = parseArgs({ args, options: FLAGS, strict: true, allowPositionals: false }));
+    ({ values } = parseArgs({ args, options: PARSE_OPTIONS, strict: true, allowPositionals: false }));
   } catch (error) {
     throw new ConfigurationError((error as Error).message.split('\n')[0] ?? 'bad arguments');
   }
@@ -103,11 +45,12 @@ export function optionsFromFlags(args: string[]): CredentialOptions | 'help' {
   if (method !== 'token' && method !== 'approle' && method !== 'aws') {
     throw new ConfigurationError(`--auth takes token, approle or aws, got ${JSON.stringify(method)}`);
   }
-  const own: readonly string[] = AUTH_FLAGS[method];
-  const misplaced = Object.values(AUTH_FLAGS)
-    .flat()
-    .find((flag) => values[flag as keyof typeof values] !== undefined && !own.includes(flag));
-  if (misplaced) throw new ConfigurationError(`--${misplaced} does not apply to --auth ${method}`);
+  // A flag of another auth method cannot apply: refused, not ignored.
+  const misplaced = FLAG_DOCS.find(
+    (f) =>
+      'methods' in f && values[f.flag] !== undefined && !(f.methods as readonly string[]).includes(method),
+  );
+  if (misplaced) throw new ConfigurationError(`--${misplaced.flag} does not apply to --auth ${method}`);
   if (values['vault-path'] === undefined) throw new ConfigurationError('--vault-path is required');
   const kvVersion = values['kv-version'];
   if (kvVersion !== undefined && !['1', '2', 'auto'].includes(kvVersion)) {
@@ -199,7 +142,8 @@ export async function runCredentials(args: string[], env: NodeJS.ProcessEnv = pr
     const message = error instanceof Error ? error.message : String(error);
     // Vault's errors name the request, not the address: the line says where the key was read.
     const context = where && !message.includes(where) ? `reading ${where}: ` : '';
-    process.stderr.write(`iam-key-rotator credentials: ${oneLine(`${context}${name}: ${message}`)}\n`);
+    const hint = message.startsWith('credentials failed') ? CHAIN_HINT : '';
+    process.stderr.write(`iam-key-rotator credentials: ${oneLine(`${context}${name}: ${message}${hint}`)}\n`);
     return 1;
   } finally {
     if (running === undefined) Reflect.deleteProperty(process.env, RUNNING);

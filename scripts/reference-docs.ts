@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { format, resolveConfig } from 'prettier';
 import { parse } from 'yaml';
 import { toJSONSchema } from 'zod/v4/core';
+import { FLAG_DOCS } from '../consumer/flags.js';
 import { PARAMETERS } from '../deploy/parameters.cjs';
 import { ERROR_TABLE } from '../functions/commons/error-table.js';
 import { FleetInput } from '../functions/commons/fleet-input.js';
@@ -234,6 +235,29 @@ function errorsPage(): string {
   ].join('\n');
 }
 
+function credentialsPage(): string {
+  const rows = FLAG_DOCS.map((f): string[] => [
+    `${code(`--${f.flag} ${f.value}`)}`,
+    code(f.option),
+    'methods' in f ? f.methods.map(code).join(', ') : 'all',
+    f.help,
+  ]);
+  return [
+    generated(['consumer/flags.ts']),
+    '',
+    '# `iam-key-rotator credentials` and `fromVault()`',
+    '',
+    'The options of the consumers’ command and of the SDK provider, which take the same settings',
+    '(how to use them: [Consumers](../consumers.md); back to the [README](../../README.md)). The command',
+    'prints `{"Version": 1, "AccessKeyId", "SecretAccessKey", "Expiration"}` on stdout and exits 0, or',
+    'prints one line on stderr naming what failed, nothing on stdout, and exits 1. A token or secret_id',
+    'is never an option: `--token` and `--secret-id` are refused.',
+    '',
+    table(['Flag', '`fromVault` option', 'Auth methods', 'Meaning'], rows),
+    '',
+  ].join('\n');
+}
+
 /** Each generated page's path (from the repository root) and its text, formatted as Prettier would. */
 export async function referencePages(): Promise<Map<string, string>> {
   const pages: [string, string][] = [
@@ -241,6 +265,7 @@ export async function referencePages(): Promise<Map<string, string>> {
     ['fleet-input.md', fleetInputPage()],
     ['parameters.md', parametersPage()],
     ['errors.md', errorsPage()],
+    ['credentials.md', credentialsPage()],
   ];
   const formatted = new Map<string, string>();
   for (const [file, text] of pages) {

@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_REFRESH_SECONDS } from '../../functions/commons/credential-refresh.js';
 import { runCliInProcess } from '../support/cli-in-process.js';
@@ -269,5 +269,40 @@ describe('iam-key-rotator credentials', () => {
       `iam-key-rotator credentials: NoKeyAtPathError: secret/${path} at ${vault().addr} holds no key\n`,
     );
     expect(result.stderr).not.toContain(token);
+  });
+
+  it('refuses a loop: --auth aws whose credential chain is a profile running this command', async () => {
+    vault().traffic.resetCalls();
+    const home = mkdtempSync(join(tmpdir(), 'credentials-loop-'));
+    const config = join(home, 'config');
+    const command = `${process.execPath} ${resolve(BIN)} credentials --auth aws --role consumer --vault-path a/b`;
+    writeFileSync(config, `[profile loop]\nregion = us-east-1\ncredential_process = ${command}\n`);
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: home,
+      VAULT_ADDR: vault().addr,
+      AWS_CONFIG_FILE: config,
+      AWS_SHARED_CREDENTIALS_FILE: join(home, 'none'),
+      AWS_PROFILE: 'loop',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    };
+    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
+      execFile(
+        process.execPath,
+        [BIN, 'credentials', '--auth', 'aws', '--role', 'consumer', '--vault-path', 'a/b'],
+        { env, timeout: 30_000 },
+        (error, stdout, stderr) =>
+          done({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
+      );
+    });
+    rmSync(home, { recursive: true, force: true });
+    // The profile's own run (the chain's credential_process) refused at once, so this one ends too.
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.split('\n')).toEqual([
+      expect.stringMatching(/AwsRequestError: credentials failed: .*loop/),
+      '',
+    ]);
+    expect(vault().traffic.calls()).toEqual({});
   });
 });

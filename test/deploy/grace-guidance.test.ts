@@ -1,6 +1,6 @@
 // The windows' guidance (consumers' refresh + clock skew <= in-use margin < minimum grace <= grace),
 // checked on the real sources: serverless.yml's defaults, the functions' configuration and the
-// package-time check of deploy/template.cjs.
+// package-time check of deploy/template.cjs, and the README and docs/consumers.md that state it.
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -80,5 +80,21 @@ describe('the grace and in-use margin guidance', () => {
     [{ graceSeconds: '15m' }, "graceSeconds is a whole number of seconds, not '15m'"],
   ])('refuses a malformed window %j', async (params, message) => {
     await expect(packaged(params)).rejects.toThrow(message);
+  });
+
+  it('is what the README and docs/consumers.md state, with the numbers of the code', async () => {
+    const { graceSeconds, minGraceSeconds, inUseMarginSeconds } = await defaults();
+    const readme = await readFile('README.md', 'utf8');
+    expect(readme).toContain('credential_process = iam-key-rotator credentials --vault-path');
+    expect(readme).toContain(
+      `(defaults: refresh ${DEFAULT_REFRESH_SECONDS} s, skew ${CLOCK_SKEW_SECONDS} s, grace ${graceSeconds} s)`,
+    );
+    const consumers = (await readFile('docs/consumers.md', 'utf8')).replace(/\s+/g, ' ');
+    expect(consumers).toContain('**`graceSeconds` ≥ refresh + skew**');
+    expect(consumers).toContain(
+      `The defaults: refresh ${DEFAULT_REFRESH_SECONDS}, grace ${graceSeconds}, \`minGraceSeconds\` ${minGraceSeconds}.`,
+    );
+    expect(consumers).toContain(`(default ${inUseMarginSeconds})`);
+    expect(consumers).toContain(`clock skew between it and AWS (${CLOCK_SKEW_SECONDS} s allowed)`);
   });
 });

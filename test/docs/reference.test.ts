@@ -34,7 +34,7 @@ const pages = referencePages();
 const serverless = async () => parse(await readFile(join(ROOT, 'serverless.yml'), 'utf8')) as Serverless;
 
 describe('docs/reference', () => {
-  it.each(['execution-input.md', 'fleet-input.md', 'parameters.md', 'errors.md'])(
+  it.each(['execution-input.md', 'fleet-input.md', 'parameters.md', 'errors.md', 'credentials.md'])(
     '%s is what scripts/reference-docs.ts builds (run `npm run docs`)',
     async (file) => {
       const path = join('docs', 'reference', file);
