@@ -38,6 +38,12 @@ export function optionsFromFlags(args: string[]): CredentialOptions | 'help' {
   try {
     ({ values } = parseArgs({ args, options: PARSE_OPTIONS, strict: true, allowPositionals: false }));
   } catch (error) {
+    // parseArgs repeats a stray argument, which may be a secret typed without its flag.
+    if ((error as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+      throw new ConfigurationError(
+        'unexpected argument (not repeated here): this command takes flags only, see --help',
+      );
+    }
     throw new ConfigurationError((error as Error).message.split('\n')[0] ?? 'bad arguments');
   }
   if (values.help) return 'help';

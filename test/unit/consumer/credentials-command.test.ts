@@ -161,8 +161,18 @@ describe('optionsFromFlags', () => {
       expect(refusal(['--vault-path', 'p', '--vault-namespace', 'x'])).toMatch(/--vault-namespace/);
     });
 
-    it('refuses a positional argument', () => {
-      expect(refusal(['--vault-path', 'p', 'extra'])).toMatch(/extra/);
+    it('refuses a positional argument without repeating it (a secret_id typed without its flag)', () => {
+      const secretId = '0f3c9e1a-5d7b-4e2a-9c1f-positional00';
+      for (const args of [
+        ['--vault-path', 'p', secretId],
+        ['--vault-path', 'p', '--', secretId],
+      ]) {
+        const message = refusal(args);
+        expect(message).toBe(
+          'unexpected argument (not repeated here): this command takes flags only, see --help',
+        );
+        expect(message).not.toContain(secretId);
+      }
     });
 
     it('refuses a flag without its value', () => {
