@@ -155,6 +155,12 @@ export function credentialSource(
   const address = o.address ?? env.VAULT_ADDR;
   if (!address) throw new ConfigurationError('no Vault address: set address or VAULT_ADDR');
   const caCertFile = o.caCertFile ?? (env.VAULT_CACERT || undefined);
+  // Ignored, it would leave the system's CAs trusted where the Vault CLI trusts only its own.
+  if (env.VAULT_CAPATH && !caCertFile) {
+    throw new ConfigurationError(
+      'VAULT_CAPATH (a directory of CA certificates) is not supported: set VAULT_CACERT or caCertFile to a PEM bundle',
+    );
+  }
   const clientCertFile = o.clientCertFile ?? (env.VAULT_CLIENT_CERT || undefined);
   const clientKeyFile = o.clientKeyFile ?? (env.VAULT_CLIENT_KEY || undefined);
   const variables: Record<string, string | undefined> = {

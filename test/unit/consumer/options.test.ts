@@ -398,6 +398,30 @@ describe('credentialSource', () => {
     });
   });
 
+  describe('VAULT_CAPATH', () => {
+    it('is refused without a CA file: ignored, the system CAs would be trusted instead of its own', () => {
+      expect(refusal({ vaultPath: VAULT_PATH }, env({ VAULT_CAPATH: '/etc/vault/cas' }))).toBe(
+        'VAULT_CAPATH (a directory of CA certificates) is not supported: set VAULT_CACERT or caCertFile to a PEM bundle',
+      );
+    });
+
+    it('does not apply beside a CA file, as for the Vault CLI (the file wins)', () => {
+      for (const [options, vars] of [
+        [{ caCertFile: '/opt/ca.pem' }, { VAULT_CAPATH: '/etc/vault/cas' }],
+        [{}, { VAULT_CAPATH: '/etc/vault/cas', VAULT_CACERT: '/opt/ca.pem' }],
+      ] as const) {
+        const source = credentialSource({ vaultPath: VAULT_PATH, ...options }, env(vars));
+        expect(source.vault.tls.ca).toEqual({ kind: 'file', path: '/opt/ca.pem' });
+      }
+    });
+
+    it('empty is unset', () => {
+      expect(
+        credentialSource({ vaultPath: VAULT_PATH }, env({ VAULT_CAPATH: '' })).vault.tls.ca,
+      ).toBeUndefined();
+    });
+  });
+
   describe('fields and mount', () => {
     it('names accessKeyField and mount when they are not names Vault paths take', () => {
       expect(refusal({ vaultPath: VAULT_PATH, accessKeyField: 'a b' }, env())).toMatch(/accessKeyField/);
