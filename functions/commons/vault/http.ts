@@ -40,11 +40,22 @@ const CAS_MISMATCH = /check-and-set parameter did not match/;
 /** The most of a body held in memory, either way. */
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
 
-/** Vault's error strings with anything token-like masked. */
+/** The most of Vault's error strings kept: Vault sends one or two, a hostile server thousands. */
+const MAX_ERRORS = 5;
+
+/**
+ * Vault's error strings with anything token-like masked and control characters (a terminal's escape
+ * sequences, line breaks) made spaces: they reach people through logs and consumers' messages.
+ */
 function vaultErrors(body: unknown): string[] {
   const errors = (body as VaultEnvelope<unknown> | undefined)?.errors;
   return Array.isArray(errors)
-    ? errors.map((e) => String(e).replace(TOKENISH, '[REDACTED]').slice(0, 300))
+    ? errors.slice(0, MAX_ERRORS).map((e) =>
+        String(e)
+          .replace(/\p{Cc}+/gu, ' ')
+          .replace(TOKENISH, '[REDACTED]')
+          .slice(0, 300),
+      )
     : [];
 }
 
