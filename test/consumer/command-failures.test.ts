@@ -35,6 +35,7 @@ function consumerEnv(addr: string, token: string): NodeJS.ProcessEnv {
     VAULT_TOKEN: token,
     VAULT_NAMESPACE: undefined,
     VAULT_CACERT: undefined,
+    VAULT_CAPATH: undefined,
     VAULT_CLIENT_CERT: undefined,
     VAULT_CLIENT_KEY: undefined,
     VAULT_SKIP_VERIFY: undefined,
