@@ -75,6 +75,13 @@ const FUNCTIONS = {
   deleteOld: ['iam:DeleteAccessKey', 'iam:ListAccessKeys'],
   restoreVault: ['kms:Decrypt'],
   discardNewKey: ['iam:DeleteAccessKey'],
+  discardLeftovers: [
+    'iam:DeleteAccessKey',
+    'iam:GetUser',
+    'iam:ListAccessKeys',
+    'iam:ListUserTags',
+    'kms:VerifyMac',
+  ],
 } as const;
 
 const keyStatements = () =>
@@ -96,6 +103,7 @@ describe('serverless package', () => {
       'VerifyKey',
       'RestoreVault',
       'DiscardNewKey',
+      'DiscardLeftovers',
     ]) {
       expect(definition).toContain(`\\"${state}\\"`);
     }
@@ -545,6 +553,7 @@ describe('serverless package', () => {
       'DeactivateOldRoleArn',
       'DeleteOldRoleArn',
       'DiscardNewKeyRoleArn',
+      'DiscardLeftoversRoleArn',
       'ListCandidatesRoleArn',
     ]);
   });
