@@ -176,6 +176,7 @@ const STATE_FUNCTIONS: Record<string, string> = {
   DeleteOld: 'deleteOld',
   RestoreVault: 'restoreVault',
   DiscardNewKey: 'discardNewKey',
+  DiscardLeftovers: 'discardLeftovers',
 };
 const stateFunction = (state: string) => STATE_FUNCTIONS[state] ?? state;
 

@@ -79,7 +79,7 @@ const PARAMETERS = {
   vaultReaderRole: {
     group: 'Vault login',
     meaning:
-      'Vault role (AWS IAM auth) of createKey, verifyKey, deactivateOld, deleteOld, discardNewKey and listCandidates.',
+      'Vault role (AWS IAM auth) of createKey, verifyKey, deactivateOld, deleteOld, discardNewKey, discardLeftovers and listCandidates.',
     variables: ['VAULT_AWS_AUTH_ROLE'],
   },
   vaultWriterRole: {

@@ -220,6 +220,23 @@ const FUNCTION_STATEMENTS = {
       Resource: USERS,
     },
   ],
+  // CreateKey's failure path: reads the user's keys and claim, deletes what its attempts left.
+  discardLeftovers: [
+    {
+      Sid: 'RotatedUsers',
+      Effect: 'Allow',
+      Action: ['iam:GetUser', 'iam:ListAccessKeys', 'iam:ListUserTags', 'iam:DeleteAccessKey'],
+      Resource: USERS,
+    },
+    {
+      // The claim proves which keys this execution created; it never signs one.
+      Sid: 'VerifyClaims',
+      Effect: 'Allow',
+      Action: 'kms:VerifyMac',
+      Resource: CLAIM_KEY,
+      Condition: MAC_ALGORITHM,
+    },
+  ],
 };
 
 const FUNCTIONS = Object.keys(FUNCTION_STATEMENTS);
@@ -337,6 +354,7 @@ const TARGET_STEPS = [
   'deactivateOld',
   'deleteOld',
   'discardNewKey',
+  'discardLeftovers',
   'listCandidates',
 ];
 
@@ -551,11 +569,11 @@ function targetRolePolicy(settings = {}) {
 }
 
 /**
- * Who may assume the target role: the 6 steps' roles in the rotator's account (`${<Step>RoleArn}`),
+ * Who may assume the target role: the 7 steps' roles in the rotator's account (`${<Step>RoleArn}`),
  * with the deployment's ExternalId, setting a step's name as SourceIdentity; it then holds for every
  * call of the session, and each name gets only its step's statements (targetRolePolicy). Which name
  * a role may set is bound on the rotator's side (targetAccountStatements): binding it here too
- * would name every role twice, and six long role ARNs twice outgrow IAM's default 2,048-character
+ * would name every role twice, and seven long role ARNs twice outgrow IAM's default 2,048-character
  * trust policy quota.
  */
 function targetRoleTrustPolicy() {
@@ -747,7 +765,7 @@ function stateMachineTrustPolicy(stateMachineArn = STATE_MACHINE_ARN) {
 }
 
 /**
- * The state machine's role: invoke the 8 functions (by unqualified ARN, as the ASL does), signal
+ * The state machine's role: invoke the 9 functions (by unqualified ARN, as the ASL does), signal
  * the fleet that started it, log, trace.
  */
 function stateMachinePolicy() {

@@ -22,13 +22,20 @@ export type FunctionName =
   | 'deactivateOld'
   | 'deleteOld'
   | 'restoreVault'
-  | 'discardNewKey';
+  | 'discardNewKey'
+  | 'discardLeftovers';
 /** The fleet's functions: the fleet machine's four steps and the target of the rule on ended rotations. */
 export type FleetFunctionName =
   'planFleet' | 'listCandidates' | 'writeFleetManifest' | 'summarizeFleet' | 'reportToFleet';
 /** The steps that touch IAM for the user; in another account each assumes the target role as itself. */
 export type TargetStep =
-  'createKey' | 'verifyKey' | 'deactivateOld' | 'deleteOld' | 'discardNewKey' | 'listCandidates';
+  | 'createKey'
+  | 'verifyKey'
+  | 'deactivateOld'
+  | 'deleteOld'
+  | 'discardNewKey'
+  | 'discardLeftovers'
+  | 'listCandidates';
 /** Where one Vault identity's credentials are kept (each absent when that auth method is not used). */
 export interface VaultCredentialSources {
   /** Secrets Manager secret (ARN, or name) holding the Vault token. */
@@ -105,7 +112,7 @@ export function fleetFunctionPolicy(fn: FleetFunctionName, settings?: PolicySett
  */
 export function targetRolePolicy(settings?: PolicySettings): PolicyDocument;
 /**
- * The target role's trust policy: the 6 step roles (`${<Step>RoleArn}`) may assume it with
+ * The target role's trust policy: the 7 step roles (`${<Step>RoleArn}`) may assume it with
  * `sts:ExternalId` = `${ExternalId}`, setting a step name as SourceIdentity.
  */
 export function targetRoleTrustPolicy(): PolicyDocument;

@@ -46,6 +46,8 @@ const DESCRIPTIONS = {
   deleteOld: 'deleteOld: deletes Inactive old keys.',
   restoreVault: 'restoreVault: Vault as the writer, and on KV v1 opening the sealed previous value.',
   discardNewKey: 'discardNewKey: deletes the new key on rollback.',
+  discardLeftovers:
+    "discardLeftovers: after CreateKey fails, deletes the keys its attempts created under the execution's verified claim.",
   planFleet: 'planFleet: checks the fleet input; no AWS access beyond its own logs.',
   listCandidates:
     "listCandidates: reads the users, tags and keys under the rotated path, verifies their tags, reads Vault; writes its account's lists to the fleet bucket.",
@@ -525,7 +527,7 @@ function resourcesFrom(p) {
       name: 'stateMachine',
       policyName: 'state-machine',
       description:
-        'The rotation state machine: invokes its 8 functions, reports to the fleet that started it, logs and traces.',
+        'The rotation state machine: invokes its 9 functions, reports to the fleet that started it, logs and traces.',
       trust: cfn(stateMachineTrustPolicy()),
       statements: stateMachinePolicy().Statement,
     },

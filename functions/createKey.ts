@@ -1,5 +1,3 @@
-import { accountSettings } from './commons/accounts.js';
-import { config } from './commons/config.js';
 import { ConcurrentRotationError, InvalidInputError, TooManyAccessKeysError } from './commons/errors.js';
 import { parseEvent } from './commons/event.js';
 import {
@@ -14,7 +12,8 @@ import {
   listAccessKeys,
   MAX_KEYS_PER_USER,
 } from './commons/iam.js';
-import { defaultPath, type Request } from './commons/input.js';
+import { withIamName } from './commons/iam-name.js';
+import type { Request } from './commons/input.js';
 import { logger } from './commons/logger.js';
 import {
   claimUser,
@@ -68,20 +67,6 @@ async function checkVaultServesThisUser(
   throw new InvalidInputError(
     `vaultPath ${request.vaultPath} serves ${vaultKeyId}, a key of ${owner ? `'${owner}'` : 'another user'}, not of '${request.userName}'`,
   );
-}
-
-/**
- * IAM names are case-insensitive, Vault paths are not: the rotation goes on under IAM's spelling of
- * the name, and a default path is the default path of that spelling.
- */
-function withIamName(request: Request, userName: string): Request {
-  if (userName === request.userName) return request;
-  const { pathPrefix, pathTemplate } = config().vault;
-  const accountId = request.accountId ?? accountSettings().ownAccountId;
-  const path = defaultPath(pathTemplate, { prefix: pathPrefix, userName, accountId });
-  // A given vaultPath stays as given; the default one is the default of IAM's spelling.
-  const defaulted = request.vaultPath === request.defaultVaultPath;
-  return { ...request, userName, vaultPath: defaulted ? path : request.vaultPath, defaultVaultPath: path };
 }
 
 /** createKey's output: the request under IAM's spelling of the user name, and what it did. */

@@ -36,6 +36,7 @@ export const LOCAL_RETRY_PAUSES: Record<string, number[]> = {
   DeleteOld: [100],
   RestoreVault: [100],
   DiscardNewKey: [100],
+  DiscardLeftovers: [100],
 };
 
 /** Provisions the rotator on the target and points this process's handlers (each with its own role) at it. */

@@ -58,6 +58,7 @@ export async function loadHandlers(): Promise<Record<string, Handler>> {
     deleteOld: import('../functions/deleteOld.js'),
     restoreVault: import('../functions/restoreVault.js'),
     discardNewKey: import('../functions/discardNewKey.js'),
+    discardLeftovers: import('../functions/discardLeftovers.js'),
   };
   const entries = await Promise.all(
     Object.entries(modules).map(async ([name, module]) => [name, (await module).handler] as const),

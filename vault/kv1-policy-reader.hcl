@@ -2,7 +2,8 @@
 # iam-key-rotator-reader; use policy-reader.hcl instead when the mount is KV v2.
 #
 # Used by the functions that only look at what Vault serves: createKey, verifyKey, deactivateOld,
-# deleteOld, discardNewKey and listCandidates (see policy-reader.hcl for why each reads).
+# deleteOld, discardNewKey, discardLeftovers and listCandidates (see policy-reader.hcl for why each
+# reads).
 #
 # Written for the defaults: KV v1 mount "secret", path prefix "aws/iam-users/". For another mount
 # or prefix, replace the "secret/" after `path "` and the "aws/iam-users/" before `*"`.

@@ -3,8 +3,9 @@
 # Used by the functions that only look at what Vault serves: createKey (which key is current, and
 # the version to check-and-set against), verifyKey (reads the new key back and tests it with STS),
 # deactivateOld and deleteOld (never retire the key Vault serves), discardNewKey (refuses to delete
-# a new key Vault still serves), listCandidates (the fleet: whether the default path of a user never
-# pinned serves the user's key, before it starts a rotation there).
+# a new key Vault still serves), discardLeftovers (never deletes the key Vault serves),
+# listCandidates (the fleet: whether the default path of a user never pinned serves the user's key,
+# before it starts a rotation there).
 #
 # Written for the defaults: KV v2 mount "secret", path prefix "aws/iam-users/". For another mount
 # or prefix, replace the "secret/" after `path "` and the "aws/iam-users/" before `*"` (the

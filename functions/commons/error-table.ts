@@ -20,8 +20,12 @@ export interface ErrorGuide {
   whatToDo: string;
 }
 
+/** What DiscardLeftovers leaves after any CreateKey failure: in the cause only when it could not run. */
+const LEFTOVERS =
+  'DiscardLeftovers deleted any key CreateKey’s attempts created (a key created, then a later call failed); when it could not, the cause goes on with `DiscardLeftovers could not check for keys this execution created` and its error, and such a key may remain Active and not in Vault: delete a key of the user created since the execution started that Vault does not serve.';
+
 const ROLLED_BACK_OR_NOT_RETIRED = [
-  'CreateKey: no key created (one created in that run was removed); the claim tags stay, and an Inactive key removed under `deleteInactiveKey` stays removed.',
+  `CreateKey: no key created, or ${LEFTOVERS} The claim tags stay, and an Inactive key removed under \`deleteInactiveKey\` stays removed.`,
   'DeactivateOld or DeleteOld (`RetirementFailed`): the new key is in Vault and verified; an old key was not retired.',
 ];
 
@@ -95,6 +99,7 @@ export const ERROR_TABLE: Record<string, ErrorGuide> = {
     raisedBy: ['CreateKey'],
     leftBehind: 'Nothing changed: another execution’s new key is not stored yet.',
     cases: [
+      'DiscardLeftovers deletes nothing then: the user’s claim is the other execution’s.',
       'Two executions started in the same instant and a lost CreateAccessKey response: the execution whose claim was overwritten cannot tell its lost key from the other’s, so it leaves it. That key stays Active, not in Vault, and is named in the error (and in the next execution’s, for 15 minutes).',
     ],
     whatToDo:
@@ -177,7 +182,15 @@ export const ERROR_TABLE: Record<string, ErrorGuide> = {
     whatToDo: 'Find the other writer, then start again.',
   },
   TargetAccountAccessError: {
-    raisedBy: ['CreateKey', 'VerifyKey', 'DeactivateOld', 'DeleteOld', 'DiscardNewKey', 'ListCandidates'],
+    raisedBy: [
+      'CreateKey',
+      'VerifyKey',
+      'DeactivateOld',
+      'DeleteOld',
+      'DiscardNewKey',
+      'DiscardLeftovers',
+      'ListCandidates',
+    ],
     note: 'In another account (`accountId`): `sts:AssumeRole` on the target role was refused (the role does not exist there, does not trust this step’s role, expects another ExternalId, or this step’s role may not assume it). The step made no IAM call in that account. Not retried.',
     leftBehind: 'No IAM change in that account by this step; the rest depends on the step.',
     cases: [
@@ -185,6 +198,7 @@ export const ERROR_TABLE: Record<string, ErrorGuide> = {
       'DeactivateOld or DeleteOld: the new key is in Vault and verified; no old key was retired (after DeleteOld the old keys are Inactive, not deleted).',
       'VerifyKey: a first pin that fails leaves `"pinned": false` and the rotation goes on; a move is rolled back (`VerificationFailed`).',
       'DiscardNewKey (`RollbackFailed`): Vault serves the key it served before; the new key is kept.',
+      'DiscardLeftovers, after CreateKey failed (the execution ends `CreateKeyFailed` with CreateKey’s error): the cause goes on with `DiscardLeftovers could not check for keys this execution created (TargetAccountAccessError: …)`; if CreateKey was refused the same way on its first attempt (not retried), it created no key there.',
       LISTING_FAILED,
     ],
     whatToDo:

@@ -155,7 +155,7 @@ describe('iam-key-rotator local --input', () => {
     expect(report.status).toBe('FAILED');
     expect(report.error?.Error).toBe('InvalidInputError');
     expect(report.error?.Cause).toContain('vaultPath aws/iam-users/elsewhere serves no key');
-    expect(report.states).toEqual(['ValidateInput', 'CreateKey', 'CreateKeyFailed']);
+    expect(report.states).toEqual(['ValidateInput', 'CreateKey', 'DiscardLeftovers', 'CreateKeyFailed']);
     expect(writeCalls(report.calls)).toEqual([]);
     expect(report.after).toEqual(report.before);
   });

@@ -26,6 +26,8 @@ const BUDGET: Record<FunctionName, number> = {
   deleteOld: 555_000,
   restoreVault: 510_000,
   discardNewKey: 555_000,
+  // The KMS client to verify the claim.
+  discardLeftovers: 590_000,
 };
 
 /** The SDK clients each function calls; its bundle must hold no other. */
@@ -38,6 +40,7 @@ const CLIENTS: Record<FunctionName, string[]> = {
   deleteOld: ['iam', 'secrets-manager', 'ssm', 'sts'],
   restoreVault: ['kms', 'secrets-manager', 'ssm'],
   discardNewKey: ['iam', 'secrets-manager', 'ssm', 'sts'],
+  discardLeftovers: ['iam', 'kms', 'secrets-manager', 'ssm', 'sts'],
 };
 
 let dir = '';

@@ -234,7 +234,7 @@ describe('serverless package with token auth, a client certificate, a key admini
     expect(key.Statement.find((s) => s.Sid === 'AdministerKey')?.Principal).toEqual({ AWS: KEY_ADMIN });
   });
 
-  it('lets only the 6 steps’ roles assume the target role, and only in the two allowed accounts', () => {
+  it('lets only the 7 steps’ roles assume the target role, and only in the two allowed accounts', () => {
     const grants = assumeRoleGrants(resources);
     expect([...grants.keys()].sort()).toEqual(TARGET_STEPS.map((step) => `${pascal(step)}Role`).sort());
     for (const [id, list] of grants) {
@@ -271,7 +271,7 @@ describe('serverless package with token auth, a client certificate, a key admini
     expect(env('listCandidates').ROTATOR_USER_PATH).toBe('/rotated/');
   });
 
-  it('outputs the 6 steps’ role ARNs, which deploy/target-account.yml takes as parameters of the same names', () => {
+  it('outputs the 7 steps’ role ARNs, which deploy/target-account.yml takes as parameters of the same names', () => {
     for (const step of TARGET_STEPS) {
       expect(packaged.outputs[roleArnVariable(step)]?.Value).toEqual({
         'Fn::GetAtt': [`${pascal(step)}Role`, 'Arn'],

@@ -384,6 +384,7 @@ describe('out-of-band changes (CloudTrail)', () => {
       'createKey',
       'deactivateOld',
       'deleteOld',
+      'discardLeftovers',
       'discardNewKey',
       'verifyKey',
     ]);

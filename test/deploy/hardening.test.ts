@@ -71,9 +71,9 @@ describe('userPath (deploy/template.cjs)', () => {
     const listing = found.filter(({ statement }) => actions(statement).includes('iam:ListUsers'));
     expect(listing.map(({ fn }) => fn)).toEqual(['listCandidates']);
     const onUsers = found.filter((f) => !listing.includes(f));
-    // createKey, verifyKey, deactivateOld, deleteOld, discardNewKey: every statement on a user.
+    // createKey, verifyKey, deactivateOld, deleteOld, discardNewKey, discardLeftovers: every statement on a user.
     expect(new Set(onUsers.map(({ fn }) => fn))).toEqual(
-      new Set(['createKey', 'verifyKey', 'deactivateOld', 'deleteOld', 'discardNewKey']),
+      new Set(['createKey', 'verifyKey', 'deactivateOld', 'deleteOld', 'discardNewKey', 'discardLeftovers']),
     );
     for (const { fn, statement } of onUsers) {
       expect(tagCondition(statement), `${fn} ${statement.Sid}`).toBe('true');

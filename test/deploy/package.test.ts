@@ -75,6 +75,13 @@ const FUNCTIONS = {
   deleteOld: ['iam:DeleteAccessKey', 'iam:ListAccessKeys'],
   restoreVault: ['kms:Decrypt'],
   discardNewKey: ['iam:DeleteAccessKey'],
+  discardLeftovers: [
+    'iam:DeleteAccessKey',
+    'iam:GetUser',
+    'iam:ListAccessKeys',
+    'iam:ListUserTags',
+    'kms:VerifyMac',
+  ],
 } as const;
 
 const keyStatements = () =>
@@ -96,6 +103,7 @@ describe('serverless package', () => {
       'VerifyKey',
       'RestoreVault',
       'DiscardNewKey',
+      'DiscardLeftovers',
     ]) {
       expect(definition).toContain(`\\"${state}\\"`);
     }
@@ -280,6 +288,7 @@ describe('serverless package', () => {
           : [
               ['createKey', 'kms:GenerateMac'],
               ['createKey', 'kms:VerifyMac'],
+              ['discardLeftovers', 'kms:VerifyMac'],
               ['listCandidates', 'kms:VerifyMac'],
             ];
       expect(use.map((s) => [s.Principal?.AWS, actions(s)])).toEqual(
@@ -304,6 +313,7 @@ describe('serverless package', () => {
     });
     expect(grants('kms:VerifyMac')).toEqual({
       createKey: ['${PinKeyArn}', '${ClaimKeyArn}'],
+      discardLeftovers: ['${ClaimKeyArn}'],
       listCandidates: ['${PinKeyArn}', '${ClaimKeyArn}'],
     });
     for (const action of ['kms:GenerateMac', 'kms:VerifyMac']) {
@@ -312,7 +322,7 @@ describe('serverless package', () => {
       }
     }
     // In policies of their own: the key policies name the roles, so a role naming a key is a cycle.
-    for (const fn of ['createKey', 'verifyKey', 'listCandidates']) {
+    for (const fn of ['createKey', 'verifyKey', 'discardLeftovers', 'listCandidates']) {
       const inline = JSON.stringify(resources[`${pascal(fn)}Role`]?.Properties.Policies);
       expect(inline).not.toMatch(/PinSigningKey|ClaimSigningKey/);
       expect(resources[`${pascal(fn)}SigningKeyUse`]?.Type).toBe('AWS::IAM::Policy');
@@ -345,7 +355,7 @@ describe('serverless package', () => {
     );
   });
 
-  it('lets the state machine invoke exactly its 8 functions, report to the fleet, log and trace', () => {
+  it('lets the state machine invoke exactly its 9 functions, report to the fleet, log and trace', () => {
     const statements = (
       resources.StateMachineRole?.Properties.Policies as { PolicyDocument: { Statement: KeyStatement[] } }[]
     ).flatMap((p) => p.PolicyDocument.Statement) as (KeyStatement & { Resource: unknown })[];
@@ -545,6 +555,7 @@ describe('serverless package', () => {
       'DeactivateOldRoleArn',
       'DeleteOldRoleArn',
       'DiscardNewKeyRoleArn',
+      'DiscardLeftoversRoleArn',
       'ListCandidatesRoleArn',
     ]);
   });

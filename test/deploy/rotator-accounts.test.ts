@@ -28,7 +28,7 @@ async function build(params: Record<string, unknown> = {}) {
 }
 
 describe('the rotator’s roles with allowed accounts (deploy/template.cjs)', () => {
-  it('lets exactly the 6 steps’ roles assume the target role, by name, in the allowed accounts only', async () => {
+  it('lets exactly the 7 steps’ roles assume the target role, by name, in the allowed accounts only', async () => {
     const { Resources } = await build({ ...TARGETS, targetRoleName: 'rotator-target' });
     const grants = assumeRoleGrants(Resources);
     expect([...grants.keys()].sort()).toEqual(TARGET_STEPS.map((step) => `${pascal(step)}Role`).sort());

@@ -1,5 +1,5 @@
 // deploy/target-account.yml, the member-account template: generated from deploy/policies.cjs, a
-// plain StackSets-ready template whose one role trusts the 6 steps' roles only (ExternalId, each as
+// plain StackSets-ready template whose one role trusts the 7 steps' roles only (ExternalId, each as
 // itself) and lets each step's session do on the rotated users' path what that step does at home.
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
@@ -113,7 +113,7 @@ describe('deploy/target-account.yml', () => {
       expect(Parameters[name]?.Default).toBeUndefined();
   });
 
-  it('trusts exactly the 6 steps’ roles, with the ExternalId, as one of the steps', async () => {
+  it('trusts exactly the 7 steps’ roles, with the ExternalId, as one of the steps', async () => {
     const { Statement } = await trust();
     expect(Statement).toEqual([
       {

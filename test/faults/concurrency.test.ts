@@ -99,7 +99,7 @@ describe('a second execution started while the first waits', () => {
     expect(late.status).toBe('FAILED');
     // Refused up front: two keys already (or, within the same second, a key it cannot account for).
     expect(['TooManyAccessKeysError', 'ConcurrentRotationError']).toContain(late.error?.Error);
-    expect(late.states).toEqual(['ValidateInput', 'CreateKey', 'CreateKeyFailed']);
+    expect(late.states).toEqual(['ValidateInput', 'CreateKey', 'DiscardLeftovers', 'CreateKeyFailed']);
     await expectPairInvariants(ctx, user, [first, late]);
   });
 

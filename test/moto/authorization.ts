@@ -28,12 +28,15 @@ export function authorizationCases(ctx: MotoStack): void {
       return uses;
     };
     const before = await lastUses();
-    // A rotation, and one rolled back after the store, so that every function runs.
+    // A rotation, and one rolled back after the store.
     expectSuccess(await ctx.rotate(await ctx.seed('authorized-signers')));
     const rolledBack = await ctx.rotate(await ctx.seed('authorized-signers-rollback'), {
       faults: [verifyReadRefused(ctx.target)],
     });
     expectFailure(rolledBack, 'VerificationFailed', 'VerificationFailed');
+    // And one CreateKey refuses, so that DiscardLeftovers runs.
+    const refused = await ctx.rotate(await ctx.seed('authorized-signers-two-keys', { keys: 2 }));
+    expectFailure(refused, 'TooManyAccessKeysError', 'CreateKeyFailed');
     const after = await lastUses();
     const used = FUNCTIONS.filter((fn) => (after[fn] ?? 0) > (before[fn] ?? 0));
     // validateInput calls nothing; verifyKey's role signs its Vault login (moto answers the

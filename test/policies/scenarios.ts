@@ -61,6 +61,18 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'every CreateAccessKey response is lost: DiscardLeftovers deletes the last attempt’s key',
+    kv: 2,
+    async run(lab) {
+      const user = await lab.seed(uniqueUser('lost-every-create'));
+      const report = await lab.rotate(user, { faults: ['iam:CreateAccessKey:after-commitx10'] });
+      expect(report.error?.Error, report.error?.Cause).toBe('AwsUnavailableError');
+      expect(report.error?.Cause).not.toContain('DiscardLeftovers could not');
+      expect(report.after.accessKeys).toEqual(report.before.accessKeys);
+      expect(report.after.vault).toEqual(report.before.vault);
+    },
+  },
+  {
     name: 'the vaultPath serves another user’s key: refused naming its owner',
     kv: 2,
     async run(lab) {

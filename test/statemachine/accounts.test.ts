@@ -66,8 +66,16 @@ describe('the execution’s account', () => {
     expect(report.status).toBe('FAILED');
     expect(report.error?.Error).toBe('TargetAccountAccessError');
     expect(report.error?.Cause).toContain(`arn:aws:iam::${MEMBER}:role/iam-key-rotator-target`);
-    expect(report.states).toEqual(['ValidateInput', 'CreateKey', 'CreateKeyFailed']);
-    expect(report.calls['sts:AssumeRole']).toBe(1);
+    // CreateKey's refusal is not retried; DiscardLeftovers is refused too (no target role there) and says so.
+    expect(report.states).toEqual([
+      'ValidateInput',
+      'CreateKey',
+      'DiscardLeftovers',
+      'LeftoversMayRemain',
+      'CreateKeyFailed',
+    ]);
+    expect(report.error?.Cause).toContain('discardLeftovers cannot assume');
+    expect(report.calls['sts:AssumeRole']).toBe(2);
     expect(iamCalls(report.calls)).toEqual([]);
     expect(report.after).toEqual(report.before);
   });
@@ -98,7 +106,7 @@ describe('the execution’s account', () => {
     expect(report.error?.Cause).toContain(
       `user tag ${VAULT_PATH_TAG} of '${user.userName}' names '${folder}': '${folder}' is in account ${MEMBER}'s folder`,
     );
-    expect(report.states).toEqual(['ValidateInput', 'CreateKey', 'CreateKeyFailed']);
+    expect(report.states).toEqual(['ValidateInput', 'CreateKey', 'DiscardLeftovers', 'CreateKeyFailed']);
     expect(writeCalls(report.calls)).toEqual([]);
     expect(report.after).toEqual(report.before);
     expect(await ctx.vaultKey({ ...user, vaultPath: folder })).toBeNull();

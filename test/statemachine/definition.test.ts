@@ -63,6 +63,7 @@ describe('statemachine/rotate-access-key.asl.json', () => {
         'createKey',
         'deactivateOld',
         'deleteOld',
+        'discardLeftovers',
         'discardNewKey',
         'restoreVault',
         'storeInVault',
@@ -100,7 +101,7 @@ describe('statemachine/rotate-access-key.asl.json', () => {
     },
   );
 
-  it.each(tasks.filter(([name]) => name !== 'ValidateInput'))(
+  it.each(tasks.filter(([name]) => !['ValidateInput', 'DiscardLeftovers'].includes(name)))(
     '%s catches with ResultPath $.error, keeping its input for the rollback',
     (_, task) => {
       expect(task.Catch?.[0]?.ResultPath).toBe('$.error');
@@ -131,6 +132,33 @@ describe('statemachine/rotate-access-key.asl.json', () => {
       expect(task.Catch?.[0]?.ErrorEquals).toEqual(['States.ALL']);
     },
   );
+
+  it('sends every CreateKey failure through DiscardLeftovers to CreateKeyFailed, which keeps CreateKey’s error', () => {
+    const { CreateKey, DiscardLeftovers, LeftoversMayRemain, CreateKeyFailed } = definition.States;
+    expect(CreateKey?.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'DiscardLeftovers' },
+    ]);
+    expect(DiscardLeftovers?.Next).toBe('CreateKeyFailed');
+    // Its own failure lands beside CreateKey's error, never over it.
+    expect(DiscardLeftovers?.Catch?.[0]).toMatchObject({
+      ErrorEquals: ['States.ALL'],
+      ResultPath: '$.cleanupError',
+      Next: 'LeftoversMayRemain',
+    });
+    expect(LeftoversMayRemain).toMatchObject({
+      Type: 'Pass',
+      ResultPath: '$.error',
+      Next: 'CreateKeyFailed',
+    });
+    expect(CreateKeyFailed).toMatchObject({
+      Type: 'Fail',
+      ErrorPath: '$.error.Error',
+      CausePath: '$.error.Cause',
+    });
+    // Retried as long as the other compensation, DiscardNewKey.
+    expect(DiscardLeftovers?.Retry).toEqual(definition.States.DiscardNewKey?.Retry);
+    expect(DiscardLeftovers?.TimeoutSeconds).toBe(definition.States.DiscardNewKey?.TimeoutSeconds);
+  });
 
   it('lets VerifyKey wait about two minutes for IAM propagation', () => {
     const retrier = definition.States.VerifyKey?.Retry?.find((r) =>

@@ -192,7 +192,17 @@ describe('a member account the rotator may not use', () => {
     expect(report.status).toBe('FAILED');
     expect(report.error?.Error).toBe('TargetAccountAccessError');
     expect(report.error?.Cause).toContain(TARGET_ROLE(WRONG_EXTERNAL_ID));
-    expect(report.states).toEqual(['ValidateInput', 'CreateKey', 'CreateKeyFailed']);
+    // DiscardLeftovers is refused the same way: the cause says it could not check.
+    expect(report.states).toEqual([
+      'ValidateInput',
+      'CreateKey',
+      'DiscardLeftovers',
+      'LeftoversMayRemain',
+      'CreateKeyFailed',
+    ]);
+    expect(report.error?.Cause).toContain(
+      'DiscardLeftovers could not check for keys this execution created (TargetAccountAccessError: ',
+    );
     expect(writesIn(report.calls)).toEqual([]);
     expect(allUsers()).toEqual(before);
     expect(report.after).toEqual(report.before);
@@ -487,7 +497,7 @@ describe('a pin tag a member account’s administrator wrote', () => {
     expect(report.error?.Cause).toContain(
       `names '${home}': account ${MEMBER}'s paths are below '${target.pathPrefix}${MEMBER}/'`,
     );
-    expect(report.states).toEqual(['ValidateInput', 'CreateKey', 'CreateKeyFailed']);
+    expect(report.states).toEqual(['ValidateInput', 'CreateKey', 'DiscardLeftovers', 'CreateKeyFailed']);
     expect(writesIn(report.calls)).toEqual([]);
     expect(allUsers()).toEqual(before);
     expect(await readVaultKey(target, home)).toBeNull();

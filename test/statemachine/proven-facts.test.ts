@@ -27,7 +27,7 @@ const ctx = useLocalStack({ env: { ROTATOR_ALLOW_VAULT_PATH_MOVE: 'true' } });
 
 const PREFIX = 'aws/iam-users/';
 const MAC_TAG_SHAPE = /^v1 \S+ [A-Za-z0-9+/]{43}=$/;
-const REFUSED = ['ValidateInput', 'CreateKey', 'CreateKeyFailed'];
+const REFUSED = ['ValidateInput', 'CreateKey', 'DiscardLeftovers', 'CreateKeyFailed'];
 
 /** A path under the prefix that serves nothing. */
 const emptyPath = (name: string) => `${PREFIX}elsewhere/${name}`;

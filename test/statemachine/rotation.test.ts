@@ -202,7 +202,7 @@ describe('rotation state machine', () => {
 
     expect(report.error?.Error).toBe('InvalidInputError');
     expect(report.error?.Cause).toContain(`'path-owner'`);
-    expect(report.states).toEqual(['ValidateInput', 'CreateKey', 'CreateKeyFailed']);
+    expect(report.states).toEqual(['ValidateInput', 'CreateKey', 'DiscardLeftovers', 'CreateKeyFailed']);
     expect(report.after).toEqual(report.before);
     expect(await ctx.vaultKey(other)).toMatchObject({ accessKeyId: other.oldAccessKeyId });
   });
@@ -226,7 +226,7 @@ describe('rotation state machine', () => {
 
     expect(report.error?.Error).toBe('InvalidInputError');
     expect(report.error?.Cause).toContain(`which is not a key of this user, not one of its Active keys`);
-    expect(report.states).toEqual(['ValidateInput', 'CreateKey', 'CreateKeyFailed']);
+    expect(report.states).toEqual(['ValidateInput', 'CreateKey', 'DiscardLeftovers', 'CreateKeyFailed']);
     expect(report.after).toEqual(report.before);
     expect(writeCalls(report.calls)).toEqual([]);
   });

@@ -53,7 +53,7 @@ describe('the Vault path a user is pinned to', () => {
     const report = await ctx.rotate(user, { input: { userName: user.userName, vaultPath: typo } });
 
     expectFailure(report, 'InvalidInputError', 'CreateKeyFailed');
-    expect(report.states).toEqual(['ValidateInput', 'CreateKey', 'CreateKeyFailed']);
+    expect(report.states).toEqual(['ValidateInput', 'CreateKey', 'DiscardLeftovers', 'CreateKeyFailed']);
     expect(report.error?.Cause).toContain(`vaultPath ${typo} is not ${user.vaultPath}`);
     expect(report.error?.Cause).toContain('moveVaultPath');
     expect(writeCalls(report.calls)).toEqual([]);
@@ -71,7 +71,7 @@ describe('the Vault path a user is pinned to', () => {
     const report = await ctx.rotate(user, { input: { userName: user.userName, vaultPath: typo } });
 
     expectFailure(report, 'InvalidInputError', 'CreateKeyFailed');
-    expect(report.states).toEqual(['ValidateInput', 'CreateKey', 'CreateKeyFailed']);
+    expect(report.states).toEqual(['ValidateInput', 'CreateKey', 'DiscardLeftovers', 'CreateKeyFailed']);
     expect(report.error?.Cause).toContain(
       `'unpinned-typo' has no ${VAULT_PATH_TAG} tag and vaultPath ${typo} serves no key`,
     );

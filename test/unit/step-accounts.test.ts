@@ -1,4 +1,10 @@
-import { GetUserCommand, IAMClient, ListAccessKeysCommand, TagUserCommand } from '@aws-sdk/client-iam';
+import {
+  GetUserCommand,
+  IAMClient,
+  ListAccessKeysCommand,
+  ListUserTagsCommand,
+  TagUserCommand,
+} from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it, vi } from 'vitest';
@@ -41,6 +47,7 @@ const file = useVaultAndModule(() =>
     import('../../functions/deactivateOld.js'),
     import('../../functions/deleteOld.js'),
     import('../../functions/discardNewKey.js'),
+    import('../../functions/discardLeftovers.js'),
   ]),
 );
 const iam = resetBeforeEach(mockClient(IAMClient), () => {
@@ -104,6 +111,26 @@ describe("each step acts in the execution's account as itself", () => {
     iam.rejects(noSuchEntity());
     await expect(discardNewKey.handler(memberEvent())).resolves.toMatchObject({ deleted: false });
     expect(steps()).toEqual([`${MEMBER} discardNewKey member-run`]);
+  });
+
+  it('discardLeftovers', async () => {
+    const [, , , , , discardLeftovers] = file.module();
+    iam.on(GetUserCommand).resolves({
+      User: {
+        UserName: 'member',
+        UserId: 'AIDAMEMBER',
+        Arn: `arn:aws:iam::${MEMBER}:user/member`,
+        Path: '/',
+        CreateDate: new Date(),
+      },
+    });
+    iam.on(ListAccessKeysCommand).resolves({ AccessKeyMetadata: [] });
+    iam.on(ListUserTagsCommand).resolves({ Tags: [] });
+    const { request } = memberEvent();
+    await expect(discardLeftovers.handler({ request: { ...request, userName: 'member' } })).resolves.toEqual({
+      deletedAccessKeyIds: [],
+    });
+    expect(steps()).toEqual([`${MEMBER} discardLeftovers member-run`]);
   });
 
   it("an execution without accountId acts in the rotator's own account", async () => {

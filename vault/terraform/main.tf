@@ -75,7 +75,7 @@ resource "vault_aws_auth_backend_role" "reader" {
   lifecycle {
     precondition {
       condition     = length(var.reader_role_arns) > 0
-      error_message = "enable_aws_auth needs reader_role_arns (the six reading Lambdas' role ARNs)."
+      error_message = "enable_aws_auth needs reader_role_arns (the seven reading Lambdas' role ARNs)."
     }
   }
 }

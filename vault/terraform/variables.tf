@@ -109,7 +109,7 @@ variable "sts_region" {
 }
 
 variable "reader_role_arns" {
-  description = "ARNs of the IAM roles of createKey, verifyKey, deactivateOld, deleteOld, discardNewKey and listCandidates."
+  description = "ARNs of the IAM roles of createKey, verifyKey, deactivateOld, deleteOld, discardNewKey, discardLeftovers and listCandidates."
   type        = list(string)
   default     = []
   validation {

@@ -8,7 +8,13 @@ import { stsClient } from './sts.js';
 
 /** The steps that act on users in other accounts; each is its own SourceIdentity there. */
 export type TargetStep =
-  'createKey' | 'verifyKey' | 'deactivateOld' | 'deleteOld' | 'discardNewKey' | 'listCandidates';
+  | 'createKey'
+  | 'verifyKey'
+  | 'deactivateOld'
+  | 'deleteOld'
+  | 'discardNewKey'
+  | 'discardLeftovers'
+  | 'listCandidates';
 
 /** Which account a step acts in, for which execution. */
 export interface IamTarget {
