@@ -22,6 +22,14 @@ interface Output {
 const NOTHING: Output = { deletedAccessKeyIds: [] };
 
 /**
+ * CreateKey's refusals that leave no key of this execution's: its attempt had deleted the earlier
+ * attempts' keys, then created none or deleted the one it made (or another execution holds the
+ * claim). A key made after the claim is someone else's: one made by hand is what makes IAM refuse
+ * CreateKey's own (ConcurrentRotationError).
+ */
+const NOTHING_OF_OURS_LEFT = new Set(['ConcurrentRotationError', 'TooManyAccessKeysError']);
+
+/**
  * DiscardLeftovers (CreateKey failed after its retries): deletes the keys CreateKey's attempts created
  * and then failed to return, by the proof a retry of CreateKey uses (ownLeftovers): this execution's
  * verified claim, made during its own run, and only keys created at or after it that it does not
@@ -30,9 +38,9 @@ const NOTHING: Output = { deletedAccessKeyIds: [] };
  * the keys gone.
  */
 export const handler = async (event: unknown): Promise<Output> => {
-  const given = parseEvent(LeftoversEvent, event).request;
+  const { request: given, failedWith } = parseEvent(LeftoversEvent, event);
   // A dry run creates nothing.
-  if (given.dryRun) return NOTHING;
+  if (given.dryRun || NOTHING_OF_OURS_LEFT.has(failedWith)) return NOTHING;
   let identity: UserIdentity;
   try {
     identity = await getUser(iamUser(given, 'discardLeftovers'));

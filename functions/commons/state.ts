@@ -58,8 +58,8 @@ export const Stored = z.object({
 export type Stored = z.infer<typeof Stored>;
 
 export const CreateKeyEvent = z.object({ request: Request });
-/** The event of discardLeftovers: CreateKey's own input, which its Catch keeps. */
-export const LeftoversEvent = z.object({ request: Request });
+/** discardLeftovers' event: CreateKey's own input (its Catch keeps it) and its error's name. */
+export const LeftoversEvent = z.object({ request: Request, failedWith: z.string() });
 export const StoreEvent = z.object({ request: Request, created: Created });
 export const VerifyEvent = z.object({ request: Request, created: Created, stored: Stored });
 /** The event of the rollback steps and deleteOld: the request and the new key. */

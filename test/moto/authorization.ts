@@ -34,9 +34,13 @@ export function authorizationCases(ctx: MotoStack): void {
       faults: [verifyReadRefused(ctx.target)],
     });
     expectFailure(rolledBack, 'VerificationFailed', 'VerificationFailed');
-    // And one CreateKey refuses, so that DiscardLeftovers runs.
-    const refused = await ctx.rotate(await ctx.seed('authorized-signers-two-keys', { keys: 2 }));
-    expectFailure(refused, 'TooManyAccessKeysError', 'CreateKeyFailed');
+    // And one CreateKey refuses (a path serving another user's key), so that DiscardLeftovers checks.
+    const other = await ctx.seed('authorized-signers-other');
+    const misdirected = await ctx.seed('authorized-signers-misdirected');
+    const refused = await ctx.rotate(misdirected, {
+      input: { userName: misdirected.userName, vaultPath: other.vaultPath },
+    });
+    expectFailure(refused, 'InvalidInputError', 'CreateKeyFailed');
     const after = await lastUses();
     const used = FUNCTIONS.filter((fn) => (after[fn] ?? 0) > (before[fn] ?? 0));
     // validateInput calls nothing; verifyKey's role signs its Vault login (moto answers the

@@ -1,8 +1,10 @@
+import { CreateAccessKeyCommand } from '@aws-sdk/client-iam';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Handler } from '../../local-stack/lambda.js';
 import { loadHandlers } from '../../local-stack/state-machine.js';
 import { expectInvariants } from '../support/invariants.js';
 import { useLocalStack } from '../support/local-stack.js';
+import { adminIam } from '../support/tags.js';
 import { expectFailure, losingResponses, type Report, rotateWithHandlers } from '../support/scenarios.js';
 
 // CreateKey's failure path on the real ASL: DiscardLeftovers deletes what CreateKey's attempts
@@ -154,6 +156,39 @@ describe('DiscardLeftovers: CreateKey failed after one of its attempts created a
     // The owner's key survived the refused execution's cleanup: the owner stored, verified and kept it.
     expect(owner.status).toBe('SUCCEEDED');
     await expectInvariants(ctx, user, owner);
+  });
+
+  it('never deletes a key an operator made by hand during the rotation (CreateKey: a key appeared)', async () => {
+    const user = await ctx.seed('leftover-hand-made');
+    let handMade: string | undefined;
+    // The operator's key appears after CreateKey's claim; CreateKey's own create then hits IAM's limit.
+    const report = await rotateWithHandlers(
+      ctx,
+      user,
+      (fn, handler) =>
+        fn === 'createKey'
+          ? async (event) => {
+              try {
+                return await handler(event);
+              } finally {
+                handMade ??= (
+                  await adminIam(ctx).send(new CreateAccessKeyCommand({ UserName: user.userName }))
+                ).AccessKey?.AccessKeyId;
+              }
+            }
+          : handler,
+      { faults: ['iam:CreateAccessKey:LimitExceeded'] },
+    );
+
+    expectFailure(report, 'ConcurrentRotationError', 'CreateKeyFailed');
+    expect(report.error?.Cause).toContain('appeared while this execution was creating one');
+    expect(handMade).toBeDefined();
+    expect(cleanups(report)).toEqual([{ deletedAccessKeyIds: [] }]);
+    expect(report.calls['iam:DeleteAccessKey']).toBeUndefined();
+    expect(report.after.accessKeys).toEqual([
+      ...report.before.accessKeys,
+      expect.objectContaining({ accessKeyId: handMade, status: 'Active' }),
+    ]);
   });
 
   it('changes nothing for a dry run', async () => {

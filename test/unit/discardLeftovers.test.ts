@@ -42,6 +42,8 @@ const BEFORE = '2024-03-01T08:00:00Z';
 /** This execution's claim: after it started (STARTED_AT), before its key (SINCE_CLAIM). */
 const OWN_CLAIM_AT = '2024-05-01T12:00:00.900Z';
 const SINCE_CLAIM = '2024-05-01T12:00:01Z';
+/** CreateKey's error when its attempts created keys and lost the responses. */
+const LOST = 'AwsUnavailableError';
 
 interface Given {
   keys: ReturnType<typeof keyMeta>[];
@@ -85,11 +87,24 @@ const servedAt = (userName: string, accessKeyId: string) =>
   });
 
 describe('discardLeftovers handler', () => {
+  it.each(['ConcurrentRotationError', 'TooManyAccessKeysError'])(
+    'after CreateKey’s %s (refused before it created a key) deletes nothing, not even a key made after the claim',
+    async (failedWith) => {
+      const userName = uniqueUser();
+      givenUser(userName, { keys: withLeftover, claim: ownClaim });
+
+      await expect(handler({ failedWith, request: makeRequest({ userName }) })).resolves.toEqual({
+        deletedAccessKeyIds: [],
+      });
+      expect(deleted()).toEqual([]);
+    },
+  );
+
   it('deletes a key created after this execution’s own verified claim, which the claim does not list', async () => {
     const userName = uniqueUser();
     givenUser(userName, { keys: withLeftover, claim: ownClaim });
     servedAt(userName, OLD_KEY);
-    await expect(handler({ request: makeRequest({ userName }) })).resolves.toEqual({
+    await expect(handler({ failedWith: LOST, request: makeRequest({ userName }) })).resolves.toEqual({
       deletedAccessKeyIds: [LEFTOVER],
     });
     expect(deleted()).toEqual([LEFTOVER]);
@@ -106,7 +121,7 @@ describe('discardLeftovers handler', () => {
       ],
       claim: ownClaim,
     });
-    await expect(handler({ request: makeRequest({ userName }) })).resolves.toEqual({
+    await expect(handler({ failedWith: LOST, request: makeRequest({ userName }) })).resolves.toEqual({
       deletedAccessKeyIds: [],
     });
     expect(deleted()).toEqual([]);
@@ -116,7 +131,7 @@ describe('discardLeftovers handler', () => {
     const userName = uniqueUser();
     givenUser(userName, { keys: withLeftover, claim: ownClaim });
     servedAt(userName, LEFTOVER);
-    await expect(handler({ request: makeRequest({ userName }) })).resolves.toEqual({
+    await expect(handler({ failedWith: LOST, request: makeRequest({ userName }) })).resolves.toEqual({
       deletedAccessKeyIds: [],
     });
     expect(deleted()).toEqual([]);
@@ -130,7 +145,7 @@ describe('discardLeftovers handler', () => {
     });
     vault().seal();
     try {
-      await expect(handler({ request: makeRequest({ userName }) })).resolves.toEqual({
+      await expect(handler({ failedWith: LOST, request: makeRequest({ userName }) })).resolves.toEqual({
         deletedAccessKeyIds: [],
       });
     } finally {
@@ -143,7 +158,7 @@ describe('discardLeftovers handler', () => {
   it('deletes nothing when the user holds no claim', async () => {
     const userName = uniqueUser();
     givenUser(userName, { keys: withLeftover });
-    await expect(handler({ request: makeRequest({ userName }) })).resolves.toEqual({
+    await expect(handler({ failedWith: LOST, request: makeRequest({ userName }) })).resolves.toEqual({
       deletedAccessKeyIds: [],
     });
     expect(commandNames(iam)).toEqual(['GetUserCommand', 'ListAccessKeysCommand', 'ListUserTagsCommand']);
@@ -152,7 +167,7 @@ describe('discardLeftovers handler', () => {
   it('deletes nothing under a claim whose MAC does not verify (anyone who may tag the user can write one)', async () => {
     const userName = uniqueUser();
     givenUser(userName, { keys: withLeftover, claim: { ...ownClaim, signed: false } });
-    await expect(handler({ request: makeRequest({ userName }) })).resolves.toEqual({
+    await expect(handler({ failedWith: LOST, request: makeRequest({ userName }) })).resolves.toEqual({
       deletedAccessKeyIds: [],
     });
     expect(deleted()).toEqual([]);
@@ -164,7 +179,7 @@ describe('discardLeftovers handler', () => {
       keys: [keyMeta(OLD_KEY, 'Active', BEFORE), keyMeta(LEFTOVER, 'Active', '2024-04-01T00:00:01Z')],
       claim: { ...ownClaim, at: '2024-04-01T00:00:00Z' },
     });
-    await expect(handler({ request: makeRequest({ userName }) })).resolves.toEqual({
+    await expect(handler({ failedWith: LOST, request: makeRequest({ userName }) })).resolves.toEqual({
       deletedAccessKeyIds: [],
     });
     expect(deleted()).toEqual([]);
@@ -176,7 +191,7 @@ describe('discardLeftovers handler', () => {
     givenUser(given, { keys: withLeftover, claim: ownClaim, iamName });
     // The leftover is what Vault serves at IAM's spelling's default path: kept.
     servedAt(iamName, LEFTOVER);
-    await expect(handler({ request: makeRequest({ userName: given }) })).resolves.toEqual({
+    await expect(handler({ failedWith: LOST, request: makeRequest({ userName: given }) })).resolves.toEqual({
       deletedAccessKeyIds: [],
     });
     expect(iam.commandCalls(ListAccessKeysCommand)[0]?.args[0].input.UserName).toBe(iamName);
@@ -186,7 +201,7 @@ describe('discardLeftovers handler', () => {
     const userName = uniqueUser();
     givenUser(userName, { keys: withLeftover, claim: ownClaim });
     iam.on(DeleteAccessKeyCommand).rejects(noSuchEntity('gone'));
-    await expect(handler({ request: makeRequest({ userName }) })).resolves.toEqual({
+    await expect(handler({ failedWith: LOST, request: makeRequest({ userName }) })).resolves.toEqual({
       deletedAccessKeyIds: [],
     });
   });
@@ -194,7 +209,9 @@ describe('discardLeftovers handler', () => {
   it('makes no call for a dry run', async () => {
     const userName = uniqueUser();
     givenUser(userName, { keys: withLeftover, claim: ownClaim });
-    await expect(handler({ request: makeRequest({ userName, dryRun: true }) })).resolves.toEqual({
+    await expect(
+      handler({ failedWith: LOST, request: makeRequest({ userName, dryRun: true }) }),
+    ).resolves.toEqual({
       deletedAccessKeyIds: [],
     });
     expect(iam.calls()).toHaveLength(0);
@@ -203,7 +220,9 @@ describe('discardLeftovers handler', () => {
 
   it('deletes nothing for a user it may not read or that does not exist', async () => {
     iam.on(GetUserCommand).rejects(noSuchEntity('no such user'));
-    await expect(handler({ request: makeRequest({ userName: uniqueUser() }) })).resolves.toEqual({
+    await expect(
+      handler({ failedWith: LOST, request: makeRequest({ userName: uniqueUser() }) }),
+    ).resolves.toEqual({
       deletedAccessKeyIds: [],
     });
     expect(commandNames(iam)).toEqual(['GetUserCommand']);
@@ -213,7 +232,7 @@ describe('discardLeftovers handler', () => {
     const userName = uniqueUser();
     givenUser(userName, { keys: withLeftover, claim: ownClaim });
     iam.on(DeleteAccessKeyCommand).rejects(sdkError('ServiceFailure', 500, { Code: 'ServiceFailure' }));
-    expect((await rejectionOf(handler({ request: makeRequest({ userName }) }))).name).toBe(
+    expect((await rejectionOf(handler({ failedWith: LOST, request: makeRequest({ userName }) }))).name).toBe(
       'AwsUnavailableError',
     );
   });
@@ -223,9 +242,9 @@ describe('discardLeftovers handler', () => {
     givenUser(userName, { keys: withLeftover, claim: ownClaim });
     vault().seal();
     try {
-      expect((await rejectionOf(handler({ request: makeRequest({ userName }) }))).name).toBe(
-        'VaultUnavailableError',
-      );
+      expect(
+        (await rejectionOf(handler({ failedWith: LOST, request: makeRequest({ userName }) }))).name,
+      ).toBe('VaultUnavailableError');
     } finally {
       vault().unseal();
     }
