@@ -1,4 +1,4 @@
-import { UserNotFoundError } from './commons/errors.js';
+import { LeftoverUnprovenError, UserNotFoundError } from './commons/errors.js';
 import { parseEvent } from './commons/event.js';
 import {
   deleteAccessKey,
@@ -60,6 +60,15 @@ export const handler = async (event: unknown): Promise<Output> => {
   if (candidates.length === 0) return NOTHING;
   const served = (await readStoredKey(request.vaultPath)).key?.accessKeyId ?? null;
   const leftovers = candidates.filter((key) => key.accessKeyId !== served);
+  // Each attempt deletes the earlier attempts' keys, claims anew, then creates one: after the last
+  // claim at most one key is this execution's. Two or more: someone else made one, and which is
+  // unknown; a key made by hand may be in use.
+  if (leftovers.length > 1) {
+    throw new LeftoverUnprovenError(
+      `keys ${leftovers.map((k) => `${k.accessKeyId} (created ${k.createDate})`).join(', ')} of '${request.userName}' ` +
+        'were created after this execution claimed the user, and it creates at most one: none was deleted',
+    );
+  }
   const deleted: string[] = [];
   for (const key of leftovers) {
     if (await deleteAccessKey(user, key.accessKeyId)) deleted.push(key.accessKeyId);

@@ -235,6 +235,14 @@ export const ERROR_TABLE: Record<string, ErrorGuide> = {
     leftBehind: 'The new key is kept and served; the old key is untouched.',
     whatToDo: 'Keep the new key; start a new rotation later to retire the old one.',
   },
+  LeftoverUnprovenError: {
+    raisedBy: ['DiscardLeftovers'],
+    note: 'After CreateKey failed: the execution still ends `CreateKeyFailed` with CreateKey’s error, this one in its cause.',
+    leftBehind:
+      'Every key is kept: two or more were created after this execution’s claim, at most one by it, and a key made by hand may be in use.',
+    whatToDo:
+      'Ask who made the keys the cause names; delete the one nobody made (not served by Vault), then start a new rotation.',
+  },
   VaultWriteFailed: {
     means:
       'The Fail state after StoreInVault failed and the rollback (RestoreVault, DiscardNewKey) succeeded.',

@@ -63,6 +63,12 @@ export class OldKeyReactivatedError extends PermanentError {}
 export class RollbackUnsafeError extends PermanentError {}
 
 /**
+ * Thrown when more keys appeared after this execution's claim than its attempts can have left (an
+ * attempt claims, then creates one): one was made by someone else, and which cannot be told.
+ */
+export class LeftoverUnprovenError extends PermanentError {}
+
+/**
  * Thrown by summarizeFleet when the Map Run's results are not where the fleet machine wrote them,
  * or not what Step Functions writes: the children ran, the fleet cannot count them.
  */

@@ -191,6 +191,48 @@ describe('DiscardLeftovers: CreateKey failed after one of its attempts created a
     ]);
   });
 
+  it('keeps both keys when one made by hand joins the last attempt’s: LeftoverUnprovenError in the cause', async () => {
+    const user = await ctx.seed('leftover-ambiguous', { keys: 0, storeInVault: false });
+    let attempts = 0;
+    let handMade: string | undefined;
+    const report = await rotateWithHandlers(
+      ctx,
+      user,
+      (fn, handler) =>
+        fn === 'createKey'
+          ? async (event) => {
+              try {
+                return await handler(event);
+              } finally {
+                // After the last attempt's claim and key: nobody can tell the two apart.
+                if (++attempts === 6) {
+                  handMade = (
+                    await adminIam(ctx).send(new CreateAccessKeyCommand({ UserName: user.userName }))
+                  ).AccessKey?.AccessKeyId;
+                }
+              }
+            }
+          : handler,
+      // Exactly CreateKey's six attempts lose their responses; the operator's call does not.
+      { faults: ['iam:CreateAccessKey:after-commitx6'] },
+    );
+
+    expectFailure(report, 'AwsUnavailableError', 'CreateKeyFailed');
+    expect(report.states).toEqual([
+      'ValidateInput',
+      'CreateKey',
+      'DiscardLeftovers',
+      'LeftoversMayRemain',
+      'CreateKeyFailed',
+    ]);
+    expect(report.error?.Cause).toContain('(LeftoverUnprovenError: ');
+    expect(report.error?.Cause).toContain('and it creates at most one: none was deleted');
+    expect(report.error?.Cause).toContain(handMade);
+    expect(report.after.accessKeys).toHaveLength(2);
+    expect(ids(report.after.accessKeys)).toContain(handMade);
+    expect(report.after.vault).toEqual(report.before.vault);
+  });
+
   it('changes nothing for a dry run', async () => {
     const other = await ctx.seed('leftover-dry-owner');
     const user = await ctx.seed('leftover-dry');

@@ -127,6 +127,21 @@ describe('discardLeftovers handler', () => {
     expect(deleted()).toEqual([]);
   });
 
+  it('deletes none of two keys made after the claim (one is someone else’s): LeftoverUnprovenError naming both', async () => {
+    const userName = uniqueUser();
+    const byHand = 'AKIABYHAND0000000001';
+    givenUser(userName, {
+      keys: [keyMeta(LEFTOVER, 'Active', SINCE_CLAIM), keyMeta(byHand, 'Active', '2024-05-01T12:00:02Z')],
+      claim: { ...ownClaim, keys: [] },
+    });
+    servedAt(userName, OLD_KEY);
+    const error = await rejectionOf(handler({ failedWith: LOST, request: makeRequest({ userName }) }));
+    expect(error.name).toBe('LeftoverUnprovenError');
+    expect(error.message).toContain(LEFTOVER);
+    expect(error.message).toContain(byHand);
+    expect(deleted()).toEqual([]);
+  });
+
   it('never deletes the key Vault serves', async () => {
     const userName = uniqueUser();
     givenUser(userName, { keys: withLeftover, claim: ownClaim });
