@@ -195,7 +195,17 @@ export function credentialSource(
     const name = (path: PropertyKey[]) => OPTION_OF[String(path[0])] ?? String(path[0]);
     throw new ConfigurationError(`invalid options: ${problems(checked.error, name)}`);
   }
-  const vault = vaultConfig(checked.data, secretSources(auth, env));
+  let vault: VaultConfig;
+  try {
+    vault = vaultConfig(checked.data, secretSources(auth, env));
+  } catch (error) {
+    // The rotator's checks name its variables; a consumer may have set the option instead.
+    if (!(error instanceof ConfigurationError)) throw error;
+    const renamed = error.message
+      .replace(/^VAULT_ADDR\b/, 'the Vault address (address, --vault-addr or VAULT_ADDR)')
+      .replace(/^VAULT_NAMESPACE\b/, 'the namespace (namespace, --namespace or VAULT_NAMESPACE)');
+    throw new ConfigurationError(renamed, { cause: error });
+  }
   return {
     vault: {
       ...vault,

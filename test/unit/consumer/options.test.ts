@@ -125,7 +125,9 @@ describe('credentialSource', () => {
     it.each(['http://vault.example.com:8200', 'http://10.0.0.8:8200'])(
       'refuses plain http off loopback: %s',
       (address) => {
-        expect(refusal({ vaultPath: VAULT_PATH, address }, env())).toMatch(/must be https:\/\//);
+        expect(refusal({ vaultPath: VAULT_PATH, address }, env())).toMatch(
+          /^the Vault address \(address, --vault-addr or VAULT_ADDR\) must be https:\/\//,
+        );
       },
     );
 
