@@ -1,6 +1,7 @@
 import { CreateAccessKeyCommand } from '@aws-sdk/client-iam';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Handler } from '../../local-stack/lambda.js';
+import type { SeededUser } from '../../local-stack/provision.js';
 import { loadHandlers } from '../../local-stack/state-machine.js';
 import { expectInvariants } from '../support/invariants.js';
 import { useLocalStack } from '../support/local-stack.js';
@@ -160,25 +161,8 @@ describe('DiscardLeftovers: CreateKey failed after one of its attempts created a
 
   it('never deletes a key an operator made by hand during the rotation (CreateKey: a key appeared)', async () => {
     const user = await ctx.seed('leftover-hand-made');
-    let handMade: string | undefined;
     // The operator's key appears after CreateKey's claim; CreateKey's own create then hits IAM's limit.
-    const report = await rotateWithHandlers(
-      ctx,
-      user,
-      (fn, handler) =>
-        fn === 'createKey'
-          ? async (event) => {
-              try {
-                return await handler(event);
-              } finally {
-                handMade ??= (
-                  await adminIam(ctx).send(new CreateAccessKeyCommand({ UserName: user.userName }))
-                ).AccessKey?.AccessKeyId;
-              }
-            }
-          : handler,
-      { faults: ['iam:CreateAccessKey:LimitExceeded'] },
-    );
+    const { report, handMade } = await withKeyMadeByHand(user, 1, ['iam:CreateAccessKey:LimitExceeded']);
 
     expectFailure(report, 'ConcurrentRotationError', 'CreateKeyFailed');
     expect(report.error?.Cause).toContain('appeared while this execution was creating one');
@@ -193,29 +177,9 @@ describe('DiscardLeftovers: CreateKey failed after one of its attempts created a
 
   it('keeps both keys when one made by hand joins the last attempt’s: LeftoverUnprovenError in the cause', async () => {
     const user = await ctx.seed('leftover-ambiguous', { keys: 0, storeInVault: false });
-    let attempts = 0;
-    let handMade: string | undefined;
-    const report = await rotateWithHandlers(
-      ctx,
-      user,
-      (fn, handler) =>
-        fn === 'createKey'
-          ? async (event) => {
-              try {
-                return await handler(event);
-              } finally {
-                // After the last attempt's claim and key: nobody can tell the two apart.
-                if (++attempts === 6) {
-                  handMade = (
-                    await adminIam(ctx).send(new CreateAccessKeyCommand({ UserName: user.userName }))
-                  ).AccessKey?.AccessKeyId;
-                }
-              }
-            }
-          : handler,
-      // Exactly CreateKey's six attempts lose their responses; the operator's call does not.
-      { faults: ['iam:CreateAccessKey:after-commitx6'] },
-    );
+    // After the last attempt's claim and key: nobody can tell the two apart. Exactly CreateKey's six
+    // attempts lose their responses; the operator's call does not.
+    const { report, handMade } = await withKeyMadeByHand(user, 6, ['iam:CreateAccessKey:after-commitx6']);
 
     expectFailure(report, 'AwsUnavailableError', 'CreateKeyFailed');
     expect(report.states).toEqual([
@@ -246,6 +210,33 @@ describe('DiscardLeftovers: CreateKey failed after one of its attempts created a
     expect(report.after).toEqual(report.before);
   });
 });
+
+/** A rotation in which an operator makes a key by hand once CreateKey's `attempt`th attempt has ended. */
+async function withKeyMadeByHand(user: SeededUser, attempt: number, faults: string[]) {
+  let attempts = 0;
+  let handMade: string | undefined;
+  const report = await rotateWithHandlers(
+    ctx,
+    user,
+    (fn, handler) =>
+      fn === 'createKey'
+        ? async (event) => {
+            try {
+              return await handler(event);
+            } finally {
+              if (++attempts === attempt) {
+                const made = await adminIam(ctx).send(
+                  new CreateAccessKeyCommand({ UserName: user.userName }),
+                );
+                handMade = made.AccessKey?.AccessKeyId;
+              }
+            }
+          }
+        : handler,
+    { faults },
+  );
+  return { report, handMade };
+}
 
 /** CreateKey's own error cause, as its Catch recorded it. */
 function createKeyCause(report: Report): string {
