@@ -1,7 +1,8 @@
 import { expectInvariants, keptOnPurpose } from '../support/invariants.js';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SeededUser } from '../../local-stack/provision.js';
 import type { HistoryEvent } from '../../local-stack/state-machine.js';
+import { restoreConsoleAfterEach } from '../support/console.js';
 import { useLocalStack } from '../support/local-stack.js';
 import { expectNamedError, expectPairInvariants, type Report } from '../support/scenarios.js';
 
@@ -10,14 +11,7 @@ import { expectNamedError, expectPairInvariants, type Report } from '../support/
 // A deployment that lets input ask for deleteInactiveKey (allowDeleteInactiveKey).
 const ctx = useLocalStack({ env: { ROTATOR_ALLOW_DELETE_INACTIVE_KEY: 'true' } });
 
-const METHODS = ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const;
-let saved: (readonly [(typeof METHODS)[number], Console[(typeof METHODS)[number]]])[] = [];
-beforeEach(() => {
-  saved = METHODS.map((m) => [m, console[m]] as const);
-});
-afterEach(() => {
-  for (const [method, original] of saved) console[method] = original;
-});
+restoreConsoleAfterEach();
 
 /** Errors an execution may lose a race with: refused up front, or its check-and-set write lost. */
 const RACE_ERRORS = ['TooManyAccessKeysError', 'ConcurrentRotationError', 'VaultWriteFailed'];

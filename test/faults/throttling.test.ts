@@ -1,19 +1,14 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { expectInvariants } from '../support/invariants.js';
+import { restoreConsoleAfterEach } from '../support/console.js';
 import { useLocalStack } from '../support/local-stack.js';
 
 // Rotations against an IAM that throttles like AWS (a token bucket per action): the SDK's retries
 // and the state machine's Retry on AwsUnavailableError absorb `Throttling`, and no promise breaks.
 const ctx = useLocalStack();
 
-// rotate() captures the console per execution; several at once leave it patched, so put it back.
-const METHODS = ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const;
-let saved: (readonly [(typeof METHODS)[number], Console[(typeof METHODS)[number]]])[] = [];
-beforeEach(() => {
-  saved = METHODS.map((m) => [m, console[m]] as const);
-});
+restoreConsoleAfterEach();
 afterEach(() => {
-  for (const [method, original] of saved) console[method] = original;
   ctx.stack.aws.setIamRateLimit(undefined);
 });
 

@@ -1,10 +1,12 @@
 import { CreateAccessKeyCommand } from '@aws-sdk/client-iam';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Handler } from '../../local-stack/lambda.js';
 import type { SeededUser } from '../../local-stack/provision.js';
 import { loadHandlers } from '../../local-stack/state-machine.js';
 import { expectInvariants } from '../support/invariants.js';
+import { restoreConsoleAfterEach } from '../support/console.js';
 import { useLocalStack } from '../support/local-stack.js';
+import { CLEANUP_FAILED } from '../support/paths.js';
 import { adminIam } from '../support/tags.js';
 import { expectFailure, losingResponses, type Report, rotateWithHandlers } from '../support/scenarios.js';
 
@@ -12,15 +14,7 @@ import { expectFailure, losingResponses, type Report, rotateWithHandlers } from 
 // created and left, by the proof a retry uses (this execution's verified claim), and nothing else.
 const ctx = useLocalStack();
 
-// rotate() captures the console per execution; one started inside another leaves it patched.
-const METHODS = ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const;
-let saved: (readonly [(typeof METHODS)[number], Console[(typeof METHODS)[number]]])[] = [];
-beforeEach(() => {
-  saved = METHODS.map((m) => [m, console[m]] as const);
-});
-afterEach(() => {
-  for (const [method, original] of saved) console[method] = original;
-});
+restoreConsoleAfterEach();
 
 const CLEANED = ['ValidateInput', 'CreateKey', 'DiscardLeftovers', 'CreateKeyFailed'];
 /** Every CreateKey attempt (6: the first and 5 retries) creates its key and loses the response. */
@@ -113,13 +107,7 @@ describe('DiscardLeftovers: CreateKey failed after one of its attempts created a
     });
 
     expectFailure(report, 'AwsUnavailableError', 'CreateKeyFailed');
-    expect(report.states).toEqual([
-      'ValidateInput',
-      'CreateKey',
-      'DiscardLeftovers',
-      'LeftoversMayRemain',
-      'CreateKeyFailed',
-    ]);
+    expect(report.states).toEqual(CLEANUP_FAILED);
     const created = createKeyCause(report);
     expect(report.error?.Cause.startsWith(created)).toBe(true);
     expect(report.error?.Cause).toContain(
@@ -182,13 +170,7 @@ describe('DiscardLeftovers: CreateKey failed after one of its attempts created a
     const { report, handMade } = await withKeyMadeByHand(user, 6, ['iam:CreateAccessKey:after-commitx6']);
 
     expectFailure(report, 'AwsUnavailableError', 'CreateKeyFailed');
-    expect(report.states).toEqual([
-      'ValidateInput',
-      'CreateKey',
-      'DiscardLeftovers',
-      'LeftoversMayRemain',
-      'CreateKeyFailed',
-    ]);
+    expect(report.states).toEqual(CLEANUP_FAILED);
     expect(report.error?.Cause).toContain('(LeftoverUnprovenError: ');
     expect(report.error?.Cause).toContain('and it creates at most one: none was deleted');
     expect(report.error?.Cause).toContain(handMade);

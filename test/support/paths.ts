@@ -13,3 +13,12 @@ export const HAPPY_PATH = [
   'DeleteOld',
   'Rotated',
 ];
+
+/** The states of an execution whose CreateKey failed and whose cleanup (DiscardLeftovers) failed too. */
+export const CLEANUP_FAILED = [
+  'ValidateInput',
+  'CreateKey',
+  'DiscardLeftovers',
+  'LeftoversMayRemain',
+  'CreateKeyFailed',
+];
