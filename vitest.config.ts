@@ -9,6 +9,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  */
 const SLOW_FIRST = [
   'test/fleet/',
+  'test/consumer/',
   'test/faults/',
   'test/cli/',
   'test/operate/',

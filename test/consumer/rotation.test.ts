@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fromVault } from '../../consumer/index.js';
+import { restoreConsoleAfterEach } from '../support/console.js';
 import { useLocalStack } from '../support/local-stack.js';
 import { callEvery, type ConsumerCall, consumerToken, recordingSts } from '../support/consumer.js';
 import type { Report } from '../support/scenarios.js';
@@ -16,6 +17,8 @@ const ctx = useLocalStack({
     ROTATOR_IN_USE_MARGIN_SECONDS: String(REFRESH_SECONDS + 1),
   },
 });
+
+restoreConsoleAfterEach();
 
 const entered = (report: Report, state: string): number => {
   const event = report.history.find((e) => e.type === 'StateEntered' && e.state?.name === state);
@@ -47,7 +50,8 @@ async function consumers(userName: string) {
 
 const failures = (calls: ConsumerCall[]) => calls.filter((call) => call.error !== undefined);
 
-describe('consumers through a rotation whose grace is twice their refresh', () => {
+// The two rotations wait out their graces at the same time.
+describe.concurrent('consumers through a rotation whose grace is twice their refresh', () => {
   it('fromVault never fails and ends on the new key; a key read once fails after the deactivation', async () => {
     const { user, refreshing, once } = await consumers('consumer-proceed');
     const report = await ctx.rotate(user, {
