@@ -63,7 +63,15 @@ const Outcome = z.discriminatedUnion('outcome', [
     vaultPath: z.string(),
     userDefaults: z.record(z.string(), z.unknown()),
   }),
-  z.object({ accountId: AccountId, userName: z.string(), outcome: z.literal('failed'), error: z.string() }),
+  z.object({
+    accountId: AccountId,
+    userName: z.string(),
+    outcome: z.literal('failed'),
+    error: z.pipe(
+      z.string(),
+      z.transform((name) => printableName(name)),
+    ),
+  }),
 ]);
 type Outcome = z.infer<typeof Outcome>;
 type AlreadyStarted = Extract<Outcome, { outcome: 'alreadyStarted' }>;
@@ -134,6 +142,15 @@ const parsedJson = <S extends z.core.$ZodType>(
   }
 };
 
+/**
+ * An error name as a child reported it: whoever holds its task token chooses it (SendTaskFailure),
+ * so control characters, which would reach the summary and a terminal, become `?`; 256 characters
+ * at most, as Step Functions keeps.
+ */
+function printableName(name: string): string {
+  return [...name.slice(0, 256)].map((c) => (/\p{Cc}/u.test(c) ? '?' : c)).join('');
+}
+
 /** The outcome one child workflow ended with; undefined when nothing in it names its user. */
 function outcomeOf(entry: Entry): Outcome | undefined {
   if (entry.Status === 'SUCCEEDED') {
@@ -147,7 +164,7 @@ function outcomeOf(entry: Entry): Outcome | undefined {
   const error =
     entry.Status === 'SUCCEEDED'
       ? FleetResultsError.name
-      : (entry.Error ?? `Execution${entry.Status ?? 'Failed'}`);
+      : printableName(entry.Error ?? `Execution${entry.Status ?? 'Failed'}`);
   return { accountId: input.user.accountId, userName: input.user.userName, outcome: 'failed', error };
 }
 

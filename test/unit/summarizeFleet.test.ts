@@ -389,6 +389,14 @@ describe('summarizeFleet by account', () => {
     );
   });
 
+  it('prints a reported error name without its control characters (whoever holds a task token names it)', async () => {
+    const summary = await summarize([
+      { accountId: OWN, children: [{ userName: 'a', outcome: 'failed', error: 'Forged\u001b[2J\nName' }] },
+    ]);
+    expect(summary.failureCause).toContain(': a (Forged?[2J?Name).');
+    expect(written().failed).toEqual([{ userName: 'a', error: 'Forged?[2J?Name' }]);
+  });
+
   it('names users without their account when the fleet is over one account', async () => {
     const one = await summarize([
       { accountId: OWN, children: [{ userName: 'a', outcome: 'failed', error: 'VaultWriteFailed' }] },
