@@ -1,10 +1,14 @@
 import { CreateAccessKeyCommand, IAMClient, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fromVault, NoKeyAtPathError, refreshOnAuthError } from '../../consumer/index.js';
 import { ConfigurationError } from '../../functions/commons/errors.js';
 import { VaultPermissionDeniedError, VaultUnavailableError } from '../../functions/commons/vault/errors.js';
+import { vaultAdmin } from '../../local-stack/provision.js';
 import { consumerToken } from '../support/consumer.js';
 import { useLocalStack } from '../support/local-stack.js';
 
@@ -95,6 +99,90 @@ describe('fromVault', () => {
     expect((await credentials.refresh()).accessKeyId).toBe(pair(6).access_key);
     expect((await credentials()).accessKeyId).toBe(pair(6).access_key);
     expect(kvReads()).toBe(2);
+  });
+
+  describe('each auth method, logging in to the Vault emulator', () => {
+    /** A policy reading `path` only, as a consumer's (docs/consumers.md). */
+    async function consumerPolicy(path: string): Promise<string> {
+      const name = `consumer-login-${path.replaceAll('/', '-')}`;
+      await vaultAdmin(ctx.target).put(`sys/policies/acl/${name}`, {
+        policy: `path "secret/data/${path}" {\n  capabilities = ["read"]\n}\n`,
+      });
+      return name;
+    }
+
+    it('approle: the role_id given, the secret_id read from its file', async () => {
+      const { path } = await served(pair(7));
+      const admin = vaultAdmin(ctx.target);
+      await admin.post('auth/approle/role/consumer', { token_policies: [await consumerPolicy(path)] });
+      const roleId = (
+        (await admin.get('auth/approle/role/consumer/role-id')).data as { data: { role_id: string } }
+      ).data.role_id;
+      const secretId = (
+        (await admin.post('auth/approle/role/consumer/secret-id', {})).data as { data: { secret_id: string } }
+      ).data.secret_id;
+      const dir = mkdtempSync(join(tmpdir(), 'consumer-approle-'));
+      const secretIdFile = join(dir, 'secret-id');
+      writeFileSync(secretIdFile, `${secretId}\n`);
+      try {
+        const credentials = fromVault(
+          {
+            vaultPath: path,
+            address: ctx.target.vault.addr,
+            auth: { method: 'approle', roleId, secretIdFile },
+          },
+          {},
+        );
+        expect((await credentials()).accessKeyId).toBe(pair(7).access_key);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it("aws: a login signed with the SDK's default chain (here the environment's keys)", async () => {
+      const { path } = await served(pair(8));
+      const sts = new STSClient({
+        region: ctx.target.aws.region,
+        endpoint: ctx.target.aws.endpoint,
+        credentials: ctx.stack.aws.adminCredentials,
+      });
+      const { Arn } = await sts.send(new GetCallerIdentityCommand({}));
+      await vaultAdmin(ctx.target).post('auth/aws/role/consumer', {
+        auth_type: 'iam',
+        bound_iam_principal_arn: [Arn],
+        token_policies: [await consumerPolicy(path)],
+      });
+      const { accessKeyId, secretAccessKey } = ctx.stack.aws.adminCredentials;
+      const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+      Object.assign(process.env, { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey });
+      try {
+        const credentials = fromVault(
+          {
+            vaultPath: path,
+            address: ctx.target.vault.addr,
+            auth: {
+              method: 'aws',
+              role: 'consumer',
+              stsEndpoint: ctx.target.aws.endpoint ?? '',
+              stsRegion: ctx.target.aws.region,
+            },
+          },
+          {},
+        );
+        ctx.stack.traffic.resetCalls();
+        expect((await credentials()).accessKeyId).toBe(pair(8).access_key);
+        // Vault forwarded the signed GetCallerIdentity to STS.
+        expect(stsCalls()).toBe(1);
+      } finally {
+        for (const [name, value] of [
+          ['AWS_ACCESS_KEY_ID', saved.id],
+          ['AWS_SECRET_ACCESS_KEY', saved.secret],
+        ] as const) {
+          if (value === undefined) Reflect.deleteProperty(process.env, name);
+          else process.env[name] = value;
+        }
+      }
+    });
   });
 
   describe("Vault's failures, by name", () => {
