@@ -11,8 +11,10 @@ import type { CredentialSource } from './options.js';
 export interface ServedKey {
   accessKeyId: string;
   secretAccessKey: string;
-  /** The secret's version (1 on KV v1). */
-  version: number;
+  /**
+   * When the read began: Vault served this key at or after it, so a key stored later is read again
+   * at most `refresh` after this (what the grace guidance counts on).
+   */
   readAt: Date;
 }
 
@@ -74,6 +76,7 @@ export class VaultKeyReader {
 
   /** The current version's key pair; NoKeyAtPathError when there is none. */
   async read(): Promise<ServedKey> {
+    const readAt = new Date();
     const entry = await (await this.kv()).read(this.source.vaultPath);
     if (!entry || entry.data === null) throw new NoKeyAtPathError(`${this.location} holds no key`);
     const { fields } = this.source.vault;
@@ -89,6 +92,6 @@ export class VaultKeyReader {
         `${this.location} has no ${fields.accessKeyId}/${fields.secretAccessKey} strings`,
       );
     }
-    return { accessKeyId, secretAccessKey, version: entry.version, readAt: new Date() };
+    return { accessKeyId, secretAccessKey, readAt };
   }
 }
