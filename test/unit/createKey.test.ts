@@ -47,6 +47,9 @@ import {
   userArn,
   userIdOf,
   vaultPathOf,
+  BEFORE,
+  OLD_KEY,
+  OWN_CLAIM_AT,
 } from './support.js';
 
 type Output = (Created | DryRunPlan) & { request: Request };
@@ -59,13 +62,9 @@ const iam = resetBeforeEach(mockClient(IAMClient));
 const { kms, fakeKms } = useFakeKms();
 
 const NEW_KEY = 'AKIANEWKEY0000000001';
-const OLD_KEY = 'AKIAOLDKEY0000000001';
 const OTHER_KEY = 'AKIAOLDKEY0000000002';
-const BEFORE = '2024-03-01T08:00:00Z';
 const LONG_BEFORE = '2023-01-01T08:00:00Z';
 const SINCE_START = '2024-05-01T12:00:01Z';
-/** When this execution's own claim was made: after it started (STARTED_AT), before SINCE_START. */
-const OWN_CLAIM_AT = '2024-05-01T12:00:00.900Z';
 
 /** A claim on the user's tags: its owner, when (`at`, or `ageMs` ago), the keys it lists, and whether the rotator signed it. */
 interface ClaimTags {

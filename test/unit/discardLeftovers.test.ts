@@ -27,6 +27,9 @@ import {
   userArn,
   userIdOf,
   vaultPathOf,
+  BEFORE,
+  OLD_KEY,
+  OWN_CLAIM_AT,
 } from './support.js';
 
 const { vault, handler } = useHandler<{ deletedAccessKeyIds: string[] }>(
@@ -36,11 +39,7 @@ const iam = resetBeforeEach(mockClient(IAMClient));
 const { kms } = useFakeKms();
 
 const OWNER = ownerOf(makeRequest());
-const OLD_KEY = 'AKIAOLDKEY0000000001';
 const LEFTOVER = 'AKIALEFTOVER00000001';
-const BEFORE = '2024-03-01T08:00:00Z';
-/** This execution's claim: after it started (STARTED_AT), before its key (SINCE_CLAIM). */
-const OWN_CLAIM_AT = '2024-05-01T12:00:00.900Z';
 const SINCE_CLAIM = '2024-05-01T12:00:01Z';
 /** CreateKey's error when its attempts created keys and lost the responses. */
 const LOST = 'AwsUnavailableError';

@@ -40,6 +40,11 @@ export const PIN_KEY_ID = 'arn:aws:kms:eu-west-1:123456789012:key/0000pin0-12ab-
 export const CLAIM_KEY_ID = 'arn:aws:kms:eu-west-1:123456789012:key/000claim-12ab-34cd-56ef-1234567890ab';
 export const EXECUTION = 'arn:aws:states:eu-west-1:123456789012:execution:rotate-access-key:run-1';
 export const STARTED_AT = '2024-05-01T12:00:00.750Z';
+/** When this execution made its own claim on the user: after it started (STARTED_AT). */
+export const OWN_CLAIM_AT = '2024-05-01T12:00:00.900Z';
+/** A user's key from before any execution, and when it was made. */
+export const OLD_KEY = 'AKIAOLDKEY0000000001';
+export const BEFORE = '2024-03-01T08:00:00Z';
 export const ACCOUNT_ID = '123456789012';
 
 /** Sets the environment every handler reads; call before importing a handler module. */
